@@ -1,0 +1,180 @@
+#include "store/crypto.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+herr crypto_start(void)
+{
+    return sodium_init() < 0 ? HERR_NOMEM : HERR_OK;
+}
+
+void hkey_from_seed(struct hkey *k, const uint8_t seed[HEARTH_SEED_LEN])
+{
+    crypto_sign_seed_keypair(k->pk, k->sk, seed);
+}
+
+void hkey_wipe(struct hkey *k)
+{
+    sodium_memzero(k->sk, sizeof k->sk);
+}
+
+static herr errno_herr(int e)
+{
+    switch (e) {
+    case ENOENT: return HERR_NOT_FOUND;
+    case EACCES:
+    case EPERM:
+    case EROFS: return HERR_READONLY;
+    case ENOSPC:
+    case EDQUOT: return HERR_FULL;
+    case ENOMEM: return HERR_NOMEM;
+    default: return HERR_IO;
+    }
+}
+
+static herr read_seed(int fd, uint8_t seed[HEARTH_SEED_LEN])
+{
+    uint8_t buf[HEARTH_SEED_LEN + 1];
+    size_t got = 0;
+    while (got < sizeof buf) {
+        ssize_t r = read(fd, buf + got, sizeof buf - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return errno_herr(errno);
+        if (r == 0)
+            break;
+        got += (size_t)r;
+    }
+    herr e = got == HEARTH_SEED_LEN ? HERR_OK : HERR_CORRUPT;
+    if (!e)
+        memcpy(seed, buf, HEARTH_SEED_LEN);
+    sodium_memzero(buf, sizeof buf);
+    return e;
+}
+
+static herr write_seed(const char *path, const uint8_t seed[HEARTH_SEED_LEN])
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return errno_herr(errno);
+    herr e = HERR_OK;
+    ssize_t w = write(fd, seed, HEARTH_SEED_LEN);
+    if (w != HEARTH_SEED_LEN)
+        e = w < 0 ? errno_herr(errno) : HERR_IO;
+    else if (fsync(fd) != 0)
+        e = errno_herr(errno);
+    if (close(fd) != 0 && !e)
+        e = errno_herr(errno);
+    if (e)
+        unlink(path);
+    return e;
+}
+
+herr seed_file_load(const char *path, bool create, uint8_t seed[HEARTH_SEED_LEN], bool *created)
+{
+    if (created)
+        *created = false;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        herr e = read_seed(fd, seed);
+        close(fd);
+        return e;
+    }
+    if (errno != ENOENT || !create)
+        return errno_herr(errno);
+    randombytes_buf(seed, HEARTH_SEED_LEN);
+    herr e = write_seed(path, seed);
+    if (e) {
+        sodium_memzero(seed, HEARTH_SEED_LEN);
+        return e;
+    }
+    if (created)
+        *created = true;
+    return HERR_OK;
+}
+
+void hash_id(uint8_t out[HEARTH_ID_LEN], const void *p, size_t n)
+{
+    crypto_generichash(out, HEARTH_ID_LEN, p, n, NULL, 0);
+}
+
+/* The signed message is tag || msg; headers are small (HEARTH_MAX_HEADER), so the
+ * concatenation fits on the stack. */
+#define SIGN_MAX 1024
+
+void sign_detached(uint8_t sig[HEARTH_SIG_LEN], const char *tag, const uint8_t *msg, size_t n,
+                   const struct hkey *k)
+{
+    uint8_t buf[SIGN_MAX];
+    size_t t = strlen(tag) + 1;
+    if (t + n > sizeof buf) {
+        /* Programmer error: callers sign only bounded headers. */
+        memset(sig, 0, HEARTH_SIG_LEN);
+        return;
+    }
+    memcpy(buf, tag, t);
+    memcpy(buf + t, msg, n);
+    crypto_sign_detached(sig, NULL, buf, t + n, k->sk);
+}
+
+bool sign_verify(const uint8_t sig[HEARTH_SIG_LEN], const char *tag, const uint8_t *msg, size_t n,
+                 const uint8_t pk[HEARTH_PK_LEN])
+{
+    uint8_t buf[SIGN_MAX];
+    size_t t = strlen(tag) + 1;
+    if (t + n > sizeof buf)
+        return false;
+    memcpy(buf, tag, t);
+    memcpy(buf + t, msg, n);
+    return crypto_sign_verify_detached(sig, buf, t + n, pk) == 0;
+}
+
+void hex_encode(char *out, const uint8_t *p, size_t n)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[p[i] >> 4];
+        out[2 * i + 1] = digits[p[i] & 15];
+    }
+    out[2 * n] = 0;
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+herr hex_decode(uint8_t *out, size_t n, const char *s)
+{
+    if (strlen(s) != 2 * n)
+        return HERR_USAGE;
+    for (size_t i = 0; i < n; i++) {
+        int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            return HERR_USAGE;
+        out[i] = (uint8_t)(hi << 4 | lo);
+    }
+    return HERR_OK;
+}
+
+void random_bytes(void *p, size_t n)
+{
+    randombytes_buf(p, n);
+}
+
+uint32_t random_uniform(uint32_t upper)
+{
+    return randombytes_uniform(upper);
+}

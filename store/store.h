@@ -1,0 +1,244 @@
+/* store.h - the SQLite replica: events, the forum view, and queries.
+ *
+ * A store is one SQLite file (WAL, synchronous=FULL, secure_delete, defensive)
+ * holding every event of one forum with its exact bytes, and a forum view (boards,
+ * threads, posts with their current text, reactions, profiles, roles, moderation)
+ * kept up to date as events are applied. The view is a pure function of the set of
+ * events: the same set gives the same view_digest whatever order it arrived in
+ * (docs/EVENTS.md, "The view"). An event whose prerequisite has not arrived (a reply's
+ * parent, an edit's target) is held and applied when it comes.
+ *
+ * Durability: every function that adds events returns only after its transaction has
+ * committed; an id reported accepted is on disk.
+ *
+ * Errors: functions return a herr; a one-line detail (lower case, no full stop) is
+ * available from store_errmsg(), owned by the store and valid until the next call.
+ * A store is used from one thread at a time.
+ */
+#ifndef HEARTH_STORE_H
+#define HEARTH_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/crypto.h"
+#include "store/event.h"
+#include "store/herr.h"
+
+struct store;
+
+enum store_flags {
+    STORE_CREATE = 1,   /* create the file when it does not exist */
+    STORE_READONLY = 2, /* open for reading only */
+};
+
+/* store_open - open (or with STORE_CREATE create) the replica at path and bring its
+ * schema up to date. HERR_NOT_FOUND when absent without STORE_CREATE; HERR_BUSY when
+ * another process holds it; HERR_READONLY; HERR_CORRUPT when it is not a hearth
+ * database or fails its quick check; HERR_VERSION when its schema is newer than this
+ * program. On failure *out is NULL and store_open_error() has the detail. */
+HEARTH_MUST_CHECK herr store_open(struct store **out, const char *path, unsigned flags);
+
+/* store_open_error - the detail of the last store_open failure in this thread. */
+const char *store_open_error(void);
+
+/* store_destroy - close and free; NULL-safe; sets *s to NULL. */
+void store_destroy(struct store **s);
+
+/* store_errmsg - the detail of the last failed call on s ("" when none). */
+const char *store_errmsg(const struct store *s);
+
+/* ---- the forum ---- */
+
+/* store_forum - the forum id this replica belongs to. HERR_STATE when none yet. */
+HEARTH_MUST_CHECK herr store_forum(struct store *s, uint8_t forum[HEARTH_ID_LEN]);
+
+/* store_set_forum - bind an empty replica to a forum (hearth init --join). Only the
+ * genesis with that id, and events naming it, will be accepted. HERR_STATE when the
+ * replica already belongs to another forum; HERR_OK when to this one. */
+HEARTH_MUST_CHECK herr store_set_forum(struct store *s, const uint8_t forum[HEARTH_ID_LEN]);
+
+/* ---- adding events ---- */
+
+/* What happened to one offered event. */
+struct ingest_result {
+    herr err;        /* HERR_OK accepted, HERR_DUPLICATE already held, else why not */
+    const char *why; /* static one-line reason when err is a rejection */
+    uint8_t id[HEARTH_ID_LEN];
+    bool has_id; /* false when the bytes did not even parse */
+};
+
+/* A borrowed run of bytes. */
+struct store_blob {
+    const uint8_t *p;
+    size_t n;
+};
+
+/* store_ingest - parse, verify and apply envelopes in ONE transaction: each event is
+ * accepted, a duplicate, or rejected with its reason in res[i] (res has n entries).
+ * The first event of a forum-less replica must be a genesis, which binds it.
+ * Returns HERR_OK when the batch committed (whatever each event's fate), or a local
+ * error (HERR_IO, HERR_FULL, HERR_READONLY, HERR_BUSY, HERR_CORRUPT, HERR_NOMEM) in
+ * which case nothing of the batch was stored. Signatures are verified on all cores.
+ * When accepted is not NULL it gets the number accepted. */
+HEARTH_MUST_CHECK herr store_ingest(struct store *s, const struct store_blob *envs, size_t n,
+                                    struct ingest_result *res, size_t *accepted);
+
+/* store_publish - author a new event: take the next seq for k's author, stamp the
+ * time (never earlier than the author's previous event), build, sign, check it as a
+ * peer would (including the rules that need the view: e.g. an edit of another's post
+ * is refused with HERR_DENIED), apply and commit. Sets id. HERR_STATE when the
+ * replica has no forum (except for a genesis). The detail is in store_errmsg(). */
+HEARTH_MUST_CHECK herr store_publish(struct store *s, const struct hkey *k,
+                                     const struct event_draft *d, uint8_t id[HEARTH_ID_LEN]);
+
+/* ---- reading the view ---- */
+
+/* store_set_viewer - whose eyes the queries below see with: held posts show only to
+ * their author and to moderators, hidden ones only to moderators, and so on. NULL (the
+ * default) is an anonymous reader. The key is copied. */
+void store_set_viewer(struct store *s, const uint8_t author[HEARTH_PK_LEN]);
+
+enum post_status {
+    POST_VISIBLE = 0,
+    POST_RETRACTED = 1, /* taken back by its author: body purged */
+    POST_REMOVED = 2,   /* removed by a moderator: body purged */
+    POST_HIDDEN = 3,    /* hidden by a moderator or by flags pending review */
+    POST_HELD = 4,      /* waiting for a moderator's approval */
+};
+
+const char *post_status_name(enum post_status st);
+
+struct store_reaction {
+    char name[32];
+    uint32_t count;
+};
+
+#define STORE_MAX_REACTIONS 8
+
+/* A post or a reply as people see it. Strings are NUL-terminated, owned by the
+ * struct, NULL when absent or purged; free with store_posts_free. */
+struct store_post {
+    uint8_t id[HEARTH_ID_LEN];
+    uint8_t author[HEARTH_PK_LEN];
+    uint8_t board[HEARTH_ID_LEN];  /* the board of the thread */
+    uint8_t root[HEARTH_ID_LEN];   /* the thread (its own id for a post) */
+    uint8_t parent[HEARTH_ID_LEN]; /* for a reply: the post or reply it answers */
+    uint32_t kind;                 /* EK_POST or EK_REPLY */
+    uint64_t seq;
+    uint64_t created;
+    uint64_t edited; /* created time of the edit in force, 0 when never edited */
+    uint32_t depth;  /* 0 for the thread's post, 1 for its replies... */
+    enum post_status status;
+    bool locked, pinned; /* for a thread */
+    char *title, *text, *cw;
+    char *author_name;  /* the author's pseudonym, NULL when no profile */
+    char *author_roles; /* comma-separated roles, NULL when none */
+    uint32_t replies;   /* for a thread: visible replies */
+    uint64_t last_activity;
+    uint32_t n_reactions;
+    struct store_reaction reactions[STORE_MAX_REACTIONS];
+};
+
+void store_posts_free(struct store_post *p, size_t n);
+
+struct store_board {
+    uint8_t id[HEARTH_ID_LEN];
+    char *name, *about;
+    uint64_t created;
+    uint32_t threads;
+};
+
+void store_boards_free(struct store_board *b, size_t n);
+
+/* store_boards - every board, in (created, id) order. Caller owns *out. */
+HEARTH_MUST_CHECK herr store_boards(struct store *s, struct store_board **out, size_t *n);
+
+/* store_board_find - the board named `name` (exact, case-insensitive) or whose id
+ * starts with the hex prefix `name`. HERR_NOT_FOUND, HERR_AMBIGUOUS. */
+HEARTH_MUST_CHECK herr store_board_find(struct store *s, const char *name,
+                                        uint8_t id[HEARTH_ID_LEN]);
+
+/* store_threads - the threads of a board, pinned first then by last activity, newest
+ * first. Caller owns *out. */
+HEARTH_MUST_CHECK herr store_threads(struct store *s, const uint8_t board[HEARTH_ID_LEN],
+                                     struct store_post **out, size_t *n);
+
+/* store_thread - a thread: its post first, then its replies depth-first in
+ * (created, id) order among siblings. Caller owns *out. HERR_NOT_FOUND. */
+HEARTH_MUST_CHECK herr store_thread(struct store *s, const uint8_t thread[HEARTH_ID_LEN],
+                                    struct store_post **out, size_t *n);
+
+/* store_post_get - one post or reply. HERR_NOT_FOUND. Free with store_posts_free(p, 1). */
+HEARTH_MUST_CHECK herr store_post_get(struct store *s, const uint8_t id[HEARTH_ID_LEN],
+                                      struct store_post *out);
+
+/* store_resolve - the one event whose hex id starts with `prefix` (at least 4
+ * digits). HERR_USAGE when not hex, HERR_NOT_FOUND, HERR_AMBIGUOUS. */
+HEARTH_MUST_CHECK herr store_resolve(struct store *s, const char *prefix,
+                                     uint8_t id[HEARTH_ID_LEN]);
+
+/* store_profile - the pseudonym and about text of an author (caller frees both; NULL
+ * when none). */
+HEARTH_MUST_CHECK herr store_profile(struct store *s, const uint8_t author[HEARTH_PK_LEN],
+                                     char **name, char **about);
+
+struct store_stats {
+    uint64_t events;    /* events held */
+    uint64_t pending;   /* held, waiting for a prerequisite */
+    uint64_t purged;    /* bodies purged */
+    uint64_t boards, threads, replies, authors;
+    uint64_t forks;     /* (author, seq) pairs with more than one event */
+    uint64_t db_bytes;  /* size of the database file */
+};
+
+HEARTH_MUST_CHECK herr store_stats(struct store *s, struct store_stats *st);
+
+/* store_view_digest - BLAKE2b-256 over a canonical dump of the whole view (see
+ * docs/EVENTS.md): two replicas with equal digests show the same forum. */
+HEARTH_MUST_CHECK herr store_view_digest(struct store *s, uint8_t out[HEARTH_ID_LEN]);
+
+/* ---- moving events (export, bundles, sync) ---- */
+
+/* Called with each event's envelope (borrowed, valid during the call). Return
+ * HERR_OK to go on; any other value stops the walk and is returned. */
+typedef herr (*store_event_fn)(void *ctx, const uint8_t *env, size_t len);
+
+/* store_export - every event, in transfer priority order (docs/EVENTS.md: role,
+ * moderation and retraction events first, then genesis, boards, posts...). */
+HEARTH_MUST_CHECK herr store_export(struct store *s, store_event_fn fn, void *ctx);
+
+/* store_get - append the envelope of the event `id` to out. HERR_NOT_FOUND. */
+HEARTH_MUST_CHECK herr store_get(struct store *s, const uint8_t id[HEARTH_ID_LEN], struct hbuf *out);
+
+/* store_get_many - call fn with the envelope of each of ids[0..n) that is held, in
+ * transfer priority order; unknown ids are skipped. */
+HEARTH_MUST_CHECK herr store_get_many(struct store *s, const uint8_t (*ids)[HEARTH_ID_LEN],
+                                      size_t n, store_event_fn fn, void *ctx);
+
+/* store_has - HERR_OK when held, HERR_NOT_FOUND when not. */
+HEARTH_MUST_CHECK herr store_has(struct store *s, const uint8_t id[HEARTH_ID_LEN]);
+
+/* Called with each event key: its id, created time and local arrival number. */
+typedef herr (*store_key_fn)(void *ctx, const uint8_t id[HEARTH_ID_LEN], uint64_t created,
+                             uint64_t arrival);
+
+/* store_keys_since - every event that arrived after `arrival` (0 for all), in arrival
+ * order. Arrival numbers grow with each accepted event and are local to this replica;
+ * they let an index of the set catch up without a full scan. */
+HEARTH_MUST_CHECK herr store_keys_since(struct store *s, uint64_t arrival, store_key_fn fn,
+                                        void *ctx);
+
+/* store_last_arrival - the arrival number of the newest event (0 when empty). */
+HEARTH_MUST_CHECK herr store_last_arrival(struct store *s, uint64_t *arrival);
+
+/* ---- small local state ---- */
+
+/* store_meta_get / store_meta_set - a local key/value table (not replicated) for
+ * settings such as muted warnings or cached sync state. get: HERR_NOT_FOUND; the
+ * caller frees *value. */
+HEARTH_MUST_CHECK herr store_meta_get(struct store *s, const char *key, char **value);
+HEARTH_MUST_CHECK herr store_meta_set(struct store *s, const char *key, const char *value);
+
+#endif
