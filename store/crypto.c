@@ -26,14 +26,19 @@ void hkey_wipe(struct hkey *k)
 static herr errno_herr(int e)
 {
     switch (e) {
-    case ENOENT: return HERR_NOT_FOUND;
+    case ENOENT:
+        return HERR_NOT_FOUND;
     case EACCES:
     case EPERM:
-    case EROFS: return HERR_READONLY;
+    case EROFS:
+        return HERR_READONLY;
     case ENOSPC:
-    case EDQUOT: return HERR_FULL;
-    case ENOMEM: return HERR_NOMEM;
-    default: return HERR_IO;
+    case EDQUOT:
+        return HERR_FULL;
+    case ENOMEM:
+        return HERR_NOMEM;
+    default:
+        return HERR_IO;
     }
 }
 
@@ -97,6 +102,12 @@ herr seed_file_load(const char *path, bool create, uint8_t seed[HEARTH_SEED_LEN]
     if (created)
         *created = true;
     return HERR_OK;
+}
+
+void nodekey_from_seed(uint8_t pk[HEARTH_PK_LEN], uint8_t sk[32],
+                       const uint8_t seed[HEARTH_SEED_LEN])
+{
+    crypto_box_seed_keypair(pk, sk, seed);
 }
 
 void hash_id(uint8_t out[HEARTH_ID_LEN], const void *p, size_t n)
@@ -167,6 +178,11 @@ herr hex_decode(uint8_t *out, size_t n, const char *s)
         out[i] = (uint8_t)(hi << 4 | lo);
     }
     return HERR_OK;
+}
+
+void secret_wipe(void *p, size_t n)
+{
+    sodium_memzero(p, n);
 }
 
 void random_bytes(void *p, size_t n)

@@ -43,6 +43,10 @@ void hkey_wipe(struct hkey *k);
 HEARTH_MUST_CHECK herr seed_file_load(const char *path, bool create, uint8_t seed[HEARTH_SEED_LEN],
                                       bool *created);
 
+/* nodekey_from_seed - the X25519 (CURVE) key pair of a node's transport key. */
+void nodekey_from_seed(uint8_t pk[HEARTH_PK_LEN], uint8_t sk[32],
+                       const uint8_t seed[HEARTH_SEED_LEN]);
+
 /* hash_id - BLAKE2b-256 of p[0..n). */
 void hash_id(uint8_t out[HEARTH_ID_LEN], const void *p, size_t n);
 
@@ -61,6 +65,9 @@ void hex_encode(char *out, const uint8_t *p, size_t n);
 /* hex_decode - decode exactly 2n hex digits of s into out[0..n). HERR_USAGE when s is
  * not that. */
 HEARTH_MUST_CHECK herr hex_decode(uint8_t *out, size_t n, const char *s);
+
+/* secret_wipe - zero n bytes of secret material in a way the compiler keeps. */
+void secret_wipe(void *p, size_t n);
 
 /* random_bytes - n bytes from the system's CSPRNG. */
 void random_bytes(void *p, size_t n);

@@ -1,0 +1,27 @@
+/* log.h - one line per happening, on stderr, with a level.
+ *
+ * A struct hlog is owned by whoever runs the node (no global logger) and passed to
+ * the modules that log. Lines look like
+ *   2026-11-25T10:00:00Z info  sync: peer 3f2a9c0d41e2: 12 events received
+ * Levels below the configured one are dropped.
+ */
+#ifndef HEARTH_LOG_H
+#define HEARTH_LOG_H
+
+#include <stdio.h>
+
+enum hlog_level { HLOG_DEBUG, HLOG_INFO, HLOG_WARN, HLOG_ERROR };
+
+struct hlog {
+    enum hlog_level level;
+    FILE *out; /* stderr when NULL */
+};
+
+/* hlog_parse_level - "debug", "info", "warn", "error" -> level; -1 when unknown. */
+int hlog_parse_level(const char *name);
+
+/* hlog - write one line when level >= log->level. NULL-safe (log NULL: nothing). */
+void hlog(const struct hlog *log, enum hlog_level level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif

@@ -1,0 +1,513 @@
+#include "node/transport.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "store/limits.h"
+
+#define ZAP_ENDPOINT "inproc://zeromq.zap.01"
+#define ZAP_DOMAIN "hearth"
+#define MAX_ENDPOINT 256
+
+struct conn {
+    enum conn_state state;
+    void *sock;
+    void *mon;
+    bool tcp_up; /* connected at TCP level, handshake not yet done */
+    uint8_t key[HEARTH_PK_LEN];
+};
+
+struct transport {
+    void *ctx;
+    void *zap;
+    void *listener;
+    uint8_t pk[HEARTH_PK_LEN];
+    uint8_t sk[32];
+    struct conn conns[TRANSPORT_MAX_CONNS];
+    struct transport_opts o;
+    char endpoint[MAX_ENDPOINT];
+    zmq_msg_t msg;
+    bool msg_live;
+    unsigned next_mon;
+    unsigned rr; /* round-robin start among sockets, for fairness */
+};
+
+static void key_hex(char out[2 * HEARTH_PK_LEN + 1], const uint8_t key[HEARTH_PK_LEN])
+{
+    hex_encode(out, key, HEARTH_PK_LEN);
+}
+
+static int setint(void *s, int opt, int v)
+{
+    return zmq_setsockopt(s, opt, &v, sizeof v);
+}
+
+/* common_opts - what every hearth socket has: no lingering, bounded frames and
+ * queues, heartbeats that notice a dead link, and a bounded handshake. */
+static int common_opts(struct transport *t, void *s)
+{
+    int64_t max = HEARTH_MAX_FRAME;
+    int rc = 0;
+    rc |= setint(s, ZMQ_LINGER, 0);
+    rc |= zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &max, sizeof max);
+    rc |= setint(s, ZMQ_SNDHWM, t->o.hwm);
+    rc |= setint(s, ZMQ_RCVHWM, t->o.hwm);
+    rc |= setint(s, ZMQ_HEARTBEAT_IVL, t->o.heartbeat_ms);
+    rc |= setint(s, ZMQ_HEARTBEAT_TIMEOUT, 3 * t->o.heartbeat_ms);
+    rc |= setint(s, ZMQ_HEARTBEAT_TTL, 3 * t->o.heartbeat_ms);
+    rc |= setint(s, ZMQ_HANDSHAKE_IVL, t->o.handshake_ms);
+    rc |= zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, t->pk, HEARTH_PK_LEN);
+    rc |= zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, t->sk, 32);
+    return rc;
+}
+
+static herr bind_zap(struct transport *t)
+{
+    t->zap = zmq_socket(t->ctx, ZMQ_REP);
+    if (!t->zap)
+        return HERR_STATE;
+    setint(t->zap, ZMQ_LINGER, 0);
+    if (zmq_bind(t->zap, ZAP_ENDPOINT) != 0)
+        return HERR_STATE;
+    return HERR_OK;
+}
+
+static herr bind_listener(struct transport *t, const char **why)
+{
+    t->listener = zmq_socket(t->ctx, ZMQ_ROUTER);
+    if (!t->listener || common_opts(t, t->listener) != 0) {
+        *why = "cannot create the listening socket";
+        return HERR_NET;
+    }
+    int rc = setint(t->listener, ZMQ_CURVE_SERVER, 1);
+    rc |= zmq_setsockopt(t->listener, ZMQ_ZAP_DOMAIN, ZAP_DOMAIN, strlen(ZAP_DOMAIN));
+    /* Replies to a vanished peer fail loudly instead of vanishing. */
+    rc |= setint(t->listener, ZMQ_ROUTER_MANDATORY, 1);
+    if (rc != 0) {
+        *why = "cannot configure the listening socket";
+        return HERR_NET;
+    }
+    if (zmq_bind(t->listener, t->o.listen) != 0) {
+        *why = zmq_strerror(zmq_errno());
+        return errno == EINVAL || errno == EPROTONOSUPPORT ? HERR_USAGE : HERR_NET;
+    }
+    size_t n = sizeof t->endpoint;
+    if (zmq_getsockopt(t->listener, ZMQ_LAST_ENDPOINT, t->endpoint, &n) != 0)
+        t->endpoint[0] = 0;
+    return HERR_OK;
+}
+
+herr transport_new(struct transport **out, const uint8_t seed[HEARTH_SEED_LEN],
+                   const struct transport_opts *o, const char **why)
+{
+    const char *dummy;
+    if (!why)
+        why = &dummy;
+    *why = "";
+    *out = NULL;
+    struct transport *t = calloc(1, sizeof *t);
+    if (!t)
+        return HERR_NOMEM;
+    t->o = *o;
+    if (!t->o.handshake_ms)
+        t->o.handshake_ms = 10000;
+    if (!t->o.heartbeat_ms)
+        t->o.heartbeat_ms = 5000;
+    if (!t->o.hwm)
+        t->o.hwm = 32;
+    nodekey_from_seed(t->pk, t->sk, seed);
+    herr e = HERR_NOMEM;
+    t->ctx = zmq_ctx_new();
+    if (!t->ctx)
+        goto fail;
+    /* ZAP first: no socket binds or connects before the handler is in place. */
+    e = bind_zap(t);
+    if (e) {
+        *why = "cannot bind the ZAP authentication handler";
+        goto fail;
+    }
+    if (t->o.listen) {
+        e = bind_listener(t, why);
+        if (e)
+            goto fail;
+    }
+    *out = t;
+    return HERR_OK;
+fail:
+    transport_destroy(&t);
+    return e;
+}
+
+static void conn_release(struct conn *c)
+{
+    if (c->mon)
+        zmq_close(c->mon);
+    if (c->sock)
+        zmq_close(c->sock);
+    memset(c, 0, sizeof *c);
+}
+
+void transport_destroy(struct transport **tp)
+{
+    struct transport *t = *tp;
+    if (!t)
+        return;
+    if (t->msg_live)
+        zmq_msg_close(&t->msg);
+    for (int i = 0; i < TRANSPORT_MAX_CONNS; i++)
+        conn_release(&t->conns[i]);
+    if (t->listener)
+        zmq_close(t->listener);
+    if (t->zap)
+        zmq_close(t->zap);
+    if (t->ctx)
+        zmq_ctx_term(t->ctx);
+    secret_wipe(t->sk, sizeof t->sk);
+    free(t);
+    *tp = NULL;
+}
+
+const uint8_t *transport_key(const struct transport *t)
+{
+    return t->pk;
+}
+
+const char *transport_endpoint(const struct transport *t)
+{
+    return t->endpoint;
+}
+
+static herr open_monitor(struct transport *t, struct conn *c)
+{
+    char name[64];
+    snprintf(name, sizeof name, "inproc://hearth-mon-%u", t->next_mon++);
+    int events = ZMQ_EVENT_CONNECTED | ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
+                 ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                 ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL;
+    if (zmq_socket_monitor(c->sock, name, events) != 0)
+        return HERR_NET;
+    c->mon = zmq_socket(t->ctx, ZMQ_PAIR);
+    if (!c->mon)
+        return HERR_NET;
+    setint(c->mon, ZMQ_LINGER, 0);
+    return zmq_connect(c->mon, name) == 0 ? HERR_OK : HERR_NET;
+}
+
+herr transport_connect(struct transport *t, const uint8_t key[HEARTH_PK_LEN], const char *endpoint,
+                       int *conn)
+{
+    int i = 0;
+    while (i < TRANSPORT_MAX_CONNS && t->conns[i].state != CONN_FREE)
+        i++;
+    if (i == TRANSPORT_MAX_CONNS)
+        return HERR_FULL;
+    struct conn *c = &t->conns[i];
+    c->state = CONN_CONNECTING;
+    memcpy(c->key, key, HEARTH_PK_LEN);
+    herr e = HERR_NET;
+    c->sock = zmq_socket(t->ctx, ZMQ_DEALER);
+    if (!c->sock || common_opts(t, c->sock) != 0)
+        goto fail;
+    int rc = zmq_setsockopt(c->sock, ZMQ_CURVE_SERVERKEY, key, HEARTH_PK_LEN);
+    /* Queue nothing for a connection that is not up; back off between retries. */
+    rc |= setint(c->sock, ZMQ_IMMEDIATE, 1);
+    rc |= setint(c->sock, ZMQ_RECONNECT_IVL, 500);
+    rc |= setint(c->sock, ZMQ_RECONNECT_IVL_MAX, 30000);
+    if (rc != 0)
+        goto fail;
+    e = open_monitor(t, c);
+    if (e)
+        goto fail;
+    if (zmq_connect(c->sock, endpoint) != 0) {
+        e = HERR_USAGE;
+        goto fail;
+    }
+    *conn = i;
+    return HERR_OK;
+fail:
+    conn_release(c);
+    return e;
+}
+
+void transport_close(struct transport *t, int conn)
+{
+    if (conn >= 0 && conn < TRANSPORT_MAX_CONNS)
+        conn_release(&t->conns[conn]);
+}
+
+enum conn_state transport_conn_state(const struct transport *t, int conn)
+{
+    if (conn < 0 || conn >= TRANSPORT_MAX_CONNS)
+        return CONN_FREE;
+    return t->conns[conn].state;
+}
+
+/* recv_frames - receive a whole message into parts (at most max, the rest
+ * discarded); returns the number of parts, or -1. */
+static int recv_frames(void *s, zmq_msg_t *parts, int max)
+{
+    int n = 0;
+    for (;;) {
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        if (zmq_msg_recv(&m, s, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&m);
+            for (int i = 0; i < n && i < max; i++)
+                zmq_msg_close(&parts[i]);
+            return -1;
+        }
+        int more = zmq_msg_more(&m);
+        if (n < max)
+            parts[n] = m;
+        else
+            zmq_msg_close(&m);
+        n++;
+        if (!more)
+            return n;
+    }
+}
+
+static void close_parts(zmq_msg_t *parts, int n, int max)
+{
+    for (int i = 0; i < n && i < max; i++)
+        zmq_msg_close(&parts[i]);
+}
+
+/* ZAP (RFC 27): version, request id, domain, address, identity, mechanism, key. */
+static void serve_zap(struct transport *t)
+{
+    zmq_msg_t p[8];
+    int n = recv_frames(t->zap, p, 8);
+    if (n < 0)
+        return;
+    const char *status = "400", *text = "not allowed";
+    char user[2 * HEARTH_PK_LEN + 1] = "";
+    char address[64] = "";
+    if (n == 7 && zmq_msg_size(&p[5]) == 5 && memcmp(zmq_msg_data(&p[5]), "CURVE", 5) == 0 &&
+        zmq_msg_size(&p[6]) == HEARTH_PK_LEN) {
+        size_t an =
+            zmq_msg_size(&p[3]) < sizeof address - 1 ? zmq_msg_size(&p[3]) : sizeof address - 1;
+        memcpy(address, zmq_msg_data(&p[3]), an);
+        address[an] = 0;
+        const uint8_t *key = zmq_msg_data(&p[6]);
+        key_hex(user, key);
+        if (!t->o.allow || t->o.allow(t->o.allow_ctx, key, address)) {
+            status = "200";
+            text = "OK";
+        } else {
+            hlog(t->o.log, HLOG_WARN, "transport: refused node %.12s from %s (not allowed)", user,
+                 address);
+            user[0] = 0;
+        }
+    }
+    const void *reqid = n >= 2 ? zmq_msg_data(&p[1]) : "";
+    size_t reqid_len = n >= 2 ? zmq_msg_size(&p[1]) : 0;
+    zmq_send(t->zap, "1.0", 3, ZMQ_SNDMORE);
+    zmq_send(t->zap, reqid, reqid_len, ZMQ_SNDMORE);
+    zmq_send(t->zap, status, 3, ZMQ_SNDMORE);
+    zmq_send(t->zap, text, strlen(text), ZMQ_SNDMORE);
+    zmq_send(t->zap, user, strlen(user), ZMQ_SNDMORE);
+    zmq_send(t->zap, "", 0, 0);
+    close_parts(p, n, 8);
+}
+
+static void serve_monitor(struct transport *t, struct conn *c)
+{
+    zmq_msg_t p[2];
+    int n = recv_frames(c->mon, p, 2);
+    if (n < 0)
+        return;
+    if (n == 2 && zmq_msg_size(&p[0]) >= 6) {
+        uint16_t ev;
+        memcpy(&ev, zmq_msg_data(&p[0]), 2);
+        char hex[2 * HEARTH_PK_LEN + 1];
+        key_hex(hex, c->key);
+        switch (ev) {
+        case ZMQ_EVENT_CONNECTED:
+            c->tcp_up = true;
+            break;
+        case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
+            c->state = CONN_READY;
+            c->tcp_up = false;
+            break;
+        case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
+            c->state = CONN_REFUSED;
+            hlog(t->o.log, HLOG_WARN, "transport: node %.12s refused our connection", hex);
+            break;
+        case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
+        case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
+            c->state = CONN_BAD_KEY;
+            break;
+        case ZMQ_EVENT_DISCONNECTED:
+            /* A TCP connection that closes before the CURVE handshake completes is a
+             * server that could not open our HELLO: it holds another key. */
+            if (c->tcp_up && c->state == CONN_CONNECTING) {
+                c->state = CONN_BAD_KEY;
+                hlog(t->o.log, HLOG_WARN, "transport: handshake with %.12s failed: wrong key?",
+                     hex);
+            } else if (c->state == CONN_READY) {
+                c->state = CONN_CONNECTING;
+            }
+            c->tcp_up = false;
+            break;
+        }
+    }
+    close_parts(p, n, 2);
+}
+
+/* take - receive one message from s; on success *got and m filled. Messages that
+ * break the rules are dropped here. */
+static void take(struct transport *t, void *s, int conn, struct transport_msg *m, bool *got)
+{
+    zmq_msg_t p[3];
+    int want = conn < 0 ? 2 : 1; /* ROUTER prepends the routing id */
+    int n = recv_frames(s, p, 3);
+    if (n < 0)
+        return;
+    if (n != want) {
+        hlog(t->o.log, HLOG_WARN, "transport: dropped a %d-part message (hearth sends one)",
+             n - (want - 1));
+        close_parts(p, n, 3);
+        return;
+    }
+    zmq_msg_t *body = &p[want - 1];
+    const char *user = zmq_msg_gets(body, "User-Id");
+    uint8_t key[HEARTH_PK_LEN];
+    if (conn < 0) {
+        if (!user || hex_decode(key, HEARTH_PK_LEN, user) != HERR_OK ||
+            zmq_msg_size(&p[0]) > TRANSPORT_MAX_ROUTE) {
+            hlog(t->o.log, HLOG_WARN, "transport: dropped a message with no authenticated key");
+            close_parts(p, n, 3);
+            return;
+        }
+        m->route_len = zmq_msg_size(&p[0]);
+        memcpy(m->route, zmq_msg_data(&p[0]), m->route_len);
+        memcpy(m->peer, key, HEARTH_PK_LEN);
+        zmq_msg_close(&p[0]);
+    } else {
+        /* On our own connection the server proved the key we asked for. */
+        m->route_len = 0;
+        memcpy(m->peer, t->conns[conn].key, HEARTH_PK_LEN);
+    }
+    if (t->msg_live)
+        zmq_msg_close(&t->msg);
+    t->msg = *body;
+    t->msg_live = true;
+    m->conn = conn;
+    m->data = zmq_msg_data(&t->msg);
+    m->len = zmq_msg_size(&t->msg);
+    *got = true;
+}
+
+herr transport_poll(struct transport *t, int timeout_ms, struct transport_msg *m, bool *got)
+{
+    zmq_pollitem_t items[2 + 2 * TRANSPORT_MAX_CONNS];
+    int owner[2 + 2 * TRANSPORT_MAX_CONNS]; /* -3 zap, -2 listener, 2i conn i, 2i+1 mon i */
+    int n = 0;
+    *got = false;
+    items[n] = (zmq_pollitem_t){t->zap, 0, ZMQ_POLLIN, 0}, owner[n++] = -3;
+    if (t->listener)
+        items[n] = (zmq_pollitem_t){t->listener, 0, ZMQ_POLLIN, 0}, owner[n++] = -2;
+    for (int i = 0; i < TRANSPORT_MAX_CONNS; i++) {
+        struct conn *c = &t->conns[i];
+        if (c->state == CONN_FREE)
+            continue;
+        items[n] = (zmq_pollitem_t){c->sock, 0, ZMQ_POLLIN, 0}, owner[n++] = 2 * i;
+        items[n] = (zmq_pollitem_t){c->mon, 0, ZMQ_POLLIN, 0}, owner[n++] = 2 * i + 1;
+    }
+    if (zmq_poll(items, n, timeout_ms) < 0)
+        return zmq_errno() == EINTR ? HERR_OK : HERR_NET;
+    /* Control traffic first, then one data message, starting at a rotating place. */
+    for (int i = 0; i < n; i++) {
+        if (!(items[i].revents & ZMQ_POLLIN))
+            continue;
+        if (owner[i] == -3)
+            serve_zap(t);
+        else if (owner[i] >= 0 && owner[i] % 2 == 1)
+            serve_monitor(t, &t->conns[owner[i] / 2]);
+    }
+    t->rr++;
+    for (int k = 0; k < n && !*got; k++) {
+        int i = (int)((t->rr + (unsigned)k) % (unsigned)n);
+        if (!(items[i].revents & ZMQ_POLLIN))
+            continue;
+        if (owner[i] == -2)
+            take(t, t->listener, -1, m, got);
+        else if (owner[i] >= 0 && owner[i] % 2 == 0)
+            take(t, t->conns[owner[i] / 2].sock, owner[i] / 2, m, got);
+    }
+    return HERR_OK;
+}
+
+herr transport_send(struct transport *t, int conn, const uint8_t *route, size_t route_len,
+                    const uint8_t *data, size_t len)
+{
+    if (len > HEARTH_MAX_FRAME)
+        return HERR_TOO_LARGE;
+    void *s;
+    if (conn < 0) {
+        s = t->listener;
+        if (!s)
+            return HERR_NET;
+        if (zmq_send(s, route, route_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+            return zmq_errno() == EAGAIN ? HERR_BUSY : HERR_NET;
+    } else {
+        if (conn >= TRANSPORT_MAX_CONNS || t->conns[conn].state == CONN_FREE)
+            return HERR_NET;
+        s = t->conns[conn].sock;
+    }
+    if (zmq_send(s, data, len, ZMQ_DONTWAIT) < 0)
+        return zmq_errno() == EAGAIN ? HERR_BUSY : HERR_NET;
+    return HERR_OK;
+}
+
+void address_format(char *out, size_t n, const uint8_t key[HEARTH_PK_LEN], const char *host,
+                    unsigned port)
+{
+    char hex[2 * HEARTH_PK_LEN + 1];
+    key_hex(hex, key);
+    snprintf(out, n, "hearth://%s@%s:%u", hex, host, port);
+}
+
+herr address_parse(const char *addr, uint8_t key[HEARTH_PK_LEN], char *endpoint, size_t n,
+                   const char **why)
+{
+    static const char scheme[] = "hearth://";
+    const char *dummy;
+    if (!why)
+        why = &dummy;
+    if (strncmp(addr, scheme, sizeof scheme - 1) != 0) {
+        *why = "address must start with hearth://";
+        return HERR_USAGE;
+    }
+    const char *k = addr + sizeof scheme - 1;
+    const char *at = strchr(k, '@');
+    char hex[2 * HEARTH_PK_LEN + 1];
+    if (!at || at - k != 2 * HEARTH_PK_LEN) {
+        *why = "address must carry the node's 64-digit key before '@'";
+        return HERR_USAGE;
+    }
+    memcpy(hex, k, 2 * HEARTH_PK_LEN);
+    hex[2 * HEARTH_PK_LEN] = 0;
+    if (hex_decode(key, HEARTH_PK_LEN, hex) != HERR_OK) {
+        *why = "node key is not hex";
+        return HERR_USAGE;
+    }
+    const char *hostport = at + 1;
+    const char *colon = strrchr(hostport, ':');
+    char *end;
+    unsigned long port = colon ? strtoul(colon + 1, &end, 10) : 0;
+    if (!colon || colon == hostport || !colon[1] || *end || port == 0 || port > 65535) {
+        *why = "address must end with @HOST:PORT";
+        return HERR_USAGE;
+    }
+    int w = snprintf(endpoint, n, "tcp://%s", hostport);
+    if (w < 0 || (size_t)w >= n) {
+        *why = "address too long";
+        return HERR_USAGE;
+    }
+    return HERR_OK;
+}

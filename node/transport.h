@@ -1,0 +1,127 @@
+/* transport.h - ZeroMQ between hearth nodes: CURVE always, peers known by key.
+ *
+ * One transport owns a ZeroMQ context, a ZAP handler, at most one listening ROUTER
+ * socket, and one DEALER socket per outgoing connection. Every message is one frame
+ * of at most HEARTH_MAX_FRAME bytes; a multipart message or a larger frame from a
+ * peer is dropped (ZMQ_MAXMSGSIZE disconnects the sender of an oversize frame).
+ *
+ * Security: CURVE on every socket, with the node's transport key (an X25519 key
+ * derived from node.key, distinct from the author's signing key). The ZAP handler is
+ * bound (inproc://zeromq.zap.01) before any socket binds or connects; transport_new
+ * fails if it cannot be, so no connection is ever accepted without it. It answers
+ * each handshake by asking the allow callback (open mode: NULL, everyone with a valid
+ * CURVE handshake). A peer is identified by the CURVE key that ZAP saw, read from
+ * each message's "User-Id" property — never by its ZeroMQ routing id, which a peer
+ * chooses freely.
+ *
+ * An outgoing connection names the key it expects: CURVE fails the handshake when the
+ * server holds another key, and the connection's state says so.
+ *
+ * The transport does no I/O of its own between calls: transport_poll waits on all
+ * sockets (and the ZAP handler) for up to a timeout and returns at most one message.
+ * Single-threaded; not thread-safe.
+ */
+#ifndef HEARTH_TRANSPORT_H
+#define HEARTH_TRANSPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "node/log.h"
+#include "store/crypto.h"
+#include "store/herr.h"
+
+#define HEARTH_DEFAULT_PORT 7437
+#define TRANSPORT_MAX_CONNS 64
+#define TRANSPORT_MAX_ROUTE 255
+
+/* Decides whether the holder of `key`, connecting from `address`, may connect. */
+typedef bool (*transport_allow_fn)(void *ctx, const uint8_t key[HEARTH_PK_LEN],
+                                   const char *address);
+
+struct transport_opts {
+    const char *listen;       /* endpoint to bind ("tcp://0.0.0.0:7437"); NULL: none */
+    transport_allow_fn allow; /* NULL: open (any CURVE peer) */
+    void *allow_ctx;
+    int handshake_ms;       /* give up a handshake after this; 0: 10000 */
+    int heartbeat_ms;       /* ZMTP heartbeat interval; 0: 5000 (timeout 3x) */
+    int hwm;                /* send/receive high-water mark in messages; 0: 32 */
+    const struct hlog *log; /* may be NULL */
+};
+
+enum conn_state {
+    CONN_FREE = 0,
+    CONN_CONNECTING, /* TCP or handshake under way (or retrying) */
+    CONN_READY,      /* handshake done */
+    CONN_REFUSED,    /* the peer's ZAP handler said no */
+    CONN_BAD_KEY,    /* the handshake failed: the peer does not hold the expected key */
+};
+
+struct transport;
+
+/* transport_new - create the context and the ZAP handler, then bind the listener
+ * when o->listen is set. HERR_NET with *why on a bind failure ("address in use");
+ * HERR_STATE when the ZAP handler cannot be bound. */
+HEARTH_MUST_CHECK herr transport_new(struct transport **out, const uint8_t seed[HEARTH_SEED_LEN],
+                                     const struct transport_opts *o, const char **why);
+
+/* transport_destroy - close every socket (linger 0) and the context; NULL-safe. */
+void transport_destroy(struct transport **t);
+
+/* transport_key - this node's public transport key. */
+const uint8_t *transport_key(const struct transport *t);
+
+/* transport_endpoint - the endpoint the listener is bound to, with the port the
+ * system chose for "tcp://...:0" ("" when not listening). Owned by t. */
+const char *transport_endpoint(const struct transport *t);
+
+/* transport_connect - open an outgoing connection to the node holding `key` at
+ * `endpoint` ("tcp://host:port"). Sets *conn (>= 0). Returns at once; the handshake
+ * proceeds in transport_poll. HERR_USAGE for a bad endpoint; HERR_FULL when
+ * TRANSPORT_MAX_CONNS are open. */
+HEARTH_MUST_CHECK herr transport_connect(struct transport *t, const uint8_t key[HEARTH_PK_LEN],
+                                         const char *endpoint, int *conn);
+
+/* transport_close - close an outgoing connection; its id may be reused. */
+void transport_close(struct transport *t, int conn);
+
+/* transport_conn_state - where an outgoing connection stands. */
+enum conn_state transport_conn_state(const struct transport *t, int conn);
+
+/* A received message. `conn` is the outgoing connection it came on, or -1 for the
+ * listener, in which case `route` is where a reply goes. `peer` is the sender's
+ * authenticated CURVE key. `data` is owned by the transport until the next poll. */
+struct transport_msg {
+    int conn;
+    uint8_t route[TRANSPORT_MAX_ROUTE];
+    size_t route_len;
+    uint8_t peer[HEARTH_PK_LEN];
+    const uint8_t *data;
+    size_t len;
+};
+
+/* transport_poll - wait up to timeout_ms (0: do not wait, -1: forever) for one
+ * message; serve ZAP requests and connection events meanwhile. *got tells whether m
+ * holds a message. A frame that breaks the rules (multipart, no authenticated key)
+ * is dropped and logged. HERR_NET on a socket failure. */
+HEARTH_MUST_CHECK herr transport_poll(struct transport *t, int timeout_ms, struct transport_msg *m,
+                                      bool *got);
+
+/* transport_send - send one frame to an outgoing connection (conn >= 0) or back to
+ * a listener peer (conn -1 and route). Does not block: HERR_BUSY when the peer's
+ * high-water mark is reached (try again after a poll), HERR_NET when the peer is gone,
+ * HERR_TOO_LARGE above HEARTH_MAX_FRAME. */
+HEARTH_MUST_CHECK herr transport_send(struct transport *t, int conn, const uint8_t *route,
+                                      size_t route_len, const uint8_t *data, size_t len);
+
+/* address_format - "hearth://<64 hex key>@host:port" for key and a tcp endpoint. */
+void address_format(char *out, size_t n, const uint8_t key[HEARTH_PK_LEN], const char *host,
+                    unsigned port);
+
+/* address_parse - split "hearth://KEY@HOST:PORT" into key and a "tcp://HOST:PORT"
+ * endpoint (of size n). HERR_USAGE with *why when malformed. */
+HEARTH_MUST_CHECK herr address_parse(const char *addr, uint8_t key[HEARTH_PK_LEN], char *endpoint,
+                                     size_t n, const char **why);
+
+#endif
