@@ -1,0 +1,67 @@
+/* config.h - the node's settings: defaults, then hearth.conf (INI), then flags.
+ *
+ * hearth.conf lives in the data directory; every key is optional:
+ *
+ *   [node]
+ *   listen = tcp://0.0.0.0:7437     ; where peers connect
+ *   advertise = 192.0.2.10          ; host printed in our address (default: guessed)
+ *   access = open                   ; open | allowlist (only keys added with hearth peers allow)
+ *   log_level = info                ; debug | info | warn | error
+ *   [discovery]
+ *   enabled = true                  ; LAN beacon on UDP
+ *   port = 7438
+ *   interval = 5                    ; seconds between beacons
+ *   [sync]
+ *   interval = 30                   ; anti-entropy period, seconds (jittered +-25%)
+ *   fanout = 2                      ; peers reconciled with each period
+ *   [limits]
+ *   rate = 0                        ; bytes/s sent to all peers together, 0: no cap
+ *   peer_rate = 0                   ; bytes/s sent to one peer, 0: no cap
+ *   [peers]
+ *   peer = hearth://KEY@HOST:PORT   ; static peers, one per line
+ *
+ * The parser is inih: lines are bounded, unknown sections or keys are errors (a typo
+ * should not silently leave a node open), and a bad value names its line.
+ */
+#ifndef HEARTH_CONFIG_H
+#define HEARTH_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "node/log.h"
+#include "store/herr.h"
+
+#define CONFIG_MAX_PEERS 32
+#define CONFIG_MAX_STR 256
+
+enum access_mode { ACCESS_OPEN, ACCESS_ALLOWLIST };
+
+struct config {
+    char listen[CONFIG_MAX_STR];
+    char advertise[CONFIG_MAX_STR];
+    enum access_mode access;
+    enum hlog_level log_level;
+    bool discovery;
+    unsigned discovery_port;
+    unsigned discovery_interval; /* seconds */
+    unsigned sync_interval;      /* seconds */
+    unsigned fanout;
+    uint64_t rate, peer_rate; /* bytes per second; 0: no cap */
+    size_t n_peers;
+    char peers[CONFIG_MAX_PEERS][CONFIG_MAX_STR];
+};
+
+/* config_defaults - the settings of a node with no file and no flags. */
+void config_defaults(struct config *c);
+
+/* config_load - read the INI file at path over c. A missing file is fine (HERR_OK).
+ * HERR_USAGE with a message in why[0..why_n) ("hearth.conf:3: unknown key 'lisen'")
+ * on a bad file; c is then unchanged. */
+HEARTH_MUST_CHECK herr config_load(struct config *c, const char *path, char *why, size_t why_n);
+
+/* config_parse - the same over a string (used by the fuzz harness and tests). */
+HEARTH_MUST_CHECK herr config_parse(struct config *c, const char *text, char *why, size_t why_n);
+
+#endif

@@ -1,0 +1,159 @@
+/* test_node_parts.c - config file parsing and the discovery beacon. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <arpa/inet.h>
+#include <cmocka.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "node/config.h"
+#include "node/discovery.h"
+#include "tests/unit/testutil.h"
+
+static void test_config_defaults_and_overrides(void **state)
+{
+    (void)state;
+    struct config c;
+    char why[300];
+    config_defaults(&c);
+    assert_string_equal(c.listen, "tcp://0.0.0.0:7437");
+    assert_true(c.discovery);
+    const char *text =
+        "[node]\nlisten = tcp://127.0.0.1:9000\naccess = allowlist\n"
+        "log_level = debug\n[discovery]\nenabled = off\n[sync]\ninterval = 7\n"
+        "[limits]\nrate = 8000\n[peers]\n"
+        "peer = "
+        "hearth://0000000000000000000000000000000000000000000000000000000000000001@10.0.0.1:7437\n"
+        "peer = "
+        "hearth://0000000000000000000000000000000000000000000000000000000000000002@10.0.0.2:7437\n";
+    assert_int_equal(config_parse(&c, text, why, sizeof why), HERR_OK);
+    assert_string_equal(c.listen, "tcp://127.0.0.1:9000");
+    assert_int_equal(c.access, ACCESS_ALLOWLIST);
+    assert_int_equal(c.log_level, HLOG_DEBUG);
+    assert_false(c.discovery);
+    assert_int_equal(c.sync_interval, 7);
+    assert_int_equal(c.rate, 8000);
+    assert_int_equal(c.n_peers, 2);
+}
+
+static void expect_bad(const char *text, const char *needle)
+{
+    struct config c, before;
+    char why[300];
+    config_defaults(&c);
+    before = c;
+    assert_int_equal(config_parse(&c, text, why, sizeof why), HERR_USAGE);
+    if (!strstr(why, needle))
+        fail_msg("'%s' does not mention '%s'", why, needle);
+    assert_memory_equal(&c, &before, sizeof c); /* unchanged on error */
+}
+
+static void test_config_rejections(void **state)
+{
+    (void)state;
+    expect_bad("[node]\nlisen = x\n", "hearth.conf:2: [node] lisen: unknown setting");
+    expect_bad("[node]\naccess = everyone\n", "open or allowlist");
+    expect_bad("[sync]\ninterval = -1\n", "interval");
+    expect_bad("[sync]\ninterval = 99999999999999999999\n", "interval");
+    expect_bad("[peers]\npeer = tcp://1.2.3.4:5\n", "hearth://");
+    expect_bad("[node]\nthis line has no equals sign\n", "hearth.conf:2");
+    expect_bad("[discovery]\nenabled = maybe\n", "true or false");
+}
+
+static void test_beacon_roundtrip_and_rejections(void **state)
+{
+    (void)state;
+    struct beacon b = {.port = 7437}, back;
+    testutil_seed(b.forum, 1);
+    testutil_seed(b.key, 2);
+    uint8_t buf[BEACON_MAX];
+    size_t n;
+    beacon_encode(&b, buf, &n);
+    assert_int_equal(n, 73);
+    assert_int_equal(beacon_decode(&back, buf, n, NULL), HERR_OK);
+    assert_memory_equal(&back, &b, sizeof b);
+    const char *why;
+    for (size_t cut = 0; cut < n; cut++)
+        assert_int_not_equal(beacon_decode(&back, buf, cut, &why), HERR_OK);
+    uint8_t longer[BEACON_MAX + 1];
+    memcpy(longer, buf, n);
+    longer[n] = 0;
+    assert_int_equal(beacon_decode(&back, longer, n + 1, &why), HERR_MALFORMED);
+    buf[1] = 2; /* version */
+    assert_int_equal(beacon_decode(&back, buf, n, &why), HERR_VERSION);
+}
+
+static void send_to(unsigned port, const struct beacon *b)
+{
+    uint8_t buf[BEACON_MAX];
+    size_t n;
+    beacon_encode(b, buf, &n);
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(sendto(fd, buf, n, 0, (struct sockaddr *)&to, sizeof to), (ssize_t)n);
+    close(fd);
+}
+
+static bool read_one(struct discovery *d, uint64_t now, struct discovery_peer *p)
+{
+    bool got = false;
+    for (int i = 0; i < 50 && !got; i++) {
+        assert_int_equal(discovery_read(d, now, p, &got), HERR_OK);
+        if (!got)
+            usleep(2000);
+    }
+    return got;
+}
+
+static void test_discovery_filters(void **state)
+{
+    (void)state;
+    struct beacon self = {.port = 7437};
+    testutil_seed(self.forum, 1);
+    testutil_seed(self.key, 2);
+    struct discovery *d;
+    unsigned port = 47000 + (unsigned)(getpid() % 1000);
+    assert_int_equal(discovery_new(&d, &self, port, 10000, NULL, NULL), HERR_OK);
+    struct discovery_peer p;
+
+    struct beacon other = self;
+    testutil_seed(other.key, 3);
+    other.port = 9999;
+    send_to(port, &other);
+    assert_true(read_one(d, 1000, &p));
+    assert_memory_equal(p.key, other.key, 32);
+    assert_int_equal(p.port, 9999);
+    assert_string_equal(p.host, "127.0.0.1");
+
+    send_to(port, &other); /* again within the quiet time: not reported */
+    assert_false(read_one(d, 2000, &p));
+    send_to(port, &other); /* after it: reported */
+    assert_true(read_one(d, 20000, &p));
+
+    send_to(port, &self); /* ourselves */
+    assert_false(read_one(d, 40000, &p));
+    struct beacon foreign = other;
+    testutil_seed(foreign.forum, 9);
+    testutil_seed(foreign.key, 4);
+    send_to(port, &foreign); /* another forum */
+    assert_false(read_one(d, 60000, &p));
+    discovery_destroy(&d);
+    assert_null(d);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_config_defaults_and_overrides),
+        cmocka_unit_test(test_config_rejections),
+        cmocka_unit_test(test_beacon_roundtrip_and_rejections),
+        cmocka_unit_test(test_discovery_filters),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
