@@ -31,12 +31,13 @@ struct store;
 enum store_flags {
     STORE_CREATE = 1,   /* create the file when it does not exist */
     STORE_READONLY = 2, /* open for reading only */
+    STORE_CHECK = 4,    /* run SQLite's quick_check on open (reads the whole file) */
 };
 
 /* store_open - open (or with STORE_CREATE create) the replica at path and bring its
  * schema up to date. HERR_NOT_FOUND when absent without STORE_CREATE; HERR_BUSY when
  * another process holds it; HERR_READONLY; HERR_CORRUPT when it is not a hearth
- * database or fails its quick check; HERR_VERSION when its schema is newer than this
+ * database or (with STORE_CHECK) fails its quick check; HERR_VERSION when its schema is newer than this
  * program. On failure *out is NULL and store_open_error() has the detail. */
 HEARTH_MUST_CHECK herr store_open(struct store **out, const char *path, unsigned flags);
 
@@ -139,8 +140,14 @@ struct store_post {
     uint64_t last_activity;
     uint32_t n_reactions;
     struct store_reaction reactions[STORE_MAX_REACTIONS];
+    /* Private: in a list from store_threads / store_thread, the list's first element
+     * points at the list, so that store_posts_free knows to free the array. */
+    void *list_base;
 };
 
+/* store_posts_free - free the strings of p[0..n), and the array itself when p is a
+ * list from store_threads or store_thread. Also right for one post from
+ * store_post_get: store_posts_free(&post, 1) frees its strings only. NULL-safe. */
 void store_posts_free(struct store_post *p, size_t n);
 
 struct store_board {
@@ -240,5 +247,15 @@ HEARTH_MUST_CHECK herr store_last_arrival(struct store *s, uint64_t *arrival);
  * caller frees *value. */
 HEARTH_MUST_CHECK herr store_meta_get(struct store *s, const char *key, char **value);
 HEARTH_MUST_CHECK herr store_meta_set(struct store *s, const char *key, const char *value);
+
+/* Called with each key and value (borrowed for the call); HERR_OK to go on. */
+typedef herr (*store_meta_fn)(void *ctx, const char *key, const char *value);
+
+/* store_meta_each - every local setting whose key starts with prefix, in key order. */
+HEARTH_MUST_CHECK herr store_meta_each(struct store *s, const char *prefix, store_meta_fn fn,
+                                       void *ctx);
+
+/* store_meta_delete - remove a local setting. HERR_NOT_FOUND when absent. */
+HEARTH_MUST_CHECK herr store_meta_delete(struct store *s, const char *key);
 
 #endif

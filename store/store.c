@@ -1,0 +1,510 @@
+/* store.c - opening the replica, its schema and migrations, statements, errors,
+ * transactions, the forum binding and the local key/value table. */
+#include "store/store.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "store/store_int.h"
+
+/* "HRTH": tells a hearth database from any other SQLite file. */
+#define STORE_APPLICATION_ID 0x48525448
+
+/* A short busy wait: a CLI post while a node serves waits its turn, a second node
+ * on the same directory fails fast with HERR_BUSY. */
+#define STORE_BUSY_MS 2000
+
+/* The schema, as migration steps applied in order in one transaction; step i brings
+ * user_version from i to i + 1. Append only: a released step never changes.
+ *
+ * events keeps its rowid (the arrival number) in arrival order, so inserts append;
+ * clustering by the random id would make every insert a random page write.
+ * The view tables are derived from events and could be rebuilt from them. */
+static const char *const migrations[] = {
+    /* 1: events, the forum view, local state.
+     *
+     * References between events are kept twice: as the id in the header (events.ref,
+     * the truth) and, once the target is held, as its arrival number (ref_ev), which
+     * is what the view's lookups use: an index of small, mostly recent integers costs
+     * a fraction of one on random 32-byte ids, and ingest writes every index page it
+     * touches once per batch. An event whose target has not arrived waits in
+     * `waiting` until it does. */
+    "CREATE TABLE local_meta(key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE forum(one INTEGER PRIMARY KEY CHECK (one = 1), id BLOB NOT NULL,"
+    "  founder BLOB);"
+    "CREATE TABLE events(arrival INTEGER PRIMARY KEY, id BLOB NOT NULL, author BLOB NOT NULL,"
+    "  seq INTEGER NOT NULL, created INTEGER NOT NULL, kind INTEGER NOT NULL, root BLOB,"
+    "  ref BLOB, ref_ev INTEGER, body_len INTEGER NOT NULL, header BLOB NOT NULL,"
+    "  sig BLOB NOT NULL, body BLOB);"
+    "CREATE UNIQUE INDEX events_id ON events(id);"
+    "CREATE INDEX events_created ON events(created, id);"
+    "CREATE INDEX events_author ON events(author, seq);"
+    "CREATE INDEX events_ref ON events(ref_ev, kind) WHERE ref_ev IS NOT NULL;"
+    "CREATE TABLE waiting(ref BLOB NOT NULL, ev INTEGER NOT NULL, PRIMARY KEY (ref, ev))"
+    "  WITHOUT ROWID;"
+    "CREATE TABLE posts(ev INTEGER PRIMARY KEY REFERENCES events(arrival),"
+    "  kind INTEGER NOT NULL, seq INTEGER NOT NULL, created INTEGER NOT NULL,"
+    "  root_ev INTEGER, board_ev INTEGER, state INTEGER NOT NULL, depth INTEGER NOT NULL,"
+    "  status INTEGER NOT NULL, title TEXT, text TEXT, cw TEXT, edited INTEGER NOT NULL,"
+    "  replies INTEGER NOT NULL DEFAULT 0, last_activity INTEGER NOT NULL,"
+    "  locked INTEGER NOT NULL DEFAULT 0, pinned INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX posts_root ON posts(root_ev, kind, state, status) WHERE root_ev IS NOT NULL;"
+    "CREATE INDEX posts_board ON posts(board_ev) WHERE kind = 3;"
+    "CREATE TABLE boards(ev INTEGER PRIMARY KEY REFERENCES events(arrival),"
+    "  id BLOB NOT NULL UNIQUE, author BLOB NOT NULL, created INTEGER NOT NULL,"
+    "  name TEXT NOT NULL, about TEXT, valid INTEGER NOT NULL);"
+    "CREATE TABLE reacts(ev INTEGER PRIMARY KEY REFERENCES events(arrival),"
+    "  author BLOB NOT NULL, reaction TEXT, live INTEGER NOT NULL);"
+    "CREATE TABLE flags(ev INTEGER PRIMARY KEY REFERENCES events(arrival),"
+    "  author BLOB NOT NULL, reason TEXT, live INTEGER NOT NULL);"
+    "CREATE TABLE profiles(author BLOB PRIMARY KEY, ev INTEGER NOT NULL, seq INTEGER NOT NULL,"
+    "  id BLOB NOT NULL, name TEXT, about TEXT) WITHOUT ROWID;",
+};
+
+#define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
+
+static const char *const sql_text[Q_COUNT] = {
+#define STORE_Q_SQL(name, sql) [name] = sql,
+    STORE_QUERIES(STORE_Q_SQL)
+#undef STORE_Q_SQL
+};
+
+static _Thread_local char open_error[256];
+
+/* ---- small helpers ---- */
+
+void i64vec_release(struct i64vec *a)
+{
+    free(a->v);
+    a->v = NULL;
+    a->n = a->cap = 0;
+}
+
+herr i64vec_push(struct i64vec *a, int64_t x)
+{
+    if (a->n == a->cap) {
+        size_t cap = a->cap ? a->cap * 2 : 16;
+        int64_t *v = realloc(a->v, cap * sizeof *v);
+        if (!v)
+            return HERR_NOMEM;
+        a->v = v;
+        a->cap = cap;
+    }
+    a->v[a->n++] = x;
+    return HERR_OK;
+}
+
+herr store_fail(struct store *s, herr e, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(s->err, sizeof s->err, fmt, ap);
+    va_end(ap);
+    return e;
+}
+
+static herr sqlite_herr(int rc)
+{
+    switch (rc & 0xff) {
+    case SQLITE_OK:
+    case SQLITE_ROW:
+    case SQLITE_DONE: return HERR_OK;
+    case SQLITE_FULL: return HERR_FULL;
+    case SQLITE_READONLY:
+    case SQLITE_CANTOPEN:
+    case SQLITE_PERM:
+    case SQLITE_AUTH: return HERR_READONLY;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED: return HERR_BUSY;
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB: return HERR_CORRUPT;
+    case SQLITE_NOMEM: return HERR_NOMEM;
+    default: return HERR_IO;
+    }
+}
+
+herr store_sqlerr(struct store *s, int rc, const char *what)
+{
+    herr e = sqlite_herr(rc);
+    if (e == HERR_BUSY)
+        return store_fail(s, e, "%s: database is locked by another process", what);
+    return store_fail(s, e, "%s: %s", what, s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+}
+
+sqlite3_stmt *sq(struct store *s, enum q q)
+{
+    if (s->st[q]) {
+        sqlite3_reset(s->st[q]);
+        sqlite3_clear_bindings(s->st[q]);
+        return s->st[q];
+    }
+    int rc = sqlite3_prepare_v3(s->db, sql_text[q], -1, SQLITE_PREPARE_PERSISTENT, &s->st[q], NULL);
+    if (rc != SQLITE_OK) {
+        (void)store_sqlerr(s, rc, "cannot prepare a statement");
+        return NULL;
+    }
+    return s->st[q];
+}
+
+void sq_bind_id(sqlite3_stmt *q, int i, const uint8_t *id)
+{
+    sqlite3_bind_blob(q, i, id, HEARTH_ID_LEN, SQLITE_STATIC);
+}
+
+herr sq_exec(struct store *s, sqlite3_stmt *q, const char *what)
+{
+    int rc = sqlite3_step(q);
+    while (rc == SQLITE_ROW)
+        rc = sqlite3_step(q);
+    sqlite3_reset(q);
+    return rc == SQLITE_DONE ? HERR_OK : store_sqlerr(s, rc, what);
+}
+
+int sq_step(struct store *s, sqlite3_stmt *q, herr *e, const char *what)
+{
+    int rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW)
+        return 1;
+    if (rc == SQLITE_DONE) {
+        sqlite3_reset(q);
+        return 0;
+    }
+    sqlite3_reset(q);
+    *e = store_sqlerr(s, rc, what);
+    return -1;
+}
+
+herr sq_collect(struct store *s, sqlite3_stmt *q, struct i64vec *out, const char *what)
+{
+    herr e = HERR_OK;
+    int r;
+    while ((r = sq_step(s, q, &e, what)) > 0) {
+        e = i64vec_push(out, sqlite3_column_int64(q, 0));
+        if (e) {
+            sqlite3_reset(q);
+            return store_fail(s, e, "%s: out of memory", what);
+        }
+    }
+    return r < 0 ? e : HERR_OK;
+}
+
+static herr exec_sql(struct store *s, const char *sql, const char *what)
+{
+    int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+    return rc == SQLITE_OK ? HERR_OK : store_sqlerr(s, rc, what);
+}
+
+/* pragma_int - the integer result of a pragma query. */
+static herr pragma_int(struct store *s, const char *sql, int64_t *v)
+{
+    sqlite3_stmt *q;
+    int rc = sqlite3_prepare_v2(s->db, sql, -1, &q, NULL);
+    if (rc != SQLITE_OK)
+        return store_sqlerr(s, rc, "cannot read the database header");
+    rc = sqlite3_step(q);
+    *v = rc == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
+    sqlite3_finalize(q);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return store_sqlerr(s, rc, "cannot read the database header");
+    return HERR_OK;
+}
+
+/* ---- transactions ---- */
+
+static herr load_forum(struct store *s)
+{
+    herr e = HERR_OK;
+    sqlite3_stmt *q = sq(s, Q_FORUM_GET);
+    if (!q)
+        return HERR_IO;
+    s->has_forum = s->has_founder = false;
+    int r = sq_step(s, q, &e, "cannot read the forum");
+    if (r > 0) {
+        s->has_forum = true;
+        memcpy(s->forum, sqlite3_column_blob(q, 0), HEARTH_ID_LEN);
+        if (sqlite3_column_bytes(q, 1) == HEARTH_PK_LEN) {
+            s->has_founder = true;
+            memcpy(s->founder, sqlite3_column_blob(q, 1), HEARTH_PK_LEN);
+        }
+        sqlite3_reset(q);
+    }
+    return r < 0 ? e : HERR_OK;
+}
+
+static herr run(struct store *s, enum q which, const char *what)
+{
+    sqlite3_stmt *q = sq(s, which);
+    return q ? sq_exec(s, q, what) : HERR_IO;
+}
+
+herr store_write_begin(struct store *s)
+{
+    if (s->readonly)
+        return store_fail(s, HERR_READONLY, "the store is open read-only");
+    herr e = run(s, Q_BEGIN, "cannot start a transaction");
+    if (e)
+        return e;
+    e = load_forum(s);
+    if (e)
+        (void)run(s, Q_ROLLBACK, "cannot roll back");
+    return e;
+}
+
+herr store_write_end(struct store *s, herr e)
+{
+    if (!e) {
+        e = run(s, Q_COMMIT, "cannot commit");
+        if (!e)
+            return HERR_OK;
+    }
+    char keep[sizeof s->err];
+    memcpy(keep, s->err, sizeof keep);
+    if (!sqlite3_get_autocommit(s->db))
+        (void)run(s, Q_ROLLBACK, "cannot roll back");
+    memcpy(s->err, keep, sizeof keep);
+    return e;
+}
+
+herr store_read_begin(struct store *s)
+{
+    herr e = run(s, Q_BEGIN_READ, "cannot start a read");
+    if (!e)
+        e = load_forum(s);
+    if (e)
+        store_read_end(s);
+    return e;
+}
+
+void store_read_end(struct store *s)
+{
+    if (!sqlite3_get_autocommit(s->db))
+        (void)run(s, Q_COMMIT, "cannot end a read");
+}
+
+/* ---- opening ---- */
+
+static herr open_fail(struct store *s, herr e)
+{
+    snprintf(open_error, sizeof open_error, "%s", s->err);
+    return e;
+}
+
+const char *store_open_error(void)
+{
+    return open_error;
+}
+
+const char *store_errmsg(const struct store *s)
+{
+    return s->err;
+}
+
+static herr configure(struct store *s)
+{
+    sqlite3_extended_result_codes(s->db, 1);
+    sqlite3_db_config(s->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+    sqlite3_db_config(s->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
+    sqlite3_db_config(s->db, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, NULL);
+    sqlite3_busy_timeout(s->db, STORE_BUSY_MS);
+    return exec_sql(s,
+                    "PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;"
+                    "PRAGMA trusted_schema = OFF; PRAGMA cache_size = -32000; PRAGMA wal_autocheckpoint = 8000;",
+                    "cannot configure the database");
+}
+
+/* check_identity - a hearth database of a version we know (or an empty file). */
+static herr check_identity(struct store *s, int64_t *version)
+{
+    int64_t app, tables;
+    herr e = pragma_int(s, "PRAGMA application_id", &app);
+    if (!e)
+        e = pragma_int(s, "PRAGMA user_version", version);
+    if (!e)
+        e = pragma_int(s, "SELECT count(*) FROM sqlite_schema", &tables);
+    if (e == HERR_CORRUPT)
+        return store_fail(s, e, "not a hearth database");
+    if (e)
+        return e;
+    if (app != STORE_APPLICATION_ID && (app != 0 || tables != 0))
+        return store_fail(s, HERR_CORRUPT, "not a hearth database");
+    if (*version > SCHEMA_VERSION)
+        return store_fail(s, HERR_VERSION,
+                          "database schema %lld is newer than this program's %d: upgrade hearth",
+                          (long long)*version, SCHEMA_VERSION);
+    return HERR_OK;
+}
+
+static herr migrate(struct store *s)
+{
+    int64_t version;
+    herr e = exec_sql(s, "BEGIN IMMEDIATE", "cannot start the schema upgrade");
+    if (e)
+        return e;
+    e = check_identity(s, &version); /* again, under the lock */
+    for (int64_t v = version; !e && v < SCHEMA_VERSION; v++)
+        e = exec_sql(s, migrations[v], "cannot upgrade the schema");
+    if (!e && version < SCHEMA_VERSION) {
+        char sql[128];
+        snprintf(sql, sizeof sql, "PRAGMA application_id = %d; PRAGMA user_version = %d",
+                 STORE_APPLICATION_ID, SCHEMA_VERSION);
+        e = exec_sql(s, sql, "cannot upgrade the schema");
+    }
+    if (!e)
+        return exec_sql(s, "COMMIT", "cannot commit the schema upgrade");
+    char keep[sizeof s->err];
+    memcpy(keep, s->err, sizeof keep);
+    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    memcpy(s->err, keep, sizeof keep);
+    return e;
+}
+
+static herr quick_check(struct store *s)
+{
+    sqlite3_stmt *q;
+    int rc = sqlite3_prepare_v2(s->db, "PRAGMA quick_check(1)", -1, &q, NULL);
+    if (rc != SQLITE_OK)
+        return store_sqlerr(s, rc, "cannot check the database");
+    rc = sqlite3_step(q);
+    bool ok = rc == SQLITE_ROW && strcmp((const char *)sqlite3_column_text(q, 0), "ok") == 0;
+    sqlite3_finalize(q);
+    if (rc != SQLITE_ROW)
+        return store_sqlerr(s, rc, "cannot check the database");
+    return ok ? HERR_OK : store_fail(s, HERR_CORRUPT, "the database fails its integrity check");
+}
+
+static herr open_db(struct store *s, const char *path, unsigned flags)
+{
+    int oflags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
+    oflags |= (flags & STORE_READONLY) ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
+    if ((flags & STORE_CREATE) && !(flags & STORE_READONLY))
+        oflags |= SQLITE_OPEN_CREATE;
+    int rc = sqlite3_open_v2(path, &s->db, oflags, NULL);
+    if (rc != SQLITE_OK)
+        return store_sqlerr(s, rc, "cannot open the database");
+    herr e = configure(s);
+    int64_t version = 0;
+    if (!e)
+        e = check_identity(s, &version);
+    if (!e && s->readonly && version < SCHEMA_VERSION)
+        e = store_fail(s, version ? HERR_READONLY : HERR_CORRUPT,
+                       version ? "the database needs a schema upgrade but is read-only"
+                               : "not a hearth database");
+    if (!e && !s->readonly)
+        e = exec_sql(s, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;",
+                     "cannot set the journal mode");
+    if (!e && !s->readonly && version < SCHEMA_VERSION)
+        e = migrate(s);
+    if (!e && (flags & STORE_CHECK))
+        e = quick_check(s);
+    return e;
+}
+
+herr store_open(struct store **out, const char *path, unsigned flags)
+{
+    *out = NULL;
+    open_error[0] = '\0';
+    if (!(flags & STORE_CREATE) && access(path, F_OK) != 0) {
+        snprintf(open_error, sizeof open_error, "no database at '%s'", path);
+        return HERR_NOT_FOUND;
+    }
+    struct store *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(open_error, sizeof open_error, "out of memory");
+        return HERR_NOMEM;
+    }
+    s->readonly = (flags & STORE_READONLY) != 0;
+    hbuf_init(&s->scratch, HEARTH_MAX_EVENT + 64);
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    s->ncpu = n < 1 ? 1 : n > 16 ? 16 : (unsigned)n;
+    herr e = open_db(s, path, flags);
+    if (e) {
+        open_fail(s, e);
+        store_destroy(&s);
+        return e;
+    }
+    *out = s;
+    return HERR_OK;
+}
+
+void store_destroy(struct store **sp)
+{
+    struct store *s = *sp;
+    if (!s)
+        return;
+    for (int i = 0; i < Q_COUNT; i++)
+        sqlite3_finalize(s->st[i]);
+    sqlite3_close(s->db);
+    hbuf_release(&s->scratch);
+    free(s);
+    *sp = NULL;
+}
+
+/* ---- the forum ---- */
+
+herr store_forum(struct store *s, uint8_t forum[HEARTH_ID_LEN])
+{
+    s->err[0] = '\0';
+    herr e = load_forum(s);
+    if (e)
+        return e;
+    if (!s->has_forum)
+        return store_fail(s, HERR_STATE, "replica has no forum yet");
+    memcpy(forum, s->forum, HEARTH_ID_LEN);
+    return HERR_OK;
+}
+
+herr store_set_forum(struct store *s, const uint8_t forum[HEARTH_ID_LEN])
+{
+    s->err[0] = '\0';
+    herr e = store_write_begin(s);
+    if (e)
+        return e;
+    if (s->has_forum && memcmp(s->forum, forum, HEARTH_ID_LEN) != 0)
+        e = store_fail(s, HERR_STATE, "replica already belongs to another forum");
+    else if (!s->has_forum) {
+        sqlite3_stmt *q = sq(s, Q_FORUM_SET);
+        e = q ? HERR_OK : HERR_IO;
+        if (q) {
+            sq_bind_id(q, 1, forum);
+            e = sq_exec(s, q, "cannot bind the forum");
+        }
+    }
+    return store_write_end(s, e);
+}
+
+/* ---- local state ---- */
+
+herr store_meta_get(struct store *s, const char *key, char **value)
+{
+    herr e = HERR_OK;
+    *value = NULL;
+    s->err[0] = '\0';
+    sqlite3_stmt *q = sq(s, Q_META_GET);
+    if (!q)
+        return HERR_IO;
+    sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
+    int r = sq_step(s, q, &e, "cannot read a setting");
+    if (r < 0)
+        return e;
+    if (r == 0)
+        return store_fail(s, HERR_NOT_FOUND, "no setting '%s'", key);
+    *value = strdup((const char *)sqlite3_column_text(q, 0));
+    sqlite3_reset(q);
+    return *value ? HERR_OK : store_fail(s, HERR_NOMEM, "out of memory");
+}
+
+herr store_meta_set(struct store *s, const char *key, const char *value)
+{
+    s->err[0] = '\0';
+    if (s->readonly)
+        return store_fail(s, HERR_READONLY, "the store is open read-only");
+    sqlite3_stmt *q = sq(s, Q_META_SET);
+    if (!q)
+        return HERR_IO;
+    sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, value, -1, SQLITE_STATIC);
+    return sq_exec(s, q, "cannot save a setting");
+}

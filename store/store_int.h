@@ -1,0 +1,209 @@
+/* store_int.h - the store's insides, shared by store/store.c, ingest.c, view.c, query.c
+ * and digest.c. Not for use outside store/.
+ *
+ * The store keeps every prepared statement it uses in one table on the handle,
+ * prepared on first use with SQLITE_PREPARE_PERSISTENT and reset on every later use:
+ * ingest runs a dozen statements per event and preparing them each time would cost
+ * more than the inserts. A statement fetched with sq() is reset and unbound; it must
+ * not be fetched again while a caller is still stepping it, so functions that recurse
+ * (a reply's children) first collect rows into an i64vec and reset the statement.
+ */
+#ifndef HEARTH_STORE_INT_H
+#define HEARTH_STORE_INT_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "store/hbuf.h"
+#include "store/limits.h"
+#include "store/store.h"
+
+/* Derived state of a post or reply (posts.state). */
+enum post_state {
+    PS_OK = 0,      /* its references resolve: it is part of the forum */
+    PS_PENDING = 1, /* a prerequisite has not arrived (or is itself pending) */
+    PS_INVALID = 2, /* its references are wrong: kept as evidence, no effect */
+};
+
+/* Every cached statement, as X(name, sql). */
+#define STORE_QUERIES(X)                                                                           \
+    X(Q_BEGIN, "BEGIN IMMEDIATE")                                                                  \
+    X(Q_BEGIN_READ, "BEGIN")                                                                       \
+    X(Q_COMMIT, "COMMIT")                                                                          \
+    X(Q_ROLLBACK, "ROLLBACK")                                                                      \
+    X(Q_FORUM_GET, "SELECT id, founder FROM forum WHERE one = 1")                                  \
+    X(Q_FORUM_SET, "INSERT INTO forum(one, id) VALUES (1, ?1)")                                    \
+    X(Q_FOUNDER_SET, "UPDATE forum SET founder = ?1 WHERE one = 1")                                \
+    X(Q_EV_HAS, "SELECT arrival, body IS NULL FROM events WHERE id = ?1")                          \
+    X(Q_EV_BY_ID, "SELECT arrival, kind, author, seq, created, ref, ref_ev FROM events WHERE id =" \
+                  " ?1")                                                                           \
+    X(Q_EV_ROW, "SELECT arrival, kind, author, seq, created, ref, ref_ev, id, body IS NULL FROM"   \
+                " events WHERE arrival = ?1")                                                      \
+    X(Q_EV_PARTS, "SELECT header, sig, body FROM events WHERE arrival = ?1")                       \
+    X(Q_EV_PARTS_BY_ID, "SELECT header, sig, body FROM events WHERE id = ?1")                      \
+    X(Q_EV_INSERT,                                                                                 \
+      "INSERT INTO events(id, author, seq, created, kind, root, ref, ref_ev, "                     \
+      "body_len, header, sig, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "             \
+      "?11, ?12)")                                                                                 \
+    X(Q_EV_PURGE, "UPDATE events SET body = NULL WHERE arrival = ?1 AND body IS NOT NULL")         \
+    X(Q_EV_RESTORE, "UPDATE events SET body = ?2 WHERE arrival = ?1 AND body IS NULL")             \
+    X(Q_EV_REFS, "SELECT arrival, kind, author, seq, id, body IS NULL, created FROM events WHERE"  \
+                 " ref_ev = ?1")                                                                   \
+    X(Q_EV_REFS_KIND, "SELECT arrival FROM events WHERE ref_ev = ?1 AND kind = ?2")                \
+    X(Q_EV_RETRACTED,                                                                              \
+      "SELECT 1 FROM events WHERE ref_ev = ?1 AND kind = 6 AND author = ?2 LIMIT 1")               \
+    X(Q_EV_SET_REF, "UPDATE events SET ref_ev = ?2 WHERE arrival = ?1")                            \
+    X(Q_EV_MAX_SEQ, "SELECT max(seq) FROM events WHERE author = ?1")                               \
+    X(Q_EV_MAX_CREATED, "SELECT max(created) FROM events WHERE author = ?1")                       \
+    X(Q_WAIT_ADD, "INSERT OR IGNORE INTO waiting(ref, ev) VALUES (?1, ?2)")                        \
+    X(Q_WAIT_LIST, "SELECT ev FROM waiting WHERE ref = ?1")                                        \
+    X(Q_WAIT_DEL, "DELETE FROM waiting WHERE ref = ?1")                                            \
+    X(Q_WAIT_RETRACTED,                                                                            \
+      "SELECT 1 FROM waiting w JOIN events e ON e.arrival = w.ev WHERE w.ref = ?1 AND"             \
+      " e.kind = 6 AND e.author = ?2 LIMIT 1")                                                     \
+    X(Q_POST_INSERT,                                                                               \
+      "INSERT INTO posts(ev, kind, seq, created, root_ev, board_ev, state, depth, "                \
+      "status, title, text, cw, edited, last_activity) VALUES (?1, ?2, ?3, ?4, ?5, "               \
+      "?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?4)")                                                   \
+    X(Q_POST_GET, "SELECT p.kind, e.author, p.seq, p.created, e.root, e.ref, p.state, p.depth, "   \
+                  "p.status, p.board_ev, e.id, p.root_ev FROM posts p JOIN events e ON e.arrival " \
+                  "= p.ev WHERE p.ev = ?1")                                                        \
+    X(Q_POST_BY_ID,                                                                                \
+      "SELECT e.arrival, p.kind, p.state, p.depth, e.root, p.board_ev, e.author, "                 \
+      "p.status FROM events e LEFT JOIN posts p ON p.ev = e.arrival WHERE e.id = ?1")              \
+    X(Q_POST_UPDATE,                                                                               \
+      "UPDATE posts SET state = ?2, depth = ?3, board_ev = ?4, root_ev = ?5, status ="             \
+      " ?6, title = ?7, text = ?8, cw = ?9, edited = ?10 WHERE ev = ?1")                           \
+    X(Q_POST_COUNT_ADD,                                                                            \
+      "UPDATE posts SET replies = replies + 1, last_activity = max(last_activity, ?2)"             \
+      " WHERE ev = ?1")                                                                            \
+    X(Q_POST_RECOUNT,                                                                              \
+      "UPDATE posts SET (replies, last_activity) = (SELECT count(*), "                             \
+      "max(posts.created, coalesce(max(c.created), 0)) FROM posts c WHERE c.root_ev ="             \
+      " ?1 AND c.kind = 4 AND c.state = 0 AND c.status = 0) WHERE ev = ?1")                        \
+    X(Q_BOARD_INSERT, "INSERT OR IGNORE INTO boards(ev, id, author, created, name, about, valid) " \
+                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")                                       \
+    X(Q_BOARD_BY_ID, "SELECT ev, valid FROM boards WHERE id = ?1")                                 \
+    X(Q_BOARD_SET_VALID, "UPDATE boards SET valid = ?2 WHERE ev = ?1")                             \
+    X(Q_BOARD_ALL, "SELECT ev FROM boards")                                                        \
+    X(Q_REACT_INSERT,                                                                              \
+      "INSERT OR REPLACE INTO reacts(ev, author, reaction, live) VALUES (?1, ?2, ?3, "             \
+      "?4)")                                                                                       \
+    X(Q_REACT_KILL, "UPDATE reacts SET live = 0, reaction = NULL WHERE ev = ?1")                   \
+    X(Q_FLAG_INSERT,                                                                               \
+      "INSERT OR REPLACE INTO flags(ev, author, reason, live) VALUES (?1, ?2, ?3, ?4)")            \
+    X(Q_FLAG_KILL, "UPDATE flags SET live = 0, reason = NULL WHERE ev = ?1")                       \
+    X(Q_PROFILE_GET, "SELECT seq, id FROM profiles WHERE author = ?1")                             \
+    X(Q_PROFILE_PUT,                                                                               \
+      "INSERT OR REPLACE INTO profiles(author, ev, seq, id, name, about) VALUES (?1, "             \
+      "?2, ?3, ?4, ?5, ?6)")                                                                       \
+    X(Q_PROFILE_DEL, "DELETE FROM profiles WHERE author = ?1")                                     \
+    X(Q_PROFILE_SCAN,                                                                              \
+      "SELECT arrival FROM events WHERE author = ?1 AND kind = 9 AND body IS NOT NULL"             \
+      " ORDER BY seq DESC, id DESC")                                                               \
+    X(Q_RULE_TARGET, "SELECT e.kind, e.author, p.state, p.status, e.root FROM events e LEFT JOIN " \
+                     "posts p ON p.ev = e.arrival WHERE e.id = ?1")                                \
+    X(Q_REACT_COUNTS,                                                                              \
+      "SELECT r.reaction, count(DISTINCT r.author) FROM events e JOIN reacts r ON "                \
+      "r.ev = e.arrival WHERE e.ref_ev = ?1 AND e.kind = 7 AND r.live = 1 GROUP BY "               \
+      "r.reaction ORDER BY r.reaction")                                                            \
+    X(Q_FLAG_COUNT,                                                                                \
+      "SELECT count(DISTINCT f.author) FROM events e JOIN flags f ON f.ev = e.arrival"             \
+      " WHERE e.ref_ev = ?1 AND e.kind = 8 AND f.live = 1")                                        \
+    X(Q_META_GET, "SELECT value FROM local_meta WHERE key = ?1")                                   \
+    X(Q_META_SET, "INSERT OR REPLACE INTO local_meta(key, value) VALUES (?1, ?2)")
+
+#define STORE_Q_ENUM(name, sql) name,
+enum q { STORE_QUERIES(STORE_Q_ENUM) Q_COUNT };
+#undef STORE_Q_ENUM
+
+struct store {
+    sqlite3 *db;
+    sqlite3_stmt *st[Q_COUNT];
+    char err[256];
+    bool readonly;
+    bool has_viewer;
+    uint8_t viewer[HEARTH_PK_LEN];
+    /* The forum, read from the database at the start of each write. */
+    bool has_forum, has_founder;
+    uint8_t forum[HEARTH_ID_LEN], founder[HEARTH_PK_LEN];
+    struct hbuf scratch; /* envelopes rebuilt from stored parts for parsing */
+    unsigned ncpu;
+};
+
+/* A growable list of int64 (arrival numbers), for collect-then-recurse. */
+struct i64vec {
+    int64_t *v;
+    size_t n, cap;
+};
+
+void i64vec_release(struct i64vec *a);
+HEARTH_MUST_CHECK herr i64vec_push(struct i64vec *a, int64_t x);
+
+/* ---- store.c ---- */
+
+/* sq - the cached statement q, reset and unbound; NULL on failure (errmsg set). */
+sqlite3_stmt *sq(struct store *s, enum q q);
+
+/* store_fail - set the detail message; returns e. */
+herr store_fail(struct store *s, herr e, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* store_sqlerr - map an SQLite result code to a herr and set the detail
+ * ("what: sqlite's message"). */
+herr store_sqlerr(struct store *s, int rc, const char *what);
+
+/* sq_exec - step q to completion (no rows expected) and reset it. */
+HEARTH_MUST_CHECK herr sq_exec(struct store *s, sqlite3_stmt *q, const char *what);
+
+/* sq_step - step q: 1 for a row, 0 when done (q reset), -1 on error (*e set, q reset). */
+int sq_step(struct store *s, sqlite3_stmt *q, herr *e, const char *what);
+
+/* sq_collect - step q and push column 0 of every row (an int64) to out. */
+HEARTH_MUST_CHECK herr sq_collect(struct store *s, sqlite3_stmt *q, struct i64vec *out,
+                                  const char *what);
+
+void sq_bind_id(sqlite3_stmt *q, int i, const uint8_t *id);
+
+/* Transactions: store_write_begin takes the write lock (BEGIN IMMEDIATE) and loads
+ * the forum; store_write_end commits when e is HERR_OK and rolls back otherwise, and
+ * returns the first error. */
+HEARTH_MUST_CHECK herr store_write_begin(struct store *s);
+HEARTH_MUST_CHECK herr store_write_end(struct store *s, herr e);
+HEARTH_MUST_CHECK herr store_read_begin(struct store *s);
+void store_read_end(struct store *s);
+
+/* ---- view.c ---- */
+
+/* view_apply - the event x has just been inserted with arrival `ev` (fresh), or its
+ * purged body restored (!fresh): bring the view up to date. x has no body when it
+ * was stored without one. */
+HEARTH_MUST_CHECK herr view_apply(struct store *s, int64_t ev, const struct event *x, bool fresh);
+
+/* view_must_purge - true when a purge is in force for the event: its body must not
+ * be stored (a retraction by its author, or its target's). */
+HEARTH_MUST_CHECK herr view_must_purge(struct store *s, const struct event *ev, bool *purge);
+
+/* view_recompute_all - recompute every derived row (after the genesis or a change
+ * of roles). */
+HEARTH_MUST_CHECK herr view_recompute_all(struct store *s);
+
+/* view_parse_stored - rebuild and parse a stored event (bodies included) into ev,
+ * which borrows from s->scratch until the next call. */
+HEARTH_MUST_CHECK herr view_parse_stored(struct store *s, sqlite3_stmt *q, int col_header,
+                                         struct event *ev);
+
+/* ---- ingest.c ---- */
+
+/* ingest_insert - insert a parsed, verified, forum-checked event and apply it.
+ * HERR_DUPLICATE when it is already held (nothing changed). */
+HEARTH_MUST_CHECK herr ingest_insert(struct store *s, const struct event *ev);
+
+/* ---- rules.c ---- */
+
+/* rules_check_publish - the rules a person's new event must meet beyond the format:
+ * HERR_DENIED / HERR_NOT_FOUND with the detail in store_errmsg(). */
+HEARTH_MUST_CHECK herr rules_check_publish(struct store *s, const struct event *ev);
+
+#endif

@@ -1,0 +1,1193 @@
+/* test_store.c - the replica: opening, ingest and its refusals, publish and its
+ * rules, held events, edits, retractions that purge bytes from the file, reactions,
+ * profiles, boards, queries, export order, keys, meta, stats and locking. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "store/event.h"
+#include "store/limits.h"
+#include "store/store.h"
+#include "tests/unit/testutil.h"
+
+#define T0 1718000000000ULL
+
+static struct hkey F, A, B; /* founder, alice, bob */
+
+/* ---- fixtures ---- */
+
+struct fx {
+    char *dir, path[512];
+    struct store *s;
+    uint8_t forum[HEARTH_ID_LEN], board[HEARTH_ID_LEN];
+};
+
+static struct hstr S(const char *s) {
+    return (struct hstr){s, (uint32_t)strlen(s)};
+}
+
+/* An event built by hand (explicit seq and time), for ingest. */
+struct ev {
+    struct hbuf env;
+    uint8_t id[HEARTH_ID_LEN];
+};
+
+static void ev_free(struct ev *e)
+{
+    hbuf_release(&e->env);
+}
+
+static struct ev mk(const struct hkey *k, const struct event_draft *d)
+{
+    struct ev e;
+    const char *why;
+    hbuf_init(&e.env, HEARTH_MAX_EVENT);
+    herr r = event_build(d, k, &e.env, e.id, &why);
+    if (r)
+        fail_msg("event_build: %s", why);
+    return e;
+}
+
+static struct event_draft dr(uint32_t kind, const uint8_t *forum, uint64_t seq)
+{
+    struct event_draft d = {.kind = kind, .forum = forum, .seq = seq, .created = T0 + seq * 1000};
+    return d;
+}
+
+static herr ingest1(struct store *s, const struct ev *e)
+{
+    struct store_blob b = {e->env.data, e->env.len};
+    struct ingest_result r;
+    herr x = store_ingest(s, &b, 1, &r, NULL);
+    assert_int_equal(x, HERR_OK);
+    return r.err;
+}
+
+static void publish(struct fx *f, const struct hkey *k, struct event_draft d, uint8_t *id)
+{
+    uint8_t dummy[HEARTH_ID_LEN];
+    herr e = store_publish(f->s, k, &d, id ? id : dummy);
+    if (e)
+        fail_msg("publish: %s: %s", herr_str(e), store_errmsg(f->s));
+}
+
+static void fx_open(struct fx *f)
+{
+    herr e = store_open(&f->s, f->path, STORE_CREATE);
+    if (e)
+        fail_msg("store_open: %s", store_open_error());
+}
+
+/* fx_new - an empty store, or with `forum` a forum with one board "General". */
+static struct fx *fx_new(const char *name, bool forum)
+{
+    struct fx *f = calloc(1, sizeof *f);
+    f->dir = testutil_tmpdir(name);
+    snprintf(f->path, sizeof f->path, "%s/hearth.db", f->dir);
+    fx_open(f);
+    if (!forum)
+        return f;
+    struct event_draft g = {.kind = EK_GENESIS};
+    g.b.name = S("Riverbend");
+    publish(f, &F, g, f->forum);
+    struct event_draft b = {.kind = EK_BOARD};
+    b.b.name = S("General");
+    publish(f, &F, b, f->board);
+    return f;
+}
+
+static herr ingest_cb(void *ctx, const uint8_t *env, size_t len)
+{
+    struct store_blob b = {env, len};
+    struct ingest_result r;
+    return store_ingest(ctx, &b, 1, &r, NULL);
+}
+
+/* fx_copy - a new store holding everything `from` holds. */
+static struct fx *fx_copy(struct fx *from, const char *name)
+{
+    struct fx *f = fx_new(name, false);
+    assert_int_equal(store_export(from->s, ingest_cb, f->s), HERR_OK);
+    memcpy(f->forum, from->forum, HEARTH_ID_LEN);
+    memcpy(f->board, from->board, HEARTH_ID_LEN);
+    return f;
+}
+
+static void fx_free(struct fx *f)
+{
+    store_destroy(&f->s);
+    free(f->dir);
+    free(f);
+}
+
+static void post(struct fx *f, const struct hkey *k, const char *title, const char *text,
+                 uint8_t *id)
+{
+    struct event_draft d = {.kind = EK_POST, .ref = f->board};
+    d.b.title = S(title);
+    d.b.text = S(text);
+    publish(f, k, d, id);
+}
+
+static void reply(struct fx *f, const struct hkey *k, const uint8_t *root, const uint8_t *parent,
+                  const char *text, uint8_t *id)
+{
+    struct event_draft d = {.kind = EK_REPLY, .root = root, .ref = parent};
+    d.b.text = S(text);
+    publish(f, k, d, id);
+}
+
+static struct store_post get(struct fx *f, const uint8_t *id)
+{
+    struct store_post p;
+    herr e = store_post_get(f->s, id, &p);
+    if (e)
+        fail_msg("store_post_get: %s", store_errmsg(f->s));
+    return p;
+}
+
+static int64_t sql_int(const char *path, const char *sql, const uint8_t *id)
+{
+    sqlite3 *db;
+    sqlite3_stmt *q;
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &q, NULL), SQLITE_OK);
+    if (id)
+        sqlite3_bind_blob(q, 1, id, HEARTH_ID_LEN, SQLITE_STATIC);
+    int64_t v = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_int64(q, 0) : -1;
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    return v;
+}
+
+static bool file_contains(const char *path, const char *needle)
+{
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return false;
+    fseek(fp, 0, SEEK_END);
+    long n = ftell(fp);
+    fseek(fp, 0, SEEK_SET);
+    char *buf = malloc((size_t)n + 1);
+    size_t got = fread(buf, 1, (size_t)n, fp);
+    fclose(fp);
+    bool found = memmem(buf, got, needle, strlen(needle)) != NULL;
+    free(buf);
+    return found;
+}
+
+/* ---- opening ---- */
+
+static void test_open_create_reopen(void **state)
+{
+    struct fx *f = fx_new("store_open", true);
+    uint8_t p[HEARTH_ID_LEN], forum[HEARTH_ID_LEN];
+    post(f, &A, "Hello", "first words", p);
+    store_destroy(&f->s);
+    assert_int_equal(store_open(&f->s, f->path, 0), HERR_OK);
+    assert_int_equal(store_forum(f->s, forum), HERR_OK);
+    assert_memory_equal(forum, f->forum, HEARTH_ID_LEN);
+    struct store_post x = get(f, p);
+    assert_string_equal(x.text, "first words");
+    assert_string_equal(x.title, "Hello");
+    store_posts_free(&x, 1);
+    assert_int_equal(sql_int(f->path, "SELECT journal_mode = 'wal' FROM pragma_journal_mode", NULL),
+                     1);
+    fx_free(f);
+}
+
+static void test_open_missing_and_foreign(void **state)
+{
+    struct store *s = NULL;
+    char *dir = testutil_tmpdir("store_missing"), path[512];
+    snprintf(path, sizeof path, "%s/none.db", dir);
+    assert_int_equal(store_open(&s, path, 0), HERR_NOT_FOUND);
+    assert_null(s);
+    assert_true(strstr(store_open_error(), "no database") != NULL);
+    /* A file that is not SQLite at all. */
+    snprintf(path, sizeof path, "%s/junk.db", dir);
+    FILE *fp = fopen(path, "wb");
+    for (int i = 0; i < 2000; i++)
+        fputs("not a database ", fp);
+    fclose(fp);
+    assert_int_equal(store_open(&s, path, 0), HERR_CORRUPT);
+    /* An SQLite database of some other program. */
+    snprintf(path, sizeof path, "%s/other.db", dir);
+    sqlite3 *db;
+    sqlite3_open(path, &db);
+    sqlite3_exec(db, "CREATE TABLE t(x); PRAGMA application_id = 7;", NULL, NULL, NULL);
+    sqlite3_close(db);
+    assert_int_equal(store_open(&s, path, 0), HERR_CORRUPT);
+    assert_true(strstr(store_open_error(), "not a hearth database") != NULL);
+    free(dir);
+}
+
+static void test_open_newer_schema(void **state)
+{
+    struct fx *f = fx_new("store_newer", false);
+    store_destroy(&f->s);
+    sqlite3 *db;
+    sqlite3_open(f->path, &db);
+    sqlite3_exec(db, "PRAGMA user_version = 999", NULL, NULL, NULL);
+    sqlite3_close(db);
+    assert_int_equal(store_open(&f->s, f->path, 0), HERR_VERSION);
+    assert_true(strstr(store_open_error(), "newer") != NULL);
+    assert_int_equal(store_open(&f->s, f->path, STORE_READONLY), HERR_VERSION);
+    fx_free(f);
+}
+
+static void test_open_readonly(void **state)
+{
+    struct fx *f = fx_new("store_ro", true);
+    uint8_t p[HEARTH_ID_LEN];
+    post(f, &A, "Hello", "words", p);
+    store_destroy(&f->s);
+    assert_int_equal(store_open(&f->s, f->path, STORE_READONLY | STORE_CHECK), HERR_OK);
+    struct store_post x = get(f, p);
+    store_posts_free(&x, 1);
+    struct event_draft d = {.kind = EK_POST, .ref = f->board};
+    d.b.title = S("t");
+    d.b.text = S("x");
+    uint8_t id[HEARTH_ID_LEN];
+    assert_int_equal(store_publish(f->s, &A, &d, id), HERR_READONLY);
+    assert_int_equal(store_meta_set(f->s, "k", "v"), HERR_READONLY);
+    store_destroy(&f->s);
+    /* A file the process may not write. */
+    if (geteuid() != 0) {
+        chmod(f->path, 0444);
+        herr e = store_open(&f->s, f->path, 0);
+        assert_true(e == HERR_READONLY || e == HERR_OK);
+        if (!e) {
+            assert_int_equal(store_publish(f->s, &A, &d, id), HERR_READONLY);
+            store_destroy(&f->s);
+        }
+        chmod(f->path, 0644);
+    }
+    fx_open(f);
+    fx_free(f);
+}
+
+static void test_locked(void **state)
+{
+    struct fx *f = fx_new("store_locked", true);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    struct event_draft d = {.kind = EK_POST, .ref = f->board};
+    d.b.title = S("t");
+    d.b.text = S("x");
+    uint8_t id[HEARTH_ID_LEN];
+    assert_int_equal(store_publish(f->s, &A, &d, id), HERR_BUSY);
+    assert_true(strstr(store_errmsg(f->s), "locked by another process") != NULL);
+    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_close(db);
+    assert_int_equal(store_publish(f->s, &A, &d, id), HERR_OK);
+    fx_free(f);
+}
+
+/* ---- ingest ---- */
+
+static void test_ingest_genesis_binds(void **state)
+{
+    struct fx *f = fx_new("store_bind", false);
+    struct event_draft g = dr(EK_GENESIS, NULL, 1);
+    g.b.name = S("Forum");
+    struct ev gen = mk(&F, &g);
+    struct event_draft b = dr(EK_BOARD, gen.id, 2);
+    b.b.name = S("General");
+    struct ev board = mk(&F, &b);
+    uint8_t forum[HEARTH_ID_LEN];
+    assert_int_equal(store_forum(f->s, forum), HERR_STATE);
+    /* Before the genesis: refused, one by one, not the batch. */
+    struct store_blob envs[2] = {{board.env.data, board.env.len}, {gen.env.data, gen.env.len}};
+    struct ingest_result res[2];
+    size_t acc;
+    assert_int_equal(store_ingest(f->s, envs, 2, res, &acc), HERR_OK);
+    assert_int_equal(res[0].err, HERR_STATE);
+    assert_int_equal(res[1].err, HERR_OK);
+    assert_int_equal(acc, 1);
+    assert_int_equal(store_forum(f->s, forum), HERR_OK);
+    assert_memory_equal(forum, gen.id, HEARTH_ID_LEN);
+    assert_int_equal(ingest1(f->s, &board), HERR_OK);
+    assert_int_equal(ingest1(f->s, &board), HERR_DUPLICATE);
+    assert_int_equal(ingest1(f->s, &gen), HERR_DUPLICATE);
+    /* store_set_forum: same forum fine, another refused. */
+    assert_int_equal(store_set_forum(f->s, gen.id), HERR_OK);
+    assert_int_equal(store_set_forum(f->s, board.id), HERR_STATE);
+    ev_free(&gen);
+    ev_free(&board);
+    fx_free(f);
+}
+
+static void test_ingest_refusals(void **state)
+{
+    struct fx *f = fx_new("store_refuse", true);
+    struct store_stats st0, st1;
+    assert_int_equal(store_stats(f->s, &st0), HERR_OK);
+    /* Another forum's post. */
+    uint8_t other[HEARTH_ID_LEN];
+    memset(other, 7, sizeof other);
+    struct event_draft d = dr(EK_POST, other, 1);
+    d.ref = f->board;
+    d.b.title = S("t");
+    d.b.text = S("x");
+    struct ev wrong = mk(&A, &d);
+    /* A bad signature. */
+    d.forum = f->forum;
+    struct ev bad = mk(&A, &d);
+    bad.env.data[bad.env.len - 1] ^= 1; /* inside the body: hash mismatch */
+    struct ev badsig = mk(&A, &d);
+    /* The sig follows the header: flip a byte of it. */
+    size_t sig_at = 3 + 2 + (size_t)badsig.env.data[2] + 2;
+    badsig.env.data[sig_at + 5] ^= 0x40;
+    uint8_t junk[] = {0x93, 0xc4, 0x01, 0x00, 0xc0};
+    struct store_blob envs[4] = {
+        {wrong.env.data, wrong.env.len},
+        {bad.env.data, bad.env.len},
+        {badsig.env.data, badsig.env.len},
+        {junk, sizeof junk},
+    };
+    struct ingest_result res[4];
+    size_t acc = 99;
+    assert_int_equal(store_ingest(f->s, envs, 4, res, &acc), HERR_OK);
+    assert_int_equal(acc, 0);
+    assert_int_equal(res[0].err, HERR_WRONG_FORUM);
+    assert_true(res[0].has_id);
+    assert_int_equal(res[1].err, HERR_INVALID);
+    assert_int_equal(res[2].err, HERR_BAD_SIG);
+    assert_int_equal(res[3].err, HERR_MALFORMED);
+    assert_false(res[3].has_id);
+    assert_non_null(res[3].why);
+    assert_int_equal(store_stats(f->s, &st1), HERR_OK);
+    assert_int_equal(st1.events, st0.events);
+    assert_int_equal(store_has(f->s, wrong.id), HERR_NOT_FOUND);
+    assert_int_equal(store_has(f->s, badsig.id), HERR_NOT_FOUND);
+    ev_free(&wrong);
+    ev_free(&bad);
+    ev_free(&badsig);
+    fx_free(f);
+}
+
+/* A batch large enough to verify on several threads, with a bad one in the middle. */
+static void test_ingest_parallel_batch(void **state)
+{
+    struct fx *f = fx_new("store_batch", true);
+    enum { N = 300 };
+    struct ev evs[N];
+    struct store_blob envs[N];
+    struct ingest_result res[N];
+    for (int i = 0; i < N; i++) {
+        struct event_draft d = dr(EK_POST, f->forum, (uint64_t)i + 1);
+        d.ref = f->board;
+        d.b.title = S("batch");
+        d.b.text = S("text of a batch post");
+        evs[i] = mk(&B, &d);
+        envs[i] = (struct store_blob){evs[i].env.data, evs[i].env.len};
+    }
+    size_t sig_at = 3 + 2 + (size_t)evs[150].env.data[2] + 2;
+    evs[150].env.data[sig_at] ^= 1;
+    envs[151] = envs[10]; /* a duplicate within the batch */
+    size_t acc;
+    assert_int_equal(store_ingest(f->s, envs, N, res, &acc), HERR_OK);
+    assert_int_equal(acc, N - 2);
+    assert_int_equal(res[150].err, HERR_BAD_SIG);
+    assert_int_equal(res[151].err, HERR_DUPLICATE);
+    struct store_post *p;
+    size_t n;
+    assert_int_equal(store_threads(f->s, f->board, &p, &n), HERR_OK);
+    assert_int_equal(n, N - 2);
+    store_posts_free(p, n);
+    for (int i = 0; i < N; i++)
+        ev_free(&evs[i]);
+    fx_free(f);
+}
+
+/* ---- publish and its rules ---- */
+
+static void test_publish_rules(void **state)
+{
+    struct fx *f = fx_new("store_rules", true);
+    uint8_t p[HEARTH_ID_LEN], r[HEARTH_ID_LEN], id[HEARTH_ID_LEN], nowhere[HEARTH_ID_LEN];
+    memset(nowhere, 0x55, sizeof nowhere);
+    post(f, &A, "Mine", "alice's words", p);
+    reply(f, &B, p, p, "bob answers", r);
+    struct event_draft d = {.kind = EK_EDIT, .ref = p};
+    d.b.text = S("bob rewrites");
+    assert_int_equal(store_publish(f->s, &B, &d, id), HERR_DENIED);
+    assert_true(strstr(store_errmsg(f->s), "your own") != NULL);
+    d.kind = EK_RETRACT;
+    d.b = (struct event_body){0};
+    assert_int_equal(store_publish(f->s, &B, &d, id), HERR_DENIED);
+    /* Unknown targets. */
+    struct event_draft rep = {.kind = EK_REPLY, .root = p, .ref = nowhere};
+    rep.b.text = S("x");
+    assert_int_equal(store_publish(f->s, &B, &rep, id), HERR_NOT_FOUND);
+    rep.root = nowhere;
+    assert_int_equal(store_publish(f->s, &B, &rep, id), HERR_NOT_FOUND);
+    rep.root = r; /* a reply is not a thread */
+    rep.ref = r;
+    assert_int_equal(store_publish(f->s, &B, &rep, id), HERR_NOT_FOUND);
+    struct event_draft re = {.kind = EK_REACT, .ref = nowhere};
+    re.b.reaction = S("hug");
+    assert_int_equal(store_publish(f->s, &B, &re, id), HERR_NOT_FOUND);
+    struct event_draft fl = {.kind = EK_FLAG, .ref = nowhere};
+    fl.b.reason = S("spam");
+    assert_int_equal(store_publish(f->s, &B, &fl, id), HERR_NOT_FOUND);
+    struct event_draft po = {.kind = EK_POST, .ref = nowhere};
+    po.b.title = S("t");
+    po.b.text = S("x");
+    assert_int_equal(store_publish(f->s, &B, &po, id), HERR_NOT_FOUND);
+    assert_true(strstr(store_errmsg(f->s), "board") != NULL);
+    struct event_draft bo = {.kind = EK_BOARD};
+    bo.b.name = S("Mine");
+    assert_int_equal(store_publish(f->s, &A, &bo, id), HERR_DENIED);
+    struct event_draft g = {.kind = EK_GENESIS};
+    g.b.name = S("Again");
+    assert_int_equal(store_publish(f->s, &A, &g, id), HERR_STATE);
+    /* Seq and time: the next seq, never earlier than the author's last event. */
+    struct store_post x = get(f, r);
+    assert_int_equal(x.seq, 1);
+    store_posts_free(&x, 1);
+    reply(f, &B, p, r, "again", id);
+    x = get(f, id);
+    assert_int_equal(x.seq, 2);
+    assert_int_equal(x.depth, 2);
+    store_posts_free(&x, 1);
+    fx_free(f);
+}
+
+static void test_publish_no_forum(void **state)
+{
+    struct fx *f = fx_new("store_noforum", false);
+    struct event_draft d = {.kind = EK_PROFILE};
+    d.b.name = S("me");
+    uint8_t id[HEARTH_ID_LEN];
+    assert_int_equal(store_publish(f->s, &A, &d, id), HERR_STATE);
+    fx_free(f);
+}
+
+static void test_publish_created_monotonic(void **state)
+{
+    struct fx *f = fx_new("store_created", true);
+    /* An event of A's from the future: A's next event is stamped no earlier. */
+    uint64_t future = T0 * 2;
+    struct event_draft d = dr(EK_PROFILE, f->forum, 1);
+    d.created = future;
+    d.b.name = S("from the future");
+    struct ev e = mk(&A, &d);
+    assert_int_equal(ingest1(f->s, &e), HERR_OK);
+    uint8_t p[HEARTH_ID_LEN];
+    post(f, &A, "t", "x", p);
+    struct store_post x = get(f, p);
+    assert_int_equal(x.seq, 2);
+    assert_true(x.created >= future);
+    store_posts_free(&x, 1);
+    ev_free(&e);
+    fx_free(f);
+}
+
+/* ---- held events ---- */
+
+static void test_held_reply_appears(void **state)
+{
+    struct fx *f = fx_new("store_held", true);
+    struct event_draft pd = dr(EK_POST, f->forum, 1);
+    pd.ref = f->board;
+    pd.b.title = S("Thread");
+    pd.b.text = S("root");
+    struct ev root = mk(&A, &pd);
+    struct event_draft r1d = dr(EK_REPLY, f->forum, 1);
+    r1d.root = root.id;
+    r1d.ref = root.id;
+    r1d.b.text = S("first reply");
+    struct ev r1 = mk(&B, &r1d);
+    struct event_draft r2d = dr(EK_REPLY, f->forum, 2);
+    r2d.root = root.id;
+    r2d.ref = r1.id;
+    r2d.b.text = S("reply to reply");
+    struct ev r2 = mk(&B, &r2d);
+    /* The deepest first, then its parent, then the thread. */
+    assert_int_equal(ingest1(f->s, &r2), HERR_OK);
+    assert_int_equal(ingest1(f->s, &r1), HERR_OK);
+    struct store_stats st;
+    assert_int_equal(store_stats(f->s, &st), HERR_OK);
+    assert_int_equal(st.pending, 2);
+    struct store_post x;
+    assert_int_equal(store_post_get(f->s, r2.id, &x), HERR_NOT_FOUND);
+    assert_int_equal(store_has(f->s, r2.id), HERR_OK); /* held for sync */
+    assert_int_equal(ingest1(f->s, &root), HERR_OK);
+    assert_int_equal(store_stats(f->s, &st), HERR_OK);
+    assert_int_equal(st.pending, 0);
+    assert_int_equal(st.replies, 2);
+    struct store_post *t;
+    size_t n;
+    assert_int_equal(store_thread(f->s, root.id, &t, &n), HERR_OK);
+    assert_int_equal(n, 3);
+    assert_string_equal(t[0].text, "root");
+    assert_int_equal(t[0].replies, 2);
+    assert_string_equal(t[1].text, "first reply");
+    assert_int_equal(t[1].depth, 1);
+    assert_string_equal(t[2].text, "reply to reply");
+    assert_int_equal(t[2].depth, 2);
+    assert_memory_equal(t[2].board, f->board, HEARTH_ID_LEN);
+    store_posts_free(t, n);
+    ev_free(&root);
+    ev_free(&r1);
+    ev_free(&r2);
+    fx_free(f);
+}
+
+static void test_invalid_reply_no_effect(void **state)
+{
+    struct fx *f = fx_new("store_invalid", true);
+    uint8_t p1[HEARTH_ID_LEN], p2[HEARTH_ID_LEN], r1[HEARTH_ID_LEN];
+    post(f, &A, "one", "x", p1);
+    post(f, &A, "two", "y", p2);
+    reply(f, &B, p1, p1, "in one", r1);
+    /* A reply claiming thread two but answering a reply of thread one. */
+    struct event_draft d = dr(EK_REPLY, f->forum, 10);
+    d.root = p2;
+    d.ref = r1;
+    d.b.text = S("confused");
+    struct ev bad = mk(&B, &d);
+    assert_int_equal(ingest1(f->s, &bad), HERR_OK);
+    struct store_post x;
+    assert_int_equal(store_post_get(f->s, bad.id, &x), HERR_NOT_FOUND);
+    struct store_post *t;
+    size_t n;
+    assert_int_equal(store_thread(f->s, p2, &t, &n), HERR_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(t[0].replies, 0);
+    store_posts_free(t, n);
+    ev_free(&bad);
+    fx_free(f);
+}
+
+/* ---- edits ---- */
+
+static void test_edits_lww(void **state)
+{
+    struct fx *f = fx_new("store_edits", true);
+    struct event_draft pd = dr(EK_POST, f->forum, 1);
+    pd.ref = f->board;
+    pd.b.title = S("Original title");
+    pd.b.text = S("v1");
+    pd.b.cw = S("grief");
+    struct ev p = mk(&A, &pd);
+    struct event_draft e2d = dr(EK_EDIT, f->forum, 2);
+    e2d.ref = p.id;
+    e2d.b.text = S("v2");
+    e2d.b.title = S("Second title");
+    struct ev e2 = mk(&A, &e2d);
+    struct event_draft e3d = dr(EK_EDIT, f->forum, 3);
+    e3d.ref = p.id;
+    e3d.b.text = S("v3");
+    struct ev e3 = mk(&A, &e3d);
+    /* Someone else's edit: kept, no effect. */
+    struct event_draft xd = dr(EK_EDIT, f->forum, 9);
+    xd.ref = p.id;
+    xd.b.text = S("vandal");
+    struct ev x = mk(&B, &xd);
+    assert_int_equal(ingest1(f->s, &e3), HERR_OK); /* before its target */
+    assert_int_equal(ingest1(f->s, &x), HERR_OK);
+    assert_int_equal(ingest1(f->s, &p), HERR_OK);
+    assert_int_equal(ingest1(f->s, &e2), HERR_OK);
+    struct store_post v = get(f, p.id);
+    assert_string_equal(v.text, "v3");
+    assert_string_equal(v.title, "Second title"); /* v3 carries none: the latest that does */
+    assert_null(v.cw);                            /* an edit without cw clears it */
+    assert_int_equal(v.edited, T0 + 3000);
+    store_posts_free(&v, 1);
+    /* Retracting the winning edit brings back the one before. */
+    struct event_draft rd = dr(EK_RETRACT, f->forum, 4);
+    rd.ref = e3.id;
+    struct ev r = mk(&A, &rd);
+    assert_int_equal(ingest1(f->s, &r), HERR_OK);
+    v = get(f, p.id);
+    assert_string_equal(v.text, "v2");
+    store_posts_free(&v, 1);
+    assert_int_equal(sql_int(f->path, "SELECT body IS NULL FROM events WHERE id = ?1", e3.id), 1);
+    ev_free(&p);
+    ev_free(&e2);
+    ev_free(&e3);
+    ev_free(&x);
+    ev_free(&r);
+    fx_free(f);
+}
+
+/* A fork: two edits with one seq; the higher id wins, whatever the order. */
+static void test_fork_tie(void **state)
+{
+    uint8_t d1[HEARTH_ID_LEN], d2[HEARTH_ID_LEN];
+    struct fx *base = fx_new("store_fork", true);
+    struct fx *f = fx_copy(base, "store_fork_a"), *g = fx_copy(base, "store_fork_b");
+    struct event_draft pd = dr(EK_POST, base->forum, 1);
+    pd.ref = base->board;
+    pd.b.title = S("t");
+    pd.b.text = S("v1");
+    struct ev p = mk(&A, &pd);
+    struct event_draft ed = dr(EK_EDIT, base->forum, 2);
+    ed.ref = p.id;
+    ed.b.text = S("left");
+    struct ev l = mk(&A, &ed);
+    ed.b.text = S("right");
+    struct ev r = mk(&A, &ed);
+    const char *winner = memcmp(l.id, r.id, HEARTH_ID_LEN) > 0 ? "left" : "right";
+    assert_int_equal(ingest1(f->s, &p), HERR_OK);
+    assert_int_equal(ingest1(f->s, &l), HERR_OK);
+    assert_int_equal(ingest1(f->s, &r), HERR_OK);
+    assert_int_equal(ingest1(g->s, &r), HERR_OK);
+    assert_int_equal(ingest1(g->s, &l), HERR_OK);
+    assert_int_equal(ingest1(g->s, &p), HERR_OK);
+    struct store_post v = get(f, p.id);
+    assert_string_equal(v.text, winner);
+    store_posts_free(&v, 1);
+    v = get(g, p.id);
+    assert_string_equal(v.text, winner);
+    store_posts_free(&v, 1);
+    struct store_stats st;
+    assert_int_equal(store_stats(f->s, &st), HERR_OK);
+    assert_int_equal(st.forks, 1);
+    assert_int_equal(store_view_digest(f->s, d1), HERR_OK);
+    assert_int_equal(store_view_digest(g->s, d2), HERR_OK);
+    assert_memory_equal(d1, d2, HEARTH_ID_LEN);
+    ev_free(&p);
+    ev_free(&l);
+    ev_free(&r);
+    fx_free(base);
+    fx_free(f);
+    fx_free(g);
+}
+
+/* ---- retraction ---- */
+
+static void test_retract_purges_bytes(void **state)
+{
+    struct fx *f = fx_new("store_purge", true);
+    const char *secret = "my-secret-words-that-must-go-4711";
+    uint8_t p[HEARTH_ID_LEN], e[HEARTH_ID_LEN], r[HEARTH_ID_LEN], rr[HEARTH_ID_LEN];
+    post(f, &A, "A title to forget", secret, p);
+    struct event_draft ed = {.kind = EK_EDIT, .ref = p};
+    ed.b.text = S("edited-secret-words-0815");
+    publish(f, &A, ed, e);
+    reply(f, &B, p, p, "a reply that stays", r);
+    struct event_draft rd = {.kind = EK_RETRACT, .ref = p};
+    publish(f, &A, rd, rr);
+    struct store_post x = get(f, p);
+    assert_int_equal(x.status, POST_RETRACTED);
+    assert_null(x.text);
+    assert_null(x.title);
+    store_posts_free(&x, 1);
+    x = get(f, r); /* replies remain */
+    assert_string_equal(x.text, "a reply that stays");
+    store_posts_free(&x, 1);
+    /* Editing a retracted post is refused. */
+    uint8_t id[HEARTH_ID_LEN];
+    assert_int_equal(store_publish(f->s, &A, &ed, id), HERR_DENIED);
+    store_destroy(&f->s); /* the last connection checkpoints and drops the WAL */
+    assert_int_equal(sql_int(f->path, "SELECT body IS NULL FROM events WHERE id = ?1", p), 1);
+    assert_int_equal(sql_int(f->path, "SELECT body IS NULL FROM events WHERE id = ?1", e), 1);
+    assert_int_equal(sql_int(f->path, "SELECT body IS NULL FROM events WHERE id = ?1", r), 0);
+    assert_false(file_contains(f->path, secret));
+    assert_false(file_contains(f->path, "edited-secret-words-0815"));
+    assert_false(file_contains(f->path, "A title to forget"));
+    assert_true(file_contains(f->path, "a reply that stays"));
+    char wal[600];
+    snprintf(wal, sizeof wal, "%s-wal", f->path);
+    assert_false(file_contains(wal, secret));
+    fx_open(f);
+    fx_free(f);
+}
+
+static void test_retract_before_target(void **state)
+{
+    struct fx *f = fx_new("store_retract_first", true);
+    struct event_draft pd = dr(EK_POST, f->forum, 1);
+    pd.ref = f->board;
+    pd.b.title = S("t");
+    pd.b.text = S("never-stored-text-1234");
+    struct ev p = mk(&A, &pd);
+    struct event_draft rd = dr(EK_RETRACT, f->forum, 2);
+    rd.ref = p.id;
+    struct ev r = mk(&A, &rd);
+    /* Someone else's retraction: kept, no effect. */
+    struct event_draft od = dr(EK_RETRACT, f->forum, 1);
+    od.ref = p.id;
+    struct ev o = mk(&B, &od);
+    assert_int_equal(ingest1(f->s, &o), HERR_OK);
+    assert_int_equal(ingest1(f->s, &r), HERR_OK);
+    struct store_stats st;
+    assert_int_equal(store_stats(f->s, &st), HERR_OK);
+    assert_int_equal(st.pending, 2);
+    assert_int_equal(ingest1(f->s, &p), HERR_OK);
+    struct store_post x = get(f, p.id);
+    assert_int_equal(x.status, POST_RETRACTED);
+    assert_null(x.text);
+    store_posts_free(&x, 1);
+    /* The body offered again does not come back. */
+    assert_int_equal(ingest1(f->s, &p), HERR_DUPLICATE);
+    assert_int_equal(sql_int(f->path, "SELECT body IS NULL FROM events WHERE id = ?1", p.id), 1);
+    assert_int_equal(store_stats(f->s, &st), HERR_OK);
+    assert_int_equal(st.purged, 1);
+    store_destroy(&f->s);
+    assert_false(file_contains(f->path, "never-stored-text-1234"));
+    fx_open(f);
+    ev_free(&p);
+    ev_free(&r);
+    ev_free(&o);
+    fx_free(f);
+}
+
+static herr collect_env(void *ctx, const uint8_t *env, size_t len)
+{
+    struct hbuf *all = ctx;
+    uint8_t n[4] = {(uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8), (uint8_t)len};
+    herr e = hbuf_append(all, n, 4);
+    return e ? e : hbuf_append(all, env, len);
+}
+
+/* A purged event travels with a nil body; a body arriving later is kept only when
+ * no purge is in force. */
+static void test_purged_then_body(void **state)
+{
+    struct fx *f = fx_new("store_restore", true);
+    struct event_draft pd = dr(EK_POST, f->forum, 1);
+    pd.ref = f->board;
+    pd.b.title = S("t");
+    pd.b.text = S("comes back");
+    struct ev p = mk(&A, &pd);
+    /* The same event without its body. */
+    struct event ev;
+    assert_int_equal(event_parse(&ev, p.env.data, p.env.len, NULL), HERR_OK);
+    struct hbuf purged;
+    hbuf_init(&purged, HEARTH_MAX_EVENT);
+    assert_int_equal(event_envelope(&purged, ev.header, ev.header_len, ev.sig, NULL, 0), HERR_OK);
+    struct ev q = {.env = purged};
+    assert_int_equal(ingest1(f->s, &q), HERR_OK);
+    struct store_post x = get(f, p.id);
+    assert_null(x.text);
+    store_posts_free(&x, 1);
+    assert_int_equal(ingest1(f->s, &p), HERR_DUPLICATE);
+    x = get(f, p.id);
+    assert_string_equal(x.text, "comes back");
+    store_posts_free(&x, 1);
+    /* Export carries what we hold. */
+    struct hbuf all;
+    hbuf_init(&all, 1 << 24);
+    assert_int_equal(store_export(f->s, collect_env, &all), HERR_OK);
+    assert_true(memmem(all.data, all.len, "comes back", 10) != NULL);
+    hbuf_release(&all);
+    hbuf_release(&purged);
+    ev_free(&p);
+    fx_free(f);
+}
+
+/* ---- reactions, flags, profiles, boards ---- */
+
+static void test_reactions(void **state)
+{
+    struct fx *f = fx_new("store_react", true);
+    uint8_t p[HEARTH_ID_LEN], r1[HEARTH_ID_LEN], id[HEARTH_ID_LEN];
+    post(f, &A, "t", "x", p);
+    struct event_draft d = {.kind = EK_REACT, .ref = p};
+    d.b.reaction = S("hug");
+    publish(f, &B, d, r1);
+    publish(f, &B, d, id); /* the same again counts once */
+    publish(f, &A, d, id);
+    d.b.reaction = S("support");
+    publish(f, &B, d, id);
+    struct store_post x = get(f, p);
+    assert_int_equal(x.n_reactions, 2);
+    assert_string_equal(x.reactions[0].name, "hug");
+    assert_int_equal(x.reactions[0].count, 2);
+    assert_string_equal(x.reactions[1].name, "support");
+    assert_int_equal(x.reactions[1].count, 1);
+    store_posts_free(&x, 1);
+    /* Retracting one of bob's two hugs leaves the other. */
+    struct event_draft rd = {.kind = EK_RETRACT, .ref = r1};
+    publish(f, &B, rd, id);
+    x = get(f, p);
+    assert_int_equal(x.reactions[0].count, 2);
+    store_posts_free(&x, 1);
+    fx_free(f);
+}
+
+static void test_profiles(void **state)
+{
+    struct fx *f = fx_new("store_profile", true);
+    struct event_draft d1 = dr(EK_PROFILE, f->forum, 5);
+    d1.b.name = S("Later");
+    struct ev p5 = mk(&A, &d1);
+    struct event_draft d0 = dr(EK_PROFILE, f->forum, 2);
+    d0.b.name = S("Earlier");
+    d0.b.about = S("about me");
+    struct ev p2 = mk(&A, &d0);
+    assert_int_equal(ingest1(f->s, &p5), HERR_OK);
+    assert_int_equal(ingest1(f->s, &p2), HERR_OK);
+    char *name, *about;
+    assert_int_equal(store_profile(f->s, A.pk, &name, &about), HERR_OK);
+    assert_string_equal(name, "Later");
+    assert_null(about);
+    free(name);
+    /* Retracting the profile in force falls back to the one before. */
+    struct event_draft rd = dr(EK_RETRACT, f->forum, 6);
+    rd.ref = p5.id;
+    struct ev r = mk(&A, &rd);
+    assert_int_equal(ingest1(f->s, &r), HERR_OK);
+    assert_int_equal(store_profile(f->s, A.pk, &name, &about), HERR_OK);
+    assert_string_equal(name, "Earlier");
+    assert_string_equal(about, "about me");
+    free(name);
+    free(about);
+    assert_int_equal(store_profile(f->s, B.pk, &name, &about), HERR_OK);
+    assert_null(name);
+    /* The pseudonym shows beside posts. */
+    uint8_t p[HEARTH_ID_LEN];
+    post(f, &A, "t", "x", p);
+    struct store_post x = get(f, p);
+    assert_string_equal(x.author_name, "Earlier");
+    store_posts_free(&x, 1);
+    ev_free(&p5);
+    ev_free(&p2);
+    ev_free(&r);
+    fx_free(f);
+}
+
+static void test_boards(void **state)
+{
+    struct fx *f = fx_new("store_boards", true);
+    uint8_t b2[HEARTH_ID_LEN], id[HEARTH_ID_LEN];
+    struct event_draft d = {.kind = EK_BOARD};
+    usleep(3000); /* created times order boards: keep them apart */
+    d.b.name = S("Carers");
+    d.b.about = S("for carers");
+    publish(f, &F, d, b2);
+    d.b.name = S("general"); /* a second "General": the first keeps the name */
+    usleep(3000);
+    publish(f, &F, d, id);
+    /* A board by someone else: no effect. */
+    struct event_draft xd = dr(EK_BOARD, f->forum, 1);
+    xd.b.name = S("Rogue");
+    struct ev x = mk(&A, &xd);
+    assert_int_equal(ingest1(f->s, &x), HERR_OK);
+    struct store_board *b;
+    size_t n;
+    assert_int_equal(store_boards(f->s, &b, &n), HERR_OK);
+    assert_int_equal(n, 3); /* not the rogue one */
+    assert_string_equal(b[0].name, "General");
+    assert_string_equal(b[1].name, "Carers");
+    assert_string_equal(b[1].about, "for carers");
+    for (size_t i = 0; i < n; i++)
+        assert_true(strcmp(b[i].name, "Rogue") != 0);
+    store_boards_free(b, n);
+    assert_int_equal(store_board_find(f->s, "GENERAL", id), HERR_OK);
+    assert_memory_equal(id, f->board, HEARTH_ID_LEN);
+    assert_int_equal(store_board_find(f->s, "carers", id), HERR_OK);
+    assert_memory_equal(id, b2, HEARTH_ID_LEN);
+    assert_int_equal(store_board_find(f->s, "Rogue", id), HERR_NOT_FOUND);
+    char hex[65];
+    hex_encode(hex, b2, HEARTH_ID_LEN);
+    hex[8] = '\0';
+    assert_int_equal(store_board_find(f->s, hex, id), HERR_OK);
+    assert_memory_equal(id, b2, HEARTH_ID_LEN);
+    /* A post to the rogue board is refused and, from a peer, has no effect. */
+    struct event_draft pd = {.kind = EK_POST, .ref = x.id};
+    pd.b.title = S("t");
+    pd.b.text = S("x");
+    assert_int_equal(store_publish(f->s, &A, &pd, id), HERR_NOT_FOUND);
+    ev_free(&x);
+    fx_free(f);
+}
+
+/* ---- queries ---- */
+
+static void test_thread_order(void **state)
+{
+    struct fx *f = fx_new("store_order", true);
+    uint8_t p[HEARTH_ID_LEN], a[HEARTH_ID_LEN], b[HEARTH_ID_LEN], a1[HEARTH_ID_LEN],
+        a2[HEARTH_ID_LEN], a11[HEARTH_ID_LEN];
+    post(f, &A, "t", "root", p);
+    reply(f, &B, p, p, "a", a);
+    reply(f, &A, p, p, "b", b);
+    reply(f, &A, p, a, "a1", a1);
+    reply(f, &B, p, a, "a2", a2);
+    reply(f, &B, p, a1, "a11", a11);
+    struct store_post *t;
+    size_t n;
+    assert_int_equal(store_thread(f->s, p, &t, &n), HERR_OK);
+    const char *want[] = {"root", "a", "a1", "a11", "a2", "b"};
+    uint32_t depth[] = {0, 1, 2, 3, 2, 1};
+    assert_int_equal(n, 6);
+    for (size_t i = 0; i < n; i++) {
+        assert_string_equal(t[i].text, want[i]);
+        assert_int_equal(t[i].depth, depth[i]);
+    }
+    assert_int_equal(t[0].replies, 5);
+    assert_true(t[0].last_activity >= t[5].created);
+    store_posts_free(t, n);
+    assert_int_equal(store_thread(f->s, a, &t, &n), HERR_NOT_FOUND);
+    /* Threads: newest activity first. */
+    uint8_t q[HEARTH_ID_LEN], r[HEARTH_ID_LEN];
+    usleep(3000);
+    post(f, &B, "second", "later thread", q);
+    usleep(3000);
+    reply(f, &A, p, b, "bump", r);
+    assert_int_equal(store_threads(f->s, f->board, &t, &n), HERR_OK);
+    assert_int_equal(n, 2);
+    assert_memory_equal(t[0].id, p, HEARTH_ID_LEN);
+    assert_int_equal(t[0].replies, 6);
+    store_posts_free(t, n);
+    fx_free(f);
+}
+
+static void test_resolve(void **state)
+{
+    struct fx *f = fx_new("store_resolve", true);
+    char hex[65];
+    uint8_t id[HEARTH_ID_LEN];
+    hex_encode(hex, f->board, HEARTH_ID_LEN);
+    hex[6] = '\0';
+    assert_int_equal(store_resolve(f->s, hex, id), HERR_OK);
+    assert_memory_equal(id, f->board, HEARTH_ID_LEN);
+    assert_int_equal(store_resolve(f->s, "abc", id), HERR_USAGE);
+    assert_int_equal(store_resolve(f->s, "zzzz", id), HERR_USAGE);
+    hex_encode(hex, f->board, HEARTH_ID_LEN);
+    hex[0] = hex[0] == '0' ? '1' : '0';
+    assert_int_equal(store_resolve(f->s, hex, id), HERR_NOT_FOUND);
+    /* Find two profiles whose ids share 4 hex digits, by trying seqs. */
+    struct ev seen[1024];
+    int n = 0, hit = -1, other = -1;
+    for (; n < 1024 && hit < 0; n++) {
+        struct event_draft d = dr(EK_PROFILE, f->forum, (uint64_t)n + 1);
+        d.b.name = S("x");
+        seen[n] = mk(&B, &d);
+        for (int j = 0; j < n; j++)
+            if (!memcmp(seen[j].id, seen[n].id, 2))
+                hit = n, other = j;
+    }
+    assert_true(hit >= 0);
+    assert_int_equal(ingest1(f->s, &seen[hit]), HERR_OK);
+    assert_int_equal(ingest1(f->s, &seen[other]), HERR_OK);
+    hex_encode(hex, seen[hit].id, HEARTH_ID_LEN);
+    hex[4] = '\0';
+    assert_int_equal(store_resolve(f->s, hex, id), HERR_AMBIGUOUS);
+    hex_encode(hex, seen[hit].id, HEARTH_ID_LEN);
+    assert_int_equal(store_resolve(f->s, hex, id), HERR_OK);
+    for (int i = 0; i < n; i++)
+        ev_free(&seen[i]);
+    fx_free(f);
+}
+
+struct keys {
+    int n;
+    uint64_t last;
+    bool ordered;
+};
+
+static herr count_key(void *ctx, const uint8_t id[HEARTH_ID_LEN], uint64_t created,
+                      uint64_t arrival)
+{
+    struct keys *k = ctx;
+    k->ordered = k->ordered && arrival > k->last;
+    k->last = arrival;
+    k->n++;
+    return HERR_OK;
+}
+
+static herr kinds_of(void *ctx, const uint8_t *env, size_t len)
+{
+    struct hbuf *kinds = ctx;
+    struct event ev;
+    herr e = event_parse(&ev, env, len, NULL);
+    if (e)
+        return e;
+    uint8_t k = (uint8_t)ev.kind;
+    return hbuf_append(kinds, &k, 1);
+}
+
+static void test_export_keys_get(void **state)
+{
+    struct fx *f = fx_new("store_export", true);
+    uint8_t p[HEARTH_ID_LEN], r[HEARTH_ID_LEN], x[HEARTH_ID_LEN], rt[HEARTH_ID_LEN];
+    post(f, &A, "t", "x", p);
+    reply(f, &B, p, p, "r", r);
+    struct event_draft d = {.kind = EK_REACT, .ref = p};
+    d.b.reaction = S("hug");
+    publish(f, &B, d, x);
+    struct event_draft rd = {.kind = EK_RETRACT, .ref = x};
+    publish(f, &B, rd, rt);
+    struct event_draft pr = {.kind = EK_PROFILE};
+    pr.b.name = S("bee");
+    publish(f, &B, pr, NULL);
+    struct hbuf kinds;
+    hbuf_init(&kinds, 1024);
+    assert_int_equal(store_export(f->s, kinds_of, &kinds), HERR_OK);
+    const uint8_t want[] = {EK_RETRACT, EK_GENESIS, EK_BOARD, EK_PROFILE,
+                            EK_POST,    EK_REPLY,   EK_REACT};
+    assert_int_equal(kinds.len, sizeof want);
+    assert_memory_equal(kinds.data, want, sizeof want);
+    /* get_many: held ones only, in priority order. */
+    uint8_t ids[4][HEARTH_ID_LEN];
+    memcpy(ids[0], r, HEARTH_ID_LEN);
+    memset(ids[1], 9, HEARTH_ID_LEN);
+    memcpy(ids[2], rt, HEARTH_ID_LEN);
+    memcpy(ids[3], p, HEARTH_ID_LEN);
+    hbuf_reset(&kinds);
+    assert_int_equal(
+        store_get_many(f->s, (const uint8_t(*)[HEARTH_ID_LEN])ids, 4, kinds_of, &kinds), HERR_OK);
+    const uint8_t want2[] = {EK_RETRACT, EK_POST, EK_REPLY};
+    assert_int_equal(kinds.len, sizeof want2);
+    assert_memory_equal(kinds.data, want2, sizeof want2);
+    hbuf_release(&kinds);
+    /* get and has: the react was purged and travels with a nil body. */
+    struct hbuf env;
+    hbuf_init(&env, HEARTH_MAX_EVENT);
+    assert_int_equal(store_get(f->s, x, &env), HERR_OK);
+    struct event ev;
+    assert_int_equal(event_parse(&ev, env.data, env.len, NULL), HERR_OK);
+    assert_null(ev.body);
+    assert_int_equal(event_verify(&ev), HERR_OK);
+    assert_int_equal(store_get(f->s, ids[1], &env), HERR_NOT_FOUND);
+    assert_int_equal(store_has(f->s, ids[1]), HERR_NOT_FOUND);
+    assert_int_equal(store_has(f->s, p), HERR_OK);
+    hbuf_release(&env);
+    /* keys since an arrival number. */
+    uint64_t last;
+    assert_int_equal(store_last_arrival(f->s, &last), HERR_OK);
+    assert_int_equal(last, 7);
+    struct keys k = {.ordered = true};
+    assert_int_equal(store_keys_since(f->s, 0, count_key, &k), HERR_OK);
+    assert_int_equal(k.n, 7);
+    assert_true(k.ordered);
+    k = (struct keys){.ordered = true};
+    assert_int_equal(store_keys_since(f->s, 5, count_key, &k), HERR_OK);
+    assert_int_equal(k.n, 2);
+    fx_free(f);
+}
+
+static void test_meta_stats(void **state)
+{
+    struct fx *f = fx_new("store_meta", true);
+    char *v;
+    assert_int_equal(store_meta_get(f->s, "muted", &v), HERR_NOT_FOUND);
+    assert_int_equal(store_meta_set(f->s, "muted", "grief"), HERR_OK);
+    assert_int_equal(store_meta_set(f->s, "muted", "grief,loss"), HERR_OK);
+    assert_int_equal(store_meta_get(f->s, "muted", &v), HERR_OK);
+    assert_string_equal(v, "grief,loss");
+    free(v);
+    uint8_t p[HEARTH_ID_LEN];
+    post(f, &A, "t", "x", p);
+    reply(f, &B, p, p, "r", NULL);
+    struct store_stats st;
+    assert_int_equal(store_stats(f->s, &st), HERR_OK);
+    assert_int_equal(st.events, 4);
+    assert_int_equal(st.boards, 1);
+    assert_int_equal(st.threads, 1);
+    assert_int_equal(st.replies, 1);
+    assert_int_equal(st.authors, 3);
+    assert_int_equal(st.forks, 0);
+    assert_int_equal(st.pending, 0);
+    assert_true(st.db_bytes > 4096);
+    fx_free(f);
+}
+
+/* The digest: equal for one set whatever the order; different when the view differs. */
+static void test_digest_order(void **state)
+{
+    struct fx *f = fx_new("store_digest_a", true);
+    uint8_t p[HEARTH_ID_LEN], r[HEARTH_ID_LEN], d1[HEARTH_ID_LEN], d2[HEARTH_ID_LEN];
+    post(f, &A, "t", "x", p);
+    reply(f, &B, p, p, "r", r);
+    struct event_draft ed = {.kind = EK_EDIT, .ref = r};
+    ed.b.text = S("r2");
+    publish(f, &B, ed, NULL);
+    struct hbuf all;
+    hbuf_init(&all, 1 << 24);
+    assert_int_equal(store_export(f->s, collect_env, &all), HERR_OK);
+    assert_int_equal(store_view_digest(f->s, d1), HERR_OK);
+    /* Replay in reverse into a fresh store. */
+    struct fx *g = fx_new("store_digest_b", false);
+    size_t offs[64], n = 0;
+    for (size_t at = 0; at < all.len; n++) {
+        offs[n] = at;
+        size_t len = (size_t)all.data[at] << 24 | (size_t)all.data[at + 1] << 16 |
+                     (size_t)all.data[at + 2] << 8 | all.data[at + 3];
+        at += 4 + len;
+    }
+    for (size_t i = n; i-- > 0;) {
+        size_t at = offs[i];
+        size_t len = (size_t)all.data[at] << 24 | (size_t)all.data[at + 1] << 16 |
+                     (size_t)all.data[at + 2] << 8 | all.data[at + 3];
+        struct store_blob b = {all.data + at + 4, len};
+        struct ingest_result res;
+        assert_int_equal(store_ingest(g->s, &b, 1, &res, NULL), HERR_OK);
+    }
+    /* The genesis came last, so everything before it was refused: send again. */
+    for (size_t i = 0; i < n; i++) {
+        size_t at = offs[i];
+        size_t len = (size_t)all.data[at] << 24 | (size_t)all.data[at + 1] << 16 |
+                     (size_t)all.data[at + 2] << 8 | all.data[at + 3];
+        struct store_blob b = {all.data + at + 4, len};
+        struct ingest_result res;
+        assert_int_equal(store_ingest(g->s, &b, 1, &res, NULL), HERR_OK);
+    }
+    assert_int_equal(store_view_digest(g->s, d2), HERR_OK);
+    assert_memory_equal(d1, d2, HEARTH_ID_LEN);
+    publish(f, &B, (struct event_draft){.kind = EK_RETRACT, .ref = r}, NULL);
+    assert_int_equal(store_view_digest(f->s, d2), HERR_OK);
+    assert_memory_not_equal(d1, d2, HEARTH_ID_LEN);
+    hbuf_release(&all);
+    fx_free(g);
+    fx_free(f);
+}
+
+int main(void)
+{
+    uint8_t seed[32];
+    if (crypto_start())
+        return 1;
+    testutil_seed(seed, 1);
+    hkey_from_seed(&F, seed);
+    testutil_seed(seed, 2);
+    hkey_from_seed(&A, seed);
+    testutil_seed(seed, 3);
+    hkey_from_seed(&B, seed);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_open_create_reopen),
+        cmocka_unit_test(test_open_missing_and_foreign),
+        cmocka_unit_test(test_open_newer_schema),
+        cmocka_unit_test(test_open_readonly),
+        cmocka_unit_test(test_locked),
+        cmocka_unit_test(test_ingest_genesis_binds),
+        cmocka_unit_test(test_ingest_refusals),
+        cmocka_unit_test(test_ingest_parallel_batch),
+        cmocka_unit_test(test_publish_rules),
+        cmocka_unit_test(test_publish_no_forum),
+        cmocka_unit_test(test_publish_created_monotonic),
+        cmocka_unit_test(test_held_reply_appears),
+        cmocka_unit_test(test_invalid_reply_no_effect),
+        cmocka_unit_test(test_edits_lww),
+        cmocka_unit_test(test_fork_tie),
+        cmocka_unit_test(test_retract_purges_bytes),
+        cmocka_unit_test(test_retract_before_target),
+        cmocka_unit_test(test_purged_then_body),
+        cmocka_unit_test(test_reactions),
+        cmocka_unit_test(test_profiles),
+        cmocka_unit_test(test_boards),
+        cmocka_unit_test(test_thread_order),
+        cmocka_unit_test(test_resolve),
+        cmocka_unit_test(test_export_keys_get),
+        cmocka_unit_test(test_meta_stats),
+        cmocka_unit_test(test_digest_order),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
