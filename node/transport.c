@@ -33,6 +33,8 @@ struct transport {
     bool msg_live;
     unsigned next_mon;
     unsigned rr; /* round-robin start among sockets, for fairness */
+    int fd;      /* an extra descriptor to wait on, or -1 */
+    bool fd_ready;
 };
 
 static void key_hex(char out[2 * HEARTH_PK_LEN + 1], const uint8_t key[HEARTH_PK_LEN])
@@ -112,6 +114,7 @@ herr transport_new(struct transport **out, const uint8_t seed[HEARTH_SEED_LEN],
     if (!t)
         return HERR_NOMEM;
     t->o = *o;
+    t->fd = -1;
     if (!t->o.handshake_ms)
         t->o.handshake_ms = 10000;
     if (!t->o.heartbeat_ms)
@@ -404,11 +407,15 @@ static void take(struct transport *t, void *s, int conn, struct transport_msg *m
 
 herr transport_poll(struct transport *t, int timeout_ms, struct transport_msg *m, bool *got)
 {
-    zmq_pollitem_t items[2 + 2 * TRANSPORT_MAX_CONNS];
-    int owner[2 + 2 * TRANSPORT_MAX_CONNS]; /* -3 zap, -2 listener, 2i conn i, 2i+1 mon i */
+    zmq_pollitem_t items[3 + 2 * TRANSPORT_MAX_CONNS];
+    /* -4 fd, -3 zap, -2 listener, 2i conn i, 2i+1 monitor of conn i */
+    int owner[3 + 2 * TRANSPORT_MAX_CONNS];
     int n = 0;
     *got = false;
+    t->fd_ready = false;
     items[n] = (zmq_pollitem_t){t->zap, 0, ZMQ_POLLIN, 0}, owner[n++] = -3;
+    if (t->fd >= 0)
+        items[n] = (zmq_pollitem_t){NULL, t->fd, ZMQ_POLLIN, 0}, owner[n++] = -4;
     if (t->listener)
         items[n] = (zmq_pollitem_t){t->listener, 0, ZMQ_POLLIN, 0}, owner[n++] = -2;
     for (int i = 0; i < TRANSPORT_MAX_CONNS; i++) {
@@ -426,6 +433,8 @@ herr transport_poll(struct transport *t, int timeout_ms, struct transport_msg *m
             continue;
         if (owner[i] == -3)
             serve_zap(t);
+        else if (owner[i] == -4)
+            t->fd_ready = true;
         else if (owner[i] >= 0 && owner[i] % 2 == 1)
             serve_monitor(t, &t->conns[owner[i] / 2]);
     }
@@ -440,6 +449,16 @@ herr transport_poll(struct transport *t, int timeout_ms, struct transport_msg *m
             take(t, t->conns[owner[i] / 2].sock, owner[i] / 2, m, got);
     }
     return HERR_OK;
+}
+
+void transport_watch_fd(struct transport *t, int fd)
+{
+    t->fd = fd;
+}
+
+bool transport_fd_ready(const struct transport *t)
+{
+    return t->fd_ready;
 }
 
 herr transport_send(struct transport *t, int conn, const uint8_t *route, size_t route_len,

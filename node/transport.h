@@ -108,6 +108,12 @@ struct transport_msg {
 HEARTH_MUST_CHECK herr transport_poll(struct transport *t, int timeout_ms, struct transport_msg *m,
                                       bool *got);
 
+/* transport_watch_fd - also wait on a plain file descriptor (e.g. the discovery
+ * socket) in transport_poll; -1 to stop. After a poll, transport_fd_ready tells
+ * whether it is readable. */
+void transport_watch_fd(struct transport *t, int fd);
+bool transport_fd_ready(const struct transport *t);
+
 /* transport_send - send one frame to an outgoing connection (conn >= 0) or back to
  * a listener peer (conn -1 and route). Does not block: HERR_BUSY when the peer's
  * high-water mark is reached (try again after a poll), HERR_NET when the peer is gone,

@@ -1,0 +1,234 @@
+/* cmd_init.c - `hearth init`: found a forum, or prepare this node to join one. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "cli/cli.h"
+#include "store/limits.h"
+
+/* A new forum's settings: no first posts held for approval (a small community can
+ * turn that on when it needs it), and a post that three members flag is hidden until
+ * a moderator has looked at it. */
+#define DEFAULT_HOLD 0
+#define DEFAULT_FLAGS 3
+
+/* The boards a new forum starts with: the study behind hearth found people come for
+ * connection, to share lived experience, as carers, and for information and advice. */
+static const struct {
+    const char *name, *about;
+} default_boards[] = {
+    {"welcome", "Say hello and find out how this place works. Everyone here uses a "
+                "pseudonym, and anything you post you can take back."},
+    {"lived-experience", "Share your own experience of mental ill-health, and hear from "
+                         "others who have been there."},
+    {"carers", "For family and friends who support someone: questions, worries, and what "
+               "has helped."},
+    {"information-and-advice", "Practical information: services, treatments, rights, and "
+                               "advice from professionals."},
+    {"everyday-life", "Off topic: the good news, the small talk and the everyday things "
+                      "that keep us connected."},
+};
+
+#define N_BOARDS (sizeof default_boards / sizeof default_boards[0])
+
+/* make_dir - mkdir -p, each new directory private to its owner. */
+static int make_dir(struct cli *c)
+{
+    char *path = strdup(c->dir);
+    if (!path)
+        return cli_error(c, HERR_NOMEM, "%s", herr_str(HERR_NOMEM));
+    int rc = CLI_OK;
+    for (char *p = path + 1;; p++) {
+        if (*p != '/' && *p != '\0')
+            continue;
+        char was = *p;
+        *p = '\0';
+        if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+            int err = errno;
+            rc = cli_error(c, err == EROFS || err == EACCES ? HERR_READONLY : HERR_IO,
+                           "cannot create %s: %s", path, strerror(err));
+            break;
+        }
+        *p = was;
+        if (was == '\0')
+            break;
+    }
+    free(path);
+    struct stat st;
+    if (!rc && (stat(c->dir, &st) != 0 || !S_ISDIR(st.st_mode)))
+        rc = cli_error(c, HERR_IO, "%s is not a directory", c->dir);
+    return rc;
+}
+
+/* open_store - create or open DIR/hearth.db, and the author key. */
+static int open_store(struct cli *c)
+{
+    uint8_t seed[HEARTH_SEED_LEN];
+    bool created;
+    int rc = CLI_OK;
+    char *key = cli_path(c, "author.key"), *db = cli_path(c, "hearth.db");
+    if (!key || !db) {
+        rc = cli_error(c, HERR_NOMEM, "%s", herr_str(HERR_NOMEM));
+        goto done;
+    }
+    herr e = store_open(&c->store, db, STORE_CREATE);
+    if (e) {
+        rc = cli_open_error(c, e, db);
+        goto done;
+    }
+    e = seed_file_load(key, true, seed, &created);
+    if (e == HERR_CORRUPT) {
+        rc = cli_error(c, e, "%s: not an author key (32 bytes)", key);
+        goto done;
+    }
+    if (e) {
+        rc = cli_error(c, e, "%s: %s", key, herr_str(e));
+        goto done;
+    }
+    hkey_from_seed(&c->key, seed);
+    explicit_bzero(seed, sizeof seed);
+    c->has_key = true;
+done:
+    free(key);
+    free(db);
+    return rc;
+}
+
+static void print_boards_json(struct cli *c, uint8_t ids[][HEARTH_ID_LEN], size_t n)
+{
+    json_array_open(&c->out, "boards");
+    for (size_t i = 0; i < n; i++) {
+        json_object_open(&c->out, NULL);
+        json_hex(&c->out, "id", ids[i], HEARTH_ID_LEN);
+        json_str(&c->out, "name", default_boards[i].name);
+        json_object_close(&c->out);
+    }
+    json_array_close(&c->out);
+}
+
+static int report(struct cli *c, const char *name, bool joined, uint8_t boards[][HEARTH_ID_LEN],
+                  size_t nboards)
+{
+    char forum[2 * HEARTH_ID_LEN + 1];
+    hex_encode(forum, c->forum, HEARTH_ID_LEN);
+    if (c->json) {
+        json_object_open(&c->out, NULL);
+        json_str(&c->out, "forum", forum);
+        json_str(&c->out, "name", name);
+        json_bool(&c->out, "joined", joined);
+        json_str(&c->out, "data_dir", c->dir);
+        json_hex(&c->out, "author", c->key.pk, HEARTH_PK_LEN);
+        print_boards_json(c, boards, nboards);
+        json_object_close(&c->out);
+        return cli_json_flush(c);
+    }
+    if (joined) {
+        printf("ready to join forum %s in %s\n"
+               "import a bundle from it ('hearth import FILE') or sync with one of its nodes\n",
+               forum, c->dir);
+        return CLI_OK;
+    }
+    fputs("founded '", stdout);
+    cli_print_text(stdout, name, NULL);
+    printf("' in %s with boards:", c->dir);
+    for (size_t i = 0; i < nboards; i++)
+        printf(" %s", default_boards[i].name);
+    printf("\nforum id: %s\nothers join it with: hearth init --join %s\n", forum, forum);
+    return CLI_OK;
+}
+
+static int found(struct cli *c, const char *name, const char *about)
+{
+    uint8_t boards[N_BOARDS][HEARTH_ID_LEN];
+    struct event_draft d = {.kind = EK_GENESIS};
+    d.b.name = cli_hstr(name);
+    d.b.about = cli_hstr(about);
+    d.b.has_hold = d.b.has_flags = true;
+    d.b.hold = DEFAULT_HOLD;
+    d.b.flags = DEFAULT_FLAGS;
+    herr e = store_publish(c->store, &c->key, &d, c->forum);
+    if (e)
+        return cli_store_error(c, e, "cannot found the forum");
+    for (size_t i = 0; i < N_BOARDS; i++) {
+        /* Boards are listed by (created, id); a clock tick between them keeps them in
+         * the order above rather than in the order of their random ids. */
+        nanosleep(&(struct timespec){0, 2 * 1000 * 1000}, NULL);
+        struct event_draft b = {.kind = EK_BOARD, .forum = c->forum};
+        b.b.name = cli_hstr(default_boards[i].name);
+        b.b.about = cli_hstr(default_boards[i].about);
+        e = store_publish(c->store, &c->key, &b, boards[i]);
+        if (e)
+            return cli_store_error(c, e, default_boards[i].name);
+    }
+    return report(c, name, false, boards, N_BOARDS);
+}
+
+static int join(struct cli *c, const char *arg)
+{
+    uint8_t forum[HEARTH_ID_LEN];
+    if (strlen(arg) != 2 * HEARTH_ID_LEN || hex_decode(forum, HEARTH_ID_LEN, arg) != HERR_OK)
+        return cli_error(c, HERR_USAGE, "'%s' is not a forum id (64 hex digits)", arg);
+    herr e = store_set_forum(c->store, forum);
+    if (e == HERR_STATE) {
+        char held[13];
+        herr f = store_forum(c->store, c->forum);
+        return cli_error(c, HERR_STATE, "already initialised: %s holds forum %s", c->dir,
+                         f ? "?" : cli_short_id(held, c->forum));
+    }
+    if (e)
+        return cli_store_error(c, e, NULL);
+    memcpy(c->forum, forum, HEARTH_ID_LEN);
+    return report(c, NULL, true, NULL, 0);
+}
+
+static int run(struct cli *c)
+{
+    const char *name = cli_opt(c, "forum"), *about = cli_opt(c, "about");
+    const char *joining = cli_opt(c, "join");
+    int rc;
+    if (!name == !joining)
+        return cli_error(c, HERR_USAGE,
+                         "give --forum NAME to found a forum, or --join "
+                         "FORUM_ID to join one");
+    if (joining && about)
+        return cli_error(c, HERR_USAGE, "--about goes with --forum");
+    if (name && (rc = cli_check_text(c, "forum name", name, strlen(name), HEARTH_MAX_NAME, false)))
+        return rc;
+    if (about && (rc = cli_check_text(c, "about", about, strlen(about), HEARTH_MAX_SHORT, true)))
+        return rc;
+    if ((rc = cli_resolve_dir(c)) || (rc = make_dir(c)) || (rc = open_store(c)))
+        return rc;
+    if (name) {
+        char held[13];
+        herr e = store_forum(c->store, c->forum);
+        if (e == HERR_OK)
+            return cli_error(c, HERR_STATE, "already initialised: %s holds forum %s", c->dir,
+                             cli_short_id(held, c->forum));
+        if (e != HERR_STATE)
+            return cli_store_error(c, e, NULL);
+        return found(c, name, about);
+    }
+    return join(c, joining);
+}
+
+static const struct cli_option options[] = {
+    {"forum", 0, "NAME", "found a new forum called NAME"},
+    {"about", 0, "TEXT", "what the new forum is for"},
+    {"join", 0, "FORUM_ID", "prepare this node for the existing forum FORUM_ID"},
+    {NULL, 0, NULL, NULL},
+};
+
+const struct cli_command cmd_init = {
+    .name = "init",
+    .run = run,
+    .group = "start",
+    .summary = "found a forum, or prepare this node to join one",
+    .synopsis = "(--forum NAME [--about TEXT] | --join FORUM_ID)",
+    .details = "Creates the data directory (mode 0700) with the forum's database and your\n"
+               "author key. --forum founds a forum with boards for welcome, lived experience,\n"
+               "carers, information and advice, and everyday life; --join prepares an empty\n"
+               "replica that accepts only that forum's events (running it again is harmless).",
+    .options = options,
+};

@@ -1,0 +1,113 @@
+/* cmd_read.c - `hearth read THREAD`: a thread with its replies. */
+#include <string.h>
+
+#include "cli/cli.h"
+
+#define INDENT_MAX 16 /* deeper replies are indented no further */
+
+/* print_reactions - "support 2 · hug 1", in the order of cli_reactions. */
+static void print_reactions(const struct store_post *p, const char *indent)
+{
+    bool any = false;
+    for (const char *const *r = cli_reactions; *r; r++) {
+        for (uint32_t i = 0; i < p->n_reactions && i < STORE_MAX_REACTIONS; i++) {
+            if (strcmp(p->reactions[i].name, *r) != 0 || !p->reactions[i].count)
+                continue;
+            printf("%s%s %u", any ? " · " : indent, *r, p->reactions[i].count);
+            any = true;
+        }
+    }
+    if (any)
+        fputs("\n", stdout);
+}
+
+static void print_post(const struct store_post *p)
+{
+    char indent[4 * INDENT_MAX + 1], id[13], when[64];
+    uint32_t depth = p->depth < INDENT_MAX ? p->depth : INDENT_MAX;
+    memset(indent, ' ', 4 * depth);
+    indent[4 * depth] = '\0';
+
+    fputs("\n", stdout);
+    fputs(indent, stdout);
+    cli_print_author(stdout, p);
+    printf(" · %s", cli_format_time(when, sizeof when, p->created));
+    if (p->edited)
+        fputs(" · edited", stdout);
+    printf(" · %s\n", cli_short_id(id, p->id));
+    if (p->status == POST_HIDDEN)
+        printf("%s[hidden by a moderator]\n", indent);
+    if (p->status == POST_HELD)
+        printf("%s[waiting for a moderator's approval]\n", indent);
+    if (p->cw) {
+        printf("%s[content warning: ", indent);
+        cli_print_text(stdout, p->cw, NULL);
+        fputs("]\n", stdout);
+    }
+    fputs(indent, stdout);
+    if (cli_placeholder(p))
+        fputs(cli_placeholder(p), stdout);
+    else
+        cli_print_text(stdout, p->text, indent);
+    fputs("\n", stdout);
+    print_reactions(p, indent);
+}
+
+static void print_head(struct cli *c, const struct store_post *p)
+{
+    char id[13];
+    const char *board = cli_board_name(c, p->board);
+    if (cli_placeholder(p))
+        fputs(cli_placeholder(p), stdout);
+    else
+        cli_print_text(stdout, p->title ? p->title : "(untitled)", NULL);
+    fputs("\nin ", stdout);
+    cli_print_text(stdout, board ? board : "?", NULL);
+    printf(" · thread %s", cli_short_id(id, p->id));
+    if (p->pinned)
+        fputs(" · pinned", stdout);
+    if (p->locked)
+        fputs(" · locked: no new replies", stdout);
+    printf(" · %u repl%s\n", p->replies, p->replies == 1 ? "y" : "ies");
+}
+
+static int run(struct cli *c)
+{
+    struct store_post one, *p;
+    size_t n;
+    int rc = cli_get_post(c, c->args[0], &one);
+    if (rc)
+        return rc;
+    /* A reply's id opens its whole thread. */
+    herr e = store_thread(c->store, one.root, &p, &n);
+    store_posts_free(&one, 1);
+    if (e == HERR_NOT_FOUND)
+        return cli_error(c, e, "'%s': no such thread", c->args[0]);
+    if (e)
+        return cli_store_error(c, e, NULL);
+    if (c->json) {
+        json_array_open(&c->out, NULL);
+        for (size_t i = 0; i < n; i++)
+            cli_json_post(c, NULL, &p[i]);
+        json_array_close(&c->out);
+    } else if (n > 0) {
+        print_head(c, &p[0]);
+        for (size_t i = 0; i < n; i++)
+            print_post(&p[i]);
+    }
+    store_posts_free(p, n);
+    return c->json ? cli_json_flush(c) : CLI_OK;
+}
+
+const struct cli_command cmd_read = {
+    .name = "read",
+    .run = run,
+    .group = "read",
+    .summary = "read a thread with its replies",
+    .synopsis = "ID",
+    .details = "ID is the first digits (at least 4) of the thread's id, or of any reply in it.\n"
+               "A content warning is shown before the words it warns about.",
+    .min_args = 1,
+    .max_args = 1,
+    .needs = CLI_NEEDS_STORE,
+};

@@ -1,0 +1,111 @@
+/* cmd_sync.c - `hearth sync ADDRESS`: one sync session with another node. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "cli/node_key.h"
+#include "node/node.h"
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A progress line on a terminal, for transfers that take a while. */
+static void progress(void *ctx, const struct sync_stats *st)
+{
+    (void)ctx;
+    fprintf(stderr, "\rsync: %" PRIu64 " events received, %" PRIu64 " sent, %.1f MB in   ",
+            st->events_recv, st->events_sent, (double)st->bytes_recv / 1e6);
+}
+
+static void print_human(const struct sync_stats *st, double secs)
+{
+    printf("sent %" PRIu64 " events, received %" PRIu64 " (%" PRIu64 " new, %" PRIu64
+           " already held, %" PRIu64 " rejected)\n",
+           st->events_sent, st->events_recv, st->events_accepted, st->events_duplicate,
+           st->events_rejected);
+    printf("bytes: %" PRIu64 " out, %" PRIu64 " in (reconciliation %" PRIu64 " out, %" PRIu64
+           " in); %u round trips; %.2f s\n",
+           st->bytes_sent, st->bytes_recv, st->recon_bytes_sent, st->recon_bytes_recv,
+           st->round_trips, secs);
+}
+
+static void print_json(struct cli *c, const struct sync_stats *st, double secs)
+{
+    json_object_open(&c->out, NULL);
+    json_str(&c->out, "plan", sync_plan_name(st->plan));
+    json_u64(&c->out, "events_sent", st->events_sent);
+    json_u64(&c->out, "events_received", st->events_recv);
+    json_u64(&c->out, "events_accepted", st->events_accepted);
+    json_u64(&c->out, "events_duplicate", st->events_duplicate);
+    json_u64(&c->out, "events_rejected", st->events_rejected);
+    json_u64(&c->out, "bytes_sent", st->bytes_sent);
+    json_u64(&c->out, "bytes_received", st->bytes_recv);
+    json_u64(&c->out, "recon_bytes_sent", st->recon_bytes_sent);
+    json_u64(&c->out, "recon_bytes_received", st->recon_bytes_recv);
+    json_u64(&c->out, "round_trips", st->round_trips);
+    json_u64(&c->out, "milliseconds", (uint64_t)(secs * 1000));
+    json_bool(&c->out, "fell_back", st->fell_back);
+    json_object_close(&c->out);
+}
+
+static int run(struct cli *c)
+{
+    int timeout_s = 30;
+    const char *t = cli_opt(c, "timeout");
+    if (t) {
+        char *end;
+        long v = strtol(t, &end, 10);
+        if (*end || v < 1 || v > 3600)
+            return cli_error(c, HERR_USAGE, "--timeout: give 1 to 3600 seconds");
+        timeout_s = (int)v;
+    }
+    uint8_t seed[HEARTH_SEED_LEN];
+    int rc = cli_node_seed(c, seed);
+    if (rc)
+        return rc;
+    struct hlog log = {.level = HLOG_WARN, .out = stderr};
+    struct sync_stats st;
+    char why[512];
+    bool tty = !c->json && isatty(STDERR_FILENO);
+    double t0 = now_s();
+    herr e = node_sync_once(c->store, seed, c->args[0], timeout_s * 1000, &log,
+                            tty ? progress : NULL, NULL, &st, why, sizeof why);
+    secret_wipe(seed, sizeof seed);
+    double secs = now_s() - t0;
+    if (tty)
+        fputs("\r\033[K", stderr);
+    if (e)
+        return cli_error(c, e, "%s", why[0] ? why : herr_str(e));
+    if (!c->json) {
+        print_human(&st, secs);
+        return CLI_OK;
+    }
+    print_json(c, &st, secs);
+    return cli_json_flush(c);
+}
+
+static const struct cli_option options[] = {
+    {"timeout", 't', "SECONDS", "give up when the peer is silent this long (default 30)"},
+    {NULL, 0, NULL, NULL},
+};
+
+const struct cli_command cmd_sync = {
+    .name = "sync",
+    .run = run,
+    .group = "network",
+    .summary = "exchange what is new with another node, once",
+    .synopsis = "ADDRESS",
+    .details = "ADDRESS is what `hearth id` prints on the other node:\n"
+               "hearth://NODEKEY@HOST:PORT",
+    .options = options,
+    .min_args = 1,
+    .max_args = 1,
+    .needs = CLI_NEEDS_WRITE,
+};

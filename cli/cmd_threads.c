@@ -1,0 +1,69 @@
+/* cmd_threads.c - `hearth threads BOARD`: a board's threads, pinned first, then by
+ * latest activity. */
+#include "cli/cli.h"
+
+static void print_thread(const struct store_post *p)
+{
+    char id[13], when[64];
+    printf("%s  ", cli_short_id(id, p->id));
+    if (p->pinned)
+        fputs("[pinned] ", stdout);
+    if (p->locked)
+        fputs("[locked] ", stdout);
+    if (p->status == POST_HIDDEN)
+        fputs("[hidden] ", stdout);
+    if (p->status == POST_HELD)
+        fputs("[waiting for approval] ", stdout);
+    if (p->cw) {
+        fputs("[content warning: ", stdout);
+        cli_print_text(stdout, p->cw, NULL);
+        fputs("] ", stdout);
+    }
+    if (cli_placeholder(p))
+        fputs(cli_placeholder(p), stdout);
+    else
+        cli_print_text(stdout, p->title ? p->title : "(untitled)", NULL);
+    fputs("\n              ", stdout);
+    cli_print_author(stdout, p);
+    printf(" · %u repl%s · %s\n", p->replies, p->replies == 1 ? "y" : "ies",
+           cli_format_time(when, sizeof when, p->last_activity ? p->last_activity : p->created));
+}
+
+static int run(struct cli *c)
+{
+    uint8_t board[HEARTH_ID_LEN];
+    struct store_post *p;
+    size_t n;
+    int rc = cli_find_board(c, c->args[0], board);
+    if (rc)
+        return rc;
+    herr e = store_threads(c->store, board, &p, &n);
+    if (e)
+        return cli_store_error(c, e, NULL);
+    if (c->json) {
+        json_array_open(&c->out, NULL);
+        for (size_t i = 0; i < n; i++)
+            cli_json_post(c, NULL, &p[i]);
+        json_array_close(&c->out);
+    } else {
+        const char *name = cli_board_name(c, board);
+        cli_print_text(stdout, name ? name : c->args[0], NULL);
+        printf(": %zu thread%s\n", n, n == 1 ? "" : "s");
+        for (size_t i = 0; i < n; i++)
+            print_thread(&p[i]);
+    }
+    store_posts_free(p, n);
+    return c->json ? cli_json_flush(c) : CLI_OK;
+}
+
+const struct cli_command cmd_threads = {
+    .name = "threads",
+    .run = run,
+    .group = "read",
+    .summary = "list the threads of a board",
+    .synopsis = "BOARD",
+    .details = "BOARD is a board's name or the first digits of its id (see 'hearth boards').",
+    .min_args = 1,
+    .max_args = 1,
+    .needs = CLI_NEEDS_STORE,
+};

@@ -1,0 +1,74 @@
+/* node.h - the running hearth node: peers, gossip, discovery, and one-shot sync.
+ *
+ * A node owns its transport (node/transport.h), the recon index of its replica, the
+ * LAN discovery socket and the state of every peer it knows, and drives sync
+ * sessions (sync/session.h) over the transport:
+ *
+ *   - eager push: an event that arrives in the replica — from a session, a push, or a
+ *     `hearth post` run while the node serves (seen by polling the store's arrival
+ *     number) — is pushed at once, as one PUSH message, to every connected peer;
+ *     a burst larger than NODE_PUSH_MAX is left to anti-entropy instead;
+ *   - anti-entropy: every sync interval, jittered by +-25%, the node starts a session
+ *     with `fanout` connected peers chosen at random, which repairs whatever push
+ *     missed; the initiator of a session is always the side whose connection it is;
+ *   - connections to static, added and discovered peers, retried with exponential
+ *     back-off (1 s doubling to 5 min, jittered) after failures;
+ *   - bandwidth caps: token buckets for all peers together and for each peer; a
+ *     session's next frame waits for tokens, so the priority order of a transfer
+ *     (moderation first) holds under a cap;
+ *   - peer state (address, last seen, last sync, failures) kept in the store's local
+ *     settings under "peer:<key hex>", and the node's status under "node:status", so
+ *     it survives restarts and `hearth status` can show it.
+ *
+ * Single-threaded: one loop polls every socket with a timeout to the next timer.
+ */
+#ifndef HEARTH_NODE_H
+#define HEARTH_NODE_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "node/config.h"
+#include "node/log.h"
+#include "store/store.h"
+#include "sync/session.h"
+
+#define NODE_MAX_PEERS 64
+#define NODE_MAX_INBOUND 64
+#define NODE_PUSH_MAX 256
+#define NODE_SESSION_IDLE_MS 60000 /* a session that hears nothing for this long ends */
+
+struct node;
+
+/* node_new - a node over an open store (borrowed; must outlive the node), with the
+ * transport key from seed (copied) and the settings in cfg (copied). Binds the
+ * listener (and the discovery socket when enabled). HERR_NET / HERR_USAGE / HERR_STATE
+ * with *why. */
+HEARTH_MUST_CHECK herr node_new(struct node **out, struct store *st, const struct config *cfg,
+                                const uint8_t seed[HEARTH_SEED_LEN], const struct hlog *log,
+                                const char **why);
+
+void node_destroy(struct node **n);
+
+/* node_endpoint - where the listener is bound (port resolved). Owned by n. */
+const char *node_endpoint(const struct node *n);
+
+/* node_run - serve until *stop becomes non-zero (set it from a signal handler), then
+ * end sessions and save peer state. HERR_NET on a transport failure. */
+HEARTH_MUST_CHECK herr node_run(struct node *n, volatile sig_atomic_t *stop);
+
+/* Called now and then during a one-shot sync, for a progress line. */
+typedef void (*node_progress_fn)(void *ctx, const struct sync_stats *st);
+
+/* node_sync_once - connect to `address` (hearth://KEY@HOST:PORT), run one session as
+ * initiator, and fill *stats. Gives up after timeout_ms without a message from the
+ * peer. HERR_USAGE (bad address), HERR_NET (cannot connect), HERR_DENIED (the peer
+ * refused us), HERR_INVALID (the peer holds another key), HERR_TIMEOUT, and the
+ * session's errors (HERR_WRONG_FORUM, HERR_PROTOCOL...) with *why. */
+HEARTH_MUST_CHECK herr node_sync_once(struct store *st, const uint8_t seed[HEARTH_SEED_LEN],
+                                      const char *address, int timeout_ms, const struct hlog *log,
+                                      node_progress_fn progress, void *progress_ctx,
+                                      struct sync_stats *stats, char *why, size_t why_n);
+
+#endif

@@ -1,0 +1,166 @@
+/* oneshot.c - `hearth sync ADDRESS`: one session as initiator, then exit. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "node/node.h"
+#include "node/transport.h"
+#include "sync/wire.h"
+
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static herr source_keys(void *src, uint64_t arrival, recon_keys_fn fn, void *ctx)
+{
+    return store_keys_since(src, arrival, fn, ctx);
+}
+
+/* await_ready - poll until the connection's handshake is done. */
+static herr await_ready(struct transport *t, int conn, const char *endpoint, int timeout_ms,
+                        char *why, size_t why_n)
+{
+    uint64_t end = mono_ms() + (uint64_t)timeout_ms;
+    while (mono_ms() < end) {
+        struct transport_msg m;
+        bool got;
+        herr e = transport_poll(t, 50, &m, &got);
+        if (e) {
+            snprintf(why, why_n, "transport failed");
+            return e;
+        }
+        switch (transport_conn_state(t, conn)) {
+        case CONN_READY:
+            return HERR_OK;
+        case CONN_REFUSED:
+            snprintf(why, why_n, "%s refused us (we are not on its allow-list)", endpoint);
+            return HERR_DENIED;
+        case CONN_BAD_KEY:
+            snprintf(why, why_n, "the node at %s does not hold the key in the address", endpoint);
+            return HERR_INVALID;
+        default:
+            break;
+        }
+    }
+    snprintf(why, why_n, "cannot reach %s", endpoint);
+    return HERR_NET;
+}
+
+/* exchange - drive the session to its end over conn. */
+static herr exchange(struct transport *t, int conn, struct sync_session *s, int timeout_ms,
+                     node_progress_fn progress, void *pctx, char *why, size_t why_n)
+{
+    struct hbuf held;
+    hbuf_init(&held, HEARTH_MAX_FRAME);
+    bool has_held = false;
+    uint64_t heard = mono_ms(), shown = 0;
+    herr e = HERR_OK;
+    while (!sync_session_done(s)) {
+        /* Send what the session has until the peer's queue is full. */
+        for (;;) {
+            if (!has_held) {
+                const uint8_t *msg;
+                size_t len;
+                if (!sync_session_next(s, &msg, &len))
+                    break;
+                hbuf_reset(&held);
+                if ((e = hbuf_append(&held, msg, len)) != HERR_OK)
+                    goto done;
+                has_held = true;
+            }
+            e = transport_send(t, conn, NULL, 0, held.data, held.len);
+            if (e == HERR_BUSY)
+                break;
+            if (e) {
+                snprintf(why, why_n, "the connection dropped");
+                goto done;
+            }
+            has_held = false;
+        }
+        if (sync_session_done(s))
+            break;
+        struct transport_msg m;
+        bool got;
+        if ((e = transport_poll(t, has_held ? 10 : 100, &m, &got)) != HERR_OK)
+            goto done;
+        uint64_t now = mono_ms();
+        if (got && m.conn == conn && !(m.len >= 2 && m.data[0] == 0x92 && m.data[1] == SYNC_PUSH)) {
+            heard = now;
+            if (sync_session_receive(s, m.data, m.len) != HERR_OK)
+                continue; /* the session has ended; its result says why */
+        } else if (now - heard > (uint64_t)timeout_ms) {
+            snprintf(why, why_n, "the peer went quiet for %d s", timeout_ms / 1000);
+            e = HERR_TIMEOUT;
+            goto done;
+        }
+        if (progress && now - shown >= 250) {
+            progress(pctx, sync_session_stats(s));
+            shown = now;
+        }
+    }
+    /* Give the last frames (our DONE) a moment to leave: sockets close with linger 0. */
+    for (int i = 0; i < 5; i++) {
+        struct transport_msg m;
+        bool got;
+        if (transport_poll(t, 20, &m, &got) != HERR_OK)
+            break;
+    }
+    const char *sw;
+    e = sync_session_result(s, &sw);
+    if (e)
+        snprintf(why, why_n, "%s", *sw ? sw : herr_str(e));
+done:
+    hbuf_release(&held);
+    return e;
+}
+
+herr node_sync_once(struct store *st, const uint8_t seed[HEARTH_SEED_LEN], const char *address,
+                    int timeout_ms, const struct hlog *log, node_progress_fn progress,
+                    void *progress_ctx, struct sync_stats *stats, char *why, size_t why_n)
+{
+    uint8_t key[HEARTH_PK_LEN];
+    char endpoint[256];
+    const char *w = "";
+    struct transport *t = NULL;
+    struct recon_index *idx = NULL;
+    struct sync_session *s = NULL;
+    int conn;
+    memset(stats, 0, sizeof *stats);
+    why[0] = 0;
+    herr e = address_parse(address, key, endpoint, sizeof endpoint, &w);
+    if (e) {
+        snprintf(why, why_n, "%s", w);
+        return e;
+    }
+    struct transport_opts o = {.log = log};
+    if ((e = transport_new(&t, seed, &o, &w)) != HERR_OK) {
+        snprintf(why, why_n, "%s", w);
+        goto done;
+    }
+    if ((e = transport_connect(t, key, endpoint, &conn)) != HERR_OK) {
+        snprintf(why, why_n, "cannot connect to %s", endpoint);
+        goto done;
+    }
+    if ((e = recon_index_new(&idx)) != HERR_OK ||
+        (e = recon_index_catch_up(idx, source_keys, st)) != HERR_OK) {
+        snprintf(why, why_n, "cannot index the replica: %s", store_errmsg(st));
+        goto done;
+    }
+    if ((e = await_ready(t, conn, endpoint, timeout_ms, why, why_n)) != HERR_OK)
+        goto done;
+    if ((e = sync_session_new(&s, st, idx, NULL)) != HERR_OK ||
+        (e = sync_session_start(s)) != HERR_OK) {
+        snprintf(why, why_n, "cannot start a session: %s", store_errmsg(st));
+        goto done;
+    }
+    e = exchange(t, conn, s, timeout_ms, progress, progress_ctx, why, why_n);
+    *stats = *sync_session_stats(s);
+done:
+    sync_session_destroy(&s);
+    recon_index_destroy(&idx);
+    transport_destroy(&t);
+    return e;
+}

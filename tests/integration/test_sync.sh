@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# Sync between real hearth processes over loopback ZeroMQ (CURVE): fresh nodes, a full
+# node and an empty one, both sides holding events the other lacks, a chain A-B-C, a
+# node of another forum, a peer with an unexpected key, and links cut mid-transfer.
+. "$(dirname "$0")/lib.sh"
+GEN="$HEARTH_BUILD/bench_genbundle"
+BIG=${HEARTH_TEST_BIG:-100000}   # events in the full node (smaller under sanitizers)
+MID=${HEARTH_TEST_MID:-3000}     # events each side alone holds
+
+count_unique() { # DIR: "rows distinct" of the events table
+  python3 - "$1/hearth.db" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+print(*db.execute("select count(*), count(distinct id) from events").fetchone())
+PY
+}
+
+# --- two fresh nodes ---------------------------------------------------------------
+A=$WORK/a B=$WORK/b
+FID=$(new_forum "$A" "Sync test")
+join_forum "$B" "$FID"
+PA=$(free_port)
+node_start A "$A" "$PA" --no-discovery
+ADDR_A=$(addr "$A" 127.0.0.1 "$PA")
+h "$B" sync "$ADDR_A" >/dev/null
+[ "$(digest "$A")" = "$(digest "$B")" ] || die "fresh nodes differ after sync"
+ok "two fresh nodes converge"
+echo "hello from b" | h "$B" post welcome --title "from b" >/dev/null
+out=$(h "$B" --json sync "$ADDR_A")
+[ "$(echo "$out" | json_get events_sent)" = 1 ] || die "b did not send its post: $out"
+[ "$(digest "$A")" = "$(digest "$B")" ] || die "nodes differ after b's post"
+out=$(h "$B" --json sync "$ADDR_A")
+[ "$(echo "$out" | json_get round_trips)" = 1 ] || die "equal sets took more than one round trip"
+bytes=$(( $(echo "$out" | json_get bytes_sent) + $(echo "$out" | json_get bytes_received) ))
+[ "$bytes" -le 64 ] || die "equal sets cost $bytes bytes (at most 64)"
+ok "a post travels; equal sets cost $bytes bytes in one round trip"
+node_stop A
+
+# --- a full node and an empty one ----------------------------------------------------
+F=$WORK/full E=$WORK/empty
+FID2=$("$GEN" --events "$BIG" --seed 7 "$WORK/big.bundle")
+join_forum "$F" "$FID2"
+h "$F" import "$WORK/big.bundle" >/dev/null
+join_forum "$E" "$FID2"
+PF=$(free_port)
+node_start F "$F" "$PF" --no-discovery
+ADDR_F=$(addr "$F" 127.0.0.1 "$PF")
+out=$(h "$E" --json sync --timeout 120 "$ADDR_F")
+[ "$(echo "$out" | json_get events_accepted)" = "$((BIG + 2))" ] || die "empty node got: $out"
+[ "$(digest "$F")" = "$(digest "$E")" ] || die "full and empty differ after sync"
+ok "empty node receives all $((BIG + 2)) events ($(echo "$out" | json_get milliseconds) ms)"
+
+# --- cut the link mid-transfer, on either side, then resume ----------------------------
+C=$WORK/cut
+join_forum "$C" "$FID2"
+"$HEARTH" -d "$C" sync --timeout 120 "$ADDR_F" >/dev/null 2>&1 & syncpid=$!
+wait_until 60 bash -c "[ \"\$(\"$HEARTH\" -d \"$C\" --json status 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"events\"])' 2>/dev/null || echo 0)\" -gt 0 ]" \
+  || die "no batch arrived before the cut"
+kill -9 $syncpid; wait $syncpid 2>/dev/null || true
+got=$(events "$C")
+[ "$got" -lt "$((BIG + 2))" ] || echo "note: the transfer finished before the cut"
+h "$C" sync --timeout 120 "$ADDR_F" >/dev/null
+[ "$(digest "$F")" = "$(digest "$C")" ] || die "resumed sync did not converge"
+read -r rows distinct < <(count_unique "$C")
+[ "$rows" = "$distinct" ] && [ "$rows" = "$((BIG + 2))" ] || die "after resume: $rows rows, $distinct distinct"
+ok "receiver killed after $got events; resumed; $rows events, none twice"
+
+C2=$WORK/cut2
+join_forum "$C2" "$FID2"
+"$HEARTH" -d "$C2" sync --timeout 5 "$ADDR_F" >/dev/null 2>&1 & syncpid=$!
+wait_until 60 bash -c "[ \"\$(\"$HEARTH\" -d \"$C2\" --json status 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"events\"])' 2>/dev/null || echo 0)\" -gt 0 ]" \
+  || die "no batch arrived before the cut"
+node_stop F KILL
+wait $syncpid 2>/dev/null && echo "note: the transfer finished before the cut" || true
+got=$(events "$C2")
+node_start F2 "$F" "$PF" --no-discovery
+h "$C2" sync --timeout 120 "$ADDR_F" >/dev/null
+[ "$(digest "$F")" = "$(digest "$C2")" ] || die "sync after the server's restart did not converge"
+read -r rows distinct < <(count_unique "$C2")
+[ "$rows" = "$distinct" ] || die "duplicates after the server's restart"
+ok "server killed after $got events; restarted; converged, none twice"
+
+# --- both sides hold events the other lacks; and a chain A-B-C --------------------------
+X=$WORK/x Y=$WORK/y Z=$WORK/z
+FID3=$("$GEN" --events "$MID" --seed 9 --salt 1 "$WORK/x.bundle")
+"$GEN" --events "$MID" --seed 9 --salt 2 "$WORK/y.bundle" >/dev/null
+"$GEN" --events 50 --seed 9 --salt 3 "$WORK/z.bundle" >/dev/null
+for n in X Y Z; do d=${!n}; join_forum "$d" "$FID3"; done
+h "$X" import "$WORK/x.bundle" >/dev/null
+h "$Y" import "$WORK/y.bundle" >/dev/null
+h "$Z" import "$WORK/z.bundle" >/dev/null
+PY_=$(free_port)
+node_start Y "$Y" "$PY_" --no-discovery
+ADDR_Y=$(addr "$Y" 127.0.0.1 "$PY_")
+out=$(h "$X" --json sync "$ADDR_Y")
+[ "$(echo "$out" | json_get events_sent)" = "$MID" ] || die "x sent: $out"
+[ "$(echo "$out" | json_get events_accepted)" = "$MID" ] || die "x accepted: $out"
+[ "$(digest "$X")" = "$(digest "$Y")" ] || die "x and y differ"
+ok "both sides held $MID events the other lacked; both have all"
+# chain: Z knows only Y; X learns Z's posts through Y
+h "$Z" sync "$ADDR_Y" >/dev/null
+h "$X" sync "$ADDR_Y" >/dev/null
+[ "$(digest "$X")" = "$(digest "$Z")" ] && [ "$(digest "$Y")" = "$(digest "$Z")" ] || die "chain did not converge"
+ok "chain x-y-z converges through y"
+
+# --- refusals ----------------------------------------------------------------------------
+O=$WORK/other
+new_forum "$O" "Another forum" >/dev/null
+if out=$(h "$O" sync "$ADDR_Y" 2>&1); then die "a node of another forum synced: $out"; fi
+echo "$out" | grep -q "forum" || die "other forum: unclear error: $out"
+[ "$(digest "$X")" = "$(digest "$Y")" ] || die "y changed after the foreign sync"
+ok "a node of another forum is refused: $out"
+WRONG="hearth://$(printf '%064d' 7)@127.0.0.1:$PY_"
+if out=$(h "$X" sync --timeout 5 "$WRONG" 2>&1); then die "sync with a wrong key succeeded"; fi
+echo "$out" | grep -q "key" || die "wrong key: unclear error: $out"
+ok "a peer with an unexpected key is refused: $out"
+if out=$(h "$X" sync "tcp://127.0.0.1:$PY_" 2>&1); then die "a bad address was accepted"; fi
+[ $? -ne 0 ] && ok "a malformed address is refused: $out"
+node_stop Y
+finish
