@@ -1,10 +1,13 @@
-/* replay.c - run a fuzz harness over kept inputs, as an ordinary test.
+/* replay.c - run a libFuzzer harness over kept inputs, without libFuzzer.
  *
- * Without libFuzzer each tests/fuzz/fuzz_<name>.c is linked with this driver and run
- * by ctest over tests/fuzz/corpus/<name>/: the seeds and every crash ever found.
- * A crash or sanitizer report fails the test.
+ * Each argument is a file or a directory of files (not descended into further);
+ * every file is read whole and given to LLVMFuzzerTestOneInput once. A crash is the
+ * failure: the harnesses abort on anything wrong, so reaching the end means every
+ * input passed. Used by CMake to run tests/fuzz/corpus/<name>/ as an ordinary test.
  */
 #include <dirent.h>
+#include <errno.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,70 +16,121 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* The largest input replayed; libFuzzer's own default -max_len is far below this. */
+#define REPLAY_MAX (16 * 1024 * 1024)
+
 static int replay_file(const char *path)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
-        fprintf(stderr, "replay: %s: cannot open\n", path);
+        fprintf(stderr, "replay: %s: %s\n", path, strerror(errno));
         return -1;
     }
-    uint8_t *buf = NULL;
-    size_t len = 0, cap = 0;
+    size_t cap = 4096, len = 0;
+    uint8_t *buf = malloc(cap);
     for (;;) {
-        if (len == cap) {
-            cap = cap ? cap * 2 : 4096;
-            uint8_t *p = realloc(buf, cap);
-            if (!p) {
-                free(buf);
-                fclose(f);
-                return -1;
-            }
-            buf = p;
+        if (!buf) {
+            fprintf(stderr, "replay: %s: out of memory\n", path);
+            fclose(f);
+            return -1;
         }
-        size_t n = fread(buf + len, 1, cap - len, f);
-        if (n == 0)
+        len += fread(buf + len, 1, cap - len, f);
+        if (len < cap || cap >= REPLAY_MAX)
             break;
-        len += n;
+        uint8_t *bigger = realloc(buf, cap * 2);
+        if (!bigger)
+            free(buf);
+        buf = bigger;
+        cap *= 2;
     }
+    int bad = ferror(f) || (len == cap && fgetc(f) != EOF);
     fclose(f);
-    LLVMFuzzerTestOneInput(buf, len);
+    if (bad) {
+        fprintf(stderr, "replay: %s: cannot read (or larger than %d bytes)\n", path, REPLAY_MAX);
+        free(buf);
+        return -1;
+    }
+    /* An exact-size copy, so that a read past the input is caught by ASan. */
+    uint8_t *exact = malloc(len ? len : 1);
+    if (!exact) {
+        free(buf);
+        return -1;
+    }
+    memcpy(exact, buf, len);
     free(buf);
+    LLVMFuzzerTestOneInput(exact, len);
+    free(exact);
     return 0;
 }
 
-static int replay(const char *path, unsigned *count)
+static int cmp_names(const void *a, const void *b)
 {
-    struct stat st;
-    if (stat(path, &st) != 0) {
-        fprintf(stderr, "replay: %s: not found\n", path);
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* replay_dir - every regular file in dir, in name order (so runs are repeatable). */
+static int replay_dir(const char *dir, unsigned long *count)
+{
+    DIR *d = opendir(dir);
+    if (!d) {
+        fprintf(stderr, "replay: %s: %s\n", dir, strerror(errno));
         return -1;
     }
-    if (!S_ISDIR(st.st_mode)) {
-        (*count)++;
-        return replay_file(path);
-    }
-    DIR *d = opendir(path);
-    if (!d)
-        return -1;
-    struct dirent *e;
+    char **names = NULL;
+    size_t n = 0, cap = 0;
     int rc = 0;
-    while ((e = readdir(d)) && rc == 0) {
-        if (e->d_name[0] == '.')
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.')
             continue;
-        char sub[4096];
-        snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
-        rc = replay(sub, count);
+        if (n == cap) {
+            cap = cap ? 2 * cap : 64;
+            char **more = realloc(names, cap * sizeof *names);
+            if (!more) {
+                rc = -1;
+                break;
+            }
+            names = more;
+        }
+        size_t len = strlen(dir) + strlen(de->d_name) + 2;
+        if (!(names[n] = malloc(len))) {
+            rc = -1;
+            break;
+        }
+        snprintf(names[n++], len, "%s/%s", dir, de->d_name);
     }
     closedir(d);
+    if (n)
+        qsort(names, n, sizeof *names, cmp_names);
+    for (size_t i = 0; i < n; i++) {
+        struct stat st;
+        if (rc == 0 && stat(names[i], &st) == 0 && S_ISREG(st.st_mode)) {
+            if (replay_file(names[i]) != 0)
+                rc = -1;
+            else
+                (*count)++;
+        }
+        free(names[i]);
+    }
+    free(names);
     return rc;
 }
 
 int main(int argc, char **argv)
 {
-    unsigned count = 0;
-    for (int i = 1; i < argc; i++)
-        if (replay(argv[i], &count) != 0)
-            return 1;
-    printf("replayed %u inputs\n", count);
-    return count ? 0 : 1;
+    unsigned long count = 0;
+    for (int i = 1; i < argc; i++) {
+        struct stat st;
+        if (stat(argv[i], &st) != 0) {
+            fprintf(stderr, "replay: %s: %s\n", argv[i], strerror(errno));
+            return 2;
+        }
+        int rc = S_ISDIR(st.st_mode) ? replay_dir(argv[i], &count) : replay_file(argv[i]);
+        if (rc != 0)
+            return 2;
+        if (!S_ISDIR(st.st_mode))
+            count++;
+    }
+    printf("replayed %lu inputs\n", count);
+    return 0;
 }

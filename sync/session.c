@@ -1,0 +1,1325 @@
+/* session.c - the sync session state machine (docs/PROTOCOL.md). */
+#include "sync/session.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/crypto.h"
+#include "store/mp.h"
+
+/* Envelopes buffered while putting the events to send in priority order. */
+#define PREFETCH_MAX (4u << 20)
+/* Ids fetched at a time once the buffered envelopes are sent. */
+#define FETCH_CHUNK 1024
+/* The most keys a peer may list or ask for in one session (512 MiB of keys). */
+#define MAX_LIST_KEYS (1u << 25)
+
+/* ---- growable arrays of fixed-size records ---- */
+
+struct vec {
+    uint8_t *p;
+    size_t n, cap; /* in records */
+    size_t sz;     /* bytes per record */
+};
+
+static void vec_init(struct vec *v, size_t sz)
+{
+    v->p = NULL;
+    v->n = v->cap = 0;
+    v->sz = sz;
+}
+
+static void vec_release(struct vec *v)
+{
+    free(v->p);
+    vec_init(v, v->sz);
+}
+
+static herr vec_reserve(struct vec *v, size_t more)
+{
+    if (more > SIZE_MAX / v->sz - v->n)
+        return HERR_NOMEM;
+    if (v->n + more <= v->cap)
+        return HERR_OK;
+    size_t c = v->cap ? v->cap : 64;
+    while (c < v->n + more)
+        c *= 2;
+    void *q = realloc(v->p, c * v->sz);
+    if (!q)
+        return HERR_NOMEM;
+    v->p = q;
+    v->cap = c;
+    return HERR_OK;
+}
+
+static herr vec_push(struct vec *v, const void *rec)
+{
+    herr e = vec_reserve(v, 1);
+    if (e)
+        return e;
+    memcpy(v->p + v->n * v->sz, rec, v->sz);
+    v->n++;
+    return HERR_OK;
+}
+
+static uint8_t *vec_at(const struct vec *v, size_t i)
+{
+    return v->p + i * v->sz;
+}
+
+/* ---- the outbox: what is still to be sent, in order ---- */
+
+enum item_kind { IT_MSG, IT_SYMBOLS, IT_KEYS, IT_EVENTS, IT_DONE };
+
+struct env_ref {
+    size_t off, len;
+};
+
+struct item {
+    enum item_kind kind;
+    struct item *next;
+    struct hbuf msg; /* IT_MSG */
+    /* IT_SYMBOLS: symbols [sym_next, sym_upto), then cnt count-only entries */
+    uint32_t sym_next, sym_upto, cnt;
+    /* IT_KEYS: keys (records of RECON_KEY_LEN) sent as `type` from pos on */
+    enum sync_type type;
+    struct vec keys;
+    size_t pos;
+    /* IT_EVENTS: ids to send; once ordered, `order` in priority order, envelopes of
+     * order[.. fetched) in pre/refs, refs[rpos..] not yet sent */
+    struct vec ids;
+    bool ordered;
+    struct vec order;
+    size_t fetched;
+    bool gap; /* the prefetch stopped at its budget */
+    struct hbuf pre;
+    struct vec refs;
+    size_t rpos;
+};
+
+struct sync_session {
+    const struct sync_ops *ops;
+    void *ctx;
+    struct recon_index *idx;
+    struct sync_config cfg;
+    uint32_t frame_log2;
+
+    bool initiator, started, got_hello, ended;
+    herr result;
+    char why[240];
+
+    /* ours */
+    uint64_t count;
+    uint8_t fp[RECON_FP_LEN];
+    bool has_forum;
+    uint8_t forum[HEARTH_ID_LEN];
+
+    /* the peer's */
+    struct sync_hello peer;
+    size_t peer_frame;
+    bool can_send, can_recv; /* we may send events to / receive events from the peer */
+
+    enum sync_plan plan;
+    bool computed;                /* we found the difference and queued our part */
+    struct recon_decoder *dec;    /* initiator, IBLT */
+    uint32_t sym_sent;            /* responder, IBLT: symbols queued so far */
+    struct vec peer_keys;         /* the peer's IDS (computing side) */
+    struct vec want_keys;         /* the peer's WANT (answering side) */
+    bool sent_done, got_done, done_queued;
+    bool sent_since_wait;
+
+    struct item *head, *tail;
+    struct hbuf out;
+    struct sync_stats st;
+};
+
+/* ---- small helpers ---- */
+
+static void logf_(struct sync_session *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void logf_(struct sync_session *s, const char *fmt, ...)
+{
+    if (!s->cfg.log)
+        return;
+    char line[300];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    s->cfg.log(s->cfg.log_ctx, line);
+}
+
+const char *sync_plan_name(enum sync_plan p)
+{
+    switch (p) {
+    case SYNC_PLAN_NONE:
+        return "none";
+    case SYNC_PLAN_IBLT:
+        return "iblt";
+    case SYNC_PLAN_LIST_R:
+        return "list-responder";
+    case SYNC_PLAN_LIST_I:
+        return "list-initiator";
+    case SYNC_PLAN_SUFFIX_R:
+        return "suffix-responder";
+    case SYNC_PLAN_SUFFIX_I:
+        return "suffix-initiator";
+    }
+    return "unknown";
+}
+
+static void item_free(struct item *it)
+{
+    hbuf_release(&it->msg);
+    vec_release(&it->keys);
+    vec_release(&it->ids);
+    vec_release(&it->order);
+    hbuf_release(&it->pre);
+    vec_release(&it->refs);
+    free(it);
+}
+
+static void outbox_clear(struct sync_session *s, bool keep_msgs)
+{
+    struct item **pp = &s->head;
+    s->tail = NULL;
+    while (*pp) {
+        struct item *it = *pp;
+        if (keep_msgs && it->kind == IT_MSG) {
+            s->tail = it;
+            pp = &it->next;
+            continue;
+        }
+        *pp = it->next;
+        item_free(it);
+    }
+}
+
+static herr item_new(struct sync_session *s, enum item_kind kind, struct item **out)
+{
+    struct item *it = calloc(1, sizeof *it);
+    if (!it)
+        return HERR_NOMEM;
+    it->kind = kind;
+    hbuf_init(&it->msg, HEARTH_MAX_FRAME);
+    hbuf_init(&it->pre, SIZE_MAX);
+    vec_init(&it->keys, RECON_KEY_LEN);
+    vec_init(&it->ids, HEARTH_ID_LEN);
+    vec_init(&it->order, HEARTH_ID_LEN);
+    vec_init(&it->refs, sizeof(struct env_ref));
+    if (s->tail)
+        s->tail->next = it;
+    else
+        s->head = it;
+    s->tail = it;
+    *out = it;
+    return HERR_OK;
+}
+
+/* End the session with code and a reason; when tell_peer, the peer gets an ERROR. */
+static herr end_with(struct sync_session *s, herr code, bool tell_peer, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static herr end_with(struct sync_session *s, herr code, bool tell_peer, const char *fmt, ...)
+{
+    if (s->ended)
+        return s->result;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(s->why, sizeof s->why, fmt, ap);
+    va_end(ap);
+    s->ended = true;
+    s->result = code;
+    outbox_clear(s, false);
+    if (tell_peer) {
+        struct item *it;
+        if (item_new(s, IT_MSG, &it) == HERR_OK &&
+            sync_encode_error(&it->msg, code, s->why) != HERR_OK)
+            outbox_clear(s, false);
+    }
+    logf_(s, "sync ended: %s: %s", herr_str(code), s->why);
+    return code;
+}
+
+static herr local_failure(struct sync_session *s, herr e, const char *what)
+{
+    return end_with(s, e, true, "%s: %s", what, herr_str(e));
+}
+
+static herr protocol(struct sync_session *s, const char *why)
+{
+    return end_with(s, HERR_PROTOCOL, true, "%s", why);
+}
+
+/* Queue a small prebuilt message. */
+static herr queue_msg(struct sync_session *s, struct item **out)
+{
+    return item_new(s, IT_MSG, out);
+}
+
+static herr queue_done(struct sync_session *s)
+{
+    struct item *it;
+    if (s->done_queued)
+        return HERR_OK;
+    herr e = item_new(s, IT_DONE, &it);
+    if (!e)
+        s->done_queued = true;
+    return e;
+}
+
+static void check_complete(struct sync_session *s)
+{
+    if (!s->ended && s->sent_done && s->got_done) {
+        s->ended = true;
+        s->result = HERR_OK;
+    }
+}
+
+/* ---- our keys and ids ---- */
+
+static herr collect_one(void *ctx, const uint8_t id[HEARTH_ID_LEN], uint64_t created,
+                        uint64_t arrival)
+{
+    (void)created;
+    (void)arrival;
+    return vec_push(ctx, id);
+}
+
+static int cmp_key(const void *a, const void *b)
+{
+    return memcmp(a, b, RECON_KEY_LEN);
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+    return memcmp(a, b, HEARTH_ID_LEN);
+}
+
+/* All our keys (the first RECON_KEY_LEN bytes of each id), in arrival order. */
+static herr own_keys(struct sync_session *s, struct vec *keys)
+{
+    struct vec ids;
+    vec_init(&ids, HEARTH_ID_LEN);
+    herr e = s->ops->keys_since(s->ctx, 0, collect_one, &ids);
+    if (!e)
+        e = vec_reserve(keys, ids.n);
+    for (size_t i = 0; !e && i < ids.n; i++)
+        e = vec_push(keys, vec_at(&ids, i));
+    vec_release(&ids);
+    return e;
+}
+
+/* ---- queuing what we send ---- */
+
+static herr queue_hello(struct sync_session *s, enum sync_plan plan, bool with_fp)
+{
+    struct sync_hello h = {0};
+    h.version = SYNC_VERSION;
+    h.has_forum = s->has_forum;
+    memcpy(h.forum, s->forum, SYNC_FORUM_TAG_LEN);
+    h.caps = (s->cfg.mode != SYNC_MODE_WANT_ONLY ? SYNC_CAP_SEND : 0) |
+             (s->cfg.mode != SYNC_MODE_PUSH_ONLY ? SYNC_CAP_RECV : 0);
+    h.frame_log2 = s->frame_log2;
+    h.count = s->count;
+    h.has_fp = with_fp;
+    memcpy(h.fp, s->fp, RECON_FP_LEN);
+    h.plan = plan;
+    struct item *it;
+    herr e = queue_msg(s, &it);
+    if (!e)
+        e = sync_encode_hello(&it->msg, &h);
+    return e;
+}
+
+static herr queue_symbols(struct sync_session *s, uint32_t upto, uint32_t counts)
+{
+    struct item *it;
+    herr e = item_new(s, IT_SYMBOLS, &it);
+    if (e)
+        return e;
+    it->sym_next = s->sym_sent;
+    it->sym_upto = upto;
+    it->cnt = counts;
+    s->sym_sent = upto;
+    return HERR_OK;
+}
+
+/* Queue keys (records of RECON_KEY_LEN) as IDS or WANT; takes the vector's memory. */
+static herr queue_keys(struct sync_session *s, enum sync_type type, struct vec *keys)
+{
+    struct item *it;
+    herr e = item_new(s, IT_KEYS, &it);
+    if (e)
+        return e;
+    it->type = type;
+    it->keys = *keys;
+    vec_init(keys, RECON_KEY_LEN);
+    return HERR_OK;
+}
+
+/* Queue the events with these ids (records of HEARTH_ID_LEN); takes the vector's
+ * memory. A peer without a forum gets the genesis first, in its own batch, so that
+ * its store binds to the forum before anything else arrives. */
+static herr queue_events(struct sync_session *s, struct vec *ids)
+{
+    herr e = HERR_OK;
+    if (ids->n == 0 || !s->can_send) {
+        vec_release(ids);
+        return HERR_OK;
+    }
+    struct item *it;
+    if (!s->peer.has_forum && s->has_forum) {
+        for (size_t i = 0; i < ids->n; i++) {
+            if (memcmp(vec_at(ids, i), s->forum, HEARTH_ID_LEN) != 0)
+                continue;
+            memmove(vec_at(ids, i), vec_at(ids, i + 1), (ids->n - i - 1) * HEARTH_ID_LEN);
+            ids->n--;
+            e = item_new(s, IT_EVENTS, &it);
+            if (!e)
+                e = vec_push(&it->ids, s->forum);
+            break;
+        }
+    }
+    if (!e && ids->n > 0)
+        e = item_new(s, IT_EVENTS, &it);
+    if (!e && ids->n > 0) {
+        it->ids = *ids;
+        vec_init(ids, HEARTH_ID_LEN);
+    }
+    vec_release(ids);
+    return e;
+}
+
+/* Resolve keys to the ids we hold; keys we cannot resolve are logged and skipped. */
+static herr resolve_keys(struct sync_session *s, const uint8_t *keys, size_t n, struct vec *ids)
+{
+    herr e = vec_reserve(ids, n);
+    for (size_t i = 0; !e && i < n; i++) {
+        uint8_t id[HEARTH_ID_LEN];
+        herr r = s->ops->resolve(s->ctx, keys + i * RECON_KEY_LEN, id);
+        if (r == HERR_OK) {
+            e = vec_push(ids, id);
+        } else if (r == HERR_NOT_FOUND || r == HERR_AMBIGUOUS) {
+            char hex[2 * RECON_KEY_LEN + 1];
+            hex_encode(hex, keys + i * RECON_KEY_LEN, RECON_KEY_LEN);
+            logf_(s, "no single event for key %s: %s", hex, herr_str(r));
+        } else {
+            e = r;
+        }
+    }
+    return e;
+}
+
+/* We know the difference: ask for what we lack, send what the peer lacks, then DONE.
+ * want_keys and send_ids are taken. */
+static herr finish_compute(struct sync_session *s, struct vec *want, struct vec *send)
+{
+    s->computed = true;
+    s->st.remote_only = want->n;
+    s->st.local_only = send->n;
+    herr e = HERR_OK;
+    if (want->n > 0 && s->can_recv)
+        e = queue_keys(s, SYNC_WANT, want);
+    vec_release(want);
+    if (!e)
+        e = queue_events(s, send);
+    vec_release(send);
+    if (!e)
+        e = queue_done(s);
+    return e;
+}
+
+/* Listing: the peer's keys against all of ours. */
+static herr compute_from_list(struct sync_session *s)
+{
+    struct vec own, want, send;
+    vec_init(&own, HEARTH_ID_LEN);
+    vec_init(&want, RECON_KEY_LEN);
+    vec_init(&send, HEARTH_ID_LEN);
+    herr e = s->ops->keys_since(s->ctx, 0, collect_one, &own);
+    if (e)
+        goto out;
+    struct vec *p = &s->peer_keys;
+    qsort(own.p, own.n, HEARTH_ID_LEN, cmp_id);
+    if (p->n)
+        qsort(p->p, p->n, RECON_KEY_LEN, cmp_key);
+    size_t i = 0, j = 0;
+    while (!e && (i < own.n || j < p->n)) {
+        int c3 = i == own.n ? 1 : j == p->n ? -1 : memcmp(vec_at(&own, i), vec_at(p, j), RECON_KEY_LEN);
+        if (c3 < 0) {
+            e = vec_push(&send, vec_at(&own, i++));
+        } else if (c3 > 0) {
+            if (want.n == 0 || memcmp(vec_at(&want, want.n - 1), vec_at(p, j), RECON_KEY_LEN))
+                e = vec_push(&want, vec_at(p, j));
+            j++;
+        } else {
+            /* Several of ours may share a key with one listed key: all are held. */
+            const uint8_t *k = vec_at(p, j);
+            while (i < own.n && memcmp(vec_at(&own, i), k, RECON_KEY_LEN) == 0)
+                i++;
+            while (j < p->n && memcmp(vec_at(p, j), k, RECON_KEY_LEN) == 0)
+                j++;
+        }
+    }
+    vec_release(p);
+    vec_release(&own);
+    if (!e)
+        e = finish_compute(s, &want, &send);
+out:
+    vec_release(&own);
+    vec_release(&want);
+    vec_release(&send);
+    return e ? local_failure(s, e, "cannot compare id lists") : HERR_OK;
+}
+
+/* Give up on the IBLT: list our keys; the responder compares. */
+static herr fall_back(struct sync_session *s, const char *why)
+{
+    logf_(s, "reconciliation falls back to listing ids: %s", why);
+    s->st.fell_back = true;
+    s->plan = SYNC_PLAN_LIST_I;
+    recon_decoder_destroy(&s->dec);
+    struct vec keys;
+    vec_init(&keys, RECON_KEY_LEN);
+    herr e = own_keys(s, &keys);
+    if (!e)
+        e = queue_keys(s, SYNC_IDS, &keys);
+    vec_release(&keys);
+    return e ? local_failure(s, e, "cannot list our ids") : HERR_OK;
+}
+
+/* The IBLT decoded: verify, then act on the difference. */
+static herr compute_from_decoder(struct sync_session *s)
+{
+    if (recon_decoder_verify(s->dec) != HERR_OK)
+        return fall_back(s, "the decoded difference does not match the peer's fingerprint");
+    size_t nr, nl;
+    const uint8_t(*remote)[RECON_KEY_LEN] = recon_decoder_remote_only(s->dec, &nr);
+    const uint8_t(*local)[RECON_KEY_LEN] = recon_decoder_local_only(s->dec, &nl);
+    struct vec want, send;
+    vec_init(&want, RECON_KEY_LEN);
+    vec_init(&send, HEARTH_ID_LEN);
+    herr e = vec_reserve(&want, nr);
+    if (!e) {
+        memcpy(want.p, remote, nr * RECON_KEY_LEN);
+        want.n = nr;
+    }
+    if (!e && s->can_send)
+        e = resolve_keys(s, (const uint8_t *)local, nl, &send);
+    recon_decoder_destroy(&s->dec);
+    if (!e)
+        e = finish_compute(s, &want, &send);
+    vec_release(&want);
+    vec_release(&send);
+    if (e)
+        return local_failure(s, e, "cannot act on the difference");
+    s->st.local_only = nl;
+    return HERR_OK;
+}
+
+/* ---- HELLO ---- */
+
+static bool forums_clash(const struct sync_session *s, const struct sync_hello *h)
+{
+    return h->has_forum && s->has_forum && memcmp(h->forum, s->forum, SYNC_FORUM_TAG_LEN) != 0;
+}
+
+static herr take_peer_hello(struct sync_session *s, const struct sync_hello *h)
+{
+    s->peer = *h;
+    s->got_hello = true;
+    s->peer_frame = h->frame_log2 >= 30 ? HEARTH_MAX_FRAME : (size_t)1 << h->frame_log2;
+    if (s->peer_frame > HEARTH_MAX_FRAME)
+        s->peer_frame = HEARTH_MAX_FRAME;
+    s->can_send = s->cfg.mode != SYNC_MODE_WANT_ONLY && (h->caps & SYNC_CAP_RECV);
+    s->can_recv = s->cfg.mode != SYNC_MODE_PUSH_ONLY && (h->caps & SYNC_CAP_SEND);
+    if (forums_clash(s, h))
+        return end_with(s, HERR_WRONG_FORUM, true, "the peer belongs to another forum");
+    if (!h->has_forum && h->count > 0)
+        return protocol(s, "the peer holds events but names no forum");
+    return HERR_OK;
+}
+
+static bool suffix_matches(const struct sync_session *s, uint64_t j, const uint8_t fp[RECON_FP_LEN],
+                           uint8_t (*ids)[HEARTH_ID_LEN])
+{
+    if (j == 0 || j > recon_index_suffix_max(s->idx))
+        return false;
+    uint8_t f[RECON_FP_LEN];
+    recon_index_suffix(s->idx, (uint32_t)j, f, ids);
+    return memcmp(f, fp, RECON_FP_LEN) == 0;
+}
+
+/* The responder's choice (docs/PROTOCOL.md, "Plans"). */
+static enum sync_plan choose_plan(const struct sync_session *s, const struct sync_hello *h)
+{
+    uint64_t nr = s->count, ni = h->count;
+    if (ni == 0)
+        return SYNC_PLAN_LIST_I;
+    if (nr == 0)
+        return SYNC_PLAN_LIST_R;
+    if (nr > ni && suffix_matches(s, nr - ni, h->fp, NULL))
+        return SYNC_PLAN_SUFFIX_R;
+    if (ni > nr && ni - nr <= RECON_SUFFIX)
+        return SYNC_PLAN_SUFFIX_I;
+    uint64_t nmin = nr < ni ? nr : ni, delta = nr > ni ? nr - ni : ni - nr;
+    if (nmin <= 2 * delta + 32)
+        return nr <= ni ? SYNC_PLAN_LIST_R : SYNC_PLAN_LIST_I;
+    return SYNC_PLAN_IBLT;
+}
+
+/* Push our newest j events: they are the whole difference. */
+static herr push_suffix(struct sync_session *s, uint64_t j)
+{
+    uint8_t ids[RECON_SUFFIX][HEARTH_ID_LEN];
+    uint8_t f[RECON_FP_LEN];
+    recon_index_suffix(s->idx, (uint32_t)j, f, ids);
+    struct vec v;
+    vec_init(&v, HEARTH_ID_LEN);
+    herr e = HERR_OK;
+    for (uint64_t t = j; !e && t > 0; t--) /* oldest first */
+        e = vec_push(&v, ids[t - 1]);
+    struct vec none;
+    vec_init(&none, RECON_KEY_LEN);
+    if (!e)
+        e = finish_compute(s, &none, &v);
+    vec_release(&v);
+    return e ? local_failure(s, e, "cannot queue our newest events") : HERR_OK;
+}
+
+static herr start_iblt_decoder(struct sync_session *s)
+{
+    herr e = recon_decoder_new(&s->dec, s->idx, s->peer.count, s->peer.fp);
+    return e ? local_failure(s, e, "cannot start decoding") : HERR_OK;
+}
+
+static herr on_hello_responder(struct sync_session *s, const struct sync_hello *h)
+{
+    herr e = take_peer_hello(s, h);
+    if (e || s->ended)
+        return e;
+    if (!h->has_fp || h->plan != SYNC_PLAN_NONE)
+        return protocol(s, "the initiator's hello lacks a fingerprint or has a plan");
+    if (h->count == s->count && memcmp(h->fp, s->fp, RECON_FP_LEN) == 0) {
+        s->plan = SYNC_PLAN_NONE;
+        if ((e = queue_hello(s, SYNC_PLAN_NONE, false)))
+            return local_failure(s, e, "cannot write hello");
+        s->ended = true;
+        s->result = HERR_OK;
+        return HERR_OK;
+    }
+    s->plan = choose_plan(s, h);
+    s->st.plan = s->plan;
+    logf_(s, "sync plan %s (%llu here, %llu there)", sync_plan_name(s->plan),
+          (unsigned long long)s->count, (unsigned long long)h->count);
+    if ((e = queue_hello(s, s->plan, true)))
+        return local_failure(s, e, "cannot write hello");
+    switch (s->plan) {
+    case SYNC_PLAN_IBLT: {
+        uint32_t syms, counts;
+        recon_first_batch(s->count, h->count, &syms, &counts);
+        if (syms + counts > RECON_M)
+            counts = RECON_M - syms;
+        e = queue_symbols(s, syms, counts);
+        break;
+    }
+    case SYNC_PLAN_LIST_R: {
+        struct vec keys;
+        vec_init(&keys, RECON_KEY_LEN);
+        e = own_keys(s, &keys);
+        if (!e && keys.n > 0)
+            e = queue_keys(s, SYNC_IDS, &keys);
+        vec_release(&keys);
+        break;
+    }
+    case SYNC_PLAN_LIST_I:
+        if (h->count == 0)
+            return compute_from_list(s);
+        break;
+    case SYNC_PLAN_SUFFIX_R:
+        return push_suffix(s, s->count - h->count);
+    default:
+        break;
+    }
+    return e ? local_failure(s, e, "cannot start reconciling") : HERR_OK;
+}
+
+static herr on_hello_initiator(struct sync_session *s, const struct sync_hello *h)
+{
+    herr e = take_peer_hello(s, h);
+    if (e || s->ended)
+        return e;
+    s->plan = (enum sync_plan)h->plan;
+    s->st.plan = s->plan;
+    if (s->plan == SYNC_PLAN_NONE) {
+        if (h->has_fp || h->count != s->count)
+            return protocol(s, "the responder claims equal sets that are not");
+        s->ended = true;
+        s->result = HERR_OK;
+        return HERR_OK;
+    }
+    if (!h->has_fp)
+        return protocol(s, "the responder's hello lacks a fingerprint");
+    switch (s->plan) {
+    case SYNC_PLAN_IBLT:
+        return start_iblt_decoder(s);
+    case SYNC_PLAN_LIST_R:
+        if (h->count == 0)
+            return compute_from_list(s);
+        return HERR_OK;
+    case SYNC_PLAN_LIST_I: {
+        struct vec keys;
+        vec_init(&keys, RECON_KEY_LEN);
+        e = s->count ? own_keys(s, &keys) : HERR_OK;
+        if (!e && keys.n > 0)
+            e = queue_keys(s, SYNC_IDS, &keys);
+        vec_release(&keys);
+        return e ? local_failure(s, e, "cannot list our ids") : HERR_OK;
+    }
+    case SYNC_PLAN_SUFFIX_R:
+        if (h->count <= s->count)
+            return protocol(s, "the responder's plan does not fit the counts");
+        return HERR_OK;
+    case SYNC_PLAN_SUFFIX_I: {
+        if (s->count <= h->count)
+            return protocol(s, "the responder's plan does not fit the counts");
+        if (suffix_matches(s, s->count - h->count, h->fp, NULL))
+            return push_suffix(s, s->count - h->count);
+        uint32_t syms, counts;
+        recon_first_batch(h->count, s->count, &syms, &counts);
+        s->plan = SYNC_PLAN_IBLT;
+        struct item *it;
+        if ((e = queue_msg(s, &it)) || (e = sync_encode_more(&it->msg, syms, counts)))
+            return local_failure(s, e, "cannot ask for symbols");
+        return start_iblt_decoder(s);
+    }
+    default:
+        return protocol(s, "unknown plan");
+    }
+}
+
+/* ---- the other messages ---- */
+
+static herr on_symbols(struct sync_session *s, const struct sync_symbols *m)
+{
+    s->st.symbols_recv += m->nsyms;
+    if (s->plan != SYNC_PLAN_IBLT || !s->initiator)
+        return s->computed || s->st.fell_back ? HERR_OK : protocol(s, "unexpected symbols");
+    if (!s->dec)
+        return HERR_OK; /* late symbols of a batch we no longer need */
+    const char *why = "bad symbols";
+    herr e = recon_decoder_add(s->dec, m->start, m->syms, m->nsyms, &why);
+    if (!e && m->ncounts)
+        e = recon_decoder_add_counts(s->dec, m->start + m->nsyms, m->counts, m->ncounts, &why);
+    if (e == HERR_PROTOCOL)
+        return protocol(s, why);
+    if (e)
+        return local_failure(s, e, "cannot decode symbols");
+    if (recon_decoder_complete(s->dec))
+        return compute_from_decoder(s);
+    if (!m->last)
+        return HERR_OK;
+    uint32_t upto = recon_next_request(s->dec);
+    if (upto == 0)
+        return fall_back(s, "the difference is too large for the symbols held");
+    struct item *it;
+    if ((e = queue_msg(s, &it)) || (e = sync_encode_more(&it->msg, upto, 0)))
+        return local_failure(s, e, "cannot ask for symbols");
+    return HERR_OK;
+}
+
+static herr on_more(struct sync_session *s, const struct sync_more *m)
+{
+    if (s->initiator || (s->plan != SYNC_PLAN_IBLT && s->plan != SYNC_PLAN_SUFFIX_I))
+        return protocol(s, "unexpected request for symbols");
+    if (m->upto <= s->sym_sent)
+        return protocol(s, "request for symbols already sent");
+    s->plan = SYNC_PLAN_IBLT;
+    s->st.plan = s->plan;
+    herr e = queue_symbols(s, m->upto, m->counts);
+    return e ? local_failure(s, e, "cannot queue symbols") : HERR_OK;
+}
+
+static herr take_keys(struct sync_session *s, struct vec *into, const struct sync_keys *k)
+{
+    s->st.keys_recv += k->n;
+    uint64_t limit = MAX_LIST_KEYS;
+    if (into->n + k->n > limit)
+        return end_with(s, HERR_TOO_LARGE, true, "the peer lists too many keys");
+    herr e = vec_reserve(into, k->n);
+    if (e)
+        return local_failure(s, e, "cannot hold the peer's keys");
+    memcpy(vec_at(into, into->n), k->keys, (size_t)k->n * RECON_KEY_LEN);
+    into->n += k->n;
+    return HERR_OK;
+}
+
+static herr on_ids(struct sync_session *s, const struct sync_keys *k)
+{
+    bool ok;
+    if (s->initiator)
+        ok = s->plan == SYNC_PLAN_LIST_R && !s->computed;
+    else
+        ok = (s->plan == SYNC_PLAN_LIST_I || s->plan == SYNC_PLAN_IBLT ||
+              s->plan == SYNC_PLAN_SUFFIX_I) &&
+             !s->computed;
+    if (!ok)
+        return protocol(s, "unexpected id list");
+    if (!s->initiator && s->plan != SYNC_PLAN_LIST_I) {
+        /* The initiator gave up decoding: stop the symbols, compare lists instead. */
+        struct item **pp = &s->head;
+        s->tail = NULL;
+        while (*pp) {
+            struct item *it = *pp;
+            if (it->kind == IT_SYMBOLS) {
+                *pp = it->next;
+                item_free(it);
+            } else {
+                s->tail = it;
+                pp = &it->next;
+            }
+        }
+        s->plan = SYNC_PLAN_LIST_I;
+        s->st.plan = s->plan;
+        s->st.fell_back = true;
+    }
+    if (s->peer_keys.n + k->n > s->peer.count)
+        return protocol(s, "the peer lists more ids than it holds");
+    herr e = take_keys(s, &s->peer_keys, k);
+    if (e || s->ended)
+        return e;
+    return k->last ? compute_from_list(s) : HERR_OK;
+}
+
+static herr on_want(struct sync_session *s, const struct sync_keys *k)
+{
+    if (s->computed || !s->can_send)
+        return protocol(s, "unexpected want list");
+    if (s->want_keys.n + k->n > s->count)
+        return protocol(s, "the peer wants more events than we hold");
+    herr e = take_keys(s, &s->want_keys, k);
+    if (e || s->ended || !k->last)
+        return e;
+    struct vec ids;
+    vec_init(&ids, HEARTH_ID_LEN);
+    e = resolve_keys(s, s->want_keys.p, s->want_keys.n, &ids);
+    vec_release(&s->want_keys);
+    if (!e)
+        e = queue_events(s, &ids);
+    vec_release(&ids);
+    return e ? local_failure(s, e, "cannot find the wanted events") : HERR_OK;
+}
+
+static herr on_events(struct sync_session *s, const struct sync_events *ev)
+{
+    if (!s->can_recv)
+        return protocol(s, "events we did not ask for");
+    struct store_blob *envs = calloc(ev->n, sizeof *envs);
+    struct ingest_result *res = calloc(ev->n, sizeof *res);
+    herr e = HERR_NOMEM;
+    if (!envs || !res)
+        goto out;
+    struct sync_events_iter it;
+    sync_events_iter_init(&it, ev);
+    size_t n = 0;
+    const uint8_t *p;
+    uint32_t len;
+    while (n < ev->n && sync_events_next(&it, &p, &len)) {
+        envs[n].p = p;
+        envs[n].n = len;
+        s->st.event_bytes_recv += len;
+        n++;
+    }
+    s->st.events_recv += n;
+    size_t accepted = 0;
+    e = s->ops->ingest(s->ctx, envs, n, res, &accepted);
+    if (e)
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        if (res[i].err == HERR_OK) {
+            s->st.events_accepted++;
+        } else if (res[i].err == HERR_DUPLICATE) {
+            s->st.events_duplicate++;
+        } else {
+            char hex[17] = "?";
+            if (res[i].has_id)
+                hex_encode(hex, res[i].id, 8);
+            s->st.events_rejected++;
+            logf_(s, "rejected event %s from peer: %s: %s", hex, herr_str(res[i].err),
+                  res[i].why ? res[i].why : "");
+        }
+    }
+out:
+    free(envs);
+    free(res);
+    return e ? local_failure(s, e, "cannot store received events") : HERR_OK;
+}
+
+static herr on_done(struct sync_session *s)
+{
+    if (s->got_done)
+        return protocol(s, "a second done");
+    s->got_done = true;
+    if (!s->computed) {
+        /* Our part is to answer: we are finished once the peer is. */
+        herr e = queue_done(s);
+        if (e)
+            return local_failure(s, e, "cannot finish");
+    }
+    check_complete(s);
+    return HERR_OK;
+}
+
+static herr on_error(struct sync_session *s, const struct sync_error *er)
+{
+    char text[SYNC_MAX_ERROR_TEXT + 1];
+    size_t n = 0;
+    for (uint32_t i = 0; i < er->len && n < SYNC_MAX_ERROR_TEXT; i++) {
+        unsigned char c = (unsigned char)er->text[i];
+        text[n++] = c >= 0x20 && c < 0x7f ? (char)c : '?';
+    }
+    text[n] = '\0';
+    herr code = HERR_PROTOCOL;
+    if (er->code == HERR_WRONG_FORUM || er->code == HERR_VERSION || er->code == HERR_DENIED)
+        code = (herr)er->code;
+    s->ended = true; /* no ERROR in answer to an ERROR */
+    s->result = code;
+    outbox_clear(s, false);
+    snprintf(s->why, sizeof s->why, "the peer reports %llu: %s", (unsigned long long)er->code,
+             text);
+    logf_(s, "sync ended: %s", s->why);
+    return code;
+}
+
+static bool is_recon(enum sync_type t)
+{
+    return t != SYNC_EVENTS;
+}
+
+herr sync_session_receive(struct sync_session *s, const uint8_t *msg, size_t len)
+{
+    if (s->ended)
+        return s->result;
+    s->st.msgs_recv++;
+    s->st.bytes_recv += len;
+    if (len > ((size_t)1 << s->frame_log2))
+        return end_with(s, HERR_PROTOCOL, true, "message of %zu bytes above our frame size", len);
+    struct sync_msg m;
+    const char *why = "malformed message";
+    herr e = sync_msg_decode(&m, msg, len, &why);
+    if (e)
+        return end_with(s, HERR_PROTOCOL, true, "bad message from the peer: %s: %s", herr_str(e),
+                        why);
+    if (is_recon(m.type))
+        s->st.recon_bytes_recv += len;
+    if (m.type == SYNC_ERROR)
+        return on_error(s, &m.u.error);
+    if (m.type == SYNC_HELLO) {
+        if (s->got_hello)
+            return protocol(s, "a second hello");
+        s->started = true;
+        e = s->initiator ? on_hello_initiator(s, &m.u.hello) : on_hello_responder(s, &m.u.hello);
+        return e ? e : s->ended ? s->result : HERR_OK;
+    }
+    if (!s->got_hello)
+        return protocol(s, "a message before hello");
+    switch (m.type) {
+    case SYNC_SYMBOLS:
+        e = on_symbols(s, &m.u.symbols);
+        break;
+    case SYNC_MORE:
+        e = on_more(s, &m.u.more);
+        break;
+    case SYNC_IDS:
+        e = on_ids(s, &m.u.keys);
+        break;
+    case SYNC_WANT:
+        e = on_want(s, &m.u.keys);
+        break;
+    case SYNC_EVENTS:
+        e = on_events(s, &m.u.events);
+        break;
+    case SYNC_DONE:
+        e = on_done(s);
+        break;
+    default:
+        e = protocol(s, "a message that has no place in a session");
+        break;
+    }
+    return e ? e : s->ended ? s->result : HERR_OK;
+}
+
+/* ---- producing frames ---- */
+
+/* The id of an envelope: BLAKE2b-256 of its header bytes (docs/EVENTS.md). */
+static bool envelope_id(const uint8_t *env, size_t len, uint8_t id[HEARTH_ID_LEN])
+{
+    struct mp_reader r;
+    uint32_t n;
+    const uint8_t *h;
+    uint32_t hl;
+    mp_reader_init(&r, env, len);
+    if (mp_read_array(&r, &n, 3) != HERR_OK || n != 3 ||
+        mp_read_bin(&r, &h, &hl, HEARTH_MAX_HEADER) != HERR_OK)
+        return false;
+    hash_id(id, h, hl);
+    return true;
+}
+
+struct order_ctx {
+    struct item *it;
+    bool record_order;
+    size_t budget;
+};
+
+/* Called with each envelope in priority order: note its id, and keep its bytes while
+ * the prefetch budget lasts. */
+static herr order_one(void *ctx, const uint8_t *env, size_t len)
+{
+    struct order_ctx *c = ctx;
+    struct item *it = c->it;
+    herr e = HERR_OK;
+    if (c->record_order) {
+        uint8_t id[HEARTH_ID_LEN];
+        if (!envelope_id(env, len, id))
+            return HERR_OK; /* the store's own bytes: not ours to judge here */
+        if ((e = vec_push(&it->order, id)))
+            return e;
+        if (it->gap || it->pre.len + len > c->budget) {
+            it->gap = true;
+            return HERR_OK;
+        }
+        it->fetched = it->order.n;
+    }
+    struct env_ref ref = {it->pre.len, len};
+    if (!(e = hbuf_append(&it->pre, env, len)))
+        e = vec_push(&it->refs, &ref);
+    return e;
+}
+
+static herr events_prepare(struct sync_session *s, struct item *it)
+{
+    struct order_ctx c = {it, true, PREFETCH_MAX};
+    herr e = s->ops->get_many(s->ctx, (const uint8_t(*)[HEARTH_ID_LEN])it->ids.p, it->ids.n,
+                              order_one, &c);
+    vec_release(&it->ids);
+    it->ordered = true;
+    return e;
+}
+
+static herr events_refill(struct sync_session *s, struct item *it)
+{
+    size_t n = it->order.n - it->fetched;
+    if (n > FETCH_CHUNK)
+        n = FETCH_CHUNK;
+    hbuf_reset(&it->pre);
+    it->refs.n = 0;
+    it->rpos = 0;
+    struct order_ctx c = {it, false, SIZE_MAX};
+    herr e = s->ops->get_many(s->ctx, (const uint8_t(*)[HEARTH_ID_LEN])vec_at(&it->order, it->fetched),
+                              n, order_one, &c);
+    it->fetched += n;
+    return e;
+}
+
+static bool events_exhausted(const struct item *it)
+{
+    return it->ordered && it->rpos == it->refs.n && it->fetched == it->order.n;
+}
+
+/* One EVENTS frame, or nothing when the item has no more events. */
+static herr frame_events(struct sync_session *s, struct item *it, bool *made)
+{
+    herr e = HERR_OK;
+    *made = false;
+    if (!it->ordered && (e = events_prepare(s, it)))
+        return e;
+    if (it->rpos == it->refs.n && it->fetched < it->order.n && (e = events_refill(s, it)))
+        return e;
+    struct store_blob blobs[256];
+    size_t nb = 0, size = SYNC_EVENTS_OVERHEAD;
+    while (it->rpos < it->refs.n && nb < sizeof blobs / sizeof *blobs) {
+        const struct env_ref *r = (const struct env_ref *)vec_at(&it->refs, it->rpos);
+        if (size + r->len + SYNC_EVENT_ITEM_OVERHEAD > s->peer_frame) {
+            if (nb > 0)
+                break;
+            it->rpos++; /* cannot happen: the smallest frame holds the largest event */
+            continue;
+        }
+        blobs[nb].p = it->pre.data + r->off;
+        blobs[nb].n = r->len;
+        size += r->len + SYNC_EVENT_ITEM_OVERHEAD;
+        s->st.event_bytes_sent += r->len;
+        nb++;
+        it->rpos++;
+    }
+    if (nb == 0)
+        return HERR_OK;
+    s->st.events_sent += nb;
+    *made = true;
+    return sync_encode_events(&s->out, blobs, nb);
+}
+
+static herr frame_symbols(struct sync_session *s, struct item *it)
+{
+    uint32_t room = (uint32_t)((s->peer_frame - SYNC_SYMBOLS_OVERHEAD) / RECON_SYM_LEN);
+    uint32_t n = it->sym_upto - it->sym_next;
+    if (n > room)
+        n = room;
+    uint32_t cnt = 0;
+    bool last = it->sym_next + n == it->sym_upto;
+    if (last) {
+        uint32_t croom = (uint32_t)((s->peer_frame - SYNC_SYMBOLS_OVERHEAD - (size_t)n * RECON_SYM_LEN) /
+                                    RECON_COUNT_LEN);
+        cnt = it->cnt < croom ? it->cnt : croom;
+    }
+    herr e = hbuf_reserve(&s->out, (size_t)n * RECON_SYM_LEN + (size_t)cnt * RECON_COUNT_LEN);
+    if (e)
+        return e;
+    uint8_t *syms = malloc((size_t)n * RECON_SYM_LEN + (size_t)cnt * RECON_COUNT_LEN + 1);
+    if (!syms)
+        return HERR_NOMEM;
+    uint8_t *counts = syms + (size_t)n * RECON_SYM_LEN;
+    recon_index_encode(s->idx, it->sym_next, n, syms);
+    if (cnt)
+        recon_index_encode_counts(s->idx, it->sym_upto, cnt, counts);
+    e = sync_encode_symbols(&s->out, it->sym_next, last, syms, n, counts, cnt);
+    free(syms);
+    s->st.symbols_sent += n;
+    it->sym_next += n;
+    if (last)
+        it->cnt = 0;
+    return e;
+}
+
+static herr frame_keys(struct sync_session *s, struct item *it)
+{
+    size_t room = (s->peer_frame - SYNC_KEYS_OVERHEAD) / RECON_KEY_LEN;
+    size_t n = it->keys.n - it->pos;
+    if (n > room)
+        n = room;
+    bool last = it->pos + n == it->keys.n;
+    herr e = sync_encode_keys(&s->out, it->type, last, vec_at(&it->keys, it->pos), (uint32_t)n);
+    s->st.keys_sent += n;
+    it->pos += n;
+    return e;
+}
+
+/* Make the next frame from the head of the outbox into s->out; pop spent items. */
+static herr produce(struct sync_session *s, bool *made, enum sync_type *type)
+{
+    *made = false;
+    while (s->head && !*made) {
+        struct item *it = s->head;
+        bool spent = false;
+        herr e = HERR_OK;
+        hbuf_reset(&s->out);
+        switch (it->kind) {
+        case IT_MSG:
+            e = hbuf_append(&s->out, it->msg.data, it->msg.len);
+            *type = it->msg.len > 1 ? (enum sync_type)it->msg.data[1] : SYNC_DONE;
+            *made = spent = true;
+            break;
+        case IT_SYMBOLS:
+            e = frame_symbols(s, it);
+            *type = SYNC_SYMBOLS;
+            *made = true;
+            spent = it->sym_next == it->sym_upto;
+            break;
+        case IT_KEYS:
+            e = frame_keys(s, it);
+            *type = it->type;
+            *made = true;
+            spent = it->pos == it->keys.n;
+            break;
+        case IT_EVENTS:
+            e = frame_events(s, it, made);
+            *type = SYNC_EVENTS;
+            spent = events_exhausted(it);
+            break;
+        case IT_DONE:
+            e = sync_encode_done(&s->out);
+            *type = SYNC_DONE;
+            *made = spent = true;
+            break;
+        }
+        if (e)
+            return e;
+        if (spent) {
+            s->head = it->next;
+            if (!s->head)
+                s->tail = NULL;
+            item_free(it);
+        }
+    }
+    return HERR_OK;
+}
+
+bool sync_session_next(struct sync_session *s, const uint8_t **msg, size_t *len)
+{
+    bool made = false;
+    enum sync_type type = SYNC_DONE;
+    herr e = produce(s, &made, &type);
+    if (e) {
+        local_failure(s, e, "cannot write a message");
+        e = produce(s, &made, &type);
+        if (e)
+            made = false;
+    }
+    if (!made) {
+        if (s->initiator && s->sent_since_wait && !s->ended)
+            s->st.round_trips++;
+        s->sent_since_wait = false;
+        return false;
+    }
+    s->sent_since_wait = true;
+    s->st.msgs_sent++;
+    s->st.bytes_sent += s->out.len;
+    if (is_recon(type))
+        s->st.recon_bytes_sent += s->out.len;
+    if (type == SYNC_DONE && !s->ended) {
+        s->sent_done = true;
+        check_complete(s);
+    }
+    *msg = s->out.data;
+    *len = s->out.len;
+    return true;
+}
+
+/* ---- life cycle ---- */
+
+static herr catch_up_source(void *src, uint64_t arrival, recon_keys_fn fn, void *ctx)
+{
+    struct sync_session *s = src;
+    return s->ops->keys_since(s->ctx, arrival, fn, ctx);
+}
+
+herr sync_session_new_ops(struct sync_session **out, const struct sync_ops *ops, void *ctx,
+                          struct recon_index *idx, const struct sync_config *cfg)
+{
+    *out = NULL;
+    struct sync_config c = {0};
+    if (cfg)
+        c = *cfg;
+    if (c.max_frame == 0)
+        c.max_frame = HEARTH_MAX_FRAME;
+    uint32_t log2 = 0;
+    while (((uint32_t)1 << (log2 + 1)) <= c.max_frame && log2 < 31)
+        log2++;
+    if (c.max_frame > HEARTH_MAX_FRAME || log2 < SYNC_MIN_FRAME_LOG2 ||
+        ((uint32_t)1 << log2) != c.max_frame || c.mode > SYNC_MODE_PUSH_ONLY)
+        return HERR_USAGE;
+    struct sync_session *s = calloc(1, sizeof *s);
+    if (!s)
+        return HERR_NOMEM;
+    s->ops = ops;
+    s->ctx = ctx;
+    s->idx = idx;
+    s->cfg = c;
+    s->frame_log2 = log2;
+    s->result = HERR_STATE;
+    hbuf_init(&s->out, HEARTH_MAX_FRAME);
+    vec_init(&s->peer_keys, RECON_KEY_LEN);
+    vec_init(&s->want_keys, RECON_KEY_LEN);
+    herr e = recon_index_catch_up(idx, catch_up_source, s);
+    if (!e) {
+        e = ops->forum(ctx, s->forum);
+        s->has_forum = e == HERR_OK;
+        if (e == HERR_STATE)
+            e = HERR_OK;
+    }
+    if (e) {
+        sync_session_destroy(&s);
+        return e;
+    }
+    s->count = recon_index_count(idx);
+    recon_index_fingerprint(idx, s->fp);
+    *out = s;
+    return HERR_OK;
+}
+
+herr sync_session_start(struct sync_session *s)
+{
+    if (s->started || s->ended)
+        return HERR_STATE;
+    s->started = true;
+    s->initiator = true;
+    herr e = queue_hello(s, SYNC_PLAN_NONE, true);
+    return e ? local_failure(s, e, "cannot write hello") : HERR_OK;
+}
+
+bool sync_session_done(const struct sync_session *s)
+{
+    return s->ended && !s->head;
+}
+
+herr sync_session_result(const struct sync_session *s, const char **why)
+{
+    if (why)
+        *why = s->why;
+    return s->ended ? s->result : HERR_STATE;
+}
+
+const struct sync_stats *sync_session_stats(const struct sync_session *s)
+{
+    return &s->st;
+}
+
+void sync_session_destroy(struct sync_session **sp)
+{
+    if (!sp || !*sp)
+        return;
+    struct sync_session *s = *sp;
+    outbox_clear(s, false);
+    recon_decoder_destroy(&s->dec);
+    vec_release(&s->peer_keys);
+    vec_release(&s->want_keys);
+    hbuf_release(&s->out);
+    free(s);
+    *sp = NULL;
+}
+
+/* ---- the store as the session's store ---- */
+
+static herr st_keys_since(void *ctx, uint64_t arrival, store_key_fn fn, void *fnctx)
+{
+    return store_keys_since(ctx, arrival, fn, fnctx);
+}
+
+static herr st_resolve(void *ctx, const uint8_t key[RECON_KEY_LEN], uint8_t id[HEARTH_ID_LEN])
+{
+    char hex[2 * RECON_KEY_LEN + 1];
+    hex_encode(hex, key, RECON_KEY_LEN);
+    return store_resolve(ctx, hex, id);
+}
+
+static herr st_get_many(void *ctx, const uint8_t (*ids)[HEARTH_ID_LEN], size_t n,
+                        store_event_fn fn, void *fnctx)
+{
+    return store_get_many(ctx, ids, n, fn, fnctx);
+}
+
+static herr st_ingest(void *ctx, const struct store_blob *envs, size_t n,
+                      struct ingest_result *res, size_t *accepted)
+{
+    return store_ingest(ctx, envs, n, res, accepted);
+}
+
+static herr st_forum(void *ctx, uint8_t forum[HEARTH_ID_LEN])
+{
+    return store_forum(ctx, forum);
+}
+
+static const struct sync_ops store_ops = {
+    st_keys_since, st_resolve, st_get_many, st_ingest, st_forum,
+};
+
+herr sync_session_new(struct sync_session **out, struct store *store, struct recon_index *idx,
+                      const struct sync_config *cfg)
+{
+    return sync_session_new_ops(out, &store_ops, store, idx, cfg);
+}
