@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "node/clock.h"
 #include "node/discovery.h"
 #include "node/notify.h"
 #include "node/peers.h"
@@ -20,20 +21,6 @@
 #define ARRIVALS_EVERY_MS 200
 
 /* ---- clocks and buckets ---- */
-
-static uint64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static uint64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* jitter - ms scaled by a random factor in [0.75, 1.25). */
 static uint64_t jitter(uint64_t ms)

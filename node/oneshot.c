@@ -3,16 +3,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "node/clock.h"
 #include "node/node.h"
 #include "node/transport.h"
 #include "sync/wire.h"
-
-static uint64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static herr source_keys(void *src, uint64_t arrival, recon_keys_fn fn, void *ctx)
 {
