@@ -1,0 +1,81 @@
+#!/usr/bin/env python3
+"""Turn the JSON that each benchmark wrote into one table, each figure beside its
+target and its same-run baseline. Usage: bench/report.py RESULTS_DIR"""
+import json
+import os
+import sys
+
+
+def load(d, name):
+    try:
+        with open(os.path.join(d, name + ".json")) as f:
+            text = f.read().strip()
+        # A benchmark may print several JSON documents (one per line); keep them all.
+        docs = []
+        for line in text.splitlines():
+            line = line.strip()
+            if line.startswith("{") or line.startswith("["):
+                try:
+                    docs.append(json.loads(line))
+                except json.JSONDecodeError:
+                    pass
+        if not docs and text:
+            docs = [json.loads(text)]
+        return docs
+    except (OSError, json.JSONDecodeError) as e:
+        return [{"error": str(e)}]
+
+
+def row(what, value, target, met):
+    mark = "" if met is None else ("met" if met else "NOT met")
+    print(f"| {what} | {value} | {target} | {mark} |")
+
+
+def main():
+    d = sys.argv[1]
+    print("| benchmark | figure | target | |")
+    print("|---|---|---|---|")
+    for doc in load(d, "ingest"):
+        if "error" in doc:
+            row("ingest", doc["error"], "", None)
+            continue
+        row("ingest (verify+store+view)", f'{doc["ingest_per_s"]:,} events/s', "", None)
+        row("raw verify, 1 core / 2 cores",
+            f'{doc["verify_1core_per_s"]:,} / {doc["verify_2core_per_s"]:,} /s', "baseline", None)
+        r = doc["ratio_2core"]
+        row("ingest / 2-core verify", f"{r:.2f}", ">= 0.8", r >= 0.8)
+    for doc in load(d, "transfer"):
+        if "error" in doc:
+            row("transfer", doc["error"], "", None)
+            continue
+        v = doc["transfer_events_per_s"]
+        row("transfer end to end (loopback)", f"{v:,} events/s", ">= 25,000", v >= 25000)
+        row("bundle import", f'{doc["import_events_per_s"]:,} events/s', "", None)
+        row("database bytes per event", doc["db_bytes_per_event"], "", None)
+    for doc in load(d, "recon"):
+        if "error" in doc:
+            row("reconciliation", doc["error"], "", None)
+            continue
+        cells = doc.get("grid") or doc.get("cells") or ([doc] if "n" in doc else [])
+        for c in cells:
+            n, dd = c.get("n"), c.get("d")
+            rt = c.get("round_trips")
+            b = c.get("recon_bytes", c.get("bytes"))
+            per = c.get("bytes_per_diff")
+            if dd == 0:
+                row(f"recon n={n:,} d=0", f"{b} B, {rt} RT", "<= 64 B, 1 RT",
+                    b is not None and b <= 64 and rt == 1)
+            else:
+                ok = per is not None and per <= 100 and (dd > 10000 or (rt or 99) <= 3)
+                row(f"recon n={n:,} d={dd:,}", f"{per} B/diff, {rt} RT",
+                    "<= 100 B/diff" + (", <= 3 RT" if dd <= 10000 else ""), ok)
+    for doc in load(d, "converge"):
+        if "error" in doc:
+            row("convergence", doc["error"], "", None)
+            continue
+        for k, v in doc.items():
+            row(f"convergence: {k}", v, "", None)
+
+
+if __name__ == "__main__":
+    main()
