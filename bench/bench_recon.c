@@ -225,8 +225,8 @@ static void print_row(const struct row *r, bool json, bool first)
                "\"floor_ratio\": %.2f, \"index_build_s\": %.3f, \"wall_s\": %.3f, "
                "\"ok\": %s}",
                first ? "" : ",", r->n, r->d, r->placement, r->plan, r->round_trips, r->recon_i2r,
-               r->recon_r2i, r->recon_i2r + r->recon_r2i, r->overhead, r->per_diff,
-               r->floor_ratio, r->build_s, r->wall_s, r->ok ? "true" : "false");
+               r->recon_r2i, r->recon_i2r + r->recon_r2i, r->overhead, r->per_diff, r->floor_ratio,
+               r->build_s, r->wall_s, r->ok ? "true" : "false");
         return;
     }
     char pd[32] = "-", fr[32] = "-";
@@ -322,9 +322,8 @@ int main(int argc, char **argv)
     if (json)
         printf("[");
     else
-        printf("%8s %7s %-7s %-17s %3s %10s %10s %10s %8s %6s %7s %7s\n", "n", "d", "place",
-               "plan", "rt", "recon_i2r", "recon_r2i", "beyond_ev", "B/diff", "x32B",
-               "build_s", "wall_s");
+        printf("%8s %7s %-7s %-17s %3s %10s %10s %10s %8s %6s %7s %7s\n", "n", "d", "place", "plan",
+               "rt", "recon_i2r", "recon_r2i", "beyond_ev", "B/diff", "x32B", "build_s", "wall_s");
     bool first = true, all_ok = true;
     uint64_t rng = seed;
     for (size_t a = 0; a < sizeof ns / sizeof *ns; a++) {

@@ -81,8 +81,10 @@ herr memstore_clone(struct memstore **out, const struct memstore *m)
         memstore_destroy(out);
         return HERR_NOMEM;
     }
-    memcpy(c->hdr, m->hdr, m->n * sizeof *c->hdr);
-    memcpy(c->id, m->id, m->n * sizeof *c->id);
+    if (m->n) {
+        memcpy(c->hdr, m->hdr, m->n * sizeof *c->hdr);
+        memcpy(c->id, m->id, m->n * sizeof *c->id);
+    }
     if (m->table)
         memcpy(c->table, m->table, (m->tmask + 1) * sizeof *c->table);
     c->n = m->n;
@@ -185,8 +187,8 @@ static int cmp_by_id(const void *a, const void *b, void *ctx)
     return memcmp(m->id[*x], m->id[*y], HEARTH_ID_LEN);
 }
 
-static herr ms_get_many(void *ctx, const uint8_t (*ids)[HEARTH_ID_LEN], size_t n,
-                        store_event_fn fn, void *fnctx)
+static herr ms_get_many(void *ctx, const uint8_t (*ids)[HEARTH_ID_LEN], size_t n, store_event_fn fn,
+                        void *fnctx)
 {
     struct memstore *m = ctx;
     long *k = malloc((n ? n : 1) * sizeof *k);

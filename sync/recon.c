@@ -147,6 +147,7 @@ struct recon_index {
     uint64_t last_arrival;
     uint8_t ring[RECON_SUFFIX][HEARTH_ID_LEN]; /* newest ids; ring[(head-1) % N] newest */
     uint32_t ring_head, ring_n;
+    uint32_t holds; /* sessions reconciling with this index */
 };
 
 herr recon_index_new(struct recon_index **out)
@@ -172,6 +173,7 @@ herr recon_index_clone(struct recon_index **out, const struct recon_index *x)
     struct recon_sym *sym = (*out)->sym;
     **out = *x;
     (*out)->sym = sym;
+    (*out)->holds = 0;
     memcpy(sym, x->sym, RECON_M * sizeof *sym);
     return HERR_OK;
 }
@@ -228,7 +230,25 @@ static herr catch_up_one(void *ctx, const uint8_t id[HEARTH_ID_LEN], uint64_t cr
 
 herr recon_index_catch_up(struct recon_index *x, recon_source_fn source, void *src)
 {
+    if (x->holds)
+        return HERR_OK;
     return source(src, x->last_arrival, catch_up_one, x);
+}
+
+void recon_index_hold(struct recon_index *x)
+{
+    x->holds++;
+}
+
+void recon_index_release(struct recon_index *x)
+{
+    if (x->holds > 0)
+        x->holds--;
+}
+
+bool recon_index_held(const struct recon_index *x)
+{
+    return x->holds > 0;
 }
 
 uint64_t recon_index_count(const struct recon_index *x)

@@ -46,12 +46,12 @@
 #include "store/crypto.h"
 #include "store/herr.h"
 
-#define RECON_KEY_LEN 16        /* bytes of a key: the first bytes of an event id */
-#define RECON_M (1u << 18)      /* coded symbols held by an index and decodable */
-#define RECON_SUFFIX 16         /* newest ids an index remembers */
-#define RECON_FP_LEN 16         /* bytes of a set fingerprint */
-#define RECON_SYM_LEN 22        /* bytes of one coded symbol on the wire */
-#define RECON_COUNT_LEN 2       /* bytes of one count-only entry on the wire */
+#define RECON_KEY_LEN 16   /* bytes of a key: the first bytes of an event id */
+#define RECON_M (1u << 18) /* coded symbols held by an index and decodable */
+#define RECON_SUFFIX 16    /* newest ids an index remembers */
+#define RECON_FP_LEN 16    /* bytes of a set fingerprint */
+#define RECON_SYM_LEN 22   /* bytes of one coded symbol on the wire */
+#define RECON_COUNT_LEN 2  /* bytes of one count-only entry on the wire */
 
 /* ---- the building blocks (exposed for tests and other implementations) ---- */
 
@@ -108,10 +108,19 @@ typedef herr (*recon_keys_fn)(void *ctx, const uint8_t id[HEARTH_ID_LEN], uint64
 typedef herr (*recon_source_fn)(void *src, uint64_t arrival, recon_keys_fn fn, void *ctx);
 
 /* recon_index_catch_up - add every id the source has after recon_index_last_arrival().
- * On failure the ids added so far stay added (the index stays consistent) and the
- * source's error is returned. */
+ * While the index is held (recon_index_hold) it does nothing and returns HERR_OK: a
+ * later catch-up adds what was skipped. On failure the ids added so far stay added
+ * (the index stays consistent) and the source's error is returned. */
 HEARTH_MUST_CHECK herr recon_index_catch_up(struct recon_index *x, recon_source_fn source,
                                             void *src);
+
+/* recon_index_hold / recon_index_release - a session reconciling with the index holds
+ * it, so that catching up (for another session) does not change the symbols it is
+ * sending or decoding against; a held index only lags the store a little. Holds nest;
+ * each hold needs one release. */
+void recon_index_hold(struct recon_index *x);
+void recon_index_release(struct recon_index *x);
+bool recon_index_held(const struct recon_index *x);
 
 uint64_t recon_index_count(const struct recon_index *x);
 uint64_t recon_index_last_arrival(const struct recon_index *x);

@@ -110,8 +110,9 @@ struct sync_session {
     herr result;
     char why[240];
 
-    /* ours */
+    /* ours: the set as the index held it when the session began */
     uint64_t count;
+    uint64_t upto; /* the last arrival in that set */
     uint8_t fp[RECON_FP_LEN];
     bool has_forum;
     uint8_t forum[HEARTH_ID_LEN];
@@ -122,16 +123,18 @@ struct sync_session {
     bool can_send, can_recv; /* we may send events to / receive events from the peer */
 
     enum sync_plan plan;
-    bool computed;                /* we found the difference and queued our part */
-    struct recon_decoder *dec;    /* initiator, IBLT */
-    uint32_t sym_sent;            /* responder, IBLT: symbols queued so far */
-    struct vec peer_keys;         /* the peer's IDS (computing side) */
-    struct vec want_keys;         /* the peer's WANT (answering side) */
+    bool computed;             /* we found the difference and queued our part */
+    struct recon_decoder *dec; /* initiator, IBLT */
+    uint32_t sym_sent;         /* responder, IBLT: symbols queued so far */
+    struct vec peer_keys;      /* the peer's IDS (computing side) */
+    struct vec want_keys;      /* the peer's WANT (answering side) */
+    bool holding;              /* we hold the index (recon_index_hold) */
     bool sent_done, got_done, done_queued;
     bool sent_since_wait;
 
     struct item *head, *tail;
     struct hbuf out;
+    struct store_blob *blobs; /* SYNC_MAX_EVENTS_PER_MSG, for packing EVENTS */
     struct sync_stats st;
 };
 
@@ -219,6 +222,33 @@ static herr item_new(struct sync_session *s, enum item_kind kind, struct item **
     return HERR_OK;
 }
 
+/* Our symbols are no longer needed, or no longer to be decoded against: let other
+ * sessions catch the index up again. */
+static void let_go(struct sync_session *s)
+{
+    if (s->holding) {
+        recon_index_release(s->idx);
+        s->holding = false;
+    }
+}
+
+/* Forget symbols still to be sent: the initiator has moved on. */
+static void drop_symbols(struct sync_session *s)
+{
+    struct item **pp = &s->head;
+    s->tail = NULL;
+    while (*pp) {
+        struct item *it = *pp;
+        if (it->kind == IT_SYMBOLS) {
+            *pp = it->next;
+            item_free(it);
+        } else {
+            s->tail = it;
+            pp = &it->next;
+        }
+    }
+}
+
 /* End the session with code and a reason; when tell_peer, the peer gets an ERROR. */
 static herr end_with(struct sync_session *s, herr code, bool tell_peer, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -233,6 +263,7 @@ static herr end_with(struct sync_session *s, herr code, bool tell_peer, const ch
     va_end(ap);
     s->ended = true;
     s->result = code;
+    let_go(s);
     outbox_clear(s, false);
     if (tell_peer) {
         struct item *it;
@@ -276,17 +307,26 @@ static void check_complete(struct sync_session *s)
     if (!s->ended && s->sent_done && s->got_done) {
         s->ended = true;
         s->result = HERR_OK;
+        let_go(s);
     }
 }
 
 /* ---- our keys and ids ---- */
 
+/* Our ids are those of the set we announced in HELLO: events that arrived later (a
+ * post made while we sync, another session's batch) wait for the next session, or
+ * the peer would see more ids than we said we hold. */
+struct collect {
+    struct vec *ids;
+    uint64_t upto;
+};
+
 static herr collect_one(void *ctx, const uint8_t id[HEARTH_ID_LEN], uint64_t created,
                         uint64_t arrival)
 {
+    struct collect *c = ctx;
     (void)created;
-    (void)arrival;
-    return vec_push(ctx, id);
+    return arrival <= c->upto ? vec_push(c->ids, id) : HERR_OK;
 }
 
 static int cmp_key(const void *a, const void *b)
@@ -304,7 +344,8 @@ static herr own_keys(struct sync_session *s, struct vec *keys)
 {
     struct vec ids;
     vec_init(&ids, HEARTH_ID_LEN);
-    herr e = s->ops->keys_since(s->ctx, 0, collect_one, &ids);
+    struct collect c = {&ids, s->upto};
+    herr e = s->ops->keys_since(s->ctx, 0, collect_one, &c);
     if (!e)
         e = vec_reserve(keys, ids.n);
     for (size_t i = 0; !e && i < ids.n; i++)
@@ -319,7 +360,8 @@ static herr queue_hello(struct sync_session *s, enum sync_plan plan, bool with_f
 {
     struct sync_hello h = {0};
     h.version = SYNC_VERSION;
-    h.has_forum = s->has_forum;
+    /* The responder has checked the initiator's tag: it need not send its own. */
+    h.has_forum = s->has_forum && s->initiator;
     memcpy(h.forum, s->forum, SYNC_FORUM_TAG_LEN);
     h.caps = (s->cfg.mode != SYNC_MODE_WANT_ONLY ? SYNC_CAP_SEND : 0) |
              (s->cfg.mode != SYNC_MODE_PUSH_ONLY ? SYNC_CAP_RECV : 0);
@@ -419,6 +461,7 @@ static herr resolve_keys(struct sync_session *s, const uint8_t *keys, size_t n, 
 static herr finish_compute(struct sync_session *s, struct vec *want, struct vec *send)
 {
     s->computed = true;
+    let_go(s);
     s->st.remote_only = want->n;
     s->st.local_only = send->n;
     herr e = HERR_OK;
@@ -440,16 +483,20 @@ static herr compute_from_list(struct sync_session *s)
     vec_init(&own, HEARTH_ID_LEN);
     vec_init(&want, RECON_KEY_LEN);
     vec_init(&send, HEARTH_ID_LEN);
-    herr e = s->ops->keys_since(s->ctx, 0, collect_one, &own);
+    struct collect c = {&own, s->upto};
+    herr e = s->ops->keys_since(s->ctx, 0, collect_one, &c);
     if (e)
         goto out;
     struct vec *p = &s->peer_keys;
-    qsort(own.p, own.n, HEARTH_ID_LEN, cmp_id);
+    if (own.n)
+        qsort(own.p, own.n, HEARTH_ID_LEN, cmp_id);
     if (p->n)
         qsort(p->p, p->n, RECON_KEY_LEN, cmp_key);
     size_t i = 0, j = 0;
     while (!e && (i < own.n || j < p->n)) {
-        int c3 = i == own.n ? 1 : j == p->n ? -1 : memcmp(vec_at(&own, i), vec_at(p, j), RECON_KEY_LEN);
+        int c3 = i == own.n  ? 1
+                 : j == p->n ? -1
+                             : memcmp(vec_at(&own, i), vec_at(p, j), RECON_KEY_LEN);
         if (c3 < 0) {
             e = vec_push(&send, vec_at(&own, i++));
         } else if (c3 > 0) {
@@ -483,6 +530,7 @@ static herr fall_back(struct sync_session *s, const char *why)
     s->st.fell_back = true;
     s->plan = SYNC_PLAN_LIST_I;
     recon_decoder_destroy(&s->dec);
+    let_go(s);
     struct vec keys;
     vec_init(&keys, RECON_KEY_LEN);
     herr e = own_keys(s, &keys);
@@ -504,7 +552,7 @@ static herr compute_from_decoder(struct sync_session *s)
     vec_init(&want, RECON_KEY_LEN);
     vec_init(&send, HEARTH_ID_LEN);
     herr e = vec_reserve(&want, nr);
-    if (!e) {
+    if (!e && nr > 0) {
         memcpy(want.p, remote, nr * RECON_KEY_LEN);
         want.n = nr;
     }
@@ -539,7 +587,7 @@ static herr take_peer_hello(struct sync_session *s, const struct sync_hello *h)
     s->can_recv = s->cfg.mode != SYNC_MODE_PUSH_ONLY && (h->caps & SYNC_CAP_SEND);
     if (forums_clash(s, h))
         return end_with(s, HERR_WRONG_FORUM, true, "the peer belongs to another forum");
-    if (!h->has_forum && h->count > 0)
+    if (!s->initiator && !h->has_forum && h->count > 0)
         return protocol(s, "the peer holds events but names no forum");
     return HERR_OK;
 }
@@ -610,9 +658,13 @@ static herr on_hello_responder(struct sync_session *s, const struct sync_hello *
             return local_failure(s, e, "cannot write hello");
         s->ended = true;
         s->result = HERR_OK;
+        let_go(s);
         return HERR_OK;
     }
     s->plan = choose_plan(s, h);
+    /* Only the IBLT (and a suffix plan that may turn into it) reads the index later. */
+    if (s->plan != SYNC_PLAN_IBLT && s->plan != SYNC_PLAN_SUFFIX_I)
+        let_go(s);
     s->st.plan = s->plan;
     logf_(s, "sync plan %s (%llu here, %llu there)", sync_plan_name(s->plan),
           (unsigned long long)s->count, (unsigned long long)h->count);
@@ -655,6 +707,8 @@ static herr on_hello_initiator(struct sync_session *s, const struct sync_hello *
         return e;
     s->plan = (enum sync_plan)h->plan;
     s->st.plan = s->plan;
+    if (s->plan != SYNC_PLAN_IBLT && s->plan != SYNC_PLAN_SUFFIX_I)
+        let_go(s);
     if (s->plan == SYNC_PLAN_NONE) {
         if (h->has_fp || h->count != s->count)
             return protocol(s, "the responder claims equal sets that are not");
@@ -750,6 +804,8 @@ static herr take_keys(struct sync_session *s, struct vec *into, const struct syn
     uint64_t limit = MAX_LIST_KEYS;
     if (into->n + k->n > limit)
         return end_with(s, HERR_TOO_LARGE, true, "the peer lists too many keys");
+    if (k->n == 0)
+        return HERR_OK;
     herr e = vec_reserve(into, k->n);
     if (e)
         return local_failure(s, e, "cannot hold the peer's keys");
@@ -770,19 +826,7 @@ static herr on_ids(struct sync_session *s, const struct sync_keys *k)
     if (!ok)
         return protocol(s, "unexpected id list");
     if (!s->initiator && s->plan != SYNC_PLAN_LIST_I) {
-        /* The initiator gave up decoding: stop the symbols, compare lists instead. */
-        struct item **pp = &s->head;
-        s->tail = NULL;
-        while (*pp) {
-            struct item *it = *pp;
-            if (it->kind == IT_SYMBOLS) {
-                *pp = it->next;
-                item_free(it);
-            } else {
-                s->tail = it;
-                pp = &it->next;
-            }
-        }
+        /* The initiator gave up decoding: compare lists instead. */
         s->plan = SYNC_PLAN_LIST_I;
         s->st.plan = s->plan;
         s->st.fell_back = true;
@@ -888,6 +932,7 @@ static herr on_error(struct sync_session *s, const struct sync_error *er)
         code = (herr)er->code;
     s->ended = true; /* no ERROR in answer to an ERROR */
     s->result = code;
+    let_go(s);
     outbox_clear(s, false);
     snprintf(s->why, sizeof s->why, "the peer reports %llu: %s", (unsigned long long)er->code,
              text);
@@ -927,6 +972,11 @@ herr sync_session_receive(struct sync_session *s, const uint8_t *msg, size_t len
     }
     if (!s->got_hello)
         return protocol(s, "a message before hello");
+    /* A responder's symbols are done with once the initiator says anything else. */
+    if (!s->initiator && m.type != SYNC_MORE) {
+        drop_symbols(s);
+        let_go(s);
+    }
     switch (m.type) {
     case SYNC_SYMBOLS:
         e = on_symbols(s, &m.u.symbols);
@@ -1020,8 +1070,8 @@ static herr events_refill(struct sync_session *s, struct item *it)
     it->refs.n = 0;
     it->rpos = 0;
     struct order_ctx c = {it, false, SIZE_MAX};
-    herr e = s->ops->get_many(s->ctx, (const uint8_t(*)[HEARTH_ID_LEN])vec_at(&it->order, it->fetched),
-                              n, order_one, &c);
+    herr e = s->ops->get_many(
+        s->ctx, (const uint8_t(*)[HEARTH_ID_LEN])vec_at(&it->order, it->fetched), n, order_one, &c);
     it->fetched += n;
     return e;
 }
@@ -1040,9 +1090,11 @@ static herr frame_events(struct sync_session *s, struct item *it, bool *made)
         return e;
     if (it->rpos == it->refs.n && it->fetched < it->order.n && (e = events_refill(s, it)))
         return e;
-    struct store_blob blobs[256];
+    if (!s->blobs && !(s->blobs = calloc(SYNC_MAX_EVENTS_PER_MSG, sizeof *s->blobs)))
+        return HERR_NOMEM;
+    struct store_blob *blobs = s->blobs;
     size_t nb = 0, size = SYNC_EVENTS_OVERHEAD;
-    while (it->rpos < it->refs.n && nb < sizeof blobs / sizeof *blobs) {
+    while (it->rpos < it->refs.n && nb < SYNC_MAX_EVENTS_PER_MSG) {
         const struct env_ref *r = (const struct env_ref *)vec_at(&it->refs, it->rpos);
         if (size + r->len + SYNC_EVENT_ITEM_OVERHEAD > s->peer_frame) {
             if (nb > 0)
@@ -1073,8 +1125,9 @@ static herr frame_symbols(struct sync_session *s, struct item *it)
     uint32_t cnt = 0;
     bool last = it->sym_next + n == it->sym_upto;
     if (last) {
-        uint32_t croom = (uint32_t)((s->peer_frame - SYNC_SYMBOLS_OVERHEAD - (size_t)n * RECON_SYM_LEN) /
-                                    RECON_COUNT_LEN);
+        uint32_t croom =
+            (uint32_t)((s->peer_frame - SYNC_SYMBOLS_OVERHEAD - (size_t)n * RECON_SYM_LEN) /
+                       RECON_COUNT_LEN);
         cnt = it->cnt < croom ? it->cnt : croom;
     }
     herr e = hbuf_reserve(&s->out, (size_t)n * RECON_SYM_LEN + (size_t)cnt * RECON_COUNT_LEN);
@@ -1237,7 +1290,10 @@ herr sync_session_new_ops(struct sync_session **out, const struct sync_ops *ops,
         return e;
     }
     s->count = recon_index_count(idx);
+    s->upto = recon_index_last_arrival(idx);
     recon_index_fingerprint(idx, s->fp);
+    recon_index_hold(idx);
+    s->holding = true;
     *out = s;
     return HERR_OK;
 }
@@ -1274,11 +1330,13 @@ void sync_session_destroy(struct sync_session **sp)
     if (!sp || !*sp)
         return;
     struct sync_session *s = *sp;
+    let_go(s);
     outbox_clear(s, false);
     recon_decoder_destroy(&s->dec);
     vec_release(&s->peer_keys);
     vec_release(&s->want_keys);
     hbuf_release(&s->out);
+    free(s->blobs);
     free(s);
     *sp = NULL;
 }
@@ -1297,14 +1355,14 @@ static herr st_resolve(void *ctx, const uint8_t key[RECON_KEY_LEN], uint8_t id[H
     return store_resolve(ctx, hex, id);
 }
 
-static herr st_get_many(void *ctx, const uint8_t (*ids)[HEARTH_ID_LEN], size_t n,
-                        store_event_fn fn, void *fnctx)
+static herr st_get_many(void *ctx, const uint8_t (*ids)[HEARTH_ID_LEN], size_t n, store_event_fn fn,
+                        void *fnctx)
 {
     return store_get_many(ctx, ids, n, fn, fnctx);
 }
 
-static herr st_ingest(void *ctx, const struct store_blob *envs, size_t n,
-                      struct ingest_result *res, size_t *accepted)
+static herr st_ingest(void *ctx, const struct store_blob *envs, size_t n, struct ingest_result *res,
+                      size_t *accepted)
 {
     return store_ingest(ctx, envs, n, res, accepted);
 }

@@ -76,8 +76,8 @@ struct sync_stats {
     uint64_t keys_sent, keys_recv;       /* keys in IDS and WANT */
     uint64_t local_only, remote_only;    /* the difference, as found by whichever side
                                           * computed it (0 on the other side) */
-    uint32_t round_trips; /* initiator only: times it waited for the responder
-                           * (docs/PROTOCOL.md, "Round trips") */
+    uint32_t round_trips;                /* initiator only: times it waited for the responder
+                                          * (docs/PROTOCOL.md, "Round trips") */
     enum sync_plan plan;
     bool fell_back; /* decoding failed or was abandoned: ids were listed instead */
 };
@@ -89,10 +89,10 @@ struct sync_stats {
 struct sync_ops {
     herr (*keys_since)(void *ctx, uint64_t arrival, store_key_fn fn, void *fnctx);
     herr (*resolve)(void *ctx, const uint8_t key[RECON_KEY_LEN], uint8_t id[HEARTH_ID_LEN]);
-    herr (*get_many)(void *ctx, const uint8_t (*ids)[HEARTH_ID_LEN], size_t n,
-                     store_event_fn fn, void *fnctx);
-    herr (*ingest)(void *ctx, const struct store_blob *envs, size_t n,
-                   struct ingest_result *res, size_t *accepted);
+    herr (*get_many)(void *ctx, const uint8_t (*ids)[HEARTH_ID_LEN], size_t n, store_event_fn fn,
+                     void *fnctx);
+    herr (*ingest)(void *ctx, const struct store_blob *envs, size_t n, struct ingest_result *res,
+                   size_t *accepted);
     herr (*forum)(void *ctx, uint8_t forum[HEARTH_ID_LEN]); /* HERR_STATE when none */
 };
 

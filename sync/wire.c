@@ -36,7 +36,8 @@ static herr skip(struct mp_reader *r, int depth)
     case MP_ARRAY:
     case MP_MAP: {
         bool map = mp_peek(r) == MP_MAP;
-        herr e = map ? mp_read_map(r, &n, HEARTH_MAX_FRAME) : mp_read_array(r, &n, HEARTH_MAX_FRAME);
+        herr e =
+            map ? mp_read_map(r, &n, HEARTH_MAX_FRAME) : mp_read_array(r, &n, HEARTH_MAX_FRAME);
         for (uint64_t i = 0; !e && i < (uint64_t)n * (map ? 2 : 1); i++)
             e = skip(r, depth - 1);
         return e;
@@ -163,8 +164,7 @@ static herr dec_keys(struct mp_reader *r, uint32_t fields, struct sync_keys *k, 
                   "keys: not a bin of whole keys");
 }
 
-static herr dec_events(struct mp_reader *r, uint32_t fields, struct sync_events *ev,
-                       const char **w)
+static herr dec_events(struct mp_reader *r, uint32_t fields, struct sync_events *ev, const char **w)
 {
     herr e;
     if (fields != 2)
@@ -186,8 +186,7 @@ static herr dec_events(struct mp_reader *r, uint32_t fields, struct sync_events 
     return HERR_OK;
 }
 
-static herr dec_error(struct mp_reader *r, uint32_t fields, struct sync_error *er,
-                      const char **w)
+static herr dec_error(struct mp_reader *r, uint32_t fields, struct sync_error *er, const char **w)
 {
     herr e;
     if (fields != 3)
@@ -220,8 +219,7 @@ herr sync_msg_decode(struct sync_msg *m, const uint8_t *p, size_t n, const char 
         goto fail;
     }
     mp_reader_init(&r, p, n);
-    if ((e = fieldf(mp_read_array(&r, &fields, SYNC_MAX_HELLO_FIELDS), &w,
-                    "not a message array")))
+    if ((e = fieldf(mp_read_array(&r, &fields, SYNC_MAX_HELLO_FIELDS), &w, "not a message array")))
         goto fail;
     if (fields == 0) {
         e = HERR_MALFORMED;

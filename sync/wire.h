@@ -40,12 +40,12 @@
 
 #define SYNC_VERSION 1
 #define SYNC_FORUM_TAG_LEN 8
-#define SYNC_MIN_FRAME_LOG2 17           /* 128 KiB: a frame must hold the largest event */
-#define SYNC_MAX_HELLO_FIELDS 32         /* elements of a HELLO, later fields included */
-#define SYNC_MAX_SKIP_DEPTH 8            /* nesting of a later HELLO field we skip */
-#define SYNC_MAX_SET_COUNT (1ULL << 40)  /* a set count a peer may claim */
-#define SYNC_MAX_EVENTS_PER_MSG 16384    /* envelopes in one EVENTS */
-#define SYNC_MAX_ERROR_TEXT 200          /* bytes of an ERROR's text */
+#define SYNC_MIN_FRAME_LOG2 17          /* 128 KiB: a frame must hold the largest event */
+#define SYNC_MAX_HELLO_FIELDS 32        /* elements of a HELLO, later fields included */
+#define SYNC_MAX_SKIP_DEPTH 8           /* nesting of a later HELLO field we skip */
+#define SYNC_MAX_SET_COUNT (1ULL << 40) /* a set count a peer may claim */
+#define SYNC_MAX_EVENTS_PER_MSG 16384   /* envelopes in one EVENTS */
+#define SYNC_MAX_ERROR_TEXT 200         /* bytes of an ERROR's text */
 
 enum sync_type {
     SYNC_HELLO = 1,
@@ -65,10 +65,10 @@ enum sync_type {
 
 /* The plan a responder announces in its HELLO (an initiator sends SYNC_PLAN_NONE). */
 enum sync_plan {
-    SYNC_PLAN_NONE = 0,   /* the sets are equal (responder) / no plan (initiator) */
-    SYNC_PLAN_IBLT = 1,   /* the responder streams coded symbols, the initiator decodes */
-    SYNC_PLAN_LIST_R = 2, /* the responder lists its keys, the initiator compares */
-    SYNC_PLAN_LIST_I = 3, /* the initiator lists its keys, the responder compares */
+    SYNC_PLAN_NONE = 0,     /* the sets are equal (responder) / no plan (initiator) */
+    SYNC_PLAN_IBLT = 1,     /* the responder streams coded symbols, the initiator decodes */
+    SYNC_PLAN_LIST_R = 2,   /* the responder lists its keys, the initiator compares */
+    SYNC_PLAN_LIST_I = 3,   /* the initiator lists its keys, the responder compares */
     SYNC_PLAN_SUFFIX_R = 4, /* the responder's newest events are all the difference */
     SYNC_PLAN_SUFFIX_I = 5, /* the initiator holds more: it checks its newest events */
     SYNC_PLAN_MAX = 5,

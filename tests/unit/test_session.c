@@ -1,0 +1,600 @@
+/* test_session.c - sync sessions between real stores on temporary files: fresh nodes,
+ * an empty node joining a full one (in transfer priority order across batches), both
+ * sides holding what the other lacks, a session cut in the middle and resumed, another
+ * forum refused, garbage refused, tampered events rejected and reported. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "store/event.h"
+#include "store/store.h"
+#include "sync/recon.h"
+#include "sync/session.h"
+#include "sync/wire.h"
+#include "tests/unit/testutil.h"
+
+static struct hkey F, A, B; /* founder, alice, bob */
+
+static struct hstr S(const char *s) {
+    return (struct hstr){s, (uint32_t)strlen(s)};
+}
+
+/* ---- a node: a store on a temporary file and its recon index ---- */
+
+struct node {
+    char *dir;
+    char path[512];
+    struct store *s;
+    struct recon_index *idx;
+    uint8_t forum[HEARTH_ID_LEN], board[HEARTH_ID_LEN];
+};
+
+static struct node *node_new(const char *name)
+{
+    struct node *n = calloc(1, sizeof *n);
+    assert_non_null(n);
+    n->dir = testutil_tmpdir(name);
+    snprintf(n->path, sizeof n->path, "%s/hearth.db", n->dir);
+    if (store_open(&n->s, n->path, STORE_CREATE) != HERR_OK)
+        fail_msg("store_open: %s", store_open_error());
+    assert_int_equal(recon_index_new(&n->idx), HERR_OK);
+    return n;
+}
+
+static void node_free(struct node *n)
+{
+    recon_index_destroy(&n->idx);
+    store_destroy(&n->s);
+    free(n->dir);
+    free(n);
+}
+
+static void publish(struct node *n, const struct hkey *k, struct event_draft d, uint8_t *id)
+{
+    uint8_t dummy[HEARTH_ID_LEN];
+    herr e = store_publish(n->s, k, &d, id ? id : dummy);
+    if (e)
+        fail_msg("publish: %s: %s", herr_str(e), store_errmsg(n->s));
+}
+
+/* A forum with a board, founded on n. */
+static void found(struct node *n, const char *name)
+{
+    struct event_draft g = {.kind = EK_GENESIS};
+    g.b.name = S(name);
+    publish(n, &F, g, n->forum);
+    struct event_draft b = {.kind = EK_BOARD};
+    b.b.name = S("General");
+    publish(n, &F, b, n->board);
+}
+
+static void post(struct node *n, const struct hkey *k, const char *text, uint8_t *id)
+{
+    struct event_draft d = {.kind = EK_POST, .ref = n->board};
+    d.b.title = S("a title");
+    d.b.text = S(text);
+    publish(n, k, d, id);
+}
+
+static herr copy_one(void *ctx, const uint8_t *env, size_t len)
+{
+    struct store_blob b = {env, len};
+    struct ingest_result r;
+    return store_ingest(ctx, &b, 1, &r, NULL);
+}
+
+/* A node holding everything `from` holds. */
+static struct node *node_copy(struct node *from, const char *name)
+{
+    struct node *n = node_new(name);
+    assert_int_equal(store_export(from->s, copy_one, n->s), HERR_OK);
+    memcpy(n->forum, from->forum, HEARTH_ID_LEN);
+    memcpy(n->board, from->board, HEARTH_ID_LEN);
+    return n;
+}
+
+static uint64_t events_of(struct node *n)
+{
+    struct store_stats st;
+    assert_int_equal(store_stats(n->s, &st), HERR_OK);
+    return st.events;
+}
+
+static void same_view(struct node *a, struct node *b)
+{
+    uint8_t da[HEARTH_ID_LEN], db[HEARTH_ID_LEN];
+    assert_int_equal(events_of(a), events_of(b));
+    assert_int_equal(store_view_digest(a->s, da), HERR_OK);
+    assert_int_equal(store_view_digest(b->s, db), HERR_OK);
+    assert_memory_equal(da, db, HEARTH_ID_LEN);
+}
+
+/* ---- running sessions ---- */
+
+struct run {
+    struct sync_session *i, *r;
+    unsigned events_to_i; /* EVENTS messages delivered to the initiator */
+};
+
+static void deliver(struct sync_session *to, const uint8_t *m, size_t n)
+{
+    herr e = sync_session_receive(to, m, n);
+    (void)e; /* the outcome is read from sync_session_result */
+}
+
+static bool is_events(const uint8_t *m, size_t n)
+{
+    return n > 1 && m[1] == SYNC_EVENTS;
+}
+
+/* Pump both ways until quiet, or until `cut` EVENTS messages have reached the
+ * initiator (0: no cut), after which everything in flight is lost. */
+static void pump(struct run *x, unsigned cut)
+{
+    for (int guard = 0; guard < 100000; guard++) {
+        bool moved = false;
+        const uint8_t *m;
+        size_t n;
+        while (sync_session_next(x->i, &m, &n)) {
+            moved = true;
+            deliver(x->r, m, n);
+        }
+        while (sync_session_next(x->r, &m, &n)) {
+            moved = true;
+            if (cut && x->events_to_i >= cut)
+                return;
+            deliver(x->i, m, n);
+            if (is_events(m, n))
+                x->events_to_i++;
+        }
+        if (!moved)
+            return;
+    }
+}
+
+static void start(struct run *x, struct node *ini, struct node *resp, const struct sync_config *ci,
+                  const struct sync_config *cr)
+{
+    memset(x, 0, sizeof *x);
+    assert_int_equal(sync_session_new(&x->i, ini->s, ini->idx, ci), HERR_OK);
+    assert_int_equal(sync_session_new(&x->r, resp->s, resp->idx, cr), HERR_OK);
+    assert_int_equal(sync_session_start(x->i), HERR_OK);
+}
+
+static void finish(struct run *x)
+{
+    sync_session_destroy(&x->i);
+    sync_session_destroy(&x->r);
+}
+
+static void expect_ok(struct run *x)
+{
+    const char *why;
+    herr ei = sync_session_result(x->i, &why);
+    if (ei)
+        print_error("initiator: %s: %s\n", herr_str(ei), why);
+    herr er = sync_session_result(x->r, &why);
+    if (er)
+        print_error("responder: %s: %s\n", herr_str(er), why);
+    assert_int_equal(ei, HERR_OK);
+    assert_int_equal(er, HERR_OK);
+    assert_true(sync_session_done(x->i) && sync_session_done(x->r));
+}
+
+static void sync_pair(struct node *ini, struct node *resp, const struct sync_config *c)
+{
+    struct run x;
+    start(&x, ini, resp, c, c);
+    pump(&x, 0);
+    expect_ok(&x);
+    finish(&x);
+}
+
+/* ---- tests ---- */
+
+static int setup(void **state)
+{
+    (void)state;
+    if (crypto_start() != HERR_OK)
+        return -1;
+    uint8_t seed[32];
+    testutil_seed(seed, 1);
+    hkey_from_seed(&F, seed);
+    testutil_seed(seed, 2);
+    hkey_from_seed(&A, seed);
+    testutil_seed(seed, 3);
+    hkey_from_seed(&B, seed);
+    return 0;
+}
+
+static void test_two_fresh_nodes(void **state)
+{
+    (void)state;
+    struct node *a = node_new("sess-fresh-a"), *b = node_new("sess-fresh-b");
+    struct run x;
+    start(&x, a, b, NULL, NULL);
+    pump(&x, 0);
+    expect_ok(&x);
+    const struct sync_stats *si = sync_session_stats(x.i), *sr = sync_session_stats(x.r);
+    assert_int_equal(sr->plan, SYNC_PLAN_NONE);
+    assert_int_equal(si->round_trips, 1);
+    assert_true(si->bytes_sent + sr->bytes_sent <= 64);
+    finish(&x);
+    /* Two copies of one forum: equal sets, one round trip. */
+    found(a, "Riverbend");
+    struct node *c = node_copy(a, "sess-fresh-c");
+    start(&x, c, a, NULL, NULL);
+    pump(&x, 0);
+    expect_ok(&x);
+    assert_true(sync_session_stats(x.i)->bytes_sent + sync_session_stats(x.r)->bytes_sent <= 64);
+    finish(&x);
+    node_free(a);
+    node_free(b);
+    node_free(c);
+}
+
+struct kinds {
+    uint8_t (*id)[HEARTH_ID_LEN];
+    uint32_t *kind;
+    size_t n;
+};
+
+static herr note_kind(void *ctx, const uint8_t *env, size_t len)
+{
+    struct kinds *k = ctx;
+    struct event ev;
+    const char *why;
+    assert_int_equal(event_parse(&ev, env, len, &why), HERR_OK);
+    memcpy(k->id[k->n], ev.id, HEARTH_ID_LEN);
+    k->kind[k->n++] = ev.kind;
+    return HERR_OK;
+}
+
+static int prio(uint32_t kind)
+{
+    switch (kind) {
+    case EK_ROLE:
+        return 0;
+    case EK_MOD:
+        return 1;
+    case EK_RETRACT:
+        return 2;
+    case EK_GENESIS:
+        return 3;
+    case EK_BOARD:
+        return 6;
+    case EK_POST:
+        return 8;
+    default:
+        return 13;
+    }
+}
+
+struct order_check {
+    struct kinds *k;
+    int last;
+    size_t seen;
+    bool genesis_first, ordered;
+};
+
+static herr check_order(void *ctx, const uint8_t id[HEARTH_ID_LEN], uint64_t created,
+                        uint64_t arrival)
+{
+    (void)created;
+    (void)arrival;
+    struct order_check *c = ctx;
+    uint32_t kind = 0;
+    for (size_t i = 0; i < c->k->n; i++)
+        if (memcmp(c->k->id[i], id, HEARTH_ID_LEN) == 0)
+            kind = c->k->kind[i];
+    if (c->seen++ == 0) {
+        c->genesis_first = kind == EK_GENESIS;
+        return HERR_OK;
+    }
+    if (prio(kind) < c->last)
+        c->ordered = false;
+    c->last = prio(kind);
+    return HERR_OK;
+}
+
+/* An empty node joins a full forum over small frames: everything arrives, the genesis
+ * first, then role, moderation and retraction events before boards and posts, across
+ * many batches. */
+static void test_empty_joins_full(void **state)
+{
+    (void)state;
+    struct node *full = node_new("sess-full"), *empty = node_new("sess-empty");
+    found(full, "Riverbend");
+    static char text[20001];
+    memset(text, 'x', sizeof text - 1);
+    uint8_t posts[40][HEARTH_ID_LEN];
+    for (int i = 0; i < 40; i++) {
+        text[0] = (char)('a' + i % 26);
+        post(full, i % 2 ? &A : &B, text, posts[i]);
+    }
+    struct event_draft role = {.kind = EK_ROLE};
+    role.b.subject = A.pk;
+    role.b.role = S("moderator");
+    role.b.has_grant = role.b.grant = true;
+    publish(full, &F, role, NULL);
+    struct event_draft mod = {.kind = EK_MOD, .ref = posts[3]};
+    mod.b.action = S("hide");
+    mod.b.reason = S("off topic");
+    publish(full, &A, mod, NULL);
+    struct event_draft retract = {.kind = EK_RETRACT, .ref = posts[4]};
+    publish(full, &B, retract, NULL);
+
+    struct sync_config small = {.max_frame = 1u << 17};
+    struct run x;
+    start(&x, empty, full, &small, &small);
+    pump(&x, 0);
+    expect_ok(&x);
+    const struct sync_stats *si = sync_session_stats(x.i);
+    assert_true(si->events_recv == events_of(full));
+    assert_true(si->events_accepted == events_of(full));
+    assert_true(x.events_to_i >= 6); /* many batches */
+    assert_int_equal(si->round_trips, 1);
+    finish(&x);
+    same_view(full, empty);
+
+    struct kinds k = {calloc(64, HEARTH_ID_LEN), calloc(64, sizeof(uint32_t)), 0};
+    assert_non_null(k.id);
+    assert_int_equal(store_export(full->s, note_kind, &k), HERR_OK);
+    struct order_check oc = {&k, -1, 0, false, true};
+    assert_int_equal(store_keys_since(empty->s, 0, check_order, &oc), HERR_OK);
+    assert_true(oc.genesis_first);
+    assert_true(oc.ordered);
+    free(k.id);
+    free(k.kind);
+    node_free(full);
+    node_free(empty);
+}
+
+static void test_both_sides_differ(void **state)
+{
+    (void)state;
+    struct node *a = node_new("sess-both-a");
+    found(a, "Riverbend");
+    for (int i = 0; i < 30; i++)
+        post(a, &A, "shared", NULL);
+    struct node *b = node_copy(a, "sess-both-b");
+    /* Each side's new posts, and older ones too: the newest are not the whole story. */
+    for (int i = 0; i < 7; i++)
+        post(a, &A, "only on a", NULL);
+    for (int i = 0; i < 5; i++)
+        post(b, &B, "only on b", NULL);
+    uint64_t want = events_of(a) + 5;
+    sync_pair(a, b, NULL);
+    assert_int_equal(events_of(a), want);
+    same_view(a, b);
+    /* Again: now equal. */
+    struct run x;
+    start(&x, b, a, NULL, NULL);
+    pump(&x, 0);
+    expect_ok(&x);
+    assert_int_equal(sync_session_stats(x.r)->plan, SYNC_PLAN_NONE);
+    finish(&x);
+    /* One new post on one side: pushed as the newest, one round trip. */
+    post(b, &B, "one more", NULL);
+    start(&x, a, b, NULL, NULL);
+    pump(&x, 0);
+    expect_ok(&x);
+    assert_int_equal(sync_session_stats(x.r)->plan, SYNC_PLAN_SUFFIX_R);
+    assert_int_equal(sync_session_stats(x.i)->round_trips, 1);
+    finish(&x);
+    same_view(a, b);
+    node_free(a);
+    node_free(b);
+}
+
+/* A bigger difference that takes the IBLT path, with a store on each side. */
+static void test_iblt_between_stores(void **state)
+{
+    (void)state;
+    struct node *a = node_new("sess-iblt-a");
+    found(a, "Riverbend");
+    for (int i = 0; i < 150; i++)
+        post(a, &A, "shared", NULL);
+    struct node *b = node_copy(a, "sess-iblt-b");
+    for (int i = 0; i < 40; i++) {
+        post(a, &A, "a", NULL);
+        post(b, &B, "b", NULL);
+    }
+    struct run x;
+    start(&x, a, b, NULL, NULL);
+    pump(&x, 0);
+    expect_ok(&x);
+    assert_int_equal(sync_session_stats(x.r)->plan, SYNC_PLAN_IBLT);
+    assert_true(sync_session_stats(x.i)->round_trips <= 3);
+    assert_int_equal(sync_session_stats(x.i)->remote_only, 40);
+    assert_int_equal(sync_session_stats(x.i)->local_only, 40);
+    finish(&x);
+    same_view(a, b);
+    node_free(a);
+    node_free(b);
+}
+
+/* The link drops after two batches: what arrived is kept, the next session brings the
+ * rest, nothing is stored twice. */
+static void test_cut_and_resume(void **state)
+{
+    (void)state;
+    struct node *full = node_new("sess-cut-full");
+    found(full, "Riverbend");
+    static char text[30001];
+    memset(text, 'y', sizeof text - 1);
+    for (int i = 0; i < 60; i++) {
+        text[1] = (char)('a' + i % 26);
+        post(full, &A, text, NULL);
+    }
+    struct node *late = node_new("sess-cut-late");
+    assert_int_equal(store_set_forum(late->s, full->forum), HERR_OK);
+    struct sync_config small = {.max_frame = 1u << 17};
+    struct run x;
+    start(&x, late, full, &small, &small);
+    pump(&x, 2);
+    const char *why;
+    assert_int_equal(sync_session_result(x.i, &why), HERR_STATE); /* still going */
+    finish(&x);
+    uint64_t got = events_of(late);
+    assert_true(got > 0 && got < events_of(full));
+
+    start(&x, late, full, &small, &small);
+    pump(&x, 0);
+    expect_ok(&x);
+    const struct sync_stats *si = sync_session_stats(x.i);
+    assert_int_equal(si->events_duplicate, 0);
+    assert_int_equal(si->events_accepted, events_of(full) - got);
+    finish(&x);
+    same_view(full, late);
+    node_free(full);
+    node_free(late);
+}
+
+static void test_other_forum(void **state)
+{
+    (void)state;
+    struct node *a = node_new("sess-forum-a"), *b = node_new("sess-forum-b");
+    found(a, "Riverbend");
+    found(b, "Elsewhere");
+    struct run x;
+    start(&x, a, b, NULL, NULL);
+    pump(&x, 0);
+    const char *why;
+    assert_int_equal(sync_session_result(x.i, &why), HERR_WRONG_FORUM);
+    assert_int_equal(sync_session_result(x.r, &why), HERR_WRONG_FORUM);
+    assert_true(sync_session_done(x.i) && sync_session_done(x.r));
+    finish(&x);
+    assert_int_equal(events_of(a), 2);
+    assert_int_equal(events_of(b), 2);
+    node_free(a);
+    node_free(b);
+}
+
+static void test_garbage_refused(void **state)
+{
+    (void)state;
+    struct node *a = node_new("sess-garbage");
+    found(a, "Riverbend");
+    struct sync_session *s;
+    assert_int_equal(sync_session_new(&s, a->s, a->idx, NULL), HERR_OK);
+    static const uint8_t junk[] = {0xc1, 0x00, 0x13, 0x37};
+    assert_int_equal(sync_session_receive(s, junk, sizeof junk), HERR_PROTOCOL);
+    const uint8_t *m;
+    size_t n;
+    assert_true(sync_session_next(s, &m, &n));
+    struct sync_msg msg;
+    const char *why;
+    assert_int_equal(sync_msg_decode(&msg, m, n, &why), HERR_OK);
+    assert_int_equal(msg.type, SYNC_ERROR);
+    assert_int_equal(msg.u.error.code, HERR_PROTOCOL);
+    assert_false(sync_session_next(s, &m, &n));
+    assert_int_equal(sync_session_result(s, &why), HERR_PROTOCOL);
+    assert_non_null(strstr(why, "bad message"));
+    /* Later messages are ignored. */
+    assert_int_equal(sync_session_receive(s, junk, sizeof junk), HERR_PROTOCOL);
+    assert_false(sync_session_next(s, &m, &n));
+    sync_session_destroy(&s);
+    node_free(a);
+}
+
+/* A peer whose events have been tampered with: rejected, counted, logged, not stored. */
+static herr tamper_fn(void *ctx, const uint8_t *env, size_t len);
+
+struct tamper {
+    store_event_fn fn;
+    void *ctx;
+};
+
+static herr tamper_fn(void *ctx, const uint8_t *env, size_t len)
+{
+    struct tamper *t = ctx;
+    struct event ev;
+    const char *why;
+    uint8_t copy[HEARTH_MAX_EVENT];
+    memcpy(copy, env, len);
+    if (event_parse(&ev, env, len, &why) == HERR_OK && ev.kind == EK_POST)
+        copy[(size_t)(ev.sig - env)] ^= 1; /* the signature's first byte */
+    return t->fn(t->ctx, copy, len);
+}
+
+static herr tampering_get_many(void *ctx, const uint8_t (*ids)[HEARTH_ID_LEN], size_t n,
+                               store_event_fn fn, void *fnctx)
+{
+    struct tamper t = {fn, fnctx};
+    return store_get_many(ctx, ids, n, tamper_fn, &t);
+}
+
+static herr t_keys_since(void *ctx, uint64_t a, store_key_fn fn, void *c)
+{
+    return store_keys_since(ctx, a, fn, c);
+}
+
+static herr t_resolve(void *ctx, const uint8_t key[RECON_KEY_LEN], uint8_t id[HEARTH_ID_LEN])
+{
+    char hex[2 * RECON_KEY_LEN + 1];
+    hex_encode(hex, key, RECON_KEY_LEN);
+    return store_resolve(ctx, hex, id);
+}
+
+static herr t_ingest(void *ctx, const struct store_blob *envs, size_t n, struct ingest_result *res,
+                     size_t *accepted)
+{
+    return store_ingest(ctx, envs, n, res, accepted);
+}
+
+static herr t_forum(void *ctx, uint8_t forum[HEARTH_ID_LEN])
+{
+    return store_forum(ctx, forum);
+}
+
+static void count_rejects(void *ctx, const char *line)
+{
+    if (strstr(line, "rejected event"))
+        (*(unsigned *)ctx)++;
+}
+
+static void test_tampered_events_rejected(void **state)
+{
+    (void)state;
+    static const struct sync_ops evil = {t_keys_since, t_resolve, tampering_get_many, t_ingest,
+                                         t_forum};
+    struct node *a = node_new("sess-evil"), *b = node_new("sess-victim");
+    found(a, "Riverbend");
+    for (int i = 0; i < 5; i++)
+        post(a, &A, "signed by alice", NULL);
+    unsigned lines = 0;
+    struct sync_config logc = {.log = count_rejects, .log_ctx = &lines};
+    struct run x;
+    memset(&x, 0, sizeof x);
+    assert_int_equal(sync_session_new(&x.i, b->s, b->idx, &logc), HERR_OK);
+    assert_int_equal(sync_session_new_ops(&x.r, &evil, a->s, a->idx, NULL), HERR_OK);
+    assert_int_equal(sync_session_start(x.i), HERR_OK);
+    pump(&x, 0);
+    expect_ok(&x);
+    const struct sync_stats *si = sync_session_stats(x.i);
+    assert_int_equal(si->events_rejected, 5);
+    assert_int_equal(si->events_accepted, 2); /* the genesis and the board */
+    assert_int_equal(lines, 5);
+    assert_int_equal(events_of(b), 2);
+    finish(&x);
+    node_free(a);
+    node_free(b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_two_fresh_nodes),   cmocka_unit_test(test_empty_joins_full),
+        cmocka_unit_test(test_both_sides_differ), cmocka_unit_test(test_iblt_between_stores),
+        cmocka_unit_test(test_cut_and_resume),    cmocka_unit_test(test_other_forum),
+        cmocka_unit_test(test_garbage_refused),   cmocka_unit_test(test_tampered_events_rejected),
+    };
+    return cmocka_run_group_tests(tests, setup, NULL);
+}
