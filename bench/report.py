@@ -53,22 +53,20 @@ def main():
         row("bundle import", f'{doc["import_events_per_s"]:,} events/s', "", None)
         row("database bytes per event", doc["db_bytes_per_event"], "", None)
     for doc in load(d, "recon"):
-        if "error" in doc:
+        if isinstance(doc, dict) and "error" in doc:
             row("reconciliation", doc["error"], "", None)
             continue
-        cells = doc.get("grid") or doc.get("cells") or ([doc] if "n" in doc else [])
-        for c in cells:
-            n, dd = c.get("n"), c.get("d")
-            rt = c.get("round_trips")
-            b = c.get("recon_bytes", c.get("bytes"))
-            per = c.get("bytes_per_diff")
+        for c in doc if isinstance(doc, list) else [doc]:
+            n, dd, rt = c["n"], c["d"], c["round_trips"]
+            where = f'n={n:,} d={dd:,}' + (f' {c["placement"]}' if dd else "")
             if dd == 0:
-                row(f"recon n={n:,} d=0", f"{b} B, {rt} RT", "<= 64 B, 1 RT",
-                    b is not None and b <= 64 and rt == 1)
-            else:
-                ok = per is not None and per <= 100 and (dd > 10000 or (rt or 99) <= 3)
-                row(f"recon n={n:,} d={dd:,}", f"{per} B/diff, {rt} RT",
-                    "<= 100 B/diff" + (", <= 3 RT" if dd <= 10000 else ""), ok)
+                b = c["recon_bytes"]
+                row(f"recon {where}", f"{b} B, {rt} RT", "<= 64 B, 1 RT", b <= 64 and rt == 1)
+                continue
+            per = c["bytes_per_diff"]
+            ok = c["ok"] and per <= 100 and (dd > 10000 or rt <= 3)
+            row(f"recon {where}", f'{per} B/diff ({c["floor_ratio"]}x floor), {rt} RT',
+                "<= 100 B/diff" + (", <= 3 RT" if dd <= 10000 else ""), ok)
     for doc in load(d, "converge"):
         if "error" in doc:
             row("convergence", doc["error"], "", None)
