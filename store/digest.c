@@ -4,7 +4,8 @@
  * digest"); two replicas with equal digests show the same forum to every viewer:
  *
  *   "hearth/view/v1" NUL
- *   section*, in this order: forum, boards, posts, profiles, then str "end"
+ *   section*, in this order: forum, boards, posts, profiles, roles, bans, config,
+ *   then str "end"
  *   section = msgpack str(name) followed by its records, each one msgpack array
  *
  * Every value is canonical msgpack (store/mp.h): ids, keys as bin; counts, times,
@@ -17,6 +18,14 @@
  *             last_activity, locked, pinned, [[reaction, count]...] by reaction,
  *             flaggers]                                                 by id
  *   profiles [author, seq, id, name|nil, about|nil]                     by author
+ *   roles    [grant id, subject, role, valid, revoked, until]          by grant id
+ *   bans     [subject]                                                 by subject
+ *   config   [hold, flags, resources id|nil]                            (one record)
+ *
+ * roles lists every grant made by someone who could ever make it (role: 1 admin,
+ * 2 moderator, 3 professional, 4 peer-worker; valid: the granter's power held at the
+ * grant's seq; until: what revocations left, 0 when unrevoked); bans the subjects
+ * banned now; config the settings and resources in force.
  *
  * Every post and reply held is listed with its state (0 ok, 1 pending, 2 invalid)
  * and status (enum post_status) whatever the viewer; a board's state is the same
@@ -66,8 +75,11 @@ static void put_col(struct digest *d, sqlite3_stmt *q, int i)
         mp_write_str(&d->w, (const char *)sqlite3_column_text(q, i),
                      (size_t)sqlite3_column_bytes(q, i));
         break;
-    case SQLITE_INTEGER: mp_write_uint(&d->w, (uint64_t)sqlite3_column_int64(q, i)); break;
-    default: mp_write_nil(&d->w);
+    case SQLITE_INTEGER:
+        mp_write_uint(&d->w, (uint64_t)sqlite3_column_int64(q, i));
+        break;
+    default:
+        mp_write_nil(&d->w);
     }
 }
 
@@ -76,13 +88,13 @@ static void put_bool(struct digest *d, sqlite3_stmt *q, int i)
     mp_write_bool(&d->w, sqlite3_column_int(q, i) != 0);
 }
 
-static herr put_reactions(struct store *s, struct digest *d, const void *id)
+static herr put_reactions(struct store *s, struct digest *d, int64_t ev)
 {
     herr e = HERR_OK;
     sqlite3_stmt *q = sq(s, Q_REACT_COUNTS);
     if (!q)
         return HERR_IO;
-    sq_bind_id(q, 1, id);
+    sqlite3_bind_int64(q, 1, ev);
     struct hbuf rows;
     struct mp_writer w;
     uint32_t n = 0;
@@ -103,13 +115,13 @@ static herr put_reactions(struct store *s, struct digest *d, const void *id)
     return e;
 }
 
-static herr put_flaggers(struct store *s, struct digest *d, const void *id)
+static herr put_flaggers(struct store *s, struct digest *d, int64_t ev)
 {
     herr e = HERR_OK;
     sqlite3_stmt *q = sq(s, Q_FLAG_COUNT);
     if (!q)
         return HERR_IO;
-    sq_bind_id(q, 1, id);
+    sqlite3_bind_int64(q, 1, ev);
     int r = sq_step(s, q, &e, "cannot count flags");
     mp_write_uint(&d->w, r > 0 ? (uint64_t)sqlite3_column_int64(q, 0) : 0);
     if (r > 0)
@@ -117,8 +129,9 @@ static herr put_flaggers(struct store *s, struct digest *d, const void *id)
     return r < 0 ? e : HERR_OK;
 }
 
-/* put_rows - a section: every row of sql as a record of all its columns (columns
- * named b_* as bools), plus reactions and flaggers when `post_extras`. */
+/* put_rows - a section: every row of sql as a record of its columns (columns named
+ * b_* as bools; the last, x_ev, not written but used to add the reactions and
+ * flaggers when `post_extras`). */
 static herr put_rows(struct store *s, struct digest *d, const char *name, const char *sql,
                      bool post_extras)
 {
@@ -127,7 +140,7 @@ static herr put_rows(struct store *s, struct digest *d, const char *name, const 
     if (rc != SQLITE_OK)
         return store_sqlerr(s, rc, "cannot prepare the digest");
     herr e = HERR_OK;
-    int cols = sqlite3_column_count(q);
+    int cols = sqlite3_column_count(q) - (post_extras ? 1 : 0);
     put_str(d, name);
     while (!e && (rc = sqlite3_step(q)) == SQLITE_ROW) {
         mp_write_array(&d->w, (uint32_t)(cols + (post_extras ? 2 : 0)));
@@ -138,9 +151,9 @@ static herr put_rows(struct store *s, struct digest *d, const char *name, const 
                 put_col(d, q, i);
         }
         if (post_extras) {
-            e = put_reactions(s, d, sqlite3_column_blob(q, 0));
+            e = put_reactions(s, d, sqlite3_column_int64(q, cols));
             if (!e)
-                e = put_flaggers(s, d, sqlite3_column_blob(q, 0));
+                e = put_flaggers(s, d, sqlite3_column_int64(q, cols));
         }
         if (!e)
             e = mp_writer_status(&d->w);
@@ -179,7 +192,8 @@ static herr put_forum(struct store *s, struct digest *d)
         mp_write_bin(&d->w, s->founder, HEARTH_PK_LEN);
     else
         mp_write_nil(&d->w);
-    struct hstr fields[2] = {have ? g.b.name : (struct hstr){0}, have ? g.b.about : (struct hstr){0}};
+    struct hstr fields[2] = {have ? g.b.name : (struct hstr){0},
+                             have ? g.b.about : (struct hstr){0}};
     for (int i = 0; i < 2; i++)
         if (fields[i].p)
             mp_write_str(&d->w, fields[i].p, fields[i].n);
@@ -201,13 +215,28 @@ static herr digest_run(struct store *s, struct digest *d)
                      false);
     if (!e)
         e = put_rows(s, d, "posts",
-                     "SELECT id, kind, author, seq, created, board, root, parent, state, depth, "
-                     "status, title, text, cw, edited, replies, last_activity, locked AS b_locked, "
-                     "pinned AS b_pinned FROM posts ORDER BY id",
+                     "SELECT e.id, p.kind, e.author, p.seq, p.created, b.id, CASE p.kind WHEN 3 "
+                     "THEN e.id ELSE e.root END, CASE p.kind WHEN 4 THEN e.ref END, p.state, "
+                     "p.depth, p.status, p.title, p.text, p.cw, p.edited, p.replies, "
+                     "p.last_activity, p.locked AS b_locked, p.pinned AS b_pinned, p.ev AS x_ev "
+                     "FROM posts p JOIN events e ON e.arrival = p.ev LEFT JOIN boards b ON "
+                     "b.ev = p.board_ev ORDER BY e.id",
                      true);
     if (!e)
         e = put_rows(s, d, "profiles",
                      "SELECT author, seq, id, name, about FROM profiles ORDER BY author", false);
+    if (!e)
+        e = put_rows(s, d, "roles",
+                     "SELECT e.id, r.subject, r.role, r.valid AS b_valid, r.revoked AS b_revoked, "
+                     "r.until FROM roles r JOIN events e ON e.arrival = r.grant_ev ORDER BY e.id",
+                     false);
+    if (!e)
+        e = put_rows(s, d, "bans", "SELECT subject FROM banned ORDER BY subject", false);
+    if (!e)
+        e = put_rows(s, d, "config",
+                     "SELECT c.hold, c.flags, e.id FROM config c LEFT JOIN events e ON "
+                     "e.arrival = c.resources_ev",
+                     false);
     if (!e) {
         put_str(d, "end");
         e = mp_writer_status(&d->w);

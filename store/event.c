@@ -28,8 +28,8 @@ enum field {
 };
 
 static const char *const field_key[F_COUNT] = {
-    "about", "action", "cw", "flags", "grant", "hold", "name",
-    "reaction", "reason", "role", "subject", "text", "title", "until",
+    "about",    "action", "cw",   "flags",   "grant", "hold",  "name",
+    "reaction", "reason", "role", "subject", "text",  "title", "until",
 };
 
 #define BIT(f) (1u << (f))
@@ -65,11 +65,11 @@ static const struct kind_rule rules[EK_MAX_KIND + 1] = {
     [EK_SETTINGS] = {"settings", 0, BIT(F_HOLD) | BIT(F_FLAGS), REF_NONE, REF_NONE, false},
 };
 
-static const char *const reactions[] = {"support", "thinking-of-you", "this-helped", "me-too",
-                                        "hug", NULL};
+static const char *const reactions[] = {
+    "support", "thinking-of-you", "this-helped", "me-too", "hug", NULL};
 static const char *const roles[] = {"admin", "moderator", "professional", "peer-worker", NULL};
-static const char *const actions[] = {"hide", "unhide", "remove", "lock", "unlock",
-                                      "ban", "unban", "pin", "unpin", "approve", NULL};
+static const char *const actions[] = {"hide",  "unhide", "remove", "lock",    "unlock", "ban",
+                                      "unban", "pin",    "unpin",  "approve", NULL};
 
 const char *event_kind_name(uint32_t kind)
 {
@@ -114,10 +114,14 @@ static int key_cmp(const char *a, uint32_t an, const char *b, uint32_t bn)
 static uint32_t str_max(int f)
 {
     switch (f) {
-    case F_TEXT: return HEARTH_MAX_TEXT;
-    case F_TITLE: return HEARTH_MAX_TITLE;
-    case F_NAME: return HEARTH_MAX_NAME;
-    default: return HEARTH_MAX_SHORT;
+    case F_TEXT:
+        return HEARTH_MAX_TEXT;
+    case F_TITLE:
+        return HEARTH_MAX_TITLE;
+    case F_NAME:
+        return HEARTH_MAX_NAME;
+    default:
+        return HEARTH_MAX_SHORT;
     }
 }
 
@@ -133,9 +137,9 @@ static herr read_field(struct mp_reader *r, int f, struct event_body *b, const c
 {
     herr e;
     struct hstr *strs[F_COUNT] = {
-        [F_ABOUT] = &b->about, [F_ACTION] = &b->action, [F_CW] = &b->cw,
-        [F_NAME] = &b->name, [F_REACTION] = &b->reaction, [F_REASON] = &b->reason,
-        [F_ROLE] = &b->role, [F_TEXT] = &b->text, [F_TITLE] = &b->title,
+        [F_ABOUT] = &b->about, [F_ACTION] = &b->action,     [F_CW] = &b->cw,
+        [F_NAME] = &b->name,   [F_REACTION] = &b->reaction, [F_REASON] = &b->reason,
+        [F_ROLE] = &b->role,   [F_TEXT] = &b->text,         [F_TITLE] = &b->title,
     };
     if (strs[f]) {
         e = mp_read_str(r, &strs[f]->p, &strs[f]->n, str_max(f));
@@ -201,12 +205,18 @@ static herr skip_scalar(struct mp_reader *r)
     uint64_t u;
     bool v;
     switch (mp_peek(r)) {
-    case MP_NIL: return mp_read_nil(r);
-    case MP_BOOL: return mp_read_bool(r, &v);
-    case MP_UINT: return mp_read_uint(r, &u);
-    case MP_STR: return mp_read_str(r, &s, &n, HEARTH_MAX_BODY);
-    case MP_BIN: return mp_read_bin(r, &p, &n, HEARTH_MAX_BODY);
-    default: return HERR_MALFORMED;
+    case MP_NIL:
+        return mp_read_nil(r);
+    case MP_BOOL:
+        return mp_read_bool(r, &v);
+    case MP_UINT:
+        return mp_read_uint(r, &u);
+    case MP_STR:
+        return mp_read_str(r, &s, &n, HEARTH_MAX_BODY);
+    case MP_BIN:
+        return mp_read_bin(r, &p, &n, HEARTH_MAX_BODY);
+    default:
+        return HERR_MALFORMED;
     }
 }
 
@@ -439,14 +449,14 @@ static void write_ref(struct mp_writer *w, const uint8_t *ref)
 static void write_body(struct mp_writer *w, const struct event_body *b)
 {
     const struct hstr *strs[F_COUNT] = {
-        [F_ABOUT] = &b->about, [F_ACTION] = &b->action, [F_CW] = &b->cw,
-        [F_NAME] = &b->name, [F_REACTION] = &b->reaction, [F_REASON] = &b->reason,
-        [F_ROLE] = &b->role, [F_TEXT] = &b->text, [F_TITLE] = &b->title,
+        [F_ABOUT] = &b->about, [F_ACTION] = &b->action,     [F_CW] = &b->cw,
+        [F_NAME] = &b->name,   [F_REACTION] = &b->reaction, [F_REASON] = &b->reason,
+        [F_ROLE] = &b->role,   [F_TEXT] = &b->text,         [F_TITLE] = &b->title,
     };
     bool present[F_COUNT];
     uint32_t count = 0;
     for (int f = 0; f < F_COUNT; f++) {
-        present[f] = strs[f] ? strs[f]->p != NULL
+        present[f] = strs[f]          ? strs[f]->p != NULL
                      : f == F_SUBJECT ? b->subject != NULL
                      : f == F_GRANT   ? b->has_grant
                      : f == F_HOLD    ? b->has_hold

@@ -34,19 +34,19 @@
 #define EVENT_SIG_TAG "hearth/event/v1" /* signed with its terminating NUL */
 
 enum event_kind {
-    EK_GENESIS = 1,   /* founds the forum; its id is the forum id */
-    EK_BOARD = 2,     /* a board (founder or admin) */
-    EK_POST = 3,      /* a new thread in a board: ref = board */
-    EK_REPLY = 4,     /* root = thread's post, ref = parent post or reply */
-    EK_EDIT = 5,      /* ref = own post or reply; new full text */
-    EK_RETRACT = 6,   /* ref = own event; purges its body everywhere */
-    EK_REACT = 7,     /* ref = post or reply; a supportive reaction */
-    EK_FLAG = 8,      /* ref = post or reply; asks moderators to look */
-    EK_PROFILE = 9,   /* the author's pseudonym */
-    EK_ROLE = 10,     /* grants or revokes a role (founder or admin) */
-    EK_MOD = 11,      /* a moderation action (moderator) */
+    EK_GENESIS = 1,    /* founds the forum; its id is the forum id */
+    EK_BOARD = 2,      /* a board (founder or admin) */
+    EK_POST = 3,       /* a new thread in a board: ref = board */
+    EK_REPLY = 4,      /* root = thread's post, ref = parent post or reply */
+    EK_EDIT = 5,       /* ref = own post or reply; new full text */
+    EK_RETRACT = 6,    /* ref = own event; purges its body everywhere */
+    EK_REACT = 7,      /* ref = post or reply; a supportive reaction */
+    EK_FLAG = 8,       /* ref = post or reply; asks moderators to look */
+    EK_PROFILE = 9,    /* the author's pseudonym */
+    EK_ROLE = 10,      /* grants or revokes a role (founder or admin) */
+    EK_MOD = 11,       /* a moderation action (moderator) */
     EK_RESOURCES = 12, /* crisis resources shown everywhere (founder or admin) */
-    EK_SETTINGS = 13, /* forum settings (founder or admin) */
+    EK_SETTINGS = 13,  /* forum settings (founder or admin) */
     EK_MAX_KIND = 13,
 };
 
@@ -113,7 +113,8 @@ HEARTH_MUST_CHECK herr event_verify(const struct event *ev);
 
 /* event_check_forum - HERR_OK when ev belongs to the forum `forum`: the genesis event
  * must have that id; every other event must name it. Else HERR_WRONG_FORUM. */
-HEARTH_MUST_CHECK herr event_check_forum(const struct event *ev, const uint8_t forum[HEARTH_ID_LEN]);
+HEARTH_MUST_CHECK herr event_check_forum(const struct event *ev,
+                                         const uint8_t forum[HEARTH_ID_LEN]);
 
 /* event_build - encode, sign and append the envelope of d to out, and set id. The
  * result is parsed back before returning, so what hearth makes it also accepts; a

@@ -40,9 +40,9 @@ typedef enum herr {
     HERR_DENIED = 18,   /* not allowed: missing role, banned, locked, unknown peer key */
     HERR_PROTOCOL = 19, /* a peer broke the sync protocol */
     HERR_TIMEOUT = 20,
-    HERR_USAGE = 21, /* a bad argument from a person or a caller */
-    HERR_NET = 22,   /* the network failed: cannot bind, connect, or the link dropped */
-    HERR_STATE = 23, /* not in a state to do that (no forum yet, already initialised) */
+    HERR_USAGE = 21,     /* a bad argument from a person or a caller */
+    HERR_NET = 22,       /* the network failed: cannot bind, connect, or the link dropped */
+    HERR_STATE = 23,     /* not in a state to do that (no forum yet, already initialised) */
     HERR_AMBIGUOUS = 24, /* an id prefix or name that matches more than one thing */
 } herr;
 

@@ -1,11 +1,14 @@
 /* ingest.c - adding events: store_ingest (from peers, bundles) and store_publish
  * (a person's new event).
  *
- * Signature verification is the bottleneck of ingest, so a batch is verified on
- * every core while the calling thread applies events in order: helpers claim small
- * chunks of the batch from an atomic cursor, and the calling thread, when the event
- * it needs next is not verified yet, claims and verifies a chunk itself instead of
- * waiting. SQLite is only ever touched from the calling thread.
+ * Signature verification is the bottleneck of ingest, so a batch is parsed and
+ * verified on every core while the calling thread applies events in order: helpers
+ * claim small chunks of the batch from an atomic cursor, and the calling thread, when
+ * the event it needs next is not ready yet, claims and checks a chunk itself instead
+ * of waiting. SQLite is only ever touched from the calling thread, which is why an
+ * event is known to be a duplicate only after its signature was checked: a peer that
+ * follows the protocol rarely sends one, and a duplicate-heavy bundle costs
+ * verification time, not correctness.
  */
 #include <pthread.h>
 #include <sched.h>
@@ -16,19 +19,18 @@
 
 #include "store/store_int.h"
 
-#define VERIFY_CHUNK 8
+#define VERIFY_CHUNK 4
 #define VERIFY_MIN_PARALLEL 32 /* smaller batches are verified inline */
 #define VERIFY_MAX_THREADS 15
 
 /* One offered event on its way through a batch. */
 struct slot {
+    const struct store_blob *env;
+    struct ingest_result *res; /* parse errors are written here by the checker */
     struct event ev;
     bool parsed;
-    bool held;         /* held before the batch began */
-    bool held_purged;  /* ... and without its body */
-    bool verify;       /* needs its signature checked */
-    herr vres;         /* the signature's verdict */
-    atomic_bool done;  /* vres is ready */
+    herr vres;        /* the signature's verdict */
+    atomic_bool done; /* parsed and verified: the fields above are ready */
 };
 
 struct verify_job {
@@ -37,22 +39,36 @@ struct verify_job {
     atomic_size_t next;
 };
 
-static void verify_chunk(struct verify_job *j, size_t i)
+/* check_one - parse and verify one offered event (any thread: no SQLite here). */
+static void check_one(struct slot *sl)
 {
-    size_t end = i + VERIFY_CHUNK < j->n ? i + VERIFY_CHUNK : j->n;
+    struct ingest_result *r = sl->res;
+    herr e = event_parse(&sl->ev, sl->env->p, sl->env->n, &r->why);
+    if (e) {
+        r->err = e;
+        return;
+    }
+    sl->parsed = true;
+    r->has_id = true;
+    memcpy(r->id, sl->ev.id, HEARTH_ID_LEN);
+    sl->vres = event_verify(&sl->ev);
+}
+
+static void verify_run(struct verify_job *j, size_t i, size_t count)
+{
+    size_t end = i + count < j->n ? i + count : j->n;
     for (; i < end; i++) {
-        struct slot *sl = &j->slots[i];
-        sl->vres = sl->verify && !getenv("NOVERIFY") ? event_verify(&sl->ev) : HERR_OK;
-        atomic_store_explicit(&sl->done, true, memory_order_release);
+        check_one(&j->slots[i]);
+        atomic_store_explicit(&j->slots[i].done, true, memory_order_release);
     }
 }
 
-/* verify_claim - claim the next chunk; false when none is left. */
-static bool verify_claim(struct verify_job *j, size_t *i)
+/* verify_claim - claim the next `count` events; false when none is left. */
+static bool verify_claim(struct verify_job *j, size_t count, size_t *i)
 {
     if (atomic_load_explicit(&j->next, memory_order_relaxed) >= j->n)
         return false;
-    *i = atomic_fetch_add_explicit(&j->next, VERIFY_CHUNK, memory_order_relaxed);
+    *i = atomic_fetch_add_explicit(&j->next, count, memory_order_relaxed);
     return *i < j->n;
 }
 
@@ -60,18 +76,20 @@ static void *verify_thread(void *arg)
 {
     struct verify_job *j = arg;
     size_t i;
-    while (verify_claim(j, &i))
-        verify_chunk(j, i);
+    while (verify_claim(j, VERIFY_CHUNK, &i))
+        verify_run(j, i, VERIFY_CHUNK);
     return NULL;
 }
 
-/* verify_wait - until slot i has its verdict, helping with the work meanwhile. */
+/* verify_wait - until slot i is ready. Meanwhile the calling thread checks events
+ * itself, one at a time, so that it never takes on more than it must: it also has
+ * all of the SQLite work to do. */
 static void verify_wait(struct verify_job *j, size_t i)
 {
     size_t c;
     while (!atomic_load_explicit(&j->slots[i].done, memory_order_acquire)) {
-        if (verify_claim(j, &c))
-            verify_chunk(j, c);
+        if (verify_claim(j, 1, &c))
+            verify_run(j, c, 1);
         else
             sched_yield();
     }
@@ -93,72 +111,153 @@ static unsigned verify_start(struct store *s, struct verify_job *j, pthread_t *t
 
 /* ---- one event ---- */
 
-herr ingest_insert(struct store *s, const struct event *ev)
+/* arrival_of - where the event `id` is held, 0 when it is not. */
+static herr arrival_of(struct store *s, const uint8_t *id, int64_t *arrival, bool *purged)
 {
-    bool purge;
-    herr e = view_must_purge(s, ev, &purge);
-    if (e)
-        return e;
-    struct event x = *ev;
-    if (purge) {
-        x.body = NULL;
-        memset(&x.b, 0, sizeof x.b);
-    }
+    herr e = HERR_OK;
+    sqlite3_stmt *q = sq(s, Q_EV_HAS);
+    if (!q)
+        return HERR_IO;
+    sq_bind_id(q, 1, id);
+    int n = sq_step(s, q, &e, "cannot look an event up");
+    *arrival = n > 0 ? sqlite3_column_int64(q, 0) : 0;
+    if (purged)
+        *purged = n > 0 && sqlite3_column_int(q, 1) != 0;
+    if (n > 0)
+        sqlite3_reset(q);
+    return n < 0 ? e : HERR_OK;
+}
+
+static herr waiters_of(struct store *s, const uint8_t *id, struct i64vec *w)
+{
+    if (!s->any_waiting)
+        return HERR_OK;
+    sqlite3_stmt *q = sq(s, Q_WAIT_LIST);
+    if (!q)
+        return HERR_IO;
+    sq_bind_id(q, 1, id);
+    return sq_collect(s, q, w, "cannot read waiting events");
+}
+
+/* insert_row - the events row; *arrival gets its number. HERR_DUPLICATE when held. */
+static herr insert_row(struct store *s, const struct event *x, int64_t ref_ev, int64_t *arrival)
+{
     sqlite3_stmt *q = sq(s, Q_EV_INSERT);
     if (!q)
         return HERR_IO;
-    sq_bind_id(q, 1, x.id);
-    sqlite3_bind_blob(q, 2, x.author, HEARTH_PK_LEN, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 3, (int64_t)x.seq);
-    sqlite3_bind_int64(q, 4, (int64_t)x.created);
-    sqlite3_bind_int(q, 5, (int)x.kind);
-    if (x.has_root)
-        sq_bind_id(q, 6, x.root);
-    if (x.has_ref)
-        sq_bind_id(q, 7, x.ref);
-    sqlite3_bind_int64(q, 8, x.body_len);
-    sqlite3_bind_blob(q, 9, x.header, (int)x.header_len, SQLITE_STATIC);
-    sqlite3_bind_blob(q, 10, x.sig, HEARTH_SIG_LEN, SQLITE_STATIC);
-    if (x.body)
-        sqlite3_bind_blob(q, 11, x.body, (int)x.body_len, SQLITE_STATIC);
+    sq_bind_id(q, 1, x->id);
+    sqlite3_bind_blob(q, 2, x->author, HEARTH_PK_LEN, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 3, (int64_t)x->seq);
+    sqlite3_bind_int64(q, 4, (int64_t)x->created);
+    sqlite3_bind_int(q, 5, (int)x->kind);
+    if (x->has_root)
+        sq_bind_id(q, 6, x->root);
+    if (x->has_ref)
+        sq_bind_id(q, 7, x->ref);
+    if (ref_ev)
+        sqlite3_bind_int64(q, 8, ref_ev);
+    sqlite3_bind_int64(q, 9, x->body_len);
+    sqlite3_bind_blob(q, 10, x->header, (int)x->header_len, SQLITE_STATIC);
+    sqlite3_bind_blob(q, 11, x->sig, HEARTH_SIG_LEN, SQLITE_STATIC);
+    if (x->body)
+        sqlite3_bind_blob(q, 12, x->body, (int)x->body_len, SQLITE_STATIC);
     int rc = sqlite3_step(q);
     sqlite3_reset(q);
     if (rc == SQLITE_CONSTRAINT_UNIQUE)
         return HERR_DUPLICATE;
     if (rc != SQLITE_DONE)
         return store_sqlerr(s, rc, "cannot store an event");
-    return view_apply(s, sqlite3_last_insert_rowid(s->db), &x, true);
+    *arrival = sqlite3_last_insert_rowid(s->db);
+    return HERR_OK;
+}
+
+/* link_waiting - point the events that waited for `id` at its arrival, or make x wait for
+ * its own target. */
+static herr link_waiting(struct store *s, const struct event *x, int64_t arrival, int64_t ref_ev,
+                         const struct i64vec *w)
+{
+    herr e = HERR_OK;
+    sqlite3_stmt *q;
+    if (x->has_ref && !ref_ev) {
+        if (!(q = sq(s, Q_WAIT_ADD)))
+            return HERR_IO;
+        sq_bind_id(q, 1, x->ref);
+        sqlite3_bind_int64(q, 2, arrival);
+        e = sq_exec(s, q, "cannot record a waiting event");
+        s->any_waiting = true;
+    }
+    for (size_t i = 0; i < w->n && !e; i++) {
+        if (!(q = sq(s, Q_EV_SET_REF)))
+            return HERR_IO;
+        sqlite3_bind_int64(q, 1, w->v[i]);
+        sqlite3_bind_int64(q, 2, arrival);
+        e = sq_exec(s, q, "cannot link a waiting event");
+    }
+    if (!e && w->n) {
+        if (!(q = sq(s, Q_WAIT_DEL)))
+            return HERR_IO;
+        sq_bind_id(q, 1, x->id);
+        e = sq_exec(s, q, "cannot link a waiting event");
+    }
+    return e;
+}
+
+static herr insert_linked(struct store *s, const struct event *ev, const struct i64vec *w)
+{
+    bool purge;
+    int64_t arrival = 0;
+    struct view_target ref = {0};
+    herr e = view_must_purge(s, ev, 0, w->n > 0, &purge);
+    if (!e && ev->has_ref)
+        e = view_target_find(s, ev->ref, &ref);
+    if (e)
+        return e;
+    int64_t ref_ev = ref.held ? ref.ev : 0;
+    struct event x = *ev;
+    if (purge) {
+        x.body = NULL;
+        memset(&x.b, 0, sizeof x.b);
+    }
+    e = insert_row(s, &x, ref_ev, &arrival);
+    if (!e)
+        e = link_waiting(s, &x, arrival, ref_ev, w);
+    if (!e)
+        e = view_apply(s, arrival, &ref, &x, VIEW_FRESH | (w->n ? VIEW_REFERENCED : 0));
+    return e;
+}
+
+herr ingest_insert(struct store *s, const struct event *ev)
+{
+    struct i64vec w = {0};
+    herr e = waiters_of(s, ev->id, &w);
+    if (!e)
+        e = insert_linked(s, ev, &w);
+    i64vec_release(&w);
+    return e;
 }
 
 /* restore - a held event arrived again with the body we lack: keep it unless a
  * purge is in force for it. */
 static herr restore(struct store *s, const struct event *ev)
 {
-    herr e = HERR_OK;
-    bool purge;
+    int64_t arrival;
+    bool lacking, purge;
     if (!ev->body)
         return HERR_OK;
-    sqlite3_stmt *q = sq(s, Q_EV_HAS);
-    if (!q)
-        return HERR_IO;
-    sq_bind_id(q, 1, ev->id);
-    int n = sq_step(s, q, &e, "cannot read an event");
-    if (n <= 0)
+    herr e = arrival_of(s, ev->id, &arrival, &lacking);
+    if (e || !arrival || !lacking)
         return e;
-    int64_t arrival = sqlite3_column_int64(q, 0);
-    bool lacking = sqlite3_column_int(q, 1) != 0;
-    sqlite3_reset(q);
-    if (!lacking)
-        return HERR_OK;
-    e = view_must_purge(s, ev, &purge);
+    e = view_must_purge(s, ev, arrival, true, &purge);
     if (e || purge)
         return e;
-    if ((q = sq(s, Q_EV_RESTORE)) == NULL)
+    sqlite3_stmt *q = sq(s, Q_EV_RESTORE);
+    if (!q)
         return HERR_IO;
     sqlite3_bind_int64(q, 1, arrival);
     sqlite3_bind_blob(q, 2, ev->body, (int)ev->body_len, SQLITE_STATIC);
     e = sq_exec(s, q, "cannot restore a body");
-    return e ? e : view_apply(s, arrival, ev, false);
+    struct view_target none = {0};
+    return e ? e : view_apply(s, arrival, &none, ev, VIEW_REFERENCED);
 }
 
 /* ---- a batch ---- */
@@ -167,34 +266,6 @@ static void reject(struct ingest_result *r, herr e, const char *why)
 {
     r->err = e;
     r->why = why;
-}
-
-/* prepare - parse one envelope and see whether it is held already. */
-static herr prepare(struct store *s, const struct store_blob *env, struct slot *sl,
-                    struct ingest_result *r)
-{
-    herr e = event_parse(&sl->ev, env->p, env->n, &r->why);
-    if (e) {
-        r->err = e;
-        return HERR_OK;
-    }
-    sl->parsed = true;
-    r->has_id = true;
-    memcpy(r->id, sl->ev.id, HEARTH_ID_LEN);
-    sqlite3_stmt *q = sq(s, Q_EV_HAS);
-    if (!q)
-        return HERR_IO;
-    sq_bind_id(q, 1, sl->ev.id);
-    int n = sq_step(s, q, &e, "cannot look an event up");
-    if (n < 0)
-        return e;
-    sl->held = n > 0;
-    if (n > 0) {
-        sl->held_purged = sqlite3_column_int(q, 1) != 0;
-        sqlite3_reset(q);
-    }
-    sl->verify = !sl->held;
-    return HERR_OK;
 }
 
 static herr bind_forum(struct store *s, const struct event *ev)
@@ -211,16 +282,14 @@ static herr bind_forum(struct store *s, const struct event *ev)
     return e;
 }
 
-/* admit - the in-order step for one verified event. Only local errors return. */
+/* admit - the in-order step for one checked event. Only local errors return. A
+ * duplicate shows when its insert meets the unique index on id; an event already
+ * held is of this forum, so the forum checks cannot misreport one. */
 static herr admit(struct store *s, struct slot *sl, struct ingest_result *r, size_t *accepted)
 {
     herr e;
     if (!sl->parsed)
         return HERR_OK;
-    if (sl->held) {
-        reject(r, HERR_DUPLICATE, "already held");
-        return sl->held_purged ? restore(s, &sl->ev) : HERR_OK;
-    }
     if (sl->vres) {
         reject(r, HERR_BAD_SIG, "signature does not verify");
         return HERR_OK;
@@ -249,10 +318,10 @@ static herr ingest_batch(struct store *s, const struct store_blob *envs, size_t 
                          struct ingest_result *res, struct slot *slots, size_t *accepted)
 {
     herr e = HERR_OK;
-    for (size_t i = 0; i < n && !e; i++)
-        e = prepare(s, &envs[i], &slots[i], &res[i]);
-    if (e)
-        return e;
+    for (size_t i = 0; i < n; i++) {
+        slots[i].env = &envs[i];
+        slots[i].res = &res[i];
+    }
     struct verify_job j = {.slots = slots, .n = n};
     pthread_t tids[VERIFY_MAX_THREADS];
     atomic_init(&j.next, 0);
@@ -321,7 +390,7 @@ static herr author_max(struct store *s, enum q which, const uint8_t *author, uin
 /* stamp - the next seq of k's author, and a time never before their last event. */
 static herr stamp(struct store *s, const struct hkey *k, struct event_draft *d)
 {
-    uint64_t seq, last;
+    uint64_t seq = 0, last = 0; /* set by author_max on success; gcc -O2 cannot tell */
     herr e = author_max(s, Q_EV_MAX_SEQ, k->pk, &seq);
     if (!e)
         e = author_max(s, Q_EV_MAX_CREATED, k->pk, &last);
@@ -348,6 +417,8 @@ static herr publish_locked(struct store *s, const struct hkey *k, const struct e
     if (d.kind != EK_GENESIS && !s->has_forum)
         return store_fail(s, HERR_STATE, "replica has no forum yet");
     herr e = stamp(s, k, &d);
+    if (!e)
+        e = rules_prepare(s, &d);
     if (!e && (e = event_build(&d, k, buf, id, &why)) != HERR_OK)
         return store_fail(s, e, "cannot build the event: %s", why);
     if (!e && (e = event_parse(&ev, buf->data, buf->len, &why)) != HERR_OK)

@@ -10,15 +10,15 @@
 #define HEARTH_LIMITS_H
 
 /* Events (docs/EVENTS.md). */
-#define HEARTH_MAX_HEADER 512       /* bytes of a signed header */
-#define HEARTH_MAX_BODY 65536       /* bytes of a body */
-#define HEARTH_MAX_EVENT 66200      /* bytes of a whole event envelope */
-#define HEARTH_MAX_BODY_FIELDS 16   /* entries in a body map */
-#define HEARTH_MAX_KEY 32           /* bytes of a body map key */
-#define HEARTH_MAX_TEXT 60000       /* bytes of a post's or reply's text */
-#define HEARTH_MAX_TITLE 300        /* bytes of a thread title */
-#define HEARTH_MAX_NAME 64          /* bytes of a pseudonym, board or forum name */
-#define HEARTH_MAX_SHORT 1000       /* bytes of any other string field (reason, cw, about) */
+#define HEARTH_MAX_HEADER 512     /* bytes of a signed header */
+#define HEARTH_MAX_BODY 65536     /* bytes of a body */
+#define HEARTH_MAX_EVENT 66200    /* bytes of a whole event envelope */
+#define HEARTH_MAX_BODY_FIELDS 16 /* entries in a body map */
+#define HEARTH_MAX_KEY 32         /* bytes of a body map key */
+#define HEARTH_MAX_TEXT 60000     /* bytes of a post's or reply's text */
+#define HEARTH_MAX_TITLE 300      /* bytes of a thread title */
+#define HEARTH_MAX_NAME 64        /* bytes of a pseudonym, board or forum name */
+#define HEARTH_MAX_SHORT 1000     /* bytes of any other string field (reason, cw, about) */
 #define HEARTH_MAX_SEQ 0x7fffffffffffffffULL /* seq and timestamps fit in SQLite's int64 */
 
 /* Bundles (docs/EVENTS.md, "Bundle files"). */

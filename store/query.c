@@ -10,11 +10,16 @@
 const char *post_status_name(enum post_status st)
 {
     switch (st) {
-    case POST_VISIBLE: return "visible";
-    case POST_RETRACTED: return "retracted";
-    case POST_REMOVED: return "removed";
-    case POST_HIDDEN: return "hidden";
-    case POST_HELD: return "held";
+    case POST_VISIBLE:
+        return "visible";
+    case POST_RETRACTED:
+        return "retracted";
+    case POST_REMOVED:
+        return "removed";
+    case POST_HIDDEN:
+        return "hidden";
+    case POST_HELD:
+        return "held";
     }
     return "unknown";
 }
@@ -54,10 +59,23 @@ static void col_id(sqlite3_stmt *q, int i, uint8_t *out, size_t n)
 
 /* ---- posts ---- */
 
+/* The columns post_fill reads; column 19 is the arrival number, 20 the author's
+ * current roles (as numbers), 21 the members whose flags stand. */
 #define POST_COLS                                                                                  \
-    "p.id, p.author, p.board, p.root, p.parent, p.kind, p.seq, p.created, p.edited, p.depth, "     \
-    "p.status, p.locked, p.pinned, p.title, p.text, p.cw, pr.name, p.replies, p.last_activity, "   \
-    "p.ev FROM posts p LEFT JOIN profiles pr ON pr.author = p.author "
+    "e.id, e.author, b.id, CASE p.kind WHEN 3 THEN e.id ELSE e.root END, "                         \
+    "CASE p.kind WHEN 4 THEN e.ref END, p.kind, p.seq, p.created, p.edited, p.depth, p.status, "   \
+    "p.locked, p.pinned, p.title, p.text, p.cw, pr.name, p.replies, p.last_activity, p.ev, "       \
+    "(SELECT group_concat(role) FROM (SELECT DISTINCT role FROM roles r WHERE r.subject = "        \
+    "e.author AND r.valid = 1 AND r.revoked = 0 ORDER BY role)), "                                 \
+    "(SELECT count(DISTINCT f.author) FROM events x JOIN flags f ON f.ev = x.arrival WHERE "       \
+    "x.ref_ev = p.ev AND x.kind = 8 AND f.live = 1 AND f.author != e.author) "                     \
+    "FROM posts p JOIN events e ON e.arrival = p.ev LEFT JOIN boards b ON b.ev = p.board_ev "      \
+    "LEFT JOIN profiles pr ON pr.author = e.author "
+
+/* What the viewer may see: ?8 is true for a moderator, ?9 the viewer's key. */
+#define VISIBLE_SQL                                                                                \
+    " AND (p.status IN (0, 1, 2) OR (p.status = 4 AND (?8 OR e.author = ?9)) OR "                  \
+    "(p.status = 3 AND ?8)) "
 
 void store_posts_free(struct store_post *p, size_t n)
 {
@@ -74,13 +92,13 @@ void store_posts_free(struct store_post *p, size_t n)
         free(p);
 }
 
-static herr reactions_fill(struct store *s, struct store_post *p)
+static herr reactions_fill(struct store *s, struct store_post *p, int64_t ev)
 {
     herr e = HERR_OK;
     sqlite3_stmt *q = sq(s, Q_REACT_COUNTS);
     if (!q)
         return HERR_IO;
-    sq_bind_id(q, 1, p->id);
+    sqlite3_bind_int64(q, 1, ev);
     int n;
     while ((n = sq_step(s, q, &e, "cannot count reactions")) > 0) {
         if (p->n_reactions == STORE_MAX_REACTIONS)
@@ -90,6 +108,28 @@ static herr reactions_fill(struct store *s, struct store_post *p)
         r->count = (uint32_t)sqlite3_column_int(q, 1);
     }
     return n < 0 ? e : HERR_OK;
+}
+
+/* roles_text - "founder" for the founder, then the names of the role numbers in
+ * `nums` ("1,2"); NULL when none. */
+static char *roles_text(const struct store *s, const uint8_t *author, const char *nums, bool *oom)
+{
+    char buf[128] = "";
+    bool founder = s->has_founder && !memcmp(author, s->founder, HEARTH_PK_LEN);
+    if (founder)
+        snprintf(buf, sizeof buf, "founder");
+    for (const char *c = nums; c && *c; c++) {
+        if (*c < '1' || *c > '4')
+            continue;
+        size_t len = strlen(buf);
+        snprintf(buf + len, sizeof buf - len, "%s%s", len ? "," : "", care_role_name(*c - '0'));
+    }
+    if (!buf[0])
+        return NULL;
+    char *t = strdup(buf);
+    if (!t)
+        *oom = true;
+    return t;
 }
 
 /* post_fill - one row of POST_COLS into p (zeroed first). */
@@ -116,12 +156,15 @@ static herr post_fill(struct store *s, sqlite3_stmt *q, struct store_post *p)
     p->author_name = col_dup(q, 16, &oom);
     p->replies = (uint32_t)sqlite3_column_int(q, 17);
     p->last_activity = (uint64_t)sqlite3_column_int64(q, 18);
+    p->flags = (uint32_t)sqlite3_column_int(q, 21);
+    p->author_roles = roles_text(s, p->author, (const char *)sqlite3_column_text(q, 20), &oom);
     return oom ? store_fail(s, HERR_NOMEM, "out of memory") : HERR_OK;
 }
 
-/* A list of posts being filled. */
+/* A list of posts being filled, with their arrival numbers. */
 struct postlist {
     struct store_post *v;
+    int64_t *ev;
     size_t n, cap;
 };
 
@@ -130,9 +173,12 @@ static herr postlist_next(struct store *s, struct postlist *l, struct store_post
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 16;
         struct store_post *v = realloc(l->v, cap * sizeof *v);
-        if (!v)
+        if (v)
+            l->v = v;
+        int64_t *ev = v ? realloc(l->ev, cap * sizeof *ev) : NULL;
+        if (!ev)
             return store_fail(s, HERR_NOMEM, "out of memory");
-        l->v = v;
+        l->ev = ev;
         l->cap = cap;
     }
     *out = &l->v[l->n];
@@ -149,32 +195,62 @@ static herr posts_run(struct store *s, sqlite3_stmt *q, struct postlist *l)
         e = postlist_next(s, l, &p);
         if (!e) {
             e = post_fill(s, q, p);
-            l->n++;
+            l->ev[l->n++] = sqlite3_column_int64(q, 19);
         }
     }
     if (!e && rc != SQLITE_DONE)
         e = store_sqlerr(s, rc, "cannot read posts");
     for (size_t i = 0; i < l->n && !e; i++)
-        e = reactions_fill(s, &l->v[i]);
+        e = reactions_fill(s, &l->v[i], l->ev[i]);
     return e;
 }
 
-static herr posts_query(struct store *s, const char *sql, const uint8_t *id,
+/* What a posts query binds: ?1 an id, ?2 a text, ?3 a limit; ?8 and ?9 the viewer. */
+struct qargs {
+    const uint8_t *id;
+    const char *text;
+    int64_t limit;
+};
+
+/* viewer_is_mod - the viewer (store_set_viewer) currently moderates. */
+static herr viewer_is_mod(struct store *s, bool *yes)
+{
+    *yes = false;
+    return s->has_viewer ? care_current(s, s->viewer, ROLE_MODERATOR, yes) : HERR_OK;
+}
+
+static void qargs_bind(struct store *s, sqlite3_stmt *q, const struct qargs *a, bool mod)
+{
+    if (a->id)
+        sq_bind_id(q, 1, a->id);
+    if (a->text)
+        sqlite3_bind_text(q, 2, a->text, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 3, a->limit);
+    sqlite3_bind_int(q, 8, mod);
+    if (s->has_viewer)
+        sqlite3_bind_blob(q, 9, s->viewer, HEARTH_PK_LEN, SQLITE_STATIC);
+}
+
+static herr posts_query(struct store *s, const char *sql, const struct qargs *a,
                         struct store_post **out, size_t *n)
 {
     sqlite3_stmt *q = NULL;
     struct postlist l = {0};
+    bool mod = false;
     *out = NULL;
     *n = 0;
     herr e = store_read_begin(s);
     if (!e)
+        e = viewer_is_mod(s, &mod);
+    if (!e)
         e = prepare(s, sql, &q);
     if (!e) {
-        sq_bind_id(q, 1, id);
+        qargs_bind(s, q, a, mod);
         e = posts_run(s, q, &l);
     }
     sqlite3_finalize(q);
     store_read_end(s);
+    free(l.ev);
     if (e || l.n == 0) {
         store_posts_free(l.v, l.n);
         free(l.v);
@@ -190,16 +266,30 @@ herr store_threads(struct store *s, const uint8_t board[HEARTH_ID_LEN], struct s
                    size_t *n)
 {
     s->err[0] = '\0';
+    struct qargs a = {.id = board};
     return posts_query(s,
-                       "SELECT " POST_COLS "WHERE p.board = ?1 AND p.kind = 3 AND p.state = 0 "
-                       "ORDER BY p.pinned DESC, p.last_activity DESC, p.id",
-                       board, out, n);
+                       "SELECT " POST_COLS "WHERE p.ev IN (SELECT arrival FROM events WHERE "
+                       "ref_ev = (SELECT ev FROM boards WHERE id = ?1) AND kind = 3) "
+                       "AND p.state = 0" VISIBLE_SQL
+                       "ORDER BY p.pinned DESC, p.last_activity DESC, e.id",
+                       &a, out, n);
 }
 
-/* Depth-first order of a thread: siblings by (created, id). */
-static int by_parent(const void *a, const void *b)
+/* Depth-first order of a thread: siblings by (created, id). The replies are sorted
+ * by (parent, created, id) through an index array, so that the children of a post are
+ * one run found by binary search. */
+struct tsort {
+    const struct store_post *v; /* the replies, in (created, id) order */
+    size_t *idx;                /* v's indices sorted by (parent, created, id) */
+    size_t m;
+    bool *seen;
+    size_t *stack, top;
+};
+
+static int by_parent(const void *a, const void *b, void *base)
 {
-    const struct store_post *x = a, *y = b;
+    const struct store_post *x = (const struct store_post *)base + *(const size_t *)a;
+    const struct store_post *y = (const struct store_post *)base + *(const size_t *)b;
     int c = memcmp(x->parent, y->parent, HEARTH_ID_LEN);
     if (c)
         return c;
@@ -208,50 +298,68 @@ static int by_parent(const void *a, const void *b)
     return memcmp(x->id, y->id, HEARTH_ID_LEN);
 }
 
-/* children - the first index of parent's children in v[0..n) sorted by_parent. */
-static size_t children(const struct store_post *v, size_t n, const uint8_t *parent)
+/* push_children - push the children of `parent`, last first, so the first pops first. */
+static void push_children(struct tsort *t, const uint8_t *parent)
 {
-    size_t lo = 0, hi = n;
+    size_t lo = 0, hi = t->m;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (memcmp(v[mid].parent, parent, HEARTH_ID_LEN) < 0)
+        if (memcmp(t->v[t->idx[mid]].parent, parent, HEARTH_ID_LEN) < 0)
             lo = mid + 1;
         else
             hi = mid;
     }
-    return lo;
+    size_t end = lo;
+    while (end < t->m && !memcmp(t->v[t->idx[end]].parent, parent, HEARTH_ID_LEN))
+        end++;
+    while (end > lo)
+        t->stack[t->top++] = t->idx[--end];
 }
 
-/* thread_order - v[0] is the post, v[1..n) its replies: reorder depth-first, with an
- * explicit stack (a thread may be deep). */
+/* walk - emit the subtree below `from` (already pushed) depth-first into out. */
+static void walk(struct tsort *t, struct store_post *out, size_t *n)
+{
+    while (t->top) {
+        size_t i = t->stack[--t->top];
+        if (t->seen[i])
+            continue;
+        t->seen[i] = true;
+        out[(*n)++] = t->v[i];
+        push_children(t, t->v[i].id);
+    }
+}
+
+/* thread_order - v[0] is the post, v[1..n) its replies in (created, id) order:
+ * reorder depth-first. Replies whose parent the viewer may not see follow, each with
+ * its own subtree, in (created, id) order. */
 static herr thread_order(struct store *s, struct store_post *v, size_t n)
 {
-    struct store_post *in = malloc(n * sizeof *in);
-    size_t *stack = malloc(n * sizeof *stack), top = 0, out = 1;
-    herr e = in && stack ? HERR_OK : store_fail(s, HERR_NOMEM, "out of memory");
+    struct tsort t = {.m = n - 1};
+    struct store_post *orig = malloc(n * sizeof *orig);
+    t.idx = malloc(n * sizeof *t.idx);
+    t.seen = calloc(n, sizeof *t.seen);
+    t.stack = malloc(n * sizeof *t.stack);
+    herr e =
+        orig && t.idx && t.seen && t.stack ? HERR_OK : store_fail(s, HERR_NOMEM, "out of memory");
     if (!e) {
-        size_t m = n - 1;
-        memcpy(in, v + 1, m * sizeof *in);
-        qsort(in, m, sizeof *in, by_parent);
-        /* Push children in reverse so that the first is visited first. */
-        for (size_t c = children(in, m, v[0].id), end = c; ; ) {
-            while (end < m && !memcmp(in[end].parent, v[0].id, HEARTH_ID_LEN))
-                end++;
-            while (end > c)
-                stack[top++] = --end;
-            break;
-        }
-        while (top) {
-            size_t i = stack[--top], c = children(in, m, in[i].id), end = c;
-            v[out++] = in[i];
-            while (end < m && !memcmp(in[end].parent, in[i].id, HEARTH_ID_LEN))
-                end++;
-            while (end > c)
-                stack[top++] = --end;
+        size_t out = 1;
+        memcpy(orig, v + 1, t.m * sizeof *orig);
+        t.v = orig;
+        for (size_t i = 0; i < t.m; i++)
+            t.idx[i] = i;
+        qsort_r(t.idx, t.m, sizeof *t.idx, by_parent, orig);
+        push_children(&t, v[0].id);
+        walk(&t, v, &out);
+        for (size_t i = 0; i < t.m; i++) {
+            if (!t.seen[i])
+                t.stack[t.top++] = i;
+            walk(&t, v, &out);
         }
     }
-    free(in);
-    free(stack);
+    free(orig);
+    free(t.idx);
+    free(t.seen);
+    free(t.stack);
     return e;
 }
 
@@ -259,10 +367,14 @@ herr store_thread(struct store *s, const uint8_t thread[HEARTH_ID_LEN], struct s
                   size_t *n)
 {
     s->err[0] = '\0';
+    struct qargs a = {.id = thread};
     herr e = posts_query(s,
-                         "SELECT " POST_COLS "WHERE p.root = ?1 AND p.state = 0 "
-                         "ORDER BY p.kind, p.created, p.id",
-                         thread, out, n);
+                         "WITH RECURSIVE t(ev) AS (SELECT arrival FROM events WHERE id = ?1 "
+                         "UNION ALL SELECT x.arrival FROM events x JOIN t ON x.ref_ev = t.ev AND "
+                         "x.kind = 4) SELECT " POST_COLS
+                         "JOIN t ON t.ev = p.ev WHERE p.state = 0" VISIBLE_SQL
+                         "ORDER BY p.kind, p.created, e.id",
+                         &a, out, n);
     if (e)
         return e;
     if (*n == 0 || (*out)[0].kind != EK_POST) {
@@ -286,7 +398,11 @@ herr store_post_get(struct store *s, const uint8_t id[HEARTH_ID_LEN], struct sto
     size_t n;
     s->err[0] = '\0';
     memset(out, 0, sizeof *out);
-    herr e = posts_query(s, "SELECT " POST_COLS "WHERE p.id = ?1 AND p.state = 0", id, &v, &n);
+    struct qargs a = {.id = id};
+    herr e = posts_query(s,
+                         "SELECT " POST_COLS "WHERE p.ev = (SELECT arrival FROM events WHERE "
+                         "id = ?1) AND p.state = 0" VISIBLE_SQL,
+                         &a, &v, &n);
     if (e)
         return e;
     if (n == 0)
@@ -344,8 +460,9 @@ herr store_boards(struct store *s, struct store_board **out, size_t *n)
     *out = NULL;
     *n = 0;
     herr e = prepare(s,
-                     "SELECT b.id, b.name, b.about, b.created, (SELECT count(*) FROM posts p "
-                     "WHERE p.board = b.id AND p.kind = 3 AND p.state = 0) FROM boards b "
+                     "SELECT b.id, b.name, b.about, b.created, (SELECT count(*) FROM events x "
+                     "JOIN posts p ON p.ev = x.arrival WHERE x.ref_ev = b.ev AND x.kind = 3 "
+                     "AND p.state = 0) FROM boards b "
                      "WHERE b.valid = 0 ORDER BY b.created, b.id",
                      &q);
     if (!e)
@@ -492,8 +609,8 @@ herr store_stats(struct store *s, struct store_stats *st)
         {offsetof(struct store_stats, events), "SELECT count(*) FROM events"},
         {offsetof(struct store_stats, pending),
          "SELECT (SELECT count(*) FROM posts WHERE state = 1) + (SELECT count(*) FROM boards "
-         "WHERE valid = 1) + (SELECT count(*) FROM events e WHERE e.kind IN (5, 6, 7, 8) AND "
-         "NOT EXISTS (SELECT 1 FROM events t WHERE t.id = e.ref))"},
+         "WHERE valid = 1) + (SELECT count(*) FROM waiting w JOIN events e ON "
+         "e.arrival = w.ev WHERE e.kind IN (5, 6, 7, 8))"},
         {offsetof(struct store_stats, purged),
          "SELECT count(*) FROM events WHERE body IS NULL AND kind IN (3, 4, 5, 7, 8, 9)"},
         {offsetof(struct store_stats, boards), "SELECT count(*) FROM boards WHERE valid = 0"},
@@ -528,9 +645,9 @@ herr store_stats(struct store *s, struct store_stats *st)
 static int priority(uint32_t kind)
 {
     static const int8_t prio[EK_MAX_KIND + 1] = {
-        [EK_ROLE] = 0,  [EK_MOD] = 1,   [EK_RETRACT] = 2, [EK_GENESIS] = 3, [EK_SETTINGS] = 4,
-        [EK_RESOURCES] = 5, [EK_BOARD] = 6, [EK_PROFILE] = 7, [EK_POST] = 8, [EK_REPLY] = 9,
-        [EK_EDIT] = 10, [EK_REACT] = 11, [EK_FLAG] = 12,
+        [EK_ROLE] = 0,      [EK_MOD] = 1,    [EK_RETRACT] = 2, [EK_GENESIS] = 3, [EK_SETTINGS] = 4,
+        [EK_RESOURCES] = 5, [EK_BOARD] = 6,  [EK_PROFILE] = 7, [EK_POST] = 8,    [EK_REPLY] = 9,
+        [EK_EDIT] = 10,     [EK_REACT] = 11, [EK_FLAG] = 12,
     };
     return kind >= 1 && kind <= EK_MAX_KIND ? prio[kind] : 13;
 }
@@ -687,8 +804,8 @@ herr store_keys_since(struct store *s, uint64_t arrival, store_key_fn fn, void *
 {
     sqlite3_stmt *q = NULL;
     s->err[0] = '\0';
-    herr e = prepare(s, "SELECT id, created, arrival FROM events WHERE arrival > ?1 ORDER BY arrival",
-                     &q);
+    herr e = prepare(
+        s, "SELECT id, created, arrival FROM events WHERE arrival > ?1 ORDER BY arrival", &q);
     if (e)
         return e;
     sqlite3_bind_int64(q, 1, (int64_t)arrival);
@@ -696,8 +813,7 @@ herr store_keys_since(struct store *s, uint64_t arrival, store_key_fn fn, void *
     while (!e && (rc = sqlite3_step(q)) == SQLITE_ROW) {
         uint8_t id[HEARTH_ID_LEN];
         col_id(q, 0, id, HEARTH_ID_LEN);
-        e = fn(ctx, id, (uint64_t)sqlite3_column_int64(q, 1),
-               (uint64_t)sqlite3_column_int64(q, 2));
+        e = fn(ctx, id, (uint64_t)sqlite3_column_int64(q, 1), (uint64_t)sqlite3_column_int64(q, 2));
     }
     if (!e && rc != SQLITE_DONE)
         e = store_sqlerr(s, rc, "cannot list events");
@@ -709,4 +825,190 @@ herr store_last_arrival(struct store *s, uint64_t *arrival)
 {
     s->err[0] = '\0';
     return count_sql(s, "SELECT coalesce(max(arrival), 0) FROM events", arrival);
+}
+
+/* ---- community care ---- */
+
+herr store_roles(struct store *s, const uint8_t author[HEARTH_PK_LEN], char **roles)
+{
+    sqlite3_stmt *q = NULL;
+    bool oom = false;
+    s->err[0] = '\0';
+    *roles = NULL;
+    herr e = store_read_begin(s);
+    if (!e)
+        e = prepare(s,
+                    "SELECT group_concat(role) FROM (SELECT DISTINCT role FROM roles WHERE "
+                    "subject = ?1 AND valid = 1 AND revoked = 0 ORDER BY role)",
+                    &q);
+    if (!e) {
+        sqlite3_bind_blob(q, 1, author, HEARTH_PK_LEN, SQLITE_STATIC);
+        int rc = sqlite3_step(q);
+        if (rc == SQLITE_ROW)
+            *roles = roles_text(s, author, (const char *)sqlite3_column_text(q, 0), &oom);
+        else
+            e = store_sqlerr(s, rc, "cannot read roles");
+    }
+    sqlite3_finalize(q);
+    store_read_end(s);
+    if (!e && oom)
+        e = store_fail(s, HERR_NOMEM, "out of memory");
+    return e;
+}
+
+herr store_settings(struct store *s, uint64_t *hold, uint64_t *flags)
+{
+    s->err[0] = '\0';
+    herr e = store_read_begin(s);
+    *hold = s->hold;
+    *flags = s->flag_limit;
+    store_read_end(s);
+    return e;
+}
+
+static herr resources_read(struct store *s, char **text, char **about)
+{
+    uint64_t ev;
+    struct event x;
+    herr e = count_sql(s, "SELECT coalesce(resources_ev, 0) FROM config", &ev);
+    if (e)
+        return e;
+    if (ev == 0)
+        return store_fail(s, HERR_NOT_FOUND, "this forum has no crisis resources yet");
+    sqlite3_stmt *q = sq(s, Q_EV_PARTS);
+    if (!q)
+        return HERR_IO;
+    sqlite3_bind_int64(q, 1, (int64_t)ev);
+    int n = sq_step(s, q, &e, "cannot read the resources");
+    if (n <= 0)
+        return n < 0 ? e : store_fail(s, HERR_CORRUPT, "the resources event is missing");
+    e = view_parse_stored(s, q, 0, &x);
+    sqlite3_reset(q);
+    if (e)
+        return e;
+    *text = x.b.text.p ? strndup(x.b.text.p, x.b.text.n) : NULL;
+    *about = x.b.about.p ? strndup(x.b.about.p, x.b.about.n) : NULL;
+    if ((x.b.text.p && !*text) || (x.b.about.p && !*about))
+        return store_fail(s, HERR_NOMEM, "out of memory");
+    return HERR_OK;
+}
+
+herr store_resources(struct store *s, char **text, char **about)
+{
+    s->err[0] = '\0';
+    *text = *about = NULL;
+    herr e = store_read_begin(s);
+    if (!e)
+        e = resources_read(s, text, about);
+    store_read_end(s);
+    if (e) {
+        free(*text);
+        free(*about);
+        *text = *about = NULL;
+    }
+    return e;
+}
+
+/* search_words - the words of a person's query as an FTS5 query: each word quoted
+ * (so nothing in it is FTS syntax), all of them required. */
+static herr search_words(struct store *s, const char *query, struct hbuf *out)
+{
+    herr e = HERR_OK;
+    size_t words = 0;
+    for (const char *p = query; *p && !e;) {
+        while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+            p++;
+        if (!*p)
+            break;
+        e = words ? hbuf_append(out, " \"", 2) : hbuf_append(out, "\"", 1);
+        words++;
+        for (; !e && *p && *p != ' ' && *p != '\t' && *p != '\n' && *p != '\r'; p++)
+            e = hbuf_append(out, *p == '"' ? "\"\"" : p, *p == '"' ? 2 : 1);
+        if (!e)
+            e = hbuf_append(out, "\"", 1);
+    }
+    if (!e)
+        e = hbuf_append(out, "", 1);
+    if (e)
+        return store_fail(s, e, "the search is too long");
+    return words ? HERR_OK : store_fail(s, HERR_USAGE, "nothing to search for");
+}
+
+/* search_catch_up - index the posts that arrived since the index was last brought up
+ * to date (ingest does not pay for the index). */
+static herr exec_write(struct store *s, const char *sql)
+{
+    int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+    return rc == SQLITE_OK ? HERR_OK : store_sqlerr(s, rc, "cannot update the search index");
+}
+
+static herr search_catch_up(struct store *s)
+{
+    herr e = store_write_begin(s);
+    if (e)
+        return e;
+    sqlite3_stmt *q = NULL;
+    e = prepare(s,
+                "INSERT INTO search(rowid, title, text) SELECT ev, title, text FROM posts "
+                "WHERE ev > ?1 AND state = 0 AND status = 0 AND text IS NOT NULL",
+                &q);
+    if (!e) {
+        sqlite3_bind_int64(q, 1, s->search_upto);
+        e = sq_exec(s, q, "cannot update the search index");
+    }
+    sqlite3_finalize(q);
+    if (!e)
+        e = exec_write(s,
+                       "UPDATE config SET search_upto = (SELECT coalesce(max(ev), 0) FROM posts)");
+    return store_write_end(s, e);
+}
+
+herr store_search(struct store *s, const char *query, size_t limit, struct store_post **out,
+                  size_t *n)
+{
+    struct hbuf words;
+    s->err[0] = '\0';
+    *out = NULL;
+    *n = 0;
+    hbuf_init(&words, 4096);
+    herr e = search_words(s, query, &words);
+    /* A store another process is writing still answers, from the index as it is. */
+    if (!e && !s->readonly && (e = search_catch_up(s)) == HERR_BUSY)
+        e = HERR_OK;
+    struct qargs a = {.text = (const char *)words.data, .limit = limit ? (int64_t)limit : 50};
+    if (!e)
+        e = posts_query(s,
+                        "SELECT " POST_COLS "JOIN search ON search.rowid = p.ev WHERE search "
+                        "MATCH ?2 AND p.state = 0" VISIBLE_SQL "ORDER BY bm25(search) LIMIT ?3",
+                        &a, out, n);
+    hbuf_release(&words);
+    return e;
+}
+
+herr store_mod_queue(struct store *s, struct store_post **out, size_t *n)
+{
+    bool mod = false;
+    s->err[0] = '\0';
+    *out = NULL;
+    *n = 0;
+    herr e = store_read_begin(s);
+    if (!e)
+        e = viewer_is_mod(s, &mod);
+    store_read_end(s);
+    if (!e && !mod)
+        e = store_fail(s, HERR_DENIED, "only moderators see the moderation queue");
+    /* Flagged and not yet looked at by a current moderator (?1: the founder). */
+    struct qargs a = {.id = s->has_founder ? s->founder : NULL};
+    if (!e)
+        e = posts_query(
+            s,
+            "SELECT " POST_COLS "WHERE p.state = 0 AND (p.status = 4 OR (p.status IN (0, 3) AND "
+            "EXISTS (SELECT 1 FROM events x JOIN flags f ON f.ev = x.arrival WHERE x.ref_ev = "
+            "p.ev AND x.kind = 8 AND f.live = 1 AND f.author != e.author) AND NOT EXISTS "
+            "(SELECT 1 FROM events x JOIN mods m ON m.ev = x.arrival WHERE x.ref_ev = p.ev AND "
+            "x.kind = 11 AND m.action IN (1, 2, 3, 10) AND (x.author = ?1 OR EXISTS (SELECT 1 "
+            "FROM roles r WHERE r.subject = x.author AND r.role <= 2 AND r.valid = 1 AND "
+            "r.revoked = 0)))))" VISIBLE_SQL "ORDER BY p.created, e.id",
+            &a, out, n);
+    return e;
 }

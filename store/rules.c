@@ -10,7 +10,7 @@
 
 /* A post or reply of the view, as the rules need it. */
 struct ptarget {
-    bool held, is_post_or_reply;
+    bool held, is_post_or_reply, locked;
     uint32_t kind;
     int state, status;
     uint8_t author[HEARTH_PK_LEN], root[HEARTH_ID_LEN];
@@ -34,27 +34,43 @@ static herr ptarget_find(struct store *s, const uint8_t id[HEARTH_ID_LEN], struc
     if (t->is_post_or_reply) {
         t->state = sqlite3_column_int(q, 2);
         t->status = sqlite3_column_int(q, 3);
-        memcpy(t->root, sqlite3_column_blob(q, 4), HEARTH_ID_LEN);
+        memcpy(t->root, t->kind == EK_POST ? id : sqlite3_column_blob(q, 4), HEARTH_ID_LEN);
+        t->locked = sqlite3_column_int(q, 5) != 0;
     }
     sqlite3_reset(q);
     return HERR_OK;
 }
 
-static bool is_founder(const struct store *s, const uint8_t *author)
+/* need_role - ev's author must hold a role <= upto, judged at ev's seq as a peer
+ * will judge it. */
+static herr need_role(struct store *s, const struct event *ev, int upto, const char *refusal)
 {
-    return s->has_founder && memcmp(author, s->founder, HEARTH_PK_LEN) == 0;
+    bool ok;
+    herr e = care_valid(s, ev->author, ev->seq, upto, &ok);
+    if (!e && !ok)
+        e = store_fail(s, HERR_DENIED, "%s", refusal);
+    return e;
 }
 
 static herr check_board(struct store *s, const struct event *ev)
 {
-    if (!is_founder(s, ev->author))
-        return store_fail(s, HERR_DENIED, "only the forum's founder can create boards");
-    return HERR_OK;
+    return need_role(s, ev, ROLE_ADMIN, "only the founder or an admin can create boards");
+}
+
+static herr check_not_banned(struct store *s, const struct event *ev)
+{
+    bool banned;
+    herr e = care_banned(s, ev->author, &banned);
+    if (!e && banned)
+        e = store_fail(s, HERR_DENIED, "you are banned from this forum");
+    return e;
 }
 
 static herr check_post(struct store *s, const struct event *ev)
 {
-    herr e = HERR_OK;
+    herr e = check_not_banned(s, ev);
+    if (e)
+        return e;
     sqlite3_stmt *q = sq(s, Q_BOARD_BY_ID);
     if (!q)
         return HERR_IO;
@@ -82,9 +98,13 @@ static herr live(struct store *s, const uint8_t *id, struct ptarget *t, const ch
 static herr check_reply(struct store *s, const struct event *ev)
 {
     struct ptarget root, parent;
-    herr e = live(s, ev->root, &root, "thread");
+    herr e = check_not_banned(s, ev);
+    if (!e)
+        e = live(s, ev->root, &root, "thread");
     if (!e && root.kind != EK_POST)
         e = store_fail(s, HERR_NOT_FOUND, "no such thread");
+    if (!e && root.locked)
+        e = store_fail(s, HERR_DENIED, "this thread is locked");
     if (!e && memcmp(ev->ref, ev->root, HEARTH_ID_LEN) != 0) {
         e = live(s, ev->ref, &parent, "post to reply to");
         if (!e && (parent.kind != EK_REPLY || memcmp(parent.root, ev->root, HEARTH_ID_LEN)))
@@ -112,17 +132,109 @@ static herr check_own(struct store *s, const struct event *ev, const char *verb)
     return HERR_OK;
 }
 
+/* check_role - grants and revocations: an admin grant or its revocation is the
+ * founder's alone; other roles are the founder's or an admin's to give and take. */
+static herr check_role(struct store *s, const struct event *ev)
+{
+    int role = care_role_of(ev->b.role);
+    if (ev->b.grant)
+        return need_role(s, ev, role == ROLE_ADMIN ? 0 : ROLE_ADMIN,
+                         role == ROLE_ADMIN ? "only the founder can make admins"
+                                            : "only the founder or an admin can grant roles");
+    struct event g;
+    herr e = rules_parse_held(s, ev->ref, &g);
+    if (e == HERR_NOT_FOUND)
+        return store_fail(s, HERR_NOT_FOUND, "no such role grant to revoke");
+    if (e)
+        return e;
+    if (g.kind != EK_ROLE || !g.b.grant || care_role_of(g.b.role) != role ||
+        memcmp(g.b.subject, ev->b.subject, HEARTH_PK_LEN))
+        return store_fail(s, HERR_USAGE,
+                          "a revocation names the grant it revokes, its subject "
+                          "and its role");
+    return need_role(s, ev, role == ROLE_ADMIN ? 0 : ROLE_ADMIN,
+                     role == ROLE_ADMIN ? "only the founder can revoke an admin"
+                                        : "only the founder or an admin can revoke roles");
+}
+
+static herr check_mod(struct store *s, const struct event *ev)
+{
+    struct ptarget t;
+    int action = care_action_of(ev->b.action);
+    herr e = need_role(s, ev, ROLE_MODERATOR, "you are not a moderator of this forum");
+    if (e || ev->b.subject)
+        return e;
+    e = ptarget_find(s, ev->ref, &t);
+    if (!e && (!t.held || !t.is_post_or_reply))
+        e = store_fail(s, HERR_NOT_FOUND, "no such post to moderate");
+    bool thread_only =
+        action == MA_LOCK || action == MA_UNLOCK || action == MA_PIN || action == MA_UNPIN;
+    if (!e && thread_only && t.kind != EK_POST)
+        e = store_fail(s, HERR_USAGE, "only a thread can be locked or pinned");
+    return e;
+}
+
 herr rules_check_publish(struct store *s, const struct event *ev)
 {
     struct ptarget t;
     switch (ev->kind) {
-    case EK_BOARD: return check_board(s, ev);
-    case EK_POST: return check_post(s, ev);
-    case EK_REPLY: return check_reply(s, ev);
-    case EK_EDIT: return check_own(s, ev, "edit");
-    case EK_RETRACT: return check_own(s, ev, "retract");
-    case EK_REACT: return live(s, ev->ref, &t, "post to react to");
-    case EK_FLAG: return live(s, ev->ref, &t, "post to flag");
-    default: return HERR_OK;
+    case EK_BOARD:
+        return check_board(s, ev);
+    case EK_POST:
+        return check_post(s, ev);
+    case EK_REPLY:
+        return check_reply(s, ev);
+    case EK_EDIT:
+        return check_own(s, ev, "edit");
+    case EK_RETRACT:
+        return check_own(s, ev, "retract");
+    case EK_REACT:
+        return live(s, ev->ref, &t, "post to react to");
+    case EK_FLAG:
+        return live(s, ev->ref, &t, "post to flag");
+    case EK_ROLE:
+        return check_role(s, ev);
+    case EK_MOD:
+        return check_mod(s, ev);
+    case EK_SETTINGS:
+    case EK_RESOURCES:
+        return need_role(s, ev, ROLE_ADMIN, "only the founder or an admin can change settings");
+    default:
+        return HERR_OK;
     }
+}
+
+/* rules_prepare - complete a draft before it is signed: a revocation without `until`
+ * keeps everything its subject did so far, as this replica knows it. */
+herr rules_prepare(struct store *s, struct event_draft *d)
+{
+    herr e = HERR_OK;
+    if (d->kind != EK_ROLE || d->b.grant || d->b.has_until || !d->b.subject)
+        return HERR_OK;
+    sqlite3_stmt *q = sq(s, Q_EV_MAX_SEQ);
+    if (!q)
+        return HERR_IO;
+    sqlite3_bind_blob(q, 1, d->b.subject, HEARTH_PK_LEN, SQLITE_STATIC);
+    int n = sq_step(s, q, &e, "cannot read the subject's events");
+    d->b.has_until = true;
+    d->b.until = n > 0 ? (uint64_t)sqlite3_column_int64(q, 0) : 0;
+    if (n > 0)
+        sqlite3_reset(q);
+    return n < 0 ? e : HERR_OK;
+}
+
+/* rules_parse_held - the held event `id`, parsed (borrowing s->scratch). */
+herr rules_parse_held(struct store *s, const uint8_t *id, struct event *ev)
+{
+    herr e = HERR_OK;
+    sqlite3_stmt *q = sq(s, Q_EV_PARTS_BY_ID);
+    if (!q)
+        return HERR_IO;
+    sq_bind_id(q, 1, id);
+    int n = sq_step(s, q, &e, "cannot read an event");
+    if (n <= 0)
+        return n < 0 ? e : HERR_NOT_FOUND;
+    e = view_parse_stored(s, q, 0, ev);
+    sqlite3_reset(q);
+    return e;
 }

@@ -31,7 +31,8 @@ static const char *const migrations[] = {
      * is what the view's lookups use: an index of small, mostly recent integers costs
      * a fraction of one on random 32-byte ids, and ingest writes every index page it
      * touches once per batch. An event whose target has not arrived waits in
-     * `waiting` until it does. */
+     * `waiting` until it does. For the same reason posts has no index of its own: a
+     * thread is found by walking reply links down events_ref from its post. */
     "CREATE TABLE local_meta(key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL) WITHOUT ROWID;"
     "CREATE TABLE forum(one INTEGER PRIMARY KEY CHECK (one = 1), id BLOB NOT NULL,"
     "  founder BLOB);"
@@ -51,8 +52,6 @@ static const char *const migrations[] = {
     "  status INTEGER NOT NULL, title TEXT, text TEXT, cw TEXT, edited INTEGER NOT NULL,"
     "  replies INTEGER NOT NULL DEFAULT 0, last_activity INTEGER NOT NULL,"
     "  locked INTEGER NOT NULL DEFAULT 0, pinned INTEGER NOT NULL DEFAULT 0);"
-    "CREATE INDEX posts_root ON posts(root_ev, kind, state, status) WHERE root_ev IS NOT NULL;"
-    "CREATE INDEX posts_board ON posts(board_ev) WHERE kind = 3;"
     "CREATE TABLE boards(ev INTEGER PRIMARY KEY REFERENCES events(arrival),"
     "  id BLOB NOT NULL UNIQUE, author BLOB NOT NULL, created INTEGER NOT NULL,"
     "  name TEXT NOT NULL, about TEXT, valid INTEGER NOT NULL);"
@@ -62,6 +61,25 @@ static const char *const migrations[] = {
     "  author BLOB NOT NULL, reason TEXT, live INTEGER NOT NULL);"
     "CREATE TABLE profiles(author BLOB PRIMARY KEY, ev INTEGER NOT NULL, seq INTEGER NOT NULL,"
     "  id BLOB NOT NULL, name TEXT, about TEXT) WITHOUT ROWID;",
+    /* 2: community care: roles, moderation, settings, resources, search.
+     * roles holds one row per grant whose granter could ever grant it (the founder,
+     * or for the lesser roles someone the founder once made admin); `valid` says
+     * whether the granter still held the power when granting, `revoked`/`until` what
+     * revocations left of it. mods and care_events list the events of those kinds so
+     * that recomputing never scans all events. search is filled lazily (search_upto)
+     * and loses a post at once when its text stops being visible. */
+    "CREATE TABLE roles(grant_ev INTEGER PRIMARY KEY, subject BLOB NOT NULL,"
+    "  role INTEGER NOT NULL, valid INTEGER NOT NULL, revoked INTEGER NOT NULL,"
+    "  until INTEGER NOT NULL);"
+    "CREATE INDEX roles_subject ON roles(subject, role);"
+    "CREATE TABLE care_events(ev INTEGER PRIMARY KEY, kind INTEGER NOT NULL);"
+    "CREATE TABLE mods(ev INTEGER PRIMARY KEY, action INTEGER NOT NULL, subject BLOB);"
+    "CREATE INDEX mods_subject ON mods(subject) WHERE subject IS NOT NULL;"
+    "CREATE TABLE banned(subject BLOB PRIMARY KEY) WITHOUT ROWID;"
+    "CREATE TABLE config(one INTEGER PRIMARY KEY CHECK (one = 1), hold INTEGER NOT NULL,"
+    "  flags INTEGER NOT NULL, resources_ev INTEGER, search_upto INTEGER NOT NULL);"
+    "INSERT INTO config VALUES (1, 0, 0, NULL, 0);"
+    "CREATE VIRTUAL TABLE search USING fts5(title, text, tokenize = 'unicode61');",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
@@ -111,18 +129,25 @@ static herr sqlite_herr(int rc)
     switch (rc & 0xff) {
     case SQLITE_OK:
     case SQLITE_ROW:
-    case SQLITE_DONE: return HERR_OK;
-    case SQLITE_FULL: return HERR_FULL;
+    case SQLITE_DONE:
+        return HERR_OK;
+    case SQLITE_FULL:
+        return HERR_FULL;
     case SQLITE_READONLY:
     case SQLITE_CANTOPEN:
     case SQLITE_PERM:
-    case SQLITE_AUTH: return HERR_READONLY;
+    case SQLITE_AUTH:
+        return HERR_READONLY;
     case SQLITE_BUSY:
-    case SQLITE_LOCKED: return HERR_BUSY;
+    case SQLITE_LOCKED:
+        return HERR_BUSY;
     case SQLITE_CORRUPT:
-    case SQLITE_NOTADB: return HERR_CORRUPT;
-    case SQLITE_NOMEM: return HERR_NOMEM;
-    default: return HERR_IO;
+    case SQLITE_NOTADB:
+        return HERR_CORRUPT;
+    case SQLITE_NOMEM:
+        return HERR_NOMEM;
+    default:
+        return HERR_IO;
     }
 }
 
@@ -234,6 +259,21 @@ static herr load_forum(struct store *s)
     return r < 0 ? e : HERR_OK;
 }
 
+/* load_waiting - whether any event waits for a reference: when none does, ingest
+ * skips looking for waiters event by event. */
+static herr load_waiting(struct store *s)
+{
+    herr e = HERR_OK;
+    sqlite3_stmt *q = sq(s, Q_WAIT_ANY);
+    if (!q)
+        return HERR_IO;
+    int r = sq_step(s, q, &e, "cannot read waiting events");
+    s->any_waiting = r > 0;
+    if (r > 0)
+        sqlite3_reset(q);
+    return r < 0 ? e : HERR_OK;
+}
+
 static herr run(struct store *s, enum q which, const char *what)
 {
     sqlite3_stmt *q = sq(s, which);
@@ -248,6 +288,11 @@ herr store_write_begin(struct store *s)
     if (e)
         return e;
     e = load_forum(s);
+    if (!e)
+        e = load_waiting(s);
+    if (!e)
+        e = care_load(s);
+    s->search_purged = false;
     if (e)
         (void)run(s, Q_ROLLBACK, "cannot roll back");
     return e;
@@ -255,6 +300,12 @@ herr store_write_begin(struct store *s)
 
 herr store_write_end(struct store *s, herr e)
 {
+    /* Purged text left the search index: merge its segments so that the words go
+     * from the file too (FTS5 keeps deleted terms until a merge). */
+    if (!e && s->search_purged)
+        e = exec_sql(s, "INSERT INTO search(search) VALUES ('optimize')",
+                     "cannot tidy the search index");
+    s->search_purged = false;
     if (!e) {
         e = run(s, Q_COMMIT, "cannot commit");
         if (!e)
@@ -273,6 +324,8 @@ herr store_read_begin(struct store *s)
     herr e = run(s, Q_BEGIN_READ, "cannot start a read");
     if (!e)
         e = load_forum(s);
+    if (!e)
+        e = care_load(s);
     if (e)
         store_read_end(s);
     return e;
@@ -302,6 +355,9 @@ const char *store_errmsg(const struct store *s)
     return s->err;
 }
 
+/* configure - per-connection settings. A checkpoint every 4000 pages (16 MB of WAL)
+ * rather than SQLite's 1000: ingest rewrites the same index pages batch after batch,
+ * and a checkpoint copies each page once however often it was rewritten. */
 static herr configure(struct store *s)
 {
     sqlite3_extended_result_codes(s->db, 1);
@@ -311,7 +367,8 @@ static herr configure(struct store *s)
     sqlite3_busy_timeout(s->db, STORE_BUSY_MS);
     return exec_sql(s,
                     "PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;"
-                    "PRAGMA trusted_schema = OFF; PRAGMA cache_size = -32000; PRAGMA wal_autocheckpoint = 8000;",
+                    "PRAGMA trusted_schema = OFF; PRAGMA cache_size = -16000;"
+                    "PRAGMA wal_autocheckpoint = 4000; PRAGMA journal_size_limit = 16777216;",
                     "cannot configure the database");
 }
 

@@ -37,8 +37,8 @@ enum store_flags {
 /* store_open - open (or with STORE_CREATE create) the replica at path and bring its
  * schema up to date. HERR_NOT_FOUND when absent without STORE_CREATE; HERR_BUSY when
  * another process holds it; HERR_READONLY; HERR_CORRUPT when it is not a hearth
- * database or (with STORE_CHECK) fails its quick check; HERR_VERSION when its schema is newer than this
- * program. On failure *out is NULL and store_open_error() has the detail. */
+ * database or (with STORE_CHECK) fails its quick check; HERR_VERSION when its schema is newer than
+ * this program. On failure *out is NULL and store_open_error() has the detail. */
 HEARTH_MUST_CHECK herr store_open(struct store **out, const char *path, unsigned flags);
 
 /* store_open_error - the detail of the last store_open failure in this thread. */
@@ -135,11 +135,13 @@ struct store_post {
     bool locked, pinned; /* for a thread */
     char *title, *text, *cw;
     char *author_name;  /* the author's pseudonym, NULL when no profile */
-    char *author_roles; /* comma-separated roles, NULL when none */
+    char *author_roles; /* comma-separated roles, NULL when none ("founder" for the
+                           founder, then admin, moderator, professional, peer-worker) */
     uint32_t replies;   /* for a thread: visible replies */
     uint64_t last_activity;
     uint32_t n_reactions;
     struct store_reaction reactions[STORE_MAX_REACTIONS];
+    uint32_t flags; /* distinct members (not the author) whose flags stand */
     /* Private: in a list from store_threads / store_thread, the list's first element
      * points at the list, so that store_posts_free knows to free the array. */
     void *list_base;
@@ -192,12 +194,12 @@ HEARTH_MUST_CHECK herr store_profile(struct store *s, const uint8_t author[HEART
                                      char **name, char **about);
 
 struct store_stats {
-    uint64_t events;    /* events held */
-    uint64_t pending;   /* held, waiting for a prerequisite */
-    uint64_t purged;    /* bodies purged */
+    uint64_t events;  /* events held */
+    uint64_t pending; /* held, waiting for a prerequisite */
+    uint64_t purged;  /* bodies purged */
     uint64_t boards, threads, replies, authors;
-    uint64_t forks;     /* (author, seq) pairs with more than one event */
-    uint64_t db_bytes;  /* size of the database file */
+    uint64_t forks;    /* (author, seq) pairs with more than one event */
+    uint64_t db_bytes; /* size of the database file */
 };
 
 HEARTH_MUST_CHECK herr store_stats(struct store *s, struct store_stats *st);
@@ -205,6 +207,46 @@ HEARTH_MUST_CHECK herr store_stats(struct store *s, struct store_stats *st);
 /* store_view_digest - BLAKE2b-256 over a canonical dump of the whole view (see
  * docs/EVENTS.md): two replicas with equal digests show the same forum. */
 HEARTH_MUST_CHECK herr store_view_digest(struct store *s, uint8_t out[HEARTH_ID_LEN]);
+
+/* ---- community care (docs/EVENTS.md, "Roles and moderation") ----
+ *
+ * Roles, moderation, settings and resources are evaluated from the set of events
+ * like the rest of the view. What a viewer sees follows store_set_viewer: held posts
+ * show to their author and to moderators; posts hidden by a moderator, by flags
+ * awaiting review, or because their author is banned show to moderators only (with
+ * their status); retracted and removed posts show to everyone as such, without text.
+ * store_publish refuses moderation without the role, posting while banned and
+ * replying in a locked thread with HERR_DENIED. */
+
+/* store_roles - the current roles of author, comma-separated as in
+ * store_post.author_roles; *roles is NULL when none. Caller frees. */
+HEARTH_MUST_CHECK herr store_roles(struct store *s, const uint8_t author[HEARTH_PK_LEN],
+                                   char **roles);
+
+/* store_resources - the crisis resources in force (the latest valid resources event
+ * by (created, id)): text and about (about may be NULL). Caller frees both.
+ * HERR_NOT_FOUND when the forum has none. */
+HEARTH_MUST_CHECK herr store_resources(struct store *s, char **text, char **about);
+
+/* store_settings - the forum settings in force: how many first posts of a new
+ * member are held for approval (0: none), and how many members' flags hide a post
+ * until a moderator looks (0: flags never hide). */
+HEARTH_MUST_CHECK herr store_settings(struct store *s, uint64_t *hold, uint64_t *flags);
+
+/* store_search - posts and replies whose visible title or text holds every word of
+ * query (SQLite FTS5, unicode61 words; query is words, not FTS syntax), best match
+ * first, at most `limit` (0: 50). Hidden, held, removed and retracted posts are never
+ * in the index. The index catches up with new posts here, so a read-only store may
+ * miss the newest. Caller owns *out (store_posts_free). HERR_USAGE when query has no
+ * words. */
+HEARTH_MUST_CHECK herr store_search(struct store *s, const char *query, size_t limit,
+                                    struct store_post **out, size_t *n);
+
+/* store_mod_queue - what waits for a moderator: held posts, and posts flagged by
+ * members (not their author) that no moderator approved, unhid, removed or hid yet;
+ * oldest first. HERR_DENIED unless the viewer (store_set_viewer) is a moderator.
+ * Caller owns *out (store_posts_free). */
+HEARTH_MUST_CHECK herr store_mod_queue(struct store *s, struct store_post **out, size_t *n);
 
 /* ---- moving events (export, bundles, sync) ---- */
 
@@ -217,7 +259,8 @@ typedef herr (*store_event_fn)(void *ctx, const uint8_t *env, size_t len);
 HEARTH_MUST_CHECK herr store_export(struct store *s, store_event_fn fn, void *ctx);
 
 /* store_get - append the envelope of the event `id` to out. HERR_NOT_FOUND. */
-HEARTH_MUST_CHECK herr store_get(struct store *s, const uint8_t id[HEARTH_ID_LEN], struct hbuf *out);
+HEARTH_MUST_CHECK herr store_get(struct store *s, const uint8_t id[HEARTH_ID_LEN],
+                                 struct hbuf *out);
 
 /* store_get_many - call fn with the envelope of each of ids[0..n) that is held, in
  * transfer priority order; unknown ids are skipped. */

@@ -48,8 +48,9 @@ enum post_state {
       "?11, ?12)")                                                                                 \
     X(Q_EV_PURGE, "UPDATE events SET body = NULL WHERE arrival = ?1 AND body IS NOT NULL")         \
     X(Q_EV_RESTORE, "UPDATE events SET body = ?2 WHERE arrival = ?1 AND body IS NULL")             \
-    X(Q_EV_REFS, "SELECT arrival, kind, author, seq, id, body IS NULL, created FROM events WHERE"  \
-                 " ref_ev = ?1")                                                                   \
+    X(Q_EV_REFS, "SELECT e.arrival, e.kind, e.author, e.seq, e.id, e.body IS NULL, e.created, "    \
+                 "m.action, f.live FROM events e LEFT JOIN mods m ON m.ev = e.arrival LEFT JOIN "  \
+                 "flags f ON f.ev = e.arrival WHERE e.ref_ev = ?1")                                \
     X(Q_EV_REFS_KIND, "SELECT arrival FROM events WHERE ref_ev = ?1 AND kind = ?2")                \
     X(Q_EV_RETRACTED,                                                                              \
       "SELECT 1 FROM events WHERE ref_ev = ?1 AND kind = 6 AND author = ?2 LIMIT 1")               \
@@ -57,6 +58,7 @@ enum post_state {
     X(Q_EV_MAX_SEQ, "SELECT max(seq) FROM events WHERE author = ?1")                               \
     X(Q_EV_MAX_CREATED, "SELECT max(created) FROM events WHERE author = ?1")                       \
     X(Q_WAIT_ADD, "INSERT OR IGNORE INTO waiting(ref, ev) VALUES (?1, ?2)")                        \
+    X(Q_WAIT_ANY, "SELECT 1 FROM waiting LIMIT 1")                                                 \
     X(Q_WAIT_LIST, "SELECT ev FROM waiting WHERE ref = ?1")                                        \
     X(Q_WAIT_DEL, "DELETE FROM waiting WHERE ref = ?1")                                            \
     X(Q_WAIT_RETRACTED,                                                                            \
@@ -64,27 +66,33 @@ enum post_state {
       " e.kind = 6 AND e.author = ?2 LIMIT 1")                                                     \
     X(Q_POST_INSERT,                                                                               \
       "INSERT INTO posts(ev, kind, seq, created, root_ev, board_ev, state, depth, "                \
-      "status, title, text, cw, edited, last_activity) VALUES (?1, ?2, ?3, ?4, ?5, "               \
-      "?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?4)")                                                   \
+      "status, title, text, cw, edited, locked, pinned, last_activity) VALUES (?1, ?2, "           \
+      "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?4)")                             \
     X(Q_POST_GET, "SELECT p.kind, e.author, p.seq, p.created, e.root, e.ref, p.state, p.depth, "   \
-                  "p.status, p.board_ev, e.id, p.root_ev FROM posts p JOIN events e ON e.arrival " \
-                  "= p.ev WHERE p.ev = ?1")                                                        \
-    X(Q_POST_BY_ID,                                                                                \
-      "SELECT e.arrival, p.kind, p.state, p.depth, e.root, p.board_ev, e.author, "                 \
-      "p.status FROM events e LEFT JOIN posts p ON p.ev = e.arrival WHERE e.id = ?1")              \
+                  "p.status, p.board_ev, e.id, p.root_ev, e.ref_ev FROM posts p JOIN events e "    \
+                  "ON e.arrival = p.ev WHERE p.ev = ?1")                                           \
+    X(Q_POST_BY_ID, "SELECT e.arrival, p.kind, p.state, p.depth, e.root, p.board_ev, e.author, "   \
+                    "p.status, e.id, p.root_ev FROM events e LEFT JOIN posts p ON p.ev = "         \
+                    "e.arrival WHERE e.id = ?1")                                                   \
+    X(Q_POST_AT, "SELECT e.arrival, p.kind, p.state, p.depth, e.root, p.board_ev, e.author, "      \
+                 "p.status, e.id, p.root_ev FROM events e LEFT JOIN posts p ON p.ev = "            \
+                 "e.arrival WHERE e.arrival = ?1")                                                 \
     X(Q_POST_UPDATE,                                                                               \
       "UPDATE posts SET state = ?2, depth = ?3, board_ev = ?4, root_ev = ?5, status ="             \
-      " ?6, title = ?7, text = ?8, cw = ?9, edited = ?10 WHERE ev = ?1")                           \
+      " ?6, title = ?7, text = ?8, cw = ?9, edited = ?10, locked = ?11, pinned = ?12 "             \
+      "WHERE ev = ?1")                                                                             \
     X(Q_POST_COUNT_ADD,                                                                            \
       "UPDATE posts SET replies = replies + 1, last_activity = max(last_activity, ?2)"             \
       " WHERE ev = ?1")                                                                            \
     X(Q_POST_RECOUNT,                                                                              \
-      "UPDATE posts SET (replies, last_activity) = (SELECT count(*), "                             \
-      "max(posts.created, coalesce(max(c.created), 0)) FROM posts c WHERE c.root_ev ="             \
-      " ?1 AND c.kind = 4 AND c.state = 0 AND c.status = 0) WHERE ev = ?1")                        \
+      "WITH RECURSIVE t(ev) AS (SELECT ?1 UNION ALL SELECT e.arrival FROM events e JOIN t "        \
+      "ON e.ref_ev = t.ev AND e.kind = 4) UPDATE posts SET (replies, last_activity) = "            \
+      "(SELECT count(*), max(posts.created, coalesce(max(c.created), 0)) FROM t JOIN posts c "     \
+      "ON c.ev = t.ev WHERE c.kind = 4 AND c.state = 0 AND c.status = 0) WHERE ev = ?1")           \
     X(Q_BOARD_INSERT, "INSERT OR IGNORE INTO boards(ev, id, author, created, name, about, valid) " \
                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")                                       \
     X(Q_BOARD_BY_ID, "SELECT ev, valid FROM boards WHERE id = ?1")                                 \
+    X(Q_BOARD_AT, "SELECT valid FROM boards WHERE ev = ?1")                                        \
     X(Q_BOARD_SET_VALID, "UPDATE boards SET valid = ?2 WHERE ev = ?1")                             \
     X(Q_BOARD_ALL, "SELECT ev FROM boards")                                                        \
     X(Q_REACT_INSERT,                                                                              \
@@ -102,8 +110,8 @@ enum post_state {
     X(Q_PROFILE_SCAN,                                                                              \
       "SELECT arrival FROM events WHERE author = ?1 AND kind = 9 AND body IS NOT NULL"             \
       " ORDER BY seq DESC, id DESC")                                                               \
-    X(Q_RULE_TARGET, "SELECT e.kind, e.author, p.state, p.status, e.root FROM events e LEFT JOIN " \
-                     "posts p ON p.ev = e.arrival WHERE e.id = ?1")                                \
+    X(Q_RULE_TARGET, "SELECT e.kind, e.author, p.state, p.status, e.root, p.locked FROM events e " \
+                     "LEFT JOIN posts p ON p.ev = e.arrival WHERE e.id = ?1")                      \
     X(Q_REACT_COUNTS,                                                                              \
       "SELECT r.reaction, count(DISTINCT r.author) FROM events e JOIN reacts r ON "                \
       "r.ev = e.arrival WHERE e.ref_ev = ?1 AND e.kind = 7 AND r.live = 1 GROUP BY "               \
@@ -111,6 +119,44 @@ enum post_state {
     X(Q_FLAG_COUNT,                                                                                \
       "SELECT count(DISTINCT f.author) FROM events e JOIN flags f ON f.ev = e.arrival"             \
       " WHERE e.ref_ev = ?1 AND e.kind = 8 AND f.live = 1")                                        \
+    X(Q_ROLE_VALID, "SELECT 1 FROM roles WHERE subject = ?1 AND role <= ?2 AND valid = 1 AND "     \
+                    "(revoked = 0 OR until >= ?3) LIMIT 1")                                        \
+    X(Q_ROLE_EVER, "SELECT 1 FROM roles WHERE subject = ?1 AND role <= ?2 LIMIT 1")                \
+    X(Q_ROLE_CURRENT, "SELECT 1 FROM roles WHERE subject = ?1 AND role <= ?2 AND valid = 1 AND "   \
+                      "revoked = 0 LIMIT 1")                                                       \
+    X(Q_ROLE_ALL, "SELECT grant_ev, subject, role, valid, revoked, until FROM roles ORDER BY "     \
+                  "grant_ev")                                                                      \
+    X(Q_ROLE_CLEAR, "DELETE FROM roles")                                                           \
+    X(Q_ROLE_PUT, "INSERT INTO roles(grant_ev, subject, role, valid, revoked, until) VALUES (?1, " \
+                  "?2, ?3, ?4, ?5, ?6)")                                                           \
+    X(Q_CARE_PARTS, "SELECT header, sig, body, ref_ev FROM events WHERE arrival = ?1")             \
+    X(Q_CARE_LIST, "SELECT ev FROM care_events WHERE kind = ?1 ORDER BY ev")                       \
+    X(Q_CARE_ADD, "INSERT OR IGNORE INTO care_events(ev, kind) VALUES (?1, ?2)")                   \
+    X(Q_MOD_ADD, "INSERT OR IGNORE INTO mods(ev, action, subject) VALUES (?1, ?2, ?3)")            \
+    X(Q_MOD_SUBJECTS, "SELECT subject FROM mods WHERE subject IS NOT NULL UNION SELECT subject "   \
+                      "FROM banned")                                                               \
+    X(Q_CONFIG_GET, "SELECT hold, flags, EXISTS (SELECT 1 FROM banned), search_upto FROM config "  \
+                    "WHERE one = 1")                                                               \
+    X(Q_CONFIG_SET, "UPDATE config SET hold = ?1, flags = ?2, resources_ev = ?3 WHERE one = 1")    \
+    X(Q_BAN_ACTIONS, "SELECT m.action, e.author, e.seq, e.created, e.id FROM mods m JOIN events "  \
+                     "e ON e.arrival = m.ev WHERE m.subject = ?1")                                 \
+    X(Q_BANNED_GET, "SELECT 1 FROM banned WHERE subject = ?1")                                     \
+    X(Q_BANNED_ADD, "INSERT OR IGNORE INTO banned(subject) VALUES (?1)")                           \
+    X(Q_BANNED_DEL, "DELETE FROM banned WHERE subject = ?1")                                       \
+    X(Q_HOLD_RANK, "SELECT count(*) FROM (SELECT 1 FROM events WHERE author = ?1 AND kind IN (3, " \
+                   "4) AND (seq < ?2 OR (seq = ?2 AND id < ?3)) LIMIT ?4)")                        \
+    X(Q_AUTHOR_FIRST, "SELECT arrival FROM events WHERE author = ?1 AND kind IN (3, 4) ORDER BY "  \
+                      "seq, id LIMIT ?2")                                                          \
+    X(Q_AUTHOR_CONTENT, "SELECT arrival FROM events WHERE author = ?1 AND kind IN (3, 4)")         \
+    X(Q_POSTS_ALL, "SELECT ev FROM posts ORDER BY ev")                                             \
+    X(Q_WAIT_REMOVES,                                                                              \
+      "SELECT e.author FROM waiting w JOIN events e ON e.arrival = w.ev JOIN mods "                \
+      "m ON m.ev = e.arrival WHERE w.ref = ?1 AND m.action = 3")                                   \
+    X(Q_EV_REMOVES, "SELECT e.author FROM events e JOIN mods m ON m.ev = e.arrival WHERE "         \
+                    "e.ref_ev = ?1 AND e.kind = 11 AND m.action = 3")                              \
+    X(Q_SEARCH_DEL, "DELETE FROM search WHERE rowid = ?1")                                         \
+    X(Q_SEARCH_ADD, "INSERT INTO search(rowid, title, text) VALUES (?1, ?2, ?3)")                  \
+    X(Q_SEARCH_UPTO, "UPDATE config SET search_upto = ?1 WHERE one = 1")                           \
     X(Q_META_GET, "SELECT value FROM local_meta WHERE key = ?1")                                   \
     X(Q_META_SET, "INSERT OR REPLACE INTO local_meta(key, value) VALUES (?1, ?2)")
 
@@ -129,6 +175,12 @@ struct store {
     bool has_forum, has_founder;
     uint8_t forum[HEARTH_ID_LEN], founder[HEARTH_PK_LEN];
     struct hbuf scratch; /* envelopes rebuilt from stored parts for parsing */
+    bool any_waiting;    /* the waiting table may have rows (read at each write) */
+    /* Community care, read at each write (care_load). */
+    uint64_t hold, flag_limit; /* settings: held first posts, flags that hide */
+    bool any_banned;
+    int64_t search_upto; /* posts up to this arrival are in the search index */
+    bool search_purged;  /* purged text left the index: optimize before commit */
     unsigned ncpu;
 };
 
@@ -176,14 +228,37 @@ void store_read_end(struct store *s);
 
 /* ---- view.c ---- */
 
-/* view_apply - the event x has just been inserted with arrival `ev` (fresh), or its
- * purged body restored (!fresh): bring the view up to date. x has no body when it
- * was stored without one. */
-HEARTH_MUST_CHECK herr view_apply(struct store *s, int64_t ev, const struct event *x, bool fresh);
+enum view_how {
+    VIEW_FRESH = 1,      /* just inserted (else: its purged body was restored) */
+    VIEW_REFERENCED = 2, /* events that arrived before it refer to it */
+};
 
-/* view_must_purge - true when a purge is in force for the event: its body must not
- * be stored (a retraction by its author, or its target's). */
-HEARTH_MUST_CHECK herr view_must_purge(struct store *s, const struct event *ev, bool *purge);
+/* An event as a reference target: where it is held and, for a post or reply, its
+ * row of the view. */
+struct view_target {
+    bool held;
+    int64_t ev, board_ev, root_ev;
+    uint32_t kind; /* 0 when held but not a post or reply */
+    int state, depth, status;
+    uint8_t root[HEARTH_ID_LEN], author[HEARTH_PK_LEN];
+};
+
+/* view_target_find - the event `id` as a target (t->held false when not held). */
+HEARTH_MUST_CHECK herr view_target_find(struct store *s, const uint8_t id[HEARTH_ID_LEN],
+                                        struct view_target *t);
+
+/* view_apply - bring the view up to date for the event x stored at arrival `ev`,
+ * whose ref target is *ref as found just before the insert (how: enum view_how).
+ * x has no body when it was stored without one. */
+HEARTH_MUST_CHECK herr view_apply(struct store *s, int64_t ev, const struct view_target *ref,
+                                  const struct event *x, unsigned how);
+
+/* view_must_purge - true when a purge is in force for ev, whose body must then not be
+ * stored: a retraction by its author, or of the post it edits. `arrival` is where ev
+ * is held, or 0 when it is about to be inserted, in which case `referenced` says
+ * whether events wait for it. */
+HEARTH_MUST_CHECK herr view_must_purge(struct store *s, const struct event *ev, int64_t arrival,
+                                       bool referenced, bool *purge);
 
 /* view_recompute_all - recompute every derived row (after the genesis or a change
  * of roles). */
@@ -193,6 +268,53 @@ HEARTH_MUST_CHECK herr view_recompute_all(struct store *s);
  * which borrows from s->scratch until the next call. */
 HEARTH_MUST_CHECK herr view_parse_stored(struct store *s, sqlite3_stmt *q, int col_header,
                                          struct event *ev);
+
+/* ---- care.c ---- */
+
+enum role_id { ROLE_ADMIN = 1, ROLE_MODERATOR = 2, ROLE_PROFESSIONAL = 3, ROLE_PEER = 4 };
+
+enum mod_action {
+    MA_HIDE = 1,
+    MA_UNHIDE,
+    MA_REMOVE,
+    MA_LOCK,
+    MA_UNLOCK,
+    MA_BAN,
+    MA_UNBAN,
+    MA_PIN,
+    MA_UNPIN,
+    MA_APPROVE,
+};
+
+int care_role_of(struct hstr h);   /* enum role_id, 0 when unknown */
+int care_action_of(struct hstr h); /* enum mod_action, 0 when unknown */
+const char *care_role_name(int role);
+
+/* A toggle (hide/unhide, lock/unlock...): the valid action with the greatest
+ * (created, id) wins. */
+struct toggle_state {
+    bool has, on;
+    uint64_t created;
+    uint8_t id[HEARTH_ID_LEN];
+};
+void care_toggle(struct toggle_state *t, bool on, uint64_t created, const uint8_t *id);
+
+/* Role checks; `upto` is the weakest role that counts: ROLE_ADMIN for admin powers,
+ * ROLE_MODERATOR for moderation (admins moderate too), ROLE_PEER for any role. The
+ * founder passes them all. valid: an action at seq; ever: ignoring revocations (for
+ * what cannot be undone, like a purge); current: unrevoked now. */
+HEARTH_MUST_CHECK herr care_valid(struct store *s, const uint8_t *author, uint64_t seq, int upto,
+                                  bool *yes);
+HEARTH_MUST_CHECK herr care_ever(struct store *s, const uint8_t *author, int upto, bool *yes);
+HEARTH_MUST_CHECK herr care_current(struct store *s, const uint8_t *author, int upto, bool *yes);
+
+/* Recomputing: each reports whether its result changed. */
+HEARTH_MUST_CHECK herr care_roles_recompute(struct store *s, bool *changed);
+HEARTH_MUST_CHECK herr care_config_recompute(struct store *s, bool *changed);
+HEARTH_MUST_CHECK herr care_ban_recompute(struct store *s, const uint8_t *subject, bool *changed);
+HEARTH_MUST_CHECK herr care_bans_recompute_all(struct store *s);
+HEARTH_MUST_CHECK herr care_banned(struct store *s, const uint8_t *author, bool *yes);
+HEARTH_MUST_CHECK herr care_load(struct store *s);
 
 /* ---- ingest.c ---- */
 
@@ -205,5 +327,12 @@ HEARTH_MUST_CHECK herr ingest_insert(struct store *s, const struct event *ev);
 /* rules_check_publish - the rules a person's new event must meet beyond the format:
  * HERR_DENIED / HERR_NOT_FOUND with the detail in store_errmsg(). */
 HEARTH_MUST_CHECK herr rules_check_publish(struct store *s, const struct event *ev);
+
+/* rules_prepare - fill in what a draft leaves to the store (a revocation's until). */
+HEARTH_MUST_CHECK herr rules_prepare(struct store *s, struct event_draft *d);
+
+/* rules_parse_held - the held event `id`, parsed into ev (borrowing s->scratch);
+ * HERR_NOT_FOUND when not held. */
+HEARTH_MUST_CHECK herr rules_parse_held(struct store *s, const uint8_t *id, struct event *ev);
 
 #endif

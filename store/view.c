@@ -41,7 +41,8 @@ struct evrow {
  * root is its own id and parent is its board's id. root_ev and board_ev are set only
  * while the state is PS_OK, so that nothing in the view depends on arrival order. */
 struct postrow {
-    int64_t ev, root_ev, board_ev;
+    int64_t ev, root_ev, board_ev, ref_ev; /* ref_ev: the parent's or board's arrival */
+    const struct view_target *ref;         /* that event, when the caller has it */
     uint32_t kind;
     uint8_t id[HEARTH_ID_LEN], author[HEARTH_PK_LEN];
     uint8_t root[HEARTH_ID_LEN], parent[HEARTH_ID_LEN];
@@ -52,6 +53,7 @@ struct postrow {
 /* The version in force of a post. Strings are owned. */
 struct content {
     int status;
+    bool locked, pinned;
     char *title, *text, *cw;
     uint64_t edited;
 };
@@ -65,6 +67,8 @@ static void content_release(struct content *c)
 }
 
 static herr post_refresh(struct store *s, int64_t ev, bool content);
+static herr refresh_post_at(struct store *s, int64_t ev);
+static herr ev_find(struct store *s, const uint8_t id[HEARTH_ID_LEN], struct evrow *r, bool *found);
 
 /* ---- reading ---- */
 
@@ -192,6 +196,8 @@ static char *hstr_dup(struct hstr h)
 
 struct refrow {
     int64_t arrival;
+    int action; /* a moderation event's enum mod_action */
+    bool live;  /* a flag that counts */
     uint32_t kind;
     uint8_t author[HEARTH_PK_LEN];
     uint64_t seq, created;
@@ -228,6 +234,8 @@ static herr refs_push(struct refs *r, sqlite3_stmt *q)
     memcpy(x->id, sqlite3_column_blob(q, 4), HEARTH_ID_LEN);
     x->purged = sqlite3_column_int(q, 5) != 0;
     x->created = (uint64_t)sqlite3_column_int64(q, 6);
+    x->action = sqlite3_column_int(q, 7);
+    x->live = sqlite3_column_int(q, 8) != 0;
     return HERR_OK;
 }
 
@@ -298,7 +306,7 @@ static herr live_versions(struct store *s, const struct postrow *p, bool own_bod
         }
         out->v[out->n++] = own;
     }
-    if (!e)
+    if (!e && out->n > 1)
         qsort(out->v, out->n, sizeof *out->v, refrow_desc);
     return e;
 }
@@ -349,6 +357,127 @@ static herr purge_post(struct store *s, const struct postrow *p, const struct re
     return e;
 }
 
+/* ---- posts: status from moderation ---- */
+
+/* What the events that reference a post say about it. */
+struct care_facts {
+    bool retracted, removed, purge, approved, unhidden;
+    struct toggle_state hide, lock, pin;
+    size_t flaggers;
+};
+
+/* facts_mod - one moderation event on the post. A removal by someone who was ever
+ * made moderator purges the words even if a later revocation voids it: a purge
+ * cannot be undone, so it must not depend on what arrives later. */
+static herr facts_mod(struct store *s, const struct refrow *x, struct care_facts *f)
+{
+    bool ok, ever;
+    herr e = care_valid(s, x->author, x->seq, ROLE_MODERATOR, &ok);
+    if (!e && x->action == MA_REMOVE && (e = care_ever(s, x->author, ROLE_MODERATOR, &ever)) == 0)
+        f->purge = f->purge || ever;
+    if (e || !ok)
+        return e;
+    switch (x->action) {
+    case MA_REMOVE:
+        f->removed = true;
+        break;
+    case MA_APPROVE:
+        f->approved = true;
+        break;
+    case MA_UNHIDE:
+        f->unhidden = true; /* fall through */
+    case MA_HIDE:
+        care_toggle(&f->hide, x->action == MA_HIDE, x->created, x->id);
+        break;
+    case MA_LOCK:
+    case MA_UNLOCK:
+        care_toggle(&f->lock, x->action == MA_LOCK, x->created, x->id);
+        break;
+    case MA_PIN:
+    case MA_UNPIN:
+        care_toggle(&f->pin, x->action == MA_PIN, x->created, x->id);
+        break;
+    }
+    return HERR_OK;
+}
+
+/* new_flagger - x is a live flag by someone other than the author, and the first
+ * of theirs in r[0..i). */
+static bool new_flagger(const struct postrow *p, const struct refs *r, size_t i)
+{
+    const struct refrow *x = &r->v[i];
+    if (x->kind != EK_FLAG || !x->live || !memcmp(x->author, p->author, HEARTH_PK_LEN))
+        return false;
+    for (size_t j = 0; j < i; j++)
+        if (r->v[j].kind == EK_FLAG && r->v[j].live &&
+            !memcmp(r->v[j].author, x->author, HEARTH_PK_LEN))
+            return false;
+    return true;
+}
+
+static herr facts_load(struct store *s, const struct postrow *p, const struct refs *r,
+                       struct care_facts *f)
+{
+    herr e = HERR_OK;
+    memset(f, 0, sizeof *f);
+    for (size_t i = 0; i < r->n && !e; i++) {
+        const struct refrow *x = &r->v[i];
+        if (x->kind == EK_RETRACT && !memcmp(x->author, p->author, HEARTH_PK_LEN))
+            f->retracted = true;
+        else if (x->kind == EK_MOD)
+            e = facts_mod(s, x, f);
+        else if (new_flagger(p, r, i))
+            f->flaggers++;
+    }
+    return e;
+}
+
+/* is_held - one of its author's first `hold` posts and replies (by (seq, id)), the
+ * author holding no role and no moderator having approved it. */
+static herr is_held(struct store *s, const struct postrow *p, const struct care_facts *f,
+                    bool *held)
+{
+    herr e = HERR_OK;
+    bool role;
+    *held = false;
+    if (!s->hold || f->approved || (e = care_current(s, p->author, ROLE_PEER, &role)) || role)
+        return e;
+    sqlite3_stmt *q = sq(s, Q_HOLD_RANK);
+    if (!q)
+        return HERR_IO;
+    sqlite3_bind_blob(q, 1, p->author, HEARTH_PK_LEN, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, (int64_t)p->seq);
+    sq_bind_id(q, 3, p->id);
+    sqlite3_bind_int64(q, 4, (int64_t)s->hold);
+    int n = sq_step(s, q, &e, "cannot rank a post");
+    *held = n > 0 && (uint64_t)sqlite3_column_int64(q, 0) < s->hold;
+    if (n > 0)
+        sqlite3_reset(q);
+    return n < 0 ? e : HERR_OK;
+}
+
+/* status_of - retracted, removed, held, hidden (by a moderator, a ban, or flags
+ * awaiting review), else visible; in that order. */
+static herr status_of(struct store *s, const struct postrow *p, const struct care_facts *f,
+                      int *status)
+{
+    bool held, banned;
+    *status = f->retracted ? POST_RETRACTED : f->removed ? POST_REMOVED : POST_VISIBLE;
+    if (*status != POST_VISIBLE)
+        return HERR_OK;
+    herr e = is_held(s, p, f, &held);
+    if (!e && !held)
+        e = care_banned(s, p->author, &banned);
+    if (e)
+        return e;
+    bool flagged = s->flag_limit && f->flaggers >= s->flag_limit && !f->approved && !f->unhidden;
+    if (held)
+        *status = POST_HELD;
+    else if ((f->hide.has && f->hide.on) || banned || flagged)
+        *status = POST_HIDDEN;
+    return HERR_OK;
+}
+
 /* compute_content - the status and version in force of p. own is p's parsed event
  * when the caller has it (a fresh arrival), else NULL; `referenced` is false when no
  * event can refer to p yet (a fresh arrival nobody waited for). */
@@ -356,21 +485,21 @@ static herr compute_content(struct store *s, const struct postrow *p, const stru
                             bool own_body, bool referenced, struct content *c)
 {
     struct refs r = {0}, vers = {0};
+    struct care_facts f;
     herr e = referenced ? refs_load(s, p->ev, &r) : HERR_OK;
-    bool retracted = false;
-    for (size_t i = 0; i < r.n && !e; i++)
-        if (r.v[i].kind == EK_RETRACT && !memcmp(r.v[i].author, p->author, HEARTH_PK_LEN))
-            retracted = true;
     memset(c, 0, sizeof *c);
-    if (!e && retracted) {
-        c->status = POST_RETRACTED;
+    if (!e)
+        e = facts_load(s, p, &r, &f);
+    if (!e)
+        e = status_of(s, p, &f, &c->status);
+    c->locked = p->kind == EK_POST && f.lock.has && f.lock.on;
+    c->pinned = p->kind == EK_POST && f.pin.has && f.pin.on;
+    if (!e && (f.retracted || f.removed || f.purge))
         e = purge_post(s, p, &r);
-    } else if (!e) {
-        c->status = POST_VISIBLE;
+    else if (!e)
         e = live_versions(s, p, own_body, &r, &vers);
-        if (!e)
-            e = content_pick(s, p, own, &vers, c);
-    }
+    if (!e && vers.n)
+        e = content_pick(s, p, own, &vers, c);
     refs_release(&r);
     refs_release(&vers);
     return e;
@@ -378,39 +507,48 @@ static herr compute_content(struct store *s, const struct postrow *p, const stru
 
 /* ---- posts: state from references ---- */
 
-struct target {
-    bool held;
-    int64_t ev;
-    uint32_t kind; /* 0 when held but not a post or reply */
-    int state, depth;
-    uint8_t root[HEARTH_ID_LEN], board[HEARTH_ID_LEN];
-    bool has_board;
-};
+static void target_from(sqlite3_stmt *q, struct view_target *t)
+{
+    t->held = true;
+    t->ev = sqlite3_column_int64(q, 0);
+    memcpy(t->author, sqlite3_column_blob(q, 6), HEARTH_PK_LEN);
+    if (sqlite3_column_type(q, 1) == SQLITE_NULL)
+        return;
+    t->kind = (uint32_t)sqlite3_column_int(q, 1);
+    t->state = sqlite3_column_int(q, 2);
+    t->depth = sqlite3_column_int(q, 3);
+    t->board_ev = sqlite3_column_int64(q, 5);
+    t->status = sqlite3_column_int(q, 7);
+    t->root_ev = sqlite3_column_int64(q, 9);
+    memcpy(t->root, sqlite3_column_blob(q, t->kind == EK_POST ? 8 : 4), HEARTH_ID_LEN);
+}
 
-static herr target_find(struct store *s, const uint8_t id[HEARTH_ID_LEN], struct target *t)
+/* target_get - the event held at `ev` (by its id when ev is 0 and id is given), with
+ * its post or reply row when it is one. */
+static herr target_get(struct store *s, int64_t ev, const uint8_t *id, struct view_target *t)
 {
     herr e = HERR_OK;
     memset(t, 0, sizeof *t);
-    sqlite3_stmt *q = sq(s, Q_POST_BY_ID);
+    if (!ev && !id)
+        return HERR_OK;
+    sqlite3_stmt *q = sq(s, ev ? Q_POST_AT : Q_POST_BY_ID);
     if (!q)
         return HERR_IO;
-    sq_bind_id(q, 1, id);
+    if (ev)
+        sqlite3_bind_int64(q, 1, ev);
+    else
+        sq_bind_id(q, 1, id);
     int n = sq_step(s, q, &e, "cannot read a post");
-    if (n <= 0)
-        return n < 0 ? e : HERR_OK;
-    t->held = true;
-    t->ev = sqlite3_column_int64(q, 0);
-    if (sqlite3_column_type(q, 1) != SQLITE_NULL) {
-        t->kind = (uint32_t)sqlite3_column_int(q, 1);
-        t->state = sqlite3_column_int(q, 2);
-        t->depth = sqlite3_column_int(q, 3);
-        memcpy(t->root, sqlite3_column_blob(q, 4), HEARTH_ID_LEN);
-        t->has_board = sqlite3_column_bytes(q, 5) == HEARTH_ID_LEN;
-        if (t->has_board)
-            memcpy(t->board, sqlite3_column_blob(q, 5), HEARTH_ID_LEN);
+    if (n > 0) {
+        target_from(q, t);
+        sqlite3_reset(q);
     }
-    sqlite3_reset(q);
-    return HERR_OK;
+    return n < 0 ? e : HERR_OK;
+}
+
+herr view_target_find(struct store *s, const uint8_t id[HEARTH_ID_LEN], struct view_target *t)
+{
+    return target_get(s, 0, id, t);
 }
 
 /* worst - combine two states: invalid beats pending beats ok. */
@@ -419,65 +557,83 @@ static int worst(int a, int b)
     return a > b ? a : b;
 }
 
-static herr board_state(struct store *s, const uint8_t id[HEARTH_ID_LEN], int *state)
+/* board_state - the state a post takes from its board (held at p->ref_ev). */
+static herr board_state(struct store *s, struct postrow *p)
 {
     herr e = HERR_OK;
-    sqlite3_stmt *q = sq(s, Q_BOARD_BY_ID);
-    if (!q)
-        return HERR_IO;
-    sq_bind_id(q, 1, id);
-    int n = sq_step(s, q, &e, "cannot read a board");
-    if (n < 0)
-        return e;
-    if (n > 0) {
-        *state = sqlite3_column_int(q, 1);
-        sqlite3_reset(q);
+    if (!p->ref_ev) {
+        p->state = PS_PENDING;
         return HERR_OK;
     }
-    struct evrow r;
-    bool held;
-    e = ev_find(s, id, &r, &held);
-    *state = held ? PS_INVALID : PS_PENDING;
+    sqlite3_stmt *q = sq(s, Q_BOARD_AT);
+    if (!q)
+        return HERR_IO;
+    sqlite3_bind_int64(q, 1, p->ref_ev);
+    int n = sq_step(s, q, &e, "cannot read a board");
+    p->state = n > 0 ? sqlite3_column_int(q, 0) : PS_INVALID; /* held, not a board */
+    p->board_ev = p->ref_ev;
+    if (n > 0)
+        sqlite3_reset(q);
+    return n < 0 ? e : HERR_OK;
+}
+
+/* root_state - the state a reply takes from its root alone. */
+static herr root_state(struct store *s, const struct postrow *p, int *st)
+{
+    struct view_target root;
+    herr e = view_target_find(s, p->root, &root);
+    *st = !root.held ? PS_PENDING : root.kind != EK_POST ? PS_INVALID : root.state;
     return e;
 }
 
-/* reply_state - a reply's state, depth and board from its root and parent. */
+/* reply_state - a reply's state, depth and place from its parent (at p->ref_ev) and
+ * root. A parent that counts vouches for the root, so the common case is one lookup
+ * by arrival number. */
 static herr reply_state(struct store *s, struct postrow *p)
 {
-    struct target root, parent;
-    herr e = target_find(s, p->root, &root);
+    struct view_target par;
+    bool to_root = memcmp(p->parent, p->root, HEARTH_ID_LEN) == 0;
+    herr e = p->ref ? HERR_OK : target_get(s, p->ref_ev, NULL, &par);
     if (e)
         return e;
-    int st = !root.held ? PS_PENDING : root.kind != EK_POST ? PS_INVALID : root.state;
-    p->has_board = root.kind == EK_POST && root.has_board;
-    if (p->has_board)
-        memcpy(p->board, root.board, HEARTH_ID_LEN);
-    p->depth = 1;
-    if (memcmp(p->parent, p->root, HEARTH_ID_LEN) != 0) {
-        e = target_find(s, p->parent, &parent);
-        if (e)
-            return e;
-        if (!parent.held)
-            st = worst(st, PS_PENDING);
-        else if (parent.kind != EK_REPLY || memcmp(parent.root, p->root, HEARTH_ID_LEN))
-            st = PS_INVALID;
-        else
-            st = worst(st, parent.state), p->depth = parent.depth + 1;
+    if (p->ref)
+        par = *p->ref;
+    if (par.held && to_root) {
+        p->state = par.kind != EK_POST ? PS_INVALID : par.state;
+        p->depth = 1;
+        p->root_ev = par.ev, p->board_ev = par.board_ev;
+        return HERR_OK;
     }
-    p->state = st;
-    if (st != PS_OK) { /* only a reply that counts has a place: nothing order-dependent */
-        p->depth = 0;
-        p->has_board = false;
+    if (par.held && (par.kind != EK_REPLY || memcmp(par.root, p->root, HEARTH_ID_LEN))) {
+        p->state = PS_INVALID;
+        return HERR_OK;
     }
-    return HERR_OK;
+    if (par.held && par.state == PS_OK) {
+        p->state = PS_OK;
+        p->depth = par.depth + 1;
+        p->root_ev = par.root_ev, p->board_ev = par.board_ev;
+        return HERR_OK;
+    }
+    int st;
+    e = root_state(s, p, &st);
+    p->state = worst(st, par.held ? par.state : PS_PENDING);
+    return e;
 }
 
 static herr compute_state(struct store *s, struct postrow *p)
 {
-    if (p->kind == EK_REPLY)
-        return reply_state(s, p);
+    herr e;
     p->depth = 0;
-    return board_state(s, p->board, &p->state);
+    p->root_ev = p->board_ev = 0;
+    if (p->kind == EK_REPLY) {
+        e = reply_state(s, p);
+    } else {
+        e = board_state(s, p);
+        p->root_ev = p->ev;
+    }
+    if (p->state != PS_OK) /* only what counts has a place */
+        p->depth = 0, p->root_ev = p->board_ev = 0;
+    return e;
 }
 
 /* ---- posts: writing, counting, propagating ---- */
@@ -488,21 +644,16 @@ static bool counted(uint32_t kind, int state, int status)
 }
 
 /* thread_count - a reply's counted-ness changed: update its thread's reply count
- * and last activity (adding is cheap; removing recounts, which is rare). */
-static herr thread_count(struct store *s, const struct postrow *p, bool now)
+ * and last activity (adding is cheap; removing recounts, which is rare). root_ev is
+ * the thread's post, known while the reply counts or just did. */
+static herr thread_count(struct store *s, const struct postrow *p, int64_t root_ev, bool now)
 {
-    struct target root;
-    herr e = target_find(s, p->root, &root);
-    if (e || !root.held || root.kind != EK_POST)
-        return e;
     sqlite3_stmt *q = sq(s, now ? Q_POST_COUNT_ADD : Q_POST_RECOUNT);
     if (!q)
         return HERR_IO;
-    sqlite3_bind_int64(q, 1, root.ev);
+    sqlite3_bind_int64(q, 1, root_ev);
     if (now)
         sqlite3_bind_int64(q, 2, (int64_t)p->created);
-    else
-        sq_bind_id(q, 2, p->root);
     return sq_exec(s, q, "cannot count replies");
 }
 
@@ -513,7 +664,7 @@ static herr propagate(struct store *s, const struct postrow *p)
     sqlite3_stmt *q = sq(s, Q_EV_REFS_KIND);
     if (!q)
         return HERR_IO;
-    sq_bind_id(q, 1, p->id);
+    sqlite3_bind_int64(q, 1, p->ev);
     sqlite3_bind_int(q, 2, EK_REPLY);
     herr e = sq_collect(s, q, &kids, "cannot read replies");
     for (size_t i = 0; i < kids.n && !e; i++)
@@ -522,23 +673,29 @@ static herr propagate(struct store *s, const struct postrow *p)
     return e;
 }
 
-/* after_change - bookkeeping after p's derived state moved from (state, status,
- * depth) to p's. */
-static herr after_change(struct store *s, const struct postrow *p, int state, int status, int depth)
+/* The derived state a post had before a change. */
+struct before {
+    int state, status, depth;
+    int64_t root_ev;
+};
+
+/* after_change - bookkeeping after p's derived state moved from b to p's. */
+static herr after_change(struct store *s, const struct postrow *p, const struct before *b,
+                         bool referenced)
 {
     herr e = HERR_OK;
-    bool was = counted(p->kind, state, status), now = counted(p->kind, p->state, p->status);
+    bool was = counted(p->kind, b->state, b->status), now = counted(p->kind, p->state, p->status);
     if (was != now)
-        e = thread_count(s, p, now);
-    if (!e && (state != p->state || depth != p->depth))
+        e = thread_count(s, p, now ? p->root_ev : b->root_ev, now);
+    if (!e && referenced && (b->state != p->state || b->depth != p->depth))
         e = propagate(s, p);
     return e;
 }
 
-static void bind_opt_id(sqlite3_stmt *q, int i, bool has, const uint8_t *id)
+static void bind_opt_ev(sqlite3_stmt *q, int i, int64_t ev)
 {
-    if (has)
-        sq_bind_id(q, i, id);
+    if (ev)
+        sqlite3_bind_int64(q, i, ev);
     else
         sqlite3_bind_null(q, i);
 }
@@ -551,6 +708,30 @@ static void bind_text(sqlite3_stmt *q, int i, const char *t)
         sqlite3_bind_null(q, i);
 }
 
+/* search_touch - a post already in the search index changed: take it out, and put
+ * it back when people can still see its words. Posts that arrived since the index
+ * was last brought up to date are added by store_search. */
+static herr search_touch(struct store *s, const struct postrow *p, const struct content *c)
+{
+    if (p->ev > s->search_upto)
+        return HERR_OK;
+    sqlite3_stmt *q = sq(s, Q_SEARCH_DEL);
+    if (!q)
+        return HERR_IO;
+    sqlite3_bind_int64(q, 1, p->ev);
+    herr e = sq_exec(s, q, "cannot update the search index");
+    if (!e && sqlite3_changes(s->db) && !c->text)
+        s->search_purged = true;
+    if (e || p->state != PS_OK || c->status != POST_VISIBLE || !c->text)
+        return e;
+    if (!(q = sq(s, Q_SEARCH_ADD)))
+        return HERR_IO;
+    sqlite3_bind_int64(q, 1, p->ev);
+    bind_text(q, 2, c->title);
+    bind_text(q, 3, c->text);
+    return sq_exec(s, q, "cannot update the search index");
+}
+
 static herr post_write(struct store *s, const struct postrow *p, const struct content *c)
 {
     sqlite3_stmt *q = sq(s, Q_POST_UPDATE);
@@ -559,13 +740,17 @@ static herr post_write(struct store *s, const struct postrow *p, const struct co
     sqlite3_bind_int64(q, 1, p->ev);
     sqlite3_bind_int(q, 2, p->state);
     sqlite3_bind_int(q, 3, p->depth);
-    bind_opt_id(q, 4, p->has_board, p->board);
-    sqlite3_bind_int(q, 5, p->status);
-    bind_text(q, 6, c->title);
-    bind_text(q, 7, c->text);
-    bind_text(q, 8, c->cw);
-    sqlite3_bind_int64(q, 9, (int64_t)c->edited);
-    return sq_exec(s, q, "cannot update a post");
+    bind_opt_ev(q, 4, p->board_ev);
+    bind_opt_ev(q, 5, p->root_ev);
+    sqlite3_bind_int(q, 6, p->status);
+    bind_text(q, 7, c->title);
+    bind_text(q, 8, c->text);
+    bind_text(q, 9, c->cw);
+    sqlite3_bind_int64(q, 10, (int64_t)c->edited);
+    sqlite3_bind_int(q, 11, c->locked);
+    sqlite3_bind_int(q, 12, c->pinned);
+    herr e = sq_exec(s, q, "cannot update a post");
+    return e ? e : search_touch(s, p, c);
 }
 
 static herr post_load(struct store *s, int64_t ev, struct postrow *p)
@@ -586,16 +771,15 @@ static herr post_load(struct store *s, int64_t ev, struct postrow *p)
     memcpy(p->author, sqlite3_column_blob(q, 1), HEARTH_PK_LEN);
     p->seq = (uint64_t)sqlite3_column_int64(q, 2);
     p->created = (uint64_t)sqlite3_column_int64(q, 3);
-    memcpy(p->root, sqlite3_column_blob(q, 4), HEARTH_ID_LEN);
-    if (sqlite3_column_bytes(q, 5) == HEARTH_ID_LEN)
-        memcpy(p->parent, sqlite3_column_blob(q, 5), HEARTH_ID_LEN);
+    memcpy(p->id, sqlite3_column_blob(q, 10), HEARTH_ID_LEN);
+    memcpy(p->root, p->kind == EK_POST ? p->id : sqlite3_column_blob(q, 4), HEARTH_ID_LEN);
+    memcpy(p->parent, sqlite3_column_blob(q, 5), HEARTH_ID_LEN);
     p->state = sqlite3_column_int(q, 6);
     p->depth = sqlite3_column_int(q, 7);
     p->status = sqlite3_column_int(q, 8);
-    p->has_board = sqlite3_column_bytes(q, 9) == HEARTH_ID_LEN;
-    if (p->has_board)
-        memcpy(p->board, sqlite3_column_blob(q, 9), HEARTH_ID_LEN);
-    memcpy(p->id, sqlite3_column_blob(q, 10), HEARTH_ID_LEN);
+    p->board_ev = sqlite3_column_int64(q, 9);
+    p->root_ev = sqlite3_column_int64(q, 11);
+    p->ref_ev = sqlite3_column_int64(q, 12);
     sqlite3_reset(q);
     return HERR_OK;
 }
@@ -609,22 +793,24 @@ static herr post_refresh(struct store *s, int64_t ev, bool content)
     herr e = post_load(s, ev, &p);
     if (e)
         return e;
-    int state = p.state, status = p.status, depth = p.depth;
+    struct before b = {p.state, p.status, p.depth, p.root_ev};
+    int64_t board_ev = p.board_ev;
     e = compute_state(s, &p);
-    if (!e && !content && p.state == state && p.depth == depth)
+    if (!e && !content && p.state == b.state && p.depth == b.depth && p.root_ev == b.root_ev &&
+        p.board_ev == board_ev)
         return HERR_OK;
     if (!e) {
         struct evrow r;
         e = ev_row(s, ev, &r);
         if (!e)
-            e = compute_content(s, &p, NULL, !r.purged, &c);
+            e = compute_content(s, &p, NULL, !r.purged, true, &c);
     }
     if (!e) {
         p.status = c.status;
         e = post_write(s, &p, &c);
     }
     if (!e)
-        e = after_change(s, &p, state, status, depth);
+        e = after_change(s, &p, &b, true);
     content_release(&c);
     return e;
 }
@@ -635,82 +821,97 @@ static herr post_insert(struct store *s, const struct postrow *p, const struct c
     if (!q)
         return HERR_IO;
     sqlite3_bind_int64(q, 1, p->ev);
-    sq_bind_id(q, 2, p->id);
-    sqlite3_bind_int(q, 3, (int)p->kind);
-    sqlite3_bind_blob(q, 4, p->author, HEARTH_PK_LEN, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 5, (int64_t)p->seq);
-    sqlite3_bind_int64(q, 6, (int64_t)p->created);
-    bind_opt_id(q, 7, p->has_board, p->board);
-    sq_bind_id(q, 8, p->root);
-    bind_opt_id(q, 9, p->kind == EK_REPLY, p->parent);
-    sqlite3_bind_int(q, 10, p->state);
-    sqlite3_bind_int(q, 11, p->depth);
-    sqlite3_bind_int(q, 12, p->status);
-    bind_text(q, 13, c->title);
-    bind_text(q, 14, c->text);
-    bind_text(q, 15, c->cw);
-    sqlite3_bind_int64(q, 16, (int64_t)c->edited);
+    sqlite3_bind_int(q, 2, (int)p->kind);
+    sqlite3_bind_int64(q, 3, (int64_t)p->seq);
+    sqlite3_bind_int64(q, 4, (int64_t)p->created);
+    bind_opt_ev(q, 5, p->root_ev);
+    bind_opt_ev(q, 6, p->board_ev);
+    sqlite3_bind_int(q, 7, p->state);
+    sqlite3_bind_int(q, 8, p->depth);
+    sqlite3_bind_int(q, 9, p->status);
+    bind_text(q, 10, c->title);
+    bind_text(q, 11, c->text);
+    bind_text(q, 12, c->cw);
+    sqlite3_bind_int64(q, 13, (int64_t)c->edited);
+    sqlite3_bind_int(q, 14, c->locked);
+    sqlite3_bind_int(q, 15, c->pinned);
     return sq_exec(s, q, "cannot insert a post");
 }
 
-/* post_apply - a post or reply has arrived. */
-static herr post_apply(struct store *s, int64_t ev, const struct event *x)
+/* post_apply - a post or reply has arrived; ref is its parent or board as found just
+ * before; `referenced` when events waited for it. */
+static herr post_apply(struct store *s, int64_t ev, const struct view_target *ref,
+                       const struct event *x, bool referenced)
 {
-    struct postrow p = {.ev = ev, .kind = x->kind, .seq = x->seq, .created = x->created};
+    struct postrow p = {.ev = ev,
+                        .ref_ev = ref->held ? ref->ev : 0,
+                        .ref = ref,
+                        .kind = x->kind,
+                        .seq = x->seq,
+                        .created = x->created};
     struct content c = {0};
     memcpy(p.id, x->id, HEARTH_ID_LEN);
     memcpy(p.author, x->author, HEARTH_PK_LEN);
-    if (x->kind == EK_POST) {
-        memcpy(p.root, x->id, HEARTH_ID_LEN);
-        memcpy(p.board, x->ref, HEARTH_ID_LEN);
-        p.has_board = true;
-    } else {
-        memcpy(p.root, x->root, HEARTH_ID_LEN);
-        memcpy(p.parent, x->ref, HEARTH_ID_LEN);
-    }
+    memcpy(p.root, x->kind == EK_POST ? x->id : x->root, HEARTH_ID_LEN);
+    memcpy(p.parent, x->ref, HEARTH_ID_LEN);
     herr e = compute_state(s, &p);
     if (!e)
-        e = compute_content(s, &p, x, x->body != NULL, &c);
+        e = compute_content(s, &p, x, x->body != NULL, referenced, &c);
     if (!e) {
         p.status = c.status;
         e = post_insert(s, &p, &c);
     }
+    struct before b = {PS_PENDING, POST_VISIBLE, 0, 0};
     if (!e)
-        e = after_change(s, &p, PS_PENDING, POST_VISIBLE, 0);
+        e = after_change(s, &p, &b, referenced);
     content_release(&c);
     return e;
 }
 
 /* ---- boards ---- */
 
-static int board_validity(const struct store *s, const uint8_t author[HEARTH_PK_LEN])
+/* board_validity - a board counts when made by the founder or a valid admin. */
+static herr board_validity(struct store *s, const uint8_t *author, uint64_t seq, int *state)
 {
-    if (!s->has_founder)
-        return PS_PENDING;
-    return memcmp(author, s->founder, HEARTH_PK_LEN) == 0 ? PS_OK : PS_INVALID;
-}
-
-/* board_posts_refresh - recompute the posts of a board whose validity changed. */
-static herr board_posts_refresh(struct store *s, const uint8_t id[HEARTH_ID_LEN])
-{
-    struct i64vec posts = {0};
-    sqlite3_stmt *q = sq(s, Q_EV_REFS_KIND);
-    if (!q)
-        return HERR_IO;
-    sq_bind_id(q, 1, id);
-    sqlite3_bind_int(q, 2, EK_POST);
-    herr e = sq_collect(s, q, &posts, "cannot read a board's posts");
-    for (size_t i = 0; i < posts.n && !e; i++)
-        e = post_refresh(s, posts.v[i], false);
-    i64vec_release(&posts);
+    bool ok;
+    if (!s->has_founder) {
+        *state = PS_PENDING;
+        return HERR_OK;
+    }
+    herr e = care_valid(s, author, seq, ROLE_ADMIN, &ok);
+    *state = ok ? PS_OK : PS_INVALID;
     return e;
 }
 
-static herr board_apply(struct store *s, int64_t ev, const struct event *x)
+/* refresh_list - recompute every post of a list. */
+static herr refresh_list(struct store *s, sqlite3_stmt *q, bool content, const char *what)
 {
-    sqlite3_stmt *q = sq(s, Q_BOARD_INSERT);
+    struct i64vec evs = {0};
+    herr e = q ? sq_collect(s, q, &evs, what) : HERR_IO;
+    for (size_t i = 0; i < evs.n && !e; i++)
+        e = post_refresh(s, evs.v[i], content);
+    i64vec_release(&evs);
+    return e;
+}
+
+/* board_posts_refresh - recompute the posts of a board whose validity changed. */
+static herr board_posts_refresh(struct store *s, int64_t board)
+{
+    sqlite3_stmt *q = sq(s, Q_EV_REFS_KIND);
     if (!q)
         return HERR_IO;
+    sqlite3_bind_int64(q, 1, board);
+    sqlite3_bind_int(q, 2, EK_POST);
+    return refresh_list(s, q, false, "cannot read a board's posts");
+}
+
+static herr board_apply(struct store *s, int64_t ev, const struct event *x, bool referenced)
+{
+    int valid;
+    herr e = board_validity(s, x->author, x->seq, &valid);
+    sqlite3_stmt *q = e ? NULL : sq(s, Q_BOARD_INSERT);
+    if (!q)
+        return e ? e : HERR_IO;
     sqlite3_bind_int64(q, 1, ev);
     sq_bind_id(q, 2, x->id);
     sqlite3_bind_blob(q, 3, x->author, HEARTH_PK_LEN, SQLITE_STATIC);
@@ -718,10 +919,10 @@ static herr board_apply(struct store *s, int64_t ev, const struct event *x)
     sqlite3_bind_text(q, 5, x->b.name.p, (int)x->b.name.n, SQLITE_STATIC);
     if (x->b.about.p)
         sqlite3_bind_text(q, 6, x->b.about.p, (int)x->b.about.n, SQLITE_STATIC);
-    sqlite3_bind_int(q, 7, board_validity(s, x->author));
-    herr e = sq_exec(s, q, "cannot insert a board");
-    if (!e)
-        e = board_posts_refresh(s, x->id);
+    sqlite3_bind_int(q, 7, valid);
+    e = sq_exec(s, q, "cannot insert a board");
+    if (!e && referenced)
+        e = board_posts_refresh(s, ev);
     return e;
 }
 
@@ -733,8 +934,10 @@ static herr boards_refresh(struct store *s)
     herr e = q ? sq_collect(s, q, &evs, "cannot read boards") : HERR_IO;
     for (size_t i = 0; i < evs.n && !e; i++) {
         struct evrow r;
+        int valid;
         e = ev_row(s, evs.v[i], &r);
-        int valid = board_validity(s, r.author);
+        if (!e)
+            e = board_validity(s, r.author, r.seq, &valid);
         if (!e && (q = sq(s, Q_BOARD_SET_VALID)) == NULL)
             e = HERR_IO;
         if (!e) {
@@ -743,15 +946,61 @@ static herr boards_refresh(struct store *s)
             e = sq_exec(s, q, "cannot update a board");
         }
         if (!e && sqlite3_changes(s->db) > 0)
-            e = board_posts_refresh(s, r.id);
+            e = board_posts_refresh(s, evs.v[i]);
     }
     i64vec_release(&evs);
     return e;
 }
 
+/* ---- recomputing after care changes ---- */
+
+static herr posts_refresh_all(struct store *s)
+{
+    return refresh_list(s, sq(s, Q_POSTS_ALL), true, "cannot list posts");
+}
+
+static herr author_refresh(struct store *s, const uint8_t *author)
+{
+    sqlite3_stmt *q = sq(s, Q_AUTHOR_CONTENT);
+    if (!q)
+        return HERR_IO;
+    sqlite3_bind_blob(q, 1, author, HEARTH_PK_LEN, SQLITE_STATIC);
+    return refresh_list(s, q, true, "cannot list an author's posts");
+}
+
+/* hold_shift - with held first posts, a new post of an author can change which of
+ * their posts are the first ones: recompute those. */
+static herr hold_shift(struct store *s, const uint8_t *author)
+{
+    if (!s->hold)
+        return HERR_OK;
+    sqlite3_stmt *q = sq(s, Q_AUTHOR_FIRST);
+    if (!q)
+        return HERR_IO;
+    sqlite3_bind_blob(q, 1, author, HEARTH_PK_LEN, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, (int64_t)s->hold + 1);
+    return refresh_list(s, q, true, "cannot list an author's posts");
+}
+
+/* recompute_dependents - roles changed: everything that reads them. */
+static herr recompute_dependents(struct store *s)
+{
+    bool changed;
+    herr e = care_config_recompute(s, &changed);
+    if (!e)
+        e = care_bans_recompute_all(s);
+    if (!e)
+        e = boards_refresh(s);
+    if (!e)
+        e = posts_refresh_all(s);
+    return e;
+}
+
 herr view_recompute_all(struct store *s)
 {
-    return boards_refresh(s);
+    bool changed;
+    herr e = care_roles_recompute(s, &changed);
+    return e ? e : recompute_dependents(s);
 }
 
 static herr genesis_apply(struct store *s, const struct event *x)
@@ -770,6 +1019,58 @@ static herr genesis_apply(struct store *s, const struct event *x)
     return view_recompute_all(s);
 }
 
+static herr care_event_add(struct store *s, int64_t ev, uint32_t kind)
+{
+    sqlite3_stmt *q = sq(s, Q_CARE_ADD);
+    if (!q)
+        return HERR_IO;
+    sqlite3_bind_int64(q, 1, ev);
+    sqlite3_bind_int(q, 2, (int)kind);
+    return sq_exec(s, q, "cannot record a care event");
+}
+
+/* role_apply / config_apply - a role, settings or resources event arrived. */
+static herr role_apply(struct store *s, int64_t ev)
+{
+    bool changed;
+    herr e = care_event_add(s, ev, EK_ROLE);
+    if (!e)
+        e = care_roles_recompute(s, &changed);
+    return !e && changed ? recompute_dependents(s) : e;
+}
+
+static herr config_apply(struct store *s, int64_t ev, uint32_t kind)
+{
+    bool changed;
+    herr e = care_event_add(s, ev, kind);
+    if (!e)
+        e = care_config_recompute(s, &changed);
+    return !e && changed ? posts_refresh_all(s) : e;
+}
+
+/* mod_apply - a moderation event arrived: record it, and recompute its target (a
+ * post, or for a ban the posts of its subject). */
+static herr mod_apply(struct store *s, int64_t ev, const struct event *x, int64_t ref_ev)
+{
+    int action = care_action_of(x->b.action);
+    sqlite3_stmt *q = sq(s, Q_MOD_ADD);
+    if (!q)
+        return HERR_IO;
+    sqlite3_bind_int64(q, 1, ev);
+    sqlite3_bind_int(q, 2, action);
+    if (x->b.subject)
+        sqlite3_bind_blob(q, 3, x->b.subject, HEARTH_PK_LEN, SQLITE_STATIC);
+    herr e = sq_exec(s, q, "cannot record a moderation event");
+    if (e)
+        return e;
+    if (x->b.subject) {
+        bool changed;
+        e = care_ban_recompute(s, x->b.subject, &changed);
+        return !e && changed ? author_refresh(s, x->b.subject) : e;
+    }
+    return ref_ev ? refresh_post_at(s, ref_ev) : HERR_OK;
+}
+
 /* ---- reactions, flags, profiles ---- */
 
 static herr mark_apply(struct store *s, enum q which, int64_t ev, const struct event *x,
@@ -779,11 +1080,10 @@ static herr mark_apply(struct store *s, enum q which, int64_t ev, const struct e
     if (!q)
         return HERR_IO;
     sqlite3_bind_int64(q, 1, ev);
-    sq_bind_id(q, 2, x->ref);
-    sqlite3_bind_blob(q, 3, x->author, HEARTH_PK_LEN, SQLITE_STATIC);
+    sqlite3_bind_blob(q, 2, x->author, HEARTH_PK_LEN, SQLITE_STATIC);
     if (x->body)
-        sqlite3_bind_text(q, 4, what.p, (int)what.n, SQLITE_STATIC);
-    sqlite3_bind_int(q, 5, x->body != NULL);
+        sqlite3_bind_text(q, 3, what.p, (int)what.n, SQLITE_STATIC);
+    sqlite3_bind_int(q, 4, x->body != NULL);
     return sq_exec(s, q, "cannot record a reaction or flag");
 }
 
@@ -855,7 +1155,17 @@ static herr profile_recompute(struct store *s, const uint8_t author[HEARTH_PK_LE
     return e;
 }
 
-/* ---- retractions ---- */
+/* ---- retractions and edits ---- */
+
+/* refresh_post_at - recompute the post or reply at `ev`, if that is one. */
+static herr refresh_post_at(struct store *s, int64_t ev)
+{
+    struct evrow t;
+    herr e = ev_row(s, ev, &t);
+    if (!e && (t.kind == EK_POST || t.kind == EK_REPLY))
+        e = post_refresh(s, ev, true);
+    return e;
+}
 
 static herr retract_apply(struct store *s, const struct event *x)
 {
@@ -867,60 +1177,164 @@ static herr retract_apply(struct store *s, const struct event *x)
     if (t.kind == EK_POST || t.kind == EK_REPLY)
         return post_refresh(s, t.arrival, true);
     e = purge(s, t.arrival);
-    if (!e && t.kind == EK_EDIT) {
-        struct target p;
-        e = target_find(s, t.ref, &p);
-        if (!e && p.kind)
-            e = post_refresh(s, p.ev, true);
-    }
+    if (!e && t.kind == EK_EDIT && t.ref_ev)
+        e = refresh_post_at(s, t.ref_ev);
     if (!e && t.kind == EK_REACT)
         e = mark_kill(s, Q_REACT_KILL, t.arrival);
     if (!e && t.kind == EK_FLAG)
         e = mark_kill(s, Q_FLAG_KILL, t.arrival);
+    if (!e && t.kind == EK_FLAG && s->flag_limit && t.ref_ev)
+        e = refresh_post_at(s, t.ref_ev);
     if (!e && t.kind == EK_PROFILE)
         e = profile_recompute(s, t.author);
     return e;
 }
 
 /* edit_apply - an edit arrived: recompute its target, when that is a post. */
-static herr edit_apply(struct store *s, const struct event *x)
+static herr edit_apply(struct store *s, int64_t ev)
 {
-    struct target p;
-    herr e = target_find(s, x->ref, &p);
-    if (!e && p.kind)
-        e = post_refresh(s, p.ev, true);
+    struct evrow r;
+    herr e = ev_row(s, ev, &r);
+    if (!e && r.ref_ev)
+        e = refresh_post_at(s, r.ref_ev);
     return e;
 }
 
-herr view_must_purge(struct store *s, const struct event *ev, bool *yes)
+/* retracted_before - a retraction of ev by its author is held; ev itself is held at
+ * `arrival`, or (0) not yet and the retraction waits for it. */
+static herr retracted_before(struct store *s, const struct event *ev, int64_t arrival,
+                             bool referenced, bool *yes)
+{
+    herr e = HERR_OK;
+    *yes = false;
+    if (arrival)
+        return is_retracted(s, arrival, ev->author, yes);
+    if (!referenced)
+        return HERR_OK;
+    sqlite3_stmt *q = sq(s, Q_WAIT_RETRACTED);
+    if (!q)
+        return HERR_IO;
+    sq_bind_id(q, 1, ev->id);
+    sqlite3_bind_blob(q, 2, ev->author, HEARTH_PK_LEN, SQLITE_STATIC);
+    int n = sq_step(s, q, &e, "cannot read retractions");
+    *yes = n > 0;
+    if (n > 0)
+        sqlite3_reset(q);
+    return n < 0 ? e : HERR_OK;
+}
+
+/* removal_due - a removal of the post `id` (held at arrival, or 0: waiting for it)
+ * by someone ever made moderator is held. */
+static herr removal_due(struct store *s, const uint8_t *id, int64_t arrival, bool *yes)
+{
+    herr e = HERR_OK;
+    *yes = false;
+    sqlite3_stmt *q = sq(s, arrival ? Q_EV_REMOVES : Q_WAIT_REMOVES);
+    if (!q)
+        return HERR_IO;
+    if (arrival)
+        sqlite3_bind_int64(q, 1, arrival);
+    else
+        sq_bind_id(q, 1, id);
+    /* Few rows: collect the authors, then check each. */
+    uint8_t authors[8][HEARTH_PK_LEN];
+    size_t n = 0;
+    int r;
+    while ((r = sq_step(s, q, &e, "cannot read removals")) > 0)
+        if (n < 8)
+            memcpy(authors[n++], sqlite3_column_blob(q, 0), HEARTH_PK_LEN);
+    for (size_t i = 0; i < n && r == 0 && !e && !*yes; i++)
+        e = care_ever(s, authors[i], ROLE_MODERATOR, yes);
+    return e;
+}
+
+/* post_purge_due - the words of a post or reply must go: its author retracted it
+ * or a moderator removed it. */
+static herr post_purge_due(struct store *s, const uint8_t *id, const uint8_t *author,
+                           int64_t arrival, bool referenced, bool *yes)
+{
+    herr e = HERR_OK;
+    *yes = false;
+    if (arrival) {
+        e = is_retracted(s, arrival, author, yes);
+    } else if (referenced) {
+        struct event probe = {0};
+        memcpy(probe.id, id, HEARTH_ID_LEN);
+        memcpy(probe.author, author, HEARTH_PK_LEN);
+        e = retracted_before(s, &probe, 0, true, yes);
+    }
+    if (!e && !*yes && (arrival || referenced))
+        e = removal_due(s, id, arrival, yes);
+    return e;
+}
+
+herr view_must_purge(struct store *s, const struct event *ev, int64_t arrival, bool referenced,
+                     bool *yes)
 {
     *yes = false;
     if (!purgeable(ev->kind))
         return HERR_OK;
-    herr e = is_retracted(s, ev->id, ev->author, yes);
+    if (ev->kind == EK_POST || ev->kind == EK_REPLY)
+        return post_purge_due(s, ev->id, ev->author, arrival, referenced, yes);
+    herr e = retracted_before(s, ev, arrival, referenced, yes);
     if (e || *yes || ev->kind != EK_EDIT)
         return e;
-    /* An edit of a retracted post goes with it. */
+    /* An edit of a retracted or removed post goes with it. */
     struct evrow t;
     bool held;
     e = ev_find(s, ev->ref, &t, &held);
     if (!e && held && (t.kind == EK_POST || t.kind == EK_REPLY))
-        e = is_retracted(s, t.id, t.author, yes);
+        e = post_purge_due(s, t.id, t.author, t.arrival, true, yes);
     return e;
 }
 
-herr view_apply(struct store *s, int64_t ev, const struct event *x, bool fresh)
+/* content_apply - a post or reply arrived (fresh) or got its body back. */
+static herr content_apply(struct store *s, int64_t ev, const struct view_target *ref,
+                          const struct event *x, unsigned how)
+{
+    herr e = how & VIEW_FRESH ? post_apply(s, ev, ref, x, how & VIEW_REFERENCED)
+                              : post_refresh(s, ev, true);
+    return e ? e : hold_shift(s, x->author);
+}
+
+static herr flag_apply(struct store *s, int64_t ev, const struct view_target *ref,
+                       const struct event *x)
+{
+    herr e = mark_apply(s, Q_FLAG_INSERT, ev, x, x->b.reason);
+    if (!e && s->flag_limit && ref->held && ref->kind)
+        e = post_refresh(s, ref->ev, true);
+    return e;
+}
+
+herr view_apply(struct store *s, int64_t ev, const struct view_target *ref, const struct event *x,
+                unsigned how)
 {
     switch (x->kind) {
-    case EK_GENESIS: return genesis_apply(s, x);
-    case EK_BOARD: return board_apply(s, ev, x);
+    case EK_GENESIS:
+        return genesis_apply(s, x);
+    case EK_BOARD:
+        return board_apply(s, ev, x, how & VIEW_REFERENCED);
     case EK_POST:
-    case EK_REPLY: return fresh ? post_apply(s, ev, x) : post_refresh(s, ev, true);
-    case EK_EDIT: return edit_apply(s, x);
-    case EK_RETRACT: return retract_apply(s, x);
-    case EK_REACT: return mark_apply(s, Q_REACT_INSERT, ev, x, x->b.reaction);
-    case EK_FLAG: return mark_apply(s, Q_FLAG_INSERT, ev, x, x->b.reason);
-    case EK_PROFILE: return x->body ? profile_offer(s, ev, x) : HERR_OK;
-    default: return HERR_OK;
+    case EK_REPLY:
+        return content_apply(s, ev, ref, x, how);
+    case EK_EDIT:
+        return edit_apply(s, ev);
+    case EK_RETRACT:
+        return retract_apply(s, x);
+    case EK_REACT:
+        return mark_apply(s, Q_REACT_INSERT, ev, x, x->b.reaction);
+    case EK_FLAG:
+        return flag_apply(s, ev, ref, x);
+    case EK_PROFILE:
+        return x->body ? profile_offer(s, ev, x) : HERR_OK;
+    case EK_ROLE:
+        return role_apply(s, ev);
+    case EK_MOD:
+        return mod_apply(s, ev, x, ref->held ? ref->ev : 0);
+    case EK_SETTINGS:
+    case EK_RESOURCES:
+        return config_apply(s, ev, x->kind);
+    default:
+        return HERR_OK;
     }
 }

@@ -915,11 +915,17 @@ static void test_thread_order(void **state)
     struct fx *f = fx_new("store_order", true);
     uint8_t p[HEARTH_ID_LEN], a[HEARTH_ID_LEN], b[HEARTH_ID_LEN], a1[HEARTH_ID_LEN],
         a2[HEARTH_ID_LEN], a11[HEARTH_ID_LEN];
+    /* Siblings are ordered by (created, id): keep the times apart. */
     post(f, &A, "t", "root", p);
+    usleep(2000);
     reply(f, &B, p, p, "a", a);
+    usleep(2000);
     reply(f, &A, p, p, "b", b);
+    usleep(2000);
     reply(f, &A, p, a, "a1", a1);
+    usleep(2000);
     reply(f, &B, p, a, "a2", a2);
+    usleep(2000);
     reply(f, &B, p, a1, "a11", a11);
     struct store_post *t;
     size_t n;

@@ -1,0 +1,644 @@
+/* test_care.c - community care: roles and their revocation, moderation (hide,
+ * remove, lock, pin, ban, approve), held first posts, flags, resources, what each
+ * viewer sees, search, the moderation queue, and every refusal of store_publish. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "store/event.h"
+#include "store/limits.h"
+#include "store/store.h"
+#include "tests/unit/testutil.h"
+
+static struct hkey F, A, B, C; /* founder; alice, bob, carol */
+
+/* ---- fixtures ---- */
+
+struct fx {
+    char *dir, path[512];
+    struct store *s;
+    uint8_t forum[HEARTH_ID_LEN], board[HEARTH_ID_LEN];
+};
+
+static struct hstr S(const char *s) {
+    return (struct hstr){s, (uint32_t)strlen(s)};
+}
+
+static herr
+try_publish(struct fx *f, const struct hkey *k, struct event_draft d, uint8_t *id)
+{
+    uint8_t dummy[HEARTH_ID_LEN];
+    /* Moderation toggles are ordered by time: keep every event's ms apart. */
+    usleep(1500);
+    return store_publish(f->s, k, &d, id ? id : dummy);
+}
+
+static void publish(struct fx *f, const struct hkey *k, struct event_draft d, uint8_t *id)
+{
+    herr e = try_publish(f, k, d, id);
+    if (e)
+        fail_msg("publish: %s: %s", herr_str(e), store_errmsg(f->s));
+}
+
+static struct fx *fx_new(const char *name, uint64_t hold, uint64_t flags)
+{
+    struct fx *f = calloc(1, sizeof *f);
+    f->dir = testutil_tmpdir(name);
+    snprintf(f->path, sizeof f->path, "%s/hearth.db", f->dir);
+    if (store_open(&f->s, f->path, STORE_CREATE))
+        fail_msg("store_open: %s", store_open_error());
+    struct event_draft g = {.kind = EK_GENESIS};
+    g.b.name = S("Riverbend");
+    g.b.hold = hold, g.b.has_hold = hold > 0;
+    g.b.flags = flags, g.b.has_flags = flags > 0;
+    publish(f, &F, g, f->forum);
+    struct event_draft b = {.kind = EK_BOARD};
+    b.b.name = S("General");
+    publish(f, &F, b, f->board);
+    return f;
+}
+
+static void fx_free(struct fx *f)
+{
+    store_destroy(&f->s);
+    free(f->dir);
+    free(f);
+}
+
+static void post(struct fx *f, const struct hkey *k, const char *text, uint8_t *id)
+{
+    struct event_draft d = {.kind = EK_POST, .ref = f->board};
+    d.b.title = S("A thread");
+    d.b.text = S(text);
+    publish(f, k, d, id);
+}
+
+static struct event_draft reply_draft(const uint8_t *root, const char *text)
+{
+    struct event_draft d = {.kind = EK_REPLY, .root = root, .ref = root};
+    d.b.text = S(text);
+    return d;
+}
+
+static uint8_t *grant(struct fx *f, const struct hkey *by, const struct hkey *to, const char *role,
+                      uint8_t *id)
+{
+    struct event_draft d = {.kind = EK_ROLE};
+    d.b.subject = to->pk;
+    d.b.role = S(role);
+    d.b.has_grant = true, d.b.grant = true;
+    publish(f, by, d, id);
+    return id;
+}
+
+static herr revoke_role(struct fx *f, const struct hkey *by, const struct hkey *to,
+                        const char *role, const uint8_t *grant_id, bool has_until, uint64_t until)
+{
+    struct event_draft d = {.kind = EK_ROLE, .ref = grant_id};
+    d.b.subject = to->pk;
+    d.b.role = S(role);
+    d.b.has_grant = true, d.b.grant = false;
+    d.b.has_until = has_until, d.b.until = until;
+    return try_publish(f, by, d, NULL);
+}
+
+static herr mod(struct fx *f, const struct hkey *by, const char *action, const uint8_t *target)
+{
+    struct event_draft d = {.kind = EK_MOD, .ref = target};
+    d.b.action = S(action);
+    d.b.reason = S("care");
+    return try_publish(f, by, d, NULL);
+}
+
+static herr ban(struct fx *f, const struct hkey *by, const char *action, const struct hkey *who)
+{
+    struct event_draft d = {.kind = EK_MOD};
+    d.b.action = S(action);
+    d.b.reason = S("care");
+    d.b.subject = who->pk;
+    return try_publish(f, by, d, NULL);
+}
+
+/* status - the status of a post as `viewer` sees it; -1 when they cannot see it. */
+static int status(struct fx *f, const struct hkey *viewer, const uint8_t *id)
+{
+    struct store_post p;
+    store_set_viewer(f->s, viewer ? viewer->pk : NULL);
+    herr e = store_post_get(f->s, id, &p);
+    store_set_viewer(f->s, NULL);
+    if (e == HERR_NOT_FOUND)
+        return -1;
+    assert_int_equal(e, HERR_OK);
+    int st = (int)p.status;
+    store_posts_free(&p, 1);
+    return st;
+}
+
+static struct store_post get(struct fx *f, const struct hkey *viewer, const uint8_t *id)
+{
+    struct store_post p;
+    store_set_viewer(f->s, viewer ? viewer->pk : NULL);
+    herr e = store_post_get(f->s, id, &p);
+    store_set_viewer(f->s, NULL);
+    if (e)
+        fail_msg("store_post_get: %s", store_errmsg(f->s));
+    return p;
+}
+
+static bool file_contains(const char *path, const char *needle)
+{
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return false;
+    fseek(fp, 0, SEEK_END);
+    long n = ftell(fp);
+    fseek(fp, 0, SEEK_SET);
+    char *buf = malloc((size_t)n + 1);
+    size_t got = fread(buf, 1, (size_t)n, fp);
+    fclose(fp);
+    bool found = memmem(buf, got, needle, strlen(needle)) != NULL;
+    free(buf);
+    return found;
+}
+
+/* ---- roles ---- */
+
+static void test_roles_and_refusals(void **state)
+{
+    struct fx *f = fx_new("care_roles", 0, 0);
+    uint8_t ga[HEARTH_ID_LEN], gb[HEARTH_ID_LEN], p[HEARTH_ID_LEN];
+    post(f, &C, "carol's words", p);
+    /* Without a role: every care event is refused, with a reason. */
+    assert_int_equal(mod(f, &B, "hide", p), HERR_DENIED);
+    assert_true(strstr(store_errmsg(f->s), "not a moderator") != NULL);
+    struct event_draft d = {.kind = EK_ROLE};
+    d.b.subject = C.pk, d.b.role = S("moderator"), d.b.has_grant = true, d.b.grant = true;
+    assert_int_equal(try_publish(f, &B, d, NULL), HERR_DENIED);
+    struct event_draft st = {.kind = EK_SETTINGS};
+    st.b.has_hold = true, st.b.hold = 2;
+    assert_int_equal(try_publish(f, &B, st, NULL), HERR_DENIED);
+    struct event_draft bo = {.kind = EK_BOARD};
+    bo.b.name = S("Carers");
+    assert_int_equal(try_publish(f, &A, bo, NULL), HERR_DENIED);
+    /* The founder makes A admin; A may make boards and moderators, not admins. */
+    grant(f, &F, &A, "admin", ga);
+    publish(f, &A, bo, NULL);
+    d.b.role = S("admin");
+    assert_int_equal(try_publish(f, &A, d, NULL), HERR_DENIED);
+    assert_true(strstr(store_errmsg(f->s), "only the founder") != NULL);
+    grant(f, &A, &B, "moderator", gb);
+    assert_int_equal(mod(f, &B, "hide", p), HERR_OK);
+    assert_int_equal(status(f, NULL, p), -1);
+    assert_int_equal(status(f, &B, p), POST_HIDDEN);
+    char *roles;
+    assert_int_equal(store_roles(f->s, B.pk, &roles), HERR_OK);
+    assert_string_equal(roles, "moderator");
+    free(roles);
+    assert_int_equal(store_roles(f->s, F.pk, &roles), HERR_OK);
+    assert_string_equal(roles, "founder");
+    free(roles);
+    assert_int_equal(store_roles(f->s, C.pk, &roles), HERR_OK);
+    assert_null(roles);
+    /* An admin cannot revoke an admin; the founder can. */
+    assert_int_equal(revoke_role(f, &A, &A, "admin", ga, true, 0), HERR_DENIED);
+    /* until 0: nothing A did as admin stays valid, so B's grant and hide go. */
+    assert_int_equal(revoke_role(f, &F, &A, "admin", ga, true, 0), HERR_OK);
+    assert_int_equal(status(f, NULL, p), POST_VISIBLE);
+    assert_int_equal(store_roles(f->s, B.pk, &roles), HERR_OK);
+    assert_null(roles);
+    assert_int_equal(mod(f, &B, "hide", p), HERR_DENIED);
+    fx_free(f);
+}
+
+/* A revocation without until keeps what the subject did before it: store_publish
+ * fills in their last seq. Actions after it have no effect, from any replica. */
+static void test_revocation_keeps_the_past(void **state)
+{
+    struct fx *f = fx_new("care_until", 0, 0);
+    uint8_t g[HEARTH_ID_LEN], p[HEARTH_ID_LEN], q[HEARTH_ID_LEN];
+    post(f, &C, "first", p);
+    post(f, &C, "second", q);
+    grant(f, &F, &B, "moderator", g);
+    assert_int_equal(mod(f, &B, "hide", p), HERR_OK);
+    assert_int_equal(revoke_role(f, &F, &B, "moderator", g, false, 0), HERR_OK);
+    assert_int_equal(status(f, NULL, p), -1); /* still hidden: before the revocation */
+    /* B's node did not know yet and hides the second post: no effect here. */
+    struct event_draft d = {.kind = EK_MOD, .forum = f->forum, .seq = 3, .created = 1, .ref = q};
+    d.b.action = S("hide");
+    d.b.reason = S("late");
+    struct hbuf env;
+    uint8_t id[HEARTH_ID_LEN];
+    hbuf_init(&env, HEARTH_MAX_EVENT);
+    assert_int_equal(event_build(&d, &B, &env, id, NULL), HERR_OK);
+    struct store_blob blob = {env.data, env.len};
+    struct ingest_result r;
+    assert_int_equal(store_ingest(f->s, &blob, 1, &r, NULL), HERR_OK);
+    assert_int_equal(r.err, HERR_OK);
+    assert_int_equal(status(f, NULL, q), POST_VISIBLE);
+    hbuf_release(&env);
+    fx_free(f);
+}
+
+/* ---- moderation ---- */
+
+static void test_hide_unhide_by_time(void **state)
+{
+    struct fx *f = fx_new("care_hide", 0, 0);
+    uint8_t g[HEARTH_ID_LEN], p[HEARTH_ID_LEN];
+    post(f, &C, "words", p);
+    grant(f, &F, &B, "moderator", g);
+    assert_int_equal(mod(f, &B, "hide", p), HERR_OK);
+    assert_int_equal(mod(f, &F, "unhide", p), HERR_OK);
+    assert_int_equal(status(f, NULL, p), POST_VISIBLE);
+    assert_int_equal(mod(f, &B, "hide", p), HERR_OK);
+    assert_int_equal(status(f, NULL, p), -1);
+    assert_int_equal(status(f, &F, p), POST_HIDDEN);
+    assert_int_equal(status(f, &C, p), -1); /* not even its author */
+    fx_free(f);
+}
+
+static void test_remove_purges(void **state)
+{
+    struct fx *f = fx_new("care_remove", 0, 0);
+    const char *secret = "removed-words-that-must-go-99";
+    uint8_t g[HEARTH_ID_LEN], p[HEARTH_ID_LEN], id[HEARTH_ID_LEN];
+    post(f, &C, secret, p);
+    struct event_draft ed = {.kind = EK_EDIT, .ref = p};
+    ed.b.text = S("edited-removed-words-98");
+    publish(f, &C, ed, NULL);
+    grant(f, &F, &B, "moderator", g);
+    assert_int_equal(mod(f, &B, "remove", p), HERR_OK);
+    struct store_post x = get(f, NULL, p);
+    assert_int_equal(x.status, POST_REMOVED);
+    assert_null(x.text);
+    store_posts_free(&x, 1);
+    /* Unhiding does not bring a removal back; nor does editing. */
+    assert_int_equal(mod(f, &B, "unhide", p), HERR_OK);
+    assert_int_equal(status(f, NULL, p), POST_REMOVED);
+    assert_int_equal(try_publish(f, &C, ed, id), HERR_OK);
+    x = get(f, NULL, p);
+    assert_null(x.text);
+    store_posts_free(&x, 1);
+    store_destroy(&f->s);
+    assert_false(file_contains(f->path, secret));
+    assert_false(file_contains(f->path, "edited-removed-words-98"));
+    assert_int_equal(store_open(&f->s, f->path, 0), HERR_OK);
+    fx_free(f);
+}
+
+static void test_lock_and_pin(void **state)
+{
+    struct fx *f = fx_new("care_lock", 0, 0);
+    uint8_t p[HEARTH_ID_LEN], q[HEARTH_ID_LEN], r[HEARTH_ID_LEN];
+    post(f, &C, "older thread", p);
+    post(f, &C, "newer thread", q);
+    publish(f, &A, reply_draft(p, "a reply"), r);
+    assert_int_equal(mod(f, &F, "lock", r), HERR_USAGE); /* replies are not threads */
+    assert_int_equal(mod(f, &F, "lock", p), HERR_OK);
+    assert_int_equal(try_publish(f, &A, reply_draft(p, "too late"), NULL), HERR_DENIED);
+    assert_true(strstr(store_errmsg(f->s), "locked") != NULL);
+    /* From a peer, a reply in a locked thread is still kept and shown. */
+    struct event_draft d = {
+        .kind = EK_REPLY, .forum = f->forum, .seq = 90, .created = 5, .root = p, .ref = p};
+    d.b.text = S("offline reply");
+    struct hbuf env;
+    uint8_t id[HEARTH_ID_LEN];
+    hbuf_init(&env, HEARTH_MAX_EVENT);
+    assert_int_equal(event_build(&d, &B, &env, id, NULL), HERR_OK);
+    struct store_blob blob = {env.data, env.len};
+    struct ingest_result res;
+    assert_int_equal(store_ingest(f->s, &blob, 1, &res, NULL), HERR_OK);
+    assert_int_equal(status(f, NULL, id), POST_VISIBLE);
+    hbuf_release(&env);
+    struct store_post x = get(f, NULL, p);
+    assert_true(x.locked);
+    store_posts_free(&x, 1);
+    /* Pinned first, whatever the activity. */
+    assert_int_equal(mod(f, &F, "pin", p), HERR_OK);
+    struct store_post *t;
+    size_t n;
+    assert_int_equal(store_threads(f->s, f->board, &t, &n), HERR_OK);
+    assert_int_equal(n, 2);
+    assert_memory_equal(t[0].id, p, HEARTH_ID_LEN);
+    assert_true(t[0].pinned);
+    store_posts_free(t, n);
+    assert_int_equal(mod(f, &F, "unlock", p), HERR_OK);
+    publish(f, &A, reply_draft(p, "open again"), NULL);
+    fx_free(f);
+}
+
+static void test_ban(void **state)
+{
+    struct fx *f = fx_new("care_ban", 0, 0);
+    uint8_t g[HEARTH_ID_LEN], p[HEARTH_ID_LEN], r[HEARTH_ID_LEN], q[HEARTH_ID_LEN];
+    post(f, &C, "carol's thread", q);
+    post(f, &A, "alice's thread", p);
+    publish(f, &A, reply_draft(q, "alice replies"), r);
+    grant(f, &F, &B, "moderator", g);
+    assert_int_equal(ban(f, &B, "ban", &A), HERR_OK); /* after alice's posts */
+    assert_int_equal(status(f, NULL, p), -1);
+    assert_int_equal(status(f, NULL, r), -1);
+    assert_int_equal(status(f, &B, p), POST_HIDDEN);
+    assert_int_equal(status(f, NULL, q), POST_VISIBLE);
+    struct event_draft d = {.kind = EK_POST, .ref = f->board};
+    d.b.title = S("t"), d.b.text = S("x");
+    assert_int_equal(try_publish(f, &A, d, NULL), HERR_DENIED);
+    assert_true(strstr(store_errmsg(f->s), "banned") != NULL);
+    assert_int_equal(try_publish(f, &A, reply_draft(q, "x"), NULL), HERR_DENIED);
+    assert_int_equal(ban(f, &B, "unban", &A), HERR_OK);
+    assert_int_equal(status(f, NULL, p), POST_VISIBLE);
+    publish(f, &A, d, NULL);
+    fx_free(f);
+}
+
+/* ---- held first posts, flags, the queue ---- */
+
+static void test_hold_and_approve(void **state)
+{
+    struct fx *f = fx_new("care_hold", 1, 0);
+    uint8_t g[HEARTH_ID_LEN], p[HEARTH_ID_LEN], q[HEARTH_ID_LEN], m[HEARTH_ID_LEN];
+    uint64_t hold, flags;
+    assert_int_equal(store_settings(f->s, &hold, &flags), HERR_OK);
+    assert_int_equal(hold, 1);
+    post(f, &C, "my first words here", p);
+    assert_int_equal(status(f, NULL, p), -1);
+    assert_int_equal(status(f, &C, p), POST_HELD); /* its author sees it */
+    assert_int_equal(status(f, &F, p), POST_HELD); /* so do moderators */
+    post(f, &C, "my second", q);                   /* only the first is held */
+    assert_int_equal(status(f, NULL, q), POST_VISIBLE);
+    grant(f, &F, &B, "moderator", g);
+    post(f, &B, "a moderator's first", m); /* role holders are not held */
+    assert_int_equal(status(f, NULL, m), POST_VISIBLE);
+    store_set_viewer(f->s, B.pk);
+    struct store_post *t;
+    size_t n;
+    assert_int_equal(store_mod_queue(f->s, &t, &n), HERR_OK);
+    assert_int_equal(n, 1);
+    assert_memory_equal(t[0].id, p, HEARTH_ID_LEN);
+    store_posts_free(t, n);
+    store_set_viewer(f->s, C.pk);
+    assert_int_equal(store_mod_queue(f->s, &t, &n), HERR_DENIED);
+    store_set_viewer(f->s, NULL);
+    assert_int_equal(mod(f, &B, "approve", p), HERR_OK);
+    assert_int_equal(status(f, NULL, p), POST_VISIBLE);
+    /* Settings change: hold 3 holds C's second post too (unapproved). */
+    struct event_draft st = {.kind = EK_SETTINGS};
+    st.b.has_hold = true, st.b.hold = 3;
+    publish(f, &F, st, NULL);
+    assert_int_equal(status(f, NULL, q), -1);
+    assert_int_equal(status(f, NULL, p), POST_VISIBLE);
+    fx_free(f);
+}
+
+/* An approval that arrives before the post it approves. */
+static void test_approve_before_post(void **state)
+{
+    struct fx *f = fx_new("care_approve_first", 1, 0);
+    struct event_draft pd = {
+        .kind = EK_POST, .forum = f->forum, .seq = 1, .created = 10, .ref = f->board};
+    pd.b.title = S("t"), pd.b.text = S("held words");
+    struct hbuf pe, ae;
+    uint8_t pid[HEARTH_ID_LEN], aid[HEARTH_ID_LEN];
+    hbuf_init(&pe, HEARTH_MAX_EVENT);
+    hbuf_init(&ae, HEARTH_MAX_EVENT);
+    assert_int_equal(event_build(&pd, &C, &pe, pid, NULL), HERR_OK);
+    struct event_draft ad = {
+        .kind = EK_MOD, .forum = f->forum, .seq = 50, .created = 20, .ref = pid};
+    ad.b.action = S("approve"), ad.b.reason = S("fine");
+    assert_int_equal(event_build(&ad, &F, &ae, aid, NULL), HERR_OK);
+    struct store_blob blobs[2] = {{ae.data, ae.len}, {pe.data, pe.len}};
+    struct ingest_result res[2];
+    assert_int_equal(store_ingest(f->s, &blobs[0], 1, res, NULL), HERR_OK);
+    assert_int_equal(store_ingest(f->s, &blobs[1], 1, res, NULL), HERR_OK);
+    assert_int_equal(status(f, NULL, pid), POST_VISIBLE);
+    hbuf_release(&pe);
+    hbuf_release(&ae);
+    fx_free(f);
+}
+
+static void flag(struct fx *f, const struct hkey *k, const uint8_t *p)
+{
+    struct event_draft d = {.kind = EK_FLAG, .ref = p};
+    d.b.reason = S("worried about them");
+    publish(f, k, d, NULL);
+}
+
+static void test_flags_hide_until_review(void **state)
+{
+    struct fx *f = fx_new("care_flags", 0, 2);
+    uint8_t p[HEARTH_ID_LEN];
+    post(f, &C, "words some find hard", p);
+    flag(f, &C, p); /* the author's own flag does not count */
+    flag(f, &A, p);
+    assert_int_equal(status(f, NULL, p), POST_VISIBLE);
+    flag(f, &A, p); /* nor does a second flag of the same member */
+    assert_int_equal(status(f, NULL, p), POST_VISIBLE);
+    flag(f, &B, p);
+    assert_int_equal(status(f, NULL, p), -1);
+    assert_int_equal(status(f, &F, p), POST_HIDDEN);
+    store_set_viewer(f->s, F.pk);
+    struct store_post *t;
+    size_t n;
+    assert_int_equal(store_mod_queue(f->s, &t, &n), HERR_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(t[0].flags, 2);
+    store_posts_free(t, n);
+    store_set_viewer(f->s, NULL);
+    assert_int_equal(mod(f, &F, "approve", p), HERR_OK);
+    assert_int_equal(status(f, NULL, p), POST_VISIBLE);
+    store_set_viewer(f->s, F.pk);
+    assert_int_equal(store_mod_queue(f->s, &t, &n), HERR_OK);
+    assert_int_equal(n, 0);
+    store_set_viewer(f->s, NULL);
+    fx_free(f);
+}
+
+/* ---- resources, search ---- */
+
+static void test_resources(void **state)
+{
+    struct fx *f = fx_new("care_resources", 0, 0);
+    char *text, *about;
+    uint8_t g[HEARTH_ID_LEN];
+    assert_int_equal(store_resources(f->s, &text, &about), HERR_NOT_FOUND);
+    struct event_draft d = {.kind = EK_RESOURCES};
+    d.b.text = S("Lifeline 13 11 14");
+    publish(f, &F, d, NULL);
+    assert_int_equal(store_resources(f->s, &text, &about), HERR_OK);
+    assert_string_equal(text, "Lifeline 13 11 14");
+    assert_null(about);
+    free(text);
+    d.b.text = S("not theirs to set");
+    assert_int_equal(try_publish(f, &A, d, NULL), HERR_DENIED);
+    grant(f, &F, &A, "admin", g);
+    d.b.text = S("Lifeline 13 11 14; Beyond Blue 1300 22 4636");
+    d.b.about = S("call any time");
+    publish(f, &A, d, NULL);
+    assert_int_equal(store_resources(f->s, &text, &about), HERR_OK);
+    assert_string_equal(text, "Lifeline 13 11 14; Beyond Blue 1300 22 4636");
+    assert_string_equal(about, "call any time");
+    free(text);
+    free(about);
+    fx_free(f);
+}
+
+static void test_search(void **state)
+{
+    struct fx *f = fx_new("care_search", 0, 0);
+    uint8_t p[HEARTH_ID_LEN], q[HEARTH_ID_LEN], r[HEARTH_ID_LEN], g[HEARTH_ID_LEN];
+    post(f, &C, "the dam is low and the sheep are thin", p);
+    post(f, &A, "sheep prices at the saleyard", q);
+    publish(f, &B, reply_draft(p, "we lost sheep too, hang in there"), r);
+    struct store_post *t;
+    size_t n;
+    assert_int_equal(store_search(f->s, "sheep", 0, &t, &n), HERR_OK);
+    assert_int_equal(n, 3);
+    store_posts_free(t, n);
+    assert_int_equal(store_search(f->s, "SHEEP thin", 0, &t, &n), HERR_OK);
+    assert_int_equal(n, 1);
+    assert_memory_equal(t[0].id, p, HEARTH_ID_LEN);
+    store_posts_free(t, n);
+    assert_int_equal(store_search(f->s, "  ", 0, &t, &n), HERR_USAGE);
+    assert_int_equal(store_search(f->s, "\"sheep OR", 0, &t, &n), HERR_OK); /* not FTS syntax */
+    store_posts_free(t, n);
+    /* Retracted, hidden and edited text leave the index; new text enters it. */
+    publish(f, &A, (struct event_draft){.kind = EK_RETRACT, .ref = q}, NULL);
+    grant(f, &F, &B, "moderator", g);
+    assert_int_equal(mod(f, &B, "hide", r), HERR_OK);
+    struct event_draft ed = {.kind = EK_EDIT, .ref = p};
+    ed.b.text = S("the dam filled overnight");
+    publish(f, &C, ed, NULL);
+    assert_int_equal(store_search(f->s, "sheep", 0, &t, &n), HERR_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(store_search(f->s, "overnight", 0, &t, &n), HERR_OK);
+    assert_int_equal(n, 1);
+    store_posts_free(t, n);
+    store_destroy(&f->s);
+    assert_false(file_contains(f->path, "saleyard"));
+    assert_int_equal(store_open(&f->s, f->path, 0), HERR_OK);
+    fx_free(f);
+}
+
+/* ---- races: one set, two orders ---- */
+
+struct evs {
+    struct hbuf env[8];
+    size_t n;
+};
+
+static void ev_add(struct evs *v, const struct hkey *k, struct event_draft d, uint8_t *id)
+{
+    uint8_t dummy[HEARTH_ID_LEN];
+    hbuf_init(&v->env[v->n], HEARTH_MAX_EVENT);
+    assert_int_equal(event_build(&d, k, &v->env[v->n], id ? id : dummy, NULL), HERR_OK);
+    v->n++;
+}
+
+static void feed(struct store *s, const struct evs *v, const size_t *order)
+{
+    for (size_t i = 0; i < v->n; i++) {
+        struct store_blob b = {v->env[order[i]].data, v->env[order[i]].len};
+        struct ingest_result r;
+        assert_int_equal(store_ingest(s, &b, 1, &r, NULL), HERR_OK);
+        assert_true(r.err == HERR_OK || r.err == HERR_DUPLICATE);
+    }
+}
+
+/* A moderator's hide and its revocation, a ban after the banned author's post:
+ * whatever order they arrive in, the replicas agree. */
+static void test_races_agree(void **state)
+{
+    struct fx *a = fx_new("care_race_a", 0, 0);
+    struct evs v = {0};
+    uint8_t g[HEARTH_ID_LEN], p[HEARTH_ID_LEN], d1[HEARTH_ID_LEN], d2[HEARTH_ID_LEN];
+    struct event_draft gd = {.kind = EK_ROLE, .forum = a->forum, .seq = 10, .created = 100};
+    gd.b.subject = B.pk, gd.b.role = S("moderator"), gd.b.has_grant = true, gd.b.grant = true;
+    ev_add(&v, &F, gd, g);
+    struct event_draft pd = {
+        .kind = EK_POST, .forum = a->forum, .seq = 1, .created = 110, .ref = a->board};
+    pd.b.title = S("t"), pd.b.text = S("x");
+    ev_add(&v, &C, pd, p);
+    struct event_draft hd = {.kind = EK_MOD, .forum = a->forum, .seq = 1, .created = 120, .ref = p};
+    hd.b.action = S("hide"), hd.b.reason = S("r");
+    ev_add(&v, &B, hd, NULL); /* valid: before the revocation's until */
+    struct event_draft rd = {
+        .kind = EK_ROLE, .forum = a->forum, .seq = 11, .created = 130, .ref = g};
+    rd.b.subject = B.pk, rd.b.role = S("moderator"), rd.b.has_grant = true, rd.b.grant = false;
+    rd.b.has_until = true, rd.b.until = 1;
+    ev_add(&v, &F, rd, NULL);
+    struct event_draft ud = hd;
+    ud.seq = 2, ud.created = 140, ud.b.action = S("unhide");
+    ev_add(&v, &B, ud, NULL); /* after the revocation: no effect */
+    struct event_draft bd = {.kind = EK_MOD, .forum = a->forum, .seq = 3, .created = 150};
+    bd.b.action = S("ban"), bd.b.reason = S("r"), bd.b.subject = C.pk;
+    ev_add(&v, &B, bd, NULL); /* after the revocation: no effect */
+    const size_t fwd[] = {0, 1, 2, 3, 4, 5}, back[] = {5, 4, 3, 2, 1, 0};
+    feed(a->s, &v, fwd);
+    assert_int_equal(status(a, NULL, p), -1);
+    assert_int_equal(store_view_digest(a->s, d1), HERR_OK);
+    struct fx *b = fx_new("care_race_b", 0, 0);
+    store_destroy(&b->s);
+    unlink(b->path);
+    assert_int_equal(store_open(&b->s, b->path, STORE_CREATE), HERR_OK);
+    assert_int_equal(store_set_forum(b->s, a->forum), HERR_OK);
+    feed(b->s, &v, back);
+    /* b lacks a's genesis and board: bring them over. */
+    struct hbuf env;
+    hbuf_init(&env, HEARTH_MAX_EVENT);
+    const uint8_t *heads[2] = {a->forum, a->board};
+    for (int i = 0; i < 2; i++) {
+        hbuf_reset(&env);
+        assert_int_equal(store_get(a->s, heads[i], &env), HERR_OK);
+        struct store_blob blob = {env.data, env.len};
+        struct ingest_result r;
+        assert_int_equal(store_ingest(b->s, &blob, 1, &r, NULL), HERR_OK);
+    }
+    hbuf_release(&env);
+    memcpy(b->board, a->board, HEARTH_ID_LEN);
+    assert_int_equal(status(b, NULL, p), -1);
+    assert_int_equal(status(b, &F, p), POST_HIDDEN);
+    assert_int_equal(store_view_digest(b->s, d2), HERR_OK);
+    assert_memory_equal(d1, d2, HEARTH_ID_LEN);
+    for (size_t i = 0; i < v.n; i++)
+        hbuf_release(&v.env[i]);
+    fx_free(a);
+    fx_free(b);
+}
+
+int main(void)
+{
+    uint8_t seed[32];
+    if (crypto_start())
+        return 1;
+    testutil_seed(seed, 11);
+    hkey_from_seed(&F, seed);
+    testutil_seed(seed, 12);
+    hkey_from_seed(&A, seed);
+    testutil_seed(seed, 13);
+    hkey_from_seed(&B, seed);
+    testutil_seed(seed, 14);
+    hkey_from_seed(&C, seed);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_roles_and_refusals),
+        cmocka_unit_test(test_revocation_keeps_the_past),
+        cmocka_unit_test(test_hide_unhide_by_time),
+        cmocka_unit_test(test_remove_purges),
+        cmocka_unit_test(test_lock_and_pin),
+        cmocka_unit_test(test_ban),
+        cmocka_unit_test(test_hold_and_approve),
+        cmocka_unit_test(test_approve_before_post),
+        cmocka_unit_test(test_flags_hide_until_review),
+        cmocka_unit_test(test_resources),
+        cmocka_unit_test(test_search),
+        cmocka_unit_test(test_races_agree),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
