@@ -545,8 +545,8 @@ static int read_stdin(const struct cli *c, char **out, size_t *n)
 
 int cli_body(struct cli *c, const char *opt, char **out)
 {
-    char *s;
-    size_t n;
+    char *s = NULL;
+    size_t n = 0; /* both set by read_stdin on success; gcc -O2 cannot tell */
     int rc;
     *out = NULL;
     if (opt) {
