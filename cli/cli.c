@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -20,6 +21,8 @@
 const char *const cli_reactions[] = {"support", "thinking-of-you", "this-helped", "me-too", "hug",
                                      NULL};
 
+const char *const cli_roles[] = {"admin", "moderator", "professional", "peer-worker", NULL};
+
 void cli_init(struct cli *c)
 {
     memset(c, 0, sizeof *c);
@@ -29,6 +32,9 @@ void cli_init(struct cli *c)
 void cli_release(struct cli *c)
 {
     store_boards_free(c->boards, c->nboards);
+    for (size_t i = 0; i < c->nmuted; i++)
+        free(c->muted[i]);
+    free(c->muted);
     store_destroy(&c->store);
     if (c->has_key)
         hkey_wipe(&c->key);
@@ -467,6 +473,53 @@ const char *cli_board_name(struct cli *c, const uint8_t id[HEARTH_ID_LEN])
     return NULL;
 }
 
+/* An author key prefix being looked for in the events held. */
+struct author_search {
+    char prefix[2 * HEARTH_PK_LEN + 1];
+    size_t n, found;
+    uint8_t pk[HEARTH_PK_LEN];
+};
+
+static herr author_match(void *ctx, const uint8_t *env, size_t len)
+{
+    struct author_search *a = ctx;
+    struct event ev;
+    char hex[2 * HEARTH_PK_LEN + 1];
+    if (event_parse(&ev, env, len, NULL) != HERR_OK)
+        return HERR_OK;
+    hex_encode(hex, ev.author, HEARTH_PK_LEN);
+    if (memcmp(hex, a->prefix, a->n) != 0 ||
+        (a->found && memcmp(a->pk, ev.author, HEARTH_PK_LEN) == 0))
+        return HERR_OK;
+    memcpy(a->pk, ev.author, HEARTH_PK_LEN);
+    /* Two different keys are enough to know the prefix is ambiguous. */
+    return ++a->found > 1 ? HERR_AMBIGUOUS : HERR_OK;
+}
+
+int cli_resolve_author(struct cli *c, const char *arg, uint8_t pk[HEARTH_PK_LEN])
+{
+    struct author_search a = {.n = strlen(arg)};
+    if (!is_hex_prefix(arg))
+        return cli_error(c, HERR_USAGE, "'%s' is not an author key (4 to 64 hex digits)", arg);
+    for (size_t i = 0; i <= a.n; i++)
+        a.prefix[i] = (char)tolower((unsigned char)arg[i]);
+    if (a.n == 2 * HEARTH_PK_LEN)
+        return hex_decode(pk, HEARTH_PK_LEN, a.prefix) == HERR_OK
+                   ? CLI_OK
+                   : cli_error(c, HERR_USAGE, "'%s' is not an author key", arg);
+    /* A prefix names someone this node has heard from. The store has no index of
+     * authors by key, so this walks the events; a command runs it once. */
+    herr e = store_export(c->store, author_match, &a);
+    if (e == HERR_AMBIGUOUS)
+        return cli_error(c, e, "'%s': ambiguous author key, give more digits", arg);
+    if (e)
+        return cli_store_error(c, e, NULL);
+    if (!a.found)
+        return cli_error(c, HERR_NOT_FOUND, "'%s': no author with that key here", arg);
+    memcpy(pk, a.pk, HEARTH_PK_LEN);
+    return CLI_OK;
+}
+
 char *cli_forum_name(struct cli *c)
 {
     struct hbuf b;
@@ -577,6 +630,61 @@ int cli_body(struct cli *c, const char *opt, char **out)
     return CLI_OK;
 }
 
+const char *cli_role_name(const char *arg)
+{
+    char buf[32];
+    size_t n = 0;
+    for (; arg[n] && n + 1 < sizeof buf; n++)
+        buf[n] = arg[n] == ' ' || arg[n] == '_' ? '-' : (char)tolower((unsigned char)arg[n]);
+    buf[n] = '\0';
+    for (const char *const *r = cli_roles; *r; r++)
+        if (strcmp(*r, buf) == 0)
+            return *r;
+    return NULL;
+}
+
+static herr mute_add(void *ctx, const char *key, const char *value)
+{
+    struct cli *c = ctx;
+    (void)value;
+    char **grown = realloc(c->muted, (c->nmuted + 1) * sizeof *grown);
+    if (!grown)
+        return HERR_NOMEM;
+    c->muted = grown;
+    if (!(c->muted[c->nmuted] = strdup(key + strlen(CLI_MUTE_PREFIX))))
+        return HERR_NOMEM;
+    c->nmuted++;
+    return HERR_OK;
+}
+
+bool cli_contains_nocase(const char *hay, const char *needle)
+{
+    size_t n = strlen(needle);
+    if (n == 0)
+        return false;
+    for (; *hay; hay++)
+        if (strncasecmp(hay, needle, n) == 0)
+            return true;
+    return false;
+}
+
+const char *cli_muted(struct cli *c, const char *cw)
+{
+    if (!cw || !c->store)
+        return NULL;
+    if (!c->muted_loaded) {
+        /* Settings that cannot be read mute what was read of them, rather than stop
+         * the reading. */
+        herr e = store_meta_each(c->store, CLI_MUTE_PREFIX, mute_add, c);
+        (void)e;
+        c->muted_loaded = true;
+    }
+    for (size_t i = 0; i < c->nmuted; i++)
+        if (cli_contains_nocase(cw, c->muted[i]))
+            return c->muted[i];
+    return NULL;
+}
+
 struct hstr cli_hstr(const char *s)
 {
     struct hstr h = {s, s ? (uint32_t)strlen(s) : 0};
@@ -634,6 +742,23 @@ void cli_print_text(FILE *f, const char *s, const char *indent)
     }
 }
 
+void cli_print_excerpt(FILE *f, const char *s, size_t max)
+{
+    size_t n = strcspn(s, "\r\n"), i = 0;
+    while (i < n) {
+        size_t len = utf8_char_len(s + i, n - i);
+        if (i + (len ? len : 1) > max)
+            break;
+        i += len ? len : 1;
+    }
+    char *line = strndup(s, i);
+    if (line)
+        cli_print_text(f, line, NULL);
+    if (i < strlen(s))
+        fputs("...", f);
+    free(line);
+}
+
 static void relative(char *buf, size_t size, int64_t ago_ms)
 {
     int64_t s = ago_ms / 1000;
@@ -683,11 +808,111 @@ void cli_print_author(FILE *f, const struct store_post *p)
     } else {
         fprintf(f, "%.12s", key);
     }
-    if (p->author_roles) {
+    if (p->author_roles && *p->author_roles) {
+        /* The store lists roles with commas; people read them with a space too. */
         fputs(" [", f);
-        cli_print_text(f, p->author_roles, NULL);
+        for (const char *r = p->author_roles; *r;) {
+            size_t n = strcspn(r, ",");
+            char role[HEARTH_MAX_SHORT + 64];
+            snprintf(role, sizeof role, "%.*s", (int)n, r);
+            cli_print_text(f, role, NULL);
+            r += n;
+            if (*r == ',' && *++r)
+                fputs(", ", f);
+        }
         fputs("]", f);
     }
+}
+
+void cli_print_muted(FILE *f, const char *warning)
+{
+    fputs("[muted: ", f);
+    cli_print_text(f, warning, NULL);
+    fputs("]", f);
+}
+
+void cli_print_person(struct cli *c, FILE *f, const uint8_t pk[HEARTH_PK_LEN])
+{
+    char *name = NULL, *about = NULL, hex[2 * HEARTH_PK_LEN + 1];
+    hex_encode(hex, pk, HEARTH_PK_LEN);
+    if (store_profile(c->store, pk, &name, &about) == HERR_OK && name) {
+        cli_print_text(f, name, NULL);
+        fprintf(f, " (%.8s)", hex);
+    } else {
+        fprintf(f, "%.12s", hex);
+    }
+    free(name);
+    free(about);
+}
+
+#define BOX_LINES 4  /* lines of the resources shown in the box */
+#define BOX_WIDTH 66 /* columns of its top and bottom edges */
+
+/* box_edge - "+-- label -----..." to BOX_WIDTH columns. */
+static void box_edge(FILE *f, const char *label)
+{
+    int n = fprintf(f, "+-- %s ", label);
+    for (; n < BOX_WIDTH; n++)
+        fputc('-', f);
+    fputc('\n', f);
+}
+
+/* box_line - one line of the box: "| " and the text up to the line break. */
+static void box_line(FILE *f, const char *s, size_t n)
+{
+    char *line = strndup(s, n);
+    fputs("| ", f);
+    if (line)
+        cli_print_text(f, line, NULL);
+    fputs("\n", f);
+    free(line);
+}
+
+void cli_print_resources_box(struct cli *c, FILE *f)
+{
+    char *text = NULL, *duty = NULL;
+    if (store_resources(c->store, &text, &duty) != HERR_OK)
+        text = duty = NULL;
+    box_edge(f, "if you need help now");
+    if (!text || !cli_contains_nocase(text, "not a crisis service"))
+        box_line(f, CLI_NOT_A_CRISIS_SERVICE, strlen(CLI_NOT_A_CRISIS_SERVICE));
+    int lines = 0;
+    bool more = false;
+    for (const char *p = text; p && *p;) {
+        size_t n = strcspn(p, "\r\n");
+        if (n && lines == BOX_LINES) {
+            more = true;
+            break;
+        }
+        if (n) {
+            box_line(f, p, n);
+            lines++;
+        }
+        p += n;
+        p += strspn(p, "\r\n");
+    }
+    if (more)
+        fputs("| ...\n", f);
+    if (duty) {
+        fputs("| Moderators on duty: ", f);
+        cli_print_text(f, duty, NULL);
+        fputs("\n", f);
+    }
+    box_edge(f, "in full: hearth resources");
+    fputc('\n', f);
+    free(text);
+    free(duty);
+}
+
+void cli_note_held(struct cli *c, const uint8_t id[HEARTH_ID_LEN])
+{
+    struct store_post p;
+    if (store_post_get(c->store, id, &p) != HERR_OK)
+        return;
+    if (p.status == POST_HELD)
+        printf("it waits for a moderator's approval (a new member's first posts do): until\n"
+               "then only you and the moderators see it\n");
+    store_posts_free(&p, 1);
 }
 
 const char *cli_placeholder(const struct store_post *p)
@@ -753,9 +978,11 @@ void cli_json_post(struct cli *c, const char *key, const struct store_post *p)
     json_str(j, "title", p->title);
     json_str(j, "body", p->text);
     json_str(j, "cw", p->cw);
+    json_str(j, "muted", cli_muted(c, p->cw));
     json_str(j, "status", post_status_name(p->status));
     json_bool(j, "locked", p->locked);
     json_bool(j, "pinned", p->pinned);
+    json_u64(j, "flags", p->flags);
     json_reactions(j, p);
     json_u64(j, "replies", p->replies);
     json_u64(j, "depth", p->depth);

@@ -98,6 +98,10 @@ struct cli {
     size_t nboards;
     bool boards_loaded;
 
+    char **muted; /* this node's muted warnings, loaded by cli_muted(), owned */
+    size_t nmuted;
+    bool muted_loaded;
+
     struct json out; /* the --json document */
 };
 
@@ -176,6 +180,12 @@ int cli_find_board(struct cli *c, const char *arg, uint8_t id[HEARTH_ID_LEN]);
 /* cli_board_name - the name of board id, or NULL when unknown (owned by c). */
 const char *cli_board_name(struct cli *c, const uint8_t id[HEARTH_ID_LEN]);
 
+/* cli_resolve_author - the author key given as `arg`: 64 hex digits (any key, even
+ * one this node has not seen yet), or a prefix of at least 4 digits of the key of an
+ * author whose events this node holds. Prints and returns an exit code on failure
+ * (2 for a malformed or ambiguous prefix, 3 when no author matches). */
+int cli_resolve_author(struct cli *c, const char *arg, uint8_t pk[HEARTH_PK_LEN]);
+
 /* cli_forum_name - the forum's name from its genesis event; NULL when the genesis has
  * not arrived yet (a node that has joined but not synced). Caller frees. */
 char *cli_forum_name(struct cli *c);
@@ -200,6 +210,23 @@ struct hstr cli_hstr(const char *s);
 /* The supportive reactions a post can receive (store/event.c holds the same list). */
 extern const char *const cli_reactions[];
 
+/* The roles the forum's founder and admins grant (store/event.c holds the same list). */
+extern const char *const cli_roles[];
+
+/* cli_role_name - the role `arg` names ("Peer worker", "peer_worker" and "peer-worker"
+ * all name "peer-worker"), or NULL when it names none. */
+const char *cli_role_name(const char *arg);
+
+/* Local settings (store_meta) that name a muted warning: "mute:" + the warning in
+ * lower case. */
+#define CLI_MUTE_PREFIX "mute:"
+
+/* cli_muted - the warning this node has muted (hearth settings --mute) that the content
+ * warning cw matches, or NULL: a muted warning matches every cw that contains it,
+ * ignoring case, so muting "self-harm" also hides "self-harm, suicide". The result is
+ * owned by c. */
+const char *cli_muted(struct cli *c, const char *cw);
+
 /* cli_publish - publish draft d (its forum filled in here) with the author key.
  * Prints and returns an exit code on failure. */
 int cli_publish(struct cli *c, struct event_draft *d, uint8_t id[HEARTH_ID_LEN]);
@@ -212,17 +239,46 @@ int cli_publish(struct cli *c, struct event_draft *d, uint8_t id[HEARTH_ID_LEN])
  * spaces. */
 void cli_print_text(FILE *f, const char *s, const char *indent);
 
+/* cli_print_excerpt - the first line of s on f, cut (with "...") after at most max
+ * bytes, at a character boundary; made harmless as by cli_print_text. */
+void cli_print_excerpt(FILE *f, const char *s, size_t max);
+
 /* cli_format_time - "2024-05-01 14:03 (3 hours ago)" for ms since 1970, in local
  * time, into buf. Returns buf. */
 const char *cli_format_time(char *buf, size_t size, uint64_t ms);
 
 /* cli_print_author - "name (1a2b3c4d)", or the first 12 digits of the key when the
- * author has no pseudonym, then their roles in brackets. */
+ * author has no pseudonym, then their standing in the forum in brackets, as the store
+ * gives it: "[founder]", "[moderator, peer-worker]". */
 void cli_print_author(FILE *f, const struct store_post *p);
+
+/* cli_print_muted - "[muted: WARNING]", what stands in for the words (and title) of a
+ * post whose warning this node has muted (cli_muted). */
+void cli_print_muted(FILE *f, const char *warning);
+
+/* cli_print_person - an author key as people read it: "name (1a2b3c4d)" with their
+ * pseudonym, else the first 12 digits of the key. */
+void cli_print_person(struct cli *c, FILE *f, const uint8_t pk[HEARTH_PK_LEN]);
 
 /* cli_placeholder - what stands in for a post's words when they are gone, e.g.
  * "[retracted by its author]"; NULL when its words are there to show. */
 const char *cli_placeholder(const struct store_post *p);
+
+/* cli_contains_nocase - whether needle (not empty) occurs in hay, ignoring ASCII case. */
+bool cli_contains_nocase(const char *hay, const char *needle);
+
+/* The line every node shows with the crisis resources, unless they say it already. */
+#define CLI_NOT_A_CRISIS_SERVICE "This forum is not a crisis service."
+
+/* cli_print_resources_box - the forum's crisis resources in a short box on f (the top
+ * of `threads` and `read`): that this forum is not a crisis service, the first lines
+ * of the resources, when moderators are on duty, and where to read the rest. Prints
+ * the first line alone when the resources have not arrived or cannot be read. */
+void cli_print_resources_box(struct cli *c, FILE *f);
+
+/* cli_note_held - after posting the post or reply `id`: when it is held for a
+ * moderator's approval, say so on stdout. */
+void cli_note_held(struct cli *c, const uint8_t id[HEARTH_ID_LEN]);
 
 /* cli_json_post - p as a JSON object (docs/CLI.md, "A post"). */
 void cli_json_post(struct cli *c, const char *key, const struct store_post *p);

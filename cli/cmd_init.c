@@ -1,9 +1,12 @@
 /* cmd_init.c - `hearth init`: found a forum, or prepare this node to join one. */
+#include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "store/limits.h"
@@ -32,6 +35,13 @@ static const struct {
 };
 
 #define N_BOARDS (sizeof default_boards / sizeof default_boards[0])
+
+/* The crisis resources of a forum whose founder has not given any yet: every node
+ * shows them above every board and thread, so they must be true everywhere and say
+ * plainly what is missing. */
+#define PLACEHOLDER_RESOURCES                                                                      \
+    "This forum is not a crisis service. If you are in danger, call your local emergency "         \
+    "number.\n(The founder has not set local helplines yet: hearth resources --set)"
 
 /* make_dir - mkdir -p, each new directory private to its owner. */
 static int make_dir(struct cli *c)
@@ -108,8 +118,8 @@ static void print_boards_json(struct cli *c, uint8_t ids[][HEARTH_ID_LEN], size_
     json_array_close(&c->out);
 }
 
-static int report(struct cli *c, const char *name, bool joined, uint8_t boards[][HEARTH_ID_LEN],
-                  size_t nboards)
+static int report(struct cli *c, const char *name, bool joined, bool placeholder,
+                  uint8_t boards[][HEARTH_ID_LEN], size_t nboards)
 {
     char forum[2 * HEARTH_ID_LEN + 1];
     hex_encode(forum, c->forum, HEARTH_ID_LEN);
@@ -121,6 +131,10 @@ static int report(struct cli *c, const char *name, bool joined, uint8_t boards[]
         json_str(&c->out, "data_dir", c->dir);
         json_hex(&c->out, "author", c->key.pk, HEARTH_PK_LEN);
         print_boards_json(c, boards, nboards);
+        if (joined)
+            json_null(&c->out, "resources");
+        else
+            json_str(&c->out, "resources", placeholder ? "placeholder" : "set");
         json_object_close(&c->out);
         return cli_json_flush(c);
     }
@@ -136,10 +150,44 @@ static int report(struct cli *c, const char *name, bool joined, uint8_t boards[]
     for (size_t i = 0; i < nboards; i++)
         printf(" %s", default_boards[i].name);
     printf("\nforum id: %s\nothers join it with: hearth init --join %s\n", forum, forum);
+    if (placeholder)
+        printf("crisis resources: a placeholder for now; add local helplines with\n"
+               "  hearth resources --set --text TEXT\n");
     return CLI_OK;
 }
 
-static int found(struct cli *c, const char *name, const char *about)
+/* ask_resources - on a terminal, ask the founder for the helplines (one line);
+ * NULL when not asked or nothing given. Caller frees. */
+static char *ask_resources(void)
+{
+    char line[4096]; /* a terminal's longest line in canonical mode */
+    if (!isatty(STDIN_FILENO) || !isatty(STDERR_FILENO))
+        return NULL;
+    fputs("Crisis resources shown on every page: local helplines and when moderators are\n"
+          "on duty (one line; press Enter to leave a placeholder for now): ",
+          stderr);
+    if (!fgets(line, sizeof line, stdin))
+        return NULL;
+    line[strcspn(line, "\r\n")] = '\0';
+    for (const char *p = line; *p; p++)
+        if (!isspace((unsigned char)*p))
+            return strdup(line);
+    return NULL;
+}
+
+/* publish_resources - the forum's first crisis resources. */
+static int publish_resources(struct cli *c, const char *text)
+{
+    uint8_t id[HEARTH_ID_LEN];
+    struct event_draft r = {.kind = EK_RESOURCES, .forum = c->forum};
+    r.b.text = cli_hstr(text ? text : PLACEHOLDER_RESOURCES);
+    herr e = store_publish(c->store, &c->key, &r, id);
+    if (e)
+        return cli_store_error(c, e, "crisis resources");
+    return CLI_OK;
+}
+
+static int found(struct cli *c, const char *name, const char *about, const char *resources)
 {
     uint8_t boards[N_BOARDS][HEARTH_ID_LEN];
     struct event_draft d = {.kind = EK_GENESIS};
@@ -162,7 +210,10 @@ static int found(struct cli *c, const char *name, const char *about)
         if (e)
             return cli_store_error(c, e, default_boards[i].name);
     }
-    return report(c, name, false, boards, N_BOARDS);
+    int rc = publish_resources(c, resources);
+    if (rc)
+        return rc;
+    return report(c, name, false, resources == NULL, boards, N_BOARDS);
 }
 
 static int join(struct cli *c, const char *arg)
@@ -180,23 +231,27 @@ static int join(struct cli *c, const char *arg)
     if (e)
         return cli_store_error(c, e, NULL);
     memcpy(c->forum, forum, HEARTH_ID_LEN);
-    return report(c, NULL, true, NULL, 0);
+    return report(c, NULL, true, false, NULL, 0);
 }
 
 static int run(struct cli *c)
 {
     const char *name = cli_opt(c, "forum"), *about = cli_opt(c, "about");
-    const char *joining = cli_opt(c, "join");
+    const char *joining = cli_opt(c, "join"), *resources = cli_opt(c, "resources");
+    char *asked = NULL;
     int rc;
     if (!name == !joining)
         return cli_error(c, HERR_USAGE,
                          "give --forum NAME to found a forum, or --join "
                          "FORUM_ID to join one");
-    if (joining && about)
-        return cli_error(c, HERR_USAGE, "--about goes with --forum");
+    if (joining && (about || resources))
+        return cli_error(c, HERR_USAGE, "--%s goes with --forum", about ? "about" : "resources");
     if (name && (rc = cli_check_text(c, "forum name", name, strlen(name), HEARTH_MAX_NAME, false)))
         return rc;
     if (about && (rc = cli_check_text(c, "about", about, strlen(about), HEARTH_MAX_SHORT, true)))
+        return rc;
+    if (resources &&
+        (rc = cli_check_text(c, "resources", resources, strlen(resources), HEARTH_MAX_TEXT, true)))
         return rc;
     if ((rc = cli_resolve_dir(c)) || (rc = make_dir(c)) || (rc = open_store(c)))
         return rc;
@@ -208,7 +263,14 @@ static int run(struct cli *c)
                              cli_short_id(held, c->forum));
         if (e != HERR_STATE)
             return cli_store_error(c, e, NULL);
-        return found(c, name, about);
+        if (!resources && (asked = ask_resources()) &&
+            (rc = cli_check_text(c, "resources", asked, strlen(asked), HEARTH_MAX_TEXT, true))) {
+            free(asked);
+            return rc;
+        }
+        rc = found(c, name, about, resources ? resources : asked);
+        free(asked);
+        return rc;
     }
     return join(c, joining);
 }
@@ -216,6 +278,8 @@ static int run(struct cli *c)
 static const struct cli_option options[] = {
     {"forum", 0, "NAME", "found a new forum called NAME"},
     {"about", 0, "TEXT", "what the new forum is for"},
+    {"resources", 0, "TEXT",
+     "crisis resources shown on every page: helplines, when moderators are on duty"},
     {"join", 0, "FORUM_ID", "prepare this node for the existing forum FORUM_ID"},
     {NULL, 0, NULL, NULL},
 };
@@ -225,10 +289,12 @@ const struct cli_command cmd_init = {
     .run = run,
     .group = "start",
     .summary = "found a forum, or prepare this node to join one",
-    .synopsis = "(--forum NAME [--about TEXT] | --join FORUM_ID)",
+    .synopsis = "(--forum NAME [--about TEXT] [--resources TEXT] | --join FORUM_ID)",
     .details = "Creates the data directory (mode 0700) with the forum's database and your\n"
                "author key. --forum founds a forum with boards for welcome, lived experience,\n"
-               "carers, information and advice, and everyday life; --join prepares an empty\n"
-               "replica that accepts only that forum's events (running it again is harmless).",
+               "carers, information and advice, and everyday life, and its crisis resources\n"
+               "(--resources, asked for on a terminal; else a placeholder that says this forum\n"
+               "is not a crisis service). --join prepares an empty replica that accepts only\n"
+               "that forum's events (running it again is harmless).",
     .options = options,
 };

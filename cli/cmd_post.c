@@ -36,6 +36,7 @@ static int run(struct cli *c)
     printf("posted %s in ", cli_short_id(sid, id));
     cli_print_text(stdout, name ? name : c->args[0], NULL);
     fputs("\n", stdout);
+    cli_note_held(c, id);
     return CLI_OK;
 }
 

@@ -21,8 +21,9 @@ static void print_reactions(const struct store_post *p, const char *indent)
         fputs("\n", stdout);
 }
 
-static void print_post(const struct store_post *p)
+static void print_post(struct cli *c, const struct store_post *p)
 {
+    const char *muted = cli_muted(c, p->cw);
     char indent[4 * INDENT_MAX + 1], id[13], when[64];
     uint32_t depth = p->depth < INDENT_MAX ? p->depth : INDENT_MAX;
     memset(indent, ' ', 4 * depth);
@@ -45,10 +46,13 @@ static void print_post(const struct store_post *p)
         fputs("]\n", stdout);
     }
     fputs(indent, stdout);
-    if (cli_placeholder(p))
+    if (cli_placeholder(p)) {
         fputs(cli_placeholder(p), stdout);
-    else
+    } else if (muted) {
+        cli_print_muted(stdout, muted);
+    } else {
         cli_print_text(stdout, p->text, indent);
+    }
     fputs("\n", stdout);
     print_reactions(p, indent);
 }
@@ -56,11 +60,14 @@ static void print_post(const struct store_post *p)
 static void print_head(struct cli *c, const struct store_post *p)
 {
     char id[13];
-    const char *board = cli_board_name(c, p->board);
-    if (cli_placeholder(p))
+    const char *board = cli_board_name(c, p->board), *muted = cli_muted(c, p->cw);
+    if (cli_placeholder(p)) {
         fputs(cli_placeholder(p), stdout);
-    else
+    } else if (muted) {
+        cli_print_muted(stdout, muted);
+    } else {
         cli_print_text(stdout, p->title ? p->title : "(untitled)", NULL);
+    }
     fputs("\nin ", stdout);
     cli_print_text(stdout, board ? board : "?", NULL);
     printf(" · thread %s", cli_short_id(id, p->id));
@@ -91,9 +98,10 @@ static int run(struct cli *c)
             cli_json_post(c, NULL, &p[i]);
         json_array_close(&c->out);
     } else if (n > 0) {
+        cli_print_resources_box(c, stdout);
         print_head(c, &p[0]);
         for (size_t i = 0; i < n; i++)
-            print_post(&p[i]);
+            print_post(c, &p[i]);
     }
     store_posts_free(p, n);
     return c->json ? cli_json_flush(c) : CLI_OK;
@@ -106,7 +114,8 @@ const struct cli_command cmd_read = {
     .summary = "read a thread with its replies",
     .synopsis = "ID",
     .details = "ID is the first digits (at least 4) of the thread's id, or of any reply in it.\n"
-               "A content warning is shown before the words it warns about.",
+               "A content warning is shown before the words it warns about; a post whose\n"
+               "warning this node has muted (hearth settings --mute) shows [muted: WARNING].",
     .min_args = 1,
     .max_args = 1,
     .needs = CLI_NEEDS_STORE,

@@ -16,7 +16,15 @@ static int run(struct cli *c)
         return rc;
     if ((rc = cli_get_post(c, c->args[0], &parent)))
         return rc;
-    if (parent.locked)
+    /* The store refuses a reply in a locked thread; asking first spares a person
+     * typing a whole reply on standard input for nothing. */
+    bool locked = parent.locked;
+    struct store_post root;
+    if (parent.kind == EK_REPLY && store_post_get(c->store, parent.root, &root) == HERR_OK) {
+        locked = root.locked;
+        store_posts_free(&root, 1);
+    }
+    if (locked)
         rc = cli_error(c, HERR_DENIED, "'%s': the thread is locked", c->args[0]);
     if (!rc)
         rc = cli_body(c, cli_opt(c, "body"), &body);
@@ -32,6 +40,7 @@ static int run(struct cli *c)
     } else if (!rc) {
         char sid[13], pid[13];
         printf("replied %s to %s\n", cli_short_id(sid, id), cli_short_id(pid, parent.id));
+        cli_note_held(c, id);
     }
     store_posts_free(&parent, 1);
     return rc;

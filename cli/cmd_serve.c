@@ -52,6 +52,16 @@ static int settings(struct cli *c, struct config *cfg)
             return cli_error(c, HERR_USAGE, "--%s: %s", keys[i][0],
                              strstr(why, ": ") ? strstr(why, ": ") + 2 : why);
     }
+    /* For tests and benchmarks: make contacts fail at random (docs/OPERATIONS.md). */
+    if ((v = getenv("HEARTH_TEST_DROP")) != NULL && *v) {
+        char *end;
+        double p = strtod(v, &end);
+        if (*end || !(p >= 0 && p <= 1))
+            return cli_error(c, HERR_USAGE, "HEARTH_TEST_DROP: give a probability from 0 to 1");
+        cfg->test_drop_permille = (unsigned)(p * 1000 + 0.5);
+    }
+    if ((v = getenv("HEARTH_TEST_NO_PUSH")) != NULL && !strcmp(v, "1"))
+        cfg->test_no_push = true;
     return CLI_OK;
 }
 

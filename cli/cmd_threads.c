@@ -2,8 +2,9 @@
  * latest activity. */
 #include "cli/cli.h"
 
-static void print_thread(const struct store_post *p)
+static void print_thread(struct cli *c, const struct store_post *p)
 {
+    const char *muted = cli_muted(c, p->cw);
     char id[13], when[64];
     printf("%s  ", cli_short_id(id, p->id));
     if (p->pinned)
@@ -19,10 +20,13 @@ static void print_thread(const struct store_post *p)
         cli_print_text(stdout, p->cw, NULL);
         fputs("] ", stdout);
     }
-    if (cli_placeholder(p))
+    if (cli_placeholder(p)) {
         fputs(cli_placeholder(p), stdout);
-    else
+    } else if (muted) {
+        cli_print_muted(stdout, muted);
+    } else {
         cli_print_text(stdout, p->title ? p->title : "(untitled)", NULL);
+    }
     fputs("\n              ", stdout);
     cli_print_author(stdout, p);
     printf(" · %u repl%s · %s\n", p->replies, p->replies == 1 ? "y" : "ies",
@@ -47,10 +51,11 @@ static int run(struct cli *c)
         json_array_close(&c->out);
     } else {
         const char *name = cli_board_name(c, board);
+        cli_print_resources_box(c, stdout);
         cli_print_text(stdout, name ? name : c->args[0], NULL);
         printf(": %zu thread%s\n", n, n == 1 ? "" : "s");
         for (size_t i = 0; i < n; i++)
-            print_thread(&p[i]);
+            print_thread(c, &p[i]);
     }
     store_posts_free(p, n);
     return c->json ? cli_json_flush(c) : CLI_OK;

@@ -21,12 +21,17 @@
     X(boards)                                                                                      \
     X(threads)                                                                                     \
     X(read)                                                                                        \
+    X(search)                                                                                      \
     X(post)                                                                                        \
     X(reply)                                                                                       \
     X(edit)                                                                                        \
     X(retract)                                                                                     \
     X(react)                                                                                       \
     X(flag)                                                                                        \
+    X(mod)                                                                                         \
+    X(role)                                                                                        \
+    X(resources)                                                                                   \
+    X(settings)                                                                                    \
     X(export)                                                                                      \
     X(import)                                                                                      \
     X(serve)                                                                                       \

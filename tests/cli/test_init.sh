@@ -66,12 +66,12 @@ contains "human boards show about" "$OUT" "For family and friends who support so
 expect_ok "$HEARTH" -d "$A" status --json
 json_valid
 same "status forum" "$(json 'd["forum"]')" "$FORUM"
-same "status events: genesis and five boards" "$(json 'd["events"]')" 6
+same "status events: genesis, five boards and the crisis resources" "$(json 'd["events"]')" 7
 same "status pending" "$(json 'd["pending"]')" 0
 check "status db size" "$(json 'd["db_bytes"]')" -gt 0
 same "status digest" "$(json 'len(d["view_digest"])')" 64
 expect_ok "$HEARTH" -d "$A" status
-contains "human status" "$OUT" "6 held"
+contains "human status" "$OUT" "7 held"
 
 # Initialising again is refused and changes nothing.
 snapshot "$A"
