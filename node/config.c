@@ -20,6 +20,7 @@ void config_defaults(struct config *c)
     c->discovery_interval = 5;
     c->sync_interval = 30;
     c->fanout = 2;
+    c->link_timeout = 45;
 }
 
 struct parse {
@@ -116,6 +117,12 @@ static const char *set(struct config *c, const char *sec, const char *key, const
         if (!parse_uint(v, 0, 1ULL << 40, &u))
             return "rate must be a number of bytes per second";
         *(!strcmp(key, "rate") ? &c->rate : &c->peer_rate) = u;
+        return NULL;
+    }
+    if (IS("limits", "link_timeout")) {
+        if (!parse_uint(v, 10, 3600, &u))
+            return "link_timeout must be 10..3600 seconds";
+        c->link_timeout = (unsigned)u;
         return NULL;
     }
     if (IS("peers", "peer")) {

@@ -17,6 +17,9 @@
  *   [limits]
  *   rate = 0                        ; bytes/s sent to all peers together, 0: no cap
  *   peer_rate = 0                   ; bytes/s sent to one peer, 0: no cap
+ *   link_timeout = 45               ; seconds without a whole message before a link is
+ *                                   ; given up; must exceed the time one 128 KiB sync
+ *                                   ; frame takes on the slowest link (17 s at 64 kbit/s)
  *   [peers]
  *   peer = hearth://KEY@HOST:PORT   ; static peers, one per line
  *
@@ -49,8 +52,16 @@ struct config {
     unsigned sync_interval;      /* seconds */
     unsigned fanout;
     uint64_t rate, peer_rate; /* bytes per second; 0: no cap */
+    unsigned link_timeout;    /* seconds */
     size_t n_peers;
     char peers[CONFIG_MAX_PEERS][CONFIG_MAX_STR];
+    /* For tests and benchmarks only, never read from hearth.conf: each anti-entropy
+     * contact and each push fails at random with this probability, in thousandths
+     * (`hearth serve` takes it from $HEARTH_TEST_DROP, e.g. 0.3). 0: never. */
+    unsigned test_drop_permille;
+    /* For benchmarks only: no eager push ($HEARTH_TEST_NO_PUSH=1), so that what
+     * anti-entropy alone does can be measured. */
+    bool test_no_push;
 };
 
 /* config_defaults - the settings of a node with no file and no flags. */

@@ -7,20 +7,48 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "node/clock.h"
 #include "node/discovery.h"
 #include "node/notify.h"
 #include "node/peers.h"
 #include "node/transport.h"
+#include "store/event.h"
 #include "sync/wire.h"
 
 #define BACKOFF_MIN_MS 1000
 #define BACKOFF_MAX_MS (5 * 60 * 1000)
 #define STATUS_EVERY_MS 2000
-#define RELOAD_EVERY_MS 5000
+#define RELOAD_EVERY_MS 1000
 #define ARRIVALS_EVERY_MS 200
+#define RECONNECT_MIN_MS 1000
+#define RECONNECT_MAX_MS 30000
+/* A discovered or inbound peer not heard from for this long may give its place in a
+ * full peer table to a new one; configured peers never do. */
+#define EVICT_AFTER_MS (10 * 60 * 1000)
+/* At most one "too many sessions" warning this often, with a count of the rest. */
+#define BUSY_WARN_EVERY_MS 10000
 
 /* ---- clocks and buckets ---- */
+
+/* since - how long ago `then` was at `now`; 0 when then is later (it was read from the
+ * clock after now was). */
+static uint64_t since(uint64_t now, uint64_t then)
+{
+    return now > then ? now - then : 0;
+}
+
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static uint64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
 
 /* jitter - ms scaled by a random factor in [0.75, 1.25). */
 static uint64_t jitter(uint64_t ms)
@@ -48,7 +76,7 @@ static bool bucket_ready(struct bucket *b, uint64_t now)
 {
     if (!b->rate)
         return true;
-    b->tokens += (int64_t)((now - b->last_ms) * b->rate / 1000);
+    b->tokens += (int64_t)(since(now, b->last_ms) * b->rate / 1000);
     b->last_ms = now;
     if (b->tokens > (int64_t)b->rate)
         b->tokens = (int64_t)b->rate;
@@ -74,11 +102,14 @@ struct sess {
 struct peer {
     bool used;
     struct peer_record rec;
-    int conn; /* outgoing connection, -1 when none */
+    int conn;   /* outgoing connection, -1 when none */
+    bool ready; /* conn was ready when last looked at */
     uint64_t next_attempt_ms, backoff_ms;
     struct sess out; /* the session we initiated on conn */
     struct bucket bucket;
-    bool dirty; /* rec changed since it was saved */
+    bool dirty;        /* rec changed since it was saved */
+    bool stored;       /* rec is (or was, until someone removed it) in the store */
+    uint64_t noted_ms; /* wall clock when this node first heard of it, this run */
     /* Where to push when we have no connection of our own: its last inbound route. */
     uint8_t route[TRANSPORT_MAX_ROUTE];
     size_t route_len;
@@ -90,6 +121,21 @@ struct inbound {
     size_t route_len;
     uint8_t key[HEARTH_PK_LEN];
     struct sess in;
+};
+
+/* What the node has done since it started, for `hearth status` and benchmarks. */
+struct counters {
+    uint64_t bytes_sent, bytes_recv; /* every message, sessions and pushes */
+    uint64_t sessions_ok, sessions_failed;
+    uint64_t pushes_sent, pushes_recv, pushes_new;
+    uint64_t busy_refused;     /* sessions refused because the inbound table was full */
+    uint64_t contacts_dropped; /* by the test knob (config.test_drop_permille) */
+};
+
+/* Where a pushed event came from: it need not go back there. */
+struct push_source {
+    uint8_t id[HEARTH_ID_LEN];
+    uint8_t key[HEARTH_PK_LEN];
 };
 
 struct node {
@@ -106,8 +152,14 @@ struct node {
     uint64_t next_ae, next_beacon, next_status, next_reload, next_arrivals;
     uint64_t last_pushed; /* arrival number pushed up to */
     uint64_t started;     /* wall clock */
+    uint64_t busy_warned_ms;
+    uint64_t busy_unwarned; /* refusals since the last warning */
+    bool held_back;         /* a session's frame waits for a queue or a cap */
+    struct counters ctr;
     struct hbuf scratch;
     uint8_t push_ids[NODE_PUSH_MAX][HEARTH_ID_LEN];
+    struct push_source pushed_by[NODE_PUSH_MAX]; /* a ring of the latest pushes taken */
+    size_t pushed_next;
 };
 
 static void short_key(char out[13], const uint8_t key[HEARTH_PK_LEN])
@@ -116,6 +168,30 @@ static void short_key(char out[13], const uint8_t key[HEARTH_PK_LEN])
     hex_encode(hex, key, HEARTH_PK_LEN);
     memcpy(out, hex, 12);
     out[12] = 0;
+}
+
+/* test_dropped - the test knob: true when this contact is to fail. */
+static bool test_dropped(struct node *n)
+{
+    if (!n->cfg.test_drop_permille || random_uniform(1000) >= n->cfg.test_drop_permille)
+        return false;
+    n->ctr.contacts_dropped++;
+    return true;
+}
+
+/* msg_type - the type of a sync message (its array's first element), or -1. */
+static int msg_type(const uint8_t *p, size_t n)
+{
+    if (n >= 2 && (p[0] & 0xf0) == 0x90 && p[1] < 0x80)
+        return p[1];
+    if (n >= 4 && p[0] == 0xdc && p[3] < 0x80)
+        return p[3];
+    return -1;
+}
+
+static bool is_push(const uint8_t *p, size_t n)
+{
+    return n >= 2 && p[0] == 0x92 && p[1] == SYNC_PUSH;
 }
 
 static void sess_end(struct sess *x)
@@ -128,12 +204,15 @@ static void sess_end(struct sess *x)
 static void log_session_line(void *ctx, const char *line)
 {
     const struct hlog *log = ctx;
-    hlog(log, HLOG_INFO, "sync: %s", line);
+    hlog(log, HLOG_DEBUG, "sync: %s", line);
 }
 
 static herr sess_begin(struct node *n, struct sess *x, bool initiator)
 {
-    struct sync_config cfg = {.log = log_session_line, .log_ctx = (void *)n->log};
+    /* Small frames: ZeroMQ sees a link as alive only when whole messages cross it,
+     * and 128 KiB crosses 64 kbit/s in 17 s where 1 MiB would take 131 s. */
+    struct sync_config cfg = {
+        .max_frame = NODE_FRAME, .log = log_session_line, .log_ctx = (void *)n->log};
     herr e = sync_session_new(&x->s, n->st, n->idx, &cfg);
     if (!e && initiator)
         e = sync_session_start(x->s);
@@ -152,8 +231,10 @@ static herr sess_pump(struct node *n, struct sess *x, int conn, const uint8_t *r
 {
     uint64_t now = mono_ms();
     while (x->s) {
-        if (!bucket_ready(&n->global, now) || (pb && !bucket_ready(pb, now)))
+        if (!bucket_ready(&n->global, now) || (pb && !bucket_ready(pb, now))) {
+            n->held_back = true;
             return HERR_OK;
+        }
         if (!x->has_held) {
             const uint8_t *msg;
             size_t len;
@@ -165,16 +246,33 @@ static herr sess_pump(struct node *n, struct sess *x, int conn, const uint8_t *r
             x->has_held = true;
         }
         herr e = transport_send(n->tp, conn, route, route_len, x->held.data, x->held.len);
-        if (e == HERR_BUSY)
+        if (e == HERR_BUSY) {
+            n->held_back = true;
             return HERR_OK;
+        }
         if (e)
             return e;
+        n->ctr.bytes_sent += x->held.len;
+        /* A session that streams a large transfer hears nothing back for a long
+         * while; frames leaving is progress too (a dead peer fills its queue). */
+        x->last_ms = now;
         bucket_take(&n->global, x->held.len);
         if (pb)
             bucket_take(pb, x->held.len);
         x->has_held = false;
     }
     return HERR_OK;
+}
+
+/* reply_error - answer a listener peer outside any session with an ERROR, so that
+ * its session ends at once instead of waiting for our silence to time out. */
+static void reply_error(struct node *n, const struct transport_msg *m, herr code, const char *text)
+{
+    hbuf_reset(&n->scratch);
+    if (sync_encode_error(&n->scratch, code, text) == HERR_OK &&
+        transport_send(n->tp, -1, m->route, m->route_len, n->scratch.data, n->scratch.len) ==
+            HERR_OK)
+        n->ctr.bytes_sent += n->scratch.len;
 }
 
 /* ---- peers ---- */
@@ -195,34 +293,9 @@ static struct peer *peer_by_conn(struct node *n, int conn)
     return NULL;
 }
 
-/* peer_note - the peer with key (added when new and there is room); an endpoint
- * given replaces an unknown one. Never ourselves. */
-static struct peer *peer_note(struct node *n, const uint8_t key[HEARTH_PK_LEN],
-                              const char *endpoint, const char *source)
+static bool configured(const struct peer *p)
 {
-    if (memcmp(key, transport_key(n->tp), HEARTH_PK_LEN) == 0)
-        return NULL;
-    struct peer *p = peer_find(n, key);
-    if (!p) {
-        for (int i = 0; i < NODE_MAX_PEERS && !p; i++)
-            if (!n->peers[i].used)
-                p = &n->peers[i];
-        if (!p)
-            return NULL;
-        memset(p, 0, sizeof *p);
-        p->used = true;
-        p->conn = -1;
-        memcpy(p->rec.key, key, HEARTH_PK_LEN);
-        snprintf(p->rec.source, sizeof p->rec.source, "%s", source);
-        bucket_init(&p->bucket, n->cfg.peer_rate, mono_ms());
-        p->dirty = true;
-    }
-    if (endpoint && endpoint[0] && strcmp(p->rec.endpoint, endpoint) != 0) {
-        snprintf(p->rec.endpoint, sizeof p->rec.endpoint, "%s", endpoint);
-        p->next_attempt_ms = 0;
-        p->dirty = true;
-    }
-    return p;
+    return strcmp(p->rec.source, "static") == 0 || strcmp(p->rec.source, "added") == 0;
 }
 
 static void peer_disconnect(struct node *n, struct peer *p)
@@ -231,6 +304,80 @@ static void peer_disconnect(struct node *n, struct peer *p)
     if (p->conn >= 0)
         transport_close(n->tp, p->conn);
     p->conn = -1;
+    p->ready = false;
+}
+
+/* peer_drop - forget p in memory (the store is the caller's business). */
+static void peer_drop(struct node *n, struct peer *p)
+{
+    peer_disconnect(n, p);
+    p->used = false;
+}
+
+/* evictable - the discovered or inbound peer heard from longest ago, and not for
+ * EVICT_AFTER_MS, with no live connection or session; NULL when none. */
+static uint64_t heard_ms(const struct peer *p)
+{
+    return p->rec.last_seen > p->noted_ms ? p->rec.last_seen : p->noted_ms;
+}
+
+static struct peer *evictable(struct node *n)
+{
+    struct peer *best = NULL;
+    uint64_t now = wall_ms();
+    for (int i = 0; i < NODE_MAX_PEERS; i++) {
+        struct peer *p = &n->peers[i];
+        if (!p->used || configured(p) || p->ready || p->out.s ||
+            since(now, heard_ms(p)) < EVICT_AFTER_MS)
+            continue;
+        if (!best || heard_ms(p) < heard_ms(best))
+            best = p;
+    }
+    return best;
+}
+
+/* peer_note - the peer with key, added when new and there is room (make_room: a
+ * stale discovered or inbound peer may be forgotten for it); an endpoint given
+ * replaces another one. Never ourselves. NULL when the table is full. */
+static struct peer *peer_note(struct node *n, const uint8_t key[HEARTH_PK_LEN],
+                              const char *endpoint, const char *source, bool make_room)
+{
+    if (memcmp(key, transport_key(n->tp), HEARTH_PK_LEN) == 0)
+        return NULL;
+    struct peer *p = peer_find(n, key);
+    if (!p) {
+        for (int i = 0; i < NODE_MAX_PEERS && !p; i++)
+            if (!n->peers[i].used)
+                p = &n->peers[i];
+        if (!p && make_room && (p = evictable(n)) != NULL) {
+            char k[13];
+            short_key(k, p->rec.key);
+            hlog(n->log, HLOG_INFO, "peer %s: forgotten to make room (not seen for %" PRIu64 " s)",
+                 k, since(wall_ms(), heard_ms(p)) / 1000);
+            if (peer_record_forget(n->st, p->rec.key) == HERR_IO)
+                hlog(n->log, HLOG_WARN, "peers: cannot forget %s: %s", k, store_errmsg(n->st));
+            peer_drop(n, p);
+        }
+        if (!p)
+            return NULL;
+        memset(p, 0, sizeof *p);
+        p->used = true;
+        p->conn = -1;
+        p->noted_ms = wall_ms();
+        memcpy(p->rec.key, key, HEARTH_PK_LEN);
+        snprintf(p->rec.source, sizeof p->rec.source, "%s", source);
+        bucket_init(&p->bucket, n->cfg.peer_rate, mono_ms());
+        p->dirty = true;
+    }
+    if (endpoint && endpoint[0] && strcmp(p->rec.endpoint, endpoint) != 0) {
+        /* A connection to the old place is of no more use. */
+        if (p->conn >= 0)
+            peer_disconnect(n, p);
+        snprintf(p->rec.endpoint, sizeof p->rec.endpoint, "%s", endpoint);
+        p->next_attempt_ms = 0;
+        p->dirty = true;
+    }
+    return p;
 }
 
 static void peer_failed(struct node *n, struct peer *p, const char *why)
@@ -244,30 +391,59 @@ static void peer_failed(struct node *n, struct peer *p, const char *why)
         p->backoff_ms = BACKOFF_MAX_MS;
     p->next_attempt_ms = mono_ms() + jitter(p->backoff_ms);
     hlog(n->log, HLOG_WARN, "peer %s: %s; retrying in %" PRIu64 " s", k, why,
-         (p->next_attempt_ms - mono_ms()) / 1000);
+         (p->next_attempt_ms - mono_ms() + 999) / 1000);
     peer_disconnect(n, p);
+}
+
+/* removed - true when p was in the store and someone (`hearth peers remove`) took it
+ * out; static peers come from hearth.conf and cannot be removed that way. */
+static bool removed(struct node *n, struct peer *p)
+{
+    struct peer_record r;
+    return p->stored && strcmp(p->rec.source, "static") != 0 &&
+           peer_record_load(n->st, p->rec.key, &r) == HERR_NOT_FOUND;
 }
 
 static void peer_save(struct node *n, struct peer *p)
 {
     if (!p->dirty)
         return;
-    if (peer_record_save(n->st, &p->rec) == HERR_OK)
+    /* Saving would bring back a peer removed since we last looked. */
+    if (removed(n, p)) {
+        char k[13];
+        short_key(k, p->rec.key);
+        hlog(n->log, HLOG_INFO, "peer %s: removed; no longer syncing with it", k);
+        peer_drop(n, p);
+        return;
+    }
+    if (peer_record_save(n->st, &p->rec) == HERR_OK) {
         p->dirty = false;
+        p->stored = true;
+    }
 }
 
 static herr load_one(void *ctx, const struct peer_record *r)
 {
     struct node *n = ctx;
-    struct peer *p = peer_note(n, r->key, r->endpoint, r->source);
-    if (p && !p->dirty) /* what we know in memory is newer than the store */
-        return HERR_OK;
-    if (p) {
-        p->rec.last_seen = p->rec.last_seen > r->last_seen ? p->rec.last_seen : r->last_seen;
-        p->rec.last_sync = p->rec.last_sync > r->last_sync ? p->rec.last_sync : r->last_sync;
+    struct peer *p = peer_find(n, r->key);
+    if (!p) {
+        p = peer_note(n, r->key, r->endpoint, r->source, false);
+        if (!p)
+            return HERR_OK;
+        p->rec.last_seen = r->last_seen;
+        p->rec.last_sync = r->last_sync;
         p->rec.failures = r->failures;
-        snprintf(p->rec.source, sizeof p->rec.source, "%s", r->source);
+        p->dirty = false;
+    } else if (!p->dirty) {
+        /* `hearth peers add` gives a known peer a new endpoint, or makes it ours. */
+        peer_note(n, r->key, r->endpoint, r->source, false);
+        if (strcmp(r->source, p->rec.source) != 0 && strcmp(r->source, "added") == 0) {
+            snprintf(p->rec.source, sizeof p->rec.source, "%s", r->source);
+            p->next_attempt_ms = 0;
+        }
+        p->dirty = false;
     }
+    p->stored = true;
     return HERR_OK;
 }
 
@@ -278,35 +454,33 @@ static void reload_peers(struct node *n)
         uint8_t key[HEARTH_PK_LEN];
         char ep[PEER_MAX_ENDPOINT];
         if (address_parse(n->cfg.peers[i], key, ep, sizeof ep, NULL) == HERR_OK)
-            peer_note(n, key, ep, "static");
+            peer_note(n, key, ep, "static", true);
     }
     if (peer_record_each(n->st, load_one, n) != HERR_OK)
         hlog(n->log, HLOG_WARN, "peers: cannot read the peer list: %s", store_errmsg(n->st));
-    /* A peer removed with `hearth peers remove` disappears from the store. */
     for (int i = 0; i < NODE_MAX_PEERS; i++) {
         struct peer *p = &n->peers[i];
-        struct peer_record r;
-        if (p->used && !p->dirty && strcmp(p->rec.source, "static") != 0 &&
-            peer_record_load(n->st, p->rec.key, &r) == HERR_NOT_FOUND) {
-            peer_disconnect(n, p);
-            p->used = false;
+        if (p->used && removed(n, p)) {
+            char k[13];
+            short_key(k, p->rec.key);
+            hlog(n->log, HLOG_INFO, "peer %s: removed; no longer syncing with it", k);
+            peer_drop(n, p);
         }
     }
 }
 
-static bool allow_peer(void *ctx, const uint8_t key[HEARTH_PK_LEN], const char *address)
+static bool allowed(struct node *n, const uint8_t key[HEARTH_PK_LEN])
 {
-    struct node *n = ctx;
-    (void)address;
     return n->cfg.access == ACCESS_OPEN || peer_allowed(n->st, key);
 }
 
-/* ---- what arrives ---- */
-
-static bool is_push(const uint8_t *p, size_t n)
+static bool allow_peer(void *ctx, const uint8_t key[HEARTH_PK_LEN], const char *address)
 {
-    return n >= 2 && p[0] == 0x92 && p[1] == SYNC_PUSH;
+    (void)address;
+    return allowed(ctx, key);
 }
+
+/* ---- what arrives ---- */
 
 static void handle_push(struct node *n, const struct transport_msg *m)
 {
@@ -315,6 +489,7 @@ static void handle_push(struct node *n, const struct transport_msg *m)
     const char *why;
     char k[13];
     short_key(k, m->peer);
+    n->ctr.pushes_recv++;
     if (sync_push_decode(m->data, m->len, &env, &len, &why) != HERR_OK) {
         hlog(n->log, HLOG_WARN, "peer %s: rejected a push: %s", k, why);
         return;
@@ -327,9 +502,20 @@ static void handle_push(struct node *n, const struct transport_msg *m)
     else if (r.err && r.err != HERR_DUPLICATE)
         hlog(n->log, HLOG_WARN, "peer %s: rejected a pushed event: %s: %s", k, herr_str(r.err),
              r.why);
+    else if (!r.err) {
+        n->ctr.pushes_new++;
+        struct event ev;
+        if (event_parse(&ev, env, len, NULL) == HERR_OK) {
+            struct push_source *ps = &n->pushed_by[n->pushed_next++ % NODE_PUSH_MAX];
+            memcpy(ps->id, ev.id, HEARTH_ID_LEN);
+            memcpy(ps->key, m->peer, HEARTH_PK_LEN);
+        }
+    }
 }
 
-static void session_finished(struct node *n, struct sess *x, const uint8_t key[HEARTH_PK_LEN],
+/* session_finished - log and count the end of a session, then free it; returns how it
+ * ended. */
+static herr session_finished(struct node *n, struct sess *x, const uint8_t key[HEARTH_PK_LEN],
                              bool initiator)
 {
     const char *why;
@@ -339,14 +525,18 @@ static void session_finished(struct node *n, struct sess *x, const uint8_t key[H
     short_key(k, key);
     struct peer *p = peer_find(n, key);
     if (e) {
+        n->ctr.sessions_failed++;
         hlog(n->log, HLOG_WARN, "sync with %s failed: %s%s%s", k, herr_str(e), *why ? ": " : "",
              why);
-        if (p) {
+        if (p && !initiator) { /* an initiator's caller backs off, which counts it */
             p->rec.failures++;
             p->dirty = true;
         }
     } else {
-        hlog(n->log, HLOG_INFO,
+        n->ctr.sessions_ok++;
+        /* A session that found the sets equal is routine: worth a line only in debug. */
+        bool moved = st->events_sent || st->events_recv;
+        hlog(n->log, moved ? HLOG_INFO : HLOG_DEBUG,
              "sync with %s (%s, %s): sent %" PRIu64 " events, received %" PRIu64 " (%" PRIu64
              " new, %" PRIu64 " rejected), %" PRIu64 " B out, %" PRIu64 " B in",
              k, initiator ? "we asked" : "they asked", sync_plan_name(st->plan), st->events_sent,
@@ -360,46 +550,97 @@ static void session_finished(struct node *n, struct sess *x, const uint8_t key[H
         }
     }
     sess_end(x);
+    return e;
 }
 
-static struct inbound *inbound_for(struct node *n, const struct transport_msg *m)
+static void inbound_free(struct inbound *b)
 {
-    struct inbound *free_slot = NULL;
+    sess_end(&b->in);
+    b->used = false;
+}
+
+/* inbound_for - the session slot of the listener peer m came from. A HELLO starts a
+ * session (and ends whatever this key had going on another route: a node has one
+ * connection to us, so that one is dead); any other message belongs to a session
+ * already under way. NULL when there is none (*full: because every slot is taken). */
+static struct inbound *inbound_for(struct node *n, const struct transport_msg *m, bool hello,
+                                   bool *full)
+{
+    struct inbound *found = NULL, *free_slot = NULL;
+    *full = false;
     for (int i = 0; i < NODE_MAX_INBOUND; i++) {
         struct inbound *b = &n->in[i];
-        if (b->used && b->route_len == m->route_len &&
-            memcmp(b->route, m->route, m->route_len) == 0 &&
-            memcmp(b->key, m->peer, HEARTH_PK_LEN) == 0)
-            return b;
-        if (!b->used && !free_slot)
-            free_slot = b;
+        if (!b->used) {
+            if (!free_slot)
+                free_slot = b;
+            continue;
+        }
+        if (memcmp(b->key, m->peer, HEARTH_PK_LEN) != 0)
+            continue;
+        if (b->route_len == m->route_len && memcmp(b->route, m->route, m->route_len) == 0)
+            found = b;
+        else if (hello) {
+            char k[13];
+            short_key(k, b->key);
+            hlog(n->log, HLOG_DEBUG, "sync: %s reconnected; its old session is dropped", k);
+            inbound_free(b);
+            if (!free_slot)
+                free_slot = b;
+        }
     }
-    if (!free_slot)
+    if (!hello)
+        return found;
+    if (found) /* the peer gave up on the old session and starts again */
+        inbound_free(found);
+    struct inbound *b = found ? found : free_slot;
+    if (!b) {
+        *full = true;
         return NULL;
-    memset(free_slot, 0, sizeof *free_slot);
-    free_slot->used = true;
-    free_slot->route_len = m->route_len;
-    memcpy(free_slot->route, m->route, m->route_len);
-    memcpy(free_slot->key, m->peer, HEARTH_PK_LEN);
-    return free_slot;
+    }
+    memset(b, 0, sizeof *b);
+    b->used = true;
+    b->route_len = m->route_len;
+    memcpy(b->route, m->route, m->route_len);
+    memcpy(b->key, m->peer, HEARTH_PK_LEN);
+    return b;
+}
+
+static void refuse_busy(struct node *n, const struct transport_msg *m)
+{
+    n->ctr.busy_refused++;
+    n->busy_unwarned++;
+    reply_error(n, m, HERR_BUSY, "too many sessions at once; try again later");
+    uint64_t now = mono_ms();
+    if (since(now, n->busy_warned_ms) >= BUSY_WARN_EVERY_MS || !n->busy_warned_ms) {
+        hlog(n->log, HLOG_WARN,
+             "sync: %d sessions under way; refused %" PRIu64 " more since the last warning",
+             NODE_MAX_INBOUND, n->busy_unwarned);
+        n->busy_warned_ms = now;
+        n->busy_unwarned = 0;
+    }
 }
 
 static void handle_inbound(struct node *n, const struct transport_msg *m)
 {
-    struct peer *p = peer_note(n, m->peer, NULL, "inbound");
+    int type = msg_type(m->data, m->len);
+    struct peer *p = peer_note(n, m->peer, NULL, "inbound", true);
     if (p) {
         p->rec.last_seen = wall_ms();
         p->route_len = m->route_len;
         memcpy(p->route, m->route, m->route_len);
     }
-    struct inbound *b = inbound_for(n, m);
+    bool full;
+    struct inbound *b = inbound_for(n, m, type == SYNC_HELLO, &full);
     if (!b) {
-        hlog(n->log, HLOG_WARN, "sync: too many sessions at once; dropped a message");
+        if (full)
+            refuse_busy(n, m);
+        else if (type != SYNC_ERROR) /* a session we ended or never had (we restarted) */
+            reply_error(n, m, HERR_STATE, "no session under way; start again with a hello");
         return;
     }
     if (!b->in.s && sess_begin(n, &b->in, false) != HERR_OK) {
         hlog(n->log, HLOG_ERROR, "sync: cannot start a session: %s", store_errmsg(n->st));
-        b->used = false;
+        inbound_free(b);
         return;
     }
     b->in.last_ms = mono_ms();
@@ -427,6 +668,17 @@ static void handle_outbound(struct node *n, const struct transport_msg *m)
 
 static void handle(struct node *n, const struct transport_msg *m)
 {
+    n->ctr.bytes_recv += m->len;
+    /* In allow-list mode a key taken off the list is not heard any more, even on a
+     * connection it opened while it was on it. */
+    if (m->conn < 0 && n->cfg.access == ACCESS_ALLOWLIST && !allowed(n, m->peer)) {
+        char k[13];
+        short_key(k, m->peer);
+        hlog(n->log, HLOG_DEBUG, "peer %s: not on the allow-list; message dropped", k);
+        if (!is_push(m->data, m->len) && msg_type(m->data, m->len) != SYNC_ERROR)
+            reply_error(n, m, HERR_DENIED, "not on this node's allow-list");
+        return;
+    }
     if (is_push(m->data, m->len))
         handle_push(n, m);
     else if (m->conn < 0)
@@ -455,13 +707,22 @@ static herr collect_one(void *ctx, const uint8_t id[HEARTH_ID_LEN], uint64_t cre
     return HERR_OK;
 }
 
-struct push_ctx {
-    struct node *n;
-};
+/* pushed_by - the peer that pushed us this event lately, or NULL. */
+static const uint8_t *pushed_by(const struct node *n, const uint8_t *env, size_t len)
+{
+    struct event ev;
+    if (event_parse(&ev, env, len, NULL) != HERR_OK)
+        return NULL;
+    for (size_t i = 0; i < NODE_PUSH_MAX; i++)
+        if (memcmp(n->pushed_by[i].id, ev.id, HEARTH_ID_LEN) == 0)
+            return n->pushed_by[i].key;
+    return NULL;
+}
 
 static herr push_one(void *ctx, const uint8_t *env, size_t len)
 {
-    struct node *n = ((struct push_ctx *)ctx)->n;
+    struct node *n = ctx;
+    const uint8_t *source = pushed_by(n, env, len);
     hbuf_reset(&n->scratch);
     herr e = sync_encode_push(&n->scratch, env, len);
     if (e)
@@ -470,15 +731,19 @@ static herr push_one(void *ctx, const uint8_t *env, size_t len)
     for (int i = 0; i < NODE_MAX_PEERS; i++) {
         struct peer *p = &n->peers[i];
         herr sent = HERR_NOT_FOUND;
-        if (!p->used)
+        if (!p->used || (source && memcmp(source, p->rec.key, HEARTH_PK_LEN) == 0) ||
+            test_dropped(n))
             continue;
         if (p->conn >= 0 && transport_conn_state(n->tp, p->conn) == CONN_READY)
             sent = transport_send(n->tp, p->conn, NULL, 0, n->scratch.data, n->scratch.len);
         else if (p->route_len)
             sent =
                 transport_send(n->tp, -1, p->route, p->route_len, n->scratch.data, n->scratch.len);
-        if (sent == HERR_OK)
+        if (sent == HERR_OK) {
+            n->ctr.pushes_sent++;
+            n->ctr.bytes_sent += n->scratch.len;
             bucket_take(&n->global, n->scratch.len);
+        }
     }
     return HERR_OK;
 }
@@ -494,35 +759,49 @@ static void push_arrivals(struct node *n)
     if (store_keys_since(n->st, n->last_pushed, collect_one, &c) != HERR_OK)
         return;
     n->last_pushed = c.last;
+    if (n->cfg.test_no_push)
+        return;
     if (c.n > NODE_PUSH_MAX) {
         n->next_ae = mono_ms();
         return;
     }
-    struct push_ctx pc = {n};
-    if (store_get_many(n->st, (const uint8_t(*)[HEARTH_ID_LEN])n->push_ids, c.n, push_one, &pc) !=
+    if (store_get_many(n->st, (const uint8_t(*)[HEARTH_ID_LEN])n->push_ids, c.n, push_one, n) !=
         HERR_OK)
         hlog(n->log, HLOG_WARN, "push: cannot read new events: %s", store_errmsg(n->st));
 }
 
+/* start_session - begin anti-entropy with p, unless the test knob says this contact
+ * fails. */
+static void start_session(struct node *n, struct peer *p)
+{
+    if (test_dropped(n))
+        return;
+    if (sess_begin(n, &p->out, true) != HERR_OK)
+        hlog(n->log, HLOG_ERROR, "sync: cannot start a session: %s", store_errmsg(n->st));
+}
+
+/* anti_entropy - a session with `fanout` connected peers chosen at random among
+ * those not in a session with us already. */
 static void anti_entropy(struct node *n)
 {
     struct peer *ready[NODE_MAX_PEERS];
     unsigned count = 0;
     for (int i = 0; i < NODE_MAX_PEERS; i++) {
         struct peer *p = &n->peers[i];
-        if (p->used && p->conn >= 0 && !p->out.s &&
-            transport_conn_state(n->tp, p->conn) == CONN_READY)
+        if (p->used && p->ready && !p->out.s)
             ready[count++] = p;
     }
     for (unsigned k = 0; k < n->cfg.fanout && count > 0; k++) {
         unsigned j = random_uniform(count);
         struct peer *p = ready[j];
         ready[j] = ready[--count];
-        if (sess_begin(n, &p->out, true) != HERR_OK)
-            hlog(n->log, HLOG_ERROR, "sync: cannot start a session: %s", store_errmsg(n->st));
+        start_session(n, p);
     }
 }
 
+/* connect_due - open connections that are due, and follow those that are open: a
+ * connection that comes up gets a session at once (a link that has just appeared is
+ * worth using before the next period), one that drops ends its session. */
 static void connect_due(struct node *n, uint64_t now)
 {
     for (int i = 0; i < NODE_MAX_PEERS; i++) {
@@ -531,14 +810,39 @@ static void connect_due(struct node *n, uint64_t now)
             continue;
         if (p->conn >= 0) {
             enum conn_state st = transport_conn_state(n->tp, p->conn);
-            if (st == CONN_REFUSED)
+            char k[13];
+            short_key(k, p->rec.key);
+            if (st == CONN_REFUSED) {
                 peer_failed(n, p, "it refused our connection");
-            else if (st == CONN_BAD_KEY)
+            } else if (st == CONN_BAD_KEY) {
                 peer_failed(n, p, "the handshake failed (it holds another key?)");
-            continue;
+            } else if (st == CONN_READY && !p->ready) {
+                p->ready = true;
+                hlog(n->log, HLOG_INFO, "peer %s: connected to %s", k, p->rec.endpoint);
+                if (!p->out.s)
+                    start_session(n, p);
+            } else if (st != CONN_READY && p->ready) {
+                p->ready = false;
+                hlog(n->log, HLOG_INFO, "peer %s: connection lost; reconnecting", k);
+                if (p->out.s) {
+                    /* The socket may still hold replies of the session cut short;
+                     * a new one keeps them out of the next session. */
+                    n->ctr.sessions_failed++;
+                    p->rec.failures++;
+                    p->dirty = true;
+                    peer_disconnect(n, p);
+                    p->next_attempt_ms = now;
+                }
+            }
+            if (p->conn >= 0)
+                continue;
         }
         if (now < p->next_attempt_ms)
             continue;
+        if (n->cfg.access == ACCESS_ALLOWLIST && !configured(p) && !allowed(n, p->rec.key)) {
+            p->next_attempt_ms = now + RELOAD_EVERY_MS;
+            continue;
+        }
         if (transport_connect(n->tp, p->rec.key, p->rec.endpoint, &p->conn) != HERR_OK) {
             p->conn = -1;
             peer_failed(n, p, "cannot connect");
@@ -566,26 +870,47 @@ static void discovery_tick(struct node *n, uint64_t now)
         char ep[PEER_MAX_ENDPOINT], k[13];
         snprintf(ep, sizeof ep, "tcp://%s:%u", dp.host, dp.port);
         short_key(k, dp.key);
+        /* In allow-list mode a stranger's beacon is not worth a connection. */
+        if (n->cfg.access == ACCESS_ALLOWLIST && !allowed(n, dp.key)) {
+            hlog(n->log, HLOG_DEBUG, "discovery: node %s at %s is not on the allow-list", k, ep);
+            continue;
+        }
         struct peer *p = peer_find(n, dp.key);
         if (!p || strcmp(p->rec.endpoint, ep) != 0)
             hlog(n->log, HLOG_INFO, "discovery: found node %s at %s", k, ep);
-        peer_note(n, dp.key, ep, "discovered");
+        if (p && configured(p))
+            continue; /* the operator's endpoint wins over a beacon */
+        peer_note(n, dp.key, ep, "discovered", true);
     }
+}
+
+/* idle_ms - a session that hears nothing for this long ends: longer than the link
+ * timeout, so that a slow frame is not mistaken for a dead peer. */
+static uint64_t idle_ms(const struct node *n)
+{
+    return (n->cfg.link_timeout + NODE_SESSION_GRACE) * 1000ULL;
 }
 
 /* tend_sessions - pump every session, and end those that are done or idle. */
 static void tend_sessions(struct node *n, uint64_t now)
 {
+    n->held_back = false;
     for (int i = 0; i < NODE_MAX_PEERS; i++) {
         struct peer *p = &n->peers[i];
         if (!p->used || !p->out.s)
             continue;
         if (sess_pump(n, &p->out, p->conn, NULL, 0, &p->bucket) == HERR_NET)
             peer_failed(n, p, "the connection dropped");
-        else if (sync_session_done(p->out.s))
-            session_finished(n, &p->out, p->rec.key, true);
-        else if (now - p->out.last_ms > NODE_SESSION_IDLE_MS)
+        else if (sync_session_done(p->out.s) &&
+                 session_finished(n, &p->out, p->rec.key, true) != HERR_OK) {
+            /* What the peer still sends of a failed session must not reach the next
+             * one: start again on a new socket, after a back-off (a peer that fails
+             * every session must not be hammered). */
+            peer_failed(n, p, "the sync failed");
+        } else if (since(now, p->out.last_ms) > idle_ms(n)) {
+            n->ctr.sessions_failed++;
             peer_failed(n, p, "the session went quiet");
+        }
     }
     for (int i = 0; i < NODE_MAX_INBOUND; i++) {
         struct inbound *b = &n->in[i];
@@ -595,44 +920,102 @@ static void tend_sessions(struct node *n, uint64_t now)
         herr e = b->in.s ? sess_pump(n, &b->in, -1, b->route, b->route_len, p ? &p->bucket : NULL)
                          : HERR_OK;
         if (b->in.s && sync_session_done(b->in.s))
-            session_finished(n, &b->in, b->key, false);
-        else if (e == HERR_NET || now - b->in.last_ms > NODE_SESSION_IDLE_MS)
+            (void)session_finished(n, &b->in, b->key, false);
+        else if (e == HERR_NET || since(now, b->in.last_ms) > idle_ms(n)) {
+            char k[13];
+            short_key(k, b->key);
+            n->ctr.sessions_failed++;
+            hlog(n->log, HLOG_WARN, "sync with %s failed: %s", k,
+                 e == HERR_NET ? "the peer is gone" : "the peer went quiet");
             sess_end(&b->in);
+        }
         if (!b->in.s)
             b->used = false;
     }
 }
 
-static void write_status(struct node *n)
+/* ---- status ---- */
+
+/* json_text - s as the inside of a JSON string (quote, backslash and control
+ * characters escaped), cut to fit out[0..n). */
+static void json_text(char *out, size_t n, const char *s)
 {
-    struct hbuf *b = &n->scratch;
-    char line[512];
+    size_t j = 0;
+    for (; *s && j + 7 < n; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') {
+            out[j++] = '\\';
+            out[j++] = (char)c;
+        } else if (c < 0x20) {
+            j += (size_t)snprintf(out + j, n - j, "\\u%04x", c);
+        } else {
+            out[j++] = (char)c;
+        }
+    }
+    out[j] = 0;
+}
+
+static const char *peer_state(struct node *n, const struct peer *p)
+{
+    if (p->out.s)
+        return "syncing";
+    if (p->ready)
+        return "connected";
+    if (p->conn >= 0)
+        return "connecting";
+    return p->rec.endpoint[0] ? "waiting" : "inbound";
+}
+
+static unsigned inbound_sessions(const struct node *n)
+{
+    unsigned k = 0;
+    for (int i = 0; i < NODE_MAX_INBOUND; i++)
+        k += n->in[i].used;
+    return k;
+}
+
+static herr status_head(struct node *n, struct hbuf *b)
+{
+    char line[2048], listen[2 * CONFIG_MAX_STR];
     uint64_t events = 0;
     struct store_stats st;
     if (store_stats(n->st, &st) == HERR_OK)
         events = st.events;
-    hbuf_reset(b);
+    json_text(listen, sizeof listen, node_endpoint(n));
+    const struct counters *c = &n->ctr;
     snprintf(line, sizeof line,
-             "{\"pid\":%d,\"started\":%" PRIu64 ",\"updated\":%" PRIu64
-             ",\"listen\":\"%s\",\"events\":%" PRIu64 ",\"peers\":[",
-             (int)getpid(), n->started, wall_ms(), node_endpoint(n), events);
-    herr e = hbuf_append(b, line, strlen(line));
+             "{\"pid\":%d,\"version\":\"%s\",\"started\":%" PRIu64 ",\"updated\":%" PRIu64
+             ",\"listen\":\"%s\",\"access\":\"%s\",\"discovery\":%s,\"interval\":%u,"
+             "\"fanout\":%u,\"events\":%" PRIu64 ",\"bytes_sent\":%" PRIu64
+             ",\"bytes_received\":%" PRIu64 ",\"sessions\":%" PRIu64 ",\"sessions_failed\":%" PRIu64
+             ",\"inbound_sessions\":%u,\"pushes_sent\":%" PRIu64 ",\"pushes_received\":%" PRIu64
+             ",\"pushes_new\":%" PRIu64 ",\"busy_refused\":%" PRIu64
+             ",\"contacts_dropped\":%" PRIu64 ",\"peers\":[",
+             (int)getpid(), HEARTH_VERSION, n->started, wall_ms(), listen,
+             n->cfg.access == ACCESS_OPEN ? "open" : "allowlist", n->disc ? "true" : "false",
+             n->cfg.sync_interval, n->cfg.fanout, events, c->bytes_sent, c->bytes_recv,
+             c->sessions_ok, c->sessions_failed, inbound_sessions(n), c->pushes_sent,
+             c->pushes_recv, c->pushes_new, c->busy_refused, c->contacts_dropped);
+    return hbuf_append(b, line, strlen(line));
+}
+
+static void write_status(struct node *n)
+{
+    struct hbuf *b = &n->scratch;
+    hbuf_reset(b);
+    herr e = status_head(n, b);
     bool first = true;
     for (int i = 0; i < NODE_MAX_PEERS && !e; i++) {
         struct peer *p = &n->peers[i];
         if (!p->used)
             continue;
-        char hex[2 * HEARTH_PK_LEN + 1];
+        char hex[2 * HEARTH_PK_LEN + 1], ep[2 * PEER_MAX_ENDPOINT], line[1024];
         hex_encode(hex, p->rec.key, HEARTH_PK_LEN);
-        const char *state = p->out.s ? "syncing"
-                            : p->conn >= 0 && transport_conn_state(n->tp, p->conn) == CONN_READY
-                                ? "connected"
-                            : p->conn >= 0 ? "connecting"
-                                           : "idle";
+        json_text(ep, sizeof ep, p->rec.endpoint);
         snprintf(line, sizeof line,
                  "%s{\"key\":\"%s\",\"endpoint\":\"%s\",\"state\":\"%s\",\"source\":\"%s\","
                  "\"last_seen\":%" PRIu64 ",\"last_sync\":%" PRIu64 ",\"failures\":%" PRIu64 "}",
-                 first ? "" : ",", hex, p->rec.endpoint, state, p->rec.source, p->rec.last_seen,
+                 first ? "" : ",", hex, ep, peer_state(n, p), p->rec.source, p->rec.last_seen,
                  p->rec.last_sync, p->rec.failures);
         e = hbuf_append(b, line, strlen(line));
         first = false;
@@ -685,8 +1068,18 @@ herr node_new(struct node **out, struct store *st, const struct config *cfg,
         *why = "cannot read the replica";
         goto fail;
     }
-    struct transport_opts o = {
-        .listen = n->cfg.listen, .allow = allow_peer, .allow_ctx = n, .log = log};
+    /* Reconnecting less often than we sync would only delay the first sync after a
+     * link comes back. */
+    uint64_t reconnect = n->cfg.sync_interval * 1000ULL;
+    reconnect = reconnect < RECONNECT_MIN_MS   ? RECONNECT_MIN_MS
+                : reconnect > RECONNECT_MAX_MS ? RECONNECT_MAX_MS
+                                               : reconnect;
+    struct transport_opts o = {.listen = n->cfg.listen,
+                               .allow = allow_peer,
+                               .allow_ctx = n,
+                               .reconnect_max_ms = (int)reconnect,
+                               .link_timeout_ms = (int)n->cfg.link_timeout * 1000,
+                               .log = log};
     e = transport_new(&n->tp, seed, &o, why);
     if (e)
         goto fail;
@@ -735,16 +1128,42 @@ const char *node_endpoint(const struct node *n)
     return transport_endpoint(n->tp);
 }
 
+/* next_timeout - how long to wait for a message: until the next timer, or a little
+ * while when frames are held back (a queue drains and a bucket fills without a
+ * message to wake us). */
 static int next_timeout(struct node *n, uint64_t now)
 {
     uint64_t next = n->next_ae;
-    uint64_t t[] = {n->next_beacon, n->next_status, n->next_reload, n->next_arrivals};
+    uint64_t t[] = {n->next_status, n->next_reload, n->next_arrivals,
+                    n->disc ? n->next_beacon : UINT64_MAX};
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
-        if (t[i] && t[i] < next)
+        if (t[i] < next)
             next = t[i];
-    /* While caps hold frames back, look again soon. */
-    uint64_t wait = next > now ? next - now : 0;
-    return (int)(wait > 100 ? 100 : wait);
+    uint64_t wait = since(next, now);
+    uint64_t most = n->held_back ? 20 : 1000;
+    return (int)(wait > most ? most : wait);
+}
+
+static void run_timers(struct node *n, uint64_t now)
+{
+    connect_due(n, now);
+    if (now >= n->next_arrivals) {
+        push_arrivals(n);
+        n->next_arrivals = now + ARRIVALS_EVERY_MS;
+    }
+    if (now >= n->next_ae) {
+        anti_entropy(n);
+        n->next_ae = now + jitter(n->cfg.sync_interval * 1000ULL);
+    }
+    if (now >= n->next_reload) {
+        reload_peers(n);
+        n->next_reload = now + RELOAD_EVERY_MS;
+    }
+    tend_sessions(n, now);
+    if (now >= n->next_status) {
+        write_status(n);
+        n->next_status = now + STATUS_EVERY_MS;
+    }
 }
 
 herr node_run(struct node *n, volatile sig_atomic_t *stop)
@@ -757,36 +1176,22 @@ herr node_run(struct node *n, volatile sig_atomic_t *stop)
     n->next_reload = now + RELOAD_EVERY_MS;
     n->next_arrivals = now;
     n->next_beacon = now;
+    if (n->cfg.test_drop_permille || n->cfg.test_no_push)
+        hlog(n->log, HLOG_WARN, "test settings: %u/1000 of contacts fail%s",
+             n->cfg.test_drop_permille, n->cfg.test_no_push ? ", no eager push" : "");
     hlog(n->log, HLOG_INFO, "node %s ready, listening on %s", k, node_endpoint(n));
     notify_send("READY=1");
     herr e = HERR_OK;
     while (!*stop) {
-        now = mono_ms();
-        connect_due(n, now);
-        if (now >= n->next_arrivals) {
-            push_arrivals(n);
-            n->next_arrivals = now + ARRIVALS_EVERY_MS;
-        }
-        if (now >= n->next_ae) {
-            anti_entropy(n);
-            n->next_ae = now + jitter(n->cfg.sync_interval * 1000ULL);
-        }
-        if (now >= n->next_reload) {
-            reload_peers(n);
-            n->next_reload = now + RELOAD_EVERY_MS;
-        }
-        tend_sessions(n, now);
-        if (now >= n->next_status) {
-            write_status(n);
-            n->next_status = now + STATUS_EVERY_MS;
-        }
+        run_timers(n, mono_ms());
         struct transport_msg m;
         bool got;
         e = transport_poll(n->tp, next_timeout(n, mono_ms()), &m, &got);
         if (e)
             break;
-        /* Take what has queued up, a bounded number at a time. */
-        for (int i = 0; got && i < 64; i++) {
+        /* Take what has queued up, a bounded number at a time; a stop request is
+         * looked at between messages, so that a burst cannot hold it up. */
+        for (int i = 0; got && i < 64 && !*stop; i++) {
             handle(n, &m);
             if (transport_poll(n->tp, 0, &m, &got) != HERR_OK)
                 break;
@@ -794,7 +1199,7 @@ herr node_run(struct node *n, volatile sig_atomic_t *stop)
         discovery_tick(n, mono_ms());
     }
     notify_send("STOPPING=1");
-    hlog(n->log, HLOG_INFO, "node %s stopping", k);
+    hlog(n->log, HLOG_INFO, "node %s stopping%s", k, *stop ? " (asked to)" : "");
     for (int i = 0; i < NODE_MAX_PEERS; i++)
         if (n->peers[i].used)
             peer_save(n, &n->peers[i]);

@@ -6,21 +6,34 @@
  *
  *   - eager push: an event that arrives in the replica — from a session, a push, or a
  *     `hearth post` run while the node serves (seen by polling the store's arrival
- *     number) — is pushed at once, as one PUSH message, to every connected peer;
- *     a burst larger than NODE_PUSH_MAX is left to anti-entropy instead;
+ *     number every 200 ms) — is pushed at once, as one PUSH message, to every
+ *     connected peer but the one that pushed it to us; a burst larger than
+ *     NODE_PUSH_MAX is left to anti-entropy instead, which is brought forward;
  *   - anti-entropy: every sync interval, jittered by +-25%, the node starts a session
- *     with `fanout` connected peers chosen at random, which repairs whatever push
- *     missed; the initiator of a session is always the side whose connection it is;
- *   - connections to static, added and discovered peers, retried with exponential
- *     back-off (1 s doubling to 5 min, jittered) after failures;
+ *     with `fanout` connected peers chosen at random among those it is not already
+ *     in a session with, and with a peer as soon as a connection to it comes up;
+ *     the initiator of a session is always the side whose connection it is;
+ *   - connections to static, added and discovered peers; a refused connection or a
+ *     failed session is retried on a new socket after an exponential back-off (1 s
+ *     doubling to 5 min, jittered) that the next good session resets; a connection
+ *     that drops is re-established by ZeroMQ at most a sync interval apart (<= 30 s);
+ *   - small frames (NODE_FRAME, 128 KiB) and a link timeout (config.h) longer than
+ *     such a frame takes on a slow link: ZeroMQ counts only whole messages as signs
+ *     of life;
  *   - bandwidth caps: token buckets for all peers together and for each peer; a
  *     session's next frame waits for tokens, so the priority order of a transfer
  *     (moderation first) holds under a cap;
+ *   - access: in allow-list mode, a key taken off the list is not heard any more and
+ *     a stranger's beacon earns no connection;
+ *   - bounded state: NODE_MAX_PEERS peers (a stale discovered or inbound one makes
+ *     room for a new one) and NODE_MAX_INBOUND sessions started by others (more are
+ *     answered "try again later");
  *   - peer state (address, last seen, last sync, failures) kept in the store's local
- *     settings under "peer:<key hex>", and the node's status under "node:status", so
- *     it survives restarts and `hearth status` can show it.
+ *     settings under "peer:<key hex>", and the node's status (JSON: counters, peers)
+ *     under "node:status" every 2 s, removed when the node stops, so that
+ *     `hearth status` can show it.
  *
- * Single-threaded: one loop polls every socket with a timeout to the next timer.
+ * Single-threaded: one loop polls every socket until the next timer is due.
  */
 #ifndef HEARTH_NODE_H
 #define HEARTH_NODE_H
@@ -37,7 +50,9 @@
 #define NODE_MAX_PEERS 64
 #define NODE_MAX_INBOUND 64
 #define NODE_PUSH_MAX 256
-#define NODE_SESSION_IDLE_MS 60000 /* a session that hears nothing for this long ends */
+#define NODE_FRAME (1u << SYNC_MIN_FRAME_LOG2) /* the largest sync message we accept */
+#define NODE_LINK_TIMEOUT_MS 45000             /* `hearth sync`: the link timeout of config.h */
+#define NODE_SESSION_GRACE 30 /* s: a session silent for link_timeout + this ends */
 
 struct node;
 

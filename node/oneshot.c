@@ -73,6 +73,9 @@ static herr exchange(struct transport *t, int conn, struct sync_session *s, int 
                 goto done;
             }
             has_held = false;
+            /* Sending a large transfer, we hear nothing back for a while: frames
+             * leaving is progress too (a dead peer's queue fills and stops them). */
+            heard = mono_ms();
         }
         if (sync_session_done(s))
             break;
@@ -129,7 +132,7 @@ herr node_sync_once(struct store *st, const uint8_t seed[HEARTH_SEED_LEN], const
         snprintf(why, why_n, "%s", w);
         return e;
     }
-    struct transport_opts o = {.log = log};
+    struct transport_opts o = {.link_timeout_ms = NODE_LINK_TIMEOUT_MS, .log = log};
     if ((e = transport_new(&t, seed, &o, &w)) != HERR_OK) {
         snprintf(why, why_n, "%s", w);
         goto done;
@@ -145,7 +148,8 @@ herr node_sync_once(struct store *st, const uint8_t seed[HEARTH_SEED_LEN], const
     }
     if ((e = await_ready(t, conn, endpoint, timeout_ms, why, why_n)) != HERR_OK)
         goto done;
-    if ((e = sync_session_new(&s, st, idx, NULL)) != HERR_OK ||
+    struct sync_config sc = {.max_frame = NODE_FRAME};
+    if ((e = sync_session_new(&s, st, idx, &sc)) != HERR_OK ||
         (e = sync_session_start(s)) != HERR_OK) {
         snprintf(why, why_n, "cannot start a session: %s", store_errmsg(st));
         goto done;

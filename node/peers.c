@@ -65,6 +65,13 @@ herr peer_record_remove(struct store *s, const uint8_t key[HEARTH_PK_LEN])
     return a == HERR_NOT_FOUND && b == HERR_NOT_FOUND ? HERR_NOT_FOUND : HERR_OK;
 }
 
+herr peer_record_forget(struct store *s, const uint8_t key[HEARTH_PK_LEN])
+{
+    char k[80];
+    meta_key(k, sizeof k, KEY_PREFIX, key);
+    return store_meta_delete(s, k);
+}
+
 struct each {
     peer_record_fn fn;
     void *ctx;

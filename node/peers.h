@@ -36,6 +36,11 @@ HEARTH_MUST_CHECK herr peer_record_load(struct store *s, const uint8_t key[HEART
  * neither existed. */
 HEARTH_MUST_CHECK herr peer_record_remove(struct store *s, const uint8_t key[HEARTH_PK_LEN]);
 
+/* peer_record_forget - forget a peer's record only (its allow-list entry stays): what
+ * the node does when its table is full and an old discovered or inbound peer makes
+ * room. HERR_NOT_FOUND when there was none. */
+HEARTH_MUST_CHECK herr peer_record_forget(struct store *s, const uint8_t key[HEARTH_PK_LEN]);
+
 typedef herr (*peer_record_fn)(void *ctx, const struct peer_record *r);
 
 /* peer_record_each - every known peer, in key order. Malformed records are skipped. */

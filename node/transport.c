@@ -58,8 +58,8 @@ static int common_opts(struct transport *t, void *s)
     rc |= setint(s, ZMQ_SNDHWM, t->o.hwm);
     rc |= setint(s, ZMQ_RCVHWM, t->o.hwm);
     rc |= setint(s, ZMQ_HEARTBEAT_IVL, t->o.heartbeat_ms);
-    rc |= setint(s, ZMQ_HEARTBEAT_TIMEOUT, 3 * t->o.heartbeat_ms);
-    rc |= setint(s, ZMQ_HEARTBEAT_TTL, 3 * t->o.heartbeat_ms);
+    rc |= setint(s, ZMQ_HEARTBEAT_TIMEOUT, t->o.link_timeout_ms);
+    rc |= setint(s, ZMQ_HEARTBEAT_TTL, t->o.link_timeout_ms);
     rc |= setint(s, ZMQ_HANDSHAKE_IVL, t->o.handshake_ms);
     rc |= zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, t->pk, HEARTH_PK_LEN);
     rc |= zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, t->sk, 32);
@@ -119,8 +119,14 @@ herr transport_new(struct transport **out, const uint8_t seed[HEARTH_SEED_LEN],
         t->o.handshake_ms = 10000;
     if (!t->o.heartbeat_ms)
         t->o.heartbeat_ms = 5000;
+    /* ZeroMQ counts only whole messages as signs of life, so a slow link needs a
+     * timeout longer than one frame takes to cross it. */
+    if (!t->o.link_timeout_ms)
+        t->o.link_timeout_ms = 3 * t->o.heartbeat_ms;
     if (!t->o.hwm)
         t->o.hwm = 32;
+    if (!t->o.reconnect_max_ms)
+        t->o.reconnect_max_ms = 30000;
     nodekey_from_seed(t->pk, t->sk, seed);
     herr e = HERR_NOMEM;
     t->ctx = zmq_ctx_new();
@@ -218,7 +224,7 @@ herr transport_connect(struct transport *t, const uint8_t key[HEARTH_PK_LEN], co
     /* Queue nothing for a connection that is not up; back off between retries. */
     rc |= setint(c->sock, ZMQ_IMMEDIATE, 1);
     rc |= setint(c->sock, ZMQ_RECONNECT_IVL, 500);
-    rc |= setint(c->sock, ZMQ_RECONNECT_IVL_MAX, 30000);
+    rc |= setint(c->sock, ZMQ_RECONNECT_IVL_MAX, t->o.reconnect_max_ms);
     if (rc != 0)
         goto fail;
     e = open_monitor(t, c);
@@ -338,7 +344,7 @@ static void serve_monitor(struct transport *t, struct conn *c)
             break;
         case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
             c->state = CONN_REFUSED;
-            hlog(t->o.log, HLOG_WARN, "transport: node %.12s refused our connection", hex);
+            hlog(t->o.log, HLOG_DEBUG, "transport: node %.12s refused our connection", hex);
             break;
         case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
         case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:

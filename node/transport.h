@@ -45,8 +45,11 @@ struct transport_opts {
     transport_allow_fn allow; /* NULL: open (any CURVE peer) */
     void *allow_ctx;
     int handshake_ms;       /* give up a handshake after this; 0: 10000 */
-    int heartbeat_ms;       /* ZMTP heartbeat interval; 0: 5000 (timeout 3x) */
+    int heartbeat_ms;       /* ZMTP heartbeat interval; 0: 5000 */
+    int link_timeout_ms;    /* a link that brings no whole message for this long is
+                             * dropped (ZMTP heartbeat timeout and TTL); 0: 3 intervals */
     int hwm;                /* send/receive high-water mark in messages; 0: 32 */
+    int reconnect_max_ms;   /* longest wait between reconnection attempts; 0: 30000 */
     const struct hlog *log; /* may be NULL */
 };
 

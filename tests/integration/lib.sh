@@ -14,7 +14,9 @@ cleanup() {
   local rc=$?
   for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null || true; done
   for ns in "${NETNS[@]:-}"; do [ -n "$ns" ] && ip netns del "$ns" 2>/dev/null || true; done
-  if [ $rc -ne 0 ] || [ $FAILED -ne 0 ]; then
+  if [ "${KEEP:-0}" = 1 ]; then
+    echo "--- kept $WORK"
+  elif [ $rc -ne 0 ] || [ $FAILED -ne 0 ]; then
     echo "--- logs kept in $WORK"
     for f in "$WORK"/*.log; do [ -f "$f" ] && { echo "== $f"; tail -n 30 "$f"; }; done
   else
@@ -77,3 +79,77 @@ wait_until() {
 # new_forum DIR NAME : found a forum, print its id
 new_forum() { h "$1" init --forum "$2" --json | json_get forum; }
 join_forum() { h "$1" init --join "$2" >/dev/null; }
+
+# ---- many nodes ---------------------------------------------------------------------
+
+# digest_fast DIR : the view digest, without starting python ("?" when unreadable)
+digest_fast() {
+  local out
+  out=$(h "$1" status --json 2>/dev/null | sed -n 's/^  "view_digest": "\([0-9a-f]*\)",*$/\1/p')
+  echo "${out:-?}"
+}
+
+# n_distinct DIR... : how many different view digests the replicas have (asked at once)
+n_distinct() {
+  local d
+  { for d in "$@"; do digest_fast "$d" & done; wait; } | sort -u | wc -l
+}
+
+# all_equal DIR... : true when every replica's view digest is the same
+all_equal() {
+  local out
+  out=$({ for d in "$@"; do digest_fast "$d" & done; wait; } | sort -u)
+  [ "$out" != "?" ] && [ "$(echo "$out" | wc -l)" = 1 ]
+}
+
+# random_graph N DEGREE SEED : edges "i j" (0-based) of a connected random graph: a random
+# spanning tree, then random extra edges until the mean degree is about DEGREE
+random_graph() {
+  python3 - "$@" <<'PY'
+import random, sys
+n, deg, seed = int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3])
+rnd = random.Random(seed)
+order = list(range(n)); rnd.shuffle(order)
+edges = set()
+for k in range(1, n):
+    a, b = order[k], order[rnd.randrange(k)]
+    edges.add((min(a, b), max(a, b)))
+want = max(n - 1, round(n * deg / 2))
+while len(edges) < min(want, n * (n - 1) // 2):
+    a, b = rnd.sample(range(n), 2)
+    edges.add((min(a, b), max(a, b)))
+for a, b in sorted(edges):
+    print(a, b)
+PY
+}
+
+# has_events DIR ID... : true when the replica holds every event id given (hex)
+has_events() {
+  python3 - "$@" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect("file:%s/hearth.db?mode=ro" % sys.argv[1], uri=True, timeout=10)
+missing = [i for i in sys.argv[2:]
+           if not db.execute("select 1 from events where id = ?", (bytes.fromhex(i),)).fetchone()]
+sys.exit(1 if missing else 0)
+PY
+}
+
+# count_unique DIR : "rows distinct" of the events table
+count_unique() {
+  python3 - "$1/hearth.db" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1], timeout=10)
+print(*db.execute("select count(*), count(distinct id) from events").fetchone())
+PY
+}
+
+# node_json DIR : the "node" object of `hearth status --json` ("null" when no node runs)
+node_json() {
+  h "$1" status --json | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["node"]))'
+}
+
+# post_at DIR TITLE : post on board $BOARD (default welcome), print the new event's id
+post_at() { h "$1" --json post "${BOARD:-welcome}" --title "$2" --body "body of $2" | json_get event; }
+
+# now_ms : wall clock in milliseconds
+now_ms() { date +%s%3N; }

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Allow-list mode with real processes: a hub in `access = allowlist` refuses a node
+# it does not list (one-shot sync and a serving node alike), the refused node backs
+# off, `hearth peers allow` lets it in within its back-off and resets it, and
+# `hearth peers disallow` shuts it out again, even on the connection it already has.
+. "$(dirname "$0")/lib.sh"
+
+HUB=$WORK/hub A=$WORK/a B=$WORK/b
+FID=$(new_forum "$HUB" "Access test")
+join_forum "$A" "$FID"
+join_forum "$B" "$FID"
+PH=$(free_port) PA=$(free_port) PB=$(free_port)
+KA=$(h "$A" id --json | json_get node_key)
+KB=$(h "$B" id --json | json_get node_key)
+h "$HUB" peers allow "$KB"
+node_start HUB "$HUB" "$PH" --no-discovery --interval 2 --access allowlist
+ADDR_H=$(addr "$HUB" 127.0.0.1 "$PH")
+
+# --- one-shot syncs: listed in, unlisted out -----------------------------------------------
+h "$B" sync "$ADDR_H" >/dev/null || die "an allowed node cannot sync"
+[ "$(digest "$B")" = "$(digest "$HUB")" ] || die "the allowed node did not converge"
+if out=$(h "$A" sync --timeout 5 "$ADDR_H" 2>&1); then die "an unlisted node synced: $out"; fi
+echo "$out" | grep -q "allow-list" || die "unclear refusal: $out"
+[ "$(events "$A")" = 0 ] || die "the unlisted node received events"
+grep -q "refused node ${KA:0:12}" "$WORK/HUB.log" || die "the hub did not log the refusal"
+ok "allow-list: a listed node syncs; an unlisted one is refused: $out"
+
+# --- a serving node that is refused backs off ----------------------------------------------
+node_start A "$A" "$PA" --no-discovery --interval 2 --peer "$ADDR_H"
+refusals() { grep -o "it refused our connection; retrying in [0-9]* s" "$WORK/A.log" | awk '{print $(NF-1)}'; }
+thrice() { [ "$(refusals | wc -l)" -ge 3 ]; }
+wait_until 20 thrice || die "a refused node does not retry: $(refusals | tr '\n' ' ')"
+# 1 s, 2 s, 4 s... each jittered by +-25% and rounded up
+[ "$(refusals | sed -n 3p)" -ge 3 ] || die "no growing back-off: $(refusals | tr '\n' ' ')"
+fails=$(node_json "$A" | python3 -c 'import json,sys; print(json.load(sys.stdin)["peers"][0]["failures"])')
+[ "$fails" -ge 2 ] || die "status shows $fails failures"
+ok "a refused serving node backs off: retries after $(refusals | tr '\n' ' ')s"
+
+# --- allowed: in within its back-off, failures reset -----------------------------------------
+t0=$SECONDS
+h "$HUB" peers allow "$KA"
+wait_until 40 all_equal "$A" "$HUB" || die "an allowed node did not get in"
+synced() {
+  node_json "$A" | python3 -c '
+import json,sys; p = json.load(sys.stdin)["peers"][0]
+sys.exit(0 if p["last_sync"] > 0 and p["failures"] == 0 else 1)'
+}
+wait_until 10 synced || die "back-off and failures not reset: $(node_json "$A")"
+id=$(post_at "$A" "from a")
+wait_until 5 has_events "$HUB" "$id" || die "a post at the allowed node does not reach the hub"
+ok "hearth peers allow: in after $((SECONDS - t0)) s, failures reset, posts flow"
+
+# --- disallowed: its open connection is not heard any more ----------------------------------
+h "$HUB" peers disallow "$KA"
+sleep 2
+id=$(post_at "$A" "after disallow")
+sleep 5
+! has_events "$HUB" "$id" || die "a disallowed node's post reached the hub"
+wait_until 10 grep -q "not on this node's allow-list" "$WORK/A.log" ||
+  die "a disallowed node is not told why its syncs fail"
+ok "hearth peers disallow: the node is shut out on its open connection too"
+node_stop A
+node_stop HUB
+finish
