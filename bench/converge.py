@@ -389,8 +389,12 @@ def goodput_run(b, events, rate_kbit):
         s = json.loads(r.stdout)
         import sqlite3
         db = sqlite3.connect(os.path.join(dst, "hearth.db"))
-        payload = db.execute("select sum(length(header) + length(sig) + coalesce(length(body), 0))"
-                             " from events").fetchone()[0]
+        # Envelope bytes (docs/EVENTS.md, "The envelope"): array(3) [header: bin,
+        # sig: bin(64), body: bin | nil], an event as it travels and is stored.
+        binlen = lambda n: n + (2 if n < 256 else 3 if n < 65536 else 5)
+        payload = sum(1 + binlen(h) + binlen(sg) + (binlen(b) if b is not None else 1)
+                      for h, sg, b in db.execute("select length(header), length(sig), "
+                                                  "length(body) from events"))
         secs = s["milliseconds"] / 1000
         link = rate_kbit * 1000 / 8
         return {
@@ -401,6 +405,7 @@ def goodput_run(b, events, rate_kbit):
             "seconds": round(secs, 2),
             "wall_seconds": round(wall, 2),
             "goodput": round(payload / secs / link, 3),
+            "goodput_wall": round(payload / wall / link, 3),
             "message_goodput": round(s["bytes_received"] / secs / link, 3),
         }
     finally:
@@ -423,7 +428,7 @@ def summarise(rs):
 
 
 def table(res, out):
-    print("%-40s %7s %8s %8s %7s %9s %10s %7s" % (
+    print("%-44s %7s %8s %8s %7s %9s %10s %7s" % (
         "convergence after the heal (median run)", "time s", "periods", "worst", "target",
         "B/node", "B/node all", "RSS MB"), file=out)
     for r in res["convergence"]:
@@ -432,7 +437,7 @@ def table(res, out):
                                          if r["drop"] else "no failures",
                                          "" if r["push"] else ", no push")
         target = 11 if r["drop"] else 7
-        print("%-40s %7s %8s %8s %7s %9d %10d %7.1f" % (
+        print("%-44s %7s %8s %8s %7s %9d %10d %7.1f" % (
             name, r["heal_to_equal_s"] if r["converged"] else "NO",
             r["periods"] if r["converged"] else "-",
             r.get("periods_worst", r["periods"]) if r["converged"] else "-", "<=%d" % target,
@@ -481,11 +486,11 @@ def main():
                          "the table shows the median and the worst")
     a = ap.parse_args()
     quick = a.quick
-    sizes = [int(x) for x in (a.sizes or ("6" if quick else "10,50")).split(",")]
+    sizes = [int(x) for x in (a.sizes or ("6" if quick else "10,50")).split(",") if int(x) > 0]
     period = a.period or (1 if quick else 2)
     posts = a.posts or (2 if quick else 10)
     large = a.large if a.large is not None else (2000 if quick else 1000000)
-    gp_events = a.goodput_events if a.goodput_events is not None else (0 if quick else 300)
+    gp_events = a.goodput_events if a.goodput_events is not None else (0 if quick else 1000)
     timeout = 30 if quick else 120
     repeat = a.repeat or (1 if quick else 3)
     workroot = tempfile.mkdtemp(prefix="hearth-bench-converge.")

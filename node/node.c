@@ -96,7 +96,9 @@ struct sess {
     struct sync_session *s;
     struct hbuf held;
     bool has_held;
-    uint64_t last_ms; /* when the peer last spoke */
+    uint64_t last_ms;  /* when the peer last spoke, or a frame of ours left */
+    uint64_t start_ms; /* when the session began */
+    bool heard;        /* the peer has said something in this session */
 };
 
 struct peer {
@@ -220,7 +222,8 @@ static herr sess_begin(struct node *n, struct sess *x, bool initiator)
         sync_session_destroy(&x->s);
     hbuf_init(&x->held, HEARTH_MAX_FRAME);
     x->has_held = false;
-    x->last_ms = mono_ms();
+    x->last_ms = x->start_ms = mono_ms();
+    x->heard = false;
     return e;
 }
 
@@ -644,6 +647,7 @@ static void handle_inbound(struct node *n, const struct transport_msg *m)
         return;
     }
     b->in.last_ms = mono_ms();
+    b->in.heard = true;
     /* A failure ends the session; tend_sessions reports it with the session's result. */
     if (sync_session_receive(b->in.s, m->data, m->len) != HERR_OK)
         hlog(n->log, HLOG_DEBUG, "sync: an inbound session ended in error");
@@ -662,6 +666,7 @@ static void handle_outbound(struct node *n, const struct transport_msg *m)
         return;
     }
     p->out.last_ms = mono_ms();
+    p->out.heard = true;
     if (sync_session_receive(p->out.s, m->data, m->len) != HERR_OK)
         hlog(n->log, HLOG_DEBUG, "sync: an outbound session ended in error");
 }
@@ -815,7 +820,9 @@ static void connect_due(struct node *n, uint64_t now)
             if (st == CONN_REFUSED) {
                 peer_failed(n, p, "it refused our connection");
             } else if (st == CONN_BAD_KEY) {
-                peer_failed(n, p, "the handshake failed (it holds another key?)");
+                peer_failed(n, p,
+                            "the handshake did not complete (another key at that address, or the "
+                            "link dropped)");
             } else if (st == CONN_READY && !p->ready) {
                 p->ready = true;
                 hlog(n->log, HLOG_INFO, "peer %s: connected to %s", k, p->rec.endpoint);
@@ -884,11 +891,19 @@ static void discovery_tick(struct node *n, uint64_t now)
     }
 }
 
-/* idle_ms - a session that hears nothing for this long ends: longer than the link
- * timeout, so that a slow frame is not mistaken for a dead peer. */
+/* idle_ms - a session in which nothing moves for this long ends: longer than the
+ * link timeout, so that a slow frame is not mistaken for a dead peer. */
 static uint64_t idle_ms(const struct node *n)
 {
     return (n->cfg.link_timeout + NODE_SESSION_GRACE) * 1000ULL;
+}
+
+/* first_reply_ms - how long an outbound session waits for the peer's hello (9 s by
+ * default): a hello is small, and while we wait the session holds the recon index,
+ * which stops catching up for every other session (sync/session.h). */
+static uint64_t first_reply_ms(const struct node *n)
+{
+    return n->cfg.link_timeout * 1000ULL / 5;
 }
 
 /* tend_sessions - pump every session, and end those that are done or idle. */
@@ -907,6 +922,12 @@ static void tend_sessions(struct node *n, uint64_t now)
              * one: start again on a new socket, after a back-off (a peer that fails
              * every session must not be hammered). */
             peer_failed(n, p, "the sync failed");
+        } else if (!p->out.heard && since(now, p->out.start_ms) > first_reply_ms(n)) {
+            /* While a session waits for the peer's hello it holds the recon index
+             * (sync/session.h), which then stops catching up for every other
+             * session: a peer behind a link that has just died must not keep it. */
+            n->ctr.sessions_failed++;
+            peer_failed(n, p, "no answer to our hello");
         } else if (since(now, p->out.last_ms) > idle_ms(n)) {
             n->ctr.sessions_failed++;
             peer_failed(n, p, "the session went quiet");

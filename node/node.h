@@ -52,7 +52,7 @@
 #define NODE_PUSH_MAX 256
 #define NODE_FRAME (1u << SYNC_MIN_FRAME_LOG2) /* the largest sync message we accept */
 #define NODE_LINK_TIMEOUT_MS 45000             /* `hearth sync`: the link timeout of config.h */
-#define NODE_SESSION_GRACE 30 /* s: a session silent for link_timeout + this ends */
+#define NODE_SESSION_GRACE 5                   /* s: a session idle for link_timeout + this ends */
 
 struct node;
 

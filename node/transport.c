@@ -355,8 +355,8 @@ static void serve_monitor(struct transport *t, struct conn *c)
              * server that could not open our HELLO: it holds another key. */
             if (c->tcp_up && c->state == CONN_CONNECTING) {
                 c->state = CONN_BAD_KEY;
-                hlog(t->o.log, HLOG_WARN, "transport: handshake with %.12s failed: wrong key?",
-                     hex);
+                hlog(t->o.log, HLOG_DEBUG,
+                     "transport: handshake with %.12s did not complete: wrong key?", hex);
             } else if (c->state == CONN_READY) {
                 c->state = CONN_CONNECTING;
             }
