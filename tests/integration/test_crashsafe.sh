@@ -11,12 +11,14 @@
 # as a power cut would. (A SIGKILL keeps what the kernel already holds; dropping
 # unsynced writes is test_powerloss's business.)
 #
-# HEARTH_CRASH_POINTS (default 200) sets the number of kill points; the CI-sized run
-# takes about two minutes. Prints "SIGKILL at P points: lost-ack L, corrupt C,
+# HEARTH_CRASH_POINTS (default 200, 100 under ASan) sets the number of kill points;
+# the CI-sized run takes about two minutes. HEARTH_CRASH_SEED replays a run. Prints "SIGKILL at P points: lost-ack L, corrupt C,
 # duplicate D".
 . "$(dirname "$0")/lib.sh"
 GEN="$HEARTH_BUILD/bench_genbundle"
 POINTS=${HEARTH_CRASH_POINTS:-200}
+# Under AddressSanitizer every command is a few times slower: half the points.
+grep -qa AddressSanitizer "$HEARTH" && POINTS=${HEARTH_CRASH_POINTS:-100}
 SEED=${HEARTH_CRASH_SEED:-$RANDOM}
 RANDOM=$SEED
 echo "crashsafe: $POINTS kill points, seed $SEED"

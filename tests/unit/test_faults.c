@@ -46,12 +46,12 @@ static struct ev pool[POOL + 2]; /* genesis, board, posts */
 static struct hkey founder, author, local;
 static uint8_t forum[HEARTH_ID_LEN];
 
-static struct hstr S(const char *s)
-{
+static struct hstr S(const char *s) {
     return (struct hstr){s, (uint32_t)strlen(s)};
 }
 
-static void build(struct ev *e, const struct hkey *k, const struct event_draft *d)
+static void
+build(struct ev *e, const struct hkey *k, const struct event_draft *d)
 {
     const char *why;
     hbuf_init(&e->env, HEARTH_MAX_EVENT);
@@ -80,8 +80,11 @@ static void make_pool(size_t text_len)
     for (int i = 0; i < POOL; i++) {
         memset(text, 'a' + i % 26, text_len);
         text[text_len] = 0;
-        struct event_draft d = {.kind = EK_POST, .forum = forum, .seq = (uint64_t)i + 1,
-                                .created = T0 + 10 + (uint64_t)i, .ref = pool[1].id};
+        struct event_draft d = {.kind = EK_POST,
+                                .forum = forum,
+                                .seq = (uint64_t)i + 1,
+                                .created = T0 + 10 + (uint64_t)i,
+                                .ref = pool[1].id};
         d.b.title = S("a thread");
         d.b.text = (struct hstr){text, (uint32_t)text_len};
         build(&pool[2 + i], &author, &d);
@@ -139,7 +142,8 @@ static void disarm(void)
 static int setup_allocator(void)
 {
     sqlite3_mem_methods m;
-    if (sqlite3_shutdown() != SQLITE_OK || sqlite3_config(SQLITE_CONFIG_GETMALLOC, &real_mem) != SQLITE_OK)
+    if (sqlite3_shutdown() != SQLITE_OK ||
+        sqlite3_config(SQLITE_CONFIG_GETMALLOC, &real_mem) != SQLITE_OK)
         return -1;
     m = real_mem;
     m.xMalloc = fm_malloc;
@@ -186,9 +190,9 @@ static void integrity_ok(const char *path)
     if (strcmp((const char *)sqlite3_column_text(q, 0), "ok") != 0)
         fail_msg("integrity_check: %s", sqlite3_column_text(q, 0));
     sqlite3_finalize(q);
-    assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) - count(DISTINCT id) FROM events",
-                                        -1, &q, NULL),
-                     SQLITE_OK);
+    assert_int_equal(
+        sqlite3_prepare_v2(db, "SELECT count(*) - count(DISTINCT id) FROM events", -1, &q, NULL),
+        SQLITE_OK);
     assert_int_equal(sqlite3_step(q), SQLITE_ROW);
     assert_int_equal(sqlite3_column_int64(q, 0), 0);
     sqlite3_finalize(q);
@@ -434,10 +438,11 @@ static void test_disk_full(void **state)
     assert_int_equal(store_publish(s, &local, &d, id), HERR_OK);
     store_destroy(&s);
     integrity_ok(base);
-    printf("faults: disk full after %zu big events: HERR_FULL (\"disk full\"), nothing of the "
-           "failed calls stored, integrity ok, writes succeed once space returns (%llu "
-           "refused writes)\n",
-           accepted, (unsigned long long)plvfs.full_errors);
+    printf(
+        "faults: disk full after %zu more big event(s): HERR_FULL (\"disk full\"), nothing of the "
+        "failed calls stored, integrity ok, writes succeed once space returns (%llu "
+        "refused writes)\n",
+        accepted, (unsigned long long)plvfs.full_errors);
     plvfs_reset();
     remove_db(base);
     free(base);

@@ -52,12 +52,12 @@ static struct ev pool[POOL + 2]; /* [0] genesis, [1] board, then posts and repli
 static struct hkey founder, authors[4], local;
 static uint8_t forum[HEARTH_ID_LEN];
 
-static struct hstr S(const char *s)
-{
+static struct hstr S(const char *s) {
     return (struct hstr){s, (uint32_t)strlen(s)};
 }
 
-static void build(struct ev *e, const struct hkey *k, const struct event_draft *d)
+static void
+build(struct ev *e, const struct hkey *k, const struct event_draft *d)
 {
     const char *why;
     hbuf_init(&e->env, HEARTH_MAX_EVENT);
@@ -381,8 +381,8 @@ static void test_power_cuts(void **state)
     plvfs_reset();
     int calls = workload(path, &a);
     uint64_t ops_total = plvfs.ops + plvfs.ops / 4; /* and some cuts after it all */
-    printf("powerloss: a workload makes %d calls (%zu events) and %llu writes+syncs\n", calls,
-           a.n, (unsigned long long)plvfs.ops);
+    printf("powerloss: a workload makes %d calls (%zu events) and %llu writes+syncs\n", calls, a.n,
+           (unsigned long long)plvfs.ops);
     free(a.ids);
     plvfs_reset();
     struct figures fig = {0};
