@@ -722,26 +722,32 @@ herr store_get(struct store *s, const uint8_t id[HEARTH_ID_LEN], struct hbuf *ou
     return e ? store_fail(s, e, "cannot rebuild an envelope") : HERR_OK;
 }
 
-/* A held event's place in transfer order. */
+/* A held event's place in transfer order: its priority and created time, and where its
+ * id is in the caller's array (16 bytes; ties are broken by comparing the ids there). */
 struct order_key {
-    int prio;
     uint64_t created;
-    uint8_t id[HEARTH_ID_LEN];
-    int64_t arrival;
+    uint32_t at;
+    uint8_t prio;
 };
 
-static int order_cmp(const void *a, const void *b)
+static int order_cmp(const void *a, const void *b, void *ctx)
 {
     const struct order_key *x = a, *y = b;
+    const uint8_t(*ids)[HEARTH_ID_LEN] = ctx;
     if (x->prio != y->prio)
         return x->prio < y->prio ? -1 : 1;
     if (x->created != y->created)
         return x->created < y->created ? -1 : 1;
-    return memcmp(x->id, y->id, HEARTH_ID_LEN);
+    return memcmp(ids[x->at], ids[y->at], HEARTH_ID_LEN);
 }
 
+/* Not held: after every held event. */
+#define PRIO_UNKNOWN 255
+
+/* The order keys of ids[0..n) into k, *m of them: those held, or with keep_unknown
+ * every id (the unknown ones with PRIO_UNKNOWN). */
 static herr order_keys(struct store *s, const uint8_t (*ids)[HEARTH_ID_LEN], size_t n,
-                       struct order_key *k, size_t *m)
+                       struct order_key *k, size_t *m, bool keep_unknown)
 {
     herr e = HERR_OK;
     *m = 0;
@@ -751,14 +757,14 @@ static herr order_keys(struct store *s, const uint8_t (*ids)[HEARTH_ID_LEN], siz
             return HERR_IO;
         sq_bind_id(q, 1, ids[i]);
         int r = sq_step(s, q, &e, "cannot read an event");
-        if (r <= 0)
+        if (r < 0 || (r == 0 && !keep_unknown))
             continue;
         struct order_key *x = &k[(*m)++];
-        x->arrival = sqlite3_column_int64(q, 0);
-        x->prio = priority((uint32_t)sqlite3_column_int(q, 1));
-        x->created = (uint64_t)sqlite3_column_int64(q, 4);
-        memcpy(x->id, ids[i], HEARTH_ID_LEN);
-        sqlite3_reset(q);
+        x->prio = r ? (uint8_t)priority((uint32_t)sqlite3_column_int(q, 1)) : PRIO_UNKNOWN;
+        x->created = r ? (uint64_t)sqlite3_column_int64(q, 4) : 0;
+        x->at = (uint32_t)i;
+        if (r)
+            sqlite3_reset(q);
     }
     return e;
 }
@@ -766,23 +772,177 @@ static herr order_keys(struct store *s, const uint8_t (*ids)[HEARTH_ID_LEN], siz
 herr store_get_many(struct store *s, const uint8_t (*ids)[HEARTH_ID_LEN], size_t n,
                     store_event_fn fn, void *ctx)
 {
-    struct i64vec evs = {0};
     size_t m = 0;
     s->err[0] = '\0';
+    if (n > UINT32_MAX)
+        return store_fail(s, HERR_USAGE, "too many ids at once");
     struct order_key *k = malloc((n ? n : 1) * sizeof *k);
+    if (!k)
+        return store_fail(s, HERR_NOMEM, "out of memory");
+    struct hbuf buf;
+    hbuf_init(&buf, HEARTH_MAX_EVENT + 64);
+    herr e = store_read_begin(s);
+    if (!e)
+        e = order_keys(s, ids, n, k, &m, false);
+    if (!e)
+        qsort_r(k, m, sizeof *k, order_cmp, (void *)ids);
+    for (size_t i = 0; i < m && !e; i++) {
+        hbuf_reset(&buf);
+        e = store_get(s, ids[k[i].at], &buf);
+        if (!e)
+            e = fn(ctx, buf.data, buf.len);
+    }
+    store_read_end(s);
+    hbuf_release(&buf);
+    free(k);
+    return e;
+}
+
+/* Move ids into the order k gives (k[i].at is the id that goes to place i), in place:
+ * each cycle of the permutation is followed once, marking k as it goes. */
+static void permute(uint8_t (*ids)[HEARTH_ID_LEN], struct order_key *k, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (k[i].at == i)
+            continue;
+        uint8_t tmp[HEARTH_ID_LEN];
+        memcpy(tmp, ids[i], HEARTH_ID_LEN);
+        size_t j = i;
+        for (;;) {
+            size_t from = k[j].at;
+            k[j].at = (uint32_t)j;
+            if (from == i) {
+                memcpy(ids[j], tmp, HEARTH_ID_LEN);
+                break;
+            }
+            memcpy(ids[j], ids[from], HEARTH_ID_LEN);
+            j = from;
+        }
+    }
+}
+
+herr store_sort_ids(struct store *s, uint8_t (*ids)[HEARTH_ID_LEN], size_t *n)
+{
+    size_t m = 0, held = 0;
+    s->err[0] = '\0';
+    if (*n > UINT32_MAX)
+        return store_fail(s, HERR_USAGE, "too many ids at once");
+    struct order_key *k = malloc((*n ? *n : 1) * sizeof *k);
     if (!k)
         return store_fail(s, HERR_NOMEM, "out of memory");
     herr e = store_read_begin(s);
     if (!e)
-        e = order_keys(s, ids, n, k, &m);
-    qsort(k, m, sizeof *k, order_cmp);
-    for (size_t i = 0; i < m && !e; i++)
-        e = i64vec_push(&evs, k[i].arrival);
-    if (!e)
-        e = emit_all(s, &evs, fn, ctx);
+        e = order_keys(s, (const uint8_t(*)[HEARTH_ID_LEN])ids, *n, k, &m, true);
     store_read_end(s);
+    if (!e) {
+        qsort_r(k, m, sizeof *k, order_cmp, ids);
+        while (held < m && k[held].prio != PRIO_UNKNOWN)
+            held++;
+        permute(ids, k, m);
+        *n = held;
+    }
     free(k);
-    i64vec_release(&evs);
+    return e;
+}
+
+/* The kinds in transfer priority order (the order of priority() above): store_stream
+ * walks them one after another. */
+static const uint8_t stream_kinds[] = {
+    EK_ROLE,    EK_MOD,  EK_RETRACT, EK_GENESIS, EK_SETTINGS, EK_RESOURCES, EK_BOARD,
+    EK_PROFILE, EK_POST, EK_REPLY,   EK_EDIT,    EK_REACT,    EK_FLAG,
+};
+
+#define STREAM_CLASSES (sizeof stream_kinds / sizeof stream_kinds[0])
+
+/* The events of one kind after the cursor, by (created, id), through events_kind:
+ * a seek, not a scan, so that a chunk costs the same at the start and the end of a
+ * large replica. created >= ?3 lets the index bound the range; the OR makes it strict;
+ * SQLite sorts only the runs of equal created time by id. INDEXED BY, because ordering
+ * by events_created instead would read every event to find a rare kind. */
+#define STREAM_SQL                                                                                 \
+    "SELECT id, created, header, sig, body FROM events INDEXED BY events_kind WHERE kind = ?1 "    \
+    "AND arrival <= ?2 AND created >= ?3 AND (created > ?3 OR id > ?4) ORDER BY created, id "      \
+    "LIMIT ?5"
+
+static herr stream_class(struct store *s, sqlite3_stmt *q, struct store_cursor *cur, uint64_t upto,
+                         size_t *left, size_t *bytes, struct hbuf *buf, store_stream_fn fn,
+                         void *ctx, bool *more)
+{
+    sqlite3_reset(q);
+    sqlite3_bind_int(q, 1, stream_kinds[cur->cls]);
+    sqlite3_bind_int64(q, 2, upto > INT64_MAX ? INT64_MAX : (int64_t)upto);
+    sqlite3_bind_int64(q, 3, cur->in_class ? (int64_t)cur->created : -1);
+    sqlite3_bind_blob(q, 4, cur->id, cur->in_class ? HEARTH_ID_LEN : 0, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(q, 5, (int64_t)*left);
+    herr e = HERR_OK;
+    size_t got = 0;
+    int rc = SQLITE_DONE;
+    while (!e && *bytes > 0 && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+        got++;
+        col_id(q, 0, cur->id, HEARTH_ID_LEN);
+        cur->created = (uint64_t)sqlite3_column_int64(q, 1);
+        cur->in_class = true;
+        hbuf_reset(buf);
+        e = event_envelope(buf, sqlite3_column_blob(q, 2), (size_t)sqlite3_column_bytes(q, 2),
+                           sqlite3_column_blob(q, 3), sqlite3_column_blob(q, 4),
+                           (size_t)sqlite3_column_bytes(q, 4));
+        if (e) {
+            e = store_fail(s, e, "cannot rebuild an envelope");
+            break;
+        }
+        *bytes = buf->len < *bytes ? *bytes - buf->len : 0;
+        e = fn(ctx, cur->id, buf->data, buf->len);
+    }
+    if (!e && *bytes > 0 && rc != SQLITE_DONE)
+        e = store_sqlerr(s, rc, "cannot list events");
+    /* Stopped by the limits rather than by the end of the class: look again. */
+    *more = got == *left || *bytes == 0;
+    *left -= got;
+    return e;
+}
+
+herr store_stream(struct store *s, struct store_cursor *cur, uint64_t upto, size_t max,
+                  size_t max_bytes, store_stream_fn fn, void *ctx)
+{
+    sqlite3_stmt *q = NULL;
+    s->err[0] = '\0';
+    if (cur->done || max == 0 || max_bytes == 0)
+        return HERR_OK;
+    herr e = prepare(s, STREAM_SQL, &q);
+    struct hbuf buf;
+    hbuf_init(&buf, HEARTH_MAX_EVENT + 64);
+    size_t left = max, bytes = max_bytes;
+    while (!e && left > 0 && bytes > 0 && cur->cls < STREAM_CLASSES) {
+        bool more;
+        e = stream_class(s, q, cur, upto, &left, &bytes, &buf, fn, ctx, &more);
+        if (!e && !more) {
+            cur->cls++;
+            cur->in_class = false;
+        }
+    }
+    if (!e && cur->cls >= STREAM_CLASSES)
+        cur->done = true;
+    hbuf_release(&buf);
+    sqlite3_finalize(q);
+    return e;
+}
+
+herr store_ids_in_order(struct store *s, store_id_fn fn, void *ctx)
+{
+    sqlite3_stmt *q = NULL;
+    s->err[0] = '\0';
+    herr e = prepare(s, "SELECT id, arrival FROM events ORDER BY id", &q);
+    if (e)
+        return e;
+    int rc;
+    while (!e && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+        uint8_t id[HEARTH_ID_LEN];
+        col_id(q, 0, id, HEARTH_ID_LEN);
+        e = fn(ctx, id, (uint64_t)sqlite3_column_int64(q, 1));
+    }
+    if (!e && rc != SQLITE_DONE)
+        e = store_sqlerr(s, rc, "cannot list events");
+    sqlite3_finalize(q);
     return e;
 }
 

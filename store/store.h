@@ -263,9 +263,49 @@ HEARTH_MUST_CHECK herr store_get(struct store *s, const uint8_t id[HEARTH_ID_LEN
                                  struct hbuf *out);
 
 /* store_get_many - call fn with the envelope of each of ids[0..n) that is held, in
- * transfer priority order; unknown ids are skipped. */
+ * transfer priority order; unknown ids are skipped. Holds 16 bytes per id while
+ * ordering them. HERR_USAGE above 2^32 ids. */
 HEARTH_MUST_CHECK herr store_get_many(struct store *s, const uint8_t (*ids)[HEARTH_ID_LEN],
                                       size_t n, store_event_fn fn, void *ctx);
+
+/* A place in transfer priority order, for store_stream. Zero it to start from the
+ * beginning; done is set once every event has been passed. The fields are the store's:
+ * the kind's place in the order, and the created time and id of the last event passed. */
+struct store_cursor {
+    uint32_t cls;
+    bool in_class, done;
+    uint64_t created;
+    uint8_t id[HEARTH_ID_LEN];
+};
+
+/* Called with each event's id and envelope (both borrowed, valid during the call).
+ * HERR_OK to go on; any other value stops the walk and is returned. */
+typedef herr (*store_stream_fn)(void *ctx, const uint8_t id[HEARTH_ID_LEN], const uint8_t *env,
+                                size_t len);
+
+/* store_stream - go on from *cur through the events that arrived no later than `upto`,
+ * in transfer priority order (by kind as for store_export, then created time, then
+ * id), calling fn with each, until max events or at least max_bytes envelope bytes have
+ * been passed or none are left (then cur->done is set). *cur moves past every event
+ * passed, so that the next call goes on from there: memory does not grow with the
+ * replica, and an event that arrives between calls is passed only if its place is
+ * still ahead (and its arrival is within upto). Each call is a few index seeks, not a
+ * scan (the index events_kind). */
+HEARTH_MUST_CHECK herr store_stream(struct store *s, struct store_cursor *cur, uint64_t upto,
+                                    size_t max, size_t max_bytes, store_stream_fn fn, void *ctx);
+
+/* Called with each event's id and local arrival number. */
+typedef herr (*store_id_fn)(void *ctx, const uint8_t id[HEARTH_ID_LEN], uint64_t arrival);
+
+/* store_ids_in_order - every event's id and arrival, in ascending id (byte) order, read
+ * from the id index alone: for comparing with a sorted list without holding ours. */
+HEARTH_MUST_CHECK herr store_ids_in_order(struct store *s, store_id_fn fn, void *ctx);
+
+/* store_sort_ids - put ids[0..*n) in the order store_get_many passes them (transfer
+ * priority order), in place, and drop those not held: *n becomes their number, and
+ * store_get_many on any run of the result keeps that run's order. Holds 16 bytes per
+ * id meanwhile. HERR_USAGE above 2^32 ids; on failure ids and *n are unchanged. */
+HEARTH_MUST_CHECK herr store_sort_ids(struct store *s, uint8_t (*ids)[HEARTH_ID_LEN], size_t *n);
 
 /* store_has - HERR_OK when held, HERR_NOT_FOUND when not. */
 HEARTH_MUST_CHECK herr store_has(struct store *s, const uint8_t id[HEARTH_ID_LEN]);

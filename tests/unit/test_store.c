@@ -1053,6 +1053,15 @@ static void test_export_keys_get(void **state)
     const uint8_t want2[] = {EK_RETRACT, EK_POST, EK_REPLY};
     assert_int_equal(kinds.len, sizeof want2);
     assert_memory_equal(kinds.data, want2, sizeof want2);
+    /* sort_ids: the same order, in place, without the unknown id. */
+    uint8_t sorted[4][HEARTH_ID_LEN];
+    memcpy(sorted, ids, sizeof ids);
+    size_t n = 4;
+    assert_int_equal(store_sort_ids(f->s, sorted, &n), HERR_OK);
+    assert_int_equal(n, 3);
+    assert_memory_equal(sorted[0], rt, HEARTH_ID_LEN);
+    assert_memory_equal(sorted[1], p, HEARTH_ID_LEN);
+    assert_memory_equal(sorted[2], r, HEARTH_ID_LEN);
     hbuf_release(&kinds);
     /* get and has: the react was purged and travels with a nil body. */
     struct hbuf env;
@@ -1077,6 +1086,153 @@ static void test_export_keys_get(void **state)
     k = (struct keys){.ordered = true};
     assert_int_equal(store_keys_since(f->s, 5, count_key, &k), HERR_OK);
     assert_int_equal(k.n, 2);
+    fx_free(f);
+}
+
+/* Ids of events, in the order met, with their arrival numbers. */
+struct idlist {
+    uint8_t id[64][HEARTH_ID_LEN];
+    uint64_t arrival[64];
+    size_t n;
+    size_t calls;
+};
+
+static herr id_of_env(void *ctx, const uint8_t *env, size_t len)
+{
+    struct idlist *l = ctx;
+    struct event ev;
+    herr e = event_parse(&ev, env, len, NULL);
+    if (!e && l->n < 64)
+        memcpy(l->id[l->n++], ev.id, HEARTH_ID_LEN);
+    return e;
+}
+
+static herr id_streamed(void *ctx, const uint8_t id[HEARTH_ID_LEN], const uint8_t *env, size_t len)
+{
+    struct idlist *l = ctx;
+    struct event ev;
+    herr e = event_parse(&ev, env, len, NULL);
+    if (e)
+        return e;
+    assert_memory_equal(ev.id, id, HEARTH_ID_LEN);
+    if (l->n < 64)
+        memcpy(l->id[l->n++], id, HEARTH_ID_LEN);
+    return HERR_OK;
+}
+
+static herr id_arrival(void *ctx, const uint8_t id[HEARTH_ID_LEN], uint64_t created,
+                       uint64_t arrival)
+{
+    struct idlist *l = ctx;
+    (void)created;
+    if (l->n < 64) {
+        memcpy(l->id[l->n], id, HEARTH_ID_LEN);
+        l->arrival[l->n++] = arrival;
+    }
+    return HERR_OK;
+}
+
+static herr id_sorted(void *ctx, const uint8_t id[HEARTH_ID_LEN], uint64_t arrival)
+{
+    struct idlist *l = ctx;
+    if (l->n > 0)
+        assert_true(memcmp(l->id[l->n - 1], id, HEARTH_ID_LEN) < 0);
+    assert_true(arrival >= 1);
+    if (l->n < 64)
+        memcpy(l->id[l->n++], id, HEARTH_ID_LEN);
+    return HERR_OK;
+}
+
+static uint64_t arrival_of(const struct idlist *all, const uint8_t *id)
+{
+    for (size_t i = 0; i < all->n; i++)
+        if (memcmp(all->id[i], id, HEARTH_ID_LEN) == 0)
+            return all->arrival[i];
+    fail_msg("no such id");
+    return 0;
+}
+
+/* Stream everything up to `upto` in chunks of `max` events or `bytes` bytes. */
+static void stream_all(struct fx *f, uint64_t upto, size_t max, size_t bytes, struct idlist *out)
+{
+    struct store_cursor cur;
+    memset(&cur, 0, sizeof cur);
+    memset(out, 0, sizeof *out);
+    while (!cur.done) {
+        size_t before = out->n;
+        assert_int_equal(store_stream(f->s, &cur, upto, max, bytes, id_streamed, out), HERR_OK);
+        assert_true(out->n - before <= max);
+        out->calls++;
+        assert_true(out->calls < 100);
+    }
+}
+
+/* store_stream: the order of store_export, a chunk at a time from a cursor, without
+ * what arrived after `upto`; ties of created time go by id. */
+static void test_stream(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new("store_stream", true);
+    uint8_t p[HEARTH_ID_LEN], x[HEARTH_ID_LEN];
+    post(f, &A, "t", "x", p);
+    reply(f, &B, p, p, "r", NULL);
+    struct event_draft d = {.kind = EK_REACT, .ref = p};
+    d.b.reaction = S("hug");
+    publish(f, &B, d, x);
+    struct event_draft rd = {.kind = EK_RETRACT, .ref = x};
+    publish(f, &B, rd, NULL);
+    struct event_draft pr = {.kind = EK_PROFILE};
+    pr.b.name = S("bee");
+    publish(f, &B, pr, NULL);
+    const struct hkey *who[3] = {&F, &A, &B};
+    for (int i = 0; i < 3; i++) { /* three posts created at the same time */
+        struct event_draft t = dr(EK_POST, f->forum, 50);
+        t.ref = f->board;
+        t.b.title = S("same time");
+        t.b.text = S("x");
+        struct ev e = mk(who[i], &t);
+        assert_int_equal(ingest1(f->s, &e), HERR_OK);
+        ev_free(&e);
+    }
+    post(f, &A, "t2", "y", NULL);
+
+    static struct idlist want, got, all, sorted;
+    assert_int_equal(store_export(f->s, id_of_env, &want), HERR_OK);
+    assert_int_equal(store_keys_since(f->s, 0, id_arrival, &all), HERR_OK);
+    assert_int_equal(want.n, 11);
+    stream_all(f, UINT64_MAX, 1000, 1u << 20, &got);
+    assert_int_equal(got.n, want.n);
+    assert_memory_equal(got.id, want.id, want.n * HEARTH_ID_LEN);
+    stream_all(f, UINT64_MAX, 2, 1u << 20, &got); /* two at a time */
+    assert_int_equal(got.n, want.n);
+    assert_memory_equal(got.id, want.id, want.n * HEARTH_ID_LEN);
+    assert_true(got.calls >= 6);
+    stream_all(f, UINT64_MAX, 1000, 1, &got); /* one byte: one event at a time */
+    assert_int_equal(got.n, want.n);
+    assert_memory_equal(got.id, want.id, want.n * HEARTH_ID_LEN);
+    assert_true(got.calls >= 11);
+    /* Only what had arrived by the 6th event, in the same order. */
+    stream_all(f, 6, 3, 1u << 20, &got);
+    assert_int_equal(got.n, 6);
+    size_t j = 0;
+    for (size_t i = 0; i < want.n; i++)
+        if (arrival_of(&all, want.id[i]) <= 6)
+            assert_memory_equal(got.id[j++], want.id[i], HEARTH_ID_LEN);
+    assert_int_equal(j, 6);
+    /* sort_ids on every id in arrival order, unknown ones among them: export order. */
+    uint8_t mixed[16][HEARTH_ID_LEN];
+    size_t n = 0;
+    for (size_t i = 0; i < all.n; i++) {
+        if (i % 3 == 1)
+            memset(mixed[n++], (int)(0x10 + i), HEARTH_ID_LEN);
+        memcpy(mixed[n++], all.id[i], HEARTH_ID_LEN);
+    }
+    assert_int_equal(store_sort_ids(f->s, mixed, &n), HERR_OK);
+    assert_int_equal(n, want.n);
+    assert_memory_equal(mixed, want.id, want.n * HEARTH_ID_LEN);
+    /* Every id, in id order, from the index. */
+    assert_int_equal(store_ids_in_order(f->s, id_sorted, &sorted), HERR_OK);
+    assert_int_equal(sorted.n, 11);
     fx_free(f);
 }
 
@@ -1192,6 +1348,7 @@ int main(void)
         cmocka_unit_test(test_thread_order),
         cmocka_unit_test(test_resolve),
         cmocka_unit_test(test_export_keys_get),
+        cmocka_unit_test(test_stream),
         cmocka_unit_test(test_meta_stats),
         cmocka_unit_test(test_digest_order),
     };
