@@ -14,6 +14,8 @@ struct memstore {
     size_t n, cap;
     uint32_t *table; /* open addressing on the key's first 8 bytes: index + 1, 0 empty */
     size_t tmask;
+    uint32_t *by_id; /* indexes in id order, for stream and ids_in_order; built on demand */
+    size_t by_id_n;  /* the events by_id covers: it is stale when below n */
 };
 
 static uint64_t slot_of(const uint8_t *key)
@@ -100,6 +102,7 @@ void memstore_destroy(struct memstore **mp)
     free((*mp)->hdr);
     free((*mp)->id);
     free((*mp)->table);
+    free((*mp)->by_id);
     free(*mp);
     *mp = NULL;
 }
@@ -211,6 +214,90 @@ static herr ms_get_many(void *ctx, const uint8_t (*ids)[HEARTH_ID_LEN], size_t n
     return e;
 }
 
+static int cmp_at_by_id(const void *a, const void *b, void *ctx)
+{
+    const struct memstore *m = ctx;
+    const uint32_t *x = a, *y = b;
+    return memcmp(m->id[*x], m->id[*y], HEARTH_ID_LEN);
+}
+
+/* Bring by_id up to date with the events held. */
+static herr sort_by_id(struct memstore *m)
+{
+    if (m->by_id_n == m->n && m->by_id)
+        return HERR_OK;
+    uint32_t *v = realloc(m->by_id, (m->n ? m->n : 1) * sizeof *v);
+    if (!v)
+        return HERR_NOMEM;
+    for (size_t i = 0; i < m->n; i++)
+        v[i] = (uint32_t)i;
+    qsort_r(v, m->n, sizeof *v, cmp_at_by_id, m);
+    m->by_id = v;
+    m->by_id_n = m->n;
+    return HERR_OK;
+}
+
+/* The stand-ins have no kinds: their transfer order is id order, as in get_many. The
+ * cursor keeps the last id passed. */
+static herr ms_stream(void *ctx, struct store_cursor *cur, uint64_t upto, size_t max,
+                      size_t max_bytes, store_stream_fn fn, void *fnctx)
+{
+    struct memstore *m = ctx;
+    if (cur->done)
+        return HERR_OK;
+    herr e = sort_by_id(m);
+    size_t lo = 0, hi = m->n;
+    while (cur->in_class && lo < hi) { /* the first id above the cursor */
+        size_t mid = lo + (hi - lo) / 2;
+        if (memcmp(m->id[m->by_id[mid]], cur->id, HEARTH_ID_LEN) <= 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    size_t bytes = 0, passed = 0;
+    for (; !e && lo < m->n && passed < max && bytes < max_bytes; lo++) {
+        uint32_t k = m->by_id[lo];
+        if (k + 1 > upto)
+            continue;
+        uint8_t env[MEMSTORE_ENV_LEN];
+        memstore_envelope(m->hdr[k], env);
+        memcpy(cur->id, m->id[k], HEARTH_ID_LEN);
+        cur->in_class = true;
+        passed++;
+        bytes += sizeof env;
+        e = fn(fnctx, m->id[k], env, sizeof env);
+    }
+    if (!e && lo == m->n)
+        cur->done = true;
+    return e;
+}
+
+static herr ms_ids_in_order(void *ctx, store_id_fn fn, void *fnctx)
+{
+    struct memstore *m = ctx;
+    herr e = sort_by_id(m);
+    for (size_t i = 0; !e && i < m->n; i++)
+        e = fn(fnctx, m->id[m->by_id[i]], (uint64_t)m->by_id[i] + 1);
+    return e;
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+    return memcmp(a, b, HEARTH_ID_LEN);
+}
+
+static herr ms_sort_ids(void *ctx, uint8_t (*ids)[HEARTH_ID_LEN], size_t *n)
+{
+    struct memstore *m = ctx;
+    size_t held = 0;
+    for (size_t i = 0; i < *n; i++)
+        if (find(m, ids[i], HEARTH_ID_LEN) >= 0)
+            memmove(ids[held++], ids[i], HEARTH_ID_LEN);
+    qsort(ids, held, HEARTH_ID_LEN, cmp_id);
+    *n = held;
+    return HERR_OK;
+}
+
 static herr ms_ingest(void *ctx, const struct store_blob *envs, size_t n, struct ingest_result *res,
                       size_t *accepted)
 {
@@ -262,7 +349,8 @@ static herr ms_forum(void *ctx, uint8_t forum[HEARTH_ID_LEN])
 }
 
 static const struct sync_ops ops = {
-    ms_keys_since, ms_resolve, ms_get_many, ms_ingest, ms_forum,
+    ms_keys_since, ms_resolve, ms_get_many,     ms_ingest,
+    ms_forum,      ms_stream,  ms_ids_in_order, ms_sort_ids,
 };
 
 const struct sync_ops *memstore_ops(void)

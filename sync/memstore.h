@@ -5,9 +5,10 @@
  * uniformly random and a session cannot tell them from real ones by their ids. It
  * implements struct sync_ops (sync/session.h): keys in arrival order, resolution of
  * 16-byte keys through a hash table, envelopes in id order (the stand-ins have no
- * kinds, hence no priority), and an ingest that accepts any well-formed stand-in
- * except those whose header starts with 0xff (to play a bad signature). Nothing is
- * verified: it measures the protocol, not the store.
+ * kinds, hence no priority; stream and ids_in_order use an index in id order, 4
+ * bytes an event, rebuilt on first use after events were added), and an ingest that
+ * accepts any well-formed stand-in except those whose header starts with 0xff (to play
+ * a bad signature). Nothing is verified: it measures the protocol, not the store.
  */
 #ifndef HEARTH_SYNC_MEMSTORE_H
 #define HEARTH_SYNC_MEMSTORE_H

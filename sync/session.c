@@ -7,12 +7,11 @@
 #include <string.h>
 
 #include "store/crypto.h"
-#include "store/mp.h"
 
-/* Envelopes buffered while putting the events to send in priority order. */
-#define PREFETCH_MAX (4u << 20)
-/* Ids fetched at a time once the buffered envelopes are sent. */
+/* Ids fetched at a time, events streamed at a time, and the envelope bytes at which a
+ * streamed chunk stops. */
 #define FETCH_CHUNK 1024
+#define STREAM_BYTES (1u << 20)
 /* The most keys a peer may list or ask for in one session (512 MiB of keys). */
 #define MAX_LIST_KEYS (1u << 25)
 
@@ -87,16 +86,20 @@ struct item {
     enum sync_type type;
     struct vec keys;
     size_t pos;
-    /* IT_EVENTS: ids to send; once ordered, `order` in priority order, envelopes of
-     * order[.. fetched) in pre/refs, refs[rpos..] not yet sent */
+    /* IT_EVENTS: ids to send; once ordered, in priority order (those not held
+     * dropped); the envelopes of the last chunk fetched (ending at ids[fetched]) in
+     * pre/refs, refs[rpos..] not yet sent */
     struct vec ids;
     bool ordered;
-    struct vec order;
     size_t fetched;
-    bool gap; /* the prefetch stopped at its budget */
     struct hbuf pre;
     struct vec refs;
     size_t rpos;
+    /* A streamed IT_EVENTS: every event we held at HELLO, from `cur` on, except those
+     * whose key the peer listed (peer_keys) and, when skip_forum, the genesis (sent
+     * before, on its own); pre/refs hold one chunk. */
+    bool streamed, skip_forum;
+    struct store_cursor cur;
 };
 
 struct sync_session {
@@ -126,7 +129,8 @@ struct sync_session {
     bool computed;             /* we found the difference and queued our part */
     struct recon_decoder *dec; /* initiator, IBLT */
     uint32_t sym_sent;         /* responder, IBLT: symbols queued so far */
-    struct vec peer_keys;      /* the peer's IDS (computing side) */
+    struct vec peer_keys;      /* the peer's IDS (computing side); sorted, without
+                                * repeats, once the list is complete */
     struct vec want_keys;      /* the peer's WANT (answering side) */
     bool holding;              /* we hold the index (recon_index_hold) */
     bool sent_done, got_done, done_queued;
@@ -179,7 +183,6 @@ static void item_free(struct item *it)
     hbuf_release(&it->msg);
     vec_release(&it->keys);
     vec_release(&it->ids);
-    vec_release(&it->order);
     hbuf_release(&it->pre);
     vec_release(&it->refs);
     free(it);
@@ -211,7 +214,6 @@ static herr item_new(struct sync_session *s, enum item_kind kind, struct item **
     hbuf_init(&it->pre, SIZE_MAX);
     vec_init(&it->keys, RECON_KEY_LEN);
     vec_init(&it->ids, HEARTH_ID_LEN);
-    vec_init(&it->order, HEARTH_ID_LEN);
     vec_init(&it->refs, sizeof(struct env_ref));
     if (s->tail)
         s->tail->next = it;
@@ -321,6 +323,7 @@ struct collect {
     uint64_t upto;
 };
 
+/* Push the first ids->sz bytes of id: the whole id, or its key. */
 static herr collect_one(void *ctx, const uint8_t id[HEARTH_ID_LEN], uint64_t created,
                         uint64_t arrival)
 {
@@ -334,24 +337,18 @@ static int cmp_key(const void *a, const void *b)
     return memcmp(a, b, RECON_KEY_LEN);
 }
 
-static int cmp_id(const void *a, const void *b)
-{
-    return memcmp(a, b, HEARTH_ID_LEN);
-}
-
 /* All our keys (the first RECON_KEY_LEN bytes of each id), in arrival order. */
 static herr own_keys(struct sync_session *s, struct vec *keys)
 {
-    struct vec ids;
-    vec_init(&ids, HEARTH_ID_LEN);
-    struct collect c = {&ids, s->upto};
-    herr e = s->ops->keys_since(s->ctx, 0, collect_one, &c);
-    if (!e)
-        e = vec_reserve(keys, ids.n);
-    for (size_t i = 0; !e && i < ids.n; i++)
-        e = vec_push(keys, vec_at(&ids, i));
-    vec_release(&ids);
-    return e;
+    herr e = vec_reserve(keys, s->count);
+    struct collect c = {keys, s->upto};
+    return e ? e : s->ops->keys_since(s->ctx, 0, collect_one, &c);
+}
+
+static bool peer_listed(const struct sync_session *s, const uint8_t *id)
+{
+    return s->peer_keys.n > 0 &&
+           bsearch(id, s->peer_keys.p, s->peer_keys.n, RECON_KEY_LEN, cmp_key) != NULL;
 }
 
 /* ---- queuing what we send ---- */
@@ -436,6 +433,27 @@ static herr queue_events(struct sync_session *s, struct vec *ids)
     return e;
 }
 
+/* Queue every event we held at HELLO but those whose key the peer listed, streamed
+ * from the store in transfer priority order. A peer without a forum gets the genesis
+ * first, as in queue_events. */
+static herr queue_stream(struct sync_session *s)
+{
+    if (!s->can_send)
+        return HERR_OK;
+    struct item *it;
+    herr e = HERR_OK;
+    bool split = !s->peer.has_forum && s->has_forum && !peer_listed(s, s->forum);
+    if (split && !(e = item_new(s, IT_EVENTS, &it)))
+        e = vec_push(&it->ids, s->forum); /* skipped by get_many when not held */
+    if (!e)
+        e = item_new(s, IT_EVENTS, &it);
+    if (!e) {
+        it->streamed = it->ordered = true;
+        it->skip_forum = split;
+    }
+    return e;
+}
+
 /* Resolve keys to the ids we hold; keys we cannot resolve are logged and skipped. */
 static herr resolve_keys(struct sync_session *s, const uint8_t *keys, size_t n, struct vec *ids)
 {
@@ -457,69 +475,99 @@ static herr resolve_keys(struct sync_session *s, const uint8_t *keys, size_t n, 
 }
 
 /* We know the difference: ask for what we lack, send what the peer lacks, then DONE.
- * want_keys and send_ids are taken. */
-static herr finish_compute(struct sync_session *s, struct vec *want, struct vec *send)
+ * want is taken; so is send, unless it is NULL: then we send everything we held at
+ * HELLO that the peer did not list (nsend events), streamed from the store. */
+static herr finish_compute(struct sync_session *s, struct vec *want, struct vec *send,
+                           uint64_t nsend)
 {
     s->computed = true;
     let_go(s);
     s->st.remote_only = want->n;
-    s->st.local_only = send->n;
+    s->st.local_only = send ? send->n : nsend;
     herr e = HERR_OK;
     if (want->n > 0 && s->can_recv)
         e = queue_keys(s, SYNC_WANT, want);
     vec_release(want);
-    if (!e)
+    if (!e && send)
         e = queue_events(s, send);
-    vec_release(send);
+    else if (!e && nsend > 0)
+        e = queue_stream(s);
+    if (send)
+        vec_release(send);
     if (!e)
         e = queue_done(s);
     return e;
 }
 
-/* Listing: the peer's keys against all of ours. */
+/* The merge of our ids, in id order, with the peer's sorted keys: keys we do not
+ * hold go to want; ours that the peer did not list are counted. */
+struct merge {
+    struct sync_session *s;
+    struct vec *want;
+    size_t j;     /* the next peer key */
+    bool matched; /* peer key j is one of ours */
+    uint64_t send;
+};
+
+static herr merge_one(void *ctx, const uint8_t id[HEARTH_ID_LEN], uint64_t arrival)
+{
+    struct merge *m = ctx;
+    const struct vec *p = &m->s->peer_keys;
+    if (arrival > m->s->upto)
+        return HERR_OK;
+    int c = 1;
+    while (m->j < p->n && (c = memcmp(vec_at(p, m->j), id, RECON_KEY_LEN)) < 0) {
+        if (!m->matched) {
+            herr e = vec_push(m->want, vec_at(p, m->j));
+            if (e)
+                return e;
+        }
+        m->j++;
+        m->matched = false;
+        c = 1;
+    }
+    /* Several of ours may share a key with one listed key: all are held. */
+    if (c == 0)
+        m->matched = true;
+    else
+        m->send++;
+    return HERR_OK;
+}
+
+/* Sort the peer's keys and drop repeats, for the merge and for bsearch. */
+static void sort_peer_keys(struct vec *p)
+{
+    if (p->n == 0)
+        return;
+    qsort(p->p, p->n, RECON_KEY_LEN, cmp_key);
+    size_t n = 1;
+    for (size_t i = 1; i < p->n; i++)
+        if (memcmp(vec_at(p, i), vec_at(p, n - 1), RECON_KEY_LEN) != 0)
+            memmove(vec_at(p, n++), vec_at(p, i), RECON_KEY_LEN);
+    p->n = n;
+}
+
+/* Listing: the peer's keys against all of ours. Ours are never held in memory: they
+ * are merged with the peer's as the store walks them in id order, and the events to
+ * send are streamed from the store (queue_stream), which skips the listed keys. */
 static herr compute_from_list(struct sync_session *s)
 {
-    struct vec own, want, send;
-    vec_init(&own, HEARTH_ID_LEN);
+    struct vec want;
     vec_init(&want, RECON_KEY_LEN);
-    vec_init(&send, HEARTH_ID_LEN);
-    struct collect c = {&own, s->upto};
-    herr e = s->ops->keys_since(s->ctx, 0, collect_one, &c);
-    if (e)
-        goto out;
     struct vec *p = &s->peer_keys;
-    if (own.n)
-        qsort(own.p, own.n, HEARTH_ID_LEN, cmp_id);
-    if (p->n)
-        qsort(p->p, p->n, RECON_KEY_LEN, cmp_key);
-    size_t i = 0, j = 0;
-    while (!e && (i < own.n || j < p->n)) {
-        int c3 = i == own.n  ? 1
-                 : j == p->n ? -1
-                             : memcmp(vec_at(&own, i), vec_at(p, j), RECON_KEY_LEN);
-        if (c3 < 0) {
-            e = vec_push(&send, vec_at(&own, i++));
-        } else if (c3 > 0) {
-            if (want.n == 0 || memcmp(vec_at(&want, want.n - 1), vec_at(p, j), RECON_KEY_LEN))
-                e = vec_push(&want, vec_at(p, j));
-            j++;
-        } else {
-            /* Several of ours may share a key with one listed key: all are held. */
-            const uint8_t *k = vec_at(p, j);
-            while (i < own.n && memcmp(vec_at(&own, i), k, RECON_KEY_LEN) == 0)
-                i++;
-            while (j < p->n && memcmp(vec_at(p, j), k, RECON_KEY_LEN) == 0)
-                j++;
-        }
-    }
-    vec_release(p);
-    vec_release(&own);
+    sort_peer_keys(p);
+    struct merge m = {s, &want, 0, false, 0};
+    herr e = HERR_OK;
+    if (p->n == 0)
+        m.send = s->count; /* all we announced */
+    else
+        e = s->ops->ids_in_order(s->ctx, merge_one, &m);
+    for (; !e && m.j < p->n; m.j++, m.matched = false)
+        if (!m.matched)
+            e = vec_push(&want, vec_at(p, m.j));
     if (!e)
-        e = finish_compute(s, &want, &send);
-out:
-    vec_release(&own);
+        e = finish_compute(s, &want, NULL, m.send);
     vec_release(&want);
-    vec_release(&send);
     return e ? local_failure(s, e, "cannot compare id lists") : HERR_OK;
 }
 
@@ -560,7 +608,7 @@ static herr compute_from_decoder(struct sync_session *s)
         e = resolve_keys(s, (const uint8_t *)local, nl, &send);
     recon_decoder_destroy(&s->dec);
     if (!e)
-        e = finish_compute(s, &want, &send);
+        e = finish_compute(s, &want, &send, 0);
     vec_release(&want);
     vec_release(&send);
     if (e)
@@ -634,7 +682,7 @@ static herr push_suffix(struct sync_session *s, uint64_t j)
     struct vec none;
     vec_init(&none, RECON_KEY_LEN);
     if (!e)
-        e = finish_compute(s, &none, &v);
+        e = finish_compute(s, &none, &v, 0);
     vec_release(&v);
     return e ? local_failure(s, e, "cannot queue our newest events") : HERR_OK;
 }
@@ -1005,80 +1053,73 @@ herr sync_session_receive(struct sync_session *s, const uint8_t *msg, size_t len
 
 /* ---- producing frames ---- */
 
-/* The id of an envelope: BLAKE2b-256 of its header bytes (docs/EVENTS.md). */
-static bool envelope_id(const uint8_t *env, size_t len, uint8_t id[HEARTH_ID_LEN])
+/* Called with each envelope of a chunk, in priority order: keep its bytes. */
+static herr keep_one(void *ctx, const uint8_t *env, size_t len)
 {
-    struct mp_reader r;
-    uint32_t n;
-    const uint8_t *h;
-    uint32_t hl;
-    mp_reader_init(&r, env, len);
-    if (mp_read_array(&r, &n, 3) != HERR_OK || n != 3 ||
-        mp_read_bin(&r, &h, &hl, HEARTH_MAX_HEADER) != HERR_OK)
-        return false;
-    hash_id(id, h, hl);
-    return true;
-}
-
-struct order_ctx {
-    struct item *it;
-    bool record_order;
-    size_t budget;
-};
-
-/* Called with each envelope in priority order: note its id, and keep its bytes while
- * the prefetch budget lasts. */
-static herr order_one(void *ctx, const uint8_t *env, size_t len)
-{
-    struct order_ctx *c = ctx;
-    struct item *it = c->it;
-    herr e = HERR_OK;
-    if (c->record_order) {
-        uint8_t id[HEARTH_ID_LEN];
-        if (!envelope_id(env, len, id))
-            return HERR_OK; /* the store's own bytes: not ours to judge here */
-        if ((e = vec_push(&it->order, id)))
-            return e;
-        if (it->gap || it->pre.len + len > c->budget) {
-            it->gap = true;
-            return HERR_OK;
-        }
-        it->fetched = it->order.n;
-    }
+    struct item *it = ctx;
     struct env_ref ref = {it->pre.len, len};
-    if (!(e = hbuf_append(&it->pre, env, len)))
-        e = vec_push(&it->refs, &ref);
-    return e;
+    herr e = hbuf_append(&it->pre, env, len);
+    return e ? e : vec_push(&it->refs, &ref);
 }
 
+/* Put the ids in priority order once; chunks of them are then fetched in turn. */
 static herr events_prepare(struct sync_session *s, struct item *it)
 {
-    struct order_ctx c = {it, true, PREFETCH_MAX};
-    herr e = s->ops->get_many(s->ctx, (const uint8_t(*)[HEARTH_ID_LEN])it->ids.p, it->ids.n,
-                              order_one, &c);
-    vec_release(&it->ids);
+    herr e = s->ops->sort_ids(s->ctx, (uint8_t(*)[HEARTH_ID_LEN])it->ids.p, &it->ids.n);
     it->ordered = true;
     return e;
 }
 
 static herr events_refill(struct sync_session *s, struct item *it)
 {
-    size_t n = it->order.n - it->fetched;
+    size_t n = it->ids.n - it->fetched;
     if (n > FETCH_CHUNK)
         n = FETCH_CHUNK;
     hbuf_reset(&it->pre);
     it->refs.n = 0;
     it->rpos = 0;
-    struct order_ctx c = {it, false, SIZE_MAX};
     herr e = s->ops->get_many(
-        s->ctx, (const uint8_t(*)[HEARTH_ID_LEN])vec_at(&it->order, it->fetched), n, order_one, &c);
+        s->ctx, (const uint8_t(*)[HEARTH_ID_LEN])vec_at(&it->ids, it->fetched), n, keep_one, it);
     it->fetched += n;
+    return e;
+}
+
+struct stream_ctx {
+    struct sync_session *s;
+    struct item *it;
+};
+
+/* Called with each event the store streams: keep it unless the peer has it. */
+static herr stream_one(void *ctx, const uint8_t id[HEARTH_ID_LEN], const uint8_t *env, size_t len)
+{
+    struct stream_ctx *c = ctx;
+    struct item *it = c->it;
+    if (it->skip_forum && memcmp(id, c->s->forum, HEARTH_ID_LEN) == 0)
+        return HERR_OK;
+    if (peer_listed(c->s, id))
+        return HERR_OK;
+    return keep_one(it, env, len);
+}
+
+/* The next chunk of a streamed item, skipping chunks the peer holds entirely. */
+static herr stream_refill(struct sync_session *s, struct item *it)
+{
+    struct stream_ctx c = {s, it};
+    herr e = HERR_OK;
+    while (!e && it->rpos == it->refs.n && !it->cur.done) {
+        hbuf_reset(&it->pre);
+        it->refs.n = 0;
+        it->rpos = 0;
+        e = s->ops->stream(s->ctx, &it->cur, s->upto, FETCH_CHUNK, STREAM_BYTES, stream_one, &c);
+    }
     return e;
 }
 
 static bool events_exhausted(const struct item *it)
 {
-    return it->ordered && it->rpos == it->refs.n && it->fetched == it->order.n;
+    if (it->streamed)
+        return it->rpos == it->refs.n && it->cur.done;
+    return it->ordered && it->rpos == it->refs.n && it->fetched == it->ids.n;
 }
 
 /* One EVENTS frame, or nothing when the item has no more events. */
@@ -1086,9 +1127,11 @@ static herr frame_events(struct sync_session *s, struct item *it, bool *made)
 {
     herr e = HERR_OK;
     *made = false;
+    if (it->streamed && (e = stream_refill(s, it)))
+        return e;
     if (!it->ordered && (e = events_prepare(s, it)))
         return e;
-    if (it->rpos == it->refs.n && it->fetched < it->order.n && (e = events_refill(s, it)))
+    if (it->rpos == it->refs.n && it->fetched < it->ids.n && (e = events_refill(s, it)))
         return e;
     if (!s->blobs && !(s->blobs = calloc(SYNC_MAX_EVENTS_PER_MSG, sizeof *s->blobs)))
         return HERR_NOMEM;
@@ -1372,8 +1415,25 @@ static herr st_forum(void *ctx, uint8_t forum[HEARTH_ID_LEN])
     return store_forum(ctx, forum);
 }
 
+static herr st_stream(void *ctx, struct store_cursor *cur, uint64_t upto, size_t max,
+                      size_t max_bytes, store_stream_fn fn, void *fnctx)
+{
+    return store_stream(ctx, cur, upto, max, max_bytes, fn, fnctx);
+}
+
+static herr st_ids_in_order(void *ctx, store_id_fn fn, void *fnctx)
+{
+    return store_ids_in_order(ctx, fn, fnctx);
+}
+
+static herr st_sort_ids(void *ctx, uint8_t (*ids)[HEARTH_ID_LEN], size_t *n)
+{
+    return store_sort_ids(ctx, ids, n);
+}
+
 static const struct sync_ops store_ops = {
-    st_keys_since, st_resolve, st_get_many, st_ingest, st_forum,
+    st_keys_since, st_resolve, st_get_many,     st_ingest,
+    st_forum,      st_stream,  st_ids_in_order, st_sort_ids,
 };
 
 herr sync_session_new(struct sync_session **out, struct store *store, struct recon_index *idx,

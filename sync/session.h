@@ -18,7 +18,10 @@
  *      batches (moderation before posts), and each received batch is applied with one
  *      store_ingest() (one transaction): a cut link loses at most the batch in flight
  *      and the next session goes on from there. Events already held come back as
- *      duplicates and are not stored twice.
+ *      duplicates and are not stored twice. What a session holds follows the peer's
+ *      list and the difference, not the size of our replica: listing compares the
+ *      peer's keys with our ids as the store walks them, and the events the peer
+ *      lacks are streamed from the store a chunk at a time (struct sync_ops).
  *
  * A peer that sends a malformed or unexpected message gets an ERROR and the session
  * ends with HERR_PROTOCOL and a reason; another forum ends it with HERR_WRONG_FORUM.
@@ -85,7 +88,15 @@ struct sync_stats {
 /* The store operations a session uses, so that a session can run on something other
  * than a struct store (benchmarks, tests). They mean what the store.h functions of the
  * same names mean; resolve maps a 16-byte key (an id prefix) to the one id that
- * starts with it (HERR_NOT_FOUND when none; any other error is local trouble). */
+ * starts with it (HERR_NOT_FOUND when none; any other error is local trouble).
+ *
+ * stream and ids_in_order let a session compare a peer's list with everything it holds
+ * and send what the peer lacks without holding its own ids: ids_in_order walks them in
+ * id order (merged with the peer's sorted keys), and stream hands out the events to
+ * send a chunk at a time from a cursor, in the same order as get_many, so that a
+ * session's memory follows the peer's list and the chunk size, not the replica.
+ * sort_ids puts a list of ids to send (a decoded difference, a WANT) in get_many's
+ * order once, so that they can then be fetched a chunk at a time. */
 struct sync_ops {
     herr (*keys_since)(void *ctx, uint64_t arrival, store_key_fn fn, void *fnctx);
     herr (*resolve)(void *ctx, const uint8_t key[RECON_KEY_LEN], uint8_t id[HEARTH_ID_LEN]);
@@ -94,6 +105,10 @@ struct sync_ops {
     herr (*ingest)(void *ctx, const struct store_blob *envs, size_t n, struct ingest_result *res,
                    size_t *accepted);
     herr (*forum)(void *ctx, uint8_t forum[HEARTH_ID_LEN]); /* HERR_STATE when none */
+    herr (*stream)(void *ctx, struct store_cursor *cur, uint64_t upto, size_t max, size_t max_bytes,
+                   store_stream_fn fn, void *fnctx);
+    herr (*ids_in_order)(void *ctx, store_id_fn fn, void *fnctx);
+    herr (*sort_ids)(void *ctx, uint8_t (*ids)[HEARTH_ID_LEN], size_t *n);
 };
 
 /* sync_session_new - a session over `store`, reconciling with the recon index `idx`

@@ -1,7 +1,8 @@
 /* test_session.c - sync sessions between real stores on temporary files: fresh nodes,
- * an empty node joining a full one (in transfer priority order across batches), both
- * sides holding what the other lacks, a session cut in the middle and resumed, another
- * forum refused, garbage refused, tampered events rejected and reported. */
+ * an empty node joining a full one (in transfer priority order across batches), a
+ * listed difference streamed from the store, both sides holding what the other lacks, a session cut
+ * in the middle and resumed, another forum refused, garbage refused, tampered events rejected and
+ * reported. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -356,6 +357,69 @@ static void test_empty_joins_full(void **state)
     node_free(empty);
 }
 
+/* Listing with a peer that holds part of ours: the responder merges the peer's keys
+ * with its ids and streams only what the peer lacks, in priority order, and nothing
+ * that arrived after its HELLO (it goes in the next session). */
+static void test_list_streams_the_difference(void **state)
+{
+    (void)state;
+    struct node *full = node_new("sess-lfull");
+    found(full, "Riverbend");
+    uint8_t posts[32][HEARTH_ID_LEN];
+    post(full, &A, "one", posts[0]);
+    post(full, &B, "two", posts[1]);
+    struct node *part = node_copy(full, "sess-lpart");
+    post(part, &B, "only here", NULL);
+    post(part, &A, "only here too", NULL);
+    for (int i = 2; i < 32; i++)
+        post(full, i % 2 ? &A : &B, "later", posts[i]);
+    struct event_draft role = {.kind = EK_ROLE};
+    role.b.subject = A.pk;
+    role.b.role = S("moderator");
+    role.b.has_grant = role.b.grant = true;
+    publish(full, &F, role, NULL);
+    struct event_draft mod = {.kind = EK_MOD, .ref = posts[3]};
+    mod.b.action = S("hide");
+    mod.b.reason = S("off topic");
+    publish(full, &A, mod, NULL);
+    struct event_draft retract = {.kind = EK_RETRACT, .ref = posts[4]};
+    publish(full, &B, retract, NULL);
+    assert_int_equal(events_of(full), 37);
+    assert_int_equal(events_of(part), 6);
+
+    struct sync_config small = {.max_frame = 1u << 17};
+    struct run x;
+    start(&x, part, full, &small, &small);
+    uint8_t late[HEARTH_ID_LEN];
+    post(full, &A, "after hello", late);
+    pump(&x, 0);
+    expect_ok(&x);
+    const struct sync_stats *si = sync_session_stats(x.i), *sr = sync_session_stats(x.r);
+    assert_int_equal(sr->plan, SYNC_PLAN_LIST_I);
+    assert_int_equal(sr->local_only, 33);
+    assert_int_equal(sr->remote_only, 2);
+    assert_int_equal(si->events_recv, 33);
+    assert_int_equal(si->events_accepted, 33);
+    assert_int_equal(si->events_duplicate, 0);
+    assert_int_equal(sr->events_accepted, 2);
+    assert_int_equal(store_has(part->s, late), HERR_NOT_FOUND);
+    finish(&x);
+
+    struct kinds k = {calloc(64, HEARTH_ID_LEN), calloc(64, sizeof(uint32_t)), 0};
+    assert_non_null(k.id);
+    assert_int_equal(store_export(full->s, note_kind, &k), HERR_OK);
+    struct order_check oc = {&k, -1, 1, false, true}; /* no genesis this time */
+    assert_int_equal(store_keys_since(part->s, 6, check_order, &oc), HERR_OK);
+    assert_int_equal(oc.seen, 34);
+    assert_true(oc.ordered);
+    free(k.id);
+    free(k.kind);
+    sync_pair(part, full, NULL);
+    same_view(full, part);
+    node_free(full);
+    node_free(part);
+}
+
 static void test_both_sides_differ(void **state)
 {
     (void)state;
@@ -510,6 +574,8 @@ static herr tamper_fn(void *ctx, const uint8_t *env, size_t len);
 struct tamper {
     store_event_fn fn;
     void *ctx;
+    store_stream_fn sfn;
+    const uint8_t *id;
 };
 
 static herr tamper_fn(void *ctx, const uint8_t *env, size_t len)
@@ -527,8 +593,40 @@ static herr tamper_fn(void *ctx, const uint8_t *env, size_t len)
 static herr tampering_get_many(void *ctx, const uint8_t (*ids)[HEARTH_ID_LEN], size_t n,
                                store_event_fn fn, void *fnctx)
 {
-    struct tamper t = {fn, fnctx};
+    struct tamper t = {fn, fnctx, NULL, NULL};
     return store_get_many(ctx, ids, n, tamper_fn, &t);
+}
+
+static herr tamper_pass(void *ctx, const uint8_t *env, size_t len)
+{
+    struct tamper *t = ctx;
+    return t->sfn(t->ctx, t->id, env, len);
+}
+
+static herr tamper_stream_fn(void *ctx, const uint8_t id[HEARTH_ID_LEN], const uint8_t *env,
+                             size_t len)
+{
+    struct tamper *t = ctx;
+    struct tamper inner = {tamper_pass, t, NULL, NULL};
+    t->id = id;
+    return tamper_fn(&inner, env, len);
+}
+
+static herr tampering_stream(void *ctx, struct store_cursor *cur, uint64_t upto, size_t max,
+                             size_t max_bytes, store_stream_fn fn, void *fnctx)
+{
+    struct tamper t = {NULL, fnctx, fn, NULL};
+    return store_stream(ctx, cur, upto, max, max_bytes, tamper_stream_fn, &t);
+}
+
+static herr t_ids_in_order(void *ctx, store_id_fn fn, void *c)
+{
+    return store_ids_in_order(ctx, fn, c);
+}
+
+static herr t_sort_ids(void *ctx, uint8_t (*ids)[HEARTH_ID_LEN], size_t *n)
+{
+    return store_sort_ids(ctx, ids, n);
 }
 
 static herr t_keys_since(void *ctx, uint64_t a, store_key_fn fn, void *c)
@@ -563,8 +661,9 @@ static void count_rejects(void *ctx, const char *line)
 static void test_tampered_events_rejected(void **state)
 {
     (void)state;
-    static const struct sync_ops evil = {t_keys_since, t_resolve, tampering_get_many, t_ingest,
-                                         t_forum};
+    static const struct sync_ops evil = {t_keys_since,   t_resolve, tampering_get_many,
+                                         t_ingest,       t_forum,   tampering_stream,
+                                         t_ids_in_order, t_sort_ids};
     struct node *a = node_new("sess-evil"), *b = node_new("sess-victim");
     found(a, "Riverbend");
     for (int i = 0; i < 5; i++)
@@ -591,10 +690,15 @@ static void test_tampered_events_rejected(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_two_fresh_nodes),   cmocka_unit_test(test_empty_joins_full),
-        cmocka_unit_test(test_both_sides_differ), cmocka_unit_test(test_iblt_between_stores),
-        cmocka_unit_test(test_cut_and_resume),    cmocka_unit_test(test_other_forum),
-        cmocka_unit_test(test_garbage_refused),   cmocka_unit_test(test_tampered_events_rejected),
+        cmocka_unit_test(test_two_fresh_nodes),
+        cmocka_unit_test(test_empty_joins_full),
+        cmocka_unit_test(test_list_streams_the_difference),
+        cmocka_unit_test(test_both_sides_differ),
+        cmocka_unit_test(test_iblt_between_stores),
+        cmocka_unit_test(test_cut_and_resume),
+        cmocka_unit_test(test_other_forum),
+        cmocka_unit_test(test_garbage_refused),
+        cmocka_unit_test(test_tampered_events_rejected),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
