@@ -33,3 +33,19 @@ void hlog(const struct hlog *log, enum hlog_level level, const char *fmt, ...)
     fprintf(out, "%s %-5s %s\n", stamp, names[level], line);
     fflush(out);
 }
+
+bool hlog_due(struct hlog_limit *l, uint64_t now_ms, uint64_t *more)
+{
+    if (!l->window_ms || now_ms - l->window_ms >= l->every_ms) {
+        l->window_ms = now_ms ? now_ms : 1;
+        l->lines = 0;
+    }
+    if (l->lines >= (l->burst ? l->burst : 1)) {
+        l->unlogged++;
+        return false;
+    }
+    l->lines++;
+    *more = l->unlogged;
+    l->unlogged = 0;
+    return true;
+}

@@ -8,6 +8,8 @@
 #ifndef HEARTH_LOG_H
 #define HEARTH_LOG_H
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 enum hlog_level { HLOG_DEBUG, HLOG_INFO, HLOG_WARN, HLOG_ERROR };
@@ -23,5 +25,17 @@ int hlog_parse_level(const char *name);
 /* hlog - write one line when level >= log->level. NULL-safe (log NULL: nothing). */
 void hlog(const struct hlog *log, enum hlog_level level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* A happening that a peer can repeat at will (a flood, a storm of bad handshakes)
+ * gets at most `burst` lines (0: 1) per `every_ms`; the next line that gets through
+ * says how many went unlogged before it. Set every_ms and burst, the rest zero. */
+struct hlog_limit {
+    uint64_t every_ms, burst;
+    uint64_t window_ms, lines, unlogged;
+};
+
+/* hlog_due - count one happening at now_ms (a monotonic clock); true when it may have
+ * a line, with *more set to the number that went unlogged since the last line. */
+bool hlog_due(struct hlog_limit *l, uint64_t now_ms, uint64_t *more);
 
 #endif

@@ -1,16 +1,30 @@
 #include "node/transport.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zmq.h>
 
+#include "node/clock.h"
 #include "store/limits.h"
 
 #define ZAP_ENDPOINT "inproc://zeromq.zap.01"
 #define ZAP_DOMAIN "hearth"
 #define MAX_ENDPOINT 256
+/* What CURVE adds to a frame ("\x07MESSAGE", nonce, flags, MAC): ZMQ_MAXMSGSIZE
+ * counts the frame as it crosses the wire, not the message we take out of it. */
+#define CURVE_OVERHEAD 33
+/* Frames up to twice the cap reach take(), which logs them with the sender's key and
+ * stops hearing its connection; libzmq hangs up on anything larger, before it has
+ * been read, and says no more than that the connection closed. */
+#define OVERSIZE_SEEN (2 * HEARTH_MAX_FRAME)
+/* Frames queued for one listener peer: a peer that reads nothing pins at most this
+ * many of our frames in memory (its own sessions stop producing when it is full). */
+#define LISTENER_SNDHWM 4
+#define QUARANTINE 64             /* listener connections we no longer hear */
+#define ROUTE_WARN_EVERY_MS 10000 /* at most one line per kind of listener trouble */
 
 struct conn {
     enum conn_state state;
@@ -20,10 +34,19 @@ struct conn {
     uint8_t key[HEARTH_PK_LEN];
 };
 
+struct route {
+    uint8_t id[TRANSPORT_MAX_ROUTE];
+    size_t len;
+};
+
 struct transport {
     void *ctx;
     void *zap;
     void *listener;
+    void *lmon;                               /* the listener's monitor: handshakes that fail */
+    struct hlog_limit handshake, quarantined; /* lines about the listener */
+    struct route quarantine[QUARANTINE];      /* a ring of connections we stopped hearing */
+    unsigned quarantine_next;
     uint8_t pk[HEARTH_PK_LEN];
     uint8_t sk[32];
     struct conn conns[TRANSPORT_MAX_CONNS];
@@ -51,7 +74,7 @@ static int setint(void *s, int opt, int v)
  * queues, heartbeats that notice a dead link, and a bounded handshake. */
 static int common_opts(struct transport *t, void *s)
 {
-    int64_t max = HEARTH_MAX_FRAME;
+    int64_t max = OVERSIZE_SEEN + CURVE_OVERHEAD;
     int rc = 0;
     rc |= setint(s, ZMQ_LINGER, 0);
     rc |= zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &max, sizeof max);
@@ -77,6 +100,20 @@ static herr bind_zap(struct transport *t)
     return HERR_OK;
 }
 
+/* open_monitor - watch `events` of sock through a PAIR socket, set in *mon. */
+static herr open_monitor(struct transport *t, void *sock, int events, void **mon)
+{
+    char name[64];
+    snprintf(name, sizeof name, "inproc://hearth-mon-%u", t->next_mon++);
+    if (zmq_socket_monitor(sock, name, events) != 0)
+        return HERR_NET;
+    *mon = zmq_socket(t->ctx, ZMQ_PAIR);
+    if (!*mon)
+        return HERR_NET;
+    setint(*mon, ZMQ_LINGER, 0);
+    return zmq_connect(*mon, name) == 0 ? HERR_OK : HERR_NET;
+}
+
 static herr bind_listener(struct transport *t, const char **why)
 {
     t->listener = zmq_socket(t->ctx, ZMQ_ROUTER);
@@ -88,7 +125,11 @@ static herr bind_listener(struct transport *t, const char **why)
     rc |= zmq_setsockopt(t->listener, ZMQ_ZAP_DOMAIN, ZAP_DOMAIN, strlen(ZAP_DOMAIN));
     /* Replies to a vanished peer fail loudly instead of vanishing. */
     rc |= setint(t->listener, ZMQ_ROUTER_MANDATORY, 1);
-    if (rc != 0) {
+    rc |= setint(t->listener, ZMQ_SNDHWM, LISTENER_SNDHWM < t->o.hwm ? LISTENER_SNDHWM : t->o.hwm);
+    if (rc != 0 ||
+        open_monitor(t, t->listener,
+                     ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL,
+                     &t->lmon) != HERR_OK) {
         *why = "cannot configure the listening socket";
         return HERR_NET;
     }
@@ -115,6 +156,8 @@ herr transport_new(struct transport **out, const uint8_t seed[HEARTH_SEED_LEN],
         return HERR_NOMEM;
     t->o = *o;
     t->fd = -1;
+    t->handshake = (struct hlog_limit){.every_ms = ROUTE_WARN_EVERY_MS, .burst = 5};
+    t->quarantined = (struct hlog_limit){.every_ms = ROUTE_WARN_EVERY_MS, .burst = 1};
     if (!t->o.handshake_ms)
         t->o.handshake_ms = 10000;
     if (!t->o.heartbeat_ms)
@@ -128,6 +171,13 @@ herr transport_new(struct transport **out, const uint8_t seed[HEARTH_SEED_LEN],
     if (!t->o.reconnect_max_ms)
         t->o.reconnect_max_ms = 30000;
     nodekey_from_seed(t->pk, t->sk, seed);
+    /* libzmq numbers a ROUTER's anonymous peers from two rand() calls, and aborts
+     * when the number it picks is a routing id a peer has claimed (add_out_pipe). An
+     * unseeded C library makes those numbers anyone's guess to make: seed it with
+     * secret randomness first (docs/SECURITY.md, "ROUTER routing ids"). */
+    unsigned seed_rand;
+    random_bytes(&seed_rand, sizeof seed_rand);
+    srand(seed_rand);
     herr e = HERR_NOMEM;
     t->ctx = zmq_ctx_new();
     if (!t->ctx)
@@ -168,6 +218,8 @@ void transport_destroy(struct transport **tp)
         zmq_msg_close(&t->msg);
     for (int i = 0; i < TRANSPORT_MAX_CONNS; i++)
         conn_release(&t->conns[i]);
+    if (t->lmon)
+        zmq_close(t->lmon);
     if (t->listener)
         zmq_close(t->listener);
     if (t->zap)
@@ -187,22 +239,6 @@ const uint8_t *transport_key(const struct transport *t)
 const char *transport_endpoint(const struct transport *t)
 {
     return t->endpoint;
-}
-
-static herr open_monitor(struct transport *t, struct conn *c)
-{
-    char name[64];
-    snprintf(name, sizeof name, "inproc://hearth-mon-%u", t->next_mon++);
-    int events = ZMQ_EVENT_CONNECTED | ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
-                 ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
-                 ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL;
-    if (zmq_socket_monitor(c->sock, name, events) != 0)
-        return HERR_NET;
-    c->mon = zmq_socket(t->ctx, ZMQ_PAIR);
-    if (!c->mon)
-        return HERR_NET;
-    setint(c->mon, ZMQ_LINGER, 0);
-    return zmq_connect(c->mon, name) == 0 ? HERR_OK : HERR_NET;
 }
 
 herr transport_connect(struct transport *t, const uint8_t key[HEARTH_PK_LEN], const char *endpoint,
@@ -227,7 +263,11 @@ herr transport_connect(struct transport *t, const uint8_t key[HEARTH_PK_LEN], co
     rc |= setint(c->sock, ZMQ_RECONNECT_IVL_MAX, t->o.reconnect_max_ms);
     if (rc != 0)
         goto fail;
-    e = open_monitor(t, c);
+    e = open_monitor(t, c->sock,
+                     ZMQ_EVENT_CONNECTED | ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
+                         ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                         ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL,
+                     &c->mon);
     if (e)
         goto fail;
     if (zmq_connect(c->sock, endpoint) != 0) {
@@ -367,8 +407,19 @@ static void serve_monitor(struct transport *t, struct conn *c)
     close_parts(p, n, 2);
 }
 
+static bool quarantined(const struct transport *t, zmq_msg_t *route)
+{
+    for (unsigned i = 0; i < QUARANTINE; i++) {
+        const struct route *r = &t->quarantine[i];
+        if (r->len && r->len == zmq_msg_size(route) &&
+            memcmp(r->id, zmq_msg_data(route), r->len) == 0)
+            return true;
+    }
+    return false;
+}
+
 /* take - receive one message from s; on success *got and m filled. Messages that
- * break the rules are dropped here. */
+ * break the rules are dropped here, with a line in the log. */
 static void take(struct transport *t, void *s, int conn, struct transport_msg *m, bool *got)
 {
     zmq_msg_t p[3];
@@ -376,6 +427,16 @@ static void take(struct transport *t, void *s, int conn, struct transport_msg *m
     int n = recv_frames(s, p, 3);
     if (n < 0)
         return;
+    if (conn < 0 && quarantined(t, &p[0])) {
+        uint64_t more;
+        if (hlog_due(&t->quarantined, mono_ms(), &more))
+            hlog(t->o.log, HLOG_DEBUG,
+                 "transport: ignored a message on a connection we stopped hearing (%" PRIu64
+                 " more went unlogged before this)",
+                 more);
+        close_parts(p, n, 3);
+        return;
+    }
     if (n != want) {
         hlog(t->o.log, HLOG_WARN, "transport: dropped a %d-part message (hearth sends one)",
              n - (want - 1));
@@ -392,15 +453,33 @@ static void take(struct transport *t, void *s, int conn, struct transport_msg *m
             close_parts(p, n, 3);
             return;
         }
-        m->route_len = zmq_msg_size(&p[0]);
-        memcpy(m->route, zmq_msg_data(&p[0]), m->route_len);
-        memcpy(m->peer, key, HEARTH_PK_LEN);
-        zmq_msg_close(&p[0]);
     } else {
         /* On our own connection the server proved the key we asked for. */
-        m->route_len = 0;
-        memcpy(m->peer, t->conns[conn].key, HEARTH_PK_LEN);
+        memcpy(key, t->conns[conn].key, HEARTH_PK_LEN);
     }
+    if (zmq_msg_size(body) > HEARTH_MAX_FRAME) {
+        /* A ROUTER cannot hang up on one peer: stop hearing this connection instead. */
+        hlog(t->o.log, HLOG_WARN,
+             "transport: node %02x%02x%02x%02x%02x%02x sent a %zu-byte message, above the frame "
+             "limit of %d bytes: dropped%s",
+             key[0], key[1], key[2], key[3], key[4], key[5], zmq_msg_size(body), HEARTH_MAX_FRAME,
+             conn < 0 ? "; its connection is no longer heard" : "");
+        if (conn < 0) {
+            struct route *r = &t->quarantine[t->quarantine_next++ % QUARANTINE];
+            r->len = zmq_msg_size(&p[0]);
+            memcpy(r->id, zmq_msg_data(&p[0]), r->len);
+        }
+        close_parts(p, n, 3);
+        return;
+    }
+    if (conn < 0) {
+        m->route_len = zmq_msg_size(&p[0]);
+        memcpy(m->route, zmq_msg_data(&p[0]), m->route_len);
+        zmq_msg_close(&p[0]);
+    } else {
+        m->route_len = 0;
+    }
+    memcpy(m->peer, key, HEARTH_PK_LEN);
     if (t->msg_live)
         zmq_msg_close(&t->msg);
     t->msg = *body;
@@ -411,11 +490,43 @@ static void take(struct transport *t, void *s, int conn, struct transport_msg *m
     *got = true;
 }
 
+/* serve_listener_monitor - a connection to our listener failed its handshake: a
+ * stalled or garbled greeting, a client that is not a hearth node, a link that broke
+ * half-way. libzmq tells neither the address nor the key. */
+static void serve_listener_monitor(struct transport *t)
+{
+    zmq_msg_t p[2];
+    int n = recv_frames(t->lmon, p, 2);
+    if (n < 0)
+        return;
+    if (n == 2 && zmq_msg_size(&p[0]) >= 6) {
+        uint16_t ev;
+        uint32_t value;
+        memcpy(&ev, zmq_msg_data(&p[0]), 2);
+        memcpy(&value, (const uint8_t *)zmq_msg_data(&p[0]) + 2, 4);
+        uint64_t more;
+        if (hlog_due(&t->handshake, mono_ms(), &more)) {
+            char why[96];
+            if (ev == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL)
+                snprintf(why, sizeof why, "protocol error 0x%x: not a hearth peer?",
+                         (unsigned)value);
+            else
+                snprintf(why, sizeof why, "%s before it completed",
+                         value ? strerror((int)value) : "closed or timed out");
+            hlog(t->o.log, HLOG_WARN,
+                 "transport: a connection to our listener failed its handshake (%s; %" PRIu64
+                 " more went unlogged before this)",
+                 why, more);
+        }
+    }
+    close_parts(p, n, 2);
+}
+
 herr transport_poll(struct transport *t, int timeout_ms, struct transport_msg *m, bool *got)
 {
-    zmq_pollitem_t items[3 + 2 * TRANSPORT_MAX_CONNS];
-    /* -4 fd, -3 zap, -2 listener, 2i conn i, 2i+1 monitor of conn i */
-    int owner[3 + 2 * TRANSPORT_MAX_CONNS];
+    zmq_pollitem_t items[4 + 2 * TRANSPORT_MAX_CONNS];
+    /* -5 listener monitor, -4 fd, -3 zap, -2 listener, 2i conn i, 2i+1 monitor of conn i */
+    int owner[4 + 2 * TRANSPORT_MAX_CONNS];
     int n = 0;
     *got = false;
     t->fd_ready = false;
@@ -424,6 +535,8 @@ herr transport_poll(struct transport *t, int timeout_ms, struct transport_msg *m
         items[n] = (zmq_pollitem_t){NULL, t->fd, ZMQ_POLLIN, 0}, owner[n++] = -4;
     if (t->listener)
         items[n] = (zmq_pollitem_t){t->listener, 0, ZMQ_POLLIN, 0}, owner[n++] = -2;
+    if (t->lmon)
+        items[n] = (zmq_pollitem_t){t->lmon, 0, ZMQ_POLLIN, 0}, owner[n++] = -5;
     for (int i = 0; i < TRANSPORT_MAX_CONNS; i++) {
         struct conn *c = &t->conns[i];
         if (c->state == CONN_FREE)
@@ -441,6 +554,8 @@ herr transport_poll(struct transport *t, int timeout_ms, struct transport_msg *m
             serve_zap(t);
         else if (owner[i] == -4)
             t->fd_ready = true;
+        else if (owner[i] == -5)
+            serve_listener_monitor(t);
         else if (owner[i] >= 0 && owner[i] % 2 == 1)
             serve_monitor(t, &t->conns[owner[i] / 2]);
     }

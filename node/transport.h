@@ -3,7 +3,12 @@
  * One transport owns a ZeroMQ context, a ZAP handler, at most one listening ROUTER
  * socket, and one DEALER socket per outgoing connection. Every message is one frame
  * of at most HEARTH_MAX_FRAME bytes; a multipart message or a larger frame from a
- * peer is dropped (ZMQ_MAXMSGSIZE disconnects the sender of an oversize frame).
+ * peer is dropped with a line in the log. A listener peer that sent a larger frame is
+ * not heard again on that connection (a ROUTER cannot hang up on one peer); libzmq
+ * itself hangs up on a frame above twice the cap before reading it. Handshakes that
+ * fail on the listener (stalled, garbled, not CURVE) are logged, at most one line per
+ * 10 s with a count. The listener queues at most 4 frames for a peer that does not
+ * read (its sessions wait); outgoing connections queue `hwm`.
  *
  * Security: CURVE on every socket, with the node's transport key (an X25519 key
  * derived from node.key, distinct from the author's signing key). The ZAP handler is
