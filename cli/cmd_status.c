@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "cli/cli.h"
+#include "node/clock.h"
 #include "node/node.h"
 
 #define STATUS_FRESH_MS 15000 /* several of the node's 2 s writes */
@@ -237,13 +238,6 @@ static bool node_member(struct cursor *c, const char *key, void *ctx)
     if (!strcmp(key, "peers"))
         return read_peers(c, s);
     return skip_value(c, 1);
-}
-
-static uint64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 /* running_node - the status of the node serving this data directory; false when none

@@ -81,6 +81,8 @@ static int run(struct cli *c)
     double secs = now_s() - t0;
     if (tty)
         fputs("\r\033[K", stderr);
+    if (e == HERR_BUSY) /* the peer's, not our store's: a network condition */
+        return cli_error(c, HERR_NET, "%s", why[0] ? why : herr_str(e));
     if (e)
         return cli_error(c, e, "%s", why[0] ? why : herr_str(e));
     if (!c->json) {

@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "node/clock.h"
 #include "node/discovery.h"
 #include "node/notify.h"
 #include "node/peers.h"
@@ -24,8 +25,13 @@
 /* A discovered or inbound peer not heard from for this long may give its place in a
  * full peer table to a new one; configured peers never do. */
 #define EVICT_AFTER_MS (10 * 60 * 1000)
-/* At most one "too many sessions" warning this often, with a count of the rest. */
-#define BUSY_WARN_EVERY_MS 10000
+/* At most one line about what peers can repeat at will this often, with a count. */
+#define WARN_EVERY_MS 10000
+#define WARN_BURST 5
+/* When every inbound slot is taken, a new session may take the place of the one that
+ * has been idle longest, if that is at least this long: slots held by peers that say
+ * hello and then nothing do not lock honest peers out. */
+#define INBOUND_EVICT_IDLE_MS 2000
 
 /* ---- clocks and buckets ---- */
 
@@ -36,21 +42,6 @@ static uint64_t since(uint64_t now, uint64_t then)
     return now > then ? now - then : 0;
 }
 
-static uint64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static uint64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-/* jitter - ms scaled by a random factor in [0.75, 1.25). */
 static uint64_t jitter(uint64_t ms)
 {
     return ms * (750 + random_uniform(500)) / 1000;
@@ -96,7 +87,7 @@ struct sess {
     struct sync_session *s;
     struct hbuf held;
     bool has_held;
-    uint64_t last_ms;  /* when the peer last spoke, or a frame of ours left */
+    uint64_t last_ms;  /* the peer spoke, a frame of ours left, or our cap held one */
     uint64_t start_ms; /* when the session began */
     bool heard;        /* the peer has said something in this session */
 };
@@ -134,6 +125,14 @@ struct counters {
     uint64_t contacts_dropped; /* by the test knob (config.test_drop_permille) */
 };
 
+/* Pushed events taken in one burst, committed together by flush_pushes. */
+struct push_batch {
+    struct hbuf bytes; /* the envelopes, end to end */
+    size_t len[NODE_PUSH_BATCH];
+    uint8_t from[NODE_PUSH_BATCH][HEARTH_PK_LEN];
+    size_t n;
+};
+
 /* Where a pushed event came from: it need not go back there. */
 struct push_source {
     uint8_t id[HEARTH_ID_LEN];
@@ -152,15 +151,15 @@ struct node {
     struct inbound in[NODE_MAX_INBOUND];
     struct bucket global;
     uint64_t next_ae, next_beacon, next_status, next_reload, next_arrivals;
-    uint64_t last_pushed; /* arrival number pushed up to */
-    uint64_t started;     /* wall clock */
-    uint64_t busy_warned_ms;
-    uint64_t busy_unwarned; /* refusals since the last warning */
-    bool held_back;         /* a session's frame waits for a queue or a cap */
+    uint64_t last_pushed;                    /* arrival number pushed up to */
+    uint64_t started;                        /* wall clock */
+    struct hlog_limit busy_warn, stray_warn; /* refused sessions, messages outside one */
+    bool held_back;                          /* a session's frame waits for a queue or a cap */
     struct counters ctr;
     struct hbuf scratch;
     uint8_t push_ids[NODE_PUSH_MAX][HEARTH_ID_LEN];
     struct push_source pushed_by[NODE_PUSH_MAX]; /* a ring of the latest pushes taken */
+    struct push_batch pushes;
     size_t pushed_next;
 };
 
@@ -235,6 +234,8 @@ static herr sess_pump(struct node *n, struct sess *x, int conn, const uint8_t *r
     uint64_t now = mono_ms();
     while (x->s) {
         if (!bucket_ready(&n->global, now) || (pb && !bucket_ready(pb, now))) {
+            /* Waiting for our own bandwidth cap is not the peer's idleness. */
+            x->last_ms = now;
             n->held_back = true;
             return HERR_OK;
         }
@@ -269,13 +270,18 @@ static herr sess_pump(struct node *n, struct sess *x, int conn, const uint8_t *r
 
 /* reply_error - answer a listener peer outside any session with an ERROR, so that
  * its session ends at once instead of waiting for our silence to time out. */
-static void reply_error(struct node *n, const struct transport_msg *m, herr code, const char *text)
+static void send_error(struct node *n, const uint8_t *route, size_t route_len, herr code,
+                       const char *text)
 {
     hbuf_reset(&n->scratch);
     if (sync_encode_error(&n->scratch, code, text) == HERR_OK &&
-        transport_send(n->tp, -1, m->route, m->route_len, n->scratch.data, n->scratch.len) ==
-            HERR_OK)
+        transport_send(n->tp, -1, route, route_len, n->scratch.data, n->scratch.len) == HERR_OK)
         n->ctr.bytes_sent += n->scratch.len;
+}
+
+static void reply_error(struct node *n, const struct transport_msg *m, herr code, const char *text)
+{
+    send_error(n, m->route, m->route_len, code, text);
 }
 
 /* ---- peers ---- */
@@ -317,21 +323,23 @@ static void peer_drop(struct node *n, struct peer *p)
     p->used = false;
 }
 
-/* evictable - the discovered or inbound peer heard from longest ago, and not for
- * EVICT_AFTER_MS, with no live connection or session; NULL when none. */
+/* evictable - a discovered or inbound peer with no live connection or session to give
+ * its place to a new one: the one heard from longest ago, and not for EVICT_AFTER_MS
+ * (any age when `for_configured`: a peer the operator named always gets a place).
+ * NULL when none. */
 static uint64_t heard_ms(const struct peer *p)
 {
     return p->rec.last_seen > p->noted_ms ? p->rec.last_seen : p->noted_ms;
 }
 
-static struct peer *evictable(struct node *n)
+static struct peer *evictable(struct node *n, bool for_configured)
 {
     struct peer *best = NULL;
     uint64_t now = wall_ms();
     for (int i = 0; i < NODE_MAX_PEERS; i++) {
         struct peer *p = &n->peers[i];
         if (!p->used || configured(p) || p->ready || p->out.s ||
-            since(now, heard_ms(p)) < EVICT_AFTER_MS)
+            (!for_configured && since(now, heard_ms(p)) < EVICT_AFTER_MS))
             continue;
         if (!best || heard_ms(p) < heard_ms(best))
             best = p;
@@ -340,11 +348,13 @@ static struct peer *evictable(struct node *n)
 }
 
 /* peer_note - the peer with key, added when new and there is room (make_room: a
- * stale discovered or inbound peer may be forgotten for it); an endpoint given
- * replaces another one. Never ourselves. NULL when the table is full. */
+ * stale discovered or inbound peer may be forgotten for it; for a static or added
+ * peer, any discovered or inbound one not in use); an endpoint given replaces another
+ * one. Never ourselves. NULL when the table is full. */
 static struct peer *peer_note(struct node *n, const uint8_t key[HEARTH_PK_LEN],
                               const char *endpoint, const char *source, bool make_room)
 {
+    bool named = strcmp(source, "static") == 0 || strcmp(source, "added") == 0;
     if (memcmp(key, transport_key(n->tp), HEARTH_PK_LEN) == 0)
         return NULL;
     struct peer *p = peer_find(n, key);
@@ -352,7 +362,7 @@ static struct peer *peer_note(struct node *n, const uint8_t key[HEARTH_PK_LEN],
         for (int i = 0; i < NODE_MAX_PEERS && !p; i++)
             if (!n->peers[i].used)
                 p = &n->peers[i];
-        if (!p && make_room && (p = evictable(n)) != NULL) {
+        if (!p && (make_room || named) && (p = evictable(n, named)) != NULL) {
             char k[13];
             short_key(k, p->rec.key);
             hlog(n->log, HLOG_INFO, "peer %s: forgotten to make room (not seen for %" PRIu64 " s)",
@@ -429,6 +439,8 @@ static herr load_one(void *ctx, const struct peer_record *r)
 {
     struct node *n = ctx;
     struct peer *p = peer_find(n, r->key);
+    if (!p && strcmp(r->source, "inbound") == 0)
+        return HERR_OK; /* forgotten at start (node_new); comes back when it connects */
     if (!p) {
         p = peer_note(n, r->key, r->endpoint, r->source, false);
         if (!p)
@@ -485,6 +497,11 @@ static bool allow_peer(void *ctx, const uint8_t key[HEARTH_PK_LEN], const char *
 
 /* ---- what arrives ---- */
 
+static void flush_pushes(struct node *n);
+
+/* handle_push - decode a pushed event and queue it for flush_pushes: the pushes that
+ * arrive in one burst are verified and committed in one transaction (one fsync), not
+ * one each. */
 static void handle_push(struct node *n, const struct transport_msg *m)
 {
     const uint8_t *env;
@@ -497,23 +514,53 @@ static void handle_push(struct node *n, const struct transport_msg *m)
         hlog(n->log, HLOG_WARN, "peer %s: rejected a push: %s", k, why);
         return;
     }
-    struct store_blob b = {env, len};
-    struct ingest_result r;
-    herr e = store_ingest(n->st, &b, 1, &r, NULL);
-    if (e)
-        hlog(n->log, HLOG_ERROR, "store: cannot apply a pushed event: %s", store_errmsg(n->st));
-    else if (r.err && r.err != HERR_DUPLICATE)
-        hlog(n->log, HLOG_WARN, "peer %s: rejected a pushed event: %s: %s", k, herr_str(r.err),
-             r.why);
-    else if (!r.err) {
-        n->ctr.pushes_new++;
-        struct event ev;
-        if (event_parse(&ev, env, len, NULL) == HERR_OK) {
-            struct push_source *ps = &n->pushed_by[n->pushed_next++ % NODE_PUSH_MAX];
-            memcpy(ps->id, ev.id, HEARTH_ID_LEN);
-            memcpy(ps->key, m->peer, HEARTH_PK_LEN);
+    struct push_batch *b = &n->pushes;
+    if (b->n == NODE_PUSH_BATCH || hbuf_append(&b->bytes, env, len) != HERR_OK) {
+        flush_pushes(n);
+        if (hbuf_append(&b->bytes, env, len) != HERR_OK) {
+            hlog(n->log, HLOG_ERROR, "store: no memory for a pushed event");
+            return;
         }
     }
+    b->len[b->n] = len;
+    memcpy(b->from[b->n], m->peer, HEARTH_PK_LEN);
+    b->n++;
+}
+
+/* flush_pushes - verify and commit the queued pushes, and say what became of each. */
+static void flush_pushes(struct node *n)
+{
+    struct push_batch *b = &n->pushes;
+    if (b->n == 0)
+        return;
+    struct store_blob blobs[NODE_PUSH_BATCH];
+    struct ingest_result r[NODE_PUSH_BATCH];
+    size_t off = 0;
+    for (size_t i = 0; i < b->n; i++) {
+        blobs[i] = (struct store_blob){b->bytes.data + off, b->len[i]};
+        off += b->len[i];
+    }
+    herr e = store_ingest(n->st, blobs, b->n, r, NULL);
+    for (size_t i = 0; i < b->n; i++) {
+        char k[13];
+        short_key(k, b->from[i]);
+        if (e) {
+            hlog(n->log, HLOG_ERROR, "store: cannot apply %zu pushed events: %s", b->n,
+                 store_errmsg(n->st));
+            break;
+        }
+        if (r[i].err && r[i].err != HERR_DUPLICATE) {
+            hlog(n->log, HLOG_WARN, "peer %s: rejected a pushed event: %s: %s", k,
+                 herr_str(r[i].err), r[i].why);
+        } else if (!r[i].err && r[i].has_id) {
+            n->ctr.pushes_new++;
+            struct push_source *ps = &n->pushed_by[n->pushed_next++ % NODE_PUSH_MAX];
+            memcpy(ps->id, r[i].id, HEARTH_ID_LEN);
+            memcpy(ps->key, b->from[i], HEARTH_PK_LEN);
+        }
+    }
+    b->n = 0;
+    hbuf_reset(&b->bytes);
 }
 
 /* session_finished - log and count the end of a session, then free it; returns how it
@@ -562,6 +609,20 @@ static void inbound_free(struct inbound *b)
     b->used = false;
 }
 
+/* idlest_inbound - the inbound session idle longest, if for INBOUND_EVICT_IDLE_MS. */
+static struct inbound *idlest_inbound(struct node *n)
+{
+    struct inbound *best = NULL;
+    uint64_t now = mono_ms();
+    for (int i = 0; i < NODE_MAX_INBOUND; i++) {
+        struct inbound *b = &n->in[i];
+        if (b->used && b->in.s && since(now, b->in.last_ms) >= INBOUND_EVICT_IDLE_MS &&
+            (!best || b->in.last_ms < best->in.last_ms))
+            best = b;
+    }
+    return best;
+}
+
 /* inbound_for - the session slot of the listener peer m came from. A HELLO starts a
  * session (and ends whatever this key had going on another route: a node has one
  * connection to us, so that one is dead); any other message belongs to a session
@@ -596,6 +657,17 @@ static struct inbound *inbound_for(struct node *n, const struct transport_msg *m
     if (found) /* the peer gave up on the old session and starts again */
         inbound_free(found);
     struct inbound *b = found ? found : free_slot;
+    if (!b && (b = idlest_inbound(n)) != NULL) {
+        char k[13];
+        short_key(k, b->key);
+        hlog(n->log, HLOG_INFO,
+             "sync: every session slot taken; %s's, idle for %" PRIu64 " s, "
+             "gives its place to a new one",
+             k, since(mono_ms(), b->in.last_ms) / 1000);
+        send_error(n, b->route, b->route_len, HERR_BUSY,
+                   "your session was idle and gave its place to another; try again later");
+        inbound_free(b);
+    }
     if (!b) {
         *full = true;
         return NULL;
@@ -611,16 +683,13 @@ static struct inbound *inbound_for(struct node *n, const struct transport_msg *m
 static void refuse_busy(struct node *n, const struct transport_msg *m)
 {
     n->ctr.busy_refused++;
-    n->busy_unwarned++;
     reply_error(n, m, HERR_BUSY, "too many sessions at once; try again later");
-    uint64_t now = mono_ms();
-    if (since(now, n->busy_warned_ms) >= BUSY_WARN_EVERY_MS || !n->busy_warned_ms) {
+    uint64_t more;
+    if (hlog_due(&n->busy_warn, mono_ms(), &more))
         hlog(n->log, HLOG_WARN,
-             "sync: %d sessions under way; refused %" PRIu64 " more since the last warning",
-             NODE_MAX_INBOUND, n->busy_unwarned);
-        n->busy_warned_ms = now;
-        n->busy_unwarned = 0;
-    }
+             "sync: %d sessions under way, none idle; refused one (%" PRIu64
+             " more went unlogged before this)",
+             NODE_MAX_INBOUND, more);
 }
 
 static void handle_inbound(struct node *n, const struct transport_msg *m)
@@ -637,8 +706,17 @@ static void handle_inbound(struct node *n, const struct transport_msg *m)
     if (!b) {
         if (full)
             refuse_busy(n, m);
-        else if (type != SYNC_ERROR) /* a session we ended or never had (we restarted) */
+        else if (type != SYNC_ERROR) { /* a session we ended or never had (we restarted) */
             reply_error(n, m, HERR_STATE, "no session under way; start again with a hello");
+            uint64_t more;
+            char k[13];
+            short_key(k, m->peer);
+            if (hlog_due(&n->stray_warn, mono_ms(), &more))
+                hlog(n->log, HLOG_INFO,
+                     "peer %s: a message outside a session (no hello first, or the session "
+                     "ended) answered with an error (%" PRIu64 " more went unlogged before this)",
+                     k, more);
+        }
         return;
     }
     if (!b->in.s && sess_begin(n, &b->in, false) != HERR_OK) {
@@ -1068,7 +1146,10 @@ herr node_new(struct node **out, struct store *st, const struct config *cfg,
     n->cfg = *cfg;
     n->log = log;
     n->started = wall_ms();
+    n->busy_warn = (struct hlog_limit){.every_ms = WARN_EVERY_MS, .burst = 1};
+    n->stray_warn = (struct hlog_limit){.every_ms = WARN_EVERY_MS, .burst = WARN_BURST};
     hbuf_init(&n->scratch, HEARTH_MAX_FRAME + 64);
+    hbuf_init(&n->pushes.bytes, NODE_PUSH_BATCH * (size_t)HEARTH_MAX_EVENT);
     for (int i = 0; i < NODE_MAX_PEERS; i++)
         n->peers[i].conn = -1;
     herr e = store_forum(st, n->forum);
@@ -1117,6 +1198,14 @@ herr node_new(struct node **out, struct store *st, const struct config *cfg,
             goto fail;
         transport_watch_fd(n->tp, discovery_fd(n->disc));
     }
+    /* Nodes that connected to an earlier run come back when they connect again: a
+     * crowd of keys that came and went must not fill the table at a restart. */
+    size_t old_inbound;
+    if (peer_record_forget_source(st, "inbound", &old_inbound) != HERR_OK)
+        hlog(log, HLOG_WARN, "peers: cannot forget the inbound peers of the last run: %s",
+             store_errmsg(st));
+    else if (old_inbound)
+        hlog(log, HLOG_DEBUG, "peers: forgot %zu inbound peers of the last run", old_inbound);
     reload_peers(n);
     *out = n;
     return HERR_OK;
@@ -1140,6 +1229,7 @@ void node_destroy(struct node **np)
     transport_destroy(&n->tp);
     recon_index_destroy(&n->idx);
     hbuf_release(&n->scratch);
+    hbuf_release(&n->pushes.bytes);
     free(n);
     *np = NULL;
 }
@@ -1210,13 +1300,15 @@ herr node_run(struct node *n, volatile sig_atomic_t *stop)
         e = transport_poll(n->tp, next_timeout(n, mono_ms()), &m, &got);
         if (e)
             break;
-        /* Take what has queued up, a bounded number at a time; a stop request is
-         * looked at between messages, so that a burst cannot hold it up. */
-        for (int i = 0; got && i < 64 && !*stop; i++) {
+        /* Take what has queued up, a bounded number at a time (then the timers get
+         * their turn); a stop request is looked at between messages, so that a burst
+         * cannot hold it up. A message is only taken when it will be handled. */
+        for (int i = 1; got; i++) {
             handle(n, &m);
-            if (transport_poll(n->tp, 0, &m, &got) != HERR_OK)
+            if (i == NODE_PUSH_BATCH || *stop || transport_poll(n->tp, 0, &m, &got) != HERR_OK)
                 break;
         }
+        flush_pushes(n);
         discovery_tick(n, mono_ms());
     }
     notify_send("STOPPING=1");

@@ -25,9 +25,13 @@
  *     (moderation first) holds under a cap;
  *   - access: in allow-list mode, a key taken off the list is not heard any more and
  *     a stranger's beacon earns no connection;
+ *   - pushes received in one burst (up to NODE_PUSH_BATCH messages) are verified and
+ *     committed in one transaction;
  *   - bounded state: NODE_MAX_PEERS peers (a stale discovered or inbound one makes
- *     room for a new one) and NODE_MAX_INBOUND sessions started by others (more are
- *     answered "try again later");
+ *     room for a new one, and any of them for a static or added one; inbound peers
+ *     of an earlier run are forgotten at start) and NODE_MAX_INBOUND sessions started
+ *     by others (when all are taken, one idle for 2 s gives its place to a new one;
+ *     otherwise the new one is answered "try again later");
  *   - peer state (address, last seen, last sync, failures) kept in the store's local
  *     settings under "peer:<key hex>", and the node's status (JSON: counters, peers)
  *     under "node:status" every 2 s, removed when the node stops, so that
@@ -50,6 +54,7 @@
 #define NODE_MAX_PEERS 64
 #define NODE_MAX_INBOUND 64
 #define NODE_PUSH_MAX 256
+#define NODE_PUSH_BATCH 64 /* messages taken per turn; their pushes commit together */
 #define NODE_FRAME (1u << SYNC_MIN_FRAME_LOG2) /* the largest sync message we accept */
 #define NODE_LINK_TIMEOUT_MS 45000             /* `hearth sync`: the link timeout of config.h */
 #define NODE_SESSION_GRACE 5                   /* s: a session idle for link_timeout + this ends */
@@ -79,8 +84,9 @@ typedef void (*node_progress_fn)(void *ctx, const struct sync_stats *st);
 /* node_sync_once - connect to `address` (hearth://KEY@HOST:PORT), run one session as
  * initiator, and fill *stats. Gives up after timeout_ms without a message from the
  * peer. HERR_USAGE (bad address), HERR_NET (cannot connect), HERR_DENIED (the peer
- * refused us), HERR_INVALID (the peer holds another key), HERR_TIMEOUT, and the
- * session's errors (HERR_WRONG_FORUM, HERR_PROTOCOL...) with *why. */
+ * refused us), HERR_INVALID (the peer holds another key), HERR_TIMEOUT, HERR_BUSY
+ * (the peer had no session slot free, asked again after 0.5, 1, 2... s until the
+ * timeout), and the session's errors (HERR_WRONG_FORUM, HERR_PROTOCOL...) with *why. */
 HEARTH_MUST_CHECK herr node_sync_once(struct store *st, const uint8_t seed[HEARTH_SEED_LEN],
                                       const char *address, int timeout_ms, const struct hlog *log,
                                       node_progress_fn progress, void *progress_ctx,

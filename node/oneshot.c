@@ -148,14 +148,30 @@ herr node_sync_once(struct store *st, const uint8_t seed[HEARTH_SEED_LEN], const
     }
     if ((e = await_ready(t, conn, endpoint, timeout_ms, why, why_n)) != HERR_OK)
         goto done;
-    struct sync_config sc = {.max_frame = NODE_FRAME};
-    if ((e = sync_session_new(&s, st, idx, &sc)) != HERR_OK ||
-        (e = sync_session_start(s)) != HERR_OK) {
-        snprintf(why, why_n, "cannot start a session: %s", store_errmsg(st));
-        goto done;
+    /* A busy node (every session slot taken) asks us to try again later: we do, after
+     * 0.5, 1, 2... s, while the timeout lasts. */
+    uint64_t give_up = mono_ms() + (uint64_t)timeout_ms;
+    for (uint64_t wait = 500;; wait *= 2) {
+        struct sync_config sc = {.max_frame = NODE_FRAME};
+        if ((e = sync_session_new(&s, st, idx, &sc)) != HERR_OK ||
+            (e = sync_session_start(s)) != HERR_OK) {
+            snprintf(why, why_n, "cannot start a session: %s", store_errmsg(st));
+            goto done;
+        }
+        e = exchange(t, conn, s, timeout_ms, progress, progress_ctx, why, why_n);
+        *stats = *sync_session_stats(s);
+        if (e != HERR_BUSY || mono_ms() + wait > give_up)
+            break;
+        hlog(log, HLOG_INFO, "sync: %s is busy (%s); trying again in %.1f s", endpoint, why,
+             (double)wait / 1000);
+        sync_session_destroy(&s);
+        for (uint64_t until = mono_ms() + wait; mono_ms() < until;) {
+            struct transport_msg m;
+            bool got;
+            if ((e = transport_poll(t, 50, &m, &got)) != HERR_OK)
+                goto done;
+        }
     }
-    e = exchange(t, conn, s, timeout_ms, progress, progress_ctx, why, why_n);
-    *stats = *sync_session_stats(s);
 done:
     sync_session_destroy(&s);
     recon_index_destroy(&idx);

@@ -112,3 +112,42 @@ bool peer_allowed(struct store *s, const uint8_t key[HEARTH_PK_LEN])
     free(v);
     return ok;
 }
+
+struct gather {
+    const char *source;
+    uint8_t (*keys)[HEARTH_PK_LEN];
+    size_t n, cap;
+};
+
+static herr gather_one(void *ctx, const struct peer_record *r)
+{
+    struct gather *g = ctx;
+    if (strcmp(r->source, g->source) != 0)
+        return HERR_OK;
+    if (g->n == g->cap) {
+        size_t cap = g->cap ? 2 * g->cap : 64;
+        void *p = realloc(g->keys, cap * sizeof *g->keys);
+        if (!p)
+            return HERR_NOMEM;
+        g->keys = p;
+        g->cap = cap;
+    }
+    memcpy(g->keys[g->n++], r->key, HEARTH_PK_LEN);
+    return HERR_OK;
+}
+
+herr peer_record_forget_source(struct store *s, const char *source, size_t *n)
+{
+    struct gather g = {source, NULL, 0, 0};
+    herr e = peer_record_each(s, gather_one, &g);
+    *n = 0;
+    for (size_t i = 0; !e && i < g.n; i++) {
+        herr f = peer_record_forget(s, g.keys[i]);
+        if (f && f != HERR_NOT_FOUND)
+            e = f;
+        else if (!f)
+            ++*n;
+    }
+    free(g.keys);
+    return e;
+}

@@ -43,6 +43,11 @@ HEARTH_MUST_CHECK herr peer_record_forget(struct store *s, const uint8_t key[HEA
 
 typedef herr (*peer_record_fn)(void *ctx, const struct peer_record *r);
 
+/* peer_record_forget_source - forget every record of that source ("inbound"); *n gets
+ * how many. What a node does when it starts: peers that connected to an earlier run
+ * come back when they connect again. */
+HEARTH_MUST_CHECK herr peer_record_forget_source(struct store *s, const char *source, size_t *n);
+
 /* peer_record_each - every known peer, in key order. Malformed records are skipped. */
 HEARTH_MUST_CHECK herr peer_record_each(struct store *s, peer_record_fn fn, void *ctx);
 

@@ -9,9 +9,10 @@
 #include "store/crypto.h"
 
 /* Ids fetched at a time, events streamed at a time, and the envelope bytes at which a
- * streamed chunk stops. */
-#define FETCH_CHUNK 1024
-#define STREAM_BYTES (1u << 20)
+ * streamed chunk stops: what a session that reads nothing pins beside its queued
+ * frames, so kept to a few frames' worth (refills are cheap). */
+#define FETCH_CHUNK 512
+#define STREAM_BYTES (512u << 10)
 /* The most keys a peer may list or ask for in one session (512 MiB of keys). */
 #define MAX_LIST_KEYS (1u << 25)
 
@@ -628,9 +629,11 @@ static herr take_peer_hello(struct sync_session *s, const struct sync_hello *h)
 {
     s->peer = *h;
     s->got_hello = true;
+    /* Our frames are no larger than the peer's nor than our own: a frame crosses a
+     * slow link in bounded time, and a peer that reads nothing pins few bytes. */
     s->peer_frame = h->frame_log2 >= 30 ? HEARTH_MAX_FRAME : (size_t)1 << h->frame_log2;
-    if (s->peer_frame > HEARTH_MAX_FRAME)
-        s->peer_frame = HEARTH_MAX_FRAME;
+    if (s->peer_frame > ((size_t)1 << s->frame_log2))
+        s->peer_frame = (size_t)1 << s->frame_log2;
     s->can_send = s->cfg.mode != SYNC_MODE_WANT_ONLY && (h->caps & SYNC_CAP_RECV);
     s->can_recv = s->cfg.mode != SYNC_MODE_PUSH_ONLY && (h->caps & SYNC_CAP_SEND);
     if (forums_clash(s, h))
@@ -976,7 +979,8 @@ static herr on_error(struct sync_session *s, const struct sync_error *er)
     }
     text[n] = '\0';
     herr code = HERR_PROTOCOL;
-    if (er->code == HERR_WRONG_FORUM || er->code == HERR_VERSION || er->code == HERR_DENIED)
+    if (er->code == HERR_WRONG_FORUM || er->code == HERR_VERSION || er->code == HERR_DENIED ||
+        er->code == HERR_BUSY)
         code = (herr)er->code;
     s->ended = true; /* no ERROR in answer to an ERROR */
     s->result = code;

@@ -131,7 +131,8 @@ HEARTH_MUST_CHECK herr sync_session_start(struct sync_session *s);
 /* sync_session_receive - take one message from the peer (borrowed for the call).
  * Returns HERR_OK while the session goes on or has ended well; otherwise the error
  * that ended the session (the same as sync_session_result): HERR_PROTOCOL,
- * HERR_WRONG_FORUM, HERR_VERSION for the peer's faults, or a local error (HERR_IO,
+ * HERR_WRONG_FORUM, HERR_VERSION for the peer's faults (HERR_DENIED, HERR_BUSY when
+ * its ERROR says so), or a local error (HERR_IO,
  * HERR_NOMEM...) from the store. An ERROR for the peer is then queued. Messages that
  * arrive after the session has ended are ignored. */
 HEARTH_MUST_CHECK herr sync_session_receive(struct sync_session *s, const uint8_t *msg, size_t len);
