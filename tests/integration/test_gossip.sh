@@ -149,8 +149,10 @@ ok "a peer removed with hearth peers remove is dropped and stays dropped"
 node_stop X; node_stop Y; node_stop Z
 
 # --- a full session table: refused politely, then normal service -----------------------------
-# A hub that sends 200 bytes/s to each peer holds each session for seconds; 70 empty
-# nodes sync with it at once: 64 sessions fit, the rest are told to try again.
+# A hub that sends 200 bytes/s to each peer holds each session for seconds (waiting
+# for its own cap is not idleness: no session gives way); 70 empty nodes sync with it
+# at once: 64 sessions fit, the rest are told to try again, and `hearth sync` does,
+# until every one has synced.
 HUB=$WORK/hub
 FID3=$(new_forum "$HUB" "Busy test")
 PH=$(free_port)
@@ -165,24 +167,28 @@ for c in $(seq 1 "$CLIENTS"); do
   "$HEARTH" -d "$WORK/c$c" sync --timeout 60 "$ADDR_H" >"$WORK/c$c.out" 2>&1 &
   cpids+=($!)
 done
-busy=0 good=0 other=0
+good=0 other=0
 for c in $(seq 1 "$CLIENTS"); do
   if wait "${cpids[c - 1]}"; then good=$((good + 1))
-  elif grep -q "try again later" "$WORK/c$c.out"; then busy=$((busy + 1))
   else other=$((other + 1)); echo "client $c: $(cat "$WORK/c$c.out")"
   fi
 done
-[ "$other" = 0 ] || die "$other clients failed for another reason"
-[ "$busy" -ge 1 ] || echo "note: the session table never filled ($good clients synced)"
+[ "$other" = 0 ] || die "$other clients failed"
+for c in $(seq 1 "$CLIENTS"); do
+  [ "$(digest "$WORK/c$c")" = "$(digest "$HUB")" ] || die "client $c synced but differs from the hub"
+done
 idle() { [ "$(node_json "$HUB" | json_get inbound_sessions)" = 0 ]; }
 wait_until 10 idle || die "inbound sessions were not cleaned up: $(node_json "$HUB")"
 st=$(node_json "$HUB")
-[ "$(echo "$st" | json_get busy_refused)" = "$busy" ] || die "busy count: $st"
+busy=$(echo "$st" | json_get busy_refused)
+[ "$CLIENTS" -le 64 ] || [ "$busy" -ge 1 ] || echo "note: the session table never filled"
 [ "$(echo "$st" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["peers"]))')" -le 64 ] ||
   die "the peer table grew past its size"
+! grep -q "gives its place" "$WORK/HUB.log" || die "a session waiting for the hub's own cap was taken for idle"
 h "$WORK/c1" sync "$ADDR_H" >/dev/null || die "the hub does not serve after the rush"
-ok "$CLIENTS clients at once: $good synced, $busy told to try again later; table empty after"
+ok "$CLIENTS clients at once: all synced; $busy refusals (try again later) retried; table empty after"
 node_stop HUB
 grep -q "refused" "$WORK/HUB.log" || [ "$busy" = 0 ] || die "the hub did not log the refusals"
-[ "$(grep -c "sessions under way" "$WORK/HUB.log")" -le 2 ] || die "the busy warning floods the log"
+# One line per 10 s at most, each with the count of those not logged.
+[ "$(grep -c "sessions under way" "$WORK/HUB.log")" -le 6 ] || die "the busy warning floods the log"
 finish
