@@ -143,6 +143,17 @@ static int usage_error(const struct cli *c, const char *problem, const char *wha
                      c->cmd->name);
 }
 
+/* set_opt - option k takes value (as written: `as_given`). */
+static int set_opt(struct cli *c, int k, const char *value, const char *as_given)
+{
+    if (c->nvalues == CLI_MAX_VALUES)
+        return usage_error(c, "too many options, at", as_given);
+    c->opt[k] = value;
+    c->value_opt[c->nvalues] = k;
+    c->values[c->nvalues++] = value;
+    return CLI_OK;
+}
+
 /* long_option - "--name" or "--name=value" at argv[*i]. */
 static int long_option(struct cli *c, int argc, char **argv, int *i, bool *help)
 {
@@ -164,15 +175,14 @@ static int long_option(struct cli *c, int argc, char **argv, int *i, bool *help)
     if (!o->arg) {
         if (eq)
             return usage_error(c, "no value goes with", argv[*i]);
-        c->opt[k] = "";
+        return set_opt(c, k, "", argv[*i]);
     } else if (eq) {
-        c->opt[k] = eq + 1;
+        return set_opt(c, k, eq + 1, argv[*i]);
     } else if (*i + 1 < argc) {
-        c->opt[k] = argv[++*i];
-    } else {
-        return usage_error(c, "a value must follow", argv[*i]);
+        ++*i;
+        return set_opt(c, k, argv[*i], argv[*i - 1]);
     }
-    return CLI_OK;
+    return usage_error(c, "a value must follow", argv[*i]);
 }
 
 /* short_option - "-x", "-x value" or "-xvalue" at argv[*i]. */
@@ -190,15 +200,14 @@ static int short_option(struct cli *c, int argc, char **argv, int *i, bool *help
     if (!o->arg) {
         if (a[2] != '\0')
             return usage_error(c, "unknown option", a);
-        c->opt[k] = "";
+        return set_opt(c, k, "", a);
     } else if (a[2] != '\0') {
-        c->opt[k] = a + 2;
+        return set_opt(c, k, a + 2, a);
     } else if (*i + 1 < argc) {
-        c->opt[k] = argv[++*i];
-    } else {
-        return usage_error(c, "a value must follow", argv[*i]);
+        ++*i;
+        return set_opt(c, k, argv[*i], a);
     }
-    return CLI_OK;
+    return usage_error(c, "a value must follow", argv[*i]);
 }
 
 int cli_parse_args(struct cli *c, int argc, char **argv, bool *help)
@@ -236,6 +245,15 @@ const char *cli_opt(const struct cli *c, const char *name)
 {
     int k = option_index(c->cmd, name, strlen(name), 0);
     return k < 0 ? NULL : c->opt[k];
+}
+
+int cli_opt_all(const struct cli *c, const char *name, const char **vals, int max)
+{
+    int k = option_index(c->cmd, name, strlen(name), 0), n = 0;
+    for (int i = 0; k >= 0 && i < c->nvalues && n < max; i++)
+        if (c->value_opt[i] == k)
+            vals[n++] = c->values[i];
+    return n;
 }
 
 bool cli_flag(const struct cli *c, const char *name)

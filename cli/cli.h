@@ -56,6 +56,7 @@ struct cli_option {
 
 #define CLI_MAX_OPTIONS 16
 #define CLI_MAX_ARGS 8
+#define CLI_MAX_VALUES 32 /* option values in one command line, repeats included */
 
 struct cli;
 
@@ -88,6 +89,10 @@ struct cli {
     const char *opt[CLI_MAX_OPTIONS];
     const char *args[CLI_MAX_ARGS];
     int nargs;
+    /* Every option value in order, repeats included (cli_opt gives the last). */
+    const char *values[CLI_MAX_VALUES];
+    int value_opt[CLI_MAX_VALUES];
+    int nvalues;
 
     struct store *store; /* when the command needs it */
     uint8_t forum[HEARTH_ID_LEN];
@@ -125,8 +130,13 @@ void cli_print_help(FILE *f);
 
 /* ---- options ---- */
 
-/* cli_opt - the value of option `name` (long name), or NULL when not given. */
+/* cli_opt - the value of option `name` (long name), or NULL when not given; the
+ * last one when given several times. */
 const char *cli_opt(const struct cli *c, const char *name);
+
+/* cli_opt_all - every value of a repeatable option `name` in order (at most max in
+ * vals); returns how many. */
+int cli_opt_all(const struct cli *c, const char *name, const char **vals, int max);
 /* cli_flag - whether the flag `name` was given. */
 bool cli_flag(const struct cli *c, const char *name);
 

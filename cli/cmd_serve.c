@@ -41,16 +41,18 @@ static int settings(struct cli *c, struct config *cfg)
         {"interval", "sync", "interval"},
         {"rate", "limits", "rate"},
         {"peer-rate", "limits", "peer_rate"},
-        {"peer", "peers", "peer"},
+        {"peer", "peers", "peer"}, /* may be given several times */
         {"discovery-port", "discovery", "port"},
     };
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-        if (!(v = cli_opt(c, keys[i][0])))
-            continue;
-        snprintf(text, sizeof text, "[%s]\n%s = %s\n", keys[i][1], keys[i][2], v);
-        if (config_parse(cfg, text, why, sizeof why) != HERR_OK)
-            return cli_error(c, HERR_USAGE, "--%s: %s", keys[i][0],
-                             strstr(why, ": ") ? strstr(why, ": ") + 2 : why);
+        const char *vals[CLI_MAX_VALUES];
+        int nv = cli_opt_all(c, keys[i][0], vals, CLI_MAX_VALUES);
+        for (int j = 0; j < nv; j++) {
+            snprintf(text, sizeof text, "[%s]\n%s = %s\n", keys[i][1], keys[i][2], vals[j]);
+            if (config_parse(cfg, text, why, sizeof why) != HERR_OK)
+                return cli_error(c, HERR_USAGE, "--%s: %s", keys[i][0],
+                                 strstr(why, ": ") ? strstr(why, ": ") + 2 : why);
+        }
     }
     /* For tests and benchmarks: make contacts fail at random (docs/OPERATIONS.md). */
     if ((v = getenv("HEARTH_TEST_DROP")) != NULL && *v) {
@@ -96,7 +98,7 @@ static int run(struct cli *c)
 
 static const struct cli_option options[] = {
     {"listen", 'l', "ENDPOINT", "where peers connect (default tcp://0.0.0.0:7437)"},
-    {"peer", 'p', "ADDRESS", "also sync with this hearth:// address"},
+    {"peer", 'p', "ADDRESS", "also sync with this hearth:// address (repeatable)"},
     {"access", 0, "MODE", "open (any node of the forum) or allowlist"},
     {"no-discovery", 0, NULL, "do not announce or look for nodes on the LAN"},
     {"discovery-port", 0, "PORT", "UDP port of the LAN beacon (default 7438)"},

@@ -60,5 +60,20 @@ wait_until 10 grep -q "not on this node's allow-list" "$WORK/A.log" ||
   die "a disallowed node is not told why its syncs fail"
 ok "hearth peers disallow: the node is shut out on its open connection too"
 node_stop A
+
+# --- --peer given twice: both are static peers --------------------------------------------
+C=$WORK/c
+join_forum "$C" "$FID"
+ADDR_B=$(addr "$B" 127.0.0.1 "$PB") # not serving: listed all the same
+node_start C "$C" "$(free_port)" --no-discovery --peer "$ADDR_H" --peer "$ADDR_B"
+both() {
+  node_json "$C" | python3 -c '
+import json,sys; ps = json.load(sys.stdin)["peers"]
+sys.exit(0 if sorted((p["key"], p["source"]) for p in ps) == sorted([(sys.argv[1], "static"), (sys.argv[2], "static")]) else 1)' \
+    "$(h "$HUB" id --json | json_get node_key)" "$KB"
+}
+wait_until 10 both || die "two --peer options did not make two static peers: $(node_json "$C")"
+ok "serve --peer A --peer B: both are static peers"
+node_stop C
 node_stop HUB
 finish
