@@ -51,6 +51,7 @@ static herr exchange(struct transport *t, int conn, struct sync_session *s, int 
     hbuf_init(&held, HEARTH_MAX_FRAME);
     bool has_held = false;
     uint64_t heard = mono_ms(), shown = 0;
+    bool answered = false; /* the peer has said something in this session */
     herr e = HERR_OK;
     while (!sync_session_done(s)) {
         /* Send what the session has until the peer's queue is full. */
@@ -86,10 +87,16 @@ static herr exchange(struct transport *t, int conn, struct sync_session *s, int 
         uint64_t now = mono_ms();
         if (got && m.conn == conn && !(m.len >= 2 && m.data[0] == 0x92 && m.data[1] == SYNC_PUSH)) {
             heard = now;
+            answered = true;
             if (sync_session_receive(s, m.data, m.len) != HERR_OK)
                 continue; /* the session has ended; its result says why */
         } else if (now - heard > (uint64_t)timeout_ms) {
-            snprintf(why, why_n, "the peer went quiet for %d s", timeout_ms / 1000);
+            if (answered)
+                snprintf(why, why_n, "the peer went quiet for %d s", timeout_ms / 1000);
+            else
+                snprintf(why, why_n,
+                         "the peer took the connection but did not answer our hello in %d s",
+                         timeout_ms / 1000);
             e = HERR_TIMEOUT;
             goto done;
         }
