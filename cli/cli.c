@@ -829,11 +829,17 @@ void cli_print_author(FILE *f, const struct store_post *p)
     if (p->author_roles && *p->author_roles) {
         /* The store lists roles with commas; people read them with a space too. */
         fputs(" [", f);
-        for (const char *r = p->author_roles; *r;) {
+        size_t i = 0;
+        for (const char *r = p->author_roles; *r; i++) {
             size_t n = strcspn(r, ",");
             char role[HEARTH_MAX_SHORT + 64];
             snprintf(role, sizeof role, "%.*s", (int)n, r);
             cli_print_text(f, role, NULL);
+            /* What the role means here, as its grant says: "professional: counsellor". */
+            if (i < STORE_MAX_ROLES && p->role_about[i]) {
+                fputs(": ", f);
+                cli_print_text(f, p->role_about[i], NULL);
+            }
             r += n;
             if (*r == ',' && *++r)
                 fputs(", ", f);
@@ -945,8 +951,9 @@ const char *cli_placeholder(const struct store_post *p)
     }
 }
 
-static void json_roles(struct json *j, const char *roles)
+static void json_roles(struct json *j, const struct store_post *p)
 {
+    const char *roles = p->author_roles;
     json_array_open(j, "roles");
     while (roles && *roles) {
         const char *end = strchr(roles, ',');
@@ -956,6 +963,19 @@ static void json_roles(struct json *j, const char *roles)
         roles += n + (end ? 1 : 0);
     }
     json_array_close(j);
+    /* {"professional": "counsellor"}: what the roles that have a description mean. */
+    json_object_open(j, "role_about");
+    roles = p->author_roles;
+    for (size_t i = 0; roles && *roles; i++) {
+        size_t n = strcspn(roles, ",");
+        if (i < STORE_MAX_ROLES && p->role_about[i]) {
+            char name[64];
+            snprintf(name, sizeof name, "%.*s", (int)n, roles);
+            json_str(j, name, p->role_about[i]);
+        }
+        roles += n + (roles[n] == ',');
+    }
+    json_object_close(j);
 }
 
 static void json_reactions(struct json *j, const struct store_post *p)
@@ -979,7 +999,7 @@ void cli_json_post(struct cli *c, const char *key, const struct store_post *p)
     json_str(j, "kind", event_kind_name(p->kind));
     json_hex(j, "author", p->author, HEARTH_PK_LEN);
     json_str(j, "author_name", p->author_name);
-    json_roles(j, p->author_roles);
+    json_roles(j, p);
     json_hex(j, "board", p->board, HEARTH_ID_LEN);
     json_str(j, "board_name", cli_board_name(c, p->board));
     json_hex(j, "thread", p->root, HEARTH_ID_LEN);

@@ -321,6 +321,34 @@ herr care_roles_recompute(struct store *s, bool *changed)
     return e;
 }
 
+herr care_role_notes(struct store *s, const uint8_t *author, char *notes[5])
+{
+    int64_t grant[5] = {0};
+    herr e = HERR_OK;
+    sqlite3_stmt *q = sq(s, Q_ROLE_NOTES);
+    if (!q)
+        return HERR_IO;
+    sqlite3_bind_blob(q, 1, author, HEARTH_PK_LEN, SQLITE_STATIC);
+    int n;
+    while ((n = sq_step(s, q, &e, "cannot read roles")) > 0) {
+        int role = sqlite3_column_int(q, 0);
+        if (role >= 1 && role <= 4 && !grant[role])
+            grant[role] = sqlite3_column_int64(q, 1);
+    }
+    if (n < 0)
+        return e;
+    for (int role = 1; role <= 4 && !e; role++) {
+        struct event x;
+        int64_t ref_ev;
+        if (!grant[role] || (e = care_parse(s, grant[role], &x, &ref_ev)) != HERR_OK ||
+            !x.b.about.p || !x.b.about.n)
+            continue;
+        if (!(notes[role] = strndup(x.b.about.p, x.b.about.n)))
+            e = store_fail(s, HERR_NOMEM, "out of memory");
+    }
+    return e;
+}
+
 /* ---- settings and resources ---- */
 
 /* The winners among valid settings and resources events, by (created, id). */

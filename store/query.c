@@ -87,6 +87,8 @@ void store_posts_free(struct store_post *p, size_t n)
         free(p[i].cw);
         free(p[i].author_name);
         free(p[i].author_roles);
+        for (int r = 0; r < STORE_MAX_ROLES; r++)
+            free(p[i].role_about[r]);
     }
     if (n > 0 && p[0].list_base == p)
         free(p);
@@ -132,6 +134,28 @@ static char *roles_text(const struct store *s, const uint8_t *author, const char
     return t;
 }
 
+/* role_notes - p->role_about, beside the roles in p->author_roles. */
+static herr role_notes(struct store *s, struct store_post *p)
+{
+    char *notes[5] = {0};
+    herr e = care_role_notes(s, p->author, notes);
+    size_t i = 0;
+    for (const char *r = p->author_roles; !e && *r && i < STORE_MAX_ROLES; i++) {
+        size_t n = strcspn(r, ",");
+        for (int role = 1; role <= 4; role++) {
+            const char *name = care_role_name(role);
+            if (strlen(name) == n && !strncmp(r, name, n)) {
+                p->role_about[i] = notes[role];
+                notes[role] = NULL;
+            }
+        }
+        r += n + (r[n] == ',');
+    }
+    for (int role = 1; role <= 4; role++)
+        free(notes[role]);
+    return e;
+}
+
 /* post_fill - one row of POST_COLS into p (zeroed first). */
 static herr post_fill(struct store *s, sqlite3_stmt *q, struct store_post *p)
 {
@@ -158,7 +182,9 @@ static herr post_fill(struct store *s, sqlite3_stmt *q, struct store_post *p)
     p->last_activity = (uint64_t)sqlite3_column_int64(q, 18);
     p->flags = (uint32_t)sqlite3_column_int(q, 21);
     p->author_roles = roles_text(s, p->author, (const char *)sqlite3_column_text(q, 20), &oom);
-    return oom ? store_fail(s, HERR_NOMEM, "out of memory") : HERR_OK;
+    if (oom)
+        return store_fail(s, HERR_NOMEM, "out of memory");
+    return p->author_roles ? role_notes(s, p) : HERR_OK;
 }
 
 /* A list of posts being filled, with their arrival numbers. */

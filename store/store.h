@@ -117,6 +117,7 @@ struct store_reaction {
 };
 
 #define STORE_MAX_REACTIONS 8
+#define STORE_MAX_ROLES 5 /* founder, admin, moderator, professional, peer-worker */
 
 /* A post or a reply as people see it. Strings are NUL-terminated, owned by the
  * struct, NULL when absent or purged; free with store_posts_free. */
@@ -137,7 +138,10 @@ struct store_post {
     char *author_name;  /* the author's pseudonym, NULL when no profile */
     char *author_roles; /* comma-separated roles, NULL when none ("founder" for the
                            founder, then admin, moderator, professional, peer-worker) */
-    uint32_t replies;   /* for a thread: visible replies */
+    /* What each of author_roles means, in the same order: the `about` of the newest
+     * grant in force ("counsellor"); NULL for a role without one (and the founder). */
+    char *role_about[STORE_MAX_ROLES];
+    uint32_t replies; /* for a thread: visible replies */
     uint64_t last_activity;
     uint32_t n_reactions;
     struct store_reaction reactions[STORE_MAX_REACTIONS];

@@ -124,6 +124,9 @@ enum post_state {
     X(Q_ROLE_EVER, "SELECT 1 FROM roles WHERE subject = ?1 AND role <= ?2 LIMIT 1")                \
     X(Q_ROLE_CURRENT, "SELECT 1 FROM roles WHERE subject = ?1 AND role <= ?2 AND valid = 1 AND "   \
                       "revoked = 0 LIMIT 1")                                                       \
+    X(Q_ROLE_NOTES, "SELECT r.role, r.grant_ev FROM roles r JOIN events e ON e.arrival = "         \
+                    "r.grant_ev WHERE r.subject = ?1 AND r.valid = 1 AND r.revoked = 0 ORDER BY "  \
+                    "r.role, e.created DESC, e.id DESC")                                           \
     X(Q_ROLE_ALL, "SELECT grant_ev, subject, role, valid, revoked, until FROM roles ORDER BY "     \
                   "grant_ev")                                                                      \
     X(Q_ROLE_CLEAR, "DELETE FROM roles")                                                           \
@@ -310,6 +313,9 @@ HEARTH_MUST_CHECK herr care_current(struct store *s, const uint8_t *author, int 
 
 /* Recomputing: each reports whether its result changed. */
 HEARTH_MUST_CHECK herr care_roles_recompute(struct store *s, bool *changed);
+/* care_role_notes - for each role (1..4) author holds now, the `about` of its newest
+ * grant in force (by created, id), strdup'ed into notes[role]; NULL when none. */
+HEARTH_MUST_CHECK herr care_role_notes(struct store *s, const uint8_t *author, char *notes[5]);
 HEARTH_MUST_CHECK herr care_config_recompute(struct store *s, bool *changed);
 HEARTH_MUST_CHECK herr care_ban_recompute(struct store *s, const uint8_t *subject, bool *changed);
 HEARTH_MUST_CHECK herr care_bans_recompute_all(struct store *s);

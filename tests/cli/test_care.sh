@@ -182,12 +182,14 @@ reply "$A" "$HELLO" "Kia ora, welcome."
 mesh "$A" "$M" "$P" "$U" "$V"
 expect_ok "$HEARTH" -d "$V" read "$HELLO"
 contains "member with a role" "$OUT" "Kiri (${KIRI:0:8}) [peer-worker]"
-contains "professional" "$OUT" "Dr Lee (${PRO:0:8}) [professional]"
+contains "professional, with what the grant says it means" "$OUT" "Dr Lee (${PRO:0:8}) [professional: counsellor]"
 contains "moderator" "$OUT" "Sam (${MOD:0:8}) [moderator]"
 contains "founder" "$OUT" "Aroha (${FOUNDER:0:8}) [founder]"
 expect_ok "$HEARTH" -d "$V" --json read "$HELLO"
 same "roles of each in json" "$(json '[p["roles"] for p in d]')" \
     '[["peer-worker"], ["professional"], ["moderator"], ["founder"]]'
+same "what the roles mean, in json" "$(json '[p["role_about"] for p in d]')" \
+    '[{}, {"professional": "counsellor"}, {}, {}]'
 expect_ok "$HEARTH" -d "$V" threads welcome
 contains "roles in threads" "$OUT" "Kiri (${KIRI:0:8}) [peer-worker]"
 
@@ -473,7 +475,7 @@ mesh "$A" "$M" "$P" "$U" "$V"
 expect_ok "$HEARTH" -d "$V" search respite
 contains "search count" "$OUT" "2 found"
 contains "search finds the post" "$OUT" "${RESPITE:0:12}  thread in carers · Kiri"
-contains "search finds the reply, with roles" "$OUT" "${NURSE:0:12}  reply in carers · Dr Lee (${PRO:0:8}) [professional]"
+contains "search finds the reply, with roles" "$OUT" "${NURSE:0:12}  reply in carers · Dr Lee (${PRO:0:8}) [professional: counsellor]"
 expect_ok "$HEARTH" -d "$V" --json search RIVER crossing
 json_valid
 same "every word, any case" "$(json 'sorted(p["id"] for p in d)')" \
