@@ -10,6 +10,10 @@ def load(d, name):
     try:
         with open(os.path.join(d, name + ".json")) as f:
             text = f.read().strip()
+        try:
+            return [json.loads(text)]
+        except json.JSONDecodeError:
+            pass
         # A benchmark may print several JSON documents (one per line); keep them all.
         docs = []
         for line in text.splitlines():
@@ -71,8 +75,27 @@ def main():
         if "error" in doc:
             row("convergence", doc["error"], "", None)
             continue
-        for k, v in doc.items():
-            row(f"convergence: {k}", v, "", None)
+        for c in doc.get("convergence", []):
+            what = (f'converge {c["nodes"]} nodes' + (f', {c["drop"]:.0%} contacts fail' if c["drop"] else "")
+                    + ("" if c["push"] else ", no push"))
+            target = 11 if c["drop"] else 7
+            per = c["periods"]
+            row(what, f'{per:.2f} periods after heal (worst {c.get("periods_worst", per):.2f}), '
+                f'{c["heal_to_equal_s"]:.2f} s, {c["bytes_sent_per_node_after_heal_mean"]:,} B/node, '
+                f'RSS {c["rss_kb_mean"] / 1024:.1f} MB/node',
+                f"<= {target} periods", c["converged"] and c.get("periods_worst", per) <= target)
+        big = doc.get("large")
+        if big:
+            ready = max(big["ready_s"])
+            row(f'{big["events"]:,}-event node: start to ready', f"{ready:.2f} s", "<= 1 s", ready <= 1)
+            hwm = big["server_hwm_kb"] / 1024
+            row("  serving an empty peer: VmHWM", f"{hwm:.0f} MB ({big['events_per_s']:,} events/s)",
+                "<= 64 MB", hwm <= 64 and big["sync_finished"])
+            row("  database bytes per event", f'{big["db_bytes"] / big["events"]:.0f}', "", None)
+        g = doc.get("goodput")
+        if g:
+            row(f'goodput over {g["rate_kbit"]} kbit/s ({g["events"]:,} events)',
+                f'{g["goodput"]:.1%} of the link', ">= 90%", g["goodput"] >= 0.9)
 
 
 if __name__ == "__main__":
