@@ -13,6 +13,8 @@
  * frames, so kept to a few frames' worth (refills are cheap). */
 #define FETCH_CHUNK 512
 #define STREAM_BYTES (512u << 10)
+/* A listing session sends at most this many events by id; more are streamed. */
+#define FEW_SEND 4096
 /* The most keys a peer may list or ask for in one session (512 MiB of keys). */
 #define MAX_LIST_KEYS (1u << 25)
 
@@ -508,6 +510,7 @@ struct merge {
     size_t j;     /* the next peer key */
     bool matched; /* peer key j is one of ours */
     uint64_t send;
+    struct vec *few; /* the ids to send while they are at most FEW_SEND */
 };
 
 static herr merge_one(void *ctx, const uint8_t id[HEARTH_ID_LEN], uint64_t arrival)
@@ -528,10 +531,13 @@ static herr merge_one(void *ctx, const uint8_t id[HEARTH_ID_LEN], uint64_t arriv
         c = 1;
     }
     /* Several of ours may share a key with one listed key: all are held. */
-    if (c == 0)
+    if (c == 0) {
         m->matched = true;
-    else
-        m->send++;
+        return HERR_OK;
+    }
+    if (++m->send <= m->s->cfg.few_send)
+        return vec_push(m->few, id);
+    vec_release(m->few); /* too many: they will be streamed */
     return HERR_OK;
 }
 
@@ -553,11 +559,12 @@ static void sort_peer_keys(struct vec *p)
  * send are streamed from the store (queue_stream), which skips the listed keys. */
 static herr compute_from_list(struct sync_session *s)
 {
-    struct vec want;
+    struct vec want, few;
     vec_init(&want, RECON_KEY_LEN);
+    vec_init(&few, HEARTH_ID_LEN);
     struct vec *p = &s->peer_keys;
     sort_peer_keys(p);
-    struct merge m = {s, &want, 0, false, 0};
+    struct merge m = {s, &want, 0, false, 0, &few};
     herr e = HERR_OK;
     if (p->n == 0)
         m.send = s->count; /* all we announced */
@@ -566,9 +573,15 @@ static herr compute_from_list(struct sync_session *s)
     for (; !e && m.j < p->n; m.j++, m.matched = false)
         if (!m.matched)
             e = vec_push(&want, vec_at(p, m.j));
+    /* A few to send are fetched by id; many are streamed, skipping what the peer
+     * listed (a stream past a list that holds nearly all of ours would read it all). */
+    bool by_id = p->n > 0 && m.send <= s->cfg.few_send;
+    if (!e && by_id)
+        vec_release(p);
     if (!e)
-        e = finish_compute(s, &want, NULL, m.send);
+        e = by_id ? finish_compute(s, &want, &few, 0) : finish_compute(s, &want, NULL, m.send);
     vec_release(&want);
+    vec_release(&few);
     return e ? local_failure(s, e, "cannot compare id lists") : HERR_OK;
 }
 
@@ -1307,6 +1320,8 @@ herr sync_session_new_ops(struct sync_session **out, const struct sync_ops *ops,
         c = *cfg;
     if (c.max_frame == 0)
         c.max_frame = HEARTH_MAX_FRAME;
+    if (c.few_send == 0)
+        c.few_send = FEW_SEND;
     uint32_t log2 = 0;
     while (((uint32_t)1 << (log2 + 1)) <= c.max_frame && log2 < 31)
         log2++;

@@ -62,6 +62,8 @@ struct sync_config {
     enum sync_mode mode;
     uint32_t max_frame; /* the largest message we accept; 0 for HEARTH_MAX_FRAME; a
                          * power of two from 2^17 to HEARTH_MAX_FRAME */
+    uint32_t few_send;  /* a listing responder sends up to this many events by id and
+                         * streams more, skipping what the peer listed; 0: 4096 */
     sync_log_fn log;    /* may be NULL */
     void *log_ctx;
 };

@@ -360,9 +360,10 @@ static void test_empty_joins_full(void **state)
 /* Listing with a peer that holds part of ours: the responder merges the peer's keys
  * with its ids and streams only what the peer lacks, in priority order, and nothing
  * that arrived after its HELLO (it goes in the next session). */
-static void test_list_streams_the_difference(void **state)
+/* The responder sends what the peer lacks by id (few_send 0: up to 4096) or, forced
+ * with few_send 1, streams everything it holds skipping the keys the peer listed. */
+static void list_difference(uint32_t few_send)
 {
-    (void)state;
     struct node *full = node_new("sess-lfull");
     found(full, "Riverbend");
     uint8_t posts[32][HEARTH_ID_LEN];
@@ -387,7 +388,7 @@ static void test_list_streams_the_difference(void **state)
     assert_int_equal(events_of(full), 37);
     assert_int_equal(events_of(part), 6);
 
-    struct sync_config small = {.max_frame = 1u << 17};
+    struct sync_config small = {.max_frame = 1u << 17, .few_send = few_send};
     struct run x;
     start(&x, part, full, &small, &small);
     uint8_t late[HEARTH_ID_LEN];
@@ -418,6 +419,18 @@ static void test_list_streams_the_difference(void **state)
     same_view(full, part);
     node_free(full);
     node_free(part);
+}
+
+static void test_list_sends_the_difference_by_id(void **state)
+{
+    (void)state;
+    list_difference(0);
+}
+
+static void test_list_streams_the_difference(void **state)
+{
+    (void)state;
+    list_difference(1);
 }
 
 static void test_both_sides_differ(void **state)
@@ -692,6 +705,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_two_fresh_nodes),
         cmocka_unit_test(test_empty_joins_full),
+        cmocka_unit_test(test_list_sends_the_difference_by_id),
         cmocka_unit_test(test_list_streams_the_difference),
         cmocka_unit_test(test_both_sides_differ),
         cmocka_unit_test(test_iblt_between_stores),
