@@ -38,4 +38,25 @@ struct hlog_limit {
  * a line, with *more set to the number that went unlogged since the last line. */
 bool hlog_due(struct hlog_limit *l, uint64_t now_ms, uint64_t *more);
 
+/* The same limit for each kind of a happening (a peer and a reason, say), so that a
+ * flood of one kind does not hide the others, under a limit `all` on every kind
+ * together (so that many kinds cannot flood the log either). HLOG_KINDS kinds at a
+ * time, the one seen longest ago giving its place to a new one. Set every_ms and
+ * burst (each kind) and all.every_ms and all.burst (together). */
+#define HLOG_KINDS 32
+struct hlog_kinds {
+    uint64_t every_ms, burst;
+    struct hlog_limit all;
+    struct {
+        uint64_t kind, used_ms;
+        struct hlog_limit l;
+    } slot[HLOG_KINDS];
+};
+
+/* hlog_kind - a kind from bytes (FNV-1a), chained: hlog_kind(r, n, hlog_kind(k, 32, 0)). */
+uint64_t hlog_kind(const void *p, size_t n, uint64_t seed);
+
+/* hlog_due_kind - hlog_due for a happening of that kind. */
+bool hlog_due_kind(struct hlog_kinds *k, uint64_t kind, uint64_t now_ms, uint64_t *more);
+
 #endif

@@ -27,11 +27,15 @@
 #define EVICT_AFTER_MS (10 * 60 * 1000)
 /* At most one line about what peers can repeat at will this often, with a count. */
 #define WARN_EVERY_MS 10000
-#define WARN_BURST 5
-/* When every inbound slot is taken, a new session may take the place of the one that
- * has been idle longest, if that is at least this long: slots held by peers that say
- * hello and then nothing do not lock honest peers out. */
+#define WARN_BURST 5       /* lines per window for each kind (peer and reason) */
+#define WARN_BURST_ALL 100 /* lines per window of all kinds together */
+/* When every inbound slot is taken, a new session may take the place of one whose
+ * peer said hello and nothing more for INBOUND_EVICT_IDLE_MS, or failing that of one
+ * where nothing moved for INBOUND_EVICT_STALL_MS (longer than a frame of ours takes to
+ * cross a slow link): slots held by silent peers do not lock honest peers out, and an
+ * honest transfer is not cut for a pause. */
 #define INBOUND_EVICT_IDLE_MS 2000
+#define INBOUND_EVICT_STALL_MS 20000
 
 /* ---- clocks and buckets ---- */
 
@@ -42,6 +46,7 @@ static uint64_t since(uint64_t now, uint64_t then)
     return now > then ? now - then : 0;
 }
 
+/* jitter - ms scaled by a random factor in [0.75, 1.25). */
 static uint64_t jitter(uint64_t ms)
 {
     return ms * (750 + random_uniform(500)) / 1000;
@@ -89,7 +94,7 @@ struct sess {
     bool has_held;
     uint64_t last_ms;  /* the peer spoke, a frame of ours left, or our cap held one */
     uint64_t start_ms; /* when the session began */
-    bool heard;        /* the peer has said something in this session */
+    uint32_t heard;    /* messages the peer has sent in this session */
 };
 
 struct peer {
@@ -151,10 +156,13 @@ struct node {
     struct inbound in[NODE_MAX_INBOUND];
     struct bucket global;
     uint64_t next_ae, next_beacon, next_status, next_reload, next_arrivals;
-    uint64_t last_pushed;                    /* arrival number pushed up to */
-    uint64_t started;                        /* wall clock */
-    struct hlog_limit busy_warn, stray_warn; /* refused sessions, messages outside one */
-    bool held_back;                          /* a session's frame waits for a queue or a cap */
+    uint64_t last_pushed; /* arrival number pushed up to */
+    uint64_t started;     /* wall clock */
+    /* Lines a peer can cause at will: refused sessions, messages outside a session,
+     * evictions, rejected pushes, failed sessions it started. */
+    struct hlog_limit busy_warn, stray_warn, evict_warn;
+    struct hlog_kinds push_warn, fail_warn; /* by reason */
+    bool held_back;                         /* a session's frame waits for a queue or a cap */
     struct counters ctr;
     struct hbuf scratch;
     uint8_t push_ids[NODE_PUSH_MAX][HEARTH_ID_LEN];
@@ -222,7 +230,7 @@ static herr sess_begin(struct node *n, struct sess *x, bool initiator)
     hbuf_init(&x->held, HEARTH_MAX_FRAME);
     x->has_held = false;
     x->last_ms = x->start_ms = mono_ms();
-    x->heard = false;
+    x->heard = 0;
     return e;
 }
 
@@ -233,12 +241,6 @@ static herr sess_pump(struct node *n, struct sess *x, int conn, const uint8_t *r
 {
     uint64_t now = mono_ms();
     while (x->s) {
-        if (!bucket_ready(&n->global, now) || (pb && !bucket_ready(pb, now))) {
-            /* Waiting for our own bandwidth cap is not the peer's idleness. */
-            x->last_ms = now;
-            n->held_back = true;
-            return HERR_OK;
-        }
         if (!x->has_held) {
             const uint8_t *msg;
             size_t len;
@@ -248,6 +250,12 @@ static herr sess_pump(struct node *n, struct sess *x, int conn, const uint8_t *r
             if (hbuf_append(&x->held, msg, len) != HERR_OK)
                 return HERR_NOMEM;
             x->has_held = true;
+        }
+        if (!bucket_ready(&n->global, now) || (pb && !bucket_ready(pb, now))) {
+            /* A frame waiting for our own bandwidth cap is not the peer's idleness. */
+            x->last_ms = now;
+            n->held_back = true;
+            return HERR_OK;
         }
         herr e = transport_send(n->tp, conn, route, route_len, x->held.data, x->held.len);
         if (e == HERR_BUSY) {
@@ -268,8 +276,8 @@ static herr sess_pump(struct node *n, struct sess *x, int conn, const uint8_t *r
     return HERR_OK;
 }
 
-/* reply_error - answer a listener peer outside any session with an ERROR, so that
- * its session ends at once instead of waiting for our silence to time out. */
+/* send_error - an ERROR to a listener peer, so that its session ends at once instead
+ * of waiting for our silence to time out. */
 static void send_error(struct node *n, const uint8_t *route, size_t route_len, herr code,
                        const char *text)
 {
@@ -279,6 +287,7 @@ static void send_error(struct node *n, const uint8_t *route, size_t route_len, h
         n->ctr.bytes_sent += n->scratch.len;
 }
 
+/* reply_error - answer m's sender, outside any session, with an ERROR. */
 static void reply_error(struct node *n, const struct transport_msg *m, herr code, const char *text)
 {
     send_error(n, m->route, m->route_len, code, text);
@@ -302,9 +311,15 @@ static struct peer *peer_by_conn(struct node *n, int conn)
     return NULL;
 }
 
+/* named_source - a peer from hearth.conf, --peer or `hearth peers add`. */
+static bool named_source(const char *source)
+{
+    return strcmp(source, "static") == 0 || strcmp(source, "added") == 0;
+}
+
 static bool configured(const struct peer *p)
 {
-    return strcmp(p->rec.source, "static") == 0 || strcmp(p->rec.source, "added") == 0;
+    return named_source(p->rec.source);
 }
 
 static void peer_disconnect(struct node *n, struct peer *p)
@@ -323,22 +338,32 @@ static void peer_drop(struct node *n, struct peer *p)
     p->used = false;
 }
 
-/* evictable - a discovered or inbound peer with no live connection or session to give
- * its place to a new one: the one heard from longest ago, and not for EVICT_AFTER_MS
- * (any age when `for_configured`: a peer the operator named always gets a place).
- * NULL when none. */
+/* heard_ms - when we last heard of p (wall clock). */
 static uint64_t heard_ms(const struct peer *p)
 {
     return p->rec.last_seen > p->noted_ms ? p->rec.last_seen : p->noted_ms;
 }
 
+/* has_inbound - p has a session it started with us under way. */
+static bool has_inbound(const struct node *n, const struct peer *p)
+{
+    for (int i = 0; i < NODE_MAX_INBOUND; i++)
+        if (n->in[i].used && !memcmp(n->in[i].key, p->rec.key, HEARTH_PK_LEN))
+            return true;
+    return false;
+}
+
+/* evictable - a discovered or inbound peer with no live connection or session to give
+ * its place to a new one: the one heard from longest ago, and not for EVICT_AFTER_MS
+ * (any age when `for_configured`: a peer the operator named always gets a place).
+ * NULL when none. */
 static struct peer *evictable(struct node *n, bool for_configured)
 {
     struct peer *best = NULL;
     uint64_t now = wall_ms();
     for (int i = 0; i < NODE_MAX_PEERS; i++) {
         struct peer *p = &n->peers[i];
-        if (!p->used || configured(p) || p->ready || p->out.s ||
+        if (!p->used || configured(p) || p->ready || p->out.s || has_inbound(n, p) ||
             (!for_configured && since(now, heard_ms(p)) < EVICT_AFTER_MS))
             continue;
         if (!best || heard_ms(p) < heard_ms(best))
@@ -354,7 +379,7 @@ static struct peer *evictable(struct node *n, bool for_configured)
 static struct peer *peer_note(struct node *n, const uint8_t key[HEARTH_PK_LEN],
                               const char *endpoint, const char *source, bool make_room)
 {
-    bool named = strcmp(source, "static") == 0 || strcmp(source, "added") == 0;
+    bool named = named_source(source);
     if (memcmp(key, transport_key(n->tp), HEARTH_PK_LEN) == 0)
         return NULL;
     struct peer *p = peer_find(n, key);
@@ -497,6 +522,12 @@ static bool allow_peer(void *ctx, const uint8_t key[HEARTH_PK_LEN], const char *
 
 /* ---- what arrives ---- */
 
+/* warn_kind - the kind of a line about a peer's doing: the peer and the reason. */
+static uint64_t warn_kind(const uint8_t key[HEARTH_PK_LEN], const char *why)
+{
+    return hlog_kind(why, strlen(why), hlog_kind(key, HEARTH_PK_LEN, 0));
+}
+
 static void flush_pushes(struct node *n);
 
 /* handle_push - decode a pushed event and queue it for flush_pushes: the pushes that
@@ -511,7 +542,10 @@ static void handle_push(struct node *n, const struct transport_msg *m)
     short_key(k, m->peer);
     n->ctr.pushes_recv++;
     if (sync_push_decode(m->data, m->len, &env, &len, &why) != HERR_OK) {
-        hlog(n->log, HLOG_WARN, "peer %s: rejected a push: %s", k, why);
+        uint64_t more;
+        if (hlog_due_kind(&n->push_warn, warn_kind(m->peer, why), mono_ms(), &more))
+            hlog(n->log, HLOG_WARN, "peer %s: rejected a push: %s (%" PRIu64 " unlogged before)", k,
+                 why, more);
         return;
     }
     struct push_batch *b = &n->pushes;
@@ -550,8 +584,11 @@ static void flush_pushes(struct node *n)
             break;
         }
         if (r[i].err && r[i].err != HERR_DUPLICATE) {
-            hlog(n->log, HLOG_WARN, "peer %s: rejected a pushed event: %s: %s", k,
-                 herr_str(r[i].err), r[i].why);
+            uint64_t more;
+            if (hlog_due_kind(&n->push_warn, warn_kind(b->from[i], r[i].why), mono_ms(), &more))
+                hlog(n->log, HLOG_WARN,
+                     "peer %s: rejected a pushed event: %s: %s (%" PRIu64 " unlogged before)", k,
+                     herr_str(r[i].err), r[i].why, more);
         } else if (!r[i].err && r[i].has_id) {
             n->ctr.pushes_new++;
             struct push_source *ps = &n->pushed_by[n->pushed_next++ % NODE_PUSH_MAX];
@@ -574,10 +611,13 @@ static herr session_finished(struct node *n, struct sess *x, const uint8_t key[H
     char k[13];
     short_key(k, key);
     struct peer *p = peer_find(n, key);
+    uint64_t more = 0;
     if (e) {
         n->ctr.sessions_failed++;
-        hlog(n->log, HLOG_WARN, "sync with %s failed: %s%s%s", k, herr_str(e), *why ? ": " : "",
-             why);
+        /* Sessions others start can fail as often as they like: their lines are limited. */
+        if (initiator || hlog_due_kind(&n->fail_warn, warn_kind(key, why), mono_ms(), &more))
+            hlog(n->log, HLOG_WARN, "sync with %s failed: %s%s%s%s", k, herr_str(e),
+                 *why ? ": " : "", why, more ? " (and others unlogged before)" : "");
         if (p && !initiator) { /* an initiator's caller backs off, which counts it */
             p->rec.failures++;
             p->dirty = true;
@@ -609,16 +649,23 @@ static void inbound_free(struct inbound *b)
     b->used = false;
 }
 
-/* idlest_inbound - the inbound session idle longest, if for INBOUND_EVICT_IDLE_MS. */
+/* idlest_inbound - the session to give way to a new one (INBOUND_EVICT_*), the one
+ * idle longest among the candidates; NULL when none. */
 static struct inbound *idlest_inbound(struct node *n)
 {
     struct inbound *best = NULL;
     uint64_t now = mono_ms();
-    for (int i = 0; i < NODE_MAX_INBOUND; i++) {
-        struct inbound *b = &n->in[i];
-        if (b->used && b->in.s && since(now, b->in.last_ms) >= INBOUND_EVICT_IDLE_MS &&
-            (!best || b->in.last_ms < best->in.last_ms))
-            best = b;
+    for (int pass = 0; pass < 2 && !best; pass++) {
+        for (int i = 0; i < NODE_MAX_INBOUND; i++) {
+            struct inbound *b = &n->in[i];
+            if (!b->used || !b->in.s)
+                continue;
+            uint64_t idle = since(now, b->in.last_ms);
+            bool candidate = pass == 0 ? b->in.heard <= 1 && idle >= INBOUND_EVICT_IDLE_MS
+                                       : idle >= INBOUND_EVICT_STALL_MS;
+            if (candidate && (!best || b->in.last_ms < best->in.last_ms))
+                best = b;
+        }
     }
     return best;
 }
@@ -660,12 +707,15 @@ static struct inbound *inbound_for(struct node *n, const struct transport_msg *m
     if (!b && (b = idlest_inbound(n)) != NULL) {
         char k[13];
         short_key(k, b->key);
-        hlog(n->log, HLOG_INFO,
-             "sync: every session slot taken; %s's, idle for %" PRIu64 " s, "
-             "gives its place to a new one",
-             k, since(mono_ms(), b->in.last_ms) / 1000);
+        uint64_t more;
+        if (hlog_due(&n->evict_warn, mono_ms(), &more))
+            hlog(n->log, HLOG_INFO,
+                 "sync: every session slot taken; %s's, idle for %" PRIu64
+                 " s, gives its place to a new one (%" PRIu64 " unlogged before)",
+                 k, since(mono_ms(), b->in.last_ms) / 1000, more);
         send_error(n, b->route, b->route_len, HERR_BUSY,
                    "your session was idle and gave its place to another; try again later");
+        n->ctr.sessions_failed++;
         inbound_free(b);
     }
     if (!b) {
@@ -725,7 +775,7 @@ static void handle_inbound(struct node *n, const struct transport_msg *m)
         return;
     }
     b->in.last_ms = mono_ms();
-    b->in.heard = true;
+    b->in.heard++;
     /* A failure ends the session; tend_sessions reports it with the session's result. */
     if (sync_session_receive(b->in.s, m->data, m->len) != HERR_OK)
         hlog(n->log, HLOG_DEBUG, "sync: an inbound session ended in error");
@@ -744,7 +794,7 @@ static void handle_outbound(struct node *n, const struct transport_msg *m)
         return;
     }
     p->out.last_ms = mono_ms();
-    p->out.heard = true;
+    p->out.heard++;
     if (sync_session_receive(p->out.s, m->data, m->len) != HERR_OK)
         hlog(n->log, HLOG_DEBUG, "sync: an outbound session ended in error");
 }
@@ -1024,8 +1074,11 @@ static void tend_sessions(struct node *n, uint64_t now)
             char k[13];
             short_key(k, b->key);
             n->ctr.sessions_failed++;
-            hlog(n->log, HLOG_WARN, "sync with %s failed: %s", k,
-                 e == HERR_NET ? "the peer is gone" : "the peer went quiet");
+            uint64_t more;
+            const char *what = e == HERR_NET ? "the peer is gone" : "the peer went quiet";
+            if (hlog_due_kind(&n->fail_warn, warn_kind(b->key, what), now, &more))
+                hlog(n->log, HLOG_WARN, "sync with %s failed: %s (%" PRIu64 " unlogged before)", k,
+                     what, more);
             sess_end(&b->in);
         }
         if (!b->in.s)
@@ -1149,6 +1202,11 @@ herr node_new(struct node **out, struct store *st, const struct config *cfg,
     n->started = wall_ms();
     n->busy_warn = (struct hlog_limit){.every_ms = WARN_EVERY_MS, .burst = 1};
     n->stray_warn = (struct hlog_limit){.every_ms = WARN_EVERY_MS, .burst = WARN_BURST};
+    n->evict_warn = (struct hlog_limit){.every_ms = WARN_EVERY_MS, .burst = WARN_BURST};
+    n->push_warn = n->fail_warn =
+        (struct hlog_kinds){.every_ms = WARN_EVERY_MS,
+                            .burst = WARN_BURST,
+                            .all = {.every_ms = WARN_EVERY_MS, .burst = WARN_BURST_ALL}};
     hbuf_init(&n->scratch, HEARTH_MAX_FRAME + 64);
     hbuf_init(&n->pushes.bytes, NODE_PUSH_BATCH * (size_t)HEARTH_MAX_EVENT);
     for (int i = 0; i < NODE_MAX_PEERS; i++)

@@ -23,8 +23,11 @@
 /* Frames queued for one listener peer: a peer that reads nothing pins at most this
  * many of our frames in memory (its own sessions stop producing when it is full). */
 #define LISTENER_SNDHWM 4
+/* Frames a listener peer may have queued for us (we drain them at once): with frames
+ * of up to OVERSIZE_SEEN, what one connection can make libzmq hold, 16 MiB. */
+#define LISTENER_RCVHWM 8
 #define QUARANTINE 64             /* listener connections we no longer hear */
-#define ROUTE_WARN_EVERY_MS 10000 /* at most one line per kind of listener trouble */
+#define ROUTE_WARN_EVERY_MS 10000 /* the window of the limits on log lines */
 
 struct conn {
     enum conn_state state;
@@ -43,9 +46,11 @@ struct transport {
     void *ctx;
     void *zap;
     void *listener;
-    void *lmon;                               /* the listener's monitor: handshakes that fail */
-    struct hlog_limit handshake, quarantined; /* lines about the listener */
-    struct route quarantine[QUARANTINE];      /* a ring of connections we stopped hearing */
+    void *lmon; /* the listener's monitor: handshakes that fail */
+    /* Lines a peer can cause at will: failed handshakes, messages on a connection we
+     * stopped hearing, refusals, malformed messages (multipart, oversize, no key). */
+    struct hlog_limit handshake, quarantined, refused, malformed;
+    struct route quarantine[QUARANTINE]; /* a ring of connections we stopped hearing */
     unsigned quarantine_next;
     uint8_t pk[HEARTH_PK_LEN];
     uint8_t sk[32];
@@ -126,6 +131,7 @@ static herr bind_listener(struct transport *t, const char **why)
     /* Replies to a vanished peer fail loudly instead of vanishing. */
     rc |= setint(t->listener, ZMQ_ROUTER_MANDATORY, 1);
     rc |= setint(t->listener, ZMQ_SNDHWM, LISTENER_SNDHWM < t->o.hwm ? LISTENER_SNDHWM : t->o.hwm);
+    rc |= setint(t->listener, ZMQ_RCVHWM, LISTENER_RCVHWM < t->o.hwm ? LISTENER_RCVHWM : t->o.hwm);
     if (rc != 0 ||
         open_monitor(t, t->listener,
                      ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL,
@@ -158,6 +164,8 @@ herr transport_new(struct transport **out, const uint8_t seed[HEARTH_SEED_LEN],
     t->fd = -1;
     t->handshake = (struct hlog_limit){.every_ms = ROUTE_WARN_EVERY_MS, .burst = 5};
     t->quarantined = (struct hlog_limit){.every_ms = ROUTE_WARN_EVERY_MS, .burst = 1};
+    t->refused = (struct hlog_limit){.every_ms = ROUTE_WARN_EVERY_MS, .burst = 5};
+    t->malformed = (struct hlog_limit){.every_ms = ROUTE_WARN_EVERY_MS, .burst = 20};
     if (!t->o.handshake_ms)
         t->o.handshake_ms = 10000;
     if (!t->o.heartbeat_ms)
@@ -347,8 +355,12 @@ static void serve_zap(struct transport *t)
             status = "200";
             text = "OK";
         } else {
-            hlog(t->o.log, HLOG_WARN, "transport: refused node %.12s from %s (not allowed)", user,
-                 address);
+            uint64_t more;
+            if (hlog_due(&t->refused, mono_ms(), &more))
+                hlog(t->o.log, HLOG_WARN,
+                     "transport: refused node %.12s from %s (not allowed; %" PRIu64
+                     " unlogged before)",
+                     user, address, more);
             user[0] = 0;
         }
     }
@@ -438,8 +450,12 @@ static void take(struct transport *t, void *s, int conn, struct transport_msg *m
         return;
     }
     if (n != want) {
-        hlog(t->o.log, HLOG_WARN, "transport: dropped a %d-part message (hearth sends one)",
-             n - (want - 1));
+        uint64_t more;
+        if (hlog_due(&t->malformed, mono_ms(), &more))
+            hlog(t->o.log, HLOG_WARN,
+                 "transport: dropped a %d-part message (hearth sends one; %" PRIu64
+                 " unlogged before)",
+                 n - (want - 1), more);
         close_parts(p, n, 3);
         return;
     }
@@ -449,7 +465,12 @@ static void take(struct transport *t, void *s, int conn, struct transport_msg *m
     if (conn < 0) {
         if (!user || hex_decode(key, HEARTH_PK_LEN, user) != HERR_OK ||
             zmq_msg_size(&p[0]) > TRANSPORT_MAX_ROUTE) {
-            hlog(t->o.log, HLOG_WARN, "transport: dropped a message with no authenticated key");
+            uint64_t more;
+            if (hlog_due(&t->malformed, mono_ms(), &more))
+                hlog(t->o.log, HLOG_WARN,
+                     "transport: dropped a message with no authenticated key (%" PRIu64
+                     " unlogged before)",
+                     more);
             close_parts(p, n, 3);
             return;
         }
@@ -458,12 +479,15 @@ static void take(struct transport *t, void *s, int conn, struct transport_msg *m
         memcpy(key, t->conns[conn].key, HEARTH_PK_LEN);
     }
     if (zmq_msg_size(body) > HEARTH_MAX_FRAME) {
-        /* A ROUTER cannot hang up on one peer: stop hearing this connection instead. */
-        hlog(t->o.log, HLOG_WARN,
-             "transport: node %02x%02x%02x%02x%02x%02x sent a %zu-byte message, above the frame "
-             "limit of %d bytes: dropped%s",
-             key[0], key[1], key[2], key[3], key[4], key[5], zmq_msg_size(body), HEARTH_MAX_FRAME,
-             conn < 0 ? "; its connection is no longer heard" : "");
+        /* libzmq hangs up only above ZMQ_MAXMSGSIZE, before reading, without a word:
+         * between the cap and that, log it and stop hearing this connection. */
+        uint64_t more;
+        if (hlog_due(&t->malformed, mono_ms(), &more))
+            hlog(t->o.log, HLOG_WARN,
+                 "transport: node %02x%02x%02x%02x%02x%02x sent a %zu-byte message, above the "
+                 "frame limit of %d bytes: dropped%s (%" PRIu64 " unlogged before)",
+                 key[0], key[1], key[2], key[3], key[4], key[5], zmq_msg_size(body),
+                 HEARTH_MAX_FRAME, conn < 0 ? "; its connection is no longer heard" : "", more);
         if (conn < 0) {
             struct route *r = &t->quarantine[t->quarantine_next++ % QUARANTINE];
             r->len = zmq_msg_size(&p[0]);

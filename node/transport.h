@@ -6,9 +6,10 @@
  * peer is dropped with a line in the log. A listener peer that sent a larger frame is
  * not heard again on that connection (a ROUTER cannot hang up on one peer); libzmq
  * itself hangs up on a frame above twice the cap before reading it. Handshakes that
- * fail on the listener (stalled, garbled, not CURVE) are logged, at most one line per
- * 10 s with a count. The listener queues at most 4 frames for a peer that does not
- * read (its sessions wait); outgoing connections queue `hwm`.
+ * fail on the listener (stalled, garbled, not CURVE) are logged, at most five lines
+ * per 10 s with a count (every line a peer can cause at will is limited so). The listener queues at
+ * most 4 frames for a peer that does not read (its sessions wait); outgoing connections queue
+ * `hwm`.
  *
  * Security: CURVE on every socket, with the node's transport key (an X25519 key
  * derived from node.key, distinct from the author's signing key). The ZAP handler is

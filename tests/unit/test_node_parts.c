@@ -13,6 +13,7 @@
 
 #include "node/config.h"
 #include "node/discovery.h"
+#include "node/log.h"
 #include "tests/unit/testutil.h"
 
 static void test_config_defaults_and_overrides(void **state)
@@ -147,10 +148,44 @@ static void test_discovery_filters(void **state)
     assert_null(d);
 }
 
+/* A peer that repeats itself gets `burst` lines a window and a count of the rest; each
+ * kind has its own burst, under a cap on all kinds together. */
+static void test_log_limits(void **state)
+{
+    (void)state;
+    struct hlog_limit l = {.every_ms = 1000, .burst = 3};
+    uint64_t more = 99;
+    for (int i = 0; i < 3; i++) {
+        assert_true(hlog_due(&l, 5000, &more));
+        assert_int_equal(more, 0);
+    }
+    for (int i = 0; i < 7; i++)
+        assert_false(hlog_due(&l, 5500, &more));
+    assert_true(hlog_due(&l, 6000, &more)); /* a new window: the 7 are counted */
+    assert_int_equal(more, 7);
+
+    struct hlog_kinds k = {.every_ms = 1000, .burst = 2, .all = {.every_ms = 1000, .burst = 5}};
+    uint64_t a = hlog_kind("bad signature", 13, 0), b = hlog_kind("wrong forum", 11, 0);
+    assert_int_not_equal(a, b);
+    assert_true(hlog_due_kind(&k, a, 10, &more));
+    assert_true(hlog_due_kind(&k, a, 10, &more));
+    assert_false(hlog_due_kind(&k, a, 10, &more)); /* a's burst is spent */
+    assert_true(hlog_due_kind(&k, b, 10, &more));  /* b is another kind */
+    assert_true(hlog_due_kind(&k, b, 10, &more));
+    uint64_t c = hlog_kind("other", 5, 0);
+    assert_true(hlog_due_kind(&k, c, 10, &more));  /* the fifth line of the window */
+    assert_false(hlog_due_kind(&k, c, 10, &more)); /* all kinds together: capped */
+    assert_true(hlog_due_kind(&k, c, 1010, &more));
+    assert_int_equal(more, 1);
+    assert_true(hlog_due_kind(&k, a, 1010, &more));
+    assert_int_equal(more, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_config_defaults_and_overrides),
+        cmocka_unit_test(test_log_limits),
         cmocka_unit_test(test_config_rejections),
         cmocka_unit_test(test_beacon_roundtrip_and_rejections),
         cmocka_unit_test(test_discovery_filters),
