@@ -430,6 +430,16 @@ static bool quarantined(const struct transport *t, zmq_msg_t *route)
     return false;
 }
 
+/* drop - close a message's parts, with a line (limited by l) saying why. */
+static void drop(struct transport *t, zmq_msg_t *p, int n, struct hlog_limit *l,
+                 enum hlog_level level, const char *what)
+{
+    uint64_t more;
+    if (hlog_due(l, mono_ms(), &more))
+        hlog(t->o.log, level, "transport: %s (%" PRIu64 " unlogged before)", what, more);
+    close_parts(p, n, 3);
+}
+
 /* take - receive one message from s; on success *got and m filled. Messages that
  * break the rules are dropped here, with a line in the log. */
 static void take(struct transport *t, void *s, int conn, struct transport_msg *m, bool *got)
@@ -439,24 +449,15 @@ static void take(struct transport *t, void *s, int conn, struct transport_msg *m
     int n = recv_frames(s, p, 3);
     if (n < 0)
         return;
+    char what[160];
     if (conn < 0 && quarantined(t, &p[0])) {
-        uint64_t more;
-        if (hlog_due(&t->quarantined, mono_ms(), &more))
-            hlog(t->o.log, HLOG_DEBUG,
-                 "transport: ignored a message on a connection we stopped hearing (%" PRIu64
-                 " more went unlogged before this)",
-                 more);
-        close_parts(p, n, 3);
+        drop(t, p, n, &t->quarantined, HLOG_DEBUG,
+             "ignored a message on a connection we stopped hearing");
         return;
     }
     if (n != want) {
-        uint64_t more;
-        if (hlog_due(&t->malformed, mono_ms(), &more))
-            hlog(t->o.log, HLOG_WARN,
-                 "transport: dropped a %d-part message (hearth sends one; %" PRIu64
-                 " unlogged before)",
-                 n - (want - 1), more);
-        close_parts(p, n, 3);
+        snprintf(what, sizeof what, "dropped a %d-part message (hearth sends one)", n - (want - 1));
+        drop(t, p, n, &t->malformed, HLOG_WARN, what);
         return;
     }
     zmq_msg_t *body = &p[want - 1];
@@ -465,13 +466,7 @@ static void take(struct transport *t, void *s, int conn, struct transport_msg *m
     if (conn < 0) {
         if (!user || hex_decode(key, HEARTH_PK_LEN, user) != HERR_OK ||
             zmq_msg_size(&p[0]) > TRANSPORT_MAX_ROUTE) {
-            uint64_t more;
-            if (hlog_due(&t->malformed, mono_ms(), &more))
-                hlog(t->o.log, HLOG_WARN,
-                     "transport: dropped a message with no authenticated key (%" PRIu64
-                     " unlogged before)",
-                     more);
-            close_parts(p, n, 3);
+            drop(t, p, n, &t->malformed, HLOG_WARN, "dropped a message with no authenticated key");
             return;
         }
     } else {
@@ -481,19 +476,17 @@ static void take(struct transport *t, void *s, int conn, struct transport_msg *m
     if (zmq_msg_size(body) > HEARTH_MAX_FRAME) {
         /* libzmq hangs up only above ZMQ_MAXMSGSIZE, before reading, without a word:
          * between the cap and that, log it and stop hearing this connection. */
-        uint64_t more;
-        if (hlog_due(&t->malformed, mono_ms(), &more))
-            hlog(t->o.log, HLOG_WARN,
-                 "transport: node %02x%02x%02x%02x%02x%02x sent a %zu-byte message, above the "
-                 "frame limit of %d bytes: dropped%s (%" PRIu64 " unlogged before)",
+        snprintf(what, sizeof what,
+                 "node %02x%02x%02x%02x%02x%02x sent a %zu-byte message, above the frame limit "
+                 "of %d bytes: dropped%s",
                  key[0], key[1], key[2], key[3], key[4], key[5], zmq_msg_size(body),
-                 HEARTH_MAX_FRAME, conn < 0 ? "; its connection is no longer heard" : "", more);
+                 HEARTH_MAX_FRAME, conn < 0 ? "; its connection is no longer heard" : "");
         if (conn < 0) {
             struct route *r = &t->quarantine[t->quarantine_next++ % QUARANTINE];
             r->len = zmq_msg_size(&p[0]);
             memcpy(r->id, zmq_msg_data(&p[0]), r->len);
         }
-        close_parts(p, n, 3);
+        drop(t, p, n, &t->malformed, HLOG_WARN, what);
         return;
     }
     if (conn < 0) {
