@@ -25,7 +25,8 @@
 /* A discovered or inbound peer not heard from for this long may give its place in a
  * full peer table to a new one; configured peers never do. */
 #define EVICT_AFTER_MS (10 * 60 * 1000)
-/* At most one line about what peers can repeat at will this often, with a count. */
+/* Lines about what peers can repeat at will are limited per window of this length;
+ * the next line that gets through counts those that did not. */
 #define WARN_EVERY_MS 10000
 #define WARN_BURST 5       /* lines per window for each kind (peer and reason) */
 #define WARN_BURST_ALL 100 /* lines per window of all kinds together */
@@ -584,11 +585,12 @@ static void flush_pushes(struct node *n)
             break;
         }
         if (r[i].err && r[i].err != HERR_DUPLICATE) {
+            const char *why = r[i].why ? r[i].why : herr_str(r[i].err);
             uint64_t more;
-            if (hlog_due_kind(&n->push_warn, warn_kind(b->from[i], r[i].why), mono_ms(), &more))
+            if (hlog_due_kind(&n->push_warn, warn_kind(b->from[i], why), mono_ms(), &more))
                 hlog(n->log, HLOG_WARN,
                      "peer %s: rejected a pushed event: %s: %s (%" PRIu64 " unlogged before)", k,
-                     herr_str(r[i].err), r[i].why, more);
+                     herr_str(r[i].err), why, more);
         } else if (!r[i].err && r[i].has_id) {
             n->ctr.pushes_new++;
             struct push_source *ps = &n->pushed_by[n->pushed_next++ % NODE_PUSH_MAX];
