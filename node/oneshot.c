@@ -13,6 +13,28 @@ static herr source_keys(void *src, uint64_t arrival, recon_keys_fn fn, void *ctx
     return store_keys_since(src, arrival, fn, ctx);
 }
 
+/* Sessions started again after the link dropped and came back, at most. */
+#define ONESHOT_RESTARTS 5
+
+/* add_stats - what a session did, added to what the earlier ones of this sync did. */
+static void add_stats(struct sync_stats *sum, const struct sync_stats *st)
+{
+    sum->msgs_sent += st->msgs_sent, sum->msgs_recv += st->msgs_recv;
+    sum->bytes_sent += st->bytes_sent, sum->bytes_recv += st->bytes_recv;
+    sum->recon_bytes_sent += st->recon_bytes_sent, sum->recon_bytes_recv += st->recon_bytes_recv;
+    sum->event_bytes_sent += st->event_bytes_sent, sum->event_bytes_recv += st->event_bytes_recv;
+    sum->events_sent += st->events_sent, sum->events_recv += st->events_recv;
+    sum->events_accepted += st->events_accepted;
+    sum->events_duplicate += st->events_duplicate;
+    sum->events_rejected += st->events_rejected;
+    sum->symbols_sent += st->symbols_sent, sum->symbols_recv += st->symbols_recv;
+    sum->keys_sent += st->keys_sent, sum->keys_recv += st->keys_recv;
+    sum->local_only += st->local_only, sum->remote_only += st->remote_only;
+    sum->round_trips += st->round_trips;
+    sum->plan = st->plan;
+    sum->fell_back |= st->fell_back;
+}
+
 /* await_ready - poll until the connection's handshake is done. */
 static herr await_ready(struct transport *t, int conn, const char *endpoint, int timeout_ms,
                         char *why, size_t why_n)
@@ -43,10 +65,14 @@ static herr await_ready(struct transport *t, int conn, const char *endpoint, int
     return HERR_NET;
 }
 
-/* exchange - drive the session to its end over conn. */
+/* exchange - drive the session to its end over conn. When the link drops and comes
+ * back (ZeroMQ reconnects by itself), what was in flight may be lost with it: *again
+ * is set, and the caller starts a new session (committed batches stay committed). */
 static herr exchange(struct transport *t, int conn, struct sync_session *s, int timeout_ms,
-                     node_progress_fn progress, void *pctx, char *why, size_t why_n)
+                     node_progress_fn progress, void *pctx, char *why, size_t why_n, bool *again)
 {
+    bool dropped = false;
+    *again = false;
     struct hbuf held;
     hbuf_init(&held, HEARTH_MAX_FRAME);
     bool has_held = false;
@@ -84,6 +110,14 @@ static herr exchange(struct transport *t, int conn, struct sync_session *s, int 
         bool got;
         if ((e = transport_poll(t, has_held ? 10 : 100, &m, &got)) != HERR_OK)
             goto done;
+        if (transport_conn_state(t, conn) != CONN_READY) {
+            dropped = true;
+        } else if (dropped) {
+            snprintf(why, why_n, "the link dropped and came back");
+            *again = true;
+            e = HERR_NET;
+            goto done;
+        }
         uint64_t now = mono_ms();
         if (got && m.conn == conn && !(m.len >= 2 && m.data[0] == 0x92 && m.data[1] == SYNC_PUSH)) {
             heard = now;
@@ -156,8 +190,10 @@ herr node_sync_once(struct store *st, const uint8_t seed[HEARTH_SEED_LEN], const
     if ((e = await_ready(t, conn, endpoint, timeout_ms, why, why_n)) != HERR_OK)
         goto done;
     /* A busy node (every session slot taken) asks us to try again later: we do, after
-     * 0.5, 1, 2... s, while the timeout lasts. */
+     * 0.5, 1, 2... s, while the timeout lasts. A link that drops and comes back gets a
+     * new session at once, a few times. */
     uint64_t give_up = mono_ms() + (uint64_t)timeout_ms;
+    int restarts = 0;
     for (uint64_t wait = 500;; wait *= 2) {
         struct sync_config sc = {.max_frame = NODE_FRAME};
         if ((e = sync_session_new(&s, st, idx, &sc)) != HERR_OK ||
@@ -165,8 +201,15 @@ herr node_sync_once(struct store *st, const uint8_t seed[HEARTH_SEED_LEN], const
             snprintf(why, why_n, "cannot start a session: %s", store_errmsg(st));
             goto done;
         }
-        e = exchange(t, conn, s, timeout_ms, progress, progress_ctx, why, why_n);
-        *stats = *sync_session_stats(s);
+        bool again;
+        e = exchange(t, conn, s, timeout_ms, progress, progress_ctx, why, why_n, &again);
+        add_stats(stats, sync_session_stats(s));
+        if (again && restarts++ < ONESHOT_RESTARTS) {
+            hlog(log, HLOG_INFO, "sync: %s: %s; starting the session again", endpoint, why);
+            sync_session_destroy(&s);
+            wait /= 2;
+            continue;
+        }
         if (e != HERR_BUSY || mono_ms() + wait > give_up)
             break;
         hlog(log, HLOG_INFO, "sync: %s is busy (%s); trying again in %.1f s", endpoint, why,

@@ -80,6 +80,22 @@ read -r rows distinct < <(count_unique "$C2")
 [ "$rows" = "$distinct" ] || die "duplicates after the server's restart"
 ok "server killed after $got events; restarted; converged, none twice"
 
+# The same, but the server is back while `hearth sync` still waits: it notices the
+# link come back and starts a new session by itself.
+C3=$WORK/cut3
+join_forum "$C3" "$FID2"
+"$HEARTH" -d "$C3" sync --timeout 60 "$ADDR_F" >"$WORK/cut3.out" 2>&1 & syncpid=$!
+wait_until 60 bash -c "[ \"\$(\"$HEARTH\" -d \"$C3\" --json status 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"events\"])' 2>/dev/null || echo 0)\" -gt 0 ]" \
+  || die "no batch arrived before the cut"
+node_stop F2 KILL
+got=$(events "$C3")
+node_start F3 "$F" "$PF" --no-discovery
+wait $syncpid || die "hearth sync did not survive the server's restart: $(cat "$WORK/cut3.out")"
+[ "$(digest "$F")" = "$(digest "$C3")" ] || die "sync across the server's restart did not converge"
+read -r rows distinct < <(count_unique "$C3")
+[ "$rows" = "$distinct" ] || die "duplicates after a session started again"
+ok "server killed after $got events and back: the same hearth sync started again and finished"
+
 # --- both sides hold events the other lacks; and a chain A-B-C --------------------------
 X=$WORK/x Y=$WORK/y Z=$WORK/z
 FID3=$("$GEN" --events "$MID" --seed 9 --salt 1 "$WORK/x.bundle")
