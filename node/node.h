@@ -86,7 +86,8 @@ typedef void (*node_progress_fn)(void *ctx, const struct sync_stats *st);
  * peer. HERR_USAGE (bad address), HERR_NET (cannot connect), HERR_DENIED (the peer
  * refused us), HERR_INVALID (the peer holds another key), HERR_TIMEOUT, HERR_BUSY
  * (the peer had no session slot free, asked again after 0.5, 1, 2... s until the
- * timeout), and the session's errors (HERR_WRONG_FORUM, HERR_PROTOCOL...) with *why. */
+ * timeout), and the session's errors (HERR_WRONG_FORUM, HERR_PROTOCOL...) with *why.
+ * A link that drops and comes back gets a new session (up to 5); *stats adds up all. */
 HEARTH_MUST_CHECK herr node_sync_once(struct store *st, const uint8_t seed[HEARTH_SEED_LEN],
                                       const char *address, int timeout_ms, const struct hlog *log,
                                       node_progress_fn progress, void *progress_ctx,
