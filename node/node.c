@@ -739,8 +739,7 @@ static void refuse_busy(struct node *n, const struct transport_msg *m)
     uint64_t more;
     if (hlog_due(&n->busy_warn, mono_ms(), &more))
         hlog(n->log, HLOG_WARN,
-             "sync: %d sessions under way, none idle; refused one (%" PRIu64
-             " more went unlogged before this)",
+             "sync: %d sessions under way, none idle; refused one (%" PRIu64 " unlogged before)",
              NODE_MAX_INBOUND, more);
 }
 
@@ -766,7 +765,7 @@ static void handle_inbound(struct node *n, const struct transport_msg *m)
             if (hlog_due(&n->stray_warn, mono_ms(), &more))
                 hlog(n->log, HLOG_INFO,
                      "peer %s: a message outside a session (no hello first, or the session "
-                     "ended) answered with an error (%" PRIu64 " more went unlogged before this)",
+                     "ended) answered with an error (%" PRIu64 " unlogged before)",
                      k, more);
         }
         return;

@@ -182,7 +182,7 @@ herr transport_new(struct transport **out, const uint8_t seed[HEARTH_SEED_LEN],
     /* libzmq numbers a ROUTER's anonymous peers from two rand() calls, and aborts
      * when the number it picks is a routing id a peer has claimed (add_out_pipe). An
      * unseeded C library makes those numbers anyone's guess to make: seed it with
-     * secret randomness first (docs/SECURITY.md, "ROUTER routing ids"). */
+     * secret randomness first (docs/SECURITY.md, section 4). */
     unsigned seed_rand;
     random_bytes(&seed_rand, sizeof seed_rand);
     srand(seed_rand);
@@ -532,7 +532,7 @@ static void serve_listener_monitor(struct transport *t)
                          value ? strerror((int)value) : "closed or timed out");
             hlog(t->o.log, HLOG_WARN,
                  "transport: a connection to our listener failed its handshake (%s; %" PRIu64
-                 " more went unlogged before this)",
+                 " unlogged before)",
                  why, more);
         }
     }
