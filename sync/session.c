@@ -1079,6 +1079,14 @@ static herr keep_one(void *ctx, const uint8_t *env, size_t len)
     return e ? e : vec_push(&it->refs, &ref);
 }
 
+/* keep_some - keep_one, stopping the fetch (HERR_FULL) once STREAM_BYTES are kept. */
+static herr keep_some(void *ctx, const uint8_t *env, size_t len)
+{
+    struct item *it = ctx;
+    herr e = keep_one(ctx, env, len);
+    return e ? e : it->pre.len >= STREAM_BYTES ? HERR_FULL : HERR_OK;
+}
+
 /* Put the ids in priority order once; chunks of them are then fetched in turn. */
 static herr events_prepare(struct sync_session *s, struct item *it)
 {
@@ -1096,7 +1104,14 @@ static herr events_refill(struct sync_session *s, struct item *it)
     it->refs.n = 0;
     it->rpos = 0;
     herr e = s->ops->get_many(
-        s->ctx, (const uint8_t(*)[HEARTH_ID_LEN])vec_at(&it->ids, it->fetched), n, keep_one, it);
+        s->ctx, (const uint8_t(*)[HEARTH_ID_LEN])vec_at(&it->ids, it->fetched), n, keep_some, it);
+    /* The ids are in get_many's order already (events_prepare), so the envelopes kept
+     * are those of the first refs.n ids: a chunk of large events stops early, at
+     * STREAM_BYTES, and the next refill starts where it stopped. */
+    if (e == HERR_FULL && it->pre.len >= STREAM_BYTES) {
+        e = HERR_OK;
+        n = it->refs.n;
+    }
     it->fetched += n;
     return e;
 }

@@ -433,6 +433,37 @@ static void test_list_streams_the_difference(void **state)
     list_difference(1);
 }
 
+/* Large events sent by id come in chunks of about STREAM_BYTES (512 KiB), not of 512
+ * events: 40 posts of ~50 KB (2 MB) cross whole, once each, in priority order. */
+static void test_large_events_by_id(void **state)
+{
+    (void)state;
+    struct node *full = node_new("sess-bigfull");
+    found(full, "Riverbend");
+    struct node *part = node_copy(full, "sess-bigpart");
+    char *text = malloc(50001);
+    assert_non_null(text);
+    for (int i = 0; i < 40; i++) {
+        memset(text, 'a' + i % 26, 50000);
+        text[50000] = 0;
+        post(full, i % 2 ? &A : &B, text, NULL);
+    }
+    free(text);
+    struct sync_config c = {.max_frame = 1u << 17};
+    struct run x;
+    start(&x, part, full, &c, &c);
+    pump(&x, 0);
+    expect_ok(&x);
+    const struct sync_stats *si = sync_session_stats(x.i);
+    assert_int_equal(si->events_recv, 40);
+    assert_int_equal(si->events_accepted, 40);
+    assert_int_equal(si->events_duplicate, 0);
+    finish(&x);
+    same_view(full, part);
+    node_free(full);
+    node_free(part);
+}
+
 static void test_both_sides_differ(void **state)
 {
     (void)state;
@@ -707,6 +738,7 @@ int main(void)
         cmocka_unit_test(test_empty_joins_full),
         cmocka_unit_test(test_list_sends_the_difference_by_id),
         cmocka_unit_test(test_list_streams_the_difference),
+        cmocka_unit_test(test_large_events_by_id),
         cmocka_unit_test(test_both_sides_differ),
         cmocka_unit_test(test_iblt_between_stores),
         cmocka_unit_test(test_cut_and_resume),
