@@ -1,18 +1,40 @@
-/* cmd_export.c - `hearth export FILE|-`: every event this node holds, in a bundle
- * for a USB stick (docs/EVENTS.md, "Bundles"). */
+/* cmd_export.c - `hearth export FILE|- [--since WHEN]`: the events this node holds,
+ * in a bundle for a USB stick (docs/EVENTS.md, "Bundles"). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
 #include "store/bundle.h"
+#include "store/event.h"
+
+struct export
+{
+    struct bundle_writer *w;
+    uint64_t since; /* ms; 0: everything */
+};
+
+/* dated - the kinds --since leaves out when older: what people write. Everything else
+ * (the genesis, boards, profiles, roles, moderation, retractions, settings, resources)
+ * is few and is what makes sense of the rest, so it always goes. */
+static bool dated(uint32_t kind)
+{
+    return kind == EK_POST || kind == EK_REPLY || kind == EK_EDIT || kind == EK_REACT ||
+           kind == EK_FLAG;
+}
 
 static herr write_one(void *ctx, const uint8_t *env, size_t len)
 {
-    return bundle_write(ctx, env, len);
+    struct export *x = ctx;
+    struct event ev;
+    if (x->since && event_parse(&ev, env, len, NULL) == HERR_OK && dated(ev.kind) &&
+        ev.created < x->since)
+        return HERR_OK;
+    return bundle_write(x->w, env, len);
 }
 
 static herr errno_herr(int err)
@@ -34,13 +56,14 @@ static herr errno_herr(int err)
 }
 
 /* write_bundle - the whole bundle on f; sets *count. */
-static int write_bundle(struct cli *c, FILE *f, const char *name, uint64_t *count)
+static int write_bundle(struct cli *c, FILE *f, const char *name, uint64_t since, uint64_t *count)
 {
     struct bundle_writer *w;
     herr e = bundle_writer_new(&w, f, c->forum);
     if (e)
         return cli_error(c, e, "%s: %s", name, herr_str(e));
-    e = store_export(c->store, write_one, w);
+    struct export x = {w, since};
+    e = store_export(c->store, write_one, &x);
     if (e) {
         bundle_writer_destroy(&w);
         /* A failure of ours (a write) or of the store (a read). */
@@ -55,14 +78,14 @@ static int write_bundle(struct cli *c, FILE *f, const char *name, uint64_t *coun
 /* to_file - write FILE through a temporary file beside it, renamed into place once
  * complete and on disk, so that a failed export never leaves half a bundle. Files
  * that are not regular (a device, a pipe) are written directly. */
-static int to_file(struct cli *c, const char *path, uint64_t *count)
+static int to_file(struct cli *c, const char *path, uint64_t since, uint64_t *count)
 {
     struct stat st;
     if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
         FILE *f = fopen(path, "wb");
         if (!f)
             return cli_error(c, errno_herr(errno), "cannot write '%s': %s", path, strerror(errno));
-        int rc = write_bundle(c, f, path, count);
+        int rc = write_bundle(c, f, path, since, count);
         if (fclose(f) != 0 && !rc)
             rc = cli_error(c, errno_herr(errno), "cannot write '%s': %s", path, strerror(errno));
         return rc;
@@ -79,8 +102,8 @@ static int to_file(struct cli *c, const char *path, uint64_t *count)
         return cli_error(c, errno_herr(err), "cannot write '%s': %s", path, strerror(err));
     }
     FILE *f = fdopen(fd, "wb");
-    int rc =
-        f ? write_bundle(c, f, path, count) : cli_error(c, HERR_NOMEM, "%s", herr_str(HERR_NOMEM));
+    int rc = f ? write_bundle(c, f, path, since, count)
+               : cli_error(c, HERR_NOMEM, "%s", herr_str(HERR_NOMEM));
     if (!rc && (fflush(f) != 0 || fsync(fileno(f)) != 0 || rename(tmp, path) != 0))
         rc = cli_error(c, errno_herr(errno), "cannot write '%s': %s", path, strerror(errno));
     if (f)
@@ -93,18 +116,42 @@ static int to_file(struct cli *c, const char *path, uint64_t *count)
     return rc;
 }
 
+/* parse_since - "YYYY-MM-DD" (UTC midnight) or "Nd" (N days before now), in ms. */
+static bool parse_since(const char *v, uint64_t *ms)
+{
+    char *end;
+    struct tm tm = {0};
+    if (v[0] >= '0' && v[0] <= '9' && (end = strptime(v, "%Y-%m-%d", &tm)) && !*end) {
+        time_t t = timegm(&tm);
+        if (t < 0)
+            return false;
+        *ms = (uint64_t)t * 1000;
+        return true;
+    }
+    unsigned long days = strtoul(v, &end, 10);
+    if (end == v || strcmp(end, "d") != 0 || days > 100000)
+        return false;
+    uint64_t now = (uint64_t)time(NULL) * 1000, back = (uint64_t)days * 86400000ULL;
+    *ms = back < now ? now - back : 1;
+    return true;
+}
+
 static int run(struct cli *c)
 {
     const char *path = c->args[0];
-    uint64_t count = 0;
+    uint64_t count = 0, since = 0;
     int rc;
+    const char *v = cli_opt(c, "since");
+    if (v && !parse_since(v, &since))
+        return cli_error(c, HERR_USAGE, "--since: give a date (YYYY-MM-DD) or days (7d), not '%s'",
+                         v);
     bool to_stdout = strcmp(path, "-") == 0;
     if (to_stdout) {
         if (isatty(STDOUT_FILENO))
             return cli_error(c, HERR_USAGE, "refusing to write a bundle to a terminal");
-        rc = write_bundle(c, stdout, "standard output", &count);
+        rc = write_bundle(c, stdout, "standard output", since, &count);
     } else {
-        rc = to_file(c, path, &count);
+        rc = to_file(c, path, since, &count);
     }
     if (rc)
         return rc;
@@ -122,15 +169,23 @@ static int run(struct cli *c)
     return CLI_OK;
 }
 
+static const struct cli_option options[] = {
+    {"since", 0, "WHEN", "only what people wrote since WHEN (YYYY-MM-DD, or days: 7d)"},
+    {NULL, 0, NULL, NULL},
+};
+
 const struct cli_command cmd_export = {
     .name = "export",
     .run = run,
     .group = "share",
     .summary = "write every event to a bundle file, for a USB stick",
-    .synopsis = "FILE|-",
+    .synopsis = "FILE|- [--since WHEN]",
     .details = "'-' writes the bundle to standard output. Another node takes it in with\n"
                "'hearth import FILE'. A bundle is checksummed, so a damaged or cut-short\n"
-               "copy is refused whole.",
+               "copy is refused whole. --since WHEN (a date, YYYY-MM-DD, or days: 7d)\n"
+               "leaves out posts, replies, edits, reactions and flags made before then,\n"
+               "for a stick that goes back and forth; everything else always goes.",
+    .options = options,
     .min_args = 1,
     .max_args = 1,
     .needs = CLI_NEEDS_STORE,

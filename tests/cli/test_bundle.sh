@@ -59,6 +59,28 @@ expect_ok "$HEARTH" -d "$B" import "$TMP_ROOT/a.bundle"
 contains "human import counts" "$OUT" "$N events: 0 accepted, $N duplicate, 0 rejected"
 unchanged "$B"
 
+# --since: what people wrote (2 posts, 2 replies, a reaction, a flag) only when newer;
+# the genesis, boards, profile and the retraction always go.
+expect_ok "$HEARTH" -d "$A" --json export "$TMP_ROOT/none.bundle" --since 2099-01-01
+same "--since a future date leaves out the 6 posts, replies, reactions and flags" \
+    "$(json 'd["events"]')" "$((N - 6))"
+expect_ok "$HEARTH" -d "$A" --json export "$TMP_ROOT/week.bundle" --since 7d
+same "--since 7d keeps everything made today" "$(json 'd["events"]')" "$N"
+S=$(new_dir since)
+expect_ok "$HEARTH" -d "$S" init --join "$FORUM"
+expect_ok "$HEARTH" -d "$S" --json import "$TMP_ROOT/none.bundle"
+same "a --since bundle founds a joined replica" "$(json 'd["accepted"]')" "$((N - 6))"
+same "none of it rejected" "$(json 'd["rejected"]')" 0
+expect_ok "$HEARTH" -d "$S" --json threads lived-experience
+same "no thread came with it" "$(json 'len(d)')" 0
+expect_ok "$HEARTH" -d "$S" import "$TMP_ROOT/week.bundle"
+same "the next stick brings the rest" "$(state "$S")" "$(state "$A")"
+expect_fail 2 "--since: give a date (YYYY-MM-DD) or days (7d), not 'yesterday'" \
+    "$HEARTH" -d "$A" export "$TMP_ROOT/x.bundle" --since yesterday
+expect_fail 2 "--since: give a date (YYYY-MM-DD) or days (7d), not '2026-13-40'" \
+    "$HEARTH" -d "$A" export "$TMP_ROOT/x.bundle" --since 2026-13-40
+check "a refused export writes nothing" ! -e "$TMP_ROOT/x.bundle"
+
 # Through a pipe: export to stdout, import from stdin.
 C=$(new_dir c)
 expect_ok "$HEARTH" -d "$C" init --join "$FORUM"
