@@ -1035,6 +1035,14 @@ static uint64_t first_reply_ms(const struct node *n)
     return n->cfg.link_timeout * 1000ULL / 5;
 }
 
+/* sess_over - the session has ended and its last frame has left: a frame still held
+ * (the peer's queue full, or our cap) is its last word, often its DONE, and must not
+ * be dropped with the session. */
+static bool sess_over(const struct sess *x)
+{
+    return sync_session_done(x->s) && !x->has_held;
+}
+
 /* tend_sessions - pump every session, and end those that are done or idle. */
 static void tend_sessions(struct node *n, uint64_t now)
 {
@@ -1045,8 +1053,7 @@ static void tend_sessions(struct node *n, uint64_t now)
             continue;
         if (sess_pump(n, &p->out, p->conn, NULL, 0, &p->bucket) == HERR_NET)
             peer_failed(n, p, "the connection dropped");
-        else if (sync_session_done(p->out.s) &&
-                 session_finished(n, &p->out, p->rec.key, true) != HERR_OK) {
+        else if (sess_over(&p->out) && session_finished(n, &p->out, p->rec.key, true) != HERR_OK) {
             /* What the peer still sends of a failed session must not reach the next
              * one: start again on a new socket, after a back-off (a peer that fails
              * every session must not be hammered). */
@@ -1069,7 +1076,7 @@ static void tend_sessions(struct node *n, uint64_t now)
         struct peer *p = peer_find(n, b->key);
         herr e = b->in.s ? sess_pump(n, &b->in, -1, b->route, b->route_len, p ? &p->bucket : NULL)
                          : HERR_OK;
-        if (b->in.s && sync_session_done(b->in.s))
+        if (b->in.s && sess_over(&b->in))
             (void)session_finished(n, &b->in, b->key, false);
         else if (e == HERR_NET || since(now, b->in.last_ms) > idle_ms(n)) {
             char k[13];

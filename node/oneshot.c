@@ -79,7 +79,8 @@ static herr exchange(struct transport *t, int conn, struct sync_session *s, int 
     uint64_t heard = mono_ms(), shown = 0;
     bool answered = false; /* the peer has said something in this session */
     herr e = HERR_OK;
-    while (!sync_session_done(s)) {
+    /* Until the session has ended and its last frame (often our DONE) has left. */
+    while (!sync_session_done(s) || has_held) {
         /* Send what the session has until the peer's queue is full. */
         for (;;) {
             if (!has_held) {
@@ -104,7 +105,7 @@ static herr exchange(struct transport *t, int conn, struct sync_session *s, int 
              * leaving is progress too (a dead peer's queue fills and stops them). */
             heard = mono_ms();
         }
-        if (sync_session_done(s))
+        if (sync_session_done(s) && !has_held)
             break;
         struct transport_msg m;
         bool got;
