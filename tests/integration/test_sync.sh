@@ -119,6 +119,23 @@ h "$X" sync "$ADDR_Y" >/dev/null
 [ "$(digest "$X")" = "$(digest "$Z")" ] && [ "$(digest "$Y")" = "$(digest "$Z")" ] || die "chain did not converge"
 ok "chain x-y-z converges through y"
 
+# --- a capped server: its frames wait for the cap, and all of them leave ----------------
+# 300 events (~150 kB) from a node that sends 30 kB/s to a peer: the first frame spends
+# the bucket, the rest wait for tokens; the sync completes, nothing lost.
+G=$WORK/g G2=$WORK/g2
+FIDG=$("$GEN" --events 300 --seed 5 "$WORK/g.bundle")
+join_forum "$G" "$FIDG"
+h "$G" import "$WORK/g.bundle" >/dev/null
+join_forum "$G2" "$FIDG"
+PG=$(free_port)
+node_start G "$G" "$PG" --no-discovery --peer-rate 30000
+t0=$SECONDS
+h "$G2" sync --timeout 30 "$(addr "$G" 127.0.0.1 "$PG")" >/dev/null ||
+  die "a sync from a capped server failed"
+[ "$(digest "$G")" = "$(digest "$G2")" ] || die "a sync from a capped server did not converge"
+ok "a capped server (30 kB/s) sent all of ~150 kB in $((SECONDS - t0)) s"
+node_stop G
+
 # --- refusals ----------------------------------------------------------------------------
 O=$WORK/other
 new_forum "$O" "Another forum" >/dev/null
