@@ -195,7 +195,7 @@ herr node_sync_once(struct store *st, const uint8_t seed[HEARTH_SEED_LEN], const
      * new session at once, a few times. */
     uint64_t give_up = mono_ms() + (uint64_t)timeout_ms;
     int restarts = 0;
-    for (uint64_t wait = 500;; wait *= 2) {
+    for (uint64_t wait = 500;;) {
         struct sync_config sc = {.max_frame = NODE_FRAME};
         if ((e = sync_session_new(&s, st, idx, &sc)) != HERR_OK ||
             (e = sync_session_start(s)) != HERR_OK) {
@@ -208,7 +208,6 @@ herr node_sync_once(struct store *st, const uint8_t seed[HEARTH_SEED_LEN], const
         if (again && restarts++ < ONESHOT_RESTARTS) {
             hlog(log, HLOG_INFO, "sync: %s: %s; starting the session again", endpoint, why);
             sync_session_destroy(&s);
-            wait /= 2;
             continue;
         }
         if (e != HERR_BUSY || mono_ms() + wait > give_up)
@@ -222,6 +221,7 @@ herr node_sync_once(struct store *st, const uint8_t seed[HEARTH_SEED_LEN], const
             if ((e = transport_poll(t, 50, &m, &got)) != HERR_OK)
                 goto done;
         }
+        wait *= 2;
     }
 done:
     sync_session_destroy(&s);

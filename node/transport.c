@@ -375,15 +375,28 @@ static void serve_zap(struct transport *t)
     close_parts(p, n, 8);
 }
 
-static void serve_monitor(struct transport *t, struct conn *c)
+/* monitor_event - take one event from a monitor socket: false when there was none
+ * (or it was not an event); else *ev and *value (an errno, a protocol error code...). */
+static bool monitor_event(void *mon, uint16_t *ev, uint32_t *value)
 {
     zmq_msg_t p[2];
-    int n = recv_frames(c->mon, p, 2);
+    int n = recv_frames(mon, p, 2);
     if (n < 0)
-        return;
-    if (n == 2 && zmq_msg_size(&p[0]) >= 6) {
-        uint16_t ev;
-        memcpy(&ev, zmq_msg_data(&p[0]), 2);
+        return false;
+    bool ok = n == 2 && zmq_msg_size(&p[0]) >= 6;
+    if (ok) {
+        memcpy(ev, zmq_msg_data(&p[0]), 2);
+        memcpy(value, (const uint8_t *)zmq_msg_data(&p[0]) + 2, 4);
+    }
+    close_parts(p, n, 2);
+    return ok;
+}
+
+static void serve_monitor(struct transport *t, struct conn *c)
+{
+    uint16_t ev;
+    uint32_t value;
+    if (monitor_event(c->mon, &ev, &value)) {
         char hex[2 * HEARTH_PK_LEN + 1];
         key_hex(hex, c->key);
         switch (ev) {
@@ -416,7 +429,6 @@ static void serve_monitor(struct transport *t, struct conn *c)
             break;
         }
     }
-    close_parts(p, n, 2);
 }
 
 static bool quarantined(const struct transport *t, zmq_msg_t *route)
@@ -512,15 +524,9 @@ static void take(struct transport *t, void *s, int conn, struct transport_msg *m
  * half-way. libzmq tells neither the address nor the key. */
 static void serve_listener_monitor(struct transport *t)
 {
-    zmq_msg_t p[2];
-    int n = recv_frames(t->lmon, p, 2);
-    if (n < 0)
-        return;
-    if (n == 2 && zmq_msg_size(&p[0]) >= 6) {
-        uint16_t ev;
-        uint32_t value;
-        memcpy(&ev, zmq_msg_data(&p[0]), 2);
-        memcpy(&value, (const uint8_t *)zmq_msg_data(&p[0]) + 2, 4);
+    uint16_t ev;
+    uint32_t value;
+    if (monitor_event(t->lmon, &ev, &value)) {
         uint64_t more;
         if (hlog_due(&t->handshake, mono_ms(), &more)) {
             char why[96];
@@ -536,7 +542,6 @@ static void serve_listener_monitor(struct transport *t)
                  why, more);
         }
     }
-    close_parts(p, n, 2);
 }
 
 herr transport_poll(struct transport *t, int timeout_ms, struct transport_msg *m, bool *got)

@@ -239,6 +239,19 @@ run_case greedy-readers during --conns 32 --hold 5000
 restart_victim # a fresh process: libzmq's routing-id counter at its start
 run_case route-collide --conns 40
 
+# verdict NAME SUMMARY: report a case from the caller's errs and bug (a KNOWN_BUGS entry).
+verdict() {
+  if [ ${#errs[@]} -eq 0 ] && [ -n "$bug" ]; then
+    echo "XPASS case $1 (take it off KNOWN_BUGS)"; CASE_FAILS=$((CASE_FAILS + 1))
+  elif [ ${#errs[@]} -eq 0 ]; then
+    echo "ok    case $1: $2"; PASSED=$((PASSED + 1))
+  elif [ -n "$bug" ]; then
+    XFAILS=$((XFAILS + 1)); echo "XFAIL case $1: known bug: $bug"; printf '        %s\n' "${errs[@]}"
+  else
+    CASE_FAILS=$((CASE_FAILS + 1)); echo "FAIL  case $1"; printf '        %s\n' "${errs[@]}"
+  fi
+}
+
 # key-churn: after many keys came and went, a peer added by the operator is used.
 run_churn() {
   [ -n "${HEARTH_HOSTILE_CASES:-}" ] && ! [[ " $HEARTH_HOSTILE_CASES " == *" key-churn "* ]] && return 0
@@ -255,14 +268,7 @@ run_churn() {
     errs+=("the victim never synced with a peer added after 100 keys came and went ($(h "$V" peers --json | grep -c '"key"') peers known)")
   kill -0 "$PID_V" 2>/dev/null || { CRASHES=$((CRASHES + 1)); errs+=("the victim died"); }
   node_stop X
-  if [ ${#errs[@]} -eq 0 ]; then
-    [ -n "$bug" ] && { echo "XPASS case key-churn (take it off KNOWN_BUGS)"; CASE_FAILS=$((CASE_FAILS + 1)); } ||
-      { echo "ok    case key-churn: an added peer is used after 100 keys came and went"; PASSED=$((PASSED + 1)); }
-  elif [ -n "$bug" ]; then
-    XFAILS=$((XFAILS + 1)); echo "XFAIL case key-churn: known bug: $bug"; printf '        %s\n' "${errs[@]}"
-  else
-    CASE_FAILS=$((CASE_FAILS + 1)); echo "FAIL  case key-churn"; printf '        %s\n' "${errs[@]}"
-  fi
+  verdict key-churn "an added peer is used after 100 keys came and went"
 }
 run_churn
 
@@ -293,14 +299,7 @@ run_bundle() {
   join_forum "$R" "$FID"
   if h "$R" import "$WORK/cut.bundle" >/dev/null 2>&1; then errs+=("a cut bundle was taken"); fi
   [ "$(stat_field "$R" events)" = 0 ] || errs+=("a cut bundle left events behind")
-  if [ ${#errs[@]} -eq 0 ]; then
-    [ -n "$bug" ] && { echo "XPASS case forged-bundle (take it off KNOWN_BUGS)"; CASE_FAILS=$((CASE_FAILS + 1)); } ||
-      { echo "ok    case forged-bundle: 1 of 4 accepted in every environment; a cut bundle refused"; PASSED=$((PASSED + 1)); }
-  elif [ -n "$bug" ]; then
-    XFAILS=$((XFAILS + 1)); echo "XFAIL case forged-bundle: known bug: $bug"; printf '        %s\n' "${errs[@]}"
-  else
-    CASE_FAILS=$((CASE_FAILS + 1)); echo "FAIL  case forged-bundle"; printf '        %s\n' "${errs[@]}"
-  fi
+  verdict forged-bundle "1 of 4 accepted in every environment; a cut bundle refused"
 }
 run_bundle
 
