@@ -166,6 +166,7 @@ cpids=()
 for c in $(seq 1 "$CLIENTS"); do
   join_forum "$WORK/c$c" "$FID3"
 done
+rush0=$SECONDS
 for c in $(seq 1 "$CLIENTS"); do
   "$HEARTH" -d "$WORK/c$c" sync --timeout 60 "$ADDR_H" >"$WORK/c$c.out" 2>&1 &
   cpids+=($!)
@@ -176,6 +177,7 @@ for c in $(seq 1 "$CLIENTS"); do
   else other=$((other + 1)); echo "client $c: $(cat "$WORK/c$c.out")"
   fi
 done
+rush=$((SECONDS - rush0))
 [ "$other" = 0 ] || die "$other clients failed"
 for c in $(seq 1 "$CLIENTS"); do
   [ "$(digest "$WORK/c$c")" = "$(digest "$HUB")" ] || die "client $c synced but differs from the hub"
@@ -192,6 +194,8 @@ h "$WORK/c1" sync "$ADDR_H" >/dev/null || die "the hub does not serve after the 
 ok "$CLIENTS clients at once: all synced; $busy refusals (try again later) retried; table empty after"
 node_stop HUB
 grep -q "refused" "$WORK/HUB.log" || [ "$busy" = 0 ] || die "the hub did not log the refusals"
-# One line per 10 s at most, each with the count of those not logged.
-[ "$(grep -c "sessions under way" "$WORK/HUB.log")" -le 6 ] || die "the busy warning floods the log"
+# One line per 10 s at most, each with the count of those not logged: over a rush of
+# $rush s, at most one per 10-s window it touched.
+warned=$(grep -c "sessions under way" "$WORK/HUB.log" || true)
+[ "$warned" -le $((rush / 10 + 2)) ] || die "the busy warning floods the log: $warned lines in $rush s"
 finish

@@ -136,6 +136,31 @@ h "$G2" sync --timeout 30 "$(addr "$G" 127.0.0.1 "$PG")" >/dev/null ||
 ok "a capped server (30 kB/s) sent all of ~150 kB in $((SECONDS - t0)) s"
 node_stop G
 
+# --- a capped server's last word: the DONE after the events it was asked for --------------
+# g3 holds 300 events, g4 285 (280 shared, 5 of its own): an IBLT plan in which g4
+# computes and g3 answers its WANT with ~10 kB of events, then, g4's DONE received, says
+# DONE. At 2 kB/s that DONE waits ~4 s for the cap after the session has ended; a node
+# that ended the session at once dropped it, and g4 waited for its timeout.
+G3=$WORK/g3 G4=$WORK/g4
+FIDC=$("$GEN" --events 280 --seed 6 --salt 1 "$WORK/c1.bundle")
+"$GEN" --events 20 --seed 6 --salt 2 "$WORK/c2.bundle" >/dev/null
+"$GEN" --events 5 --seed 6 --salt 3 "$WORK/c3.bundle" >/dev/null
+join_forum "$G3" "$FIDC"
+join_forum "$G4" "$FIDC"
+h "$G3" import "$WORK/c1.bundle" >/dev/null
+h "$G3" import "$WORK/c2.bundle" >/dev/null
+h "$G4" import "$WORK/c1.bundle" >/dev/null
+h "$G4" import "$WORK/c3.bundle" >/dev/null
+PG=$(free_port)
+node_start G3 "$G3" "$PG" --no-discovery --interval 600 --peer-rate 2000
+t0=$SECONDS
+out=$(h "$G4" sync --json --timeout 20 "$(addr "$G3" 127.0.0.1 "$PG")" 2>&1) ||
+  die "a sync whose last frame waits for the server's cap failed: $out"
+echo "$out" | grep -q '"plan": *"iblt' || die "not the IBLT plan this case needs: $out"
+[ "$(digest "$G3")" = "$(digest "$G4")" ] || die "the capped answering server did not converge"
+ok "a capped server's DONE, held for its cap after the session ended, still left ($((SECONDS - t0)) s)"
+node_stop G3
+
 # --- refusals ----------------------------------------------------------------------------
 O=$WORK/other
 new_forum "$O" "Another forum" >/dev/null
