@@ -23,9 +23,10 @@
 /* Frames queued for one listener peer: a peer that reads nothing pins at most this
  * many of our frames in memory (its own sessions stop producing when it is full). */
 #define LISTENER_SNDHWM 4
-/* Frames a listener peer may have queued for us (we drain them at once): with frames
- * of up to OVERSIZE_SEEN, what one connection can make libzmq hold, 16 MiB. */
-#define LISTENER_RCVHWM 8
+/* Frames a peer may have queued for us on any socket, listener or outgoing (we drain
+ * them at once; a full queue only makes libzmq stop reading): with frames of up to
+ * OVERSIZE_SEEN, what one connection can make libzmq hold, 16 MiB. */
+#define PEER_RCVHWM 8
 #define QUARANTINE 64             /* listener connections we no longer hear */
 #define ROUTE_WARN_EVERY_MS 10000 /* the window of the limits on log lines */
 
@@ -84,7 +85,7 @@ static int common_opts(struct transport *t, void *s)
     rc |= setint(s, ZMQ_LINGER, 0);
     rc |= zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &max, sizeof max);
     rc |= setint(s, ZMQ_SNDHWM, t->o.hwm);
-    rc |= setint(s, ZMQ_RCVHWM, t->o.hwm);
+    rc |= setint(s, ZMQ_RCVHWM, PEER_RCVHWM < t->o.hwm ? PEER_RCVHWM : t->o.hwm);
     rc |= setint(s, ZMQ_HEARTBEAT_IVL, t->o.heartbeat_ms);
     rc |= setint(s, ZMQ_HEARTBEAT_TIMEOUT, t->o.link_timeout_ms);
     rc |= setint(s, ZMQ_HEARTBEAT_TTL, t->o.link_timeout_ms);
@@ -131,7 +132,6 @@ static herr bind_listener(struct transport *t, const char **why)
     /* Replies to a vanished peer fail loudly instead of vanishing. */
     rc |= setint(t->listener, ZMQ_ROUTER_MANDATORY, 1);
     rc |= setint(t->listener, ZMQ_SNDHWM, LISTENER_SNDHWM < t->o.hwm ? LISTENER_SNDHWM : t->o.hwm);
-    rc |= setint(t->listener, ZMQ_RCVHWM, LISTENER_RCVHWM < t->o.hwm ? LISTENER_RCVHWM : t->o.hwm);
     if (rc != 0 ||
         open_monitor(t, t->listener,
                      ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL,

@@ -9,7 +9,8 @@
  * fail on the listener (stalled, garbled, not CURVE) are logged, at most five lines
  * per 10 s with a count (every line a peer can cause at will is limited so). The listener queues at
  * most 4 frames for a peer that does not read (its sessions wait); outgoing connections queue
- * `hwm`.
+ * `hwm`. Every socket holds at most 8 frames a peer sent and we have not taken (libzmq
+ * then stops reading that connection), so one peer pins at most 16 MiB there.
  *
  * Security: CURVE on every socket, with the node's transport key (an X25519 key
  * derived from node.key, distinct from the author's signing key). The ZAP handler is
@@ -54,7 +55,7 @@ struct transport_opts {
     int heartbeat_ms;       /* ZMTP heartbeat interval; 0: 5000 */
     int link_timeout_ms;    /* a link that brings no whole message for this long is
                              * dropped (ZMTP heartbeat timeout and TTL); 0: 3 intervals */
-    int hwm;                /* send/receive high-water mark in messages; 0: 32 */
+    int hwm;                /* send high-water mark in messages (receive: at most 8); 0: 32 */
     int reconnect_max_ms;   /* longest wait between reconnection attempts; 0: 30000 */
     const struct hlog *log; /* may be NULL */
 };
