@@ -73,8 +73,18 @@ static bool bucket_ready(struct bucket *b, uint64_t now)
 {
     if (!b->rate)
         return true;
-    b->tokens += (int64_t)(since(now, b->last_ms) * b->rate / 1000);
-    b->last_ms = now;
+    uint64_t elapsed = since(now, b->last_ms);
+    if (elapsed >= 1000) {
+        /* A second or more fills the bucket (the burst is one second's worth). */
+        b->tokens += (int64_t)b->rate;
+        b->last_ms = now;
+    } else {
+        /* Whole tokens only, and only the time they took is spent: at a few bytes a
+         * second, polls 20 ms apart must still add up. */
+        uint64_t gained = elapsed * b->rate / 1000;
+        b->tokens += (int64_t)gained;
+        b->last_ms += gained * 1000 / b->rate;
+    }
     if (b->tokens > (int64_t)b->rate)
         b->tokens = (int64_t)b->rate;
     return b->tokens > 0;
@@ -145,6 +155,13 @@ struct push_source {
     uint8_t key[HEARTH_PK_LEN];
 };
 
+/* Events a session took from a peer: arrivals lo..hi. Push does not send them back. */
+#define SESSION_SOURCES 64
+struct session_source {
+    uint64_t lo, hi;
+    uint8_t key[HEARTH_PK_LEN];
+};
+
 struct node {
     struct store *st;
     struct config cfg;
@@ -167,7 +184,11 @@ struct node {
     struct counters ctr;
     struct hbuf scratch;
     uint8_t push_ids[NODE_PUSH_MAX][HEARTH_ID_LEN];
-    struct push_source pushed_by[NODE_PUSH_MAX]; /* a ring of the latest pushes taken */
+    uint64_t push_arrivals[NODE_PUSH_MAX];                /* beside push_ids */
+    struct push_source pushed_by[NODE_PUSH_MAX];          /* a ring of the latest pushes taken */
+    size_t push_count;                                    /* of push_ids */
+    struct session_source from_sessions[SESSION_SOURCES]; /* a ring */
+    size_t from_sessions_next;
     struct push_batch pushes;
     size_t pushed_next;
 };
@@ -663,7 +684,10 @@ static struct inbound *idlest_inbound(struct node *n)
             if (!b->used || !b->in.s)
                 continue;
             uint64_t idle = since(now, b->in.last_ms);
-            bool candidate = pass == 0 ? b->in.heard <= 1 && idle >= INBOUND_EVICT_IDLE_MS
+            /* Pass 0: a peer that sent its HELLO and nothing since, while we sent no
+             * more than ours (a new node receiving a transfer also only said hello). */
+            bool hello_only = b->in.heard <= 1 && sync_session_stats(b->in.s)->msgs_sent <= 1;
+            bool candidate = pass == 0 ? hello_only && idle >= INBOUND_EVICT_IDLE_MS
                                        : idle >= INBOUND_EVICT_STALL_MS;
             if (candidate && (!best || b->in.last_ms < best->in.last_ms))
                 best = b;
@@ -743,6 +767,32 @@ static void refuse_busy(struct node *n, const struct transport_msg *m)
              NODE_MAX_INBOUND, more);
 }
 
+/* session_receive - hand m to session s with the peer `key`; the events it accepts are
+ * remembered as that peer's (push then does not send them back to it). */
+static herr session_receive(struct node *n, struct sync_session *s, const uint8_t *key,
+                            const struct transport_msg *m)
+{
+    uint64_t before = 0, after = 0;
+    uint64_t accepted = sync_session_stats(s)->events_accepted;
+    bool events =
+        msg_type(m->data, m->len) == SYNC_EVENTS && store_last_arrival(n->st, &before) == HERR_OK;
+    herr e = sync_session_receive(s, m->data, m->len);
+    if (events && sync_session_stats(s)->events_accepted > accepted &&
+        store_last_arrival(n->st, &after) == HERR_OK) {
+        struct session_source *src =
+            &n->from_sessions[(n->from_sessions_next + SESSION_SOURCES - 1) % SESSION_SOURCES];
+        if (n->from_sessions_next && src->hi == before && !memcmp(src->key, key, HEARTH_PK_LEN)) {
+            src->hi = after; /* the same session's next batch */
+        } else {
+            src = &n->from_sessions[n->from_sessions_next++ % SESSION_SOURCES];
+            src->lo = before + 1;
+            src->hi = after;
+            memcpy(src->key, key, HEARTH_PK_LEN);
+        }
+    }
+    return e;
+}
+
 static void handle_inbound(struct node *n, const struct transport_msg *m)
 {
     int type = msg_type(m->data, m->len);
@@ -778,7 +828,7 @@ static void handle_inbound(struct node *n, const struct transport_msg *m)
     b->in.last_ms = mono_ms();
     b->in.heard++;
     /* A failure ends the session; tend_sessions reports it with the session's result. */
-    if (sync_session_receive(b->in.s, m->data, m->len) != HERR_OK)
+    if (session_receive(n, b->in.s, b->key, m) != HERR_OK)
         hlog(n->log, HLOG_DEBUG, "sync: an inbound session ended in error");
 }
 
@@ -796,7 +846,7 @@ static void handle_outbound(struct node *n, const struct transport_msg *m)
     }
     p->out.last_ms = mono_ms();
     p->out.heard++;
-    if (sync_session_receive(p->out.s, m->data, m->len) != HERR_OK)
+    if (session_receive(n, p->out.s, p->rec.key, m) != HERR_OK)
         hlog(n->log, HLOG_DEBUG, "sync: an outbound session ended in error");
 }
 
@@ -825,6 +875,7 @@ static void handle(struct node *n, const struct transport_msg *m)
 
 struct collect {
     uint8_t (*ids)[HEARTH_ID_LEN];
+    uint64_t *arrivals;
     size_t n, max;
     uint64_t last;
 };
@@ -835,14 +886,17 @@ static herr collect_one(void *ctx, const uint8_t id[HEARTH_ID_LEN], uint64_t cre
     struct collect *c = ctx;
     (void)created;
     c->last = arrival;
-    if (c->n < c->max)
+    if (c->n < c->max) {
         memcpy(c->ids[c->n], id, HEARTH_ID_LEN);
+        c->arrivals[c->n] = arrival;
+    }
     c->n++;
     return HERR_OK;
 }
 
-/* pushed_by - the peer that pushed us this event lately, or NULL. */
-static const uint8_t *pushed_by(const struct node *n, const uint8_t *env, size_t len)
+/* source_of - the peer this event (one of push_ids[0..count)) came from lately, by a
+ * push or in a session, or NULL. */
+static const uint8_t *source_of(const struct node *n, size_t count, const uint8_t *env, size_t len)
 {
     struct event ev;
     if (event_parse(&ev, env, len, NULL) != HERR_OK)
@@ -850,23 +904,35 @@ static const uint8_t *pushed_by(const struct node *n, const uint8_t *env, size_t
     for (size_t i = 0; i < NODE_PUSH_MAX; i++)
         if (memcmp(n->pushed_by[i].id, ev.id, HEARTH_ID_LEN) == 0)
             return n->pushed_by[i].key;
+    for (size_t j = 0; j < count; j++) {
+        if (memcmp(n->push_ids[j], ev.id, HEARTH_ID_LEN) != 0)
+            continue;
+        for (size_t i = 0; i < SESSION_SOURCES; i++) {
+            const struct session_source *src = &n->from_sessions[i];
+            if (src->hi && src->lo <= n->push_arrivals[j] && n->push_arrivals[j] <= src->hi)
+                return src->key;
+        }
+        break;
+    }
     return NULL;
 }
 
 static herr push_one(void *ctx, const uint8_t *env, size_t len)
 {
     struct node *n = ctx;
-    const uint8_t *source = pushed_by(n, env, len);
+    const uint8_t *source = source_of(n, n->push_count, env, len);
     hbuf_reset(&n->scratch);
     herr e = sync_encode_push(&n->scratch, env, len);
     if (e)
         return e;
-    /* Push is best effort: a full queue or a gone peer is repaired by anti-entropy. */
+    /* Push is best effort: a full queue, a gone peer or a cap that is spent (pushes
+     * keep to the caps like everything else) is repaired by anti-entropy. */
+    uint64_t now = mono_ms();
     for (int i = 0; i < NODE_MAX_PEERS; i++) {
         struct peer *p = &n->peers[i];
         herr sent = HERR_NOT_FOUND;
         if (!p->used || (source && memcmp(source, p->rec.key, HEARTH_PK_LEN) == 0) ||
-            test_dropped(n))
+            test_dropped(n) || !bucket_ready(&n->global, now) || !bucket_ready(&p->bucket, now))
             continue;
         if (p->conn >= 0 && transport_conn_state(n->tp, p->conn) == CONN_READY)
             sent = transport_send(n->tp, p->conn, NULL, 0, n->scratch.data, n->scratch.len);
@@ -877,6 +943,7 @@ static herr push_one(void *ctx, const uint8_t *env, size_t len)
             n->ctr.pushes_sent++;
             n->ctr.bytes_sent += n->scratch.len;
             bucket_take(&n->global, n->scratch.len);
+            bucket_take(&p->bucket, n->scratch.len);
         }
     }
     return HERR_OK;
@@ -889,7 +956,7 @@ static void push_arrivals(struct node *n)
     uint64_t last;
     if (store_last_arrival(n->st, &last) != HERR_OK || last <= n->last_pushed)
         return;
-    struct collect c = {n->push_ids, 0, NODE_PUSH_MAX, n->last_pushed};
+    struct collect c = {n->push_ids, n->push_arrivals, 0, NODE_PUSH_MAX, n->last_pushed};
     if (store_keys_since(n->st, n->last_pushed, collect_one, &c) != HERR_OK)
         return;
     n->last_pushed = c.last;
@@ -899,6 +966,7 @@ static void push_arrivals(struct node *n)
         n->next_ae = mono_ms();
         return;
     }
+    n->push_count = c.n;
     if (store_get_many(n->st, (const uint8_t(*)[HEARTH_ID_LEN])n->push_ids, c.n, push_one, n) !=
         HERR_OK)
         hlog(n->log, HLOG_WARN, "push: cannot read new events: %s", store_errmsg(n->st));
@@ -1012,6 +1080,13 @@ static void discovery_tick(struct node *n, uint64_t now)
             continue;
         }
         struct peer *p = peer_find(n, dp.key);
+        if (p && p->ready && strcmp(p->rec.endpoint, ep) != 0) {
+            /* Beacons are not signed: one naming a connected peer at another place is
+             * not worth its connection (a neighbour could forge them to keep it cut off). */
+            hlog(n->log, HLOG_DEBUG, "discovery: node %s at %s ignored: connected at %s", k, ep,
+                 p->rec.endpoint);
+            continue;
+        }
         if (!p || strcmp(p->rec.endpoint, ep) != 0)
             hlog(n->log, HLOG_INFO, "discovery: found node %s at %s", k, ep);
         if (p && configured(p))
@@ -1357,6 +1432,13 @@ herr node_run(struct node *n, volatile sig_atomic_t *stop)
     if (n->cfg.test_drop_permille || n->cfg.test_no_push)
         hlog(n->log, HLOG_WARN, "test settings: %u/1000 of contacts fail%s",
              n->cfg.test_drop_permille, n->cfg.test_no_push ? ", no eager push" : "");
+    for (size_t i = 0; i < n->cfg.n_peers; i++) {
+        uint8_t key[HEARTH_PK_LEN];
+        char ep[PEER_MAX_ENDPOINT];
+        const char *why = "";
+        if (address_parse(n->cfg.peers[i], key, ep, sizeof ep, &why) != HERR_OK)
+            hlog(n->log, HLOG_WARN, "peers: %s ignored: %s", n->cfg.peers[i], why);
+    }
     hlog(n->log, HLOG_INFO, "node %s ready, listening on %s", k, node_endpoint(n));
     notify_send("READY=1");
     herr e = HERR_OK;

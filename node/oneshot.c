@@ -65,6 +65,28 @@ static herr await_ready(struct transport *t, int conn, const char *endpoint, int
     return HERR_NET;
 }
 
+/* drain - after a session that ended well: our last frames (the events we owed and
+ * our DONE, the session's last word) may still be on their way over a slow link, in
+ * libzmq's queue or the kernel's. Stay, reading what the peer sends (data arriving at
+ * a closed socket is answered with a reset, which would throw away what the kernel
+ * still holds), until the peer's system has acknowledged every byte, within
+ * timeout_ms; then close lingering for whatever libzmq may still hold. */
+static void drain(struct transport *t, int conn, int timeout_ms)
+{
+    uint64_t end = mono_ms() + (uint64_t)timeout_ms;
+    for (int empty = 0; empty < 2 && mono_ms() < end;) {
+        long q = transport_unacked(t, conn);
+        if (q < 0)
+            break;
+        empty = q == 0 ? empty + 1 : 0;
+        struct transport_msg m;
+        bool got;
+        if (transport_poll(t, 20, &m, &got) != HERR_OK)
+            break;
+    }
+    transport_linger(t, conn, timeout_ms);
+}
+
 /* exchange - drive the session to its end over conn. When the link drops and comes
  * back (ZeroMQ reconnects by itself), what was in flight may be lost with it: *again
  * is set, and the caller starts a new session (committed batches stay committed). */
@@ -140,17 +162,12 @@ static herr exchange(struct transport *t, int conn, struct sync_session *s, int 
             shown = now;
         }
     }
-    /* Give the last frames (our DONE) a moment to leave: sockets close with linger 0. */
-    for (int i = 0; i < 5; i++) {
-        struct transport_msg m;
-        bool got;
-        if (transport_poll(t, 20, &m, &got) != HERR_OK)
-            break;
-    }
     const char *sw;
     e = sync_session_result(s, &sw);
     if (e)
         snprintf(why, why_n, "%s", *sw ? sw : herr_str(e));
+    else
+        drain(t, conn, timeout_ms);
 done:
     hbuf_release(&held);
     return e;

@@ -5,7 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <zmq.h>
+
+#include <linux/sockios.h>
 
 #include "node/clock.h"
 #include "store/limits.h"
@@ -35,6 +38,7 @@ struct conn {
     void *sock;
     void *mon;
     bool tcp_up; /* connected at TCP level, handshake not yet done */
+    int fd;      /* libzmq's TCP socket (from the monitor), -1: none */
     uint8_t key[HEARTH_PK_LEN];
 };
 
@@ -239,6 +243,21 @@ void transport_destroy(struct transport **tp)
     *tp = NULL;
 }
 
+long transport_unacked(const struct transport *t, int conn)
+{
+    int q;
+    if (conn < 0 || conn >= TRANSPORT_MAX_CONNS || t->conns[conn].state != CONN_READY ||
+        t->conns[conn].fd < 0 || ioctl(t->conns[conn].fd, SIOCOUTQ, &q) != 0)
+        return -1;
+    return q;
+}
+
+void transport_linger(struct transport *t, int conn, int ms)
+{
+    if (conn >= 0 && conn < TRANSPORT_MAX_CONNS && t->conns[conn].sock)
+        (void)setint(t->conns[conn].sock, ZMQ_LINGER, ms);
+}
+
 const uint8_t *transport_key(const struct transport *t)
 {
     return t->pk;
@@ -259,6 +278,7 @@ herr transport_connect(struct transport *t, const uint8_t key[HEARTH_PK_LEN], co
         return HERR_FULL;
     struct conn *c = &t->conns[i];
     c->state = CONN_CONNECTING;
+    c->fd = -1;
     memcpy(c->key, key, HEARTH_PK_LEN);
     herr e = HERR_NET;
     c->sock = zmq_socket(t->ctx, ZMQ_DEALER);
@@ -402,6 +422,7 @@ static void serve_monitor(struct transport *t, struct conn *c)
         switch (ev) {
         case ZMQ_EVENT_CONNECTED:
             c->tcp_up = true;
+            c->fd = (int)value;
             break;
         case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
             c->state = CONN_READY;
@@ -426,6 +447,7 @@ static void serve_monitor(struct transport *t, struct conn *c)
                 c->state = CONN_CONNECTING;
             }
             c->tcp_up = false;
+            c->fd = -1;
             break;
         }
     }

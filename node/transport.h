@@ -135,6 +135,16 @@ HEARTH_MUST_CHECK herr transport_send(struct transport *t, int conn, const uint8
 void address_format(char *out, size_t n, const uint8_t key[HEARTH_PK_LEN], const char *host,
                     unsigned port);
 
+/* transport_unacked - bytes sent on conn's TCP connection that the peer's system has
+ * not yet acknowledged (the kernel's send queue, SIOCOUTQ), or -1 when the connection
+ * is not up or the system cannot tell. What libzmq still queues is not counted. */
+long transport_unacked(const struct transport *t, int conn);
+
+/* transport_linger - what is still queued on conn may leave for up to ms after
+ * transport_destroy, which then waits until it has left (or ms have passed). Without
+ * it every socket closes with linger 0 and drops what it still holds. */
+void transport_linger(struct transport *t, int conn, int ms);
+
 /* address_parse - split "hearth://KEY@HOST:PORT" into key and a "tcp://HOST:PORT"
  * endpoint (of size n). HERR_USAGE with *why when malformed. */
 HEARTH_MUST_CHECK herr address_parse(const char *addr, uint8_t key[HEARTH_PK_LEN], char *endpoint,
