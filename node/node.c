@@ -116,8 +116,11 @@ struct peer {
     uint64_t next_attempt_ms, backoff_ms;
     struct sess out; /* the session we initiated on conn */
     struct bucket bucket;
-    bool dirty;        /* rec changed since it was saved */
-    bool stored;       /* rec is (or was, until someone removed it) in the store */
+    bool dirty;  /* rec changed since it was saved */
+    bool stored; /* rec is (or was, until someone removed it) in the store */
+    /* rec's endpoint and source as we last saved or loaded them: a stored record that
+     * differs was changed by `hearth peers add` since. */
+    char stored_endpoint[PEER_MAX_ENDPOINT], stored_source[16];
     uint64_t noted_ms; /* wall clock when this node first heard of it, this run */
     /* Where to push when we have no connection of our own: its last inbound route. */
     uint8_t route[TRANSPORT_MAX_ROUTE];
@@ -464,6 +467,22 @@ static bool removed(struct node *n, struct peer *p)
            peer_record_load(n->st, p->rec.key, &r) == HERR_NOT_FOUND;
 }
 
+/* adopt_stored - what `hearth peers add` changed in p's stored record r since we last
+ * saved or loaded it (a new endpoint, or the peer made ours) wins over what we hold;
+ * counters of ours still to be saved stay. */
+static void adopt_stored(struct node *n, struct peer *p, const struct peer_record *r)
+{
+    if (strcmp(r->endpoint, p->stored_endpoint) == 0 && strcmp(r->source, p->stored_source) == 0)
+        return;
+    bool dirty = p->dirty;
+    peer_note(n, r->key, r->endpoint, r->source, false);
+    if (strcmp(r->source, p->rec.source) != 0 && strcmp(r->source, "added") == 0) {
+        snprintf(p->rec.source, sizeof p->rec.source, "%s", r->source);
+        p->next_attempt_ms = 0;
+    }
+    p->dirty = dirty;
+}
+
 static void peer_save(struct node *n, struct peer *p)
 {
     if (!p->dirty)
@@ -476,9 +495,16 @@ static void peer_save(struct node *n, struct peer *p)
         peer_drop(n, p);
         return;
     }
+    /* Read first: what `hearth peers add` wrote since we last looked must not be saved
+     * over (another process; the window left is the one between these two calls). */
+    struct peer_record r;
+    if (p->stored && peer_record_load(n->st, p->rec.key, &r) == HERR_OK)
+        adopt_stored(n, p, &r);
     if (peer_record_save(n->st, &p->rec) == HERR_OK) {
         p->dirty = false;
         p->stored = true;
+        memcpy(p->stored_endpoint, p->rec.endpoint, sizeof p->stored_endpoint);
+        memcpy(p->stored_source, p->rec.source, sizeof p->stored_source);
     }
 }
 
@@ -496,15 +522,11 @@ static herr load_one(void *ctx, const struct peer_record *r)
         p->rec.last_sync = r->last_sync;
         p->rec.failures = r->failures;
         p->dirty = false;
-    } else if (!p->dirty) {
-        /* `hearth peers add` gives a known peer a new endpoint, or makes it ours. */
-        peer_note(n, r->key, r->endpoint, r->source, false);
-        if (strcmp(r->source, p->rec.source) != 0 && strcmp(r->source, "added") == 0) {
-            snprintf(p->rec.source, sizeof p->rec.source, "%s", r->source);
-            p->next_attempt_ms = 0;
-        }
-        p->dirty = false;
+    } else {
+        adopt_stored(n, p, r);
     }
+    memcpy(p->stored_endpoint, r->endpoint, sizeof p->stored_endpoint);
+    memcpy(p->stored_source, r->source, sizeof p->stored_source);
     p->stored = true;
     return HERR_OK;
 }

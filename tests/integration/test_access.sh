@@ -76,4 +76,35 @@ wait_until 10 both || die "two --peer options did not make two static peers: $(n
 ok "serve --peer A --peer B: both are static peers"
 node_stop C
 node_stop HUB
+
+# --- hearth peers add over a peer the node is busy with --------------------------------------
+# q syncs with p every second over its own connection, so p's record of q (inbound)
+# changes all the time. `hearth peers add` on p must win all the same: p used to skip
+# stored records while it had changes of its own to save, and then saved over them.
+P=$WORK/p Q=$WORK/q
+FIDP=$(new_forum "$P" "Add test")
+join_forum "$Q" "$FIDP"
+PP=$(free_port) PQ=$(free_port)
+node_start P "$P" "$PP" --no-discovery --interval 1
+node_start Q "$Q" "$PQ" --no-discovery --interval 1 --peer "$(addr "$P" 127.0.0.1 "$PP")"
+KQ=$(h "$Q" id --json | json_get node_key)
+inbound() { node_json "$P" | grep -q "$KQ"; }
+wait_until 10 inbound || die "q never reached p"
+stored() { # ENDPOINT: p's stored record of q is ours, at ENDPOINT
+  h "$P" peers list --json | python3 -c '
+import json,sys; r = [p for p in json.load(sys.stdin) if p["key"] == sys.argv[1]]
+sys.exit(0 if r and r[0]["source"] == "added" and r[0]["endpoint"] == sys.argv[2] else 1)' \
+    "$KQ" "$1"
+}
+for round in 1 2 3 4; do
+  host=$([ $((round % 2)) = 1 ] && echo localhost || echo 127.0.0.1)
+  h "$P" peers add "hearth://$KQ@$host:$PQ" >/dev/null
+  sleep 3 # a few reloads, saves and sessions
+  stored "tcp://$host:$PQ" ||
+    die "round $round: hearth peers add was undone: $(h "$P" peers list --json)"
+done
+node_json "$P" | grep -q "\"source\": *\"added\"" || die "the running node does not hold q as added"
+ok "hearth peers add wins over a peer the node is busy with (4 rounds, two endpoints)"
+node_stop P
+node_stop Q
 finish
