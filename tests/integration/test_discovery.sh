@@ -74,6 +74,26 @@ for x in A B C; do
   if grep -E " (warn|error) " "$WORK/$x.log"; then die "$x logged something alarming"; fi
 done
 ok "the other forum's node is ignored: nothing crosses, nothing alarming in any log"
+# --- forged beacons: b's key at another port, from b's own address, for 12 s ------------
+# A beacon is not signed; one naming a peer a is connected to, somewhere else, must not
+# cost that connection (a neighbour could otherwise keep b cut off from a).
+ip netns exec "${P}b" python3 - "$FID" "$KB" "$DPORT" <<'PY'
+import socket, sys, time
+forum, key, port = bytes.fromhex(sys.argv[1]), bytes.fromhex(sys.argv[2]), int(sys.argv[3])
+beacon = bytes([0x94, 1, 0xC4, 32]) + forum + bytes([0xC4, 32]) + key + bytes([9])  # port 9
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+end = time.time() + 12
+while time.time() < end:
+    s.sendto(beacon, ("10.77.0.255", port))
+    time.sleep(0.3)
+PY
+! grep -q "found node ${KB:0:12} at tcp://10.77.0.2:9\b" "$WORK/A.log" ||
+  die "a took a forged beacon for b's new address"
+! grep -q "peer ${KB:0:12}: connection lost" "$WORK/A.log" || die "a forged beacon cut a from b"
+id_a=$(post_at "$A" "after the forged beacons")
+wait_until 10 has_events "$B" "$id_a" || die "a's post did not reach b after the forged beacons"
+ok "forged beacons naming b elsewhere: a stays connected to b, posts still flow"
 for x in A B C; do node_stop "$x"; done
 grep -q "stopping (asked to)" "$WORK/A.log" || die "a did not log its stop"
 finish
