@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "node/bucket.h"
 #include "node/clock.h"
 #include "node/discovery.h"
 #include "node/notify.h"
@@ -51,49 +52,6 @@ static uint64_t since(uint64_t now, uint64_t then)
 static uint64_t jitter(uint64_t ms)
 {
     return ms * (750 + random_uniform(500)) / 1000;
-}
-
-/* A token bucket that may go into debt: a frame is sent when the balance is
- * positive and then paid for in full, so a cap holds on average whatever the frame
- * size, and frames keep their order. rate 0: no cap. Burst: one second's worth. */
-struct bucket {
-    uint64_t rate; /* bytes per second */
-    int64_t tokens;
-    uint64_t last_ms;
-};
-
-static void bucket_init(struct bucket *b, uint64_t rate, uint64_t now)
-{
-    b->rate = rate;
-    b->tokens = (int64_t)rate;
-    b->last_ms = now;
-}
-
-static bool bucket_ready(struct bucket *b, uint64_t now)
-{
-    if (!b->rate)
-        return true;
-    uint64_t elapsed = since(now, b->last_ms);
-    if (elapsed >= 1000) {
-        /* A second or more fills the bucket (the burst is one second's worth). */
-        b->tokens += (int64_t)b->rate;
-        b->last_ms = now;
-    } else {
-        /* Whole tokens only, and only the time they took is spent: at a few bytes a
-         * second, polls 20 ms apart must still add up. */
-        uint64_t gained = elapsed * b->rate / 1000;
-        b->tokens += (int64_t)gained;
-        b->last_ms += gained * 1000 / b->rate;
-    }
-    if (b->tokens > (int64_t)b->rate)
-        b->tokens = (int64_t)b->rate;
-    return b->tokens > 0;
-}
-
-static void bucket_take(struct bucket *b, size_t n)
-{
-    if (b->rate)
-        b->tokens -= (int64_t)n;
 }
 
 /* ---- sessions on the wire ---- */

@@ -1,4 +1,5 @@
-/* test_node_parts.c - config file parsing and the discovery beacon. */
+/* test_node_parts.c - config file parsing, the discovery beacon, log limits and the
+ * bandwidth bucket. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "node/bucket.h"
 #include "node/config.h"
 #include "node/discovery.h"
 #include "node/log.h"
@@ -181,6 +183,69 @@ static void test_log_limits(void **state)
     assert_int_equal(more, 1);
 }
 
+/* The cap holds on average: what leaves in a long run is about rate × time plus one
+ * burst, whatever the frame size; frames wait while the balance is spent. */
+static void test_bucket_holds_the_rate(void **state)
+{
+    (void)state;
+    const size_t frames[] = {100, 1500, 131072};
+    for (size_t f = 0; f < sizeof frames / sizeof frames[0]; f++) {
+        struct bucket b;
+        bucket_init(&b, 30000, 1000);
+        uint64_t sent = 0;
+        for (uint64_t now = 1000; now < 1000 + 60000; now += 20)
+            while (bucket_ready(&b, now)) {
+                bucket_take(&b, frames[f]);
+                sent += frames[f];
+            }
+        /* 60 s at 30 kB/s, plus the first second's burst, plus at most one frame. */
+        assert_true(sent >= 60 * 30000);
+        assert_true(sent <= 61 * 30000 + frames[f]);
+    }
+    struct bucket off;
+    bucket_init(&off, 0, 0);
+    bucket_take(&off, 1u << 30);
+    assert_true(bucket_ready(&off, 0)); /* no cap */
+}
+
+/* At a few bytes a second, polled every 20 ms (as the node does while a frame waits),
+ * fractions of a token must add up: the bucket used to drop them and never refill. */
+static void test_bucket_slow_rates_refill(void **state)
+{
+    (void)state;
+    struct bucket b;
+    bucket_init(&b, 10, 0);
+    bucket_take(&b, 100); /* 90 in debt */
+    uint64_t now = 0;
+    while (!bucket_ready(&b, now) && now < 60000)
+        now += 20;
+    /* 91 tokens at 10 a second: 9.1 s. */
+    assert_true(now >= 9000 && now <= 9200);
+}
+
+/* A long idle time fills the bucket to one burst, and no more; a debt is paid at the
+ * rate; a clock read out of order adds nothing. */
+static void test_bucket_idle_and_debt(void **state)
+{
+    (void)state;
+    struct bucket b;
+    bucket_init(&b, 1000, 0);
+    bucket_take(&b, 4000); /* -3000 */
+    assert_false(bucket_ready(&b, 2000));
+    assert_int_equal(b.tokens, -1000);
+    assert_false(bucket_ready(&b, 1000)); /* earlier than the last read */
+    assert_int_equal(b.tokens, -1000);
+    assert_true(bucket_ready(&b, 3500));
+    assert_int_equal(b.tokens, 500);
+    assert_true(bucket_ready(&b, 3500 + 10ULL * 3600 * 1000)); /* ten hours later */
+    assert_int_equal(b.tokens, 1000);
+    struct bucket big;
+    bucket_init(&big, 1ULL << 40, 0);
+    bucket_take(&big, (size_t)3 << 40);
+    assert_true(bucket_ready(&big, UINT64_MAX / 2)); /* no overflow at the largest rate */
+    assert_int_equal(big.tokens, (int64_t)1 << 40);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -189,6 +254,9 @@ int main(void)
         cmocka_unit_test(test_config_rejections),
         cmocka_unit_test(test_beacon_roundtrip_and_rejections),
         cmocka_unit_test(test_discovery_filters),
+        cmocka_unit_test(test_bucket_holds_the_rate),
+        cmocka_unit_test(test_bucket_slow_rates_refill),
+        cmocka_unit_test(test_bucket_idle_and_debt),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
