@@ -32,10 +32,11 @@
 #define WARN_BURST 5       /* lines per window for each kind (peer and reason) */
 #define WARN_BURST_ALL 100 /* lines per window of all kinds together */
 /* When every inbound slot is taken, a new session may take the place of one whose
- * peer said hello and nothing more for INBOUND_EVICT_IDLE_MS, or failing that of one
- * where nothing moved for INBOUND_EVICT_STALL_MS (longer than a frame of ours takes to
- * cross a slow link): slots held by silent peers do not lock honest peers out, and an
- * honest transfer is not cut for a pause. */
+ * peer said hello and nothing more (and we no more than ours) for
+ * INBOUND_EVICT_IDLE_MS, or failing that of one where nothing moved for
+ * INBOUND_EVICT_STALL_MS (longer than a frame of ours takes to cross a slow link):
+ * slots held by silent peers do not lock honest peers out, and an honest transfer is
+ * not cut for a pause. */
 #define INBOUND_EVICT_IDLE_MS 2000
 #define INBOUND_EVICT_STALL_MS 20000
 
@@ -747,6 +748,16 @@ static void refuse_busy(struct node *n, const struct transport_msg *m)
              NODE_MAX_INBOUND, more);
 }
 
+/* seen - the peer just spoke; worth saving once a minute (sessions and failures save
+ * it anyway), so that `hearth peers` shows when we last heard a peer that only pushes. */
+static void seen(struct peer *p)
+{
+    uint64_t now = wall_ms();
+    if (since(now, p->rec.last_seen) >= 60000)
+        p->dirty = true;
+    p->rec.last_seen = now;
+}
+
 /* session_receive - hand m to session s with the peer `key`; the events it accepts are
  * remembered as that peer's (push then does not send them back to it). */
 static herr session_receive(struct node *n, struct sync_session *s, const uint8_t *key,
@@ -778,7 +789,7 @@ static void handle_inbound(struct node *n, const struct transport_msg *m)
     int type = msg_type(m->data, m->len);
     struct peer *p = peer_note(n, m->peer, NULL, "inbound", true);
     if (p) {
-        p->rec.last_seen = wall_ms();
+        seen(p);
         p->route_len = m->route_len;
         memcpy(p->route, m->route, m->route_len);
     }
@@ -817,7 +828,7 @@ static void handle_outbound(struct node *n, const struct transport_msg *m)
     struct peer *p = peer_by_conn(n, m->conn);
     if (!p)
         return;
-    p->rec.last_seen = wall_ms();
+    seen(p);
     if (!p->out.s) {
         char k[13];
         short_key(k, p->rec.key);
