@@ -100,7 +100,12 @@ expect_fail 4 "half.bundle: " "$HEARTH" -d "$B" import "$TMP_ROOT/half.bundle"
 head -c $((SIZE - 34)) "$TMP_ROOT/a.bundle" >"$TMP_ROOT/no-trailer.bundle"
 expect_fail 4 "truncated bundle" "$HEARTH" -d "$B" --json import "$TMP_ROOT/no-trailer.bundle"
 cp "$TMP_ROOT/a.bundle" "$TMP_ROOT/corrupt.bundle"
-printf '\x5a' | dd of="$TMP_ROOT/corrupt.bundle" bs=1 seek=$((SIZE - 100)) conv=notrunc 2>/dev/null
+# Flip every bit of one byte (writing a fixed value was no change when the byte already
+# held it: 1 run in 256 passed a bundle that was not corrupt at all).
+byte=$(od -An -tu1 -j $((SIZE - 100)) -N1 "$TMP_ROOT/a.bundle" | tr -d ' ')
+printf "\\x$(printf %02x $((byte ^ 0xff)))" |
+  dd of="$TMP_ROOT/corrupt.bundle" bs=1 seek=$((SIZE - 100)) conv=notrunc 2>/dev/null
+cmp -s "$TMP_ROOT/a.bundle" "$TMP_ROOT/corrupt.bundle" && fail "the corrupt bundle is not corrupt"
 expect_fail 4 "corrupt.bundle: " "$HEARTH" -d "$B" import "$TMP_ROOT/corrupt.bundle"
 cp "$TMP_ROOT/a.bundle" "$TMP_ROOT/trailing.bundle"
 printf 'x' >>"$TMP_ROOT/trailing.bundle"
