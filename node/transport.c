@@ -415,7 +415,7 @@ static bool monitor_event(void *mon, uint16_t *ev, uint32_t *value)
 static void serve_monitor(struct transport *t, struct conn *c)
 {
     uint16_t ev;
-    uint32_t value;
+    uint32_t value = 0;
     if (monitor_event(c->mon, &ev, &value)) {
         char hex[2 * HEARTH_PK_LEN + 1];
         key_hex(hex, c->key);
@@ -547,7 +547,7 @@ static void take(struct transport *t, void *s, int conn, struct transport_msg *m
 static void serve_listener_monitor(struct transport *t)
 {
     uint16_t ev;
-    uint32_t value;
+    uint32_t value = 0;
     if (monitor_event(t->lmon, &ev, &value)) {
         uint64_t more;
         if (hlog_due(&t->handshake, mono_ms(), &more)) {
