@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "node/peers.h"
 #include "node/transport.h"
 
 void config_defaults(struct config *c)
@@ -127,7 +128,7 @@ static const char *set(struct config *c, const char *sec, const char *key, const
     }
     if (IS("peers", "peer")) {
         uint8_t key_[HEARTH_PK_LEN];
-        char ep[CONFIG_MAX_STR];
+        char ep[PEER_MAX_ENDPOINT]; /* what a peer record holds: longer is refused */
         const char *why;
         if (c->n_peers == CONFIG_MAX_PEERS)
             return "too many peers";

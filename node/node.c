@@ -606,6 +606,21 @@ static void flush_pushes(struct node *n)
 
 /* session_finished - log and count the end of a session, then free it; returns how it
  * ended. */
+/* warn_failed - the line for a failed session with `key`; the ones others start can
+ * fail as often as they like, so their lines are limited (per peer and reason). */
+static void warn_failed(struct node *n, const uint8_t key[HEARTH_PK_LEN], bool initiator,
+                        const char *what)
+{
+    char k[13];
+    uint64_t more = 0;
+    short_key(k, key);
+    if (initiator)
+        hlog(n->log, HLOG_WARN, "sync with %s failed: %s", k, what);
+    else if (hlog_due_kind(&n->fail_warn, warn_kind(key, what), mono_ms(), &more))
+        hlog(n->log, HLOG_WARN, "sync with %s failed: %s (%" PRIu64 " unlogged before)", k, what,
+             more);
+}
+
 static herr session_finished(struct node *n, struct sess *x, const uint8_t key[HEARTH_PK_LEN],
                              bool initiator)
 {
@@ -615,13 +630,11 @@ static herr session_finished(struct node *n, struct sess *x, const uint8_t key[H
     char k[13];
     short_key(k, key);
     struct peer *p = peer_find(n, key);
-    uint64_t more = 0;
     if (e) {
         n->ctr.sessions_failed++;
-        /* Sessions others start can fail as often as they like: their lines are limited. */
-        if (initiator || hlog_due_kind(&n->fail_warn, warn_kind(key, why), mono_ms(), &more))
-            hlog(n->log, HLOG_WARN, "sync with %s failed: %s%s%s%s", k, herr_str(e),
-                 *why ? ": " : "", why, more ? " (and others unlogged before)" : "");
+        char what[256];
+        snprintf(what, sizeof what, "%s%s%s", herr_str(e), *why ? ": " : "", why);
+        warn_failed(n, key, initiator, what);
         if (p && !initiator) { /* an initiator's caller backs off, which counts it */
             p->rec.failures++;
             p->dirty = true;
@@ -1145,14 +1158,9 @@ static void tend_sessions(struct node *n, uint64_t now)
         if (b->in.s && sess_over(&b->in))
             (void)session_finished(n, &b->in, b->key, false);
         else if (e == HERR_NET || since(now, b->in.last_ms) > idle_ms(n)) {
-            char k[13];
-            short_key(k, b->key);
             n->ctr.sessions_failed++;
-            uint64_t more;
-            const char *what = e == HERR_NET ? "the peer is gone" : "the peer went quiet";
-            if (hlog_due_kind(&n->fail_warn, warn_kind(b->key, what), now, &more))
-                hlog(n->log, HLOG_WARN, "sync with %s failed: %s (%" PRIu64 " unlogged before)", k,
-                     what, more);
+            warn_failed(n, b->key, false,
+                        e == HERR_NET ? "the peer is gone" : "the peer went quiet");
             sess_end(&b->in);
         }
         if (!b->in.s)
@@ -1423,13 +1431,6 @@ herr node_run(struct node *n, volatile sig_atomic_t *stop)
     if (n->cfg.test_drop_permille || n->cfg.test_no_push)
         hlog(n->log, HLOG_WARN, "test settings: %u/1000 of contacts fail%s",
              n->cfg.test_drop_permille, n->cfg.test_no_push ? ", no eager push" : "");
-    for (size_t i = 0; i < n->cfg.n_peers; i++) {
-        uint8_t key[HEARTH_PK_LEN];
-        char ep[PEER_MAX_ENDPOINT];
-        const char *why = "";
-        if (address_parse(n->cfg.peers[i], key, ep, sizeof ep, &why) != HERR_OK)
-            hlog(n->log, HLOG_WARN, "peers: %s ignored: %s", n->cfg.peers[i], why);
-    }
     hlog(n->log, HLOG_INFO, "node %s ready, listening on %s", k, node_endpoint(n));
     notify_send("READY=1");
     herr e = HERR_OK;

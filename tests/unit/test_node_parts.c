@@ -66,6 +66,13 @@ static void test_config_rejections(void **state)
     expect_bad("[peers]\npeer = tcp://1.2.3.4:5\n", "hearth://");
     expect_bad("[node]\nthis line has no equals sign\n", "hearth.conf:2");
     expect_bad("[discovery]\nenabled = maybe\n", "true or false");
+    /* An address too long for a peer record (160 bytes) is refused at once (inih's
+     * line limit, 200, refuses it before our own check on the record's size). */
+    char line[400], host[200];
+    memset(host, 'h', 170);
+    host[170] = 0;
+    snprintf(line, sizeof line, "[peers]\npeer = hearth://%064d@%s:7437\n", 0, host);
+    expect_bad(line, "[peers] peer:");
 }
 
 static void test_beacon_roundtrip_and_rejections(void **state)
