@@ -122,6 +122,8 @@ PLVFS_FN void plvfs_img_apply(struct plvfs_path *p, const struct plvfs_op *op, s
         p->len = to;
         return;
     }
+    if (n == 0) /* a torn write may keep none of its sectors; a write of nothing */
+        return; /* never extends a file, and img may still be NULL */
     size_t end = (size_t)op->off + n;
     plvfs_img_reserve(p, end);
     if ((size_t)op->off > p->len)
