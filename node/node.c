@@ -604,8 +604,6 @@ static void flush_pushes(struct node *n)
     hbuf_reset(&b->bytes);
 }
 
-/* session_finished - log and count the end of a session, then free it; returns how it
- * ended. */
 /* warn_failed - the line for a failed session with `key`; the ones others start can
  * fail as often as they like, so their lines are limited (per peer and reason). */
 static void warn_failed(struct node *n, const uint8_t key[HEARTH_PK_LEN], bool initiator,
@@ -621,6 +619,8 @@ static void warn_failed(struct node *n, const uint8_t key[HEARTH_PK_LEN], bool i
              more);
 }
 
+/* session_finished - log and count the end of a session, then free it; returns how it
+ * ended. */
 static herr session_finished(struct node *n, struct sess *x, const uint8_t key[HEARTH_PK_LEN],
                              bool initiator)
 {
