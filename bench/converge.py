@@ -70,7 +70,7 @@ class Bench:
         start = logf.tell()
         pre = ["ip", "netns", "exec", ns] if ns else []
         p = subprocess.Popen(pre + [self.hearth, "-d", d, "serve", "--listen",
-                                    "tcp://%s:%d" % (host, port), *extra],
+                                    "tcp://%s:%d" % (host, port), "--no-web", *extra],
                              stdout=logf, stderr=subprocess.STDOUT, env=env)
         p.logpath = logf.name
         p.logstart = start

@@ -16,7 +16,7 @@ t0=$(date +%s.%N)
 t1=$(date +%s.%N)
 "$H" -d "$work/b" init --join "$fid" >/dev/null
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$H" -d "$work/a" serve --listen "tcp://127.0.0.1:$port" --no-discovery >"$work/a.log" 2>&1 &
+"$H" -d "$work/a" serve --listen "tcp://127.0.0.1:$port" --no-discovery --no-web >"$work/a.log" 2>&1 &
 pid=$!
 for _ in $(seq 100); do grep -q ready "$work/a.log" && break; sleep 0.1; done
 key=$("$H" -d "$work/a" --json id | python3 -c 'import json,sys; print(json.load(sys.stdin)["node_key"])')

@@ -18,11 +18,6 @@
  * format allows, so that the "too long" message can say how long, and bounded. */
 #define CLI_MAX_STDIN (4u * 1024 * 1024)
 
-const char *const cli_reactions[] = {"support", "thinking-of-you", "this-helped", "me-too", "hug",
-                                     NULL};
-
-const char *const cli_roles[] = {"admin", "moderator", "professional", "peer-worker", NULL};
-
 void cli_init(struct cli *c)
 {
     memset(c, 0, sizeof *c);
@@ -540,15 +535,8 @@ int cli_resolve_author(struct cli *c, const char *arg, uint8_t pk[HEARTH_PK_LEN]
 
 char *cli_forum_name(struct cli *c)
 {
-    struct hbuf b;
-    struct event ev;
     char *name = NULL;
-    hbuf_init(&b, HEARTH_MAX_EVENT);
-    if (store_get(c->store, c->forum, &b) == HERR_OK &&
-        event_parse(&ev, b.data, b.len, NULL) == HERR_OK && ev.b.name.p)
-        name = strndup(ev.b.name.p, ev.b.name.n);
-    hbuf_release(&b);
-    return name;
+    return store_forum_name(c->store, &name) == HERR_OK ? name : NULL;
 }
 
 /* ---- text that people type ---- */
@@ -655,7 +643,7 @@ const char *cli_role_name(const char *arg)
     for (; arg[n] && n + 1 < sizeof buf; n++)
         buf[n] = arg[n] == ' ' || arg[n] == '_' ? '-' : (char)tolower((unsigned char)arg[n]);
     buf[n] = '\0';
-    for (const char *const *r = cli_roles; *r; r++)
+    for (const char *const *r = event_roles; *r; r++)
         if (strcmp(*r, buf) == 0)
             return *r;
     return NULL;
@@ -981,7 +969,7 @@ static void json_roles(struct json *j, const struct store_post *p)
 static void json_reactions(struct json *j, const struct store_post *p)
 {
     json_object_open(j, "reactions");
-    for (const char *const *r = cli_reactions; *r; r++) {
+    for (const char *const *r = event_reactions; *r; r++) {
         uint32_t count = 0;
         for (uint32_t i = 0; i < p->n_reactions && i < STORE_MAX_REACTIONS; i++)
             if (strcmp(p->reactions[i].name, *r) == 0)

@@ -217,12 +217,6 @@ int cli_body(struct cli *c, const char *opt, char **out);
 /* cli_hstr - s as a borrowed event string (absent when s is NULL). */
 struct hstr cli_hstr(const char *s);
 
-/* The supportive reactions a post can receive (store/event.c holds the same list). */
-extern const char *const cli_reactions[];
-
-/* The roles the forum's founder and admins grant (store/event.c holds the same list). */
-extern const char *const cli_roles[];
-
 /* cli_role_name - the role `arg` names ("Peer worker", "peer_worker" and "peer-worker"
  * all name "peer-worker"), or NULL when it names none. */
 const char *cli_role_name(const char *arg);

@@ -11,7 +11,7 @@ static const char *normalise(const char *in, char *buf, size_t size)
     for (; in[n] && n + 1 < size; n++)
         buf[n] = in[n] == ' ' || in[n] == '_' ? '-' : (char)tolower((unsigned char)in[n]);
     buf[n] = '\0';
-    for (const char *const *r = cli_reactions; *r; r++)
+    for (const char *const *r = event_reactions; *r; r++)
         if (strcmp(*r, buf) == 0)
             return *r;
     return NULL;
@@ -21,7 +21,7 @@ static int list(struct cli *c)
 {
     if (c->json)
         json_array_open(&c->out, NULL);
-    for (const char *const *r = cli_reactions; *r; r++) {
+    for (const char *const *r = event_reactions; *r; r++) {
         if (c->json)
             json_str(&c->out, NULL, *r);
         else

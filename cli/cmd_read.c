@@ -5,11 +5,11 @@
 
 #define INDENT_MAX 16 /* deeper replies are indented no further */
 
-/* print_reactions - "support 2 · hug 1", in the order of cli_reactions. */
+/* print_reactions - "support 2 · hug 1", in the order of event_reactions. */
 static void print_reactions(const struct store_post *p, const char *indent)
 {
     bool any = false;
-    for (const char *const *r = cli_reactions; *r; r++) {
+    for (const char *const *r = event_reactions; *r; r++) {
         for (uint32_t i = 0; i < p->n_reactions && i < STORE_MAX_REACTIONS; i++) {
             if (strcmp(p->reactions[i].name, *r) != 0 || !p->reactions[i].count)
                 continue;

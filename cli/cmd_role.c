@@ -298,7 +298,7 @@ static void list_role_human(const struct roster *r, const uint8_t *pk, const cha
 struct holder {
     const uint8_t *pk; /* into the roster */
     char *roles;       /* from store_roles, owned */
-    int rank;          /* of their first role: founder first, then as cli_roles */
+    int rank;          /* of their first role: founder first, then as event_roles */
 };
 
 static int role_rank(const char *roles)
@@ -306,8 +306,8 @@ static int role_rank(const char *roles)
     size_t n = strcspn(roles, ",");
     if (n == 7 && memcmp(roles, "founder", 7) == 0)
         return 0;
-    for (int i = 0; cli_roles[i]; i++)
-        if (strlen(cli_roles[i]) == n && memcmp(cli_roles[i], roles, n) == 0)
+    for (int i = 0; event_roles[i]; i++)
+        if (strlen(event_roles[i]) == n && memcmp(event_roles[i], roles, n) == 0)
             return i + 1;
     return 9;
 }

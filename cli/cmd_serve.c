@@ -1,4 +1,7 @@
 /* cmd_serve.c - `hearth serve`: run the node until stopped. */
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <net/if.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,6 +10,7 @@
 #include "cli/cli.h"
 #include "cli/node_key.h"
 #include "node/node.h"
+#include "web/web.h"
 
 static volatile sig_atomic_t stop_requested;
 
@@ -33,6 +37,14 @@ static int settings(struct cli *c, struct config *cfg)
         snprintf(cfg->listen, sizeof cfg->listen, "%s", v);
     if (cli_flag(c, "no-discovery"))
         cfg->discovery = false;
+    if ((v = cli_opt(c, "web"))) {
+        if (strlen(v) >= sizeof cfg->web_listen || !strchr(v, ':'))
+            return cli_error(c, HERR_USAGE, "--web: give HOST:PORT, e.g. 0.0.0.0:8080");
+        snprintf(cfg->web_listen, sizeof cfg->web_listen, "%s", v);
+        cfg->web = true;
+    }
+    if (cli_flag(c, "no-web"))
+        cfg->web = false;
     char text[600];
     /* flag, section, key: flags go through the config parser, checked like the file. */
     static const char *const keys[][3] = {
@@ -67,6 +79,34 @@ static int settings(struct cli *c, struct config *cfg)
     return CLI_OK;
 }
 
+/* web_addresses - log where people on the LAN point their browsers: each of this
+ * machine's non-loopback IPv4 addresses when listening on all of them. */
+static void web_addresses(const struct hlog *log, const char *listen, uint16_t port, bool tls)
+{
+    const char *scheme = tls ? "https" : "http";
+    if (strncmp(listen, "0.0.0.0:", 8) && strncmp(listen, "[::]:", 5)) {
+        char host[CONFIG_MAX_STR];
+        snprintf(host, sizeof host, "%.*s", (int)(strrchr(listen, ':') - listen), listen);
+        hlog(log, HLOG_INFO, "web: open %s://%s:%u/ in a browser", scheme, host, port);
+        return;
+    }
+    struct ifaddrs *ifs = NULL, *i;
+    int shown = 0;
+    if (getifaddrs(&ifs) == 0) {
+        for (i = ifs; i; i = i->ifa_next) {
+            char a[INET_ADDRSTRLEN];
+            if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET || (i->ifa_flags & IFF_LOOPBACK))
+                continue;
+            inet_ntop(AF_INET, &((struct sockaddr_in *)(void *)i->ifa_addr)->sin_addr, a, sizeof a);
+            hlog(log, HLOG_INFO, "web: people on the LAN open %s://%s:%u/", scheme, a, port);
+            shown++;
+        }
+        freeifaddrs(ifs);
+    }
+    hlog(log, HLOG_INFO, "web: %s%s://127.0.0.1:%u/ on this machine", shown ? "and " : "", scheme,
+         port);
+}
+
 static int run(struct cli *c)
 {
     struct config cfg;
@@ -88,10 +128,26 @@ static int run(struct cli *c)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+    struct web *w = NULL;
+    if (cfg.web) {
+        char *db = cli_path(c, "hearth.db");
+        struct web_config wc = {.db_path = db, .open_join = cfg.web_open_join};
+        snprintf(wc.listen, sizeof wc.listen, "%s", cfg.web_listen);
+        snprintf(wc.tls_cert, sizeof wc.tls_cert, "%s", cfg.web_tls_cert);
+        snprintf(wc.tls_key, sizeof wc.tls_key, "%s", cfg.web_tls_key);
+        e = db ? web_new(&w, &wc, &log, &why) : HERR_NOMEM;
+        free(db);
+        if (e) {
+            node_destroy(&n);
+            return cli_error(c, e, "cannot start the web pages: %s", db ? why : "out of memory");
+        }
+        web_addresses(&log, cfg.web_listen, web_port(w), cfg.web_tls_cert[0] != '\0');
+    }
     char addr[256];
     if (cli_node_address(c, node_endpoint(n), cfg.advertise, addr, sizeof addr) == CLI_OK)
         hlog(&log, HLOG_INFO, "address %s", addr);
     e = node_run(n, &stop_requested);
+    web_destroy(&w);
     node_destroy(&n);
     return e ? cli_error(c, e, "the node stopped: %s", herr_str(e)) : CLI_OK;
 }
@@ -101,6 +157,8 @@ static const struct cli_option options[] = {
     {"peer", 'p', "ADDRESS", "also sync with this hearth:// address (repeatable)"},
     {"access", 0, "MODE", "open (any node of the forum) or allowlist"},
     {"no-discovery", 0, NULL, "do not announce or look for nodes on the LAN"},
+    {"web", 'w', "HOST:PORT", "serve the web pages here (default 0.0.0.0:8080)"},
+    {"no-web", 0, NULL, "do not serve the forum as web pages"},
     {"discovery-port", 0, "PORT", "UDP port of the LAN beacon (default 7438)"},
     {"interval", 'i', "SECONDS", "anti-entropy period (default 30)"},
     {"rate", 0, "BYTES", "cap on bytes per second sent to all peers"},
@@ -113,7 +171,7 @@ const struct cli_command cmd_serve = {
     .name = "serve",
     .run = run,
     .group = "network",
-    .summary = "run the node: sync with peers until stopped",
+    .summary = "run the node: sync with peers and serve the web pages until stopped",
     .synopsis = "[--listen ENDPOINT] [--peer ADDRESS]...",
     .details = "Settings come from hearth.conf in the data directory (see docs/OPERATIONS.md),\n"
                "then these options. Stops cleanly on SIGTERM or SIGINT.",

@@ -22,6 +22,8 @@ void config_defaults(struct config *c)
     c->sync_interval = 30;
     c->fanout = 2;
     c->link_timeout = 45;
+    c->web = true;
+    snprintf(c->web_listen, sizeof c->web_listen, "0.0.0.0:%d", HEARTH_DEFAULT_WEB_PORT);
 }
 
 struct parse {
@@ -126,6 +128,17 @@ static const char *set(struct config *c, const char *sec, const char *key, const
         c->link_timeout = (unsigned)u;
         return NULL;
     }
+    if (IS("web", "enabled"))
+        return parse_bool(v, &c->web) ? NULL : "enabled must be true or false";
+    if (IS("web", "listen"))
+        return copy_str(c->web_listen, v) && strchr(v, ':') ? NULL
+                                                             : "listen must be HOST:PORT";
+    if (IS("web", "tls_cert"))
+        return copy_str(c->web_tls_cert, v) ? NULL : "bad tls_cert path";
+    if (IS("web", "tls_key"))
+        return copy_str(c->web_tls_key, v) ? NULL : "bad tls_key path";
+    if (IS("web", "open_join"))
+        return parse_bool(v, &c->web_open_join) ? NULL : "open_join must be true or false";
     if (IS("peers", "peer")) {
         uint8_t key_[HEARTH_PK_LEN];
         char ep[PEER_MAX_ENDPOINT]; /* what a peer record holds: longer is refused */

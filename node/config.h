@@ -22,6 +22,12 @@
  *                                   ; frame takes on the slowest link (17 s at 64 kbit/s)
  *   [peers]
  *   peer = hearth://KEY@HOST:PORT   ; static peers, one per line
+ *   [web]                           ; read by `hearth serve` for web/, not by the node
+ *   enabled = true                  ; serve the forum as web pages
+ *   listen = 0.0.0.0:8080           ; HOST:PORT ([::]:8080 for IPv6)
+ *   tls_cert = /etc/hearth/cert.pem ; both set: HTTPS (PEM files)
+ *   tls_key = /etc/hearth/key.pem
+ *   open_join = false               ; true: visitors join without an invite
  *
  * The parser is inih: lines are bounded, unknown sections or keys are errors (a typo
  * should not silently leave a node open), and a bad value names its line.
@@ -53,6 +59,9 @@ struct config {
     unsigned fanout;
     uint64_t rate, peer_rate; /* bytes per second; 0: no cap */
     unsigned link_timeout;    /* seconds */
+    bool web, web_open_join;
+    char web_listen[CONFIG_MAX_STR];
+    char web_tls_cert[CONFIG_MAX_STR], web_tls_key[CONFIG_MAX_STR];
     size_t n_peers;
     char peers[CONFIG_MAX_PEERS][CONFIG_MAX_STR];
     /* For tests and benchmarks only, never read from hearth.conf: each anti-entropy

@@ -40,6 +40,7 @@
 #include "store/herr.h"
 
 #define HEARTH_DEFAULT_PORT 7437
+#define HEARTH_DEFAULT_WEB_PORT 8080 /* the web pages of `hearth serve` (web/) */
 #define TRANSPORT_MAX_CONNS 64
 #define TRANSPORT_MAX_ROUTE 255
 

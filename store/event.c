@@ -65,9 +65,9 @@ static const struct kind_rule rules[EK_MAX_KIND + 1] = {
     [EK_SETTINGS] = {"settings", 0, BIT(F_HOLD) | BIT(F_FLAGS), REF_NONE, REF_NONE, false},
 };
 
-static const char *const reactions[] = {
+const char *const event_reactions[] = {
     "support", "thinking-of-you", "this-helped", "me-too", "hug", NULL};
-static const char *const roles[] = {"admin", "moderator", "professional", "peer-worker", NULL};
+const char *const event_roles[] = {"admin", "moderator", "professional", "peer-worker", NULL};
 static const char *const actions[] = {"hide",  "unhide", "remove", "lock",    "unlock", "ban",
                                       "unban", "pin",    "unpin",  "approve", NULL};
 
@@ -262,9 +262,9 @@ static herr parse_body(struct event *ev, const char **why)
         FAIL(HERR_INVALID, "a required body field is missing");
     if (seen & ~(kr->required | kr->optional))
         FAIL(HERR_INVALID, "body field not allowed for this kind");
-    if (ev->kind == EK_REACT && !hstr_in(ev->b.reaction, reactions))
+    if (ev->kind == EK_REACT && !hstr_in(ev->b.reaction, event_reactions))
         FAIL(HERR_INVALID, "unknown reaction");
-    if (ev->kind == EK_ROLE && !hstr_in(ev->b.role, roles))
+    if (ev->kind == EK_ROLE && !hstr_in(ev->b.role, event_roles))
         FAIL(HERR_INVALID, "unknown role");
     if (ev->kind == EK_MOD) {
         if (!hstr_in(ev->b.action, actions))

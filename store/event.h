@@ -128,6 +128,11 @@ HEARTH_MUST_CHECK herr event_build(const struct event_draft *d, const struct hke
 HEARTH_MUST_CHECK herr event_envelope(struct hbuf *out, const uint8_t *header, size_t header_len,
                                       const uint8_t *sig, const uint8_t *body, size_t body_len);
 
+/* The reactions a react event may carry, and the roles a role event may grant, in
+ * the order people see them; each list ends with NULL. */
+extern const char *const event_reactions[];
+extern const char *const event_roles[];
+
 /* event_kind_name - "post", "reply"...; "unknown" outside the enum. */
 const char *event_kind_name(uint32_t kind);
 

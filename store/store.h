@@ -197,6 +197,23 @@ HEARTH_MUST_CHECK herr store_resolve(struct store *s, const char *prefix,
 HEARTH_MUST_CHECK herr store_profile(struct store *s, const uint8_t author[HEARTH_PK_LEN],
                                      char **name, char **about);
 
+/* store_forum_name - the forum's name, from its genesis (caller frees; NULL when the
+ * genesis has none). HERR_STATE when the replica has no forum. */
+HEARTH_MUST_CHECK herr store_forum_name(struct store *s, char **name);
+
+/* One of a viewer's own standing reactions to a post, with the event that made it
+ * (a reaction is taken back by retracting that event). */
+struct store_my_reaction {
+    char name[32];
+    uint8_t id[HEARTH_ID_LEN];
+};
+
+/* store_my_reactions - author's standing reactions to post, at most max, oldest
+ * first, into out[0..*n). */
+HEARTH_MUST_CHECK herr store_my_reactions(struct store *s, const uint8_t post[HEARTH_ID_LEN],
+                                          const uint8_t author[HEARTH_PK_LEN],
+                                          struct store_my_reaction *out, size_t max, size_t *n);
+
 struct store_stats {
     uint64_t events;  /* events held */
     uint64_t pending; /* held, waiting for a prerequisite */

@@ -133,7 +133,7 @@ same "A and B agree" "$(state "$A")" "$(state "$B")"
 
 # Over the network too: Kiri's laptop syncs with the hub's node.
 PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
-"$HEARTH" -d "$A" serve --listen "tcp://127.0.0.1:$PORT" --no-discovery >"$TMP_ROOT/hub.log" 2>&1 &
+"$HEARTH" -d "$A" serve --listen "tcp://127.0.0.1:$PORT" --no-discovery --no-web >"$TMP_ROOT/hub.log" 2>&1 &
 HUB=$!
 on_exit "kill $HUB; wait $HUB"
 for _ in $(seq 1 100); do

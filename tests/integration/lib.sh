@@ -43,7 +43,7 @@ node_start() {
   local name=$1 dir=$2 port=$3; shift 3
   local log="$WORK/$name.log" pre=()
   [ -n "${NS:-}" ] && pre=(ip netns exec "$NS")
-  "${pre[@]}" "$HEARTH" -d "$dir" serve --listen "tcp://${LISTEN_HOST:-127.0.0.1}:$port" "$@" \
+  "${pre[@]}" "$HEARTH" -d "$dir" serve --listen "tcp://${LISTEN_HOST:-127.0.0.1}:$port" --no-web "$@" \
     >>"$log" 2>&1 &
   local pid=$!
   PIDS+=("$pid")

@@ -111,7 +111,7 @@ stop_syncer() {
 }
 
 converge() { # restart A, sync B with it until both agree
-  "$HEARTH" -d "$A" serve --listen "tcp://127.0.0.1:$PA" --no-discovery --interval 1 >>"$WORK/A.log" 2>&1 &
+  "$HEARTH" -d "$A" serve --listen "tcp://127.0.0.1:$PA" --no-discovery --no-web --interval 1 >>"$WORK/A.log" 2>&1 &
   local pid=$!
   PIDS+=("$pid")
   local ok=1
@@ -136,7 +136,7 @@ start_syncer
 for p in $(seq 1 "$POINTS"); do
   # The node: its server and a user posting, in one process group.
   setsid bash -c "
-    '$HEARTH' -d '$A' serve --listen tcp://127.0.0.1:$PA --no-discovery --interval 1 >>'$WORK/A.log' 2>&1 &
+    '$HEARTH' -d '$A' serve --listen tcp://127.0.0.1:$PA --no-discovery --no-web --interval 1 >>'$WORK/A.log' 2>&1 &
     $(declare -f poster); HEARTH='$HEARTH' BOARD='$BOARD' ACKED='$ACKED'; poster '$A' p$p" \
     >/dev/null 2>&1 &
   group=$!

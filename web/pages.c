@@ -1,0 +1,851 @@
+/* pages.c - the pages (see pages.h). Each reads top to bottom like the HTML it makes. */
+#include "web/pages.h"
+
+#include <string.h>
+
+#include "store/event.h"
+
+#define PAGE_INDENT_MAX 6 /* deeper replies are indented no further */
+
+bool page_has_role(const char *roles, const char *role)
+{
+    size_t n = strlen(role);
+    for (const char *r = roles; r && *r;) {
+        const char *end = strchr(r, ',');
+        size_t len = end ? (size_t)(end - r) : strlen(r);
+        if (len == n && !memcmp(r, role, n))
+            return true;
+        r += len + (end ? 1 : 0);
+    }
+    return false;
+}
+
+bool page_can_moderate(const char *roles)
+{
+    return page_has_role(roles, "founder") || page_has_role(roles, "admin") ||
+           page_has_role(roles, "moderator");
+}
+
+/* ---- the frame ---- */
+
+static void csrf_field(struct html *h, const struct page *p)
+{
+    html_raw(h, "<input type=\"hidden\" name=\"csrf\"");
+    html_attr(h, "value", p->csrf);
+    html_raw(h, ">");
+}
+
+static void post_link(struct html *h, const char *path, const uint8_t *id)
+{
+    html_raw(h, path);
+    html_hex(h, id, HEARTH_ID_LEN);
+}
+
+static void open_page(struct html *h, const struct page *p, const char *title)
+{
+    html_raw(h, "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+                "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+                "<meta name=\"referrer\" content=\"no-referrer\"><title>");
+    html_text(h, title);
+    html_raw(h, " · ");
+    html_text(h, p->forum);
+    html_raw(h, "</title><link rel=\"stylesheet\" href=\"/style.css\">"
+                "<script src=\"/quick.js\" defer></script></head><body>"
+                "<a class=\"skip\" href=\"#main\">Skip to content</a><header>"
+                "<div class=\"top\"><a class=\"forum\" href=\"/\">");
+    html_text(h, p->forum);
+    html_raw(h, "</a><a class=\"exit\" id=\"quick-exit\" href=\"/exit\">Quick exit</a></div>");
+    html_raw(h, "<p class=\"crisis\"><strong>Need help now?</strong> ");
+    html_text(h, p->crisis ? p->crisis : "See the helplines page.");
+    html_raw(h, " <a href=\"/resources\">All helplines</a></p><nav aria-label=\"Main\"><ul>"
+                "<li><a href=\"/\">Boards</a></li><li><a href=\"/search\">Search</a></li>");
+    if (p->member) {
+        html_raw(h, "<li><a href=\"/replies\">Replies to me");
+        if (p->replies_waiting) {
+            html_raw(h, " <span class=\"count\">");
+            html_uint(h, p->replies_waiting);
+            html_raw(h, "<span class=\"vh\"> new</span></span>");
+        }
+        html_raw(h, "</a></li><li><a href=\"/u/");
+        html_hex(h, p->member->pk, HEARTH_PK_LEN);
+        html_raw(h, "\">My profile</a></li>");
+        if (page_can_moderate(p->roles))
+            html_raw(h, "<li><a href=\"/mod\">Moderation</a></li>"
+                        "<li><a href=\"/invites\">Invites</a></li>");
+        html_raw(h, "<li><form method=\"post\" action=\"/logout\">");
+        csrf_field(h, p);
+        html_raw(h, "<button type=\"submit\" class=\"link\">Log out</button></form></li>");
+    } else {
+        html_raw(h, "<li><a href=\"/login\">Log in</a></li><li><a href=\"/join\">Join</a></li>");
+    }
+    html_raw(h, "</ul></nav></header><main id=\"main\">");
+}
+
+static void close_page(struct html *h)
+{
+    html_raw(h, "</main><footer><p>Peer support, not a crisis service. "
+                "<a href=\"/about\">About this forum</a> · <a href=\"/resources\">Helplines"
+                "</a></p></footer></body></html>\n");
+}
+
+/* ---- pieces ---- */
+
+static void badges(struct html *h, const struct store_post *x)
+{
+    const char *roles = x->author_roles;
+    size_t i = 0;
+    while (roles && *roles) {
+        const char *end = strchr(roles, ',');
+        size_t n = end ? (size_t)(end - roles) : strlen(roles);
+        html_raw(h, " <span class=\"badge\">");
+        html_textn(h, roles, n);
+        if (i < STORE_MAX_ROLES && x->role_about[i]) {
+            html_raw(h, ": ");
+            html_text(h, x->role_about[i]);
+        }
+        html_raw(h, "</span>");
+        roles += n + (end ? 1 : 0);
+        i++;
+    }
+}
+
+/* author - the pseudonym as text (a name can never look like a badge: badges come
+ * only from the view's roles), with the key's first digits so that two members who
+ * chose one name stay apart. */
+static void author(struct html *h, const struct store_post *x)
+{
+    html_raw(h, "<a class=\"who\" href=\"/u/");
+    html_hex(h, x->author, HEARTH_PK_LEN);
+    html_raw(h, "\">");
+    html_text(h, x->author_name ? x->author_name : "someone");
+    html_raw(h, " <span class=\"key\">");
+    html_hex(h, x->author, 3);
+    html_raw(h, "</span></a>");
+    badges(h, x);
+}
+
+static const char *placeholder(const struct store_post *x)
+{
+    switch (x->status) {
+    case POST_RETRACTED: return "Taken back by its author.";
+    case POST_REMOVED: return "Removed by a moderator.";
+    default: return x->text ? NULL : "Its words are not on this hub.";
+    }
+}
+
+static void status_note(struct html *h, const struct store_post *x)
+{
+    if (x->status == POST_HELD)
+        html_raw(h, "<p class=\"note\">Waiting for a moderator's approval: only you and the "
+                    "moderators can see it.</p>");
+    else if (x->status == POST_HIDDEN)
+        html_raw(h, "<p class=\"note\">Hidden: only moderators (and its author) can see it."
+                    "</p>");
+}
+
+static void body(struct html *h, const struct store_post *x)
+{
+    const char *ph = placeholder(x);
+    if (ph) {
+        html_raw(h, "<p class=\"gone\">");
+        html_text(h, ph);
+        html_raw(h, "</p>");
+        return;
+    }
+    if (x->cw) {
+        html_raw(h, "<details class=\"cw\"><summary>Content warning: ");
+        html_text(h, x->cw);
+        html_raw(h, " (open to read)</summary>");
+    }
+    html_raw(h, "<div class=\"text\">");
+    html_markdown(h, x->text, strlen(x->text));
+    html_raw(h, "</div>");
+    if (x->cw)
+        html_raw(h, "</details>");
+}
+
+static void reactions(struct html *h, const struct page *p, const struct store_post *x,
+                      const struct page_mine *mine)
+{
+    if (x->status != POST_VISIBLE || !x->text)
+        return;
+    if (!p->member) {
+        bool any = false;
+        for (uint32_t i = 0; i < x->n_reactions; i++) {
+            html_raw(h, any ? " · " : "<p class=\"reactions\">");
+            html_text(h, x->reactions[i].name);
+            html_raw(h, " ");
+            html_uint(h, x->reactions[i].count);
+            any = true;
+        }
+        if (any)
+            html_raw(h, "</p>");
+        return;
+    }
+    html_raw(h, "<form method=\"post\" class=\"reactions\"");
+    html_raw(h, " action=\"");
+    post_link(h, "/react/", x->id);
+    html_raw(h, "\">");
+    csrf_field(h, p);
+    for (const char *const *r = event_reactions; *r; r++) {
+        uint32_t count = 0;
+        bool mine_too = false;
+        for (uint32_t i = 0; i < x->n_reactions; i++)
+            if (!strcmp(x->reactions[i].name, *r))
+                count = x->reactions[i].count;
+        for (size_t i = 0; mine && i < mine->n; i++)
+            if (!strcmp(mine->r[i].name, *r))
+                mine_too = true;
+        html_raw(h, "<button type=\"submit\" name=\"reaction\"");
+        html_attr(h, "value", *r);
+        html_raw(h, mine_too ? " aria-pressed=\"true\">" : " aria-pressed=\"false\">");
+        html_text(h, *r);
+        if (count) {
+            html_raw(h, " ");
+            html_uint(h, count);
+        }
+        html_raw(h, "</button> ");
+    }
+    html_raw(h, "</form>");
+}
+
+static bool mine(const struct page *p, const struct store_post *x)
+{
+    return p->member && !memcmp(p->member->pk, x->author, HEARTH_PK_LEN);
+}
+
+static void actions(struct html *h, const struct page *p, const struct store_post *x)
+{
+    if (!p->member || x->status == POST_RETRACTED || x->status == POST_REMOVED)
+        return;
+    html_raw(h, "<p class=\"actions\">");
+    if (mine(p, x)) {
+        html_raw(h, "<a href=\"");
+        post_link(h, "/edit/", x->id);
+        html_raw(h, "\">Edit</a> <a href=\"");
+        post_link(h, "/retract/", x->id);
+        html_raw(h, "\">Take back</a>");
+    } else {
+        html_raw(h, "<a href=\"");
+        post_link(h, "/flag/", x->id);
+        html_raw(h, "\">Flag for a moderator</a>");
+    }
+    html_raw(h, "</p>");
+}
+
+static void excerpt(struct html *h, const struct store_post *x)
+{
+    html_raw(h, "<li><a href=\"");
+    post_link(h, "/t/", x->root);
+    html_raw(h, "#p");
+    html_hex(h, x->id, 6);
+    html_raw(h, "\">");
+    html_text(h, x->title ? x->title : "A reply");
+    html_raw(h, "</a> by ");
+    html_text(h, x->author_name ? x->author_name : "someone");
+    html_raw(h, ", ");
+    html_time(h, x->created);
+    const char *ph = placeholder(x);
+    html_raw(h, "<p class=\"excerpt\">");
+    if (ph) {
+        html_text(h, ph);
+    } else if (x->cw) {
+        html_raw(h, "Content warning: ");
+        html_text(h, x->cw);
+    } else {
+        size_t n = strlen(x->text);
+        html_textn(h, x->text, n > 200 ? 200 : n);
+        if (n > 200)
+            html_raw(h, "…");
+    }
+    html_raw(h, "</p></li>");
+}
+
+static void problem_box(struct html *h, const char *problem)
+{
+    if (!problem)
+        return;
+    html_raw(h, "<p class=\"problem\" role=\"alert\">");
+    html_text(h, problem);
+    html_raw(h, "</p>");
+}
+
+/* ---- reading ---- */
+
+void page_home(struct html *h, const struct page *p, const struct page_board *v, size_t n)
+{
+    open_page(h, p, "Boards");
+    html_raw(h, "<h1>Boards</h1><ul class=\"boards\">");
+    for (size_t i = 0; i < n; i++) {
+        html_raw(h, "<li><a href=\"");
+        post_link(h, "/b/", v[i].b->id);
+        html_raw(h, "\">");
+        html_text(h, v[i].b->name);
+        html_raw(h, "</a> <span class=\"meta\">");
+        html_uint(h, v[i].b->threads);
+        html_raw(h, v[i].b->threads == 1 ? " thread" : " threads");
+        if (v[i].new_threads) {
+            html_raw(h, ", <strong>");
+            html_uint(h, v[i].new_threads);
+            html_raw(h, " new</strong>");
+        }
+        html_raw(h, "</span>");
+        if (v[i].b->about) {
+            html_raw(h, "<p>");
+            html_text(h, v[i].b->about);
+            html_raw(h, "</p>");
+        }
+        html_raw(h, "</li>");
+    }
+    html_raw(h, "</ul>");
+    close_page(h);
+}
+
+void page_board(struct html *h, const struct page *p, const struct store_board *b,
+                const struct store_post *t, const bool *unread, size_t n, size_t page_no,
+                size_t total, size_t per_page)
+{
+    open_page(h, p, b->name);
+    html_raw(h, "<h1>");
+    html_text(h, b->name);
+    html_raw(h, "</h1>");
+    if (p->member) {
+        html_raw(h, "<p><a class=\"button\" href=\"");
+        post_link(h, "/new/", b->id);
+        html_raw(h, "\">Start a thread</a></p>");
+    }
+    if (!n)
+        html_raw(h, "<p>No threads here yet.</p>");
+    html_raw(h, "<ul class=\"threads\">");
+    for (size_t i = 0; i < n; i++) {
+        const struct store_post *x = &t[i];
+        html_raw(h, unread && unread[i] ? "<li class=\"unread\">" : "<li>");
+        if (x->pinned)
+            html_raw(h, "<span class=\"tag\">Pinned</span> ");
+        if (x->locked)
+            html_raw(h, "<span class=\"tag\">Locked</span> ");
+        if (unread && unread[i])
+            html_raw(h, "<span class=\"tag\">New</span> ");
+        html_raw(h, "<a href=\"");
+        post_link(h, "/t/", x->id);
+        html_raw(h, "\">");
+        html_text(h, x->title ? x->title : placeholder(x));
+        html_raw(h, "</a><p class=\"meta\">");
+        author(h, x);
+        html_raw(h, " · ");
+        html_uint(h, x->replies);
+        html_raw(h, x->replies == 1 ? " reply · " : " replies · ");
+        html_time(h, x->last_activity);
+        html_raw(h, "</p></li>");
+    }
+    html_raw(h, "</ul>");
+    if (total > per_page) {
+        size_t pages = (total + per_page - 1) / per_page;
+        html_raw(h, "<nav aria-label=\"Pages\" class=\"pages\">");
+        if (page_no > 1) {
+            html_raw(h, "<a rel=\"prev\" href=\"?page=");
+            html_uint(h, page_no - 1);
+            html_raw(h, "\">Newer</a> ");
+        }
+        html_raw(h, "Page ");
+        html_uint(h, page_no);
+        html_raw(h, " of ");
+        html_uint(h, pages);
+        if (page_no < pages) {
+            html_raw(h, " <a rel=\"next\" href=\"?page=");
+            html_uint(h, page_no + 1);
+            html_raw(h, "\">Older</a>");
+        }
+        html_raw(h, "</nav>");
+    }
+    close_page(h);
+}
+
+static const struct store_post *find_post(const struct store_post *v, size_t n,
+                                          const uint8_t id[HEARTH_ID_LEN])
+{
+    for (size_t i = 0; i < n; i++)
+        if (!memcmp(v[i].id, id, HEARTH_ID_LEN))
+            return &v[i];
+    return NULL;
+}
+
+static void one_post(struct html *h, const struct page *p, const struct store_post *v, size_t n,
+                     size_t i, const struct page_mine *mine_r)
+{
+    const struct store_post *x = &v[i];
+    unsigned depth = x->depth < PAGE_INDENT_MAX ? x->depth : PAGE_INDENT_MAX;
+    html_raw(h, "<article class=\"post d");
+    html_uint(h, depth);
+    if (x->author_roles && (page_has_role(x->author_roles, "professional") ||
+                            page_has_role(x->author_roles, "peer-worker")))
+        html_raw(h, " pro");
+    html_raw(h, "\" id=\"p");
+    html_hex(h, x->id, 6);
+    html_raw(h, "\"><p class=\"meta\">");
+    author(h, x);
+    html_raw(h, " · ");
+    html_time(h, x->created);
+    if (x->edited)
+        html_raw(h, " · edited");
+    if (x->kind == EK_REPLY && depth > 1) {
+        const struct store_post *parent = find_post(v, n, x->parent);
+        if (parent) {
+            html_raw(h, " · <a href=\"#p");
+            html_hex(h, parent->id, 6);
+            html_raw(h, "\">in answer to ");
+            html_text(h, parent->author_name ? parent->author_name : "someone");
+            html_raw(h, "</a>");
+        }
+    }
+    html_raw(h, "</p>");
+    status_note(h, x);
+    body(h, x);
+    reactions(h, p, x, mine_r);
+    actions(h, p, x);
+    html_raw(h, "</article>");
+}
+
+static void reply_form(struct html *h, const struct page *p, const struct store_post *x,
+                       const char *label)
+{
+    html_raw(h, "<details class=\"reply\"><summary>");
+    html_text(h, label);
+    html_raw(h, "</summary><form method=\"post\" action=\"");
+    post_link(h, "/reply/", x->id);
+    html_raw(h, "\">");
+    csrf_field(h, p);
+    html_raw(h, "<label for=\"r");
+    html_hex(h, x->id, 6);
+    html_raw(h, "\">Your reply</label><textarea required rows=\"5\" name=\"text\" id=\"r");
+    html_hex(h, x->id, 6);
+    html_raw(h, "\"></textarea><label for=\"c");
+    html_hex(h, x->id, 6);
+    html_raw(h, "\">Content warning (optional)</label><input name=\"cw\" id=\"c");
+    html_hex(h, x->id, 6);
+    html_raw(h, "\"><button type=\"submit\">Send reply</button></form></details>");
+}
+
+void page_thread(struct html *h, const struct page *p, const struct store_post *v, size_t n,
+                 const struct page_mine *mine_r)
+{
+    const struct store_post *t = &v[0];
+    open_page(h, p, t->title ? t->title : "Thread");
+    html_raw(h, "<h1>");
+    html_text(h, t->title ? t->title : placeholder(t));
+    html_raw(h, "</h1>");
+    if (t->locked)
+        html_raw(h, "<p class=\"note\">This thread is locked: no new replies.</p>");
+    for (size_t i = 0; i < n; i++) {
+        one_post(h, p, v, n, i, mine_r ? &mine_r[i] : NULL);
+        bool open = v[i].status == POST_VISIBLE && v[i].text;
+        if (p->member && !t->locked && open && i > 0)
+            reply_form(h, p, &v[i], "Reply to this");
+    }
+    if (p->member && !t->locked && t->status == POST_VISIBLE) {
+        html_raw(h, "<h2>Reply to the thread</h2>");
+        html_raw(h, "<form method=\"post\" action=\"");
+        post_link(h, "/reply/", t->id);
+        html_raw(h, "\">");
+        csrf_field(h, p);
+        html_raw(h, "<label for=\"text\">Your reply</label><textarea required rows=\"6\" "
+                    "name=\"text\" id=\"text\"></textarea><label for=\"cw\">Content warning "
+                    "(optional)</label><input name=\"cw\" id=\"cw\">"
+                    "<button type=\"submit\">Send reply</button></form>");
+    } else if (!p->member) {
+        html_raw(h, "<p><a href=\"/login\">Log in</a> or <a href=\"/join\">join</a> to reply."
+                    "</p>");
+    }
+    close_page(h);
+}
+
+void page_search(struct html *h, const struct page *p, const char *query,
+                 const struct store_post *v, size_t n)
+{
+    open_page(h, p, "Search");
+    html_raw(h, "<h1>Search</h1><form method=\"get\" action=\"/search\" role=\"search\">"
+                "<label for=\"q\">Words to look for</label><input type=\"search\" name=\"q\" "
+                "id=\"q\"");
+    html_attr(h, "value", query ? query : "");
+    html_raw(h, "><button type=\"submit\">Search</button></form>");
+    if (query && *query) {
+        html_raw(h, "<h2>");
+        html_uint(h, n);
+        html_raw(h, n == 1 ? " post found</h2>" : " posts found</h2>");
+        html_raw(h, "<ul class=\"found\">");
+        for (size_t i = 0; i < n; i++)
+            excerpt(h, &v[i]);
+        html_raw(h, "</ul>");
+    }
+    close_page(h);
+}
+
+void page_profile(struct html *h, const struct page *p, const uint8_t who[HEARTH_PK_LEN],
+                  const char *name, const char *about, const char *roles,
+                  const struct store_post *v, size_t n, bool own)
+{
+    open_page(h, p, name ? name : "A member");
+    html_raw(h, "<h1>");
+    html_text(h, name ? name : "A member");
+    html_raw(h, "</h1><p class=\"meta\">Key <span class=\"key\">");
+    html_hex(h, who, 8);
+    html_raw(h, "</span>");
+    struct store_post fake = {.author_roles = (char *)roles};
+    badges(h, &fake);
+    html_raw(h, "</p>");
+    if (about) {
+        html_raw(h, "<p>");
+        html_text(h, about);
+        html_raw(h, "</p>");
+    }
+    if (own) {
+        html_raw(h, "<h2>Your profile</h2><form method=\"post\" action=\"/profile\">");
+        csrf_field(h, p);
+        html_raw(h, "<label for=\"name\">Name people see</label><input required "
+                    "maxlength=\"64\" name=\"name\" id=\"name\"");
+        html_attr(h, "value", name ? name : "");
+        html_raw(h, "><label for=\"about\">About you (optional)</label><textarea rows=\"3\" "
+                    "name=\"about\" id=\"about\">");
+        html_text(h, about);
+        html_raw(h, "</textarea><button type=\"submit\">Save profile</button></form>");
+    }
+    html_raw(h, "<h2>Posts</h2>");
+    if (!n)
+        html_raw(h, "<p>Nothing yet.</p>");
+    html_raw(h, "<ul class=\"found\">");
+    for (size_t i = 0; i < n; i++)
+        excerpt(h, &v[i]);
+    html_raw(h, "</ul>");
+    close_page(h);
+}
+
+void page_replies(struct html *h, const struct page *p, const struct store_post *v, size_t n,
+                  uint64_t since)
+{
+    open_page(h, p, "Replies to me");
+    html_raw(h, "<h1>Replies to me</h1>");
+    if (!n)
+        html_raw(h, "<p>No replies to your posts yet.</p>");
+    html_raw(h, "<ul class=\"found\">");
+    for (size_t i = 0; i < n; i++) {
+        if (v[i].created > since)
+            html_raw(h, "<li class=\"unread\"><span class=\"tag\">New</span></li>");
+        excerpt(h, &v[i]);
+    }
+    html_raw(h, "</ul>");
+    close_page(h);
+}
+
+void page_resources(struct html *h, const struct page *p, const char *text, const char *about)
+{
+    open_page(h, p, "Helplines");
+    html_raw(h, "<h1>Helplines and resources</h1>");
+    if (text) {
+        html_raw(h, "<div class=\"resources\">");
+        html_markdown(h, text, strlen(text));
+        html_raw(h, "</div>");
+    } else {
+        html_raw(h, "<p>This forum has not listed local helplines yet. In an emergency, call "
+                    "your local emergency number.</p>");
+    }
+    if (about) {
+        html_raw(h, "<p>");
+        html_text(h, about);
+        html_raw(h, "</p>");
+    }
+    close_page(h);
+}
+
+void page_about(struct html *h, const struct page *p)
+{
+    open_page(h, p, "About");
+    html_raw(h, "<h1>About this forum</h1><p>This is a peer-support forum: people with lived "
+                "experience, carers, volunteers and some professionals, sharing support and "
+                "practical advice.</p><p><strong>It is not a crisis service.</strong> Nobody "
+                "watches it around the clock. If you or someone near you is in danger, call "
+                "the helplines shown at the top of every page, or your local emergency "
+                "number.</p><p>You are known here by the name you choose. You can take back "
+                "anything you posted: its words are deleted on this hub and on every hub it "
+                "reaches. Moderators can hide or remove posts, always with a reason.</p><p>"
+                "The forum lives on this hub and on others that share it when a link appears, "
+                "so it works without the internet.</p>");
+    close_page(h);
+}
+
+/* ---- writing ---- */
+
+static void text_fields(struct html *h, const char *text, const char *cw)
+{
+    html_raw(h, "<label for=\"text\">What you want to say</label><textarea required "
+                "rows=\"10\" name=\"text\" id=\"text\">");
+    html_text(h, text);
+    html_raw(h, "</textarea><p class=\"hint\">Blank lines make paragraphs; *stars* make "
+                "emphasis.</p><label for=\"cw\">Content warning (optional)</label><input "
+                "name=\"cw\" id=\"cw\" aria-describedby=\"cwhint\"");
+    html_attr(h, "value", cw ? cw : "");
+    html_raw(h, "><p class=\"hint\" id=\"cwhint\">If your post talks about something hard "
+                "(self-harm, loss, abuse), name it here: readers will open it when they "
+                "choose.</p>");
+}
+
+void page_compose(struct html *h, const struct page *p, const struct store_board *b,
+                  const char *title, const char *text, const char *cw, const char *problem)
+{
+    open_page(h, p, "Start a thread");
+    html_raw(h, "<h1>Start a thread in ");
+    html_text(h, b->name);
+    html_raw(h, "</h1>");
+    problem_box(h, problem);
+    html_raw(h, "<form method=\"post\" action=\"");
+    post_link(h, "/new/", b->id);
+    html_raw(h, "\">");
+    csrf_field(h, p);
+    html_raw(h, "<label for=\"title\">Title</label><input required maxlength=\"300\" "
+                "name=\"title\" id=\"title\"");
+    html_attr(h, "value", title ? title : "");
+    html_raw(h, ">");
+    text_fields(h, text, cw);
+    html_raw(h, "<button type=\"submit\">Post</button></form>");
+    close_page(h);
+}
+
+void page_edit(struct html *h, const struct page *p, const struct store_post *post,
+               const char *text, const char *problem)
+{
+    open_page(h, p, "Edit");
+    html_raw(h, "<h1>Edit your post</h1>");
+    problem_box(h, problem);
+    html_raw(h, "<p class=\"note\">The edited words replace these on every hub.</p>"
+                "<form method=\"post\" action=\"");
+    post_link(h, "/edit/", post->id);
+    html_raw(h, "\">");
+    csrf_field(h, p);
+    text_fields(h, text ? text : post->text, post->cw);
+    html_raw(h, "<button type=\"submit\">Save</button></form>");
+    close_page(h);
+}
+
+void page_confirm(struct html *h, const struct page *p, const struct store_post *post,
+                  const char *what, const char *problem)
+{
+    bool flag = !strcmp(what, "flag");
+    open_page(h, p, flag ? "Flag a post" : "Take back a post");
+    html_raw(h, flag ? "<h1>Flag this post for a moderator</h1>"
+                     : "<h1>Take back this post?</h1>");
+    problem_box(h, problem);
+    html_raw(h, "<blockquote>");
+    const char *ph = placeholder(post);
+    if (ph)
+        html_text(h, ph);
+    else
+        html_markdown(h, post->text, strlen(post->text));
+    html_raw(h, "</blockquote><form method=\"post\" action=\"/");
+    html_raw(h, flag ? "flag/" : "retract/");
+    html_hex(h, post->id, HEARTH_ID_LEN);
+    html_raw(h, "\">");
+    csrf_field(h, p);
+    if (flag)
+        html_raw(h, "<label for=\"reason\">What should a moderator know?</label><input "
+                    "required maxlength=\"1000\" name=\"reason\" id=\"reason\">"
+                    "<button type=\"submit\">Flag it</button>");
+    else
+        html_raw(h, "<p>Its words will be deleted here and on every hub this reaches. People "
+                    "will see that something was taken back.</p><button type=\"submit\" "
+                    "name=\"confirm\" value=\"yes\">Yes, take it back</button>");
+    html_raw(h, " <a href=\"");
+    post_link(h, "/t/", post->root);
+    html_raw(h, "\">Cancel</a></form>");
+    close_page(h);
+}
+
+/* ---- members ---- */
+
+void page_login(struct html *h, const struct page *p, const char *login, const char *problem)
+{
+    open_page(h, p, "Log in");
+    html_raw(h, "<h1>Log in</h1>");
+    problem_box(h, problem);
+    html_raw(h, "<form method=\"post\" action=\"/login\">");
+    csrf_field(h, p);
+    html_raw(h, "<label for=\"login\">Login name</label><input required name=\"login\" "
+                "id=\"login\" autocomplete=\"username\" autocapitalize=\"none\"");
+    html_attr(h, "value", login ? login : "");
+    html_raw(h, "><label for=\"pass\">Passphrase</label><input required type=\"password\" "
+                "name=\"pass\" id=\"pass\" autocomplete=\"current-password\">"
+                "<button type=\"submit\">Log in</button></form><p>New here? "
+                "<a href=\"/join\">Join with an invite</a>.</p>");
+    close_page(h);
+}
+
+void page_join(struct html *h, const struct page *p, const char *code, const char *login,
+               const char *name, const char *problem)
+{
+    open_page(h, p, "Join");
+    html_raw(h, "<h1>Join the forum</h1>");
+    problem_box(h, problem);
+    html_raw(h, "<p>You will be known by the name you choose, not your real name. Your "
+                "passphrase unlocks your key on this hub; nobody can reset it, so keep it "
+                "safe.</p><form method=\"post\" action=\"/join\">");
+    csrf_field(h, p);
+    if (!p->open_join) {
+        html_raw(h, "<label for=\"code\">Invite code</label><input required name=\"code\" "
+                    "id=\"code\" autocapitalize=\"characters\"");
+        html_attr(h, "value", code ? code : "");
+        html_raw(h, ">");
+    }
+    html_raw(h, "<label for=\"login\">Login name (letters, digits, . _ -)</label><input "
+                "required maxlength=\"32\" name=\"login\" id=\"login\" autocomplete=\"username\" "
+                "autocapitalize=\"none\"");
+    html_attr(h, "value", login ? login : "");
+    html_raw(h, "><label for=\"name\">Name people see</label><input required maxlength=\"64\" "
+                "name=\"name\" id=\"name\"");
+    html_attr(h, "value", name ? name : "");
+    html_raw(h, "><label for=\"pass\">Passphrase (at least 10 characters)</label><input "
+                "required minlength=\"10\" type=\"password\" name=\"pass\" id=\"pass\" "
+                "autocomplete=\"new-password\"><button type=\"submit\">Join</button></form>");
+    close_page(h);
+}
+
+void page_invites(struct html *h, const struct page *p, const char *fresh, const char *join_url)
+{
+    open_page(h, p, "Invites");
+    html_raw(h, "<h1>Invites</h1>");
+    if (fresh) {
+        html_raw(h, "<p>A new invite, good for one person for 7 days:</p><p class=\"code\">");
+        html_text(h, fresh);
+        html_raw(h, "</p><p>Or give them this link: <a");
+        html_attr(h, "href", join_url);
+        html_raw(h, ">");
+        html_text(h, join_url);
+        html_raw(h, "</a></p>");
+    }
+    html_raw(h, "<form method=\"post\" action=\"/invites\">");
+    csrf_field(h, p);
+    html_raw(h, "<button type=\"submit\">Make an invite</button></form>");
+    close_page(h);
+}
+
+void page_queue(struct html *h, const struct page *p, const struct store_post *v, size_t n)
+{
+    open_page(h, p, "Moderation");
+    html_raw(h, "<h1>Waiting for a moderator</h1>");
+    if (!n)
+        html_raw(h, "<p>Nothing is waiting.</p>");
+    for (size_t i = 0; i < n; i++) {
+        const struct store_post *x = &v[i];
+        html_raw(h, "<article class=\"post\"><p class=\"meta\">");
+        author(h, x);
+        html_raw(h, " · ");
+        html_time(h, x->created);
+        html_raw(h, " · <a href=\"");
+        post_link(h, "/t/", x->root);
+        html_raw(h, "\">in context</a></p><p class=\"note\">");
+        if (x->status == POST_HELD)
+            html_raw(h, "A new member's post, held for approval.");
+        else {
+            html_raw(h, "Flagged by ");
+            html_uint(h, x->flags);
+            html_raw(h, x->flags == 1 ? " member." : " members.");
+        }
+        html_raw(h, "</p>");
+        if (x->title) {
+            html_raw(h, "<h2>");
+            html_text(h, x->title);
+            html_raw(h, "</h2>");
+        }
+        body(h, x);
+        html_raw(h, "<form method=\"post\" action=\"");
+        post_link(h, "/mod/", x->id);
+        html_raw(h, "\">");
+        csrf_field(h, p);
+        html_raw(h, "<label for=\"why");
+        html_hex(h, x->id, 6);
+        html_raw(h, "\">Reason (other moderators and the author see it)</label><input "
+                    "required maxlength=\"1000\" name=\"reason\" id=\"why");
+        html_hex(h, x->id, 6);
+        html_raw(h, "\"><button type=\"submit\" name=\"action\" value=\"approve\">Approve"
+                    "</button> <button type=\"submit\" name=\"action\" value=\"hide\">Hide"
+                    "</button> <button type=\"submit\" name=\"action\" value=\"remove\">"
+                    "Remove</button></form></article>");
+    }
+    close_page(h);
+}
+
+/* ---- the rest ---- */
+
+void page_error(struct html *h, const struct page *p, int status, const char *what)
+{
+    open_page(h, p, status == 404 ? "Not found" : "Something went wrong");
+    html_raw(h, "<h1>");
+    html_raw(h, status == 404 ? "Not found" : status == 403 ? "Not allowed" : "That did not work");
+    html_raw(h, "</h1><p role=\"alert\">");
+    html_text(h, what);
+    html_raw(h, "</p><p><a href=\"/\">Back to the boards</a></p>");
+    close_page(h);
+}
+
+void page_exit(struct html *h)
+{
+    html_raw(h, "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta "
+                "name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>New "
+                "tab</title></head><body><main><h1>New tab</h1></main></body></html>\n");
+}
+
+const char page_js[] =
+    "(function(){function go(e){if(e)e.preventDefault();location.replace('/exit');}\n"
+    "var a=document.getElementById('quick-exit');if(a)a.addEventListener('click',go);\n"
+    "document.addEventListener('keydown',function(e){if(e.key==='Escape')go(e);});})();\n";
+
+const char page_css[] =
+    ":root{--fg:#1a1a1a;--bg:#fdfcf9;--muted:#555;--accent:#1d5e8c;--line:#d8d4cc;"
+    "--warm:#f4efe6}\n"
+    "*{box-sizing:border-box}\n"
+    "body{margin:0;font:17px/1.5 system-ui,sans-serif;color:var(--fg);background:var(--bg);"
+    "overflow-wrap:anywhere}\n"
+    "header,main,footer{max-width:44rem;margin:0 auto;padding:0 .8rem}\n"
+    "a{color:var(--accent)}\n"
+    ".skip{position:absolute;left:-999px}.skip:focus{left:.5rem;top:.5rem;background:#fff}\n"
+    ".top{display:flex;justify-content:space-between;align-items:center;gap:.5rem;"
+    "padding-top:.5rem}\n"
+    ".forum{font-weight:700;font-size:1.15rem;text-decoration:none;color:var(--fg)}\n"
+    ".exit{background:#8c1d1d;color:#fff;padding:.45rem .8rem;border-radius:.3rem;"
+    "font-weight:700;text-decoration:none;white-space:nowrap}\n"
+    ".crisis{background:var(--warm);border-left:4px solid #8c1d1d;padding:.4rem .6rem;"
+    "margin:.5rem 0}\n"
+    "nav ul{list-style:none;padding:0;margin:.3rem 0;display:flex;flex-wrap:wrap;gap:.3rem 1rem}\n"
+    "nav form{display:inline;margin:0}\n"
+    "button.link{background:none;border:0;color:var(--accent);text-decoration:underline;"
+    "padding:0;font:inherit;min-height:0}\n"
+    ".count{background:var(--accent);color:#fff;border-radius:1rem;padding:0 .45rem}\n"
+    ".vh{position:absolute;left:-999px}\n"
+    "h1{font-size:1.5rem;line-height:1.25}h2{font-size:1.2rem}\n"
+    "ul.boards,ul.threads,ul.found{list-style:none;padding:0}\n"
+    "ul.boards li,ul.threads li,ul.found li{border-bottom:1px solid var(--line);"
+    "padding:.5rem 0}\n"
+    ".meta,.hint,.key{color:var(--muted);font-size:.9rem}\n"
+    ".meta{margin:.1rem 0}\n"
+    ".tag,.badge{display:inline-block;font-size:.8rem;border:1px solid var(--muted);"
+    "border-radius:.25rem;padding:0 .3rem;color:var(--fg)}\n"
+    ".badge{background:#e4eef6;border-color:var(--accent)}\n"
+    ".unread>a{font-weight:700}\n"
+    "article.post{border-top:1px solid var(--line);padding:.4rem 0}\n"
+    "article.pro{border-left:4px solid var(--accent);padding-left:.6rem}\n"
+    ".d1{margin-left:.8rem}.d2{margin-left:1.6rem}.d3{margin-left:2.4rem}.d4,.d5,.d6"
+    "{margin-left:3rem}\n"
+    ".note{background:var(--warm);padding:.3rem .5rem}\n"
+    ".gone{font-style:italic;color:var(--muted)}\n"
+    ".problem{background:#fbe9e9;border-left:4px solid #8c1d1d;padding:.4rem .6rem}\n"
+    "details.cw>summary{cursor:pointer;font-weight:600;padding:.3rem 0}\n"
+    "label{display:block;margin-top:.7rem;font-weight:600}\n"
+    "input,textarea{width:100%;font:inherit;padding:.4rem;border:1px solid #767676;"
+    "border-radius:.25rem;background:#fff;color:var(--fg)}\n"
+    "button,.button{display:inline-block;font:inherit;min-height:2.75rem;margin:.4rem 0;"
+    "padding:.4rem .9rem;border-radius:.3rem;border:1px solid var(--accent);"
+    "background:var(--accent);color:#fff;text-decoration:none;cursor:pointer}\n"
+    "form.reactions button{background:#fff;color:var(--accent);min-height:2.2rem;"
+    "padding:.1rem .5rem;font-size:.9rem}\n"
+    "form.reactions button[aria-pressed=true]{background:#e4eef6;font-weight:700}\n"
+    ".code{font:700 1.6rem monospace;letter-spacing:.1rem}\n"
+    "blockquote{border-left:3px solid var(--line);margin:.5rem 0;padding-left:.7rem}\n"
+    "pre{white-space:pre-wrap}\n"
+    "footer{border-top:1px solid var(--line);margin-top:2rem;color:var(--muted)}\n";

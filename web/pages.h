@@ -1,0 +1,123 @@
+/* pages.h - every page a browser sees, as a function of typed answers.
+ *
+ * A page function writes one whole HTML document into a struct html from what the
+ * store answered (boards, posts, profiles) and who is looking (struct page); it runs
+ * no query, decodes no event and knows no SQL. Every byte goes through web/html.h.
+ *
+ * The frame of every page: the forum's name, the local crisis line from the
+ * resources event, a quick-exit link (to /exit, which works without JavaScript; a
+ * small script in /quick.js makes Esc do the same), the member's links with the count
+ * of replies waiting, and a footer with the about and helplines pages. Markup is
+ * semantic (headings, lists, labels, <details>) so that it reads in a text browser
+ * and passes WCAG 2.1 AA with one small stylesheet.
+ */
+#ifndef HEARTH_WEB_PAGES_H
+#define HEARTH_WEB_PAGES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/store.h"
+#include "web/html.h"
+#include "web/session.h"
+
+/* Who is looking, and what every page shows around its content. */
+struct page {
+    const char *forum;  /* the forum's name */
+    const char *crisis; /* the first line of the resources text, or NULL */
+    const struct session_info *member; /* NULL for a visitor */
+    const char *csrf;   /* the token every form carries */
+    const char *roles;  /* the member's roles, comma-separated, or NULL */
+    uint32_t replies_waiting;
+    bool open_join; /* visitors may join without an invite */
+};
+
+/* page_is - true when the comma-separated roles hold role. */
+bool page_has_role(const char *roles, const char *role);
+
+/* page_can_moderate - founder, admin or moderator. */
+bool page_can_moderate(const char *roles);
+
+/* ---- reading ---- */
+
+struct page_board {
+    const struct store_board *b;
+    uint32_t new_threads; /* since the member last opened it (0 for a visitor) */
+};
+void page_home(struct html *h, const struct page *p, const struct page_board *v, size_t n);
+
+/* page_board - one page of a board's threads; unread[i] marks threads with activity
+ * since the member last opened them. */
+void page_board(struct html *h, const struct page *p, const struct store_board *b,
+                const struct store_post *t, const bool *unread, size_t n, size_t page_no,
+                size_t total, size_t per_page);
+
+/* What the viewer did to each post, for the reaction buttons. */
+struct page_mine {
+    const struct store_my_reaction *r;
+    size_t n;
+};
+
+/* page_thread - a thread: post first, then replies depth-first. mine[i] are the
+ * viewer's reactions to v[i] (may be NULL for a visitor). */
+void page_thread(struct html *h, const struct page *p, const struct store_post *v, size_t n,
+                 const struct page_mine *mine);
+
+void page_search(struct html *h, const struct page *p, const char *query,
+                 const struct store_post *v, size_t n);
+
+/* page_profile - a member's profile and posts; own adds the edit form. */
+void page_profile(struct html *h, const struct page *p, const uint8_t author[HEARTH_PK_LEN],
+                  const char *name, const char *about, const char *roles,
+                  const struct store_post *v, size_t n, bool own);
+
+/* page_replies - what answered the member, newest first; since marks the new ones. */
+void page_replies(struct html *h, const struct page *p, const struct store_post *v, size_t n,
+                  uint64_t since);
+
+void page_resources(struct html *h, const struct page *p, const char *text, const char *about);
+void page_about(struct html *h, const struct page *p);
+
+/* ---- writing ---- */
+
+/* page_compose - the form for a new thread in board b (title, body, content warning),
+ * refilled with what was sent when `problem` says why it was refused. */
+void page_compose(struct html *h, const struct page *p, const struct store_board *b,
+                  const char *title, const char *text, const char *cw, const char *problem);
+
+/* page_edit - the form to edit one's own post or reply. */
+void page_edit(struct html *h, const struct page *p, const struct store_post *post,
+               const char *text, const char *problem);
+
+/* page_confirm - "are you sure" for retracting (what = "retract") or flagging
+ * (what = "flag", with a reason field). */
+void page_confirm(struct html *h, const struct page *p, const struct store_post *post,
+                  const char *what, const char *problem);
+
+/* ---- members ---- */
+
+void page_login(struct html *h, const struct page *p, const char *login, const char *problem);
+void page_join(struct html *h, const struct page *p, const char *code, const char *login,
+               const char *name, const char *problem);
+
+/* page_invites - make invites and list them (moderators and admins). fresh is a code
+ * just made, shown large, or NULL; join_url its link. */
+void page_invites(struct html *h, const struct page *p, const char *fresh, const char *join_url);
+
+/* page_queue - the moderation queue: held and flagged posts, oldest first. */
+void page_queue(struct html *h, const struct page *p, const struct store_post *v, size_t n);
+
+/* ---- the rest ---- */
+
+/* page_error - a page that says what went wrong, in one sentence. */
+void page_error(struct html *h, const struct page *p, int status, const char *what);
+
+/* page_exit - the neutral page the quick exit leads to: nothing of the forum. */
+void page_exit(struct html *h);
+
+/* The stylesheet and the quick-exit script, served with an ETag. */
+extern const char page_css[];
+extern const char page_js[];
+
+#endif

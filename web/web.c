@@ -1,0 +1,1316 @@
+/* web.c - the web server: requests, routes, forms in, pages out (see web.h). */
+#include "web/web.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "store/event.h"
+#include "store/limits.h"
+#include "store/members.h"
+#include "store/mp.h"
+#include "store/store.h"
+#include "web/form.h"
+#include "web/html.h"
+#include "web/pages.h"
+#include "web/session.h"
+
+#define WEB_MAX_PAGE (8u << 20)    /* bytes of one page */
+#define WEB_PASS_MIN 10            /* characters of a new passphrase */
+#define WEB_PASS_MAX 1024          /* bytes of any passphrase */
+#define WEB_FAILS 5                /* failed logins per account or address... */
+#define WEB_FAIL_WINDOW_MS 300000  /* ...in five minutes */
+#define WEB_INVITE_MS (7 * 86400000ULL)
+
+struct web {
+    struct MHD_Daemon *d;
+    struct web_config cfg;
+    const struct hlog *log;
+    uint16_t port;
+    uint8_t forum[HEARTH_ID_LEN];
+    char *forum_name;
+    struct sessions *sessions;
+    struct limiter *fails;
+    pthread_mutex_t hash_mu; /* one Argon2id at a time: it takes tens of MiB */
+    uint8_t dummy_sealed[HEARTH_SEALED_SEED_LEN]; /* unsealed for unknown logins */
+    pthread_mutex_t pool_mu;
+    pthread_cond_t pool_cv;
+    struct store *pool[WEB_POOL];
+    bool busy[WEB_POOL];
+    char *tls_key, *tls_cert;
+    /* Housekeeping: a thread that ends idle sessions (wiping their keys) on time. */
+    pthread_t sweeper;
+    bool sweeping, stopping;
+    pthread_mutex_t sweep_mu;
+    pthread_cond_t sweep_cv;
+};
+
+/* One request as the handlers see it. */
+struct req {
+    struct web *w;
+    struct MHD_Connection *conn;
+    const char *path;
+    bool post;
+    struct form form;
+    struct store *st;
+    char addr[INET6_ADDRSTRLEN + 8];
+    struct session_info sess;
+    bool member;
+    char anon_csrf[SESSION_TOKEN_HEX + 1]; /* visitors' forms: a cookie and a field */
+    bool new_anon_csrf;
+    struct page page;
+    char *crisis, *roles;
+    struct html h;
+    /* the answer */
+    unsigned status;
+    char location[160];
+    char cookie[200];
+};
+
+/* Accumulated body of a POST, kept between libmicrohttpd's calls. */
+struct upload {
+    struct hbuf body;
+    bool too_large;
+};
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* ---- the store pool ---- */
+
+static struct store *pool_take(struct web *w)
+{
+    pthread_mutex_lock(&w->pool_mu);
+    for (;;) {
+        for (size_t i = 0; i < WEB_POOL; i++) {
+            if (!w->busy[i]) {
+                w->busy[i] = true;
+                pthread_mutex_unlock(&w->pool_mu);
+                return w->pool[i];
+            }
+        }
+        pthread_cond_wait(&w->pool_cv, &w->pool_mu);
+    }
+}
+
+static void pool_give(struct web *w, struct store *st)
+{
+    pthread_mutex_lock(&w->pool_mu);
+    for (size_t i = 0; i < WEB_POOL; i++)
+        if (w->pool[i] == st)
+            w->busy[i] = false;
+    pthread_cond_signal(&w->pool_cv);
+    pthread_mutex_unlock(&w->pool_mu);
+}
+
+/* ---- small helpers ---- */
+
+static const char *arg(struct req *r, const char *name)
+{
+    const char *v = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+    return v && mp_utf8_valid(v, strlen(v)) && strlen(v) <= HEARTH_MAX_SHORT ? v : NULL;
+}
+
+static const char *header(struct req *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+static const char *field(struct req *r, const char *name)
+{
+    return r->post ? form_get(&r->form, name) : NULL;
+}
+
+/* id_arg - the 64-hex id that is the rest of the path after prefix. */
+static bool id_arg(const char *path, const char *prefix, uint8_t id[HEARTH_ID_LEN])
+{
+    size_t n = strlen(prefix);
+    return !strncmp(path, prefix, n) && strlen(path + n) == 2 * HEARTH_ID_LEN &&
+           hex_decode(id, HEARTH_ID_LEN, path + n) == HERR_OK;
+}
+
+static void fail_page(struct req *r, unsigned status, const char *what)
+{
+    html_release(&r->h);
+    html_init(&r->h, WEB_MAX_PAGE);
+    r->status = status;
+    page_error(&r->h, &r->page, (int)status, what);
+}
+
+/* redirect - answer 303 See Other to path, followed by id's hex when id is not NULL,
+ * then by the anchor of post `at` when that is not NULL. */
+static void redirect(struct req *r, const char *path, const uint8_t *id, const uint8_t *at)
+{
+    char hex[2 * HEARTH_ID_LEN + 1] = "", anchor[16] = "";
+    if (id)
+        hex_encode(hex, id, HEARTH_ID_LEN);
+    if (at) {
+        strcpy(anchor, "#p");
+        hex_encode(anchor + 2, at, 6);
+    }
+    snprintf(r->location, sizeof r->location, "%s%s%s", path, hex, anchor);
+    r->status = 303;
+}
+
+/* store_problem - a person's sentence for a store error on a write. */
+static void store_problem(struct req *r, herr e)
+{
+    const char *detail = store_errmsg(r->st);
+    if (e == HERR_DENIED)
+        fail_page(r, 403, *detail ? detail : "you may not do that");
+    else if (e == HERR_NOT_FOUND)
+        fail_page(r, 404, "there is no such post on this hub");
+    else if (herr_is_bad_input(e) || e == HERR_USAGE)
+        fail_page(r, 400, *detail ? detail : herr_str(e));
+    else {
+        hlog(r->w->log, HLOG_WARN, "web: %s: %s", herr_str(e), detail);
+        fail_page(r, 503, "the hub could not save that just now; please try again");
+    }
+}
+
+/* publish - sign d with the member's key and commit it; the page is answered only
+ * after the commit. */
+static herr publish(struct req *r, struct event_draft *d, uint8_t id[HEARTH_ID_LEN])
+{
+    struct hkey *k = sodium_malloc(sizeof *k);
+    if (!k)
+        return HERR_NOMEM;
+    herr e = HERR_DENIED;
+    d->forum = r->w->forum;
+    if (sessions_sign_key(r->w->sessions, r->sess.token, k))
+        e = store_publish(r->st, k, d, id);
+    hkey_wipe(k);
+    sodium_free(k);
+    return e;
+}
+
+static struct hstr hs(const char *s)
+{
+    struct hstr h = {s, s ? (uint32_t)strlen(s) : 0};
+    return h;
+}
+
+/* text_field - the form field as an event string: NULL when empty or blank. */
+static const char *text_field(struct req *r, const char *name)
+{
+    const char *v = field(r, name);
+    if (!v)
+        return NULL;
+    for (const char *p = v; *p; p++)
+        if (!isspace((unsigned char)*p))
+            return v;
+    return NULL;
+}
+
+/* check_text - a person's sentence on what is wrong with v, or NULL when fine. */
+static const char *check_text(const char *v, size_t max, bool multiline, const char *what)
+{
+    static __thread char why[128];
+    if (!v) {
+        snprintf(why, sizeof why, "%s is empty", what);
+        return why;
+    }
+    if (strlen(v) > max) {
+        snprintf(why, sizeof why, "%s is too long (at most %zu bytes)", what, max);
+        return why;
+    }
+    if (!form_text_ok(v) || (!multiline && strchr(v, '\n'))) {
+        snprintf(why, sizeof why, "%s holds characters that are not allowed", what);
+        return why;
+    }
+    return NULL;
+}
+
+/* ---- reading pages ---- */
+
+static void get_home(struct req *r)
+{
+    struct store_board *b = NULL;
+    size_t n = 0;
+    herr e = store_boards(r->st, &b, &n);
+    struct page_board *v = n ? calloc(n, sizeof *v) : NULL;
+    if (e || (n && !v)) {
+        store_boards_free(b, n);
+        free(v);
+        return fail_page(r, 500, "the boards could not be read");
+    }
+    for (size_t i = 0; i < n; i++) {
+        v[i].b = &b[i];
+        if (r->member) {
+            char what[8 + 2 * HEARTH_ID_LEN];
+            uint64_t since = 0;
+            strcpy(what, "board:");
+            hex_encode(what + 6, b[i].id, HEARTH_ID_LEN);
+            if (store_seen_get(r->st, r->sess.pk, what, &since) == HERR_OK && since &&
+                store_board_new(r->st, b[i].id, since, &v[i].new_threads) != HERR_OK)
+                v[i].new_threads = 0;
+        }
+    }
+    page_home(&r->h, &r->page, v, n);
+    free(v);
+    store_boards_free(b, n);
+}
+
+static herr find_board(struct req *r, const uint8_t id[HEARTH_ID_LEN], struct store_board **b,
+                       size_t *n, struct store_board **one)
+{
+    herr e = store_boards(r->st, b, n);
+    *one = NULL;
+    for (size_t i = 0; !e && i < *n; i++)
+        if (!memcmp((*b)[i].id, id, HEARTH_ID_LEN))
+            *one = &(*b)[i];
+    return e ? e : *one ? HERR_OK : HERR_NOT_FOUND;
+}
+
+static void seen_key(char *out, const char *what, const uint8_t id[HEARTH_ID_LEN])
+{
+    size_t n = strlen(what);
+    memcpy(out, what, n);
+    hex_encode(out + n, id, HEARTH_ID_LEN);
+}
+
+static void get_board(struct req *r, const uint8_t id[HEARTH_ID_LEN])
+{
+    struct store_board *b = NULL, *one;
+    size_t nb = 0, n = 0, total = 0;
+    struct store_post *t = NULL;
+    const char *pg = arg(r, "page");
+    char *end;
+    unsigned long page_no = pg ? strtoul(pg, &end, 10) : 1;
+    if (pg && (*end || page_no == 0 || page_no > 1000000))
+        return fail_page(r, 400, "there is no such page");
+    herr e = find_board(r, id, &b, &nb, &one);
+    if (!e)
+        e = store_threads_page(r->st, id, (page_no - 1) * WEB_PER_PAGE, WEB_PER_PAGE, &t, &n,
+                               &total);
+    if (e) {
+        store_boards_free(b, nb);
+        return fail_page(r, e == HERR_NOT_FOUND ? 404 : 500, "there is no such board");
+    }
+    bool unread[WEB_PER_PAGE] = {0};
+    if (r->member) {
+        char what[16 + 2 * HEARTH_ID_LEN];
+        for (size_t i = 0; i < n && i < WEB_PER_PAGE; i++) {
+            uint64_t seen = 0;
+            seen_key(what, "thread:", t[i].id);
+            unread[i] = store_seen_get(r->st, r->sess.pk, what, &seen) == HERR_OK &&
+                        t[i].last_activity > seen;
+        }
+        seen_key(what, "board:", id);
+        if (store_seen_set(r->st, r->sess.pk, what, now_ms()) != HERR_OK)
+            hlog(r->w->log, HLOG_DEBUG, "web: cannot note a visit: %s", store_errmsg(r->st));
+    }
+    page_board(&r->h, &r->page, one, t, r->member ? unread : NULL, n, page_no, total,
+               WEB_PER_PAGE);
+    store_posts_free(t, n);
+    store_boards_free(b, nb);
+}
+
+static void get_thread(struct req *r, const uint8_t id[HEARTH_ID_LEN])
+{
+    struct store_post *v = NULL;
+    size_t n = 0;
+    herr e = store_thread(r->st, id, &v, &n);
+    if (e || !n)
+        return fail_page(r, e == HERR_NOT_FOUND || !n ? 404 : 500, "there is no such thread");
+    struct page_mine *mine = NULL;
+    struct store_my_reaction *all = NULL;
+    if (r->member) {
+        size_t per = 8;
+        mine = calloc(n, sizeof *mine);
+        all = calloc(n * per, sizeof *all);
+        for (size_t i = 0; mine && all && i < n; i++) {
+            mine[i].r = &all[i * per];
+            if (store_my_reactions(r->st, v[i].id, r->sess.pk, &all[i * per], per,
+                                   &mine[i].n) != HERR_OK)
+                mine[i].n = 0;
+        }
+        char what[16 + 2 * HEARTH_ID_LEN];
+        seen_key(what, "thread:", id);
+        if (store_seen_set(r->st, r->sess.pk, what, now_ms()) != HERR_OK)
+            hlog(r->w->log, HLOG_DEBUG, "web: cannot note a visit: %s", store_errmsg(r->st));
+    }
+    page_thread(&r->h, &r->page, v, n, mine && all ? mine : NULL);
+    free(mine);
+    free(all);
+    store_posts_free(v, n);
+}
+
+static void get_search(struct req *r)
+{
+    const char *q = arg(r, "q");
+    struct store_post *v = NULL;
+    size_t n = 0;
+    if (q && *q) {
+        herr e = store_search(r->st, q, 50, &v, &n);
+        if (e && e != HERR_USAGE)
+            return fail_page(r, 500, "the search did not work");
+    }
+    page_search(&r->h, &r->page, q, v, n);
+    store_posts_free(v, n);
+}
+
+static void get_profile(struct req *r, const uint8_t pk[HEARTH_PK_LEN])
+{
+    char *name = NULL, *about = NULL, *roles = NULL;
+    struct store_post *v = NULL;
+    size_t n = 0;
+    herr e = store_profile(r->st, pk, &name, &about);
+    if (!e)
+        e = store_roles(r->st, pk, &roles);
+    if (!e)
+        e = store_author_posts(r->st, pk, 50, &v, &n);
+    if (e)
+        fail_page(r, 500, "that profile could not be read");
+    else if (!name && !n && !(r->member && !memcmp(pk, r->sess.pk, HEARTH_PK_LEN)))
+        fail_page(r, 404, "there is no such member");
+    else
+        page_profile(&r->h, &r->page, pk, name, about, roles, v, n,
+                     r->member && !memcmp(pk, r->sess.pk, HEARTH_PK_LEN));
+    store_posts_free(v, n);
+    free(name);
+    free(about);
+    free(roles);
+}
+
+static void get_replies(struct req *r)
+{
+    struct store_post *v = NULL;
+    size_t n = 0;
+    uint64_t since = 0;
+    if (store_seen_get(r->st, r->sess.pk, "replies", &since) ||
+        store_replies_to(r->st, r->sess.pk, 0, 50, &v, &n))
+        return fail_page(r, 500, "your replies could not be read");
+    r->page.replies_waiting = 0;
+    page_replies(&r->h, &r->page, v, n, since);
+    uint64_t newest = since;
+    for (size_t i = 0; i < n; i++)
+        newest = v[i].created > newest ? v[i].created : newest;
+    if (store_seen_set(r->st, r->sess.pk, "replies", newest) != HERR_OK)
+        hlog(r->w->log, HLOG_DEBUG, "web: cannot note a visit: %s", store_errmsg(r->st));
+    store_posts_free(v, n);
+}
+
+static void get_resources(struct req *r)
+{
+    char *text = NULL, *about = NULL;
+    herr e = store_resources(r->st, &text, &about);
+    if (e && e != HERR_NOT_FOUND)
+        return fail_page(r, 500, "the resources could not be read");
+    page_resources(&r->h, &r->page, text, about);
+    free(text);
+    free(about);
+}
+
+/* ---- writing ---- */
+
+/* own_post - the post id, which must exist and (when own) be the member's. */
+static bool load_post(struct req *r, const uint8_t id[HEARTH_ID_LEN], struct store_post *p,
+                      bool own)
+{
+    herr e = store_post_get(r->st, id, p);
+    if (e) {
+        fail_page(r, e == HERR_NOT_FOUND ? 404 : 500, "there is no such post");
+        return false;
+    }
+    if (own && memcmp(p->author, r->sess.pk, HEARTH_PK_LEN)) {
+        store_posts_free(p, 1);
+        fail_page(r, 403, "that is someone else's post");
+        return false;
+    }
+    return true;
+}
+
+static void do_new(struct req *r, const uint8_t board[HEARTH_ID_LEN])
+{
+    struct store_board *b = NULL, *one;
+    size_t nb = 0;
+    if (find_board(r, board, &b, &nb, &one)) {
+        store_boards_free(b, nb);
+        return fail_page(r, 404, "there is no such board");
+    }
+    const char *title = text_field(r, "title"), *text = text_field(r, "text"),
+               *cw = text_field(r, "cw");
+    const char *problem = NULL;
+    if (r->post) {
+        if (!(problem = check_text(title, HEARTH_MAX_TITLE, false, "the title")) &&
+            !(problem = check_text(text, HEARTH_MAX_TEXT, true, "the text")) &&
+            !(problem = cw ? check_text(cw, HEARTH_MAX_SHORT, false, "the warning") : NULL)) {
+            struct event_draft d = {.kind = EK_POST, .ref = board};
+            uint8_t id[HEARTH_ID_LEN];
+            d.b.title = hs(title);
+            d.b.text = hs(text);
+            d.b.cw = hs(cw);
+            herr e = publish(r, &d, id);
+            if (!e)
+                redirect(r, "/t/", id, NULL);
+            else
+                store_problem(r, e);
+            store_boards_free(b, nb);
+            return;
+        }
+        r->status = 400;
+    }
+    page_compose(&r->h, &r->page, one, title, text, cw, problem);
+    store_boards_free(b, nb);
+}
+
+static void do_reply(struct req *r, const uint8_t parent_id[HEARTH_ID_LEN])
+{
+    struct store_post parent;
+    if (!load_post(r, parent_id, &parent, false))
+        return;
+    const char *text = text_field(r, "text"), *cw = text_field(r, "cw");
+    const char *problem = check_text(text, HEARTH_MAX_TEXT, true, "the reply");
+    if (!problem && cw)
+        problem = check_text(cw, HEARTH_MAX_SHORT, false, "the warning");
+    if (problem) {
+        fail_page(r, 400, problem);
+    } else {
+        struct event_draft d = {.kind = EK_REPLY, .root = parent.root, .ref = parent.id};
+        uint8_t id[HEARTH_ID_LEN];
+        d.b.text = hs(text);
+        d.b.cw = hs(cw);
+        herr e = publish(r, &d, id);
+        if (e) {
+            store_problem(r, e);
+        } else {
+            redirect(r, "/t/", parent.root, id);
+        }
+    }
+    store_posts_free(&parent, 1);
+}
+
+static void do_edit(struct req *r, const uint8_t id[HEARTH_ID_LEN])
+{
+    struct store_post p;
+    if (!load_post(r, id, &p, true))
+        return;
+    if (p.status == POST_RETRACTED || p.status == POST_REMOVED || !p.text) {
+        store_posts_free(&p, 1);
+        return fail_page(r, 400, "that post's words are gone; it cannot be edited");
+    }
+    const char *text = text_field(r, "text"), *cw = text_field(r, "cw");
+    const char *problem = NULL;
+    if (r->post) {
+        if (!(problem = check_text(text, HEARTH_MAX_TEXT, true, "the text")) &&
+            !(problem = cw ? check_text(cw, HEARTH_MAX_SHORT, false, "the warning") : NULL)) {
+            struct event_draft d = {.kind = EK_EDIT, .ref = p.id};
+            uint8_t eid[HEARTH_ID_LEN];
+            d.b.text = hs(text);
+            d.b.title = hs(p.kind == EK_POST ? p.title : NULL);
+            d.b.cw = hs(cw);
+            herr e = publish(r, &d, eid);
+            if (!e)
+                redirect(r, "/t/", p.root, NULL);
+            else
+                store_problem(r, e);
+            store_posts_free(&p, 1);
+            return;
+        }
+        r->status = 400;
+    }
+    page_edit(&r->h, &r->page, &p, text, problem);
+    store_posts_free(&p, 1);
+}
+
+static void do_retract(struct req *r, const uint8_t id[HEARTH_ID_LEN])
+{
+    struct store_post p;
+    if (!load_post(r, id, &p, true))
+        return;
+    if (r->post && field(r, "confirm") && !strcmp(field(r, "confirm"), "yes")) {
+        struct event_draft d = {.kind = EK_RETRACT, .ref = p.id};
+        uint8_t eid[HEARTH_ID_LEN];
+        herr e = p.status == POST_RETRACTED ? HERR_OK : publish(r, &d, eid);
+        if (!e)
+            redirect(r, "/t/", p.root, NULL);
+        else
+            store_problem(r, e);
+    } else {
+        page_confirm(&r->h, &r->page, &p, "retract", NULL);
+    }
+    store_posts_free(&p, 1);
+}
+
+static void do_flag(struct req *r, const uint8_t id[HEARTH_ID_LEN])
+{
+    struct store_post p;
+    if (!load_post(r, id, &p, false))
+        return;
+    const char *reason = text_field(r, "reason"), *problem = NULL;
+    if (!memcmp(p.author, r->sess.pk, HEARTH_PK_LEN)) {
+        fail_page(r, 400, "you cannot flag your own post; you can edit it or take it back");
+    } else if (r->post && !(problem = check_text(reason, HEARTH_MAX_SHORT, false, "the reason"))) {
+        struct event_draft d = {.kind = EK_FLAG, .ref = p.id};
+        uint8_t eid[HEARTH_ID_LEN];
+        d.b.reason = hs(reason);
+        herr e = publish(r, &d, eid);
+        if (!e)
+            redirect(r, "/t/", p.root, NULL);
+        else
+            store_problem(r, e);
+    } else {
+        r->status = r->post ? 400 : 200;
+        page_confirm(&r->h, &r->page, &p, "flag", problem);
+    }
+    store_posts_free(&p, 1);
+}
+
+/* do_react - a reaction button toggles: the member's standing reaction of that name is
+ * taken back (a retraction of the react event), else one is sent. */
+static void do_react(struct req *r, const uint8_t id[HEARTH_ID_LEN])
+{
+    struct store_post p;
+    const char *name = field(r, "reaction");
+    bool known = false;
+    for (const char *const *x = event_reactions; name && *x; x++)
+        known |= !strcmp(*x, name);
+    if (!known)
+        return fail_page(r, 400, "that is not a reaction");
+    if (!load_post(r, id, &p, false))
+        return;
+    struct store_my_reaction mine[8];
+    size_t n = 0;
+    herr e = store_my_reactions(r->st, p.id, r->sess.pk, mine, 8, &n);
+    struct event_draft d = {.kind = EK_REACT, .ref = p.id};
+    d.b.reaction = hs(name);
+    for (size_t i = 0; !e && i < n; i++) {
+        if (!strcmp(mine[i].name, name)) {
+            d = (struct event_draft){.kind = EK_RETRACT, .ref = mine[i].id};
+            break;
+        }
+    }
+    uint8_t eid[HEARTH_ID_LEN];
+    if (!e)
+        e = publish(r, &d, eid);
+    if (!e) {
+        redirect(r, "/t/", p.root, p.id);
+    } else {
+        store_problem(r, e);
+    }
+    store_posts_free(&p, 1);
+}
+
+static void do_profile(struct req *r)
+{
+    const char *name = text_field(r, "name"), *about = text_field(r, "about");
+    const char *problem = check_text(name, HEARTH_MAX_NAME, false, "the name");
+    if (!problem && about)
+        problem = check_text(about, HEARTH_MAX_SHORT, true, "the about text");
+    if (problem)
+        return fail_page(r, 400, problem);
+    struct event_draft d = {.kind = EK_PROFILE};
+    uint8_t id[HEARTH_ID_LEN];
+    d.b.name = hs(name);
+    d.b.about = hs(about);
+    herr e = publish(r, &d, id);
+    if (e)
+        return store_problem(r, e);
+    redirect(r, "/u/", r->sess.pk, NULL);
+}
+
+static void do_mod(struct req *r, const uint8_t id[HEARTH_ID_LEN])
+{
+    static const char *const allowed[] = {"approve", "hide", "unhide", "remove",
+                                          "lock",    "unlock", "pin", "unpin", NULL};
+    const char *action = field(r, "action"), *reason = text_field(r, "reason");
+    bool ok = false;
+    for (const char *const *a = allowed; action && *a; a++)
+        ok |= !strcmp(*a, action);
+    const char *problem = ok ? check_text(reason, HEARTH_MAX_SHORT, false, "the reason")
+                             : "that is not a moderation action";
+    if (problem)
+        return fail_page(r, 400, problem);
+    struct store_post p;
+    if (!load_post(r, id, &p, false))
+        return;
+    struct event_draft d = {.kind = EK_MOD, .ref = p.id};
+    uint8_t eid[HEARTH_ID_LEN];
+    d.b.action = hs(action);
+    d.b.reason = hs(reason);
+    herr e = publish(r, &d, eid);
+    if (!e)
+        redirect(r, "/mod", NULL, NULL);
+    else
+        store_problem(r, e);
+    store_posts_free(&p, 1);
+}
+
+static void get_queue(struct req *r)
+{
+    struct store_post *v = NULL;
+    size_t n = 0;
+    herr e = store_mod_queue(r->st, &v, &n);
+    if (e == HERR_DENIED)
+        return fail_page(r, 403, "only moderators see the moderation queue");
+    if (e)
+        return fail_page(r, 500, "the queue could not be read");
+    page_queue(&r->h, &r->page, v, n);
+    store_posts_free(v, n);
+}
+
+static void do_invites(struct req *r)
+{
+    if (!page_can_moderate(r->roles))
+        return fail_page(r, 403, "only moderators and admins make invites");
+    char code[STORE_INVITE_CODE_LEN + 1], url[300];
+    const char *host = header(r, "Host");
+    if (!r->post)
+        return page_invites(&r->h, &r->page, NULL, NULL);
+    uint64_t now = now_ms();
+    herr e = store_invite_create(r->st, r->sess.pk, now, now + WEB_INVITE_MS, code);
+    if (e)
+        return store_problem(r, e);
+    snprintf(url, sizeof url, "%s://%s/join?code=%s", r->w->tls_cert ? "https" : "http",
+             host && strlen(host) < 200 ? host : "localhost", code);
+    page_invites(&r->h, &r->page, code, url);
+}
+
+/* ---- members ---- */
+
+static bool login_ok(char *login)
+{
+    size_t n = strlen(login);
+    if (n == 0 || n > STORE_LOGIN_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        login[i] = (char)tolower((unsigned char)login[i]);
+        if (!isalnum((unsigned char)login[i]) && !strchr("._-", login[i]))
+            return false;
+    }
+    return true;
+}
+
+static void start_session(struct req *r, const uint8_t seed[HEARTH_SEED_LEN], const char *login)
+{
+    struct session_info info;
+    if (sessions_create(r->w->sessions, seed, login, now_ms(), &info))
+        return fail_page(r, 503, "the hub is out of memory for sessions; try again later");
+    snprintf(r->cookie, sizeof r->cookie, "hs=%s; Path=/; HttpOnly; SameSite=Strict%s",
+             info.token, r->w->tls_cert ? "; Secure" : "");
+    redirect(r, "/", NULL, NULL);
+}
+
+static void do_login(struct req *r)
+{
+    char login[STORE_LOGIN_MAX + 1] = "";
+    const char *l = field(r, "login"), *pass = field(r, "pass");
+    if (!r->post)
+        return page_login(&r->h, &r->page, NULL, NULL);
+    if (l && strlen(l) <= STORE_LOGIN_MAX)
+        snprintf(login, sizeof login, "%s", l);
+    char key_login[64], key_addr[80];
+    snprintf(key_login, sizeof key_login, "login:%s", login);
+    snprintf(key_addr, sizeof key_addr, "addr:%s", r->addr);
+    uint64_t now = now_ms();
+    r->status = 400;
+    if (limiter_blocked(r->w->fails, key_login, now) || limiter_blocked(r->w->fails, key_addr, now)) {
+        r->status = 429;
+        return page_login(&r->h, &r->page, login,
+                          "too many wrong tries; wait five minutes and try again");
+    }
+    if (!pass || strlen(pass) > WEB_PASS_MAX || !login_ok(login))
+        return page_login(&r->h, &r->page, login, "that login name or passphrase is wrong");
+    uint8_t pk[HEARTH_PK_LEN], sealed[HEARTH_SEALED_SEED_LEN], seed[HEARTH_SEED_LEN];
+    herr e = store_account_get(r->st, login, pk, sealed);
+    bool known = e == HERR_OK;
+    if (e && e != HERR_NOT_FOUND)
+        return store_problem(r, e);
+    /* An unknown login costs the same Argon2id as a known one, so that timing does not
+     * tell who has an account. */
+    pthread_mutex_lock(&r->w->hash_mu);
+    e = seed_unseal(seed, known ? sealed : r->w->dummy_sealed, sizeof sealed, pass, strlen(pass));
+    pthread_mutex_unlock(&r->w->hash_mu);
+    if (!known || e) {
+        secret_wipe(seed, sizeof seed);
+        limiter_fail(r->w->fails, key_login, now);
+        limiter_fail(r->w->fails, key_addr, now);
+        hlog(r->w->log, HLOG_INFO, "web: failed login for '%s' from %s", login, r->addr);
+        return page_login(&r->h, &r->page, login, "that login name or passphrase is wrong");
+    }
+    start_session(r, seed, login);
+    secret_wipe(seed, sizeof seed);
+}
+
+static void do_join(struct req *r)
+{
+    char login[STORE_LOGIN_MAX + 1] = "";
+    const char *code = r->post ? field(r, "code") : arg(r, "code");
+    const char *l = field(r, "login"), *name = text_field(r, "name"), *pass = field(r, "pass");
+    if (!r->post)
+        return page_join(&r->h, &r->page, code, NULL, NULL, NULL);
+    if (l && strlen(l) <= STORE_LOGIN_MAX)
+        snprintf(login, sizeof login, "%s", l);
+    char key_addr[80];
+    snprintf(key_addr, sizeof key_addr, "addr:%s", r->addr);
+    uint64_t now = now_ms();
+    const char *problem = NULL;
+    r->status = 400;
+    if (limiter_blocked(r->w->fails, key_addr, now)) {
+        r->status = 429;
+        problem = "too many wrong invite codes; wait five minutes and try again";
+    } else if (!login_ok(login)) {
+        problem = "a login name is 1 to 32 letters, digits, dots, dashes or underscores";
+    } else if ((problem = check_text(name, HEARTH_MAX_NAME, false, "the name"))) {
+    } else if (!pass || strlen(pass) < WEB_PASS_MIN || strlen(pass) > WEB_PASS_MAX) {
+        problem = "a passphrase has at least 10 characters";
+    } else if (!r->page.open_join && (!code || store_invite_check(r->st, code, now))) {
+        limiter_fail(r->w->fails, key_addr, now);
+        problem = "that invite code is not valid: it may be used, revoked or expired";
+    }
+    if (problem)
+        return page_join(&r->h, &r->page, code, login, name, problem);
+    uint8_t seed[HEARTH_SEED_LEN], sealed[HEARTH_SEALED_SEED_LEN];
+    struct hkey *k = sodium_malloc(sizeof *k);
+    if (!k)
+        return fail_page(r, 503, "the hub is out of memory; try again later");
+    random_bytes(seed, sizeof seed);
+    hkey_from_seed(k, seed);
+    pthread_mutex_lock(&r->w->hash_mu);
+    herr e = seed_seal(sealed, seed, pass, strlen(pass));
+    pthread_mutex_unlock(&r->w->hash_mu);
+    if (!e)
+        e = store_account_create(r->st, login, k->pk, sealed,
+                                 r->page.open_join ? NULL : code, now);
+    if (e == HERR_DUPLICATE) {
+        problem = "that login name is taken; choose another";
+    } else if (e == HERR_DENIED) {
+        limiter_fail(r->w->fails, key_addr, now);
+        problem = "that invite code is not valid: it may be used, revoked or expired";
+    } else if (e) {
+        store_problem(r, e);
+    } else {
+        struct event_draft d = {.kind = EK_PROFILE, .forum = r->w->forum};
+        uint8_t id[HEARTH_ID_LEN];
+        d.b.name = hs(name);
+        e = store_publish(r->st, k, &d, id);
+        if (e)
+            hlog(r->w->log, HLOG_WARN, "web: the new member's profile: %s", store_errmsg(r->st));
+        hlog(r->w->log, HLOG_INFO, "web: '%s' joined", login);
+        start_session(r, seed, login);
+    }
+    hkey_wipe(k);
+    sodium_free(k);
+    secret_wipe(seed, sizeof seed);
+    if (problem)
+        page_join(&r->h, &r->page, code, login, name, problem);
+}
+
+static void do_logout(struct req *r)
+{
+    sessions_end(r->w->sessions, r->sess.token);
+    snprintf(r->cookie, sizeof r->cookie, "hs=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+    redirect(r, "/", NULL, NULL);
+}
+
+/* ---- routing ---- */
+
+/* csrf_ok - the form's token is the session's (or for a visitor, the cookie's), and
+ * an Origin header, where the browser sent one, is this host. */
+static bool csrf_ok(struct req *r)
+{
+    const char *origin = header(r, "Origin"), *host = header(r, "Host");
+    if (origin) {
+        const char *rest = !strncmp(origin, "http://", 7)    ? origin + 7
+                           : !strncmp(origin, "https://", 8) ? origin + 8
+                                                             : NULL;
+        if (!rest || !host || strcmp(rest, host))
+            return false;
+    }
+    const char *sent = field(r, "csrf");
+    const char *want = r->member ? r->sess.csrf : r->new_anon_csrf ? NULL : r->anon_csrf;
+    return sent && want && strlen(sent) == SESSION_TOKEN_HEX &&
+           sodium_memcmp(sent, want, SESSION_TOKEN_HEX) == 0;
+}
+
+static void route(struct req *r)
+{
+    const char *p = r->path;
+    uint8_t id[HEARTH_ID_LEN];
+    if (r->post && !csrf_ok(r))
+        return fail_page(r, 403, "this form is out of date or came from another site; go back, "
+                                 "reload the page and try again");
+    if (!strcmp(p, "/"))
+        return r->post ? fail_page(r, 405, "nothing to send here") : get_home(r);
+    if (id_arg(p, "/b/", id))
+        return r->post ? fail_page(r, 405, "nothing to send here") : get_board(r, id);
+    if (id_arg(p, "/t/", id))
+        return r->post ? fail_page(r, 405, "nothing to send here") : get_thread(r, id);
+    if (!strcmp(p, "/search"))
+        return get_search(r);
+    if (id_arg(p, "/u/", id))
+        return get_profile(r, id);
+    if (!strcmp(p, "/resources"))
+        return get_resources(r);
+    if (!strcmp(p, "/about"))
+        return page_about(&r->h, &r->page);
+    if (!strcmp(p, "/login"))
+        return do_login(r);
+    if (!strcmp(p, "/join"))
+        return do_join(r);
+    bool anything = id_arg(p, "/new/", id) || id_arg(p, "/reply/", id) ||
+                    id_arg(p, "/edit/", id) || id_arg(p, "/retract/", id) ||
+                    id_arg(p, "/flag/", id) || id_arg(p, "/react/", id) ||
+                    id_arg(p, "/mod/", id) || !strcmp(p, "/replies") || !strcmp(p, "/profile") ||
+                    !strcmp(p, "/logout") || !strcmp(p, "/mod") || !strcmp(p, "/invites");
+    if (!anything)
+        return fail_page(r, 404, "there is no such page");
+    if (!r->member) {
+        return redirect(r, "/login", NULL, NULL);
+    }
+    bool get_ok = id_arg(p, "/new/", id) || id_arg(p, "/edit/", id) ||
+                  id_arg(p, "/retract/", id) || id_arg(p, "/flag/", id) ||
+                  !strcmp(p, "/replies") || !strcmp(p, "/mod") || !strcmp(p, "/invites");
+    if (!r->post && !get_ok)
+        return fail_page(r, 405, "that is done with a form on the page");
+    if (id_arg(p, "/new/", id))
+        return do_new(r, id);
+    if (id_arg(p, "/reply/", id))
+        return do_reply(r, id);
+    if (id_arg(p, "/edit/", id))
+        return do_edit(r, id);
+    if (id_arg(p, "/retract/", id))
+        return do_retract(r, id);
+    if (id_arg(p, "/flag/", id))
+        return do_flag(r, id);
+    if (id_arg(p, "/react/", id))
+        return do_react(r, id);
+    if (id_arg(p, "/mod/", id))
+        return do_mod(r, id);
+    if (!strcmp(p, "/replies"))
+        return get_replies(r);
+    if (!strcmp(p, "/profile"))
+        return do_profile(r);
+    if (!strcmp(p, "/logout"))
+        return do_logout(r);
+    if (!strcmp(p, "/mod"))
+        return r->post ? fail_page(r, 405, "choose a post in the queue") : get_queue(r);
+    return do_invites(r);
+}
+
+/* ---- answering ---- */
+
+static void security_headers(struct MHD_Response *res)
+{
+    MHD_add_response_header(res, "Content-Security-Policy",
+                            "default-src 'self'; frame-ancestors 'none'; form-action 'self'; "
+                            "base-uri 'none'");
+    MHD_add_response_header(res, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(res, "Referrer-Policy", "no-referrer");
+    MHD_add_response_header(res, "X-Frame-Options", "DENY");
+}
+
+static enum MHD_Result send_static(struct MHD_Connection *conn, const char *body,
+                                   const char *type, const char *etag)
+{
+    const char *inm = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "If-None-Match");
+    bool same = inm && !strcmp(inm, etag);
+    struct MHD_Response *res = MHD_create_response_from_buffer(
+        same ? 0 : strlen(body), (void *)(uintptr_t)body, MHD_RESPMEM_PERSISTENT);
+    if (!res)
+        return MHD_NO;
+    security_headers(res);
+    MHD_add_response_header(res, "Content-Type", type);
+    MHD_add_response_header(res, "ETag", etag);
+    MHD_add_response_header(res, "Cache-Control", "no-cache");
+    enum MHD_Result ok = MHD_queue_response(conn, same ? 304 : 200, res);
+    MHD_destroy_response(res);
+    return ok;
+}
+
+static enum MHD_Result send_html(struct MHD_Connection *conn, unsigned status, const char *body,
+                                 size_t n, const char *location, const char *cookie,
+                                 const char *cookie2)
+{
+    struct MHD_Response *res =
+        MHD_create_response_from_buffer(n, (void *)(uintptr_t)body, MHD_RESPMEM_MUST_COPY);
+    if (!res)
+        return MHD_NO;
+    security_headers(res);
+    MHD_add_response_header(res, "Content-Type", "text/html; charset=utf-8");
+    MHD_add_response_header(res, "Cache-Control", "no-store");
+    if (location && *location)
+        MHD_add_response_header(res, "Location", location);
+    if (cookie && *cookie)
+        MHD_add_response_header(res, "Set-Cookie", cookie);
+    if (cookie2 && *cookie2)
+        MHD_add_response_header(res, "Set-Cookie", cookie2);
+    enum MHD_Result ok = MHD_queue_response(conn, status, res);
+    MHD_destroy_response(res);
+    return ok;
+}
+
+static void client_addr(struct MHD_Connection *conn, char *out, size_t n)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    snprintf(out, n, "?");
+    if (!ci || !ci->client_addr)
+        return;
+    const struct sockaddr *sa = ci->client_addr;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
+                  (socklen_t)n);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out,
+                  (socklen_t)n);
+}
+
+/* frame - what every page shows around its content: the crisis line, the member and
+ * their roles, the replies waiting. */
+static void frame(struct req *r)
+{
+    struct web *w = r->w;
+    const char *cookie = MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, "hs");
+    r->member = cookie && sessions_find(w->sessions, cookie, now_ms(), &r->sess);
+    const char *anon = MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, "hc");
+    if (anon && strlen(anon) == SESSION_TOKEN_HEX) {
+        snprintf(r->anon_csrf, sizeof r->anon_csrf, "%s", anon);
+    } else {
+        uint8_t raw[32];
+        random_bytes(raw, sizeof raw);
+        hex_encode(r->anon_csrf, raw, sizeof raw);
+        r->new_anon_csrf = true;
+    }
+    store_set_viewer(r->st, r->member ? r->sess.pk : NULL);
+    char *about = NULL;
+    if (store_resources(r->st, &r->crisis, &about) == HERR_OK && r->crisis)
+        r->crisis[strcspn(r->crisis, "\n")] = '\0';
+    free(about);
+    r->page.forum = w->forum_name ? w->forum_name : "hearth";
+    r->page.crisis = r->crisis;
+    r->page.open_join = w->cfg.open_join;
+    if (r->member) {
+        r->page.member = &r->sess;
+        r->page.csrf = r->sess.csrf;
+        if (store_roles(r->st, r->sess.pk, &r->roles) != HERR_OK)
+            r->roles = NULL;
+        r->page.roles = r->roles;
+        uint64_t since = 0;
+        struct store_post *v = NULL;
+        size_t n = 0;
+        if (store_seen_get(r->st, r->sess.pk, "replies", &since) == HERR_OK &&
+            store_replies_to(r->st, r->sess.pk, since, 99, &v, &n) == HERR_OK)
+            r->page.replies_waiting = (uint32_t)n;
+        store_posts_free(v, n);
+    } else {
+        r->page.csrf = r->anon_csrf;
+    }
+}
+
+static enum MHD_Result answer(struct web *w, struct MHD_Connection *conn, const char *url,
+                              bool post, struct upload *up)
+{
+    if (!post && !strcmp(url, "/style.css"))
+        return send_static(conn, page_css, "text/css; charset=utf-8", "\"css-1\"");
+    if (!post && !strcmp(url, "/quick.js"))
+        return send_static(conn, page_js, "text/javascript; charset=utf-8", "\"js-1\"");
+    if (!strcmp(url, "/exit")) {
+        struct html h;
+        html_init(&h, 4096);
+        page_exit(&h);
+        enum MHD_Result ok = send_html(conn, 200, (const char *)h.b.data, h.b.len, NULL, NULL,
+                                       NULL);
+        html_release(&h);
+        return ok;
+    }
+    struct req *r = calloc(1, sizeof *r);
+    if (!r)
+        return MHD_NO;
+    r->w = w;
+    r->conn = conn;
+    r->path = url;
+    r->post = post;
+    r->status = 200;
+    html_init(&r->h, WEB_MAX_PAGE);
+    client_addr(conn, r->addr, sizeof r->addr);
+    r->st = pool_take(w);
+    frame(r);
+    const char *why = NULL;
+    herr fe = HERR_OK;
+    if (post && up->too_large)
+        fail_page(r, 413, "that was too long to send");
+    else if (post && (fe = form_parse(&r->form, (const char *)up->body.data, up->body.len, &why)))
+        fail_page(r, 400, why);
+    else if (!mp_utf8_valid(url, strlen(url)))
+        fail_page(r, 400, "that address is not valid");
+    else
+        route(r);
+    store_set_viewer(r->st, NULL);
+    pool_give(w, r->st);
+    char anon_cookie[120] = "";
+    if (r->new_anon_csrf)
+        snprintf(anon_cookie, sizeof anon_cookie, "hc=%s; Path=/; HttpOnly; SameSite=Strict%s",
+                 r->anon_csrf, w->tls_cert ? "; Secure" : "");
+    if (r->h.err) {
+        hlog(w->log, HLOG_WARN, "web: a page of %s could not be made: %s", url,
+             herr_str(r->h.err));
+        html_release(&r->h);
+        html_init(&r->h, 4096);
+        html_raw(&r->h, "<!doctype html><title>Error</title><p>The page could not be made.");
+        r->status = 500;
+    }
+    enum MHD_Result ok =
+        send_html(conn, r->status, r->status == 303 ? "" : (const char *)r->h.b.data,
+                  r->status == 303 ? 0 : r->h.b.len, r->status == 303 ? r->location : NULL,
+                  r->cookie, anon_cookie);
+    html_release(&r->h);
+    form_release(&r->form);
+    free(r->crisis);
+    free(r->roles);
+    free(r);
+    return ok;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_size, void **con_cls)
+{
+    struct web *w = cls;
+    bool post = !strcmp(method, "POST");
+    if (!post && strcmp(method, "GET") && strcmp(method, "HEAD")) {
+        static const char msg[] = "method not allowed\n";
+        struct MHD_Response *res = MHD_create_response_from_buffer(
+            sizeof msg - 1, (void *)(uintptr_t)msg, MHD_RESPMEM_PERSISTENT);
+        security_headers(res);
+        MHD_add_response_header(res, "Allow", "GET, HEAD, POST");
+        enum MHD_Result ok = MHD_queue_response(conn, 405, res);
+        MHD_destroy_response(res);
+        return ok;
+    }
+    if (!post)
+        return answer(w, conn, url, false, NULL);
+    struct upload *up = *con_cls;
+    if (!up) {
+        if (!(up = calloc(1, sizeof *up)))
+            return MHD_NO;
+        hbuf_init(&up->body, WEB_MAX_BODY);
+        const char *len = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+        up->too_large = len && strtoull(len, NULL, 10) > WEB_MAX_BODY;
+        *con_cls = up;
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        if (!up->too_large && hbuf_append(&up->body, upload_data, *upload_size) != HERR_OK)
+            up->too_large = true;
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    return answer(w, conn, url, true, up);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode why)
+{
+    struct upload *up = *con_cls;
+    if (up) {
+        hbuf_release(&up->body);
+        free(up);
+        *con_cls = NULL;
+    }
+}
+
+/* ---- starting and stopping ---- */
+
+static void *sweep(void *arg)
+{
+    struct web *w = arg;
+    pthread_mutex_lock(&w->sweep_mu);
+    while (!w->stopping) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += 10;
+        pthread_cond_timedwait(&w->sweep_cv, &w->sweep_mu, &ts);
+        sessions_expire(w->sessions, now_ms());
+    }
+    pthread_mutex_unlock(&w->sweep_mu);
+    return NULL;
+}
+
+static herr parse_listen(const char *listen, struct sockaddr_storage *ss, socklen_t *len)
+{
+    char host[256];
+    const char *colon = strrchr(listen, ':');
+    if (!colon || colon == listen || strlen(listen) >= sizeof host)
+        return HERR_USAGE;
+    size_t hn = (size_t)(colon - listen);
+    memcpy(host, listen, hn);
+    host[hn] = '\0';
+    if (host[0] == '[' && hn > 2 && host[hn - 1] == ']') {
+        memmove(host, host + 1, hn - 2);
+        host[hn - 2] = '\0';
+    }
+    char *end;
+    unsigned long port = strtoul(colon + 1, &end, 10);
+    if (*end || !colon[1] || port > 65535)
+        return HERR_USAGE;
+    struct addrinfo hints = {.ai_flags = AI_NUMERICHOST | AI_PASSIVE,
+                             .ai_socktype = SOCK_STREAM};
+    struct addrinfo *ai = NULL;
+    if (getaddrinfo(host, NULL, &hints, &ai) || !ai)
+        return HERR_USAGE;
+    memcpy(ss, ai->ai_addr, ai->ai_addrlen);
+    *len = ai->ai_addrlen;
+    freeaddrinfo(ai);
+    if (ss->ss_family == AF_INET)
+        ((struct sockaddr_in *)(void *)ss)->sin_port = htons((uint16_t)port);
+    else
+        ((struct sockaddr_in6 *)(void *)ss)->sin6_port = htons((uint16_t)port);
+    return HERR_OK;
+}
+
+static char *read_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *buf = calloc(1, 1 << 20);
+    size_t n = buf ? fread(buf, 1, (1 << 20) - 1, f) : 0;
+    fclose(f);
+    if (buf && n == 0) {
+        free(buf);
+        buf = NULL;
+    }
+    return buf;
+}
+
+herr web_new(struct web **out, const struct web_config *cfg, const struct hlog *log,
+             const char **why)
+{
+    static __thread char msg[1024];
+    *out = NULL;
+    *why = msg;
+    struct web *w = calloc(1, sizeof *w);
+    if (!w) {
+        snprintf(msg, sizeof msg, "out of memory");
+        return HERR_NOMEM;
+    }
+    w->cfg = *cfg;
+    w->log = log;
+    pthread_mutex_init(&w->hash_mu, NULL);
+    pthread_mutex_init(&w->pool_mu, NULL);
+    pthread_cond_init(&w->pool_cv, NULL);
+    pthread_mutex_init(&w->sweep_mu, NULL);
+    pthread_cond_init(&w->sweep_cv, NULL);
+    herr e = HERR_OK;
+    for (size_t i = 0; i < WEB_POOL && !e; i++)
+        if ((e = store_open(&w->pool[i], cfg->db_path, 0)))
+            snprintf(msg, sizeof msg, "cannot open the replica: %s", store_open_error());
+    if (!e && (e = store_forum(w->pool[0], w->forum)))
+        snprintf(msg, sizeof msg, "the replica has no forum yet");
+    if (!e && store_forum_name(w->pool[0], &w->forum_name) != HERR_OK)
+        w->forum_name = NULL;
+    w->sessions = sessions_new(WEB_SESSIONS, WEB_IDLE_MS);
+    w->fails = limiter_new(4096, WEB_FAILS, WEB_FAIL_WINDOW_MS);
+    if (!e && (!w->sessions || !w->fails)) {
+        snprintf(msg, sizeof msg, "out of memory");
+        e = HERR_NOMEM;
+    }
+    if (!e) {
+        uint8_t seed[HEARTH_SEED_LEN], pass[32];
+        random_bytes(seed, sizeof seed);
+        random_bytes(pass, sizeof pass);
+        e = seed_seal(w->dummy_sealed, seed, (const char *)pass, sizeof pass);
+        secret_wipe(seed, sizeof seed);
+        if (e)
+            snprintf(msg, sizeof msg, "cannot prepare the login check: %s", herr_str(e));
+    }
+    struct sockaddr_storage ss;
+    socklen_t sl = 0;
+    if (!e && (e = parse_listen(cfg->listen, &ss, &sl)))
+        snprintf(msg, sizeof msg, "'%s' is not an address to listen on (HOST:PORT)",
+                 cfg->listen);
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL;
+    if (!e && ss.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    if (!e && (cfg->tls_cert[0] || cfg->tls_key[0])) {
+        w->tls_cert = read_file(cfg->tls_cert);
+        w->tls_key = read_file(cfg->tls_key);
+        if (!w->tls_cert || !w->tls_key) {
+            snprintf(msg, sizeof msg, "cannot read the TLS certificate '%s' or key '%s'",
+                     cfg->tls_cert, cfg->tls_key);
+            e = HERR_USAGE;
+        }
+        flags |= MHD_USE_TLS;
+    }
+    if (!e) {
+        struct MHD_OptionItem tls[] = {
+            {w->tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, w->tls_cert},
+            {MHD_OPTION_HTTPS_MEM_KEY, 0, w->tls_key},
+            {MHD_OPTION_END, 0, NULL},
+        };
+        w->d = MHD_start_daemon(
+            flags, 0, NULL, NULL, on_request, w, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+            MHD_OPTION_THREAD_POOL_SIZE, (unsigned)WEB_THREADS, MHD_OPTION_CONNECTION_LIMIT,
+            (unsigned)WEB_MAX_CONNECTIONS, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+            (unsigned)WEB_MAX_PER_ADDRESS, MHD_OPTION_CONNECTION_TIMEOUT,
+            (unsigned)WEB_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+            (size_t)WEB_CONN_MEMORY, MHD_OPTION_NOTIFY_COMPLETED, on_completed, w,
+            MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
+        if (!w->d) {
+            snprintf(msg, sizeof msg, "cannot listen on %s (in use, or no such address)",
+                     cfg->listen);
+            e = HERR_NET;
+        }
+    }
+    if (e) {
+        web_destroy(&w);
+        return e;
+    }
+    w->sweeping = pthread_create(&w->sweeper, NULL, sweep, w) == 0;
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(w->d, MHD_DAEMON_INFO_BIND_PORT);
+    w->port = di ? di->port : 0;
+    *out = w;
+    return HERR_OK;
+}
+
+void web_destroy(struct web **wp)
+{
+    struct web *w = *wp;
+    if (!w)
+        return;
+    if (w->d)
+        MHD_stop_daemon(w->d);
+    if (w->sweeping) {
+        pthread_mutex_lock(&w->sweep_mu);
+        w->stopping = true;
+        pthread_cond_signal(&w->sweep_cv);
+        pthread_mutex_unlock(&w->sweep_mu);
+        pthread_join(w->sweeper, NULL);
+    }
+    pthread_mutex_destroy(&w->sweep_mu);
+    pthread_cond_destroy(&w->sweep_cv);
+    sessions_destroy(&w->sessions);
+    limiter_destroy(&w->fails);
+    for (size_t i = 0; i < WEB_POOL; i++)
+        store_destroy(&w->pool[i]);
+    free(w->forum_name);
+    if (w->tls_key) {
+        secret_wipe(w->tls_key, strlen(w->tls_key));
+        free(w->tls_key);
+    }
+    free(w->tls_cert);
+    pthread_mutex_destroy(&w->hash_mu);
+    pthread_mutex_destroy(&w->pool_mu);
+    pthread_cond_destroy(&w->pool_cv);
+    free(w);
+    *wp = NULL;
+}
+
+uint16_t web_port(const struct web *w)
+{
+    return w->port;
+}

@@ -1,0 +1,67 @@
+/* web.h - the forum as web pages on the hub's LAN.
+ *
+ * A web server (libmicrohttpd, its own threads: epoll with a pool of WEB_THREADS) that
+ * serves the forum from the replica to anyone on the LAN, with no JavaScript needed
+ * and nothing fetched from elsewhere. It is a front-end like the CLI: pages come from
+ * the store's typed queries (web/pages.h formats them), and writes are store_publish
+ * on the web's own connections, answered only after the event has committed (POST,
+ * then a redirect to a GET). The node sees new events as it sees a `hearth post` run
+ * beside it (its arrival poll) and gossips them; the node knows nothing of the web.
+ *
+ * Each request takes one of WEB_POOL store connections (SQLite WAL: readers never
+ * wait for the node's writes; a write waits for SQLite's one write lock). Members log
+ * in with a login and passphrase (web/session.h); their keys are sealed in the store
+ * (store/members.h) and unsealed only into a session's guarded memory.
+ *
+ * Security (docs/SECURITY.md, "The web pages"): one escaper (web/html.h); a CSRF
+ * token in every form, checked with the Origin header on every POST; state changes by
+ * POST only; cookies HttpOnly, SameSite=Strict (and Secure under TLS); a strict CSP
+ * and the usual headers on every answer; failed logins and invite codes limited per
+ * account and per address; bounded request line and headers (WEB_CONN_MEMORY), body
+ * (WEB_MAX_BODY), connections (total and per address) and a timeout for slow clients.
+ */
+#ifndef HEARTH_WEB_WEB_H
+#define HEARTH_WEB_WEB_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "node/log.h"
+#include "store/herr.h"
+
+#define WEB_THREADS 2
+#define WEB_POOL 4                  /* store connections */
+#define WEB_MAX_BODY (200 * 1024)   /* a form: a 60,000-byte post, %-encoded */
+#define WEB_CONN_MEMORY (32 * 1024) /* request line + headers of one connection */
+#define WEB_MAX_CONNECTIONS 512
+#define WEB_MAX_PER_ADDRESS 128
+#define WEB_TIMEOUT_S 15        /* a connection quiet this long is closed */
+#define WEB_SESSIONS 1024       /* open sessions at most */
+#define WEB_IDLE_MS (30 * 60 * 1000ULL) /* a session unused this long ends */
+#define WEB_PER_PAGE 30         /* threads on a board page */
+
+struct web;
+
+struct web_config {
+    const char *db_path; /* the replica */
+    char listen[256];    /* "0.0.0.0:8080", "[::]:8080", "127.0.0.1:0" */
+    char tls_cert[256];  /* PEM files; both empty: plain HTTP */
+    char tls_key[256];
+    bool open_join; /* visitors may join without an invite */
+};
+
+/* web_new - open WEB_POOL connections to the replica at cfg->db_path and start
+ * serving at cfg->listen. HERR_USAGE (a bad address), HERR_NET (cannot bind),
+ * HERR_IO/HERR_NOMEM, or the store's errors, with *why (owned by a static buffer of
+ * this thread: use it before the next call). */
+HEARTH_MUST_CHECK herr web_new(struct web **out, const struct web_config *cfg,
+                               const struct hlog *log, const char **why);
+
+/* web_destroy - stop serving (requests under way finish), end every session (keys
+ * wiped) and close; NULL-safe; sets *w to NULL. */
+void web_destroy(struct web **w);
+
+/* web_port - the port it listens on (resolved when cfg->listen asked for 0). */
+uint16_t web_port(const struct web *w);
+
+#endif
