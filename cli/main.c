@@ -30,6 +30,7 @@
     X(flag)                                                                                        \
     X(mod)                                                                                         \
     X(role)                                                                                        \
+    X(invite)                                                                                      \
     X(resources)                                                                                   \
     X(settings)                                                                                    \
     X(export)                                                                                      \

@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "store/limits.h"
+
 herr crypto_start(void)
 {
     return sodium_init() < 0 ? HERR_NOMEM : HERR_OK;
@@ -193,4 +195,115 @@ void random_bytes(void *p, size_t n)
 uint32_t random_uniform(uint32_t upper)
 {
     return randombytes_uniform(upper);
+}
+
+/* ---- sealed seeds ---- */
+
+/* Offsets in a sealed blob (store/crypto.h). */
+enum {
+    SEAL_OPS = 1,
+    SEAL_MEM = SEAL_OPS + 4,
+    SEAL_SALT = SEAL_MEM + 4,
+    SEAL_NONCE = SEAL_SALT + HEARTH_SEAL_SALT_LEN,
+    SEAL_BOX = SEAL_NONCE + HEARTH_SEAL_NONCE_LEN,
+};
+
+_Static_assert(SEAL_BOX + HEARTH_SEED_LEN + HEARTH_SEAL_MAC_LEN == HEARTH_SEALED_SEED_LEN,
+               "sealed seed layout");
+_Static_assert(HEARTH_SEAL_SALT_LEN == crypto_pwhash_SALTBYTES, "salt size");
+_Static_assert(HEARTH_SEAL_NONCE_LEN == crypto_secretbox_NONCEBYTES, "nonce size");
+_Static_assert(HEARTH_SEAL_MAC_LEN == crypto_secretbox_MACBYTES, "mac size");
+
+static void put_be32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+static uint32_t get_be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static bool seal_limits_ok(uint64_t ops, uint64_t mem)
+{
+    return ops >= crypto_pwhash_OPSLIMIT_MIN && ops <= HEARTH_SEAL_MAX_OPSLIMIT &&
+           mem >= crypto_pwhash_MEMLIMIT_MIN && mem <= HEARTH_SEAL_MAX_MEMLIMIT && mem % 1024 == 0;
+}
+
+/* seal_key - the Argon2id key for a passphrase and salt. libsodium fails only when it
+ * cannot allocate (the arguments were checked), hence HERR_NOMEM. */
+static herr seal_key(uint8_t key[crypto_secretbox_KEYBYTES], const char *pass, size_t pass_len,
+                     const uint8_t *salt, uint64_t ops, uint64_t mem)
+{
+    if (crypto_pwhash(key, crypto_secretbox_KEYBYTES, pass, pass_len, salt, ops, (size_t)mem,
+                      crypto_pwhash_ALG_ARGON2ID13) != 0) {
+        sodium_memzero(key, crypto_secretbox_KEYBYTES);
+        return HERR_NOMEM;
+    }
+    return HERR_OK;
+}
+
+herr seed_seal_limits(uint8_t out[HEARTH_SEALED_SEED_LEN], const uint8_t seed[HEARTH_SEED_LEN],
+                      const char *pass, size_t pass_len, uint64_t opslimit, uint64_t memlimit)
+{
+    uint8_t key[crypto_secretbox_KEYBYTES];
+    memset(out, 0, HEARTH_SEALED_SEED_LEN);
+    if (!seal_limits_ok(opslimit, memlimit) || pass_len > crypto_pwhash_PASSWD_MAX)
+        return HERR_USAGE;
+    out[0] = SEED_SEAL_VERSION;
+    put_be32(out + SEAL_OPS, (uint32_t)opslimit);
+    put_be32(out + SEAL_MEM, (uint32_t)(memlimit / 1024));
+    randombytes_buf(out + SEAL_SALT, HEARTH_SEAL_SALT_LEN);
+    randombytes_buf(out + SEAL_NONCE, HEARTH_SEAL_NONCE_LEN);
+    herr e = seal_key(key, pass, pass_len, out + SEAL_SALT, opslimit, memlimit);
+    if (!e)
+        crypto_secretbox_easy(out + SEAL_BOX, seed, HEARTH_SEED_LEN, out + SEAL_NONCE, key);
+    else
+        memset(out, 0, HEARTH_SEALED_SEED_LEN);
+    sodium_memzero(key, sizeof key);
+    return e;
+}
+
+herr seed_seal(uint8_t out[HEARTH_SEALED_SEED_LEN], const uint8_t seed[HEARTH_SEED_LEN],
+               const char *pass, size_t pass_len)
+{
+    return seed_seal_limits(out, seed, pass, pass_len, SEED_SEAL_OPSLIMIT, SEED_SEAL_MEMLIMIT);
+}
+
+herr seed_sealed_limits(const uint8_t *sealed, size_t n, uint64_t *opslimit, uint64_t *memlimit)
+{
+    *opslimit = *memlimit = 0;
+    if (n != HEARTH_SEALED_SEED_LEN || sealed[0] != SEED_SEAL_VERSION)
+        return HERR_MALFORMED;
+    uint64_t ops = get_be32(sealed + SEAL_OPS), mem = (uint64_t)get_be32(sealed + SEAL_MEM) * 1024;
+    if (!seal_limits_ok(ops, mem))
+        return HERR_MALFORMED;
+    *opslimit = ops;
+    *memlimit = mem;
+    return HERR_OK;
+}
+
+herr seed_unseal(uint8_t seed[HEARTH_SEED_LEN], const uint8_t *sealed, size_t n, const char *pass,
+                 size_t pass_len)
+{
+    uint8_t key[crypto_secretbox_KEYBYTES];
+    uint64_t ops, mem;
+    memset(seed, 0, HEARTH_SEED_LEN);
+    herr e = seed_sealed_limits(sealed, n, &ops, &mem);
+    if (e)
+        return e;
+    if (pass_len > crypto_pwhash_PASSWD_MAX)
+        return HERR_DENIED;
+    e = seal_key(key, pass, pass_len, sealed + SEAL_SALT, ops, mem);
+    if (!e &&
+        crypto_secretbox_open_easy(seed, sealed + SEAL_BOX, HEARTH_SEED_LEN + HEARTH_SEAL_MAC_LEN,
+                                   sealed + SEAL_NONCE, key) != 0)
+        e = HERR_DENIED;
+    if (e)
+        sodium_memzero(seed, HEARTH_SEED_LEN);
+    sodium_memzero(key, sizeof key);
+    return e;
 }

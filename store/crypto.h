@@ -75,4 +75,67 @@ void random_bytes(void *p, size_t n);
 /* random_uniform - a uniform number below upper (upper > 0). */
 uint32_t random_uniform(uint32_t upper);
 
+/* ---- an author seed sealed under a passphrase (browser members' keys) ----
+ *
+ * A hub keeps each browser member's author seed encrypted under the member's
+ * passphrase, and opens it only while they are logged in. A 32-byte key is derived
+ * from the passphrase and a random salt with Argon2id (crypto_pwhash), and the seed is
+ * sealed with it by crypto_secretbox (XSalsa20-Poly1305). The derived key is wiped on
+ * every path. The sealed blob has a fixed size:
+ *
+ *   version (1 byte, 1) | opslimit (4, big-endian) | memlimit in KiB (4, big-endian) |
+ *   salt (16) | nonce (24) | the sealed seed with its MAC (32 + 16)
+ *
+ * The limits travel in the blob so that they can be raised for new seals (or at a
+ * passphrase change) while old blobs still open. A wrong passphrase and an altered
+ * byte look the same (the MAC fails), except that an unknown version or limits
+ * outside HEARTH_SEAL_MAX_OPSLIMIT / HEARTH_SEAL_MAX_MEMLIMIT (store/limits.h) are
+ * refused before any hashing: a blob cannot make the hub spend unbounded time or
+ * memory.
+ *
+ * The production limits, measured on the development machine (2-core AMD EPYC VM,
+ * libsodium 1.0.18): 12 passes over 64 MiB take 0.34 s per hash (8 passes 0.27 s,
+ * 14 passes 0.40 s). A small ARM board is several times slower, so expect one to two
+ * seconds per login there; 64 MiB is held only while a hash runs, so a front end
+ * should run one hash at a time (docs/SECURITY.md, "Browser members' keys"). */
+#define SEED_SEAL_VERSION 1
+#define SEED_SEAL_OPSLIMIT 12ULL
+#define SEED_SEAL_MEMLIMIT (64ULL * 1024 * 1024)
+#define HEARTH_SEAL_SALT_LEN 16
+#define HEARTH_SEAL_NONCE_LEN 24
+#define HEARTH_SEAL_MAC_LEN 16
+#define HEARTH_SEALED_SEED_LEN                                                                     \
+    (1 + 4 + 4 + HEARTH_SEAL_SALT_LEN + HEARTH_SEAL_NONCE_LEN + HEARTH_SEED_LEN +                  \
+     HEARTH_SEAL_MAC_LEN) /* 97 */
+
+/* seed_seal - seal seed under the passphrase pass[0..pass_len) (any bytes; the front
+ * end decides what it accepts) with the production limits above. Takes about a third
+ * of a second and 64 MiB. HERR_NOMEM when Argon2id cannot get its memory; HERR_USAGE
+ * for a passphrase longer than libsodium accepts. On failure out is zeroed. */
+HEARTH_MUST_CHECK herr seed_seal(uint8_t out[HEARTH_SEALED_SEED_LEN],
+                                 const uint8_t seed[HEARTH_SEED_LEN], const char *pass,
+                                 size_t pass_len);
+
+/* seed_seal_limits - seed_seal with explicit Argon2id limits (opslimit passes over
+ * memlimit bytes, a multiple of 1 KiB). For tests, which cannot spend a third of a
+ * second per case, and for a later raise of the limits. HERR_USAGE when the limits are
+ * below libsodium's minimum or above the HEARTH_SEAL_MAX_* maximums. */
+HEARTH_MUST_CHECK herr seed_seal_limits(uint8_t out[HEARTH_SEALED_SEED_LEN],
+                                        const uint8_t seed[HEARTH_SEED_LEN], const char *pass,
+                                        size_t pass_len, uint64_t opslimit, uint64_t memlimit);
+
+/* seed_unseal - open the n-byte blob `sealed` with the passphrase. HERR_DENIED for a
+ * wrong passphrase (or an altered salt, limit, nonce or ciphertext: the MAC fails);
+ * HERR_MALFORMED when n is not HEARTH_SEALED_SEED_LEN, the version is not one this
+ * program knows, or the limits are out of bounds; HERR_NOMEM when Argon2id cannot get
+ * its memory. On failure seed is zeroed. */
+HEARTH_MUST_CHECK herr seed_unseal(uint8_t seed[HEARTH_SEED_LEN], const uint8_t *sealed, size_t n,
+                                   const char *pass, size_t pass_len);
+
+/* seed_sealed_limits - the Argon2id limits a well-formed blob was sealed with, so that
+ * a front end can reseal at the next login when they are below the production ones.
+ * HERR_MALFORMED as for seed_unseal. */
+HEARTH_MUST_CHECK herr seed_sealed_limits(const uint8_t *sealed, size_t n, uint64_t *opslimit,
+                                          uint64_t *memlimit);
+
 #endif

@@ -27,4 +27,13 @@
 /* Sync (docs/PROTOCOL.md). */
 #define HEARTH_MAX_FRAME (1024 * 1024) /* bytes of one ZeroMQ message */
 
+/* Sealed author seeds (store/crypto.h): a stored blob names its own Argon2id limits,
+ * bounded here so that a damaged or planted blob cannot stall the hub or exhaust its
+ * memory. Four times the production limits leaves room to raise them. */
+#define HEARTH_SEAL_MAX_OPSLIMIT 48
+#define HEARTH_SEAL_MAX_MEMLIMIT (256ULL * 1024 * 1024)
+
+/* Browser members (store/members.h). */
+#define HEARTH_MAX_SEEN_WHAT 96 /* bytes of a reading-state key ("thread:<64 hex>") */
+
 #endif

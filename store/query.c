@@ -231,11 +231,15 @@ static herr posts_run(struct store *s, sqlite3_stmt *q, struct postlist *l)
     return e;
 }
 
-/* What a posts query binds: ?1 an id, ?2 a text, ?3 a limit; ?8 and ?9 the viewer. */
+/* What a posts query binds: ?1 an id, ?2 a text, ?3 a limit, ?4 an offset, ?5 a time;
+ * ?8 and ?9 the viewer. With count_sql (binding the same), *total gets its count, read
+ * in the same transaction as the posts. */
 struct qargs {
     const uint8_t *id;
     const char *text;
-    int64_t limit;
+    int64_t limit, offset, since;
+    const char *count_sql;
+    uint64_t *total;
 };
 
 /* viewer_is_mod - the viewer (store_set_viewer) currently moderates. */
@@ -252,9 +256,28 @@ static void qargs_bind(struct store *s, sqlite3_stmt *q, const struct qargs *a, 
     if (a->text)
         sqlite3_bind_text(q, 2, a->text, -1, SQLITE_STATIC);
     sqlite3_bind_int64(q, 3, a->limit);
+    sqlite3_bind_int64(q, 4, a->offset);
+    sqlite3_bind_int64(q, 5, a->since);
     sqlite3_bind_int(q, 8, mod);
     if (s->has_viewer)
         sqlite3_bind_blob(q, 9, s->viewer, HEARTH_PK_LEN, SQLITE_STATIC);
+}
+
+/* count_run - a->count_sql's one number into *a->total. */
+static herr count_run(struct store *s, const struct qargs *a, bool mod)
+{
+    sqlite3_stmt *q = NULL;
+    herr e = prepare(s, a->count_sql, &q);
+    if (e)
+        return e;
+    qargs_bind(s, q, a, mod);
+    int rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW)
+        *a->total = (uint64_t)sqlite3_column_int64(q, 0);
+    else
+        e = store_sqlerr(s, rc, "cannot count posts");
+    sqlite3_finalize(q);
+    return e;
 }
 
 static herr posts_query(struct store *s, const char *sql, const struct qargs *a,
@@ -268,9 +291,11 @@ static herr posts_query(struct store *s, const char *sql, const struct qargs *a,
     herr e = store_read_begin(s);
     if (!e)
         e = viewer_is_mod(s, &mod);
-    if (!e)
+    if (!e && a->count_sql)
+        e = count_run(s, a, mod);
+    if (!e && sql)
         e = prepare(s, sql, &q);
-    if (!e) {
+    if (!e && sql) {
         qargs_bind(s, q, a, mod);
         e = posts_run(s, q, &l);
     }
@@ -288,16 +313,89 @@ static herr posts_query(struct store *s, const char *sql, const struct qargs *a,
     return HERR_OK;
 }
 
+/* The threads of board ?1 that the viewer sees, and their order. */
+#define THREADS_WHERE                                                                              \
+    "WHERE p.ev IN (SELECT arrival FROM events WHERE ref_ev = (SELECT ev FROM boards WHERE "       \
+    "id = ?1) AND kind = 3) AND p.state = 0" VISIBLE_SQL
+#define THREADS_ORDER "ORDER BY p.pinned DESC, p.last_activity DESC, e.id"
+#define THREADS_COUNT "SELECT count(*) FROM posts p JOIN events e ON e.arrival = p.ev "
+
+/* A page or list size from a caller: 0 means 50. */
+static int64_t list_limit(size_t limit)
+{
+    return limit == 0 ? 50 : limit > INT64_MAX ? INT64_MAX : (int64_t)limit;
+}
+
 herr store_threads(struct store *s, const uint8_t board[HEARTH_ID_LEN], struct store_post **out,
                    size_t *n)
 {
     s->err[0] = '\0';
     struct qargs a = {.id = board};
+    return posts_query(s, "SELECT " POST_COLS THREADS_WHERE THREADS_ORDER, &a, out, n);
+}
+
+herr store_threads_page(struct store *s, const uint8_t board[HEARTH_ID_LEN], size_t offset,
+                        size_t limit, struct store_post **out, size_t *n, size_t *total)
+{
+    uint64_t count = 0;
+    s->err[0] = '\0';
+    *total = 0;
+    struct qargs a = {.id = board,
+                      .limit = list_limit(limit),
+                      .offset = offset > INT64_MAX ? INT64_MAX : (int64_t)offset,
+                      .count_sql = THREADS_COUNT THREADS_WHERE,
+                      .total = &count};
+    herr e = posts_query(s, "SELECT " POST_COLS THREADS_WHERE THREADS_ORDER " LIMIT ?3 OFFSET ?4",
+                         &a, out, n);
+    if (!e)
+        *total = (size_t)count;
+    return e;
+}
+
+herr store_board_new(struct store *s, const uint8_t board[HEARTH_ID_LEN], uint64_t since_ms,
+                     uint32_t *new_threads)
+{
+    struct store_post *none;
+    size_t n;
+    uint64_t count = 0;
+    s->err[0] = '\0';
+    *new_threads = 0;
+    struct qargs a = {.id = board,
+                      .since = since_ms > INT64_MAX ? INT64_MAX : (int64_t)since_ms,
+                      .count_sql = THREADS_COUNT THREADS_WHERE "AND p.last_activity > ?5",
+                      .total = &count};
+    herr e = posts_query(s, NULL, &a, &none, &n);
+    if (!e)
+        *new_threads = count > UINT32_MAX ? UINT32_MAX : (uint32_t)count;
+    return e;
+}
+
+herr store_replies_to(struct store *s, const uint8_t author[HEARTH_PK_LEN], uint64_t since_ms,
+                      size_t limit, struct store_post **out, size_t *n)
+{
+    s->err[0] = '\0';
+    struct qargs a = {.id = author,
+                      .limit = list_limit(limit),
+                      .since = since_ms > INT64_MAX ? INT64_MAX : (int64_t)since_ms};
+    /* From the author's events (events_author) to the replies that name them
+     * (events_ref): the cost follows what the author wrote, not the forum's size. */
+    return posts_query(s,
+                       "SELECT " POST_COLS "JOIN events par ON par.arrival = e.ref_ev "
+                       "WHERE par.author = ?1 AND par.kind IN (3, 4) AND e.kind = 4 AND "
+                       "e.author != ?1 AND p.created > ?5 AND p.state = 0" VISIBLE_SQL
+                       "ORDER BY p.created DESC, e.id DESC LIMIT ?3",
+                       &a, out, n);
+}
+
+herr store_author_posts(struct store *s, const uint8_t author[HEARTH_PK_LEN], size_t limit,
+                        struct store_post **out, size_t *n)
+{
+    s->err[0] = '\0';
+    struct qargs a = {.id = author, .limit = list_limit(limit)};
     return posts_query(s,
                        "SELECT " POST_COLS "WHERE p.ev IN (SELECT arrival FROM events WHERE "
-                       "ref_ev = (SELECT ev FROM boards WHERE id = ?1) AND kind = 3) "
-                       "AND p.state = 0" VISIBLE_SQL
-                       "ORDER BY p.pinned DESC, p.last_activity DESC, e.id",
+                       "author = ?1 AND kind IN (3, 4)) AND p.state = 0" VISIBLE_SQL
+                       "ORDER BY p.created DESC, e.id DESC LIMIT ?3",
                        &a, out, n);
 }
 

@@ -86,6 +86,18 @@ static const char *const migrations[] = {
      * entries (18 bytes an event on disk, measured); ties of created are ordered by id
      * in the query. Opening an older replica builds it once, reading every event. */
     "CREATE INDEX events_kind ON events(kind, created);",
+    /* 4: browser members (store/members.h): accounts with their sealed author seeds,
+     * invite codes and per-member reading marks. Local to this hub: no event refers to
+     * them, and neither export nor the view digest reads them. Small tables read by
+     * their primary keys; store_invites scans its table, which holds one row per
+     * invite ever made on this hub. */
+    "CREATE TABLE accounts(login TEXT PRIMARY KEY NOT NULL, pk BLOB NOT NULL UNIQUE,"
+    "  sealed BLOB NOT NULL, created INTEGER NOT NULL, invite TEXT) WITHOUT ROWID;"
+    "CREATE TABLE invites(code TEXT PRIMARY KEY NOT NULL, creator BLOB NOT NULL,"
+    "  created INTEGER NOT NULL, expires INTEGER NOT NULL, used_by BLOB, used_at INTEGER,"
+    "  revoked INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
+    "CREATE TABLE seen(pk BLOB NOT NULL, what TEXT NOT NULL, value INTEGER NOT NULL,"
+    "  PRIMARY KEY (pk, what)) WITHOUT ROWID;",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))

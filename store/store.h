@@ -120,7 +120,9 @@ struct store_reaction {
 #define STORE_MAX_ROLES 5 /* founder, admin, moderator, professional, peer-worker */
 
 /* A post or a reply as people see it. Strings are NUL-terminated, owned by the
- * struct, NULL when absent or purged; free with store_posts_free. */
+ * struct, NULL when absent or purged; free with store_posts_free. Lists come from
+ * store_threads, store_threads_page, store_thread, store_search, store_mod_queue,
+ * store_replies_to and store_author_posts. */
 struct store_post {
     uint8_t id[HEARTH_ID_LEN];
     uint8_t author[HEARTH_PK_LEN];
@@ -146,14 +148,14 @@ struct store_post {
     uint32_t n_reactions;
     struct store_reaction reactions[STORE_MAX_REACTIONS];
     uint32_t flags; /* distinct members (not the author) whose flags stand */
-    /* Private: in a list from store_threads / store_thread, the list's first element
+    /* Private: in a list from a query returning many posts, the list's first element
      * points at the list, so that store_posts_free knows to free the array. */
     void *list_base;
 };
 
-/* store_posts_free - free the strings of p[0..n), and the array itself when p is a
- * list from store_threads or store_thread. Also right for one post from
- * store_post_get: store_posts_free(&post, 1) frees its strings only. NULL-safe. */
+/* store_posts_free - free the strings of p[0..n), and the array itself when p is one
+ * of the lists named above. Also right for one post from store_post_get:
+ * store_posts_free(&post, 1) frees its strings only. NULL-safe. */
 void store_posts_free(struct store_post *p, size_t n);
 
 struct store_board {
@@ -177,6 +179,32 @@ HEARTH_MUST_CHECK herr store_board_find(struct store *s, const char *name,
  * first. Caller owns *out. */
 HEARTH_MUST_CHECK herr store_threads(struct store *s, const uint8_t board[HEARTH_ID_LEN],
                                      struct store_post **out, size_t *n);
+
+/* store_threads_page - one page of store_threads' list: at most `limit` threads (0:
+ * 50) from place `offset` on, in the same order; *total is how many threads of the
+ * board the viewer sees (the length of the whole list). Caller owns *out; *out is NULL
+ * and *n 0 past the end. */
+HEARTH_MUST_CHECK herr store_threads_page(struct store *s, const uint8_t board[HEARTH_ID_LEN],
+                                          size_t offset, size_t limit, struct store_post **out,
+                                          size_t *n, size_t *total);
+
+/* store_board_new - how many of the threads of board that the viewer sees had activity
+ * (the post, or a visible reply) after since_ms. */
+HEARTH_MUST_CHECK herr store_board_new(struct store *s, const uint8_t board[HEARTH_ID_LEN],
+                                       uint64_t since_ms, uint32_t *new_threads);
+
+/* store_replies_to - replies to author: replies the viewer sees whose parent (the
+ * thread's post or a reply) is by author, not written by author, created after
+ * since_ms; newest first (created, then id), at most `limit` (0: 50). Caller owns
+ * *out. Uses events_author then events_ref: no index of its own. */
+HEARTH_MUST_CHECK herr store_replies_to(struct store *s, const uint8_t author[HEARTH_PK_LEN],
+                                        uint64_t since_ms, size_t limit, struct store_post **out,
+                                        size_t *n);
+
+/* store_author_posts - author's posts and replies that the viewer sees, newest first,
+ * at most `limit` (0: 50). Caller owns *out. */
+HEARTH_MUST_CHECK herr store_author_posts(struct store *s, const uint8_t author[HEARTH_PK_LEN],
+                                          size_t limit, struct store_post **out, size_t *n);
 
 /* store_thread - a thread: its post first, then its replies depth-first in
  * (created, id) order among siblings. Caller owns *out. HERR_NOT_FOUND. */

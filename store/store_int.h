@@ -1,5 +1,5 @@
-/* store_int.h - the store's insides, shared by store/store.c, ingest.c, view.c, query.c
- * and digest.c. Not for use outside store/.
+/* store_int.h - the store's insides, shared by store/store.c, ingest.c, view.c, query.c,
+ * digest.c and members.c. Not for use outside store/.
  *
  * The store keeps every prepared statement it uses in one table on the handle,
  * prepared on first use with SQLITE_PREPARE_PERSISTENT and reset on every later use:
@@ -161,7 +161,11 @@ enum post_state {
     X(Q_SEARCH_ADD, "INSERT INTO search(rowid, title, text) VALUES (?1, ?2, ?3)")                  \
     X(Q_SEARCH_UPTO, "UPDATE config SET search_upto = ?1 WHERE one = 1")                           \
     X(Q_META_GET, "SELECT value FROM local_meta WHERE key = ?1")                                   \
-    X(Q_META_SET, "INSERT OR REPLACE INTO local_meta(key, value) VALUES (?1, ?2)")
+    X(Q_META_SET, "INSERT OR REPLACE INTO local_meta(key, value) VALUES (?1, ?2)")                 \
+    X(Q_ACCOUNT_GET, "SELECT pk, sealed FROM accounts WHERE login = ?1")                           \
+    X(Q_ACCOUNT_LOGIN_OF, "SELECT login FROM accounts WHERE pk = ?1")                              \
+    X(Q_SEEN_GET, "SELECT value FROM seen WHERE pk = ?1 AND what = ?2")                            \
+    X(Q_SEEN_SET, "INSERT OR REPLACE INTO seen(pk, what, value) VALUES (?1, ?2, ?3)")
 
 #define STORE_Q_ENUM(name, sql) name,
 enum q { STORE_QUERIES(STORE_Q_ENUM) Q_COUNT };
