@@ -1,6 +1,8 @@
 /* html.c - escaping writers for pages (see html.h). */
 #include "web/html.h"
 
+#include "web/cache.h"
+
 #include <cmark.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -12,6 +14,7 @@ void html_init(struct html *h, size_t max)
 {
     hbuf_init(&h->b, max);
     h->err = HERR_OK;
+    h->markdown = NULL;
 }
 
 void html_release(struct html *h)
@@ -38,12 +41,24 @@ void html_textn(struct html *h, const char *s, size_t n)
         unsigned char c = (unsigned char)s[i];
         const char *rep;
         switch (c) {
-        case '&': rep = "&amp;"; break;
-        case '<': rep = "&lt;"; break;
-        case '>': rep = "&gt;"; break;
-        case '"': rep = "&quot;"; break;
-        case '\'': rep = "&#39;"; break;
-        default: rep = c < 0x20 && c != '\t' && c != '\n' ? "" : NULL; break;
+        case '&':
+            rep = "&amp;";
+            break;
+        case '<':
+            rep = "&lt;";
+            break;
+        case '>':
+            rep = "&gt;";
+            break;
+        case '"':
+            rep = "&quot;";
+            break;
+        case '\'':
+            rep = "&#39;";
+            break;
+        default:
+            rep = c < 0x20 && c != '\t' && c != '\n' ? "" : NULL;
+            break;
         }
         if (!rep)
             continue;
@@ -101,14 +116,17 @@ void html_uint(struct html *h, uint64_t v)
 
 void html_markdown(struct html *h, const char *text, size_t n)
 {
-    if (h->err || !n)
+    if (h->err || !n || (h->markdown && cache_fragment_get(h->markdown, text, n, &h->b)))
         return;
     char *out = cmark_markdown_to_html(text, n, CMARK_OPT_SAFE | CMARK_OPT_HARDBREAKS);
     if (!out) {
         h->err = HERR_NOMEM;
         return;
     }
-    html_raw(h, out);
+    size_t len = strlen(out);
+    html_rawn(h, out, len);
+    if (h->markdown)
+        cache_fragment_put(h->markdown, text, n, out, len);
     free(out);
 }
 

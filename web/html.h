@@ -22,9 +22,12 @@
 #include "store/hbuf.h"
 #include "store/herr.h"
 
+struct cache;
+
 struct html {
     struct hbuf b;
-    herr err; /* the first append that failed; later writes are skipped */
+    herr err;               /* the first append that failed; later writes are skipped */
+    struct cache *markdown; /* renderings of texts already seen (web/cache.h), or NULL */
 };
 
 /* html_init - an empty page that may grow to max bytes; html_release frees it. */
@@ -58,7 +61,8 @@ void html_hex(struct html *h, const uint8_t *p, size_t n);
 void html_uint(struct html *h, uint64_t v);
 
 /* html_markdown - append the CommonMark rendering of text[0..n) in libcmark's safe
- * mode, with hard breaks kept as written (people type line by line on a phone). */
+ * mode, with hard breaks kept as written (people type line by line on a phone); from
+ * h->markdown when it holds that text's rendering, else rendered and kept there. */
 void html_markdown(struct html *h, const char *text, size_t n);
 
 /* html_time - append a <time> element for ms since 1970 (UTC, "2026-12-04 13:05"). */

@@ -127,9 +127,12 @@ static void author(struct html *h, const struct store_post *x)
 static const char *placeholder(const struct store_post *x)
 {
     switch (x->status) {
-    case POST_RETRACTED: return "Taken back by its author.";
-    case POST_REMOVED: return "Removed by a moderator.";
-    default: return x->text ? NULL : "Its words are not on this hub.";
+    case POST_RETRACTED:
+        return "Taken back by its author.";
+    case POST_REMOVED:
+        return "Removed by a moderator.";
+    default:
+        return x->text ? NULL : "Its words are not on this hub.";
     }
 }
 
@@ -630,8 +633,7 @@ void page_confirm(struct html *h, const struct page *p, const struct store_post 
 {
     bool flag = !strcmp(what, "flag");
     open_page(h, p, flag ? "Flag a post" : "Take back a post");
-    html_raw(h, flag ? "<h1>Flag this post for a moderator</h1>"
-                     : "<h1>Take back this post?</h1>");
+    html_raw(h, flag ? "<h1>Flag this post for a moderator</h1>" : "<h1>Take back this post?</h1>");
     problem_box(h, problem);
     html_raw(h, "<blockquote>");
     const char *ph = placeholder(post);

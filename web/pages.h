@@ -24,11 +24,11 @@
 
 /* Who is looking, and what every page shows around its content. */
 struct page {
-    const char *forum;  /* the forum's name */
-    const char *crisis; /* the first line of the resources text, or NULL */
+    const char *forum;                 /* the forum's name */
+    const char *crisis;                /* the first line of the resources text, or NULL */
     const struct session_info *member; /* NULL for a visitor */
-    const char *csrf;   /* the token every form carries */
-    const char *roles;  /* the member's roles, comma-separated, or NULL */
+    const char *csrf;                  /* the token every form carries */
+    const char *roles;                 /* the member's roles, comma-separated, or NULL */
     uint32_t replies_waiting;
     bool open_join; /* visitors may join without an invite */
 };

@@ -113,8 +113,7 @@ static struct session *lookup(struct sessions *s, const char *token, uint64_t no
     return NULL;
 }
 
-bool sessions_find(struct sessions *s, const char *token, uint64_t now_ms,
-                   struct session_info *out)
+bool sessions_find(struct sessions *s, const char *token, uint64_t now_ms, struct session_info *out)
 {
     pthread_mutex_lock(&s->mu);
     struct session *x = lookup(s, token, now_ms);

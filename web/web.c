@@ -18,16 +18,17 @@
 #include "store/members.h"
 #include "store/mp.h"
 #include "store/store.h"
+#include "web/cache.h"
 #include "web/form.h"
 #include "web/html.h"
 #include "web/pages.h"
 #include "web/session.h"
 
-#define WEB_MAX_PAGE (8u << 20)    /* bytes of one page */
-#define WEB_PASS_MIN 10            /* characters of a new passphrase */
-#define WEB_PASS_MAX 1024          /* bytes of any passphrase */
-#define WEB_FAILS 5                /* failed logins per account or address... */
-#define WEB_FAIL_WINDOW_MS 300000  /* ...in five minutes */
+#define WEB_MAX_PAGE (8u << 20)   /* bytes of one page */
+#define WEB_PASS_MIN 10           /* characters of a new passphrase */
+#define WEB_PASS_MAX 1024         /* bytes of any passphrase */
+#define WEB_FAILS 5               /* failed logins per account or address... */
+#define WEB_FAIL_WINDOW_MS 300000 /* ...in five minutes */
 #define WEB_INVITE_MS (7 * 86400000ULL)
 
 struct web {
@@ -39,7 +40,8 @@ struct web {
     char *forum_name;
     struct sessions *sessions;
     struct limiter *fails;
-    pthread_mutex_t hash_mu; /* one Argon2id at a time: it takes tens of MiB */
+    struct cache *pages, *fragments;
+    pthread_mutex_t hash_mu;                      /* one Argon2id at a time: it takes tens of MiB */
     uint8_t dummy_sealed[HEARTH_SEALED_SEED_LEN]; /* unsealed for unknown logins */
     pthread_mutex_t pool_mu;
     pthread_cond_t pool_cv;
@@ -145,6 +147,7 @@ static void fail_page(struct req *r, unsigned status, const char *what)
 {
     html_release(&r->h);
     html_init(&r->h, WEB_MAX_PAGE);
+    r->h.markdown = r->w->fragments;
     r->status = status;
     page_error(&r->h, &r->page, (int)status, what);
 }
@@ -312,8 +315,7 @@ static void get_board(struct req *r, const uint8_t id[HEARTH_ID_LEN])
         if (store_seen_set(r->st, r->sess.pk, what, now_ms()) != HERR_OK)
             hlog(r->w->log, HLOG_DEBUG, "web: cannot note a visit: %s", store_errmsg(r->st));
     }
-    page_board(&r->h, &r->page, one, t, r->member ? unread : NULL, n, page_no, total,
-               WEB_PER_PAGE);
+    page_board(&r->h, &r->page, one, t, r->member ? unread : NULL, n, page_no, total, WEB_PER_PAGE);
     store_posts_free(t, n);
     store_boards_free(b, nb);
 }
@@ -333,8 +335,8 @@ static void get_thread(struct req *r, const uint8_t id[HEARTH_ID_LEN])
         all = calloc(n * per, sizeof *all);
         for (size_t i = 0; mine && all && i < n; i++) {
             mine[i].r = &all[i * per];
-            if (store_my_reactions(r->st, v[i].id, r->sess.pk, &all[i * per], per,
-                                   &mine[i].n) != HERR_OK)
+            if (store_my_reactions(r->st, v[i].id, r->sess.pk, &all[i * per], per, &mine[i].n) !=
+                HERR_OK)
                 mine[i].n = 0;
         }
         char what[16 + 2 * HEARTH_ID_LEN];
@@ -624,8 +626,8 @@ static void do_profile(struct req *r)
 
 static void do_mod(struct req *r, const uint8_t id[HEARTH_ID_LEN])
 {
-    static const char *const allowed[] = {"approve", "hide", "unhide", "remove",
-                                          "lock",    "unlock", "pin", "unpin", NULL};
+    static const char *const allowed[] = {"approve", "hide", "unhide", "remove", "lock",
+                                          "unlock",  "pin",  "unpin",  NULL};
     const char *action = field(r, "action"), *reason = text_field(r, "reason");
     bool ok = false;
     for (const char *const *a = allowed; action && *a; a++)
@@ -699,8 +701,8 @@ static void start_session(struct req *r, const uint8_t seed[HEARTH_SEED_LEN], co
     struct session_info info;
     if (sessions_create(r->w->sessions, seed, login, now_ms(), &info))
         return fail_page(r, 503, "the hub is out of memory for sessions; try again later");
-    snprintf(r->cookie, sizeof r->cookie, "hs=%s; Path=/; HttpOnly; SameSite=Strict%s",
-             info.token, r->w->tls_cert ? "; Secure" : "");
+    snprintf(r->cookie, sizeof r->cookie, "hs=%s; Path=/; HttpOnly; SameSite=Strict%s", info.token,
+             r->w->tls_cert ? "; Secure" : "");
     redirect(r, "/", NULL, NULL);
 }
 
@@ -717,7 +719,8 @@ static void do_login(struct req *r)
     snprintf(key_addr, sizeof key_addr, "addr:%s", r->addr);
     uint64_t now = now_ms();
     r->status = 400;
-    if (limiter_blocked(r->w->fails, key_login, now) || limiter_blocked(r->w->fails, key_addr, now)) {
+    if (limiter_blocked(r->w->fails, key_login, now) ||
+        limiter_blocked(r->w->fails, key_addr, now)) {
         r->status = 429;
         return page_login(&r->h, &r->page, login,
                           "too many wrong tries; wait five minutes and try again");
@@ -783,8 +786,7 @@ static void do_join(struct req *r)
     herr e = seed_seal(sealed, seed, pass, strlen(pass));
     pthread_mutex_unlock(&r->w->hash_mu);
     if (!e)
-        e = store_account_create(r->st, login, k->pk, sealed,
-                                 r->page.open_join ? NULL : code, now);
+        e = store_account_create(r->st, login, k->pk, sealed, r->page.open_join ? NULL : code, now);
     if (e == HERR_DUPLICATE) {
         problem = "that login name is taken; choose another";
     } else if (e == HERR_DENIED) {
@@ -841,8 +843,9 @@ static void route(struct req *r)
     const char *p = r->path;
     uint8_t id[HEARTH_ID_LEN];
     if (r->post && !csrf_ok(r))
-        return fail_page(r, 403, "this form is out of date or came from another site; go back, "
-                                 "reload the page and try again");
+        return fail_page(r, 403,
+                         "this form is out of date or came from another site; go back, "
+                         "reload the page and try again");
     if (!strcmp(p, "/"))
         return r->post ? fail_page(r, 405, "nothing to send here") : get_home(r);
     if (id_arg(p, "/b/", id))
@@ -861,19 +864,19 @@ static void route(struct req *r)
         return do_login(r);
     if (!strcmp(p, "/join"))
         return do_join(r);
-    bool anything = id_arg(p, "/new/", id) || id_arg(p, "/reply/", id) ||
-                    id_arg(p, "/edit/", id) || id_arg(p, "/retract/", id) ||
-                    id_arg(p, "/flag/", id) || id_arg(p, "/react/", id) ||
-                    id_arg(p, "/mod/", id) || !strcmp(p, "/replies") || !strcmp(p, "/profile") ||
-                    !strcmp(p, "/logout") || !strcmp(p, "/mod") || !strcmp(p, "/invites");
+    bool anything = id_arg(p, "/new/", id) || id_arg(p, "/reply/", id) || id_arg(p, "/edit/", id) ||
+                    id_arg(p, "/retract/", id) || id_arg(p, "/flag/", id) ||
+                    id_arg(p, "/react/", id) || id_arg(p, "/mod/", id) || !strcmp(p, "/replies") ||
+                    !strcmp(p, "/profile") || !strcmp(p, "/logout") || !strcmp(p, "/mod") ||
+                    !strcmp(p, "/invites");
     if (!anything)
         return fail_page(r, 404, "there is no such page");
     if (!r->member) {
         return redirect(r, "/login", NULL, NULL);
     }
-    bool get_ok = id_arg(p, "/new/", id) || id_arg(p, "/edit/", id) ||
-                  id_arg(p, "/retract/", id) || id_arg(p, "/flag/", id) ||
-                  !strcmp(p, "/replies") || !strcmp(p, "/mod") || !strcmp(p, "/invites");
+    bool get_ok = id_arg(p, "/new/", id) || id_arg(p, "/edit/", id) || id_arg(p, "/retract/", id) ||
+                  id_arg(p, "/flag/", id) || !strcmp(p, "/replies") || !strcmp(p, "/mod") ||
+                  !strcmp(p, "/invites");
     if (!r->post && !get_ok)
         return fail_page(r, 405, "that is done with a form on the page");
     if (id_arg(p, "/new/", id))
@@ -913,8 +916,8 @@ static void security_headers(struct MHD_Response *res)
     MHD_add_response_header(res, "X-Frame-Options", "DENY");
 }
 
-static enum MHD_Result send_static(struct MHD_Connection *conn, const char *body,
-                                   const char *type, const char *etag)
+static enum MHD_Result send_static(struct MHD_Connection *conn, const char *body, const char *type,
+                                   const char *etag)
 {
     const char *inm = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "If-None-Match");
     bool same = inm && !strcmp(inm, etag);
@@ -931,17 +934,43 @@ static enum MHD_Result send_static(struct MHD_Connection *conn, const char *body
     return ok;
 }
 
-static enum MHD_Result send_html(struct MHD_Connection *conn, unsigned status, const char *body,
-                                 size_t n, const char *location, const char *cookie,
+static enum MHD_Result send_response(struct MHD_Connection *conn, struct MHD_Response *res,
+                                     unsigned status, bool gz, const char *location,
+                                     const char *cookie, const char *cookie2);
+
+/* send_html - answer with a page (body[0..n), already gzip-encoded when gz). */
+static enum MHD_Result send_html(struct MHD_Connection *conn, unsigned status, const void *body,
+                                 size_t n, bool gz, const char *location, const char *cookie,
                                  const char *cookie2)
 {
     struct MHD_Response *res =
         MHD_create_response_from_buffer(n, (void *)(uintptr_t)body, MHD_RESPMEM_MUST_COPY);
+    return send_response(conn, res, status, gz, location, cookie, cookie2);
+}
+
+/* send_owned - the same, handing body (from malloc) to libmicrohttpd, which frees it:
+ * a page from the cache is not copied again. */
+static enum MHD_Result send_owned(struct MHD_Connection *conn, unsigned status, void *body,
+                                  size_t n, bool gz, const char *cookie)
+{
+    struct MHD_Response *res = MHD_create_response_from_buffer_with_free_callback(n, body, free);
+    if (!res)
+        free(body);
+    return send_response(conn, res, status, gz, NULL, NULL, cookie);
+}
+
+static enum MHD_Result send_response(struct MHD_Connection *conn, struct MHD_Response *res,
+                                     unsigned status, bool gz, const char *location,
+                                     const char *cookie, const char *cookie2)
+{
     if (!res)
         return MHD_NO;
     security_headers(res);
     MHD_add_response_header(res, "Content-Type", "text/html; charset=utf-8");
     MHD_add_response_header(res, "Cache-Control", "no-store");
+    MHD_add_response_header(res, "Vary", "Accept-Encoding, Cookie");
+    if (gz)
+        MHD_add_response_header(res, "Content-Encoding", "gzip");
     if (location && *location)
         MHD_add_response_header(res, "Location", location);
     if (cookie && *cookie)
@@ -951,6 +980,12 @@ static enum MHD_Result send_html(struct MHD_Connection *conn, unsigned status, c
     enum MHD_Result ok = MHD_queue_response(conn, status, res);
     MHD_destroy_response(res);
     return ok;
+}
+
+static bool wants_gzip(struct MHD_Connection *conn)
+{
+    const char *ae = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Accept-Encoding");
+    return ae && strstr(ae, "gzip");
 }
 
 static void client_addr(struct MHD_Connection *conn, char *out, size_t n)
@@ -1011,6 +1046,15 @@ static void frame(struct req *r)
     }
 }
 
+/* cacheable - the pages a visitor may get from the page cache: those that hold no
+ * form with a CSRF token for visitors. */
+static bool cacheable(const char *url)
+{
+    return !strcmp(url, "/") || !strncmp(url, "/b/", 3) || !strncmp(url, "/t/", 3) ||
+           !strncmp(url, "/u/", 3) || !strcmp(url, "/search") || !strcmp(url, "/resources") ||
+           !strcmp(url, "/about");
+}
+
 static enum MHD_Result answer(struct web *w, struct MHD_Connection *conn, const char *url,
                               bool post, struct upload *up)
 {
@@ -1022,8 +1066,7 @@ static enum MHD_Result answer(struct web *w, struct MHD_Connection *conn, const 
         struct html h;
         html_init(&h, 4096);
         page_exit(&h);
-        enum MHD_Result ok = send_html(conn, 200, (const char *)h.b.data, h.b.len, NULL, NULL,
-                                       NULL);
+        enum MHD_Result ok = send_html(conn, 200, h.b.data, h.b.len, false, NULL, NULL, NULL);
         html_release(&h);
         return ok;
     }
@@ -1036,37 +1079,72 @@ static enum MHD_Result answer(struct web *w, struct MHD_Connection *conn, const 
     r->post = post;
     r->status = 200;
     html_init(&r->h, WEB_MAX_PAGE);
+    r->h.markdown = w->fragments;
     client_addr(conn, r->addr, sizeof r->addr);
     r->st = pool_take(w);
-    frame(r);
-    const char *why = NULL;
-    herr fe = HERR_OK;
-    if (post && up->too_large)
-        fail_page(r, 413, "that was too long to send");
-    else if (post && (fe = form_parse(&r->form, (const char *)up->body.data, up->body.len, &why)))
-        fail_page(r, 400, why);
-    else if (!mp_utf8_valid(url, strlen(url)))
-        fail_page(r, 400, "that address is not valid");
-    else
-        route(r);
-    store_set_viewer(r->st, NULL);
+    bool gzip = wants_gzip(conn);
+    /* A visitor's page may come from the page cache (web/cache.h), stamped with the
+     * replica's newest arrival, read before the page is made. */
+    char key[512] = "";
+    uint64_t stamp = 0;
+    const char *hs_cookie = MHD_lookup_connection_value(conn, MHD_COOKIE_KIND, "hs");
+    if (!post && !hs_cookie && cacheable(url) && store_last_arrival(r->st, &stamp) == HERR_OK)
+        snprintf(key, sizeof key, "%s?%s&%s", url, arg(r, "page") ? arg(r, "page") : "",
+                 arg(r, "q") ? arg(r, "q") : "");
+    struct hbuf hit;
+    hbuf_init(&hit, WEB_MAX_PAGE);
+    bool cached = key[0] && cache_page_get(w->pages, key, stamp, gzip, &hit);
+    if (!cached) {
+        frame(r);
+        const char *why = NULL;
+        if (post && up->too_large)
+            fail_page(r, 413, "that was too long to send");
+        else if (post && form_parse(&r->form, (const char *)up->body.data, up->body.len, &why))
+            fail_page(r, 400, why);
+        else if (!mp_utf8_valid(url, strlen(url)))
+            fail_page(r, 400, "that address is not valid");
+        else
+            route(r);
+        store_set_viewer(r->st, NULL);
+    }
     pool_give(w, r->st);
     char anon_cookie[120] = "";
-    if (r->new_anon_csrf)
+    const char *hc = MHD_lookup_connection_value(conn, MHD_COOKIE_KIND, "hc");
+    if (r->new_anon_csrf || (cached && (!hc || strlen(hc) != SESSION_TOKEN_HEX))) {
+        if (cached) {
+            uint8_t raw[32];
+            random_bytes(raw, sizeof raw);
+            hex_encode(r->anon_csrf, raw, sizeof raw);
+        }
         snprintf(anon_cookie, sizeof anon_cookie, "hc=%s; Path=/; HttpOnly; SameSite=Strict%s",
                  r->anon_csrf, w->tls_cert ? "; Secure" : "");
+    }
     if (r->h.err) {
-        hlog(w->log, HLOG_WARN, "web: a page of %s could not be made: %s", url,
-             herr_str(r->h.err));
+        hlog(w->log, HLOG_WARN, "web: a page of %s could not be made: %s", url, herr_str(r->h.err));
         html_release(&r->h);
         html_init(&r->h, 4096);
         html_raw(&r->h, "<!doctype html><title>Error</title><p>The page could not be made.");
         r->status = 500;
     }
-    enum MHD_Result ok =
-        send_html(conn, r->status, r->status == 303 ? "" : (const char *)r->h.b.data,
-                  r->status == 303 ? 0 : r->h.b.len, r->status == 303 ? r->location : NULL,
-                  r->cookie, anon_cookie);
+    enum MHD_Result ok;
+    if (cached) {
+        ok = send_owned(conn, 200, hit.data, hit.len, gzip, anon_cookie);
+        hbuf_init(&hit, 0); /* libmicrohttpd owns the bytes now */
+    } else if (r->status == 303) {
+        ok = send_html(conn, 303, "", 0, false, r->location, r->cookie, anon_cookie);
+    } else {
+        if (key[0] && r->status == 200 && !r->member)
+            cache_page_put(w->pages, key, stamp, r->h.b.data, r->h.b.len);
+        struct hbuf z;
+        hbuf_init(&z, WEB_MAX_PAGE);
+        bool zipped =
+            gzip && r->h.b.len > 1024 && cache_gzip(r->h.b.data, r->h.b.len, 1, &z) == HERR_OK;
+        ok = zipped ? send_html(conn, r->status, z.data, z.len, true, NULL, r->cookie, anon_cookie)
+                    : send_html(conn, r->status, r->h.b.data, r->h.b.len, false, NULL, r->cookie,
+                                anon_cookie);
+        hbuf_release(&z);
+    }
+    hbuf_release(&hit);
     html_release(&r->h);
     form_release(&r->form);
     free(r->crisis);
@@ -1076,8 +1154,8 @@ static enum MHD_Result answer(struct web *w, struct MHD_Connection *conn, const 
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_size, void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_size, void **con_cls)
 {
     struct web *w = cls;
     bool post = !strcmp(method, "POST");
@@ -1091,15 +1169,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         MHD_destroy_response(res);
         return ok;
     }
-    if (!post)
-        return answer(w, conn, url, false, NULL);
+    /* Answer only once the whole request has been read (the second call at the
+     * earliest): a response queued on the first call makes libmicrohttpd close the
+     * connection, as it cannot tell where the next request would begin. */
     struct upload *up = *con_cls;
     if (!up) {
         if (!(up = calloc(1, sizeof *up)))
             return MHD_NO;
-        hbuf_init(&up->body, WEB_MAX_BODY);
+        hbuf_init(&up->body, post ? WEB_MAX_BODY : 0);
         const char *len = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
-        up->too_large = len && strtoull(len, NULL, 10) > WEB_MAX_BODY;
+        up->too_large = len && strtoull(len, NULL, 10) > (post ? WEB_MAX_BODY : 0);
         *con_cls = up;
         return MHD_YES;
     }
@@ -1109,7 +1188,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *upload_size = 0;
         return MHD_YES;
     }
-    return answer(w, conn, url, true, up);
+    return answer(w, conn, url, post, up);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -1157,8 +1236,7 @@ static herr parse_listen(const char *listen, struct sockaddr_storage *ss, sockle
     unsigned long port = strtoul(colon + 1, &end, 10);
     if (*end || !colon[1] || port > 65535)
         return HERR_USAGE;
-    struct addrinfo hints = {.ai_flags = AI_NUMERICHOST | AI_PASSIVE,
-                             .ai_socktype = SOCK_STREAM};
+    struct addrinfo hints = {.ai_flags = AI_NUMERICHOST | AI_PASSIVE, .ai_socktype = SOCK_STREAM};
     struct addrinfo *ai = NULL;
     if (getaddrinfo(host, NULL, &hints, &ai) || !ai)
         return HERR_USAGE;
@@ -1214,8 +1292,10 @@ herr web_new(struct web **out, const struct web_config *cfg, const struct hlog *
     if (!e && store_forum_name(w->pool[0], &w->forum_name) != HERR_OK)
         w->forum_name = NULL;
     w->sessions = sessions_new(WEB_SESSIONS, WEB_IDLE_MS);
+    w->pages = cache_new(WEB_CACHED_PAGES, WEB_CACHE_BYTES);
+    w->fragments = cache_new(WEB_CACHED_TEXTS, WEB_CACHE_BYTES);
     w->fails = limiter_new(4096, WEB_FAILS, WEB_FAIL_WINDOW_MS);
-    if (!e && (!w->sessions || !w->fails)) {
+    if (!e && (!w->sessions || !w->fails || !w->pages || !w->fragments)) {
         snprintf(msg, sizeof msg, "out of memory");
         e = HERR_NOMEM;
     }
@@ -1231,8 +1311,7 @@ herr web_new(struct web **out, const struct web_config *cfg, const struct hlog *
     struct sockaddr_storage ss;
     socklen_t sl = 0;
     if (!e && (e = parse_listen(cfg->listen, &ss, &sl)))
-        snprintf(msg, sizeof msg, "'%s' is not an address to listen on (HOST:PORT)",
-                 cfg->listen);
+        snprintf(msg, sizeof msg, "'%s' is not an address to listen on (HOST:PORT)", cfg->listen);
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL;
     if (!e && ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
@@ -1256,10 +1335,9 @@ herr web_new(struct web **out, const struct web_config *cfg, const struct hlog *
             flags, 0, NULL, NULL, on_request, w, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
             MHD_OPTION_THREAD_POOL_SIZE, (unsigned)WEB_THREADS, MHD_OPTION_CONNECTION_LIMIT,
             (unsigned)WEB_MAX_CONNECTIONS, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-            (unsigned)WEB_MAX_PER_ADDRESS, MHD_OPTION_CONNECTION_TIMEOUT,
-            (unsigned)WEB_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-            (size_t)WEB_CONN_MEMORY, MHD_OPTION_NOTIFY_COMPLETED, on_completed, w,
-            MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
+            (unsigned)WEB_MAX_PER_ADDRESS, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)WEB_TIMEOUT_S,
+            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)WEB_CONN_MEMORY,
+            MHD_OPTION_NOTIFY_COMPLETED, on_completed, w, MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
         if (!w->d) {
             snprintf(msg, sizeof msg, "cannot listen on %s (in use, or no such address)",
                      cfg->listen);
@@ -1295,6 +1373,8 @@ void web_destroy(struct web **wp)
     pthread_cond_destroy(&w->sweep_cv);
     sessions_destroy(&w->sessions);
     limiter_destroy(&w->fails);
+    cache_destroy(&w->pages);
+    cache_destroy(&w->fragments);
     for (size_t i = 0; i < WEB_POOL; i++)
         store_destroy(&w->pool[i]);
     free(w->forum_name);

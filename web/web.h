@@ -35,10 +35,13 @@
 #define WEB_CONN_MEMORY (32 * 1024) /* request line + headers of one connection */
 #define WEB_MAX_CONNECTIONS 512
 #define WEB_MAX_PER_ADDRESS 128
-#define WEB_TIMEOUT_S 15        /* a connection quiet this long is closed */
-#define WEB_SESSIONS 1024       /* open sessions at most */
+#define WEB_TIMEOUT_S 15                /* a connection quiet this long is closed */
+#define WEB_SESSIONS 1024               /* open sessions at most */
 #define WEB_IDLE_MS (30 * 60 * 1000ULL) /* a session unused this long ends */
-#define WEB_PER_PAGE 30         /* threads on a board page */
+#define WEB_PER_PAGE 30                 /* threads on a board page */
+#define WEB_CACHED_PAGES 1024           /* visitors' pages kept rendered (web/cache.h)... */
+#define WEB_CACHED_TEXTS 16384          /* ...and posts' texts */
+#define WEB_CACHE_BYTES (24u << 20)     /* bytes each of the two caches may hold */
 
 struct web;
 
