@@ -132,6 +132,8 @@ static int run(struct cli *c)
     if (cfg.web) {
         char *db = cli_path(c, "hearth.db");
         struct web_config wc = {.db_path = db, .open_join = cfg.web_open_join};
+        const char *fixed = getenv("HEARTH_BENCH_FIXED_PAGE");
+        wc.bench_fixed = fixed ? strtoul(fixed, NULL, 10) : 0;
         snprintf(wc.listen, sizeof wc.listen, "%s", cfg.web_listen);
         snprintf(wc.tls_cert, sizeof wc.tls_cert, "%s", cfg.web_tls_cert);
         snprintf(wc.tls_key, sizeof wc.tls_key, "%s", cfg.web_tls_key);

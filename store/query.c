@@ -315,8 +315,8 @@ static herr posts_query(struct store *s, const char *sql, const struct qargs *a,
 
 /* The threads of board ?1 that the viewer sees, and their order. */
 #define THREADS_WHERE                                                                              \
-    "WHERE p.ev IN (SELECT arrival FROM events WHERE ref_ev = (SELECT ev FROM boards WHERE "       \
-    "id = ?1) AND kind = 3) AND p.state = 0" VISIBLE_SQL
+    "WHERE p.board_ev = (SELECT ev FROM boards WHERE id = ?1) AND p.kind = 3 AND p.state = "       \
+    "0" VISIBLE_SQL
 #define THREADS_ORDER "ORDER BY p.pinned DESC, p.last_activity DESC, e.id"
 #define THREADS_COUNT "SELECT count(*) FROM posts p JOIN events e ON e.arrival = p.ev "
 
@@ -378,10 +378,12 @@ herr store_replies_to(struct store *s, const uint8_t author[HEARTH_PK_LEN], uint
                       .limit = list_limit(limit),
                       .since = since_ms > INT64_MAX ? INT64_MAX : (int64_t)since_ms};
     /* From the author's events (events_author) to the replies that name them
-     * (events_ref): the cost follows what the author wrote, not the forum's size. */
+     * (events_ref): the cost follows what the author wrote, not the forum's size. The
+     * IN keeps SQLite to that plan: as a join it scanned every reply (events_kind),
+     * 80 ms a page on a forum of 20,000 events. */
     return posts_query(s,
-                       "SELECT " POST_COLS "JOIN events par ON par.arrival = e.ref_ev "
-                       "WHERE par.author = ?1 AND par.kind IN (3, 4) AND e.kind = 4 AND "
+                       "SELECT " POST_COLS "WHERE e.ref_ev IN (SELECT arrival FROM events "
+                       "WHERE author = ?1 AND kind IN (3, 4)) AND e.kind = 4 AND "
                        "e.author != ?1 AND p.created > ?5 AND p.state = 0" VISIBLE_SQL
                        "ORDER BY p.created DESC, e.id DESC LIMIT ?3",
                        &a, out, n);

@@ -48,6 +48,7 @@ struct web {
     struct store *pool[WEB_POOL];
     bool busy[WEB_POOL];
     char *tls_key, *tls_cert;
+    char *fixed; /* the benchmarks' fixed page, or NULL */
     /* Housekeeping: a thread that ends idle sessions (wiping their keys) on time. */
     pthread_t sweeper;
     bool sweeping, stopping;
@@ -284,6 +285,26 @@ static void seen_key(char *out, const char *what, const uint8_t id[HEARTH_ID_LEN
     hex_encode(out + n, id, HEARTH_ID_LEN);
 }
 
+/* note_visit - move the member's reading mark `what` up to `newest`, the time of the
+ * newest thing they have now seen. A mark already there is not written again, so that
+ * reading is not a durable write (an fsync) on every page. */
+static void note_visit(struct req *r, const char *what, uint64_t newest)
+{
+    uint64_t seen = 0;
+    if (!newest || (store_seen_get(r->st, r->sess.pk, what, &seen) == HERR_OK && seen >= newest))
+        return;
+    if (store_seen_set(r->st, r->sess.pk, what, newest) != HERR_OK)
+        hlog(r->w->log, HLOG_DEBUG, "web: cannot note a visit: %s", store_errmsg(r->st));
+}
+
+static uint64_t newest_activity(const struct store_post *t, size_t n)
+{
+    uint64_t newest = 0;
+    for (size_t i = 0; i < n; i++)
+        newest = t[i].last_activity > newest ? t[i].last_activity : newest;
+    return newest;
+}
+
 static void get_board(struct req *r, const uint8_t id[HEARTH_ID_LEN])
 {
     struct store_board *b = NULL, *one;
@@ -312,8 +333,7 @@ static void get_board(struct req *r, const uint8_t id[HEARTH_ID_LEN])
                         t[i].last_activity > seen;
         }
         seen_key(what, "board:", id);
-        if (store_seen_set(r->st, r->sess.pk, what, now_ms()) != HERR_OK)
-            hlog(r->w->log, HLOG_DEBUG, "web: cannot note a visit: %s", store_errmsg(r->st));
+        note_visit(r, what, page_no == 1 ? newest_activity(t, n) : 0);
     }
     page_board(&r->h, &r->page, one, t, r->member ? unread : NULL, n, page_no, total, WEB_PER_PAGE);
     store_posts_free(t, n);
@@ -341,8 +361,7 @@ static void get_thread(struct req *r, const uint8_t id[HEARTH_ID_LEN])
         }
         char what[16 + 2 * HEARTH_ID_LEN];
         seen_key(what, "thread:", id);
-        if (store_seen_set(r->st, r->sess.pk, what, now_ms()) != HERR_OK)
-            hlog(r->w->log, HLOG_DEBUG, "web: cannot note a visit: %s", store_errmsg(r->st));
+        note_visit(r, what, v[0].last_activity);
     }
     page_thread(&r->h, &r->page, v, n, mine && all ? mine : NULL);
     free(mine);
@@ -397,11 +416,10 @@ static void get_replies(struct req *r)
         return fail_page(r, 500, "your replies could not be read");
     r->page.replies_waiting = 0;
     page_replies(&r->h, &r->page, v, n, since);
-    uint64_t newest = since;
+    uint64_t newest = 0;
     for (size_t i = 0; i < n; i++)
         newest = v[i].created > newest ? v[i].created : newest;
-    if (store_seen_set(r->st, r->sess.pk, "replies", newest) != HERR_OK)
-        hlog(r->w->log, HLOG_DEBUG, "web: cannot note a visit: %s", store_errmsg(r->st));
+    note_visit(r, "replies", newest);
     store_posts_free(v, n);
 }
 
@@ -1062,6 +1080,8 @@ static enum MHD_Result answer(struct web *w, struct MHD_Connection *conn, const 
         return send_static(conn, page_css, "text/css; charset=utf-8", "\"css-1\"");
     if (!post && !strcmp(url, "/quick.js"))
         return send_static(conn, page_js, "text/javascript; charset=utf-8", "\"js-1\"");
+    if (w->fixed && !strcmp(url, "/bench-fixed"))
+        return send_html(conn, 200, w->fixed, w->cfg.bench_fixed, false, NULL, NULL, NULL);
     if (!strcmp(url, "/exit")) {
         struct html h;
         html_init(&h, 4096);
@@ -1308,6 +1328,9 @@ herr web_new(struct web **out, const struct web_config *cfg, const struct hlog *
         if (e)
             snprintf(msg, sizeof msg, "cannot prepare the login check: %s", herr_str(e));
     }
+    if (!e && cfg->bench_fixed && cfg->bench_fixed <= WEB_MAX_PAGE &&
+        (w->fixed = malloc(cfg->bench_fixed)))
+        memset(w->fixed, 'x', cfg->bench_fixed);
     struct sockaddr_storage ss;
     socklen_t sl = 0;
     if (!e && (e = parse_listen(cfg->listen, &ss, &sl)))
@@ -1383,6 +1406,7 @@ void web_destroy(struct web **wp)
         free(w->tls_key);
     }
     free(w->tls_cert);
+    free(w->fixed);
     pthread_mutex_destroy(&w->hash_mu);
     pthread_mutex_destroy(&w->pool_mu);
     pthread_cond_destroy(&w->pool_cv);

@@ -51,6 +51,10 @@ struct web_config {
     char tls_cert[256];  /* PEM files; both empty: plain HTTP */
     char tls_key[256];
     bool open_join; /* visitors may join without an invite */
+    /* For benchmarks only: a fixed page of this many bytes at /bench-fixed, answered
+     * through the same path as a page, to measure the server's ceiling (`hearth serve`
+     * takes it from $HEARTH_BENCH_FIXED_PAGE). 0: no such page. */
+    size_t bench_fixed;
 };
 
 /* web_new - open WEB_POOL connections to the replica at cfg->db_path and start
