@@ -708,7 +708,8 @@ void page_join(struct html *h, const struct page *p, const char *code, const cha
     close_page(h);
 }
 
-void page_invites(struct html *h, const struct page *p, const char *fresh, const char *join_url)
+void page_invites(struct html *h, const struct page *p, const char *fresh, const char *join_url,
+                  const struct store_invite *v, size_t n, uint64_t now_ms)
 {
     open_page(h, p, "Invites");
     html_raw(h, "<h1>Invites</h1>");
@@ -723,7 +724,31 @@ void page_invites(struct html *h, const struct page *p, const char *fresh, const
     }
     html_raw(h, "<form method=\"post\" action=\"/invites\">");
     csrf_field(h, p);
-    html_raw(h, "<button type=\"submit\">Make an invite</button></form>");
+    html_raw(h, "<button type=\"submit\" name=\"do\" value=\"make\">Make an invite</button>"
+                "</form>");
+    if (n)
+        html_raw(h, "<h2>Invites made on this hub</h2><ul class=\"found\">");
+    for (size_t i = 0; i < n; i++) {
+        const struct store_invite *x = &v[i];
+        bool usable = !x->used && !x->revoked && x->expires > now_ms;
+        html_raw(h, "<li><span class=\"key\">");
+        html_text(h, x->code);
+        html_raw(h, "</span> ");
+        html_raw(h, x->used ? "used" : x->revoked ? "revoked" : usable ? "open until " : "expired");
+        if (usable) {
+            html_time(h, x->expires);
+            html_raw(h, "<form method=\"post\" action=\"/invites\">");
+            csrf_field(h, p);
+            html_raw(h, "<input type=\"hidden\" name=\"revoke\"");
+            html_attr(h, "value", x->code);
+            html_raw(h, "><button type=\"submit\" name=\"do\" value=\"revoke\">Revoke ");
+            html_text(h, x->code);
+            html_raw(h, "</button></form>");
+        }
+        html_raw(h, "</li>");
+    }
+    if (n)
+        html_raw(h, "</ul>");
     close_page(h);
 }
 

@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "store/members.h"
 #include "store/store.h"
 #include "web/html.h"
 #include "web/session.h"
@@ -101,9 +102,11 @@ void page_login(struct html *h, const struct page *p, const char *login, const c
 void page_join(struct html *h, const struct page *p, const char *code, const char *login,
                const char *name, const char *problem);
 
-/* page_invites - make invites and list them (moderators and admins). fresh is a code
- * just made, shown large, or NULL; join_url its link. */
-void page_invites(struct html *h, const struct page *p, const char *fresh, const char *join_url);
+/* page_invites - make invites and list this hub's (moderators and admins), newest
+ * first, each with its state and a revoke button while usable. fresh is a code just
+ * made, shown large, or NULL; join_url its link. now_ms tells which have expired. */
+void page_invites(struct html *h, const struct page *p, const char *fresh, const char *join_url,
+                  const struct store_invite *v, size_t n, uint64_t now_ms);
 
 /* page_queue - the moderation queue: held and flagged posts, oldest first. */
 void page_queue(struct html *h, const struct page *p, const struct store_post *v, size_t n);

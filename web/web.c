@@ -687,16 +687,26 @@ static void do_invites(struct req *r)
     if (!page_can_moderate(r->roles))
         return fail_page(r, 403, "only moderators and admins make invites");
     char code[STORE_INVITE_CODE_LEN + 1], url[300];
-    const char *host = header(r, "Host");
-    if (!r->post)
-        return page_invites(&r->h, &r->page, NULL, NULL);
+    const char *host = header(r, "Host"), *what = field(r, "do");
+    bool made = false;
     uint64_t now = now_ms();
-    herr e = store_invite_create(r->st, r->sess.pk, now, now + WEB_INVITE_MS, code);
-    if (e)
-        return store_problem(r, e);
-    snprintf(url, sizeof url, "%s://%s/join?code=%s", r->w->tls_cert ? "https" : "http",
-             host && strlen(host) < 200 ? host : "localhost", code);
-    page_invites(&r->h, &r->page, code, url);
+    herr e = HERR_OK;
+    if (r->post && what && !strcmp(what, "revoke") && field(r, "revoke")) {
+        if ((e = store_invite_revoke(r->st, field(r, "revoke"))))
+            return store_problem(r, e);
+    } else if (r->post) {
+        if ((e = store_invite_create(r->st, r->sess.pk, now, now + WEB_INVITE_MS, code)))
+            return store_problem(r, e);
+        made = true;
+        snprintf(url, sizeof url, "%s://%s/join?code=%s", r->w->tls_cert ? "https" : "http",
+                 host && strlen(host) < 200 ? host : "localhost", code);
+    }
+    struct store_invite *v = NULL;
+    size_t n = 0;
+    if (store_invites(r->st, &v, &n))
+        return fail_page(r, 500, "the invites could not be read");
+    page_invites(&r->h, &r->page, made ? code : NULL, made ? url : NULL, v, n, now);
+    free(v);
 }
 
 /* ---- members ---- */
