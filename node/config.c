@@ -131,8 +131,7 @@ static const char *set(struct config *c, const char *sec, const char *key, const
     if (IS("web", "enabled"))
         return parse_bool(v, &c->web) ? NULL : "enabled must be true or false";
     if (IS("web", "listen"))
-        return copy_str(c->web_listen, v) && strchr(v, ':') ? NULL
-                                                             : "listen must be HOST:PORT";
+        return copy_str(c->web_listen, v) && strchr(v, ':') ? NULL : "listen must be HOST:PORT";
     if (IS("web", "tls_cert"))
         return copy_str(c->web_tls_cert, v) ? NULL : "bad tls_cert path";
     if (IS("web", "tls_key"))

@@ -65,8 +65,8 @@ static const struct kind_rule rules[EK_MAX_KIND + 1] = {
     [EK_SETTINGS] = {"settings", 0, BIT(F_HOLD) | BIT(F_FLAGS), REF_NONE, REF_NONE, false},
 };
 
-const char *const event_reactions[] = {
-    "support", "thinking-of-you", "this-helped", "me-too", "hug", NULL};
+const char *const event_reactions[] = {"support", "thinking-of-you", "this-helped", "me-too", "hug",
+                                       NULL};
 const char *const event_roles[] = {"admin", "moderator", "professional", "peer-worker", NULL};
 static const char *const actions[] = {"hide",  "unhide", "remove", "lock",    "unlock", "ban",
                                       "unban", "pin",    "unpin",  "approve", NULL};
