@@ -100,8 +100,8 @@ static const char *const migrations[] = {
     "  PRIMARY KEY (pk, what)) WITHOUT ROWID;",
     /* 5: a board's threads in the order people see them, so that a page of a board
      * reads that page's rows and not the whole board (a web page at a time). */
-    "CREATE INDEX posts_board ON posts(board_ev, pinned DESC, last_activity DESC) "
-    "WHERE kind = 3 AND state = 0;",
+    ("CREATE INDEX posts_board ON posts(board_ev, pinned DESC, last_activity DESC) "
+     "WHERE kind = 3 AND state = 0;"),
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
