@@ -272,60 +272,7 @@ static int queue(struct cli *c)
 /* ---- the log ---- */
 
 /* A moderation event, as signed. */
-struct logged {
-    uint8_t id[HEARTH_ID_LEN], author[HEARTH_PK_LEN], ref[HEARTH_ID_LEN], subject[HEARTH_PK_LEN];
-    bool has_ref, has_subject;
-    uint64_t created;
-    char action[16];
-    char *reason;
-};
-
-struct modlog {
-    const uint8_t *only; /* the target to keep, or NULL for all */
-    struct logged *v;
-    size_t n;
-};
-
-/* log_add - keep a moderation event. The store judges what each one did; the log
- * shows what moderators signed and why, which the events carry. */
-static herr log_add(void *ctx, const uint8_t *env, size_t len)
-{
-    struct modlog *l = ctx;
-    struct event ev;
-    if (event_parse(&ev, env, len, NULL) != HERR_OK || ev.kind != EK_MOD || !ev.body ||
-        ev.b.action.n >= sizeof l->v->action)
-        return HERR_OK;
-    if (l->only && (!ev.has_ref || memcmp(ev.ref, l->only, HEARTH_ID_LEN) != 0))
-        return HERR_OK;
-    struct logged *grown = realloc(l->v, (l->n + 1) * sizeof *grown);
-    if (!grown)
-        return HERR_NOMEM;
-    l->v = grown;
-    struct logged *x = &l->v[l->n];
-    memset(x, 0, sizeof *x);
-    memcpy(x->id, ev.id, HEARTH_ID_LEN);
-    memcpy(x->author, ev.author, HEARTH_PK_LEN);
-    if ((x->has_ref = ev.has_ref))
-        memcpy(x->ref, ev.ref, HEARTH_ID_LEN);
-    if ((x->has_subject = ev.b.subject != NULL))
-        memcpy(x->subject, ev.b.subject, HEARTH_PK_LEN);
-    x->created = ev.created;
-    memcpy(x->action, ev.b.action.p, ev.b.action.n);
-    if (!(x->reason = strndup(ev.b.reason.p, ev.b.reason.n)))
-        return HERR_NOMEM;
-    l->n++;
-    return HERR_OK;
-}
-
-static int log_cmp(const void *a, const void *b)
-{
-    const struct logged *x = a, *y = b;
-    if (x->created != y->created)
-        return x->created < y->created ? -1 : 1;
-    return memcmp(x->id, y->id, HEARTH_ID_LEN);
-}
-
-static void log_print(struct cli *c, const struct logged *x)
+static void log_print(struct cli *c, const struct store_mod_entry *x)
 {
     char when[64], sid[13];
     printf("%s  ", cli_format_time(when, sizeof when, x->created));
@@ -334,13 +281,13 @@ static void log_print(struct cli *c, const struct logged *x)
     if (x->has_subject)
         cli_print_person(c, stdout, x->subject);
     else
-        printf("%s", cli_short_id(sid, x->ref));
+        printf("%s", cli_short_id(sid, x->target));
     printf(" (event %s)\n    reason: ", cli_short_id(sid, x->id));
     cli_print_text(stdout, x->reason, "            ");
     fputs("\n", stdout);
 }
 
-static void log_json(struct cli *c, const struct logged *x)
+static void log_json(struct cli *c, const struct store_mod_entry *x)
 {
     struct json *j = &c->out;
     json_object_open(j, NULL);
@@ -348,8 +295,8 @@ static void log_json(struct cli *c, const struct logged *x)
     json_hex(j, "author", x->author, HEARTH_PK_LEN);
     json_u64(j, "created", x->created);
     json_str(j, "action", x->action);
-    if (x->has_ref)
-        json_hex(j, "target", x->ref, HEARTH_ID_LEN);
+    if (x->has_target)
+        json_hex(j, "target", x->target, HEARTH_ID_LEN);
     else
         json_null(j, "target");
     if (x->has_subject)
@@ -360,34 +307,32 @@ static void log_json(struct cli *c, const struct logged *x)
     json_object_close(j);
 }
 
+/* modlog - every moderation event (or those on one post), oldest first: the store
+ * answers newest first. */
 static int modlog(struct cli *c)
 {
     uint8_t target[HEARTH_ID_LEN];
-    struct modlog l = {0};
+    struct store_mod_entry *v = NULL;
+    size_t n = 0;
     int rc;
     if ((rc = cli_open(c, false, true)) || (rc = may_moderate(c)) ||
         (c->nargs == 2 && (rc = cli_resolve(c, c->args[1], target))))
         return rc;
-    l.only = c->nargs == 2 ? target : NULL;
-    herr e = store_export(c->store, log_add, &l);
+    herr e = store_mod_log(c->store, c->nargs == 2 ? target : NULL, SIZE_MAX, &v, &n);
     if (e)
-        rc = e == HERR_NOMEM ? cli_error(c, e, "%s", herr_str(e)) : cli_store_error(c, e, NULL);
-    if (!rc && l.n > 1)
-        qsort(l.v, l.n, sizeof *l.v, log_cmp);
-    if (!rc && c->json) {
+        return cli_store_error(c, e, NULL);
+    if (c->json) {
         json_array_open(&c->out, NULL);
-        for (size_t i = 0; i < l.n; i++)
-            log_json(c, &l.v[i]);
+        for (size_t i = n; i-- > 0;)
+            log_json(c, &v[i]);
         json_array_close(&c->out);
         rc = cli_json_flush(c);
-    } else if (!rc) {
-        printf("%zu moderation action%s\n", l.n, l.n == 1 ? "" : "s");
-        for (size_t i = 0; i < l.n; i++)
-            log_print(c, &l.v[i]);
+    } else {
+        printf("%zu moderation action%s\n", n, n == 1 ? "" : "s");
+        for (size_t i = n; i-- > 0;)
+            log_print(c, &v[i]);
     }
-    for (size_t i = 0; i < l.n; i++)
-        free(l.v[i].reason);
-    free(l.v);
+    store_mod_log_free(v, n);
     return rc;
 }
 

@@ -62,3 +62,185 @@ herr store_my_reactions(struct store *s, const uint8_t post[HEARTH_ID_LEN],
     store_read_end(s);
     return e;
 }
+
+/* ---- the moderation log and the roles in force ---- */
+
+/* each_event - call fn with each event whose arrival q's column 0 yields, parsed. */
+typedef herr (*event_fn)(struct store *s, void *ctx, const struct event *ev);
+
+static herr each_event(struct store *s, sqlite3_stmt *q, event_fn fn, void *ctx)
+{
+    struct hbuf b;
+    herr e = HERR_OK;
+    int rc;
+    hbuf_init(&b, HEARTH_MAX_EVENT);
+    while (!e && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+        struct event ev;
+        uint8_t id[HEARTH_ID_LEN];
+        if (sqlite3_column_bytes(q, 0) != HEARTH_ID_LEN)
+            continue;
+        memcpy(id, sqlite3_column_blob(q, 0), HEARTH_ID_LEN);
+        hbuf_reset(&b);
+        /* A stored event parses: it was parsed and verified before it was stored. */
+        if (!(e = store_get(s, id, &b)) && event_parse(&ev, b.data, b.len, NULL) == HERR_OK)
+            e = fn(s, ctx, &ev);
+    }
+    if (!e && rc != SQLITE_DONE)
+        e = store_sqlerr(s, rc, "cannot read events");
+    hbuf_release(&b);
+    return e;
+}
+
+struct grow {
+    void *v;
+    size_t n, cap, size;
+};
+
+static void *grow_next(struct grow *g)
+{
+    if (g->n == g->cap) {
+        size_t cap = g->cap ? g->cap * 2 : 16;
+        void *v = realloc(g->v, cap * g->size);
+        if (!v)
+            return NULL;
+        g->v = v;
+        g->cap = cap;
+    }
+    void *x = (char *)g->v + g->n++ * g->size;
+    memset(x, 0, g->size);
+    return x;
+}
+
+static char *name_of(struct store *s, const uint8_t pk[HEARTH_PK_LEN])
+{
+    char *name = NULL, *about = NULL;
+    if (store_profile(s, pk, &name, &about) != HERR_OK)
+        name = NULL;
+    free(about);
+    return name;
+}
+
+static herr mod_add(struct store *s, void *ctx, const struct event *ev)
+{
+    struct store_mod_entry *x;
+    if (ev->kind != EK_MOD || !ev->body || !(x = grow_next(ctx)))
+        return ev->kind != EK_MOD || !ev->body ? HERR_OK : HERR_NOMEM;
+    memcpy(x->id, ev->id, HEARTH_ID_LEN);
+    memcpy(x->author, ev->author, HEARTH_PK_LEN);
+    x->created = ev->created;
+    snprintf(x->action, sizeof x->action, "%.*s", (int)ev->b.action.n, ev->b.action.p);
+    if ((x->has_target = ev->has_ref))
+        memcpy(x->target, ev->ref, HEARTH_ID_LEN);
+    if ((x->has_subject = ev->b.subject != NULL))
+        memcpy(x->subject, ev->b.subject, HEARTH_PK_LEN);
+    x->author_name = name_of(s, ev->author);
+    if (!(x->reason = strndup(ev->b.reason.p, ev->b.reason.n)))
+        return HERR_NOMEM;
+    return HERR_OK;
+}
+
+herr store_mod_log(struct store *s, const uint8_t *target, size_t limit,
+                   struct store_mod_entry **out, size_t *n)
+{
+    struct grow g = {.size = sizeof **out};
+    sqlite3_stmt *q = NULL;
+    *out = NULL;
+    *n = 0;
+    s->err[0] = '\0';
+    herr e = store_read_begin(s);
+    if (e)
+        return e;
+    int rc = sqlite3_prepare_v2(
+        s->db,
+        "SELECT e.id FROM mods m JOIN events e ON e.arrival = m.ev WHERE ?1 IS NULL OR e.ref = ?1 "
+        "ORDER BY e.created DESC, e.id DESC LIMIT ?2",
+        -1, &q, NULL);
+    if (rc != SQLITE_OK)
+        e = store_sqlerr(s, rc, "cannot prepare a query");
+    if (!e) {
+        if (target)
+            sq_bind_id(q, 1, target);
+        sqlite3_bind_int64(q, 2, !limit ? 100 : limit > INT64_MAX ? INT64_MAX : (int64_t)limit);
+        e = each_event(s, q, mod_add, &g);
+    }
+    sqlite3_finalize(q);
+    store_read_end(s);
+    if (e == HERR_NOMEM)
+        store_fail(s, e, "out of memory");
+    *out = g.v;
+    *n = g.n;
+    if (e) {
+        store_mod_log_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+    }
+    return e;
+}
+
+void store_mod_log_free(struct store_mod_entry *v, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++) {
+        free(v[i].reason);
+        free(v[i].author_name);
+    }
+    free(v);
+}
+
+static herr grant_add(struct store *s, void *ctx, const struct event *ev)
+{
+    struct store_role_grant *x;
+    if (ev->kind != EK_ROLE || !ev->b.subject)
+        return HERR_OK;
+    if (!(x = grow_next(ctx)))
+        return HERR_NOMEM;
+    memcpy(x->grant, ev->id, HEARTH_ID_LEN);
+    memcpy(x->subject, ev->b.subject, HEARTH_PK_LEN);
+    x->created = ev->created;
+    snprintf(x->role, sizeof x->role, "%.*s", (int)ev->b.role.n, ev->b.role.p);
+    x->subject_name = name_of(s, ev->b.subject);
+    if (ev->b.about.p && !(x->about = strndup(ev->b.about.p, ev->b.about.n)))
+        return HERR_NOMEM;
+    return HERR_OK;
+}
+
+herr store_role_grants(struct store *s, struct store_role_grant **out, size_t *n)
+{
+    struct grow g = {.size = sizeof **out};
+    sqlite3_stmt *q = NULL;
+    *out = NULL;
+    *n = 0;
+    s->err[0] = '\0';
+    herr e = store_read_begin(s);
+    if (e)
+        return e;
+    int rc =
+        sqlite3_prepare_v2(s->db,
+                           "SELECT e.id FROM roles r JOIN events e ON e.arrival = r.grant_ev "
+                           "WHERE r.valid = 1 AND r.revoked = 0 ORDER BY r.role, e.created, e.id",
+                           -1, &q, NULL);
+    if (rc != SQLITE_OK)
+        e = store_sqlerr(s, rc, "cannot prepare a query");
+    if (!e)
+        e = each_event(s, q, grant_add, &g);
+    sqlite3_finalize(q);
+    store_read_end(s);
+    if (e == HERR_NOMEM)
+        store_fail(s, e, "out of memory");
+    *out = g.v;
+    *n = g.n;
+    if (e) {
+        store_role_grants_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+    }
+    return e;
+}
+
+void store_role_grants_free(struct store_role_grant *v, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++) {
+        free(v[i].about);
+        free(v[i].subject_name);
+    }
+    free(v);
+}

@@ -242,6 +242,39 @@ HEARTH_MUST_CHECK herr store_my_reactions(struct store *s, const uint8_t post[HE
                                           const uint8_t author[HEARTH_PK_LEN],
                                           struct store_my_reaction *out, size_t max, size_t *n);
 
+/* One moderation action as its moderator signed it. Strings owned by the entry. */
+struct store_mod_entry {
+    uint8_t id[HEARTH_ID_LEN], author[HEARTH_PK_LEN];
+    uint64_t created;
+    char action[16]; /* "hide", "approve"... */
+    bool has_target, has_subject;
+    uint8_t target[HEARTH_ID_LEN];  /* the post acted on */
+    uint8_t subject[HEARTH_PK_LEN]; /* the member banned or unbanned */
+    char *reason, *author_name;     /* author_name NULL when no profile */
+};
+
+/* store_mod_log - the moderation events held (whether or not the view lets each one
+ * act: the log shows what moderators signed), newest first by (created, id), only
+ * those on post `target` when it is not NULL, at most `limit` (0: 100). Caller frees
+ * with store_mod_log_free. Front-ends show it to moderators only. */
+HEARTH_MUST_CHECK herr store_mod_log(struct store *s, const uint8_t *target, size_t limit,
+                                     struct store_mod_entry **out, size_t *n);
+void store_mod_log_free(struct store_mod_entry *v, size_t n);
+
+/* A role grant in force (its granter held the power, and no revocation names it). */
+struct store_role_grant {
+    uint8_t grant[HEARTH_ID_LEN], subject[HEARTH_PK_LEN];
+    uint64_t created;
+    char role[16];      /* "admin", "moderator", "professional", "peer-worker" */
+    char *about;        /* what the role means here ("counsellor"), or NULL */
+    char *subject_name; /* NULL when no profile */
+};
+
+/* store_role_grants - every grant in force, by role then (created, id). Caller frees
+ * with store_role_grants_free. */
+HEARTH_MUST_CHECK herr store_role_grants(struct store *s, struct store_role_grant **out, size_t *n);
+void store_role_grants_free(struct store_role_grant *v, size_t n);
+
 struct store_stats {
     uint64_t events;  /* events held */
     uint64_t pending; /* held, waiting for a prerequisite */

@@ -72,6 +72,8 @@ static void open_page(struct html *h, const struct page *p, const char *title)
         if (page_can_moderate(p->roles))
             html_raw(h, "<li><a href=\"/mod\">Moderation</a></li>"
                         "<li><a href=\"/invites\">Invites</a></li>");
+        if (page_has_role(p->roles, "founder") || page_has_role(p->roles, "admin"))
+            html_raw(h, "<li><a href=\"/admin\">Admin</a></li>");
         html_raw(h, "<li><form method=\"post\" action=\"/logout\">");
         csrf_field(h, p);
         html_raw(h, "<button type=\"submit\" class=\"link\">Log out</button></form></li>");
@@ -232,6 +234,11 @@ static void actions(struct html *h, const struct page *p, const struct store_pos
         html_raw(h, "<a href=\"");
         post_link(h, "/flag/", x->id);
         html_raw(h, "\">Flag for a moderator</a>");
+    }
+    if (page_can_moderate(p->roles)) {
+        html_raw(h, " <a href=\"");
+        post_link(h, "/mod/", x->id);
+        html_raw(h, "\">Moderate</a>");
     }
     html_raw(h, "</p>");
 }
@@ -755,7 +762,8 @@ void page_invites(struct html *h, const struct page *p, const char *fresh, const
 void page_queue(struct html *h, const struct page *p, const struct store_post *v, size_t n)
 {
     open_page(h, p, "Moderation");
-    html_raw(h, "<h1>Waiting for a moderator</h1>");
+    html_raw(h, "<h1>Waiting for a moderator</h1><p><a href=\"/mod/log\">Moderation log</a>"
+                "</p>");
     if (!n)
         html_raw(h, "<p>Nothing is waiting.</p>");
     for (size_t i = 0; i < n; i++) {
@@ -766,7 +774,9 @@ void page_queue(struct html *h, const struct page *p, const struct store_post *v
         html_time(h, x->created);
         html_raw(h, " · <a href=\"");
         post_link(h, "/t/", x->root);
-        html_raw(h, "\">in context</a></p><p class=\"note\">");
+        html_raw(h, "\">in context</a> · <a href=\"");
+        post_link(h, "/mod/", x->id);
+        html_raw(h, "\">all actions</a></p><p class=\"note\">");
         if (x->status == POST_HELD)
             html_raw(h, "A new member's post, held for approval.");
         else {
@@ -795,6 +805,204 @@ void page_queue(struct html *h, const struct page *p, const struct store_post *v
                     "</button> <button type=\"submit\" name=\"action\" value=\"remove\">"
                     "Remove</button></form></article>");
     }
+    close_page(h);
+}
+
+static void who(struct html *h, const uint8_t pk[HEARTH_PK_LEN], const char *name)
+{
+    html_raw(h, "<a href=\"/u/");
+    html_hex(h, pk, HEARTH_PK_LEN);
+    html_raw(h, "\">");
+    html_text(h, name ? name : "someone");
+    html_raw(h, " <span class=\"key\">");
+    html_hex(h, pk, 3);
+    html_raw(h, "</span></a>");
+}
+
+static void log_entries(struct html *h, const struct store_mod_entry *v, size_t n)
+{
+    html_raw(h, "<ul class=\"found\">");
+    for (size_t i = 0; i < n; i++) {
+        const struct store_mod_entry *x = &v[i];
+        html_raw(h, "<li>");
+        html_time(h, x->created);
+        html_raw(h, " ");
+        who(h, x->author, x->author_name);
+        html_raw(h, " <strong>");
+        html_text(h, x->action);
+        html_raw(h, "</strong> ");
+        if (x->has_target) {
+            html_raw(h, "<a href=\"");
+            post_link(h, "/mod/", x->target);
+            html_raw(h, "\">a post</a>");
+        } else if (x->has_subject) {
+            html_raw(h, "a member (<a href=\"/u/");
+            html_hex(h, x->subject, HEARTH_PK_LEN);
+            html_raw(h, "\">");
+            html_hex(h, x->subject, 3);
+            html_raw(h, "</a>)");
+        }
+        html_raw(h, "<p class=\"excerpt\">Reason: ");
+        html_text(h, x->reason);
+        html_raw(h, "</p></li>");
+    }
+    html_raw(h, "</ul>");
+}
+
+static void radio(struct html *h, const char *value, const char *label, const char *hint)
+{
+    html_raw(h, "<p class=\"choice\"><input type=\"radio\" required name=\"action\" id=\"a-");
+    html_raw(h, value);
+    html_raw(h, "\"");
+    html_attr(h, "value", value);
+    html_raw(h, "><label class=\"inline\" for=\"a-");
+    html_raw(h, value);
+    html_raw(h, "\">");
+    html_text(h, label);
+    html_raw(h, "</label> <span class=\"hint\">");
+    html_text(h, hint);
+    html_raw(h, "</span></p>");
+}
+
+void page_moderate(struct html *h, const struct page *p, const struct store_post *post,
+                   const struct store_mod_entry *log, size_t n, const char *problem)
+{
+    open_page(h, p, "Moderate");
+    html_raw(h, "<h1>Moderate a post</h1>");
+    problem_box(h, problem);
+    html_raw(h, "<article class=\"post\"><p class=\"meta\">");
+    author(h, post);
+    html_raw(h, " · ");
+    html_time(h, post->created);
+    html_raw(h, " · <a href=\"");
+    post_link(h, "/t/", post->root);
+    html_raw(h, "\">in context</a> · ");
+    html_text(h, post_status_name(post->status));
+    if (post->flags) {
+        html_raw(h, " · flagged by ");
+        html_uint(h, post->flags);
+    }
+    html_raw(h, "</p>");
+    if (post->title) {
+        html_raw(h, "<h2>");
+        html_text(h, post->title);
+        html_raw(h, "</h2>");
+    }
+    body(h, post);
+    html_raw(h, "</article><form method=\"post\" action=\"");
+    post_link(h, "/mod/", post->id);
+    html_raw(h, "\">");
+    csrf_field(h, p);
+    html_raw(h, "<fieldset><legend>What to do</legend>");
+    if (post->status == POST_HELD)
+        radio(h, "approve", "Approve", "show it to everyone");
+    if (post->status == POST_HIDDEN)
+        radio(h, "unhide", "Unhide", "show it again");
+    else if (post->status == POST_VISIBLE || post->status == POST_HELD)
+        radio(h, "hide", "Hide", "only moderators see it; it can be shown again");
+    if (post->status != POST_REMOVED && post->status != POST_RETRACTED)
+        radio(h, "remove", "Remove", "its words are deleted on every hub; cannot be undone");
+    if (post->kind == EK_POST) {
+        if (post->locked)
+            radio(h, "unlock", "Unlock the thread", "replies allowed again");
+        else
+            radio(h, "lock", "Lock the thread", "no new replies");
+        if (post->pinned)
+            radio(h, "unpin", "Unpin the thread", "");
+        else
+            radio(h, "pin", "Pin the thread", "first on its board");
+    }
+    radio(h, "ban", "Ban its author", "they cannot post; their posts are hidden");
+    radio(h, "unban", "Unban its author", "");
+    html_raw(h, "</fieldset><label for=\"reason\">Reason (other moderators and the author see "
+                "it)</label><input required maxlength=\"1000\" name=\"reason\" id=\"reason\">"
+                "<button type=\"submit\">Do it</button></form><h2>Moderation of this post</h2>");
+    if (!n)
+        html_raw(h, "<p>None yet.</p>");
+    else
+        log_entries(h, log, n);
+    close_page(h);
+}
+
+void page_modlog(struct html *h, const struct page *p, const struct store_mod_entry *v, size_t n)
+{
+    open_page(h, p, "Moderation log");
+    html_raw(h, "<h1>Moderation log</h1><p><a href=\"/mod\">Back to the queue</a></p>");
+    if (!n)
+        html_raw(h, "<p>No moderation yet.</p>");
+    log_entries(h, v, n);
+    close_page(h);
+}
+
+void page_admin(struct html *h, const struct page *p, const struct store_role_grant *g, size_t n,
+                uint64_t hold, uint64_t flags, const char *resources, const char *on_duty,
+                const char *problem)
+{
+    open_page(h, p, "Admin");
+    html_raw(h, "<h1>Running the forum</h1>");
+    problem_box(h, problem);
+    html_raw(h, "<h2>Roles</h2>");
+    if (!n)
+        html_raw(h, "<p>Nobody holds a role yet.</p>");
+    html_raw(h, "<ul class=\"found\">");
+    for (size_t i = 0; i < n; i++) {
+        html_raw(h, "<li>");
+        who(h, g[i].subject, g[i].subject_name);
+        html_raw(h, " <span class=\"badge\">");
+        html_text(h, g[i].role);
+        if (g[i].about) {
+            html_raw(h, ": ");
+            html_text(h, g[i].about);
+        }
+        html_raw(h, "</span><form method=\"post\" action=\"/admin\">");
+        csrf_field(h, p);
+        html_raw(h, "<input type=\"hidden\" name=\"grant\" value=\"");
+        html_hex(h, g[i].grant, HEARTH_ID_LEN);
+        html_raw(h, "\"><button type=\"submit\" name=\"do\" value=\"revoke\">Revoke ");
+        html_text(h, g[i].role);
+        html_raw(h, " from ");
+        html_text(h, g[i].subject_name ? g[i].subject_name : "this member");
+        html_raw(h, "</button></form></li>");
+    }
+    html_raw(h, "</ul><h3>Give a role</h3><form method=\"post\" action=\"/admin\">");
+    csrf_field(h, p);
+    html_raw(h, "<label for=\"member\">The member's key (from their profile page)</label>"
+                "<input required name=\"member\" id=\"member\" autocapitalize=\"none\" "
+                "pattern=\"[0-9a-fA-F]{64}\"><label for=\"role\">Role</label><select "
+                "name=\"role\" id=\"role\">");
+    for (const char *const *r = event_roles; *r; r++) {
+        html_raw(h, "<option");
+        html_attr(h, "value", *r);
+        html_raw(h, ">");
+        html_text(h, *r);
+        html_raw(h, "</option>");
+    }
+    html_raw(h, "</select><label for=\"about\">What it means here (optional, e.g. "
+                "counsellor)</label><input maxlength=\"1000\" name=\"about\" id=\"about\">"
+                "<button type=\"submit\" name=\"do\" value=\"grant\">Give the role</button>"
+                "</form><h2>Settings</h2><form method=\"post\" action=\"/admin\">");
+    csrf_field(h, p);
+    html_raw(h, "<label for=\"hold\">A new member's first posts that wait for approval (0: "
+                "none)</label><input type=\"number\" min=\"0\" max=\"100\" name=\"hold\" "
+                "id=\"hold\" value=\"");
+    html_uint(h, hold);
+    html_raw(h, "\"><label for=\"flags\">Members' flags that hide a post until a moderator "
+                "looks (0: never)</label><input type=\"number\" min=\"0\" max=\"100\" "
+                "name=\"flags\" id=\"flags\" value=\"");
+    html_uint(h, flags);
+    html_raw(h, "\"><button type=\"submit\" name=\"do\" value=\"settings\">Save settings"
+                "</button></form><h2>Helplines and resources</h2><form method=\"post\" "
+                "action=\"/admin\">");
+    csrf_field(h, p);
+    html_raw(h, "<label for=\"resources\">Shown on every page and every hub (the first line "
+                "in the banner)</label><textarea required rows=\"6\" name=\"resources\" "
+                "id=\"resources\">");
+    html_text(h, resources);
+    html_raw(h, "</textarea><label for=\"duty\">When moderators are on duty "
+                "(optional)</label><input maxlength=\"1000\" name=\"duty\" id=\"duty\"");
+    html_attr(h, "value", on_duty ? on_duty : "");
+    html_raw(h, "><button type=\"submit\" name=\"do\" value=\"resources\">Save resources"
+                "</button></form>");
     close_page(h);
 }
 
@@ -864,6 +1072,9 @@ const char page_css[] =
     ".problem{background:#fbe9e9;border-left:4px solid #8c1d1d;padding:.4rem .6rem}\n"
     "details.cw>summary{cursor:pointer;font-weight:600;padding:.3rem 0}\n"
     "label{display:block;margin-top:.7rem;font-weight:600}\n"
+    "label.inline{display:inline;margin:0}.choice{margin:.4rem 0}\n"
+    "input[type=radio]{width:auto;margin-right:.4rem}\n"
+    "fieldset{border:1px solid var(--line);margin:.7rem 0}select{font:inherit;padding:.4rem}\n"
     "input,textarea{width:100%;font:inherit;padding:.4rem;border:1px solid #767676;"
     "border-radius:.25rem;background:#fff;color:var(--fg)}\n"
     "button,.button{display:inline-block;font:inherit;min-height:2.75rem;margin:.4rem 0;"

@@ -111,6 +111,21 @@ void page_invites(struct html *h, const struct page *p, const char *fresh, const
 /* page_queue - the moderation queue: held and flagged posts, oldest first. */
 void page_queue(struct html *h, const struct page *p, const struct store_post *v, size_t n);
 
+/* page_moderate - a moderator's form for one post: the actions that apply to it (those
+ * on a thread for a thread's post; ban and unban act on its author), with a reason.
+ * log is the moderation of this post so far. */
+void page_moderate(struct html *h, const struct page *p, const struct store_post *post,
+                   const struct store_mod_entry *log, size_t n, const char *problem);
+
+/* page_modlog - who did what, when and why, newest first. */
+void page_modlog(struct html *h, const struct page *p, const struct store_mod_entry *v, size_t n);
+
+/* page_admin - the forum's roles (with revoke buttons), a grant form, the settings and
+ * the crisis resources, for the founder and admins. */
+void page_admin(struct html *h, const struct page *p, const struct store_role_grant *g, size_t n,
+                uint64_t hold, uint64_t flags, const char *resources, const char *on_duty,
+                const char *problem);
+
 /* ---- the rest ---- */
 
 /* page_error - a page that says what went wrong, in one sentence. */

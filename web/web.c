@@ -642,31 +642,164 @@ static void do_profile(struct req *r)
     redirect(r, "/u/", r->sess.pk, NULL);
 }
 
+/* do_mod - the moderation form of one post (GET), or an action on it (POST): signed
+ * by the moderator, with the reason other moderators and the author will read. */
 static void do_mod(struct req *r, const uint8_t id[HEARTH_ID_LEN])
 {
-    static const char *const allowed[] = {"approve", "hide", "unhide", "remove", "lock",
+    static const char *const on_post[] = {"approve", "hide", "unhide", "remove", "lock",
                                           "unlock",  "pin",  "unpin",  NULL};
-    const char *action = field(r, "action"), *reason = text_field(r, "reason");
-    bool ok = false;
-    for (const char *const *a = allowed; action && *a; a++)
-        ok |= !strcmp(*a, action);
-    const char *problem = ok ? check_text(reason, HEARTH_MAX_SHORT, false, "the reason")
-                             : "that is not a moderation action";
-    if (problem)
-        return fail_page(r, 400, problem);
+    if (!page_can_moderate(r->roles))
+        return fail_page(r, 403, "only moderators can do that");
     struct store_post p;
     if (!load_post(r, id, &p, false))
         return;
-    struct event_draft d = {.kind = EK_MOD, .ref = p.id};
-    uint8_t eid[HEARTH_ID_LEN];
-    d.b.action = hs(action);
-    d.b.reason = hs(reason);
-    herr e = publish(r, &d, eid);
-    if (!e)
-        redirect(r, "/mod", NULL, NULL);
-    else
-        store_problem(r, e);
+    const char *action = field(r, "action"), *reason = text_field(r, "reason"), *problem = NULL;
+    if (r->post) {
+        bool post_act = false,
+             author_act = action && (!strcmp(action, "ban") || !strcmp(action, "unban"));
+        for (const char *const *a = on_post; action && *a; a++)
+            post_act |= !strcmp(*a, action);
+        problem = !post_act && !author_act
+                      ? "choose what to do"
+                      : check_text(reason, HEARTH_MAX_SHORT, false, "the reason");
+        if (!problem) {
+            struct event_draft d = {.kind = EK_MOD, .ref = post_act ? p.id : NULL};
+            uint8_t eid[HEARTH_ID_LEN];
+            d.b.action = hs(action);
+            d.b.reason = hs(reason);
+            d.b.subject = author_act ? p.author : NULL;
+            herr e = publish(r, &d, eid);
+            if (!e)
+                redirect(r, "/mod/", p.id, NULL);
+            else
+                store_problem(r, e);
+            store_posts_free(&p, 1);
+            return;
+        }
+        r->status = 400;
+    }
+    struct store_mod_entry *log = NULL;
+    size_t n = 0;
+    if (store_mod_log(r->st, p.id, 50, &log, &n))
+        n = 0;
+    page_moderate(&r->h, &r->page, &p, log, n, problem);
+    store_mod_log_free(log, n);
     store_posts_free(&p, 1);
+}
+
+static void get_modlog(struct req *r)
+{
+    if (!page_can_moderate(r->roles))
+        return fail_page(r, 403, "only moderators see the moderation log");
+    struct store_mod_entry *log = NULL;
+    size_t n = 0;
+    if (store_mod_log(r->st, NULL, 200, &log, &n))
+        return fail_page(r, 500, "the log could not be read");
+    page_modlog(&r->h, &r->page, log, n);
+    store_mod_log_free(log, n);
+}
+
+/* do_admin - roles, settings and resources, for the founder and admins (the store
+ * refuses the events of anyone else, whatever this page shows). */
+static void do_admin(struct req *r)
+{
+    if (!page_has_role(r->roles, "founder") && !page_has_role(r->roles, "admin"))
+        return fail_page(r, 403, "only the founder and admins run the forum");
+    const char *what = field(r, "do"), *problem = NULL;
+    herr e = HERR_OK;
+    uint8_t id[HEARTH_ID_LEN], key[HEARTH_PK_LEN];
+    struct store_role_grant *g = NULL;
+    size_t n = 0;
+    if (store_role_grants(r->st, &g, &n))
+        return fail_page(r, 500, "the roles could not be read");
+    if (r->post && what && !strcmp(what, "grant")) {
+        const char *member = field(r, "member"), *role = field(r, "role");
+        const char *about = text_field(r, "about");
+        bool known = false;
+        for (const char *const *x = event_roles; role && *x; x++)
+            known |= !strcmp(*x, role);
+        if (!member || strlen(member) != 2 * HEARTH_PK_LEN || hex_decode(key, sizeof key, member))
+            problem = "give the member's key: the 64 hex digits on their profile page";
+        else if (!known)
+            problem = "choose a role";
+        else if (about && (problem = check_text(about, HEARTH_MAX_SHORT, false, "the about text")))
+            ;
+        else {
+            struct event_draft d = {.kind = EK_ROLE};
+            d.b.subject = key;
+            d.b.role = hs(role);
+            d.b.has_grant = d.b.grant = true;
+            d.b.about = hs(about);
+            e = publish(r, &d, id);
+        }
+    } else if (r->post && what && !strcmp(what, "revoke")) {
+        const char *grant = field(r, "grant");
+        const struct store_role_grant *x = NULL;
+        for (size_t i = 0; grant && i < n; i++) {
+            char hex[2 * HEARTH_ID_LEN + 1];
+            hex_encode(hex, g[i].grant, HEARTH_ID_LEN);
+            if (!strcmp(hex, grant))
+                x = &g[i];
+        }
+        if (!x) {
+            problem = "that role is not held any more";
+        } else {
+            struct event_draft d = {.kind = EK_ROLE, .ref = x->grant};
+            d.b.subject = x->subject;
+            d.b.role = hs(x->role);
+            d.b.has_grant = true;
+            d.b.grant = false;
+            e = publish(r, &d, id);
+        }
+    } else if (r->post && what && !strcmp(what, "settings")) {
+        const char *hold = field(r, "hold"), *flags = field(r, "flags");
+        char *end1 = NULL, *end2 = NULL;
+        unsigned long h = hold ? strtoul(hold, &end1, 10) : 0,
+                      f = flags ? strtoul(flags, &end2, 10) : 0;
+        if (!hold || !flags || !*hold || !*flags || *end1 || *end2 || h > 100 || f > 100) {
+            problem = "give each setting as a number from 0 to 100";
+        } else {
+            struct event_draft d = {.kind = EK_SETTINGS};
+            d.b.has_hold = d.b.has_flags = true;
+            d.b.hold = h;
+            d.b.flags = f;
+            e = publish(r, &d, id);
+        }
+    } else if (r->post && what && !strcmp(what, "resources")) {
+        const char *text = text_field(r, "resources"), *duty = text_field(r, "duty");
+        if (!(problem = check_text(text, HEARTH_MAX_TEXT, true, "the resources")) &&
+            !(problem =
+                  duty ? check_text(duty, HEARTH_MAX_SHORT, false, "the duty hours") : NULL)) {
+            struct event_draft d = {.kind = EK_RESOURCES};
+            d.b.text = hs(text);
+            d.b.about = hs(duty);
+            e = publish(r, &d, id);
+        }
+    } else if (r->post) {
+        problem = "nothing to do";
+    }
+    store_role_grants_free(g, n);
+    if (e)
+        return store_problem(r, e);
+    if (r->post && !problem)
+        return redirect(r, "/admin", NULL, NULL);
+    uint64_t hold = 0, flags = 0;
+    char *text = NULL, *about = NULL;
+    if (store_settings(r->st, &hold, &flags) || (store_resources(r->st, &text, &about) && text))
+        return fail_page(r, 500, "the settings could not be read");
+    g = NULL;
+    n = 0;
+    if (store_role_grants(r->st, &g, &n)) {
+        free(text);
+        free(about);
+        return fail_page(r, 500, "the roles could not be read");
+    }
+    if (problem)
+        r->status = 400;
+    page_admin(&r->h, &r->page, g, n, hold, flags, text, about, problem);
+    store_role_grants_free(g, n);
+    free(text);
+    free(about);
 }
 
 static void get_queue(struct req *r)
@@ -866,70 +999,68 @@ static bool csrf_ok(struct req *r)
            sodium_memcmp(sent, want, SESSION_TOKEN_HEX) == 0;
 }
 
+/* The pages: a path (exact, or a prefix followed by a 64-hex id), whether only a
+ * member may open it, whether it answers GET and POST, and its handler. */
+enum { R_GET = 1, R_POST = 2, R_MEMBER = 4 };
+
+struct route {
+    const char *path;
+    bool with_id;
+    unsigned how;
+    void (*plain)(struct req *r);
+    void (*with)(struct req *r, const uint8_t id[HEARTH_ID_LEN]);
+};
+
+static void get_about(struct req *r)
+{
+    page_about(&r->h, &r->page);
+}
+
+static const struct route routes[] = {
+    {"/", false, R_GET, get_home, NULL},
+    {"/b/", true, R_GET, NULL, get_board},
+    {"/t/", true, R_GET, NULL, get_thread},
+    {"/u/", true, R_GET, NULL, get_profile},
+    {"/search", false, R_GET, get_search, NULL},
+    {"/resources", false, R_GET, get_resources, NULL},
+    {"/about", false, R_GET, get_about, NULL},
+    {"/login", false, R_GET | R_POST, do_login, NULL},
+    {"/join", false, R_GET | R_POST, do_join, NULL},
+    {"/new/", true, R_GET | R_POST | R_MEMBER, NULL, do_new},
+    {"/reply/", true, R_POST | R_MEMBER, NULL, do_reply},
+    {"/edit/", true, R_GET | R_POST | R_MEMBER, NULL, do_edit},
+    {"/retract/", true, R_GET | R_POST | R_MEMBER, NULL, do_retract},
+    {"/flag/", true, R_GET | R_POST | R_MEMBER, NULL, do_flag},
+    {"/react/", true, R_POST | R_MEMBER, NULL, do_react},
+    {"/replies", false, R_GET | R_MEMBER, get_replies, NULL},
+    {"/profile", false, R_POST | R_MEMBER, do_profile, NULL},
+    {"/logout", false, R_POST | R_MEMBER, do_logout, NULL},
+    {"/mod", false, R_GET | R_MEMBER, get_queue, NULL},
+    {"/mod/log", false, R_GET | R_MEMBER, get_modlog, NULL},
+    {"/mod/", true, R_GET | R_POST | R_MEMBER, NULL, do_mod},
+    {"/invites", false, R_GET | R_POST | R_MEMBER, do_invites, NULL},
+    {"/admin", false, R_GET | R_POST | R_MEMBER, do_admin, NULL},
+};
+
 static void route(struct req *r)
 {
-    const char *p = r->path;
     uint8_t id[HEARTH_ID_LEN];
     if (r->post && !csrf_ok(r))
         return fail_page(r, 403,
                          "this form is out of date or came from another site; go back, "
                          "reload the page and try again");
-    if (!strcmp(p, "/"))
-        return r->post ? fail_page(r, 405, "nothing to send here") : get_home(r);
-    if (id_arg(p, "/b/", id))
-        return r->post ? fail_page(r, 405, "nothing to send here") : get_board(r, id);
-    if (id_arg(p, "/t/", id))
-        return r->post ? fail_page(r, 405, "nothing to send here") : get_thread(r, id);
-    if (!strcmp(p, "/search"))
-        return get_search(r);
-    if (id_arg(p, "/u/", id))
-        return get_profile(r, id);
-    if (!strcmp(p, "/resources"))
-        return get_resources(r);
-    if (!strcmp(p, "/about"))
-        return page_about(&r->h, &r->page);
-    if (!strcmp(p, "/login"))
-        return do_login(r);
-    if (!strcmp(p, "/join"))
-        return do_join(r);
-    bool anything = id_arg(p, "/new/", id) || id_arg(p, "/reply/", id) || id_arg(p, "/edit/", id) ||
-                    id_arg(p, "/retract/", id) || id_arg(p, "/flag/", id) ||
-                    id_arg(p, "/react/", id) || id_arg(p, "/mod/", id) || !strcmp(p, "/replies") ||
-                    !strcmp(p, "/profile") || !strcmp(p, "/logout") || !strcmp(p, "/mod") ||
-                    !strcmp(p, "/invites");
-    if (!anything)
-        return fail_page(r, 404, "there is no such page");
-    if (!r->member) {
-        return redirect(r, "/login", NULL, NULL);
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+        const struct route *x = &routes[i];
+        if (x->with_id ? !id_arg(r->path, x->path, id) : strcmp(r->path, x->path) != 0)
+            continue;
+        if (!(x->how & (r->post ? R_POST : R_GET)))
+            return fail_page(
+                r, 405, r->post ? "nothing to send here" : "that is done with a form on the page");
+        if ((x->how & R_MEMBER) && !r->member)
+            return redirect(r, "/login", NULL, NULL);
+        return x->with ? x->with(r, id) : x->plain(r);
     }
-    bool get_ok = id_arg(p, "/new/", id) || id_arg(p, "/edit/", id) || id_arg(p, "/retract/", id) ||
-                  id_arg(p, "/flag/", id) || !strcmp(p, "/replies") || !strcmp(p, "/mod") ||
-                  !strcmp(p, "/invites");
-    if (!r->post && !get_ok)
-        return fail_page(r, 405, "that is done with a form on the page");
-    if (id_arg(p, "/new/", id))
-        return do_new(r, id);
-    if (id_arg(p, "/reply/", id))
-        return do_reply(r, id);
-    if (id_arg(p, "/edit/", id))
-        return do_edit(r, id);
-    if (id_arg(p, "/retract/", id))
-        return do_retract(r, id);
-    if (id_arg(p, "/flag/", id))
-        return do_flag(r, id);
-    if (id_arg(p, "/react/", id))
-        return do_react(r, id);
-    if (id_arg(p, "/mod/", id))
-        return do_mod(r, id);
-    if (!strcmp(p, "/replies"))
-        return get_replies(r);
-    if (!strcmp(p, "/profile"))
-        return do_profile(r);
-    if (!strcmp(p, "/logout"))
-        return do_logout(r);
-    if (!strcmp(p, "/mod"))
-        return r->post ? fail_page(r, 405, "choose a post in the queue") : get_queue(r);
-    return do_invites(r);
+    fail_page(r, 404, "there is no such page");
 }
 
 /* ---- answering ---- */

@@ -1,0 +1,172 @@
+/* test_forum.c - what the forum says of itself: its name, a viewer's reactions, the
+ * moderation log and the roles in force (store/store.h). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "store/store.h"
+#include "tests/unit/testutil.h"
+
+struct world {
+    struct store *s;
+    struct hkey founder, mod, kiri;
+    uint8_t forum[HEARTH_ID_LEN], board[HEARTH_ID_LEN], post[HEARTH_ID_LEN];
+};
+
+static void publish(struct world *w, const struct hkey *k, struct event_draft *d,
+                    uint8_t id[HEARTH_ID_LEN])
+{
+    uint8_t ignored[HEARTH_ID_LEN];
+    d->forum = d->kind == EK_GENESIS ? NULL : w->forum;
+    herr e = store_publish(w->s, k, d, id ? id : ignored);
+    if (e)
+        fail_msg("publish %u: %s: %s", d->kind, herr_str(e), store_errmsg(w->s));
+}
+
+static struct hstr str(const char *s)
+{
+    return (struct hstr){s, (uint32_t)strlen(s)};
+}
+
+static void setup(struct world *w, const char *name)
+{
+    char *dir = testutil_tmpdir(name), path[512];
+    snprintf(path, sizeof path, "%s/hearth.db", dir);
+    free(dir);
+    assert_int_equal(crypto_start(), HERR_OK);
+    assert_int_equal(store_open(&w->s, path, STORE_CREATE), HERR_OK);
+    uint8_t seed[32];
+    testutil_seed(seed, 1);
+    hkey_from_seed(&w->founder, seed);
+    testutil_seed(seed, 2);
+    hkey_from_seed(&w->mod, seed);
+    testutil_seed(seed, 3);
+    hkey_from_seed(&w->kiri, seed);
+    struct event_draft g = {.kind = EK_GENESIS};
+    g.b.name = str("Riverbend");
+    publish(w, &w->founder, &g, w->forum);
+    struct event_draft b = {.kind = EK_BOARD};
+    b.b.name = str("welcome");
+    publish(w, &w->founder, &b, w->board);
+    struct event_draft p = {.kind = EK_POST, .ref = w->board};
+    p.b.title = str("Roads closed");
+    p.b.text = str("Ring me on 021 555 0199");
+    publish(w, &w->kiri, &p, w->post);
+}
+
+static void test_forum_name(void **state)
+{
+    (void)state;
+    struct world w;
+    setup(&w, "forum_name");
+    char *name = NULL;
+    assert_int_equal(store_forum_name(w.s, &name), HERR_OK);
+    assert_string_equal(name, "Riverbend");
+    free(name);
+    store_destroy(&w.s);
+}
+
+static void test_my_reactions(void **state)
+{
+    (void)state;
+    struct world w;
+    setup(&w, "my_reactions");
+    struct event_draft r = {.kind = EK_REACT, .ref = w.post};
+    r.b.reaction = str("hug");
+    uint8_t hug[HEARTH_ID_LEN];
+    publish(&w, &w.mod, &r, hug);
+    struct store_my_reaction mine[4];
+    size_t n = 9;
+    assert_int_equal(store_my_reactions(w.s, w.post, w.mod.pk, mine, 4, &n), HERR_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(mine[0].name, "hug");
+    assert_memory_equal(mine[0].id, hug, HEARTH_ID_LEN);
+    assert_int_equal(store_my_reactions(w.s, w.post, w.kiri.pk, mine, 4, &n), HERR_OK);
+    assert_int_equal(n, 0);
+    /* Taken back (a retraction of the react event): no longer standing. */
+    struct event_draft x = {.kind = EK_RETRACT, .ref = hug};
+    publish(&w, &w.mod, &x, NULL);
+    assert_int_equal(store_my_reactions(w.s, w.post, w.mod.pk, mine, 4, &n), HERR_OK);
+    assert_int_equal(n, 0);
+    store_destroy(&w.s);
+}
+
+static void test_mod_log_and_grants(void **state)
+{
+    (void)state;
+    struct world w;
+    setup(&w, "mod_log");
+    struct store_role_grant *g = NULL;
+    size_t n = 9;
+    assert_int_equal(store_role_grants(w.s, &g, &n), HERR_OK);
+    assert_int_equal(n, 0);
+    struct event_draft grant = {.kind = EK_ROLE};
+    uint8_t gid[HEARTH_ID_LEN];
+    grant.b.subject = w.mod.pk;
+    grant.b.role = str("moderator");
+    grant.b.has_grant = grant.b.grant = true;
+    grant.b.about = str("weekday volunteer");
+    publish(&w, &w.founder, &grant, gid);
+    assert_int_equal(store_role_grants(w.s, &g, &n), HERR_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(g[0].role, "moderator");
+    assert_string_equal(g[0].about, "weekday volunteer");
+    assert_memory_equal(g[0].subject, w.mod.pk, HEARTH_PK_LEN);
+    assert_memory_equal(g[0].grant, gid, HEARTH_ID_LEN);
+    store_role_grants_free(g, n);
+
+    struct event_draft m = {.kind = EK_MOD, .ref = w.post};
+    m.b.action = str("remove");
+    m.b.reason = str("shares a phone number");
+    uint8_t mid[HEARTH_ID_LEN];
+    publish(&w, &w.mod, &m, mid);
+    struct event_draft ban = {.kind = EK_MOD};
+    ban.b.action = str("ban");
+    ban.b.reason = str("repeated");
+    ban.b.subject = w.kiri.pk;
+    publish(&w, &w.mod, &ban, NULL);
+    struct store_mod_entry *log = NULL;
+    assert_int_equal(store_mod_log(w.s, NULL, 0, &log, &n), HERR_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(log[0].action, "ban"); /* newest first */
+    assert_true(log[0].has_subject);
+    assert_false(log[0].has_target);
+    assert_memory_equal(log[0].subject, w.kiri.pk, HEARTH_PK_LEN);
+    assert_string_equal(log[1].action, "remove");
+    assert_string_equal(log[1].reason, "shares a phone number");
+    assert_memory_equal(log[1].author, w.mod.pk, HEARTH_PK_LEN);
+    assert_memory_equal(log[1].target, w.post, HEARTH_ID_LEN);
+    assert_memory_equal(log[1].id, mid, HEARTH_ID_LEN);
+    store_mod_log_free(log, n);
+    assert_int_equal(store_mod_log(w.s, w.post, 0, &log, &n), HERR_OK);
+    assert_int_equal(n, 1); /* only the post's */
+    store_mod_log_free(log, n);
+
+    /* Revoked: no longer in force. */
+    struct event_draft rv = {.kind = EK_ROLE, .ref = gid};
+    rv.b.subject = w.mod.pk;
+    rv.b.role = str("moderator");
+    rv.b.has_grant = true;
+    rv.b.grant = false;
+    publish(&w, &w.founder, &rv, NULL);
+    assert_int_equal(store_role_grants(w.s, &g, &n), HERR_OK);
+    assert_int_equal(n, 0);
+    store_role_grants_free(g, n);
+    store_destroy(&w.s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_forum_name),
+        cmocka_unit_test(test_my_reactions),
+        cmocka_unit_test(test_mod_log_and_grants),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
