@@ -45,7 +45,7 @@ static void open_page(struct html *h, const struct page *p, const char *title)
 {
     html_raw(h, "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
                 "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-                "<meta name=\"referrer\" content=\"no-referrer\"><title>");
+                "<meta name=\"referrer\" content=\"same-origin\"><title>");
     html_text(h, title);
     html_raw(h, " · ");
     html_text(h, p->forum);
