@@ -233,9 +233,11 @@ static void actions(struct html *h, const struct page *p, const struct store_pos
     html_raw(h, "</p>");
 }
 
-static void excerpt(struct html *h, const struct store_post *x)
+/* excerpt - one post in a list; fresh marks it new (unread replies). */
+static void excerpt(struct html *h, const struct store_post *x, bool fresh)
 {
-    html_raw(h, "<li><a href=\"");
+    html_raw(h, fresh ? "<li class=\"unread\"><span class=\"tag\">New</span> <a href=\""
+                      : "<li><a href=\"");
     post_link(h, "/t/", x->root);
     html_raw(h, "#p");
     html_hex(h, x->id, 6);
@@ -474,7 +476,7 @@ void page_search(struct html *h, const struct page *p, const char *query,
         html_raw(h, n == 1 ? " post found</h2>" : " posts found</h2>");
         html_raw(h, "<ul class=\"found\">");
         for (size_t i = 0; i < n; i++)
-            excerpt(h, &v[i]);
+            excerpt(h, &v[i], false);
         html_raw(h, "</ul>");
     }
     close_page(h);
@@ -514,7 +516,7 @@ void page_profile(struct html *h, const struct page *p, const uint8_t who[HEARTH
         html_raw(h, "<p>Nothing yet.</p>");
     html_raw(h, "<ul class=\"found\">");
     for (size_t i = 0; i < n; i++)
-        excerpt(h, &v[i]);
+        excerpt(h, &v[i], false);
     html_raw(h, "</ul>");
     close_page(h);
 }
@@ -527,11 +529,8 @@ void page_replies(struct html *h, const struct page *p, const struct store_post 
     if (!n)
         html_raw(h, "<p>No replies to your posts yet.</p>");
     html_raw(h, "<ul class=\"found\">");
-    for (size_t i = 0; i < n; i++) {
-        if (v[i].created > since)
-            html_raw(h, "<li class=\"unread\"><span class=\"tag\">New</span></li>");
-        excerpt(h, &v[i]);
-    }
+    for (size_t i = 0; i < n; i++)
+        excerpt(h, &v[i], v[i].created > since);
     html_raw(h, "</ul>");
     close_page(h);
 }
