@@ -44,6 +44,15 @@ export async function journeys(browser, s) {
   same(t[0].status, 'visible', 'the post is visible');
   same(t[0].author_name, 'Moana', 'the author\'s name is the one chosen at /join');
 
+  step('every page shows the crisis line; the quick exit leaves for a neutral page');
+  for (const path of ['/', `/t/${s.moanaThread}`, '/search', '/nowhere']) {
+    await pm.goto(`${env.base}${path}`);
+    ok((await pm.textContent('.crisis')).includes('Lifeline 0800 543 354'), `the crisis line on ${path}`);
+  }
+  await submit(pm, 'a:text("Quick exit")');
+  same(new URL(pm.url()).pathname, '/exit', 'the quick exit works without JavaScript');
+  ok(!(await pm.content()).includes('Riverbend'), 'the exit page shows nothing of the forum');
+
   step('a content warning folds behind <details> until opened');
   await pm.goto(`${env.base}/new/${s.board}`);
   await pm.fill('#title', 'A hard week');
@@ -132,6 +141,7 @@ export async function journeys(browser, s) {
   await submit(pb, 'nav a[href="/replies"]');
   await shot(pb, 'replies');
   ok((await pb.textContent('main')).includes('carers group'), 'Replies to me lists the reply');
+  ok((await pb.textContent('main li.unread')).includes('carers group'), 'the new reply is marked new');
   same(await pb.locator('nav a[href="/replies"] .count').count(), 0, 'the count is gone once read');
 
   step('reacting toggles on and off');
