@@ -814,7 +814,7 @@ const char page_css[] =
     "nav ul{list-style:none;padding:0;margin:.3rem 0;display:flex;flex-wrap:wrap;gap:.3rem 1rem}\n"
     "nav form{display:inline;margin:0}\n"
     "button.link{background:none;border:0;color:var(--accent);text-decoration:underline;"
-    "padding:0;font:inherit;min-height:0}\n"
+    "padding:0;margin:0;font:inherit;min-height:0}\n"
     ".count{background:var(--accent);color:#fff;border-radius:1rem;padding:0 .45rem}\n"
     ".vh{position:absolute;left:-999px}\n"
     "h1{font-size:1.5rem;line-height:1.25}h2{font-size:1.2rem}\n"
