@@ -23,6 +23,7 @@ const PAYLOADS = [
   '" autofocus onfocus="alert(13)',
 ];
 const BIDI = 'invoice\u202Etxt.exe';
+const zeroId = '0'.repeat(64);
 
 // ---- checking HTML ----
 
@@ -244,6 +245,30 @@ export async function hostile(browser, s) {
   ]) {
     const r = await raw('POST', `/new/${s.board}`, { headers: { Cookie: xena.cookie }, body });
     same(r.status, 400, `a form with ${what} gets 400`);
+  }
+  same(digest(), before, 'the replica is unchanged');
+
+  step('writes on what cannot take them are refused with a 4xx, and nothing changes');
+  hearth('mod', 'lock', s.cwThread, '--reason', 'closed for now');
+  before = digest();
+  for (const [what, who, path, fields] of [
+    ['a reply to a locked thread', xena, `/reply/${s.cwThread}`, { text: 'still here?' }],
+    ['an unknown reaction', xena, `/react/${s.moanaThread}`, { reaction: 'angry' }],
+    ['an edit of a retracted reply', bea, `/edit/${s.beaReply}`, { text: 'back again' }],
+    ['an edit of someone else\'s post', xena, `/edit/${s.moanaThread}`, { text: 'mine now' }],
+    ['taking back someone else\'s post', xena, `/retract/${s.moanaThread}`, { confirm: 'yes' }],
+    ['a flag of one\'s own post', moana, `/flag/${s.moanaThread}`, { reason: 'me' }],
+    ['moderating without the role', xena, `/mod/${s.moanaThread}`, { action: 'remove', reason: 'x' }],
+    ['an unknown moderation action', moana, `/mod/${s.moanaThread}`, { action: 'explode', reason: 'x' }],
+    ['a moderation without a reason', moana, `/mod/${s.moanaThread}`, { action: 'hide' }],
+    ['invites without the role', xena, '/invites', {}],
+    ['an empty post', xena, `/new/${s.board}`, { title: ' ', text: ' ' }],
+    ['a title of 301 bytes', xena, `/new/${s.board}`, { title: 'x'.repeat(301), text: 'x' }],
+    ['a name of 65 bytes', xena, '/profile', { name: 'x'.repeat(65) }],
+    ['a post in an unknown board', xena, `/new/${zeroId}`, { title: 'x', text: 'x' }],
+  ]) {
+    const r = await raw('POST', path, { headers: { Cookie: who.cookie }, body: form({ csrf: who.csrf, ...fields }) });
+    ok(r.status >= 400 && r.status < 500, `${what} gets a 4xx (got ${r.status})`);
   }
   same(digest(), before, 'the replica is unchanged');
 
