@@ -44,6 +44,17 @@ export async function journeys(browser, s) {
   same(t[0].status, 'visible', 'the post is visible');
   same(t[0].author_name, 'Moana', 'the author\'s name is the one chosen at /join');
 
+  step('editing one\'s own post');
+  await submit(pm, `#p${s.moanaThread.slice(0, 12)} a:text("Edit")`);
+  same(await pm.inputValue('#text'), t[0].body, 'the edit form holds the words');
+  await pm.fill('#text', 'Some days a slow walk by the riverbank, and a chat, gets me through.');
+  await submit(pm, 'main form button[type=submit]');
+  ok((await pm.textContent(`#p${s.moanaThread.slice(0, 12)}`)).includes('a chat'), 'the thread shows the new words');
+  ok((await pm.textContent(`#p${s.moanaThread.slice(0, 12)} .meta`)).includes('edited'), 'and says it was edited');
+  t = readThread(s.moanaThread);
+  ok(t[0].body.includes('a chat') && t[0].edited, 'the replica has the edit');
+  same(t[0].title, 'Walking by the riverbank helps', 'the edit keeps the title');
+
   step('every page shows the crisis line; the quick exit leaves for a neutral page');
   for (const path of ['/', `/t/${s.moanaThread}`, '/search', '/nowhere']) {
     await pm.goto(`${env.base}${path}`);

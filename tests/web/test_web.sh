@@ -9,14 +9,13 @@
 # without them the test is skipped (exit 77). HEARTH_SCREENSHOTS=1 also writes the
 # main pages at 360x640 to docs/screenshots (tests/web/screenshots.sh).
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/../integration/lib.sh"
-
 chromium=${CHROMIUM:-/usr/bin/chromium}
 if [ ! -x "$chromium" ] || ! command -v node >/dev/null ||
    [ ! -d "$here/node_modules/playwright-core" ] || [ ! -d "$here/node_modules/axe-core" ]; then
   echo "skipped: needs $chromium, node and tests/web/node_modules (run scripts/deps)"
   exit 77
 fi
+. "$here/../integration/lib.sh"
 
 # wait_log LOG PATTERN PID : until the log of PID has a line matching PATTERN.
 wait_log() {
