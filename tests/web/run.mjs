@@ -18,9 +18,14 @@ const state = {};
 const t0 = Date.now();
 let failed = false;
 try {
-  await journeys(browser, state);
-  if (!only || only === 'a11y') await accessibility(browser, state);
-  if (!only || only === 'hostile') await hostile(browser, state);
+  const phase = async (name, fn) => {
+    const t = Date.now();
+    await fn(browser, state);
+    console.log(`== ${name}: ${((Date.now() - t) / 1000).toFixed(1)} s`);
+  };
+  await phase('journeys', journeys);
+  if (!only || only === 'a11y') await phase('axe', accessibility);
+  if (!only || only === 'hostile') await phase('hostile input', hostile);
 } catch (e) {
   console.error(`FAIL: ${e.stack || e}`);
   failed = true;
