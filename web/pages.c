@@ -45,7 +45,7 @@ static void open_page(struct html *h, const struct page *p, const char *title)
 {
     html_raw(h, "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
                 "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-                "<meta name=\"referrer\" content=\"no-referrer\"><title>");
+                "<meta name=\"referrer\" content=\"same-origin\"><title>");
     html_text(h, title);
     html_raw(h, " · ");
     html_text(h, p->forum);
@@ -243,9 +243,11 @@ static void actions(struct html *h, const struct page *p, const struct store_pos
     html_raw(h, "</p>");
 }
 
-static void excerpt(struct html *h, const struct store_post *x)
+/* excerpt - one post in a list; fresh marks it new (unread replies). */
+static void excerpt(struct html *h, const struct store_post *x, bool fresh)
 {
-    html_raw(h, "<li><a href=\"");
+    html_raw(h, fresh ? "<li class=\"unread\"><span class=\"tag\">New</span> <a href=\""
+                      : "<li><a href=\"");
     post_link(h, "/t/", x->root);
     html_raw(h, "#p");
     html_hex(h, x->id, 6);
@@ -484,7 +486,7 @@ void page_search(struct html *h, const struct page *p, const char *query,
         html_raw(h, n == 1 ? " post found</h2>" : " posts found</h2>");
         html_raw(h, "<ul class=\"found\">");
         for (size_t i = 0; i < n; i++)
-            excerpt(h, &v[i]);
+            excerpt(h, &v[i], false);
         html_raw(h, "</ul>");
     }
     close_page(h);
@@ -524,7 +526,7 @@ void page_profile(struct html *h, const struct page *p, const uint8_t who[HEARTH
         html_raw(h, "<p>Nothing yet.</p>");
     html_raw(h, "<ul class=\"found\">");
     for (size_t i = 0; i < n; i++)
-        excerpt(h, &v[i]);
+        excerpt(h, &v[i], false);
     html_raw(h, "</ul>");
     close_page(h);
 }
@@ -537,11 +539,8 @@ void page_replies(struct html *h, const struct page *p, const struct store_post 
     if (!n)
         html_raw(h, "<p>No replies to your posts yet.</p>");
     html_raw(h, "<ul class=\"found\">");
-    for (size_t i = 0; i < n; i++) {
-        if (v[i].created > since)
-            html_raw(h, "<li class=\"unread\"><span class=\"tag\">New</span></li>");
-        excerpt(h, &v[i]);
-    }
+    for (size_t i = 0; i < n; i++)
+        excerpt(h, &v[i], v[i].created > since);
     html_raw(h, "</ul>");
     close_page(h);
 }
@@ -1050,7 +1049,7 @@ const char page_css[] =
     "nav ul{list-style:none;padding:0;margin:.3rem 0;display:flex;flex-wrap:wrap;gap:.3rem 1rem}\n"
     "nav form{display:inline;margin:0}\n"
     "button.link{background:none;border:0;color:var(--accent);text-decoration:underline;"
-    "padding:0;font:inherit;min-height:0}\n"
+    "padding:0;margin:0;font:inherit;min-height:0}\n"
     ".count{background:var(--accent);color:#fff;border-radius:1rem;padding:0 .45rem}\n"
     ".vh{position:absolute;left:-999px}\n"
     "h1{font-size:1.5rem;line-height:1.25}h2{font-size:1.2rem}\n"

@@ -1071,7 +1071,9 @@ static void security_headers(struct MHD_Response *res)
                             "default-src 'self'; frame-ancestors 'none'; form-action 'self'; "
                             "base-uri 'none'");
     MHD_add_response_header(res, "X-Content-Type-Options", "nosniff");
-    MHD_add_response_header(res, "Referrer-Policy", "no-referrer");
+    /* Not no-referrer: under it browsers send "Origin: null" with the hub's own forms,
+     * which the Origin check must refuse; same-origin still sends nothing elsewhere. */
+    MHD_add_response_header(res, "Referrer-Policy", "same-origin");
     MHD_add_response_header(res, "X-Frame-Options", "DENY");
 }
 

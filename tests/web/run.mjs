@@ -1,0 +1,39 @@
+// run.mjs - the browser tests of the web pages, in one headless Chromium (Debian's):
+// the journeys (JavaScript off, a phone's viewport), axe-core on every page type
+// (JavaScript on), then hostile input. tests/web/test_web.sh starts the hub and runs this.
+import { chromium } from 'playwright-core';
+
+import { passedCount } from './lib.mjs';
+import { journeys } from './journeys.mjs';
+import { accessibility } from './a11y.mjs';
+import { hostile } from './hostile.mjs';
+
+const only = process.argv[2]; // journeys | a11y | hostile, for debugging
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking',
+         '--disable-component-update', '--disable-sync', '--no-first-run'],
+});
+const state = {};
+const t0 = Date.now();
+let failed = false;
+try {
+  const phase = async (name, fn) => {
+    const t = Date.now();
+    await fn(browser, state);
+    console.log(`== ${name}: ${((Date.now() - t) / 1000).toFixed(1)} s`);
+  };
+  await phase('journeys', journeys);
+  if (!only || only === 'a11y') await phase('axe', accessibility);
+  if (!only || only === 'hostile') await phase('hostile input', hostile);
+} catch (e) {
+  console.error(`FAIL: ${e.stack || e}`);
+  failed = true;
+  for (const c of browser.contexts())
+    for (const p of c.pages())
+      console.error(`  open page ${p.url()}: ${(await p.content().catch(() => '?')).replace(/\s+/g, ' ').slice(-1500)}`);
+} finally {
+  await browser.close();
+}
+console.log(`${passedCount()} checks passed${failed ? ', 1 failed' : ''} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+process.exit(failed ? 1 : 0);
