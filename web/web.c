@@ -453,6 +453,13 @@ static bool load_post(struct req *r, const uint8_t id[HEARTH_ID_LEN], struct sto
     return true;
 }
 
+/* gone - the post's words are gone (retracted or removed): it takes no replies or
+ * reactions from this front-end, though the format would store them. */
+static bool gone(const struct store_post *p)
+{
+    return p->status == POST_RETRACTED || p->status == POST_REMOVED;
+}
+
 static void do_new(struct req *r, const uint8_t board[HEARTH_ID_LEN])
 {
     struct store_board *b = NULL, *one;
@@ -493,7 +500,8 @@ static void do_reply(struct req *r, const uint8_t parent_id[HEARTH_ID_LEN])
     if (!load_post(r, parent_id, &parent, false))
         return;
     const char *text = text_field(r, "text"), *cw = text_field(r, "cw");
-    const char *problem = check_text(text, HEARTH_MAX_TEXT, true, "the reply");
+    const char *problem = gone(&parent) ? "that post was taken back or removed: it takes no replies"
+                                        : check_text(text, HEARTH_MAX_TEXT, true, "the reply");
     if (!problem && cw)
         problem = check_text(cw, HEARTH_MAX_SHORT, false, "the warning");
     if (problem) {
@@ -602,6 +610,10 @@ static void do_react(struct req *r, const uint8_t id[HEARTH_ID_LEN])
         return fail_page(r, 400, "that is not a reaction");
     if (!load_post(r, id, &p, false))
         return;
+    if (gone(&p)) {
+        store_posts_free(&p, 1);
+        return fail_page(r, 400, "that post was taken back or removed: it takes no reactions");
+    }
     struct store_my_reaction mine[8];
     size_t n = 0;
     herr e = store_my_reactions(r->st, p.id, r->sess.pk, mine, 8, &n);
