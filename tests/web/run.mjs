@@ -1,5 +1,5 @@
 // run.mjs - the browser tests of the web pages, in one headless Chromium (Debian's):
-// the journeys (JavaScript off, a phone's viewport), axe-core on every page type
+// the journeys and moderation (JavaScript off, a phone's viewport), axe-core on every page type
 // (JavaScript on), then hostile input. tests/web/test_web.sh starts the hub and runs this.
 import { chromium } from 'playwright-core';
 
@@ -7,8 +7,9 @@ import { passedCount } from './lib.mjs';
 import { journeys } from './journeys.mjs';
 import { accessibility } from './a11y.mjs';
 import { hostile } from './hostile.mjs';
+import { care } from './care.mjs';
 
-const only = process.argv[2]; // journeys | a11y | hostile, for debugging
+const only = process.argv[2]; // journeys | care | a11y | hostile, for debugging
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
   args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking',
@@ -24,6 +25,7 @@ try {
     console.log(`== ${name}: ${((Date.now() - t) / 1000).toFixed(1)} s`);
   };
   await phase('journeys', journeys);
+  if (!only || only === 'care') await phase('moderation and admin', care);
   if (!only || only === 'a11y') await phase('axe', accessibility);
   if (!only || only === 'hostile') await phase('hostile input', hostile);
 } catch (e) {

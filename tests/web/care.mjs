@@ -1,0 +1,85 @@
+// care.mjs - running the forum from a phone (JavaScript off): a moderator locks a
+// thread and bans and unbans a member from a post's moderation form, and finds it in
+// the log; an admin (made so by the founder) grants a professional role on the admin
+// page, and the badge shows beside that member's posts here and on a second node.
+import { execFileSync } from 'node:child_process';
+
+import { env, ok, same, step, hearth, hearthOn, readThread, shot, submit } from './lib.mjs';
+
+export async function care(browser, s) {
+  const pm = s.pages.pm; // Moana, a moderator since the journeys
+  step('a moderator locks a thread from its moderation form, with a reason');
+  await pm.goto(`${env.base}/t/${s.beaThread}`);
+  await pm.click('article.post .actions a:has-text("Moderate")');
+  ok(pm.url().endsWith(`/mod/${s.beaThread}`), 'the Moderate link leads to the post\'s form');
+  await shot(pm, 'moderate');
+  await pm.check('#a-lock');
+  await pm.fill('#reason', 'cooling off for the night');
+  await submit(pm, 'main form button[type=submit]');
+  same(readThread(s.beaThread)[0].locked, true, 'the replica says the thread is locked');
+  const log = await pm.textContent('main');
+  ok(log.includes('cooling off for the night'), 'the post\'s history shows the reason');
+  await pm.goto(`${env.base}/t/${s.beaThread}`);
+  ok((await pm.textContent('main')).includes('locked'), 'the thread says it is locked');
+  same(await pm.locator('main form[action^="/reply/"]').count(), 0, 'and offers no reply form');
+  const entry = hearth('mod', 'log').find((x) => x.action === 'lock');
+  same(entry.author, s.moanaPk, 'the lock is signed by the moderator\'s key');
+  same(entry.reason, 'cooling off for the night', 'with the reason she gave');
+
+  step('a moderator bans and unbans a post\'s author; the log page lists it all');
+  await pm.goto(`${env.base}/mod/${s.calReply}`);
+  await pm.check('#a-ban');
+  await pm.fill('#reason', 'testing the ban');
+  await submit(pm, 'main form button[type=submit]');
+  const ban = hearth('mod', 'log').find((x) => x.action === 'ban');
+  same(ban.subject, s.calPk, 'the ban names the post\'s author');
+  await pm.check('#a-unban');
+  await pm.fill('#reason', 'only a test');
+  await submit(pm, 'main form button[type=submit]');
+  ok(hearth('mod', 'log').some((x) => x.action === 'unban'), 'the unban is in the replica');
+  await pm.goto(`${env.base}/mod/log`);
+  const all = await pm.textContent('main');
+  for (const why of ['cooling off for the night', 'testing the ban', 'only a test'])
+    ok(all.includes(why), `the moderation log shows "${why}"`);
+
+  step('an admin grants a professional role on the admin page');
+  const before = await pm.goto(`${env.base}/admin`);
+  same(before.status(), 403, 'a moderator who is not an admin may not open it');
+  hearth('role', 'grant', s.moanaPk, 'admin');
+  await pm.goto(`${env.base}/admin`);
+  await shot(pm, 'admin');
+  await pm.fill('#member', s.calPk);
+  await pm.selectOption('#role', 'professional');
+  await pm.fill('#about', 'counsellor');
+  await submit(pm, 'main form:has(#member) button[type=submit]');
+  const grants = hearth('role', 'list');
+  const cal = grants.find((g) => g.key === s.calPk);
+  ok(cal && JSON.stringify(cal).includes('professional'), 'the replica holds the grant');
+  await pm.goto(`${env.base}/t/${s.beaThread}`);
+  const badge = pm.locator(`article#p${s.calReply.slice(0, 12)} .badge`);
+  same((await badge.textContent()).trim(), 'professional: counsellor',
+       'Cal\'s reply shows the badge with what it means');
+  ok(await pm.locator(`article#p${s.calReply.slice(0, 12)}.pro`).count() === 1,
+     'and is marked as a professional\'s');
+
+  step('the badge reaches a second node');
+  execFileSync(env.hearth, ['-d', env.dir2, 'sync', env.addr],
+               { stdio: ['ignore', 'pipe', 'pipe'], timeout: 60000 });
+  const there = readThread(s.beaThread, env.dir2).find((p) => p.id === s.calReply);
+  ok(there.roles.includes('professional'), 'the second node shows Cal as a professional');
+  same(there.role_about.professional, 'counsellor', 'with what the role means');
+  same(hearthOn(env.dir2, 'status').view_digest, hearth('status').view_digest,
+       'both nodes show the same forum');
+
+  step('the admin page changes the settings and the crisis line everyone sees');
+  await pm.goto(`${env.base}/admin`);
+  await pm.fill('#resources', 'Rural helpline 0800 787 797 (24/7)\nText 1737 any time.');
+  await submit(pm, 'main form:has(#resources) button[type=submit]');
+  await pm.goto(`${env.base}/about`);
+  ok((await pm.textContent('.crisis')).includes('Rural helpline 0800 787 797'),
+     'the banner shows the new first line');
+  await pm.goto(`${env.base}/admin`);
+  await pm.fill('#hold', '0');
+  await submit(pm, 'main form:has(#hold) button[type=submit]');
+  same(hearth('settings').hold, 0, 'the forum no longer holds first posts');
+}
