@@ -177,6 +177,46 @@ herr store_mod_log(struct store *s, const uint8_t *target, size_t limit,
     return e;
 }
 
+herr store_mod_about(struct store *s, const uint8_t author[HEARTH_PK_LEN], uint64_t since_ms,
+                     size_t limit, struct store_mod_entry **out, size_t *n)
+{
+    struct grow g = {.size = sizeof **out};
+    sqlite3_stmt *q = NULL;
+    *out = NULL;
+    *n = 0;
+    s->err[0] = '\0';
+    herr e = store_read_begin(s);
+    if (e)
+        return e;
+    /* From the author's posts (events_author) to what names them (events_ref). */
+    int rc = sqlite3_prepare_v2(
+        s->db,
+        "SELECT e.id FROM events e WHERE e.ref_ev IN (SELECT arrival FROM events WHERE "
+        "author = ?1 AND kind IN (3, 4)) AND e.kind = 11 AND e.created > ?2 "
+        "ORDER BY e.created DESC, e.id DESC LIMIT ?3",
+        -1, &q, NULL);
+    if (rc != SQLITE_OK)
+        e = store_sqlerr(s, rc, "cannot prepare a query");
+    if (!e) {
+        sqlite3_bind_blob(q, 1, author, HEARTH_PK_LEN, SQLITE_STATIC);
+        sqlite3_bind_int64(q, 2, since_ms > INT64_MAX ? INT64_MAX : (int64_t)since_ms);
+        sqlite3_bind_int64(q, 3, !limit ? 100 : limit > INT64_MAX ? INT64_MAX : (int64_t)limit);
+        e = each_event(s, q, mod_add, &g);
+    }
+    sqlite3_finalize(q);
+    store_read_end(s);
+    if (e == HERR_NOMEM)
+        store_fail(s, e, "out of memory");
+    *out = g.v;
+    *n = g.n;
+    if (e) {
+        store_mod_log_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+    }
+    return e;
+}
+
 void store_mod_log_free(struct store_mod_entry *v, size_t n)
 {
     for (size_t i = 0; v && i < n; i++) {

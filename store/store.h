@@ -261,6 +261,13 @@ HEARTH_MUST_CHECK herr store_mod_log(struct store *s, const uint8_t *target, siz
                                      struct store_mod_entry **out, size_t *n);
 void store_mod_log_free(struct store_mod_entry *v, size_t n);
 
+/* store_mod_about - moderation of author's posts and replies (approved, hidden,
+ * removed, locked...) signed after since_ms, newest first, at most `limit` (0: 100):
+ * what that author is told about their own posts. Free with store_mod_log_free. */
+HEARTH_MUST_CHECK herr store_mod_about(struct store *s, const uint8_t author[HEARTH_PK_LEN],
+                                       uint64_t since_ms, size_t limit,
+                                       struct store_mod_entry **out, size_t *n);
+
 /* A role grant in force (its granter held the power, and no revocation names it). */
 struct store_role_grant {
     uint8_t grant[HEARTH_ID_LEN], subject[HEARTH_PK_LEN];

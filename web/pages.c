@@ -531,8 +531,22 @@ void page_profile(struct html *h, const struct page *p, const uint8_t who[HEARTH
     close_page(h);
 }
 
+static const char *mod_words(const char *action)
+{
+    static const char *const words[][2] = {
+        {"approve", "approved your post"},    {"hide", "hid your post"},
+        {"unhide", "showed your post again"}, {"remove", "removed your post"},
+        {"lock", "locked your thread"},       {"unlock", "unlocked your thread"},
+        {"pin", "pinned your thread"},        {"unpin", "unpinned your thread"},
+    };
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+        if (!strcmp(words[i][0], action))
+            return words[i][1];
+    return action;
+}
+
 void page_replies(struct html *h, const struct page *p, const struct store_post *v, size_t n,
-                  uint64_t since)
+                  const struct store_mod_entry *m, size_t nm, uint64_t since)
 {
     open_page(h, p, "Replies to me");
     html_raw(h, "<h1>Replies to me</h1>");
@@ -542,6 +556,28 @@ void page_replies(struct html *h, const struct page *p, const struct store_post 
     for (size_t i = 0; i < n; i++)
         excerpt(h, &v[i], v[i].created > since);
     html_raw(h, "</ul>");
+    if (nm) {
+        html_raw(h, "<h2>Moderators on your posts</h2><ul class=\"found\">");
+        for (size_t i = 0; i < nm; i++) {
+            html_raw(h, m[i].created > since ? "<li class=\"unread\"><span class=\"tag\">New"
+                                               "</span> "
+                                             : "<li>");
+            html_text(h, m[i].author_name ? m[i].author_name : "A moderator");
+            html_raw(h, " ");
+            html_text(h, mod_words(m[i].action));
+            html_raw(h, ", ");
+            html_time(h, m[i].created);
+            if (m[i].has_target) {
+                html_raw(h, " (<a href=\"/p/");
+                html_hex(h, m[i].target, HEARTH_ID_LEN);
+                html_raw(h, "\">the post</a>)");
+            }
+            html_raw(h, "<p class=\"excerpt\">Their reason: ");
+            html_text(h, m[i].reason);
+            html_raw(h, "</p></li>");
+        }
+        html_raw(h, "</ul>");
+    }
     close_page(h);
 }
 

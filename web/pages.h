@@ -73,9 +73,10 @@ void page_profile(struct html *h, const struct page *p, const uint8_t author[HEA
                   const char *name, const char *about, const char *roles,
                   const struct store_post *v, size_t n, bool own);
 
-/* page_replies - what answered the member, newest first; since marks the new ones. */
+/* page_replies - what answered the member, and what moderators did to their posts
+ * (with their reasons), newest first; since marks the new ones. */
 void page_replies(struct html *h, const struct page *p, const struct store_post *v, size_t n,
-                  uint64_t since);
+                  const struct store_mod_entry *m, size_t nm, uint64_t since);
 
 void page_resources(struct html *h, const struct page *p, const char *text, const char *about);
 void page_about(struct html *h, const struct page *p);

@@ -409,18 +409,36 @@ static void get_profile(struct req *r, const uint8_t pk[HEARTH_PK_LEN])
 static void get_replies(struct req *r)
 {
     struct store_post *v = NULL;
-    size_t n = 0;
+    struct store_mod_entry *m = NULL;
+    size_t n = 0, nm = 0;
     uint64_t since = 0;
     if (store_seen_get(r->st, r->sess.pk, "replies", &since) ||
-        store_replies_to(r->st, r->sess.pk, 0, 50, &v, &n))
+        store_replies_to(r->st, r->sess.pk, 0, 50, &v, &n) ||
+        store_mod_about(r->st, r->sess.pk, 0, 50, &m, &nm)) {
+        store_posts_free(v, n);
         return fail_page(r, 500, "your replies could not be read");
+    }
     r->page.replies_waiting = 0;
-    page_replies(&r->h, &r->page, v, n, since);
+    page_replies(&r->h, &r->page, v, n, m, nm, since);
     uint64_t newest = 0;
     for (size_t i = 0; i < n; i++)
         newest = v[i].created > newest ? v[i].created : newest;
+    for (size_t i = 0; i < nm; i++)
+        newest = m[i].created > newest ? m[i].created : newest;
     note_visit(r, "replies", newest);
     store_posts_free(v, n);
+    store_mod_log_free(m, nm);
+}
+
+/* get_post - /p/ID: a post or reply in its thread. */
+static void get_post(struct req *r, const uint8_t id[HEARTH_ID_LEN])
+{
+    struct store_post p;
+    herr e = store_post_get(r->st, id, &p);
+    if (e)
+        return fail_page(r, e == HERR_NOT_FOUND ? 404 : 500, "there is no such post");
+    redirect(r, "/t/", p.root, p.id);
+    store_posts_free(&p, 1);
 }
 
 static void get_resources(struct req *r)
@@ -1033,6 +1051,7 @@ static const struct route routes[] = {
     {"/b/", true, R_GET, NULL, get_board},
     {"/t/", true, R_GET, NULL, get_thread},
     {"/u/", true, R_GET, NULL, get_profile},
+    {"/p/", true, R_GET, NULL, get_post},
     {"/search", false, R_GET, get_search, NULL},
     {"/resources", false, R_GET, get_resources, NULL},
     {"/about", false, R_GET, get_about, NULL},
@@ -1210,10 +1229,14 @@ static void frame(struct req *r)
         uint64_t since = 0;
         struct store_post *v = NULL;
         size_t n = 0;
+        struct store_mod_entry *m = NULL;
+        size_t nm = 0;
         if (store_seen_get(r->st, r->sess.pk, "replies", &since) == HERR_OK &&
-            store_replies_to(r->st, r->sess.pk, since, 99, &v, &n) == HERR_OK)
-            r->page.replies_waiting = (uint32_t)n;
+            store_replies_to(r->st, r->sess.pk, since, 99, &v, &n) == HERR_OK &&
+            store_mod_about(r->st, r->sess.pk, since, 99, &m, &nm) == HERR_OK)
+            r->page.replies_waiting = (uint32_t)(n + nm);
         store_posts_free(v, n);
+        store_mod_log_free(m, nm);
     } else {
         r->page.csrf = r->anon_csrf;
     }

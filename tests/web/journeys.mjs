@@ -130,7 +130,7 @@ export async function journeys(browser, s) {
   await pv.goto(`${env.base}/t/${s.beaThread}`);
   ok((await pv.content()).includes('feel alone'), 'a visitor sees the approved post');
 
-  step('a third member replies (held, approved); the first sees it under Replies to me');
+  step('a third member replies (held, approved); the first sees it, and her approval, under Replies to me');
   const cal = await browser.newContext(phone);
   const pc = await cal.newPage();
   s.calPk = await joinPage(pc, { code: hearth('invite').code, login: 'cal', name: 'Cal', pass: PASS });
@@ -147,12 +147,15 @@ export async function journeys(browser, s) {
   await submit(pm, 'article:has-text("carers group") button[value=approve]');
   same(post(readThread(s.beaThread), s.calReply).status, 'visible', 'the reply is approved');
   await pb.goto(`${env.base}/`);
-  ok((await pb.textContent('nav a[href="/replies"] .count')).startsWith('1'),
-     'the header counts one reply waiting');
+  ok((await pb.textContent('nav a[href="/replies"] .count')).startsWith('2'),
+     'the header counts two things waiting: the reply, and her post approved');
   await submit(pb, 'nav a[href="/replies"]');
   await shot(pb, 'replies');
   ok((await pb.textContent('main')).includes('carers group'), 'Replies to me lists the reply');
   ok((await pb.textContent('main li.unread')).includes('carers group'), 'the new reply is marked new');
+  const notice = await pb.textContent('main h2 + ul');
+  ok(notice.includes('approved your post') && notice.includes('welcome, Bea'),
+     'she is told her held post was approved, with the moderator\'s words');
   same(await pb.locator('nav a[href="/replies"] .count').count(), 0, 'the count is gone once read');
 
   step('reacting toggles on and off');
