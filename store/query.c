@@ -318,7 +318,12 @@ static herr posts_query(struct store *s, const char *sql, const struct qargs *a,
     "WHERE p.board_ev = (SELECT ev FROM boards WHERE id = ?1) AND p.kind = 3 AND p.state = "       \
     "0" VISIBLE_SQL
 #define THREADS_ORDER "ORDER BY p.pinned DESC, p.last_activity DESC, e.id"
-#define THREADS_COUNT "SELECT count(*) FROM posts p JOIN events e ON e.arrival = p.ev "
+/* Counting a board's threads reads the index posts_board alone (status is in it); the
+ * author is looked up only for held threads, which few are. */
+#define THREADS_COUNT                                                                              \
+    "SELECT count(*) FROM posts p WHERE p.board_ev = (SELECT ev FROM boards WHERE id = ?1) AND "   \
+    "p.kind = 3 AND p.state = 0 AND (p.status IN (0, 1, 2) OR (p.status = 4 AND (?8 OR "           \
+    "(SELECT author FROM events WHERE arrival = p.ev) = ?9)) OR (p.status = 3 AND ?8)) "
 
 /* A page or list size from a caller: 0 means 50. */
 static int64_t list_limit(size_t limit)
@@ -343,7 +348,7 @@ herr store_threads_page(struct store *s, const uint8_t board[HEARTH_ID_LEN], siz
     struct qargs a = {.id = board,
                       .limit = list_limit(limit),
                       .offset = offset > INT64_MAX ? INT64_MAX : (int64_t)offset,
-                      .count_sql = THREADS_COUNT THREADS_WHERE,
+                      .count_sql = THREADS_COUNT,
                       .total = &count};
     herr e = posts_query(s, "SELECT " POST_COLS THREADS_WHERE THREADS_ORDER " LIMIT ?3 OFFSET ?4",
                          &a, out, n);
@@ -362,7 +367,7 @@ herr store_board_new(struct store *s, const uint8_t board[HEARTH_ID_LEN], uint64
     *new_threads = 0;
     struct qargs a = {.id = board,
                       .since = since_ms > INT64_MAX ? INT64_MAX : (int64_t)since_ms,
-                      .count_sql = THREADS_COUNT THREADS_WHERE "AND p.last_activity > ?5",
+                      .count_sql = THREADS_COUNT "AND p.last_activity > ?5",
                       .total = &count};
     herr e = posts_query(s, NULL, &a, &none, &n);
     if (!e)
@@ -586,9 +591,8 @@ herr store_boards(struct store *s, struct store_board **out, size_t *n)
     *out = NULL;
     *n = 0;
     herr e = prepare(s,
-                     "SELECT b.id, b.name, b.about, b.created, (SELECT count(*) FROM events x "
-                     "JOIN posts p ON p.ev = x.arrival WHERE x.ref_ev = b.ev AND x.kind = 3 "
-                     "AND p.state = 0) FROM boards b "
+                     "SELECT b.id, b.name, b.about, b.created, (SELECT count(*) FROM posts p "
+                     "WHERE p.board_ev = b.ev AND p.kind = 3 AND p.state = 0) FROM boards b "
                      "WHERE b.valid = 0 ORDER BY b.created, b.id",
                      &q);
     if (!e)

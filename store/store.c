@@ -99,8 +99,9 @@ static const char *const migrations[] = {
     "CREATE TABLE seen(pk BLOB NOT NULL, what TEXT NOT NULL, value INTEGER NOT NULL,"
     "  PRIMARY KEY (pk, what)) WITHOUT ROWID;",
     /* 5: a board's threads in the order people see them, so that a page of a board
-     * reads that page's rows and not the whole board (a web page at a time). */
-    ("CREATE INDEX posts_board ON posts(board_ev, pinned DESC, last_activity DESC) "
+     * reads that page's rows and not the whole board (a web page at a time), and its
+     * threads are counted from this index alone. */
+    ("CREATE INDEX posts_board ON posts(board_ev, pinned DESC, last_activity DESC, status) "
      "WHERE kind = 3 AND state = 0;"),
 };
 

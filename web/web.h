@@ -29,8 +29,10 @@
 #include "node/log.h"
 #include "store/herr.h"
 
-#define WEB_THREADS 2
-#define WEB_POOL 4                  /* store connections */
+/* Four threads on two cores: a login's Argon2id (a third of a second, one at a time)
+ * holds a thread, and pages must keep flowing on the others meanwhile. */
+#define WEB_THREADS 4
+#define WEB_POOL 6                  /* store connections: one per thread, and room */
 #define WEB_MAX_BODY (200 * 1024)   /* a form: a 60,000-byte post, %-encoded */
 #define WEB_CONN_MEMORY (32 * 1024) /* request line + headers of one connection */
 #define WEB_MAX_CONNECTIONS 512
