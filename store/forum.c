@@ -25,9 +25,29 @@ herr store_forum_name(struct store *s, char **name)
     return e;
 }
 
-herr store_my_reactions(struct store *s, const uint8_t post[HEARTH_ID_LEN],
-                        const uint8_t author[HEARTH_PK_LEN], struct store_my_reaction *out,
-                        size_t max, size_t *n)
+/* reactions_run - the rows (reaction, react event id, post id) of q into out. */
+static herr reactions_run(struct store *s, sqlite3_stmt *q, struct store_my_reaction *out,
+                          size_t max, size_t *n)
+{
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW && *n < max) {
+        struct store_my_reaction *r = &out[*n];
+        const char *t = (const char *)sqlite3_column_text(q, 0);
+        if (!t || sqlite3_column_bytes(q, 1) != HEARTH_ID_LEN ||
+            sqlite3_column_bytes(q, 2) != HEARTH_ID_LEN)
+            continue;
+        snprintf(r->name, sizeof r->name, "%s", t);
+        memcpy(r->id, sqlite3_column_blob(q, 1), HEARTH_ID_LEN);
+        memcpy(r->post, sqlite3_column_blob(q, 2), HEARTH_ID_LEN);
+        ++*n;
+    }
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? HERR_OK
+                                                 : store_sqlerr(s, rc, "cannot read reactions");
+}
+
+static herr reactions_query(struct store *s, const char *sql, const uint8_t id[HEARTH_ID_LEN],
+                            const uint8_t author[HEARTH_PK_LEN], struct store_my_reaction *out,
+                            size_t max, size_t *n)
 {
     sqlite3_stmt *q = NULL;
     *n = 0;
@@ -35,32 +55,42 @@ herr store_my_reactions(struct store *s, const uint8_t post[HEARTH_ID_LEN],
     herr e = store_read_begin(s);
     if (e)
         return e;
-    int rc = sqlite3_prepare_v2(
-        s->db,
-        "SELECT r.reaction, e.id FROM events t JOIN events e ON e.ref_ev = t.arrival "
-        "AND e.kind = 7 JOIN reacts r ON r.ev = e.arrival WHERE t.id = ?1 AND "
-        "r.author = ?2 AND r.live = 1 ORDER BY e.arrival",
-        -1, &q, NULL);
+    int rc = sqlite3_prepare_v2(s->db, sql, -1, &q, NULL);
     if (rc != SQLITE_OK)
         e = store_sqlerr(s, rc, "cannot prepare a query");
     if (!e) {
-        sq_bind_id(q, 1, post);
+        sq_bind_id(q, 1, id);
         sqlite3_bind_blob(q, 2, author, HEARTH_PK_LEN, SQLITE_STATIC);
-        while ((rc = sqlite3_step(q)) == SQLITE_ROW && *n < max) {
-            struct store_my_reaction *r = &out[*n];
-            const char *t = (const char *)sqlite3_column_text(q, 0);
-            if (!t || sqlite3_column_bytes(q, 1) != HEARTH_ID_LEN)
-                continue;
-            snprintf(r->name, sizeof r->name, "%s", t);
-            memcpy(r->id, sqlite3_column_blob(q, 1), HEARTH_ID_LEN);
-            ++*n;
-        }
-        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-            e = store_sqlerr(s, rc, "cannot read reactions");
+        e = reactions_run(s, q, out, max, n);
     }
     sqlite3_finalize(q);
     store_read_end(s);
     return e;
+}
+
+herr store_my_reactions(struct store *s, const uint8_t post[HEARTH_ID_LEN],
+                        const uint8_t author[HEARTH_PK_LEN], struct store_my_reaction *out,
+                        size_t max, size_t *n)
+{
+    return reactions_query(s,
+                           "SELECT r.reaction, e.id, t.id FROM events t JOIN events e ON "
+                           "e.ref_ev = t.arrival AND e.kind = 7 JOIN reacts r ON r.ev = "
+                           "e.arrival WHERE t.id = ?1 AND r.author = ?2 AND r.live = 1 "
+                           "ORDER BY e.arrival",
+                           post, author, out, max, n);
+}
+
+herr store_thread_reactions(struct store *s, const uint8_t thread[HEARTH_ID_LEN],
+                            const uint8_t author[HEARTH_PK_LEN], struct store_my_reaction *out,
+                            size_t max, size_t *n)
+{
+    /* From the author's events (events_author) to the posts they name. */
+    return reactions_query(s,
+                           "SELECT r.reaction, e.id, t.id FROM events e JOIN reacts r ON r.ev = "
+                           "e.arrival JOIN events t ON t.arrival = e.ref_ev WHERE e.author = ?2 "
+                           "AND e.kind = 7 AND r.live = 1 AND (t.id = ?1 OR t.root = ?1) "
+                           "ORDER BY e.arrival",
+                           thread, author, out, max, n);
 }
 
 /* ---- the moderation log and the roles in force ---- */

@@ -234,7 +234,15 @@ HEARTH_MUST_CHECK herr store_forum_name(struct store *s, char **name);
 struct store_my_reaction {
     char name[32];
     uint8_t id[HEARTH_ID_LEN];
+    uint8_t post[HEARTH_ID_LEN]; /* the post reacted to */
 };
+
+/* store_thread_reactions - author's standing reactions to the posts of a thread (its
+ * post and every reply), at most max, into out[0..*n): one query for a whole page,
+ * whose cost follows the author's own events. */
+HEARTH_MUST_CHECK herr store_thread_reactions(struct store *s, const uint8_t thread[HEARTH_ID_LEN],
+                                              const uint8_t author[HEARTH_PK_LEN],
+                                              struct store_my_reaction *out, size_t max, size_t *n);
 
 /* store_my_reactions - author's standing reactions to post, at most max, oldest
  * first, into out[0..*n). */

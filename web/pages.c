@@ -169,8 +169,14 @@ static void body(struct html *h, const struct store_post *x)
         html_raw(h, "</details>");
 }
 
+/* The viewer's standing reactions in a thread. */
+struct mine {
+    const struct store_my_reaction *v;
+    size_t n;
+};
+
 static void reactions(struct html *h, const struct page *p, const struct store_post *x,
-                      const struct page_mine *mine)
+                      const struct mine *mine)
 {
     if (x->status != POST_VISIBLE || !x->text)
         return;
@@ -198,8 +204,8 @@ static void reactions(struct html *h, const struct page *p, const struct store_p
         for (uint32_t i = 0; i < x->n_reactions; i++)
             if (!strcmp(x->reactions[i].name, *r))
                 count = x->reactions[i].count;
-        for (size_t i = 0; mine && i < mine->n; i++)
-            if (!strcmp(mine->r[i].name, *r))
+        for (size_t i = 0; i < mine->n; i++)
+            if (!strcmp(mine->v[i].name, *r) && !memcmp(mine->v[i].post, x->id, HEARTH_ID_LEN))
                 mine_too = true;
         html_raw(h, "<button type=\"submit\" name=\"reaction\"");
         html_attr(h, "value", *r);
@@ -383,7 +389,7 @@ static const struct store_post *find_post(const struct store_post *v, size_t n,
 }
 
 static void one_post(struct html *h, const struct page *p, const struct store_post *v, size_t n,
-                     size_t i, const struct page_mine *mine_r)
+                     size_t i, const struct mine *mine_r)
 {
     const struct store_post *x = &v[i];
     unsigned depth = x->depth < PAGE_INDENT_MAX ? x->depth : PAGE_INDENT_MAX;
@@ -439,8 +445,9 @@ static void reply_form(struct html *h, const struct page *p, const struct store_
 }
 
 void page_thread(struct html *h, const struct page *p, const struct store_post *v, size_t n,
-                 const struct page_mine *mine_r)
+                 const struct store_my_reaction *mine, size_t nmine)
 {
+    struct mine m = {mine, nmine};
     const struct store_post *t = &v[0];
     open_page(h, p, t->title ? t->title : "Thread");
     html_raw(h, "<h1>");
@@ -449,7 +456,7 @@ void page_thread(struct html *h, const struct page *p, const struct store_post *
     if (t->locked)
         html_raw(h, "<p class=\"note\">This thread is locked: no new replies.</p>");
     for (size_t i = 0; i < n; i++) {
-        one_post(h, p, v, n, i, mine_r ? &mine_r[i] : NULL);
+        one_post(h, p, v, n, i, &m);
         bool open = v[i].status == POST_VISIBLE && v[i].text;
         if (p->member && !t->locked && open && i > 0)
             reply_form(h, p, &v[i], "Reply to this");

@@ -54,16 +54,11 @@ void page_board(struct html *h, const struct page *p, const struct store_board *
                 const struct store_post *t, const bool *unread, size_t n, size_t page_no,
                 size_t total, size_t per_page);
 
-/* What the viewer did to each post, for the reaction buttons. */
-struct page_mine {
-    const struct store_my_reaction *r;
-    size_t n;
-};
-
-/* page_thread - a thread: post first, then replies depth-first. mine[i] are the
- * viewer's reactions to v[i] (may be NULL for a visitor). */
+/* page_thread - a thread: post first, then replies depth-first. mine[0..nmine) are
+ * the viewer's standing reactions in the thread (each names its post), for the
+ * reaction buttons. */
 void page_thread(struct html *h, const struct page *p, const struct store_post *v, size_t n,
-                 const struct page_mine *mine);
+                 const struct store_my_reaction *mine, size_t nmine);
 
 void page_search(struct html *h, const struct page *p, const char *query,
                  const struct store_post *v, size_t n);

@@ -347,25 +347,18 @@ static void get_thread(struct req *r, const uint8_t id[HEARTH_ID_LEN])
     herr e = store_thread(r->st, id, &v, &n);
     if (e || !n)
         return fail_page(r, e == HERR_NOT_FOUND || !n ? 404 : 500, "there is no such thread");
-    struct page_mine *mine = NULL;
-    struct store_my_reaction *all = NULL;
+    struct store_my_reaction *mine = NULL;
+    size_t nmine = 0, max = 8 * n;
     if (r->member) {
-        size_t per = 8;
-        mine = calloc(n, sizeof *mine);
-        all = calloc(n * per, sizeof *all);
-        for (size_t i = 0; mine && all && i < n; i++) {
-            mine[i].r = &all[i * per];
-            if (store_my_reactions(r->st, v[i].id, r->sess.pk, &all[i * per], per, &mine[i].n) !=
-                HERR_OK)
-                mine[i].n = 0;
-        }
+        if (!(mine = calloc(max, sizeof *mine)) ||
+            store_thread_reactions(r->st, id, r->sess.pk, mine, max, &nmine))
+            nmine = 0;
         char what[16 + 2 * HEARTH_ID_LEN];
         seen_key(what, "thread:", id);
         note_visit(r, what, v[0].last_activity);
     }
-    page_thread(&r->h, &r->page, v, n, mine && all ? mine : NULL);
+    page_thread(&r->h, &r->page, v, n, mine, nmine);
     free(mine);
-    free(all);
     store_posts_free(v, n);
 }
 
