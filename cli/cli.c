@@ -71,6 +71,7 @@ int cli_exit_code(herr e)
     case HERR_NET:
         return CLI_NETWORK;
     case HERR_STATE:
+    case HERR_NOOP:
         return CLI_STATE;
     case HERR_NOMEM:
     case HERR_DUPLICATE:
@@ -1006,6 +1007,8 @@ void cli_json_post(struct cli *c, const char *key, const struct store_post *p)
     json_str(j, "cw", p->cw);
     json_str(j, "muted", cli_muted(c, p->cw));
     json_str(j, "status", post_status_name(p->status));
+    json_str(j, "hidden_by", post_hidden_by_name(p->hidden_by));
+    json_str(j, "mod_reason", p->mod_reason);
     json_bool(j, "locked", p->locked);
     json_bool(j, "pinned", p->pinned);
     json_u64(j, "flags", p->flags);

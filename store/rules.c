@@ -204,6 +204,32 @@ herr rules_check_publish(struct store *s, const struct event *ev)
     }
 }
 
+/* check_unhide - an unhide that leaves its target hidden did nothing: say what the
+ * view says instead (the event is not kept: the transaction rolls back). */
+static herr check_unhide(struct store *s, const struct event *ev)
+{
+    struct ptarget t;
+    herr e = ptarget_find(s, ev->ref, &t);
+    if (e || !t.held || !t.is_post_or_reply || t.status != POST_HIDDEN)
+        return e;
+    bool banned;
+    e = care_banned(s, t.author, &banned);
+    if (e)
+        return e;
+    if (banned)
+        return store_fail(s, HERR_NOOP,
+                          "the post stays hidden: its author is banned (unban them to show it)");
+    return store_fail(s, HERR_NOOP,
+                      "the post stays hidden: a hide dated later than this clock is in force");
+}
+
+herr rules_check_effect(struct store *s, const struct event *ev)
+{
+    if (ev->kind == EK_MOD && care_action_of(ev->b.action) == MA_UNHIDE)
+        return check_unhide(s, ev);
+    return HERR_OK;
+}
+
 /* rules_prepare - complete a draft before it is signed: a revocation without `until`
  * keeps everything its subject did so far, as this replica knows it. */
 herr rules_prepare(struct store *s, struct event_draft *d)

@@ -67,6 +67,7 @@ static void content_release(struct content *c)
 }
 
 static herr post_refresh(struct store *s, int64_t ev, bool content);
+static herr post_load(struct store *s, int64_t ev, struct postrow *p);
 static herr refresh_post_at(struct store *s, int64_t ev);
 static herr ev_find(struct store *s, const uint8_t id[HEARTH_ID_LEN], struct evrow *r, bool *found);
 
@@ -362,7 +363,7 @@ static herr purge_post(struct store *s, const struct postrow *p, const struct re
 /* What the events that reference a post say about it. */
 struct care_facts {
     bool retracted, removed, purge, approved, unhidden;
-    struct toggle_state hide, lock, pin;
+    struct toggle_state hide, lock, pin, remove; /* remove: the latest valid removal */
     size_t flaggers;
 };
 
@@ -380,6 +381,7 @@ static herr facts_mod(struct store *s, const struct refrow *x, struct care_facts
     switch (x->action) {
     case MA_REMOVE:
         f->removed = true;
+        care_toggle(&f->remove, true, x->created, x->id);
         break;
     case MA_APPROVE:
         f->approved = true;
@@ -502,6 +504,42 @@ static herr compute_content(struct store *s, const struct postrow *p, const stru
         e = content_pick(s, p, own, &vers, c);
     refs_release(&r);
     refs_release(&vers);
+    return e;
+}
+
+herr view_post_why(struct store *s, int64_t ev, int status, int *hidden_by,
+                   uint8_t mod_id[HEARTH_ID_LEN], bool *has_mod)
+{
+    struct postrow p;
+    struct refs r = {0};
+    struct care_facts f;
+    *hidden_by = HIDDEN_BY_NONE;
+    *has_mod = false;
+    if (status != POST_HIDDEN && status != POST_REMOVED)
+        return HERR_OK;
+    herr e = post_load(s, ev, &p);
+    if (!e)
+        e = refs_load(s, ev, &r);
+    if (!e)
+        e = facts_load(s, &p, &r, &f);
+    refs_release(&r);
+    if (e)
+        return e;
+    const struct toggle_state *t = status == POST_REMOVED ? &f.remove : &f.hide;
+    if (status == POST_REMOVED || (f.hide.has && f.hide.on)) {
+        *hidden_by = status == POST_REMOVED ? HIDDEN_BY_NONE : HIDDEN_BY_MOD;
+        *has_mod = t->has;
+        memcpy(mod_id, t->id, HEARTH_ID_LEN);
+        return HERR_OK;
+    }
+    bool banned;
+    e = care_banned(s, p.author, &banned);
+    if (!e && banned) {
+        *hidden_by = HIDDEN_BY_BAN;
+        e = care_ban_event(s, p.author, mod_id, has_mod);
+    } else if (!e) {
+        *hidden_by = HIDDEN_BY_FLAGS;
+    }
     return e;
 }
 

@@ -261,7 +261,8 @@ static void test_hide_unhide_by_time(void **state)
     assert_int_equal(mod(f, &B, "hide", p), HERR_OK);
     assert_int_equal(status(f, NULL, p), -1);
     assert_int_equal(status(f, &F, p), POST_HIDDEN);
-    assert_int_equal(status(f, &C, p), -1); /* not even its author */
+    assert_int_equal(status(f, &C, p), POST_HIDDEN); /* its author sees what happened */
+    assert_int_equal(status(f, &A, p), -1);          /* other members do not */
     fx_free(f);
 }
 
@@ -461,6 +462,100 @@ static void test_flags_hide_until_review(void **state)
     fx_free(f);
 }
 
+/* ingest_draft - a peer's event, with its own seq and clock, into f's replica. */
+static void ingest_draft(struct fx *f, const struct hkey *k, struct event_draft d, uint8_t *id)
+{
+    struct hbuf env;
+    uint8_t dummy[HEARTH_ID_LEN];
+    hbuf_init(&env, HEARTH_MAX_EVENT);
+    d.forum = f->forum;
+    assert_int_equal(event_build(&d, k, &env, id ? id : dummy, NULL), HERR_OK);
+    struct store_blob blob = {env.data, env.len};
+    struct ingest_result r;
+    assert_int_equal(store_ingest(f->s, &blob, 1, &r, NULL), HERR_OK);
+    assert_int_equal(r.err, HERR_OK);
+    hbuf_release(&env);
+}
+
+static herr mod_why(struct fx *f, const struct hkey *by, const char *action, const uint8_t *target,
+                    const char *reason)
+{
+    struct event_draft d = {.kind = EK_MOD, .ref = target};
+    d.b.action = S(action);
+    d.b.reason = S(reason);
+    return try_publish(f, by, d, NULL);
+}
+
+/* An author sees their own held, hidden and removed posts, marked with what happened
+ * and the moderator's reason; a post hidden by flags is told apart from one a
+ * moderator hid; an unhide that leaves the post hidden is refused, saying why. */
+static void test_own_post_state(void **state)
+{
+    struct fx *f = fx_new("care_own_state", 0, 2);
+    uint8_t p[HEARTH_ID_LEN], q[HEARTH_ID_LEN], r[HEARTH_ID_LEN], u[HEARTH_ID_LEN];
+    post(f, &C, "flagged words", p);
+    post(f, &C, "hidden words", q);
+    post(f, &C, "removed words", r);
+    post(f, &A, "alice's words", u);
+    flag(f, &A, p);
+    flag(f, &B, p);
+    struct store_post x = get(f, &C, p);
+    assert_int_equal(x.status, POST_HIDDEN);
+    assert_int_equal(x.hidden_by, HIDDEN_BY_FLAGS);
+    assert_int_equal(x.flags, 2);
+    assert_null(x.mod_reason);
+    store_posts_free(&x, 1);
+    assert_int_equal(status(f, &A, p), -1);
+    assert_int_equal(mod_why(f, &F, "hide", q, "shares a phone number"), HERR_OK);
+    x = get(f, &C, q);
+    assert_int_equal(x.status, POST_HIDDEN);
+    assert_int_equal(x.hidden_by, HIDDEN_BY_MOD);
+    assert_string_equal(x.mod_reason, "shares a phone number");
+    store_posts_free(&x, 1);
+    assert_int_equal(mod_why(f, &F, "remove", r, "a threat"), HERR_OK);
+    x = get(f, &C, r);
+    assert_int_equal(x.status, POST_REMOVED);
+    assert_string_equal(x.mod_reason, "a threat");
+    store_posts_free(&x, 1);
+    x = get(f, &A, r); /* the reason is for its author and the moderators */
+    assert_int_equal(x.status, POST_REMOVED);
+    assert_null(x.mod_reason);
+    store_posts_free(&x, 1);
+    x = get(f, &F, q);
+    assert_string_equal(x.mod_reason, "shares a phone number");
+    store_posts_free(&x, 1);
+    /* A visible post says nothing. */
+    x = get(f, &A, u);
+    assert_int_equal(x.hidden_by, HIDDEN_BY_NONE);
+    assert_null(x.mod_reason);
+    store_posts_free(&x, 1);
+    /* A ban hides, and an unhide cannot show what the ban hides: refused, nothing kept. */
+    assert_int_equal(ban(f, &F, "ban", &C), HERR_OK);
+    x = get(f, &C, p);
+    assert_int_equal(x.hidden_by, HIDDEN_BY_BAN);
+    assert_string_equal(x.mod_reason, "care");
+    store_posts_free(&x, 1);
+    struct store_stats before, after;
+    assert_int_equal(store_stats(f->s, &before), HERR_OK);
+    assert_int_equal(mod(f, &F, "unhide", p), HERR_NOOP);
+    assert_true(strstr(store_errmsg(f->s), "its author is banned") != NULL);
+    assert_int_equal(store_stats(f->s, &after), HERR_OK);
+    assert_int_equal(after.events, before.events);
+    assert_int_equal(ban(f, &F, "unban", &C), HERR_OK);
+    /* A hide from a clock far ahead wins over an unhide made now: refused too. */
+    struct event_draft h = {.kind = EK_MOD, .seq = 1000, .created = 4102444800000ULL, .ref = u};
+    h.b.action = S("hide"), h.b.reason = S("from the future");
+    ingest_draft(f, &F, h, NULL);
+    assert_int_equal(status(f, NULL, u), -1);
+    assert_int_equal(mod(f, &F, "unhide", u), HERR_NOOP);
+    assert_true(strstr(store_errmsg(f->s), "stays hidden") != NULL);
+    assert_int_equal(status(f, &A, u), POST_HIDDEN);
+    /* An unhide that shows the post is fine. */
+    assert_int_equal(mod(f, &F, "unhide", q), HERR_OK);
+    assert_int_equal(status(f, NULL, q), POST_VISIBLE);
+    fx_free(f);
+}
+
 /* ---- resources, search ---- */
 
 static void test_resources(void **state)
@@ -636,6 +731,7 @@ int main(void)
         cmocka_unit_test(test_hold_and_approve),
         cmocka_unit_test(test_approve_before_post),
         cmocka_unit_test(test_flags_hide_until_review),
+        cmocka_unit_test(test_own_post_state),
         cmocka_unit_test(test_resources),
         cmocka_unit_test(test_search),
         cmocka_unit_test(test_races_agree),
