@@ -157,6 +157,71 @@ static herr check_role(struct store *s, const struct event *ev)
                                         : "only the founder or an admin can revoke roles");
 }
 
+/* standing - q (binding ?1 the target's id, ?2 a key, ?3 a text when given) finds a
+ * row. */
+static herr standing(struct store *s, enum q which, const uint8_t *target, const uint8_t *key,
+                     struct hstr text, bool *yes)
+{
+    herr e = HERR_OK;
+    sqlite3_stmt *q = sq(s, which);
+    if (!q)
+        return HERR_IO;
+    sq_bind_id(q, 1, target);
+    sqlite3_bind_blob(q, 2, key, HEARTH_PK_LEN, SQLITE_STATIC);
+    if (text.p)
+        sqlite3_bind_text(q, 3, text.p, (int)text.n, SQLITE_STATIC);
+    int n = sq_step(s, q, &e, "cannot read reactions and flags");
+    *yes = n > 0;
+    if (n > 0)
+        sqlite3_reset(q);
+    return n < 0 ? e : HERR_OK;
+}
+
+/* check_flag - a flag asks the moderators to look at someone else's post; the view
+ * counts one standing flag per member and none from the author. */
+static herr check_flag(struct store *s, const struct event *ev)
+{
+    struct ptarget t;
+    bool again;
+    herr e = live(s, ev->ref, &t, "post to flag");
+    if (!e && !memcmp(t.author, ev->author, HEARTH_PK_LEN))
+        return store_fail(s, HERR_NOOP,
+                          "you cannot flag your own post (retract or edit it instead)");
+    if (!e)
+        e = standing(s, Q_RULE_MY_FLAG, ev->ref, ev->author, (struct hstr){0}, &again);
+    if (!e && again)
+        e = store_fail(s, HERR_NOOP, "you have already flagged this post for the moderators");
+    return e;
+}
+
+/* check_react - the view counts one standing reaction of each kind per member. */
+static herr check_react(struct store *s, const struct event *ev)
+{
+    struct ptarget t;
+    bool again;
+    herr e = live(s, ev->ref, &t, "post to react to");
+    if (!e)
+        e = standing(s, Q_RULE_MY_REACT, ev->ref, ev->author, ev->b.reaction, &again);
+    if (!e && again)
+        e = store_fail(s, HERR_NOOP, "you have already sent %.*s to this post",
+                       (int)ev->b.reaction.n, ev->b.reaction.p);
+    return e;
+}
+
+/* check_approve - an approval shows a held post, or closes the review of a flagged
+ * one; on a post that is neither it does nothing. */
+static herr check_approve(struct store *s, const struct event *ev, const struct ptarget *t)
+{
+    bool flagged;
+    if (t->status == POST_HELD)
+        return HERR_OK;
+    herr e = standing(s, Q_RULE_FLAGGERS, ev->ref, t->author, (struct hstr){0}, &flagged);
+    if (!e && !flagged)
+        e = store_fail(s, HERR_NOOP,
+                       "the post is not waiting for approval: it is neither held nor flagged");
+    return e;
+}
+
 static herr check_mod(struct store *s, const struct event *ev)
 {
     struct ptarget t;
@@ -171,12 +236,13 @@ static herr check_mod(struct store *s, const struct event *ev)
         action == MA_LOCK || action == MA_UNLOCK || action == MA_PIN || action == MA_UNPIN;
     if (!e && thread_only && t.kind != EK_POST)
         e = store_fail(s, HERR_USAGE, "only a thread can be locked or pinned");
+    if (!e && action == MA_APPROVE)
+        e = check_approve(s, ev, &t);
     return e;
 }
 
 herr rules_check_publish(struct store *s, const struct event *ev)
 {
-    struct ptarget t;
     switch (ev->kind) {
     case EK_BOARD:
         return check_board(s, ev);
@@ -189,9 +255,9 @@ herr rules_check_publish(struct store *s, const struct event *ev)
     case EK_RETRACT:
         return check_own(s, ev, "retract");
     case EK_REACT:
-        return live(s, ev->ref, &t, "post to react to");
+        return check_react(s, ev);
     case EK_FLAG:
-        return live(s, ev->ref, &t, "post to flag");
+        return check_flag(s, ev);
     case EK_ROLE:
         return check_role(s, ev);
     case EK_MOD:

@@ -112,6 +112,18 @@ enum post_state {
       " ORDER BY seq DESC, id DESC")                                                               \
     X(Q_RULE_TARGET, "SELECT e.kind, e.author, p.state, p.status, e.root, p.locked FROM events e " \
                      "LEFT JOIN posts p ON p.ev = e.arrival WHERE e.id = ?1")                      \
+    X(Q_RULE_MY_REACT,                                                                             \
+      "SELECT 1 FROM events e JOIN reacts r ON r.ev = e.arrival WHERE e.ref_ev = (SELECT "         \
+      "arrival FROM events WHERE id = ?1) AND e.kind = 7 AND r.author = ?2 AND r.reaction = ?3 "   \
+      "AND r.live = 1 LIMIT 1")                                                                    \
+    X(Q_RULE_MY_FLAG,                                                                              \
+      "SELECT 1 FROM events e JOIN flags f ON f.ev = e.arrival WHERE e.ref_ev = (SELECT "          \
+      "arrival FROM events WHERE id = ?1) AND e.kind = 8 AND f.author = ?2 AND f.live = 1 LIMIT "  \
+      "1")                                                                                         \
+    X(Q_RULE_FLAGGERS,                                                                             \
+      "SELECT 1 FROM events e JOIN flags f ON f.ev = e.arrival WHERE e.ref_ev = (SELECT "          \
+      "arrival FROM events WHERE id = ?1) AND e.kind = 8 AND f.author != ?2 AND f.live = 1 LIMIT " \
+      "1")                                                                                         \
     X(Q_REACT_COUNTS,                                                                              \
       "SELECT r.reaction, count(DISTINCT r.author) FROM events e JOIN reacts r ON "                \
       "r.ev = e.arrival WHERE e.ref_ev = ?1 AND e.kind = 7 AND r.live = 1 GROUP BY "               \

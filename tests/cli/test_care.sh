@@ -652,4 +652,31 @@ expect_ok "$HEARTH" -d "$R" mod unban "$(author "$R2")" --reason "talked"
 expect_ok "$HEARTH" -d "$R" mod unhide "$RH" --reason "looked again"
 contains "an unhide that shows it" "$OUT" "is shown again"
 
+# ---- the care rules, made true: actions that do nothing say so ----
+mesh "$R" "$R2" "$R3" "$R4"
+expect_ok "$HEARTH" -d "$R3" flag "$RH" --reason "a phone number"
+contains "human flag output" "$OUT" "flagged ${RH:0:12} for the moderators"
+snapshot "$R3"
+expect_fail 8 "hearth: flag: you have already flagged this post for the moderators" \
+    "$HEARTH" -d "$R3" flag "$RH" --reason "again"
+unchanged "$R3"
+post "$R3" welcome "Mine" "My own words."
+RM=$ID
+mesh "$R3" "$R4"
+expect_ok "$HEARTH" -d "$R4" --json flag "$RM" --reason "checking"
+same "flag json" "$(json 'd["kind"] + " " + d["target"]')" "flag $RM"
+snapshot "$R3"
+expect_fail 8 "hearth: flag: you cannot flag your own post" "$HEARTH" -d "$R3" flag "$RM" --reason "x"
+expect_ok "$HEARTH" -d "$R3" react "$RM" hug
+snapshot "$R3"
+expect_fail 8 "hearth: react: you have already sent hug to this post" "$HEARTH" -d "$R3" react "$RM" Hug
+unchanged "$R3"
+post "$R3" welcome "Plain" "Nothing to review here."
+RP=$ID
+mesh "$R" "$R3"
+snapshot "$R"
+expect_fail 8 "hearth: mod: the post is not waiting for approval: it is neither held nor flagged" \
+    "$HEARTH" -d "$R" mod approve "$RP" --reason "fine"
+unchanged "$R"
+
 finish

@@ -169,6 +169,30 @@ static bool file_contains(const char *path, const char *needle)
     return found;
 }
 
+/* ingest_draft - a peer's event, with its own seq and clock, into f's replica. */
+static void ingest_draft(struct fx *f, const struct hkey *k, struct event_draft d, uint8_t *id)
+{
+    struct hbuf env;
+    uint8_t dummy[HEARTH_ID_LEN];
+    hbuf_init(&env, HEARTH_MAX_EVENT);
+    d.forum = f->forum;
+    assert_int_equal(event_build(&d, k, &env, id ? id : dummy, NULL), HERR_OK);
+    struct store_blob blob = {env.data, env.len};
+    struct ingest_result r;
+    assert_int_equal(store_ingest(f->s, &blob, 1, &r, NULL), HERR_OK);
+    assert_int_equal(r.err, HERR_OK);
+    hbuf_release(&env);
+}
+
+static herr mod_why(struct fx *f, const struct hkey *by, const char *action, const uint8_t *target,
+                    const char *reason)
+{
+    struct event_draft d = {.kind = EK_MOD, .ref = target};
+    d.b.action = S(action);
+    d.b.reason = S(reason);
+    return try_publish(f, by, d, NULL);
+}
+
 /* ---- roles ---- */
 
 static void test_roles_and_refusals(void **state)
@@ -437,10 +461,14 @@ static void test_flags_hide_until_review(void **state)
     struct fx *f = fx_new("care_flags", 0, 2);
     uint8_t p[HEARTH_ID_LEN];
     post(f, &C, "words some find hard", p);
-    flag(f, &C, p); /* the author's own flag does not count */
+    /* The author's own flag does not count (from a peer: ours are refused). */
+    struct event_draft own = {.kind = EK_FLAG, .seq = 400, .created = 1, .ref = p};
+    own.b.reason = S("my own");
+    ingest_draft(f, &C, own, NULL);
     flag(f, &A, p);
     assert_int_equal(status(f, NULL, p), POST_VISIBLE);
-    flag(f, &A, p); /* nor does a second flag of the same member */
+    own.seq = 401; /* nor does a second flag of the same member */
+    ingest_draft(f, &A, own, NULL);
     assert_int_equal(status(f, NULL, p), POST_VISIBLE);
     flag(f, &B, p);
     assert_int_equal(status(f, NULL, p), -1);
@@ -460,30 +488,6 @@ static void test_flags_hide_until_review(void **state)
     assert_int_equal(n, 0);
     store_set_viewer(f->s, NULL);
     fx_free(f);
-}
-
-/* ingest_draft - a peer's event, with its own seq and clock, into f's replica. */
-static void ingest_draft(struct fx *f, const struct hkey *k, struct event_draft d, uint8_t *id)
-{
-    struct hbuf env;
-    uint8_t dummy[HEARTH_ID_LEN];
-    hbuf_init(&env, HEARTH_MAX_EVENT);
-    d.forum = f->forum;
-    assert_int_equal(event_build(&d, k, &env, id ? id : dummy, NULL), HERR_OK);
-    struct store_blob blob = {env.data, env.len};
-    struct ingest_result r;
-    assert_int_equal(store_ingest(f->s, &blob, 1, &r, NULL), HERR_OK);
-    assert_int_equal(r.err, HERR_OK);
-    hbuf_release(&env);
-}
-
-static herr mod_why(struct fx *f, const struct hkey *by, const char *action, const uint8_t *target,
-                    const char *reason)
-{
-    struct event_draft d = {.kind = EK_MOD, .ref = target};
-    d.b.action = S(action);
-    d.b.reason = S(reason);
-    return try_publish(f, by, d, NULL);
 }
 
 /* An author sees their own held, hidden and removed posts, marked with what happened
@@ -542,10 +546,13 @@ static void test_own_post_state(void **state)
     assert_int_equal(store_stats(f->s, &after), HERR_OK);
     assert_int_equal(after.events, before.events);
     assert_int_equal(ban(f, &F, "unban", &C), HERR_OK);
-    /* A hide from a clock far ahead wins over an unhide made now: refused too. */
+    /* Another moderator's hide from a clock far ahead wins over an unhide made now:
+     * refused too. */
+    uint8_t g[HEARTH_ID_LEN];
+    grant(f, &F, &B, "moderator", g);
     struct event_draft h = {.kind = EK_MOD, .seq = 1000, .created = 4102444800000ULL, .ref = u};
     h.b.action = S("hide"), h.b.reason = S("from the future");
-    ingest_draft(f, &F, h, NULL);
+    ingest_draft(f, &B, h, NULL);
     assert_int_equal(status(f, NULL, u), -1);
     assert_int_equal(mod(f, &F, "unhide", u), HERR_NOOP);
     assert_true(strstr(store_errmsg(f->s), "stays hidden") != NULL);
@@ -553,6 +560,55 @@ static void test_own_post_state(void **state)
     /* An unhide that shows the post is fine. */
     assert_int_equal(mod(f, &F, "unhide", q), HERR_OK);
     assert_int_equal(status(f, NULL, q), POST_VISIBLE);
+    fx_free(f);
+}
+
+static uint64_t events_held(struct fx *f)
+{
+    struct store_stats st;
+    assert_int_equal(store_stats(f->s, &st), HERR_OK);
+    return st.events;
+}
+
+/* Actions that would change nothing are refused with HERR_NOOP and a reason, and
+ * nothing is stored: flagging one's own post or flagging again, the same reaction
+ * twice, approving a post that is neither held nor flagged. */
+static void test_noop_actions(void **state)
+{
+    struct fx *f = fx_new("care_noop", 0, 0);
+    uint8_t p[HEARTH_ID_LEN], q[HEARTH_ID_LEN], fl[HEARTH_ID_LEN], re[HEARTH_ID_LEN];
+    post(f, &C, "carol's words", p);
+    post(f, &C, "more words", q);
+    uint64_t n = events_held(f);
+    struct event_draft fd = {.kind = EK_FLAG, .ref = p};
+    fd.b.reason = S("worried");
+    assert_int_equal(try_publish(f, &C, fd, NULL), HERR_NOOP);
+    assert_true(strstr(store_errmsg(f->s), "your own post") != NULL);
+    assert_int_equal(events_held(f), n);
+    publish(f, &A, fd, fl);
+    assert_int_equal(try_publish(f, &A, fd, NULL), HERR_NOOP);
+    assert_true(strstr(store_errmsg(f->s), "already flagged") != NULL);
+    publish(f, &A, (struct event_draft){.kind = EK_RETRACT, .ref = fl}, NULL);
+    publish(f, &A, fd, NULL); /* a flag taken back can be given again */
+    struct event_draft rd = {.kind = EK_REACT, .ref = p};
+    rd.b.reaction = S("support");
+    publish(f, &A, rd, re);
+    n = events_held(f);
+    assert_int_equal(try_publish(f, &A, rd, NULL), HERR_NOOP);
+    assert_true(strstr(store_errmsg(f->s), "already sent support") != NULL);
+    assert_int_equal(events_held(f), n);
+    rd.b.reaction = S("hug");
+    publish(f, &A, rd, NULL);
+    publish(f, &B, rd, NULL); /* another member's hug is theirs */
+    publish(f, &A, (struct event_draft){.kind = EK_RETRACT, .ref = re}, NULL);
+    rd.b.reaction = S("support");
+    publish(f, &A, rd, NULL);
+    /* Approving: a flagged post (the review is closed), not one nobody flagged. */
+    assert_int_equal(mod(f, &F, "approve", p), HERR_OK);
+    n = events_held(f);
+    assert_int_equal(mod(f, &F, "approve", q), HERR_NOOP);
+    assert_true(strstr(store_errmsg(f->s), "not waiting for approval") != NULL);
+    assert_int_equal(events_held(f), n);
     fx_free(f);
 }
 
@@ -732,6 +788,7 @@ int main(void)
         cmocka_unit_test(test_approve_before_post),
         cmocka_unit_test(test_flags_hide_until_review),
         cmocka_unit_test(test_own_post_state),
+        cmocka_unit_test(test_noop_actions),
         cmocka_unit_test(test_resources),
         cmocka_unit_test(test_search),
         cmocka_unit_test(test_races_agree),
