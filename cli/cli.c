@@ -811,7 +811,7 @@ void cli_print_author(FILE *f, const struct store_post *p)
     hex_encode(key, p->author, HEARTH_PK_LEN);
     if (p->author_name) {
         cli_print_text(f, p->author_name, NULL);
-        fprintf(f, " (%.8s)", key);
+        fprintf(f, " (%.*s)", p->author_key_digits ? (int)p->author_key_digits : 8, key);
     } else {
         fprintf(f, "%.12s", key);
     }
@@ -848,9 +848,12 @@ void cli_print_person(struct cli *c, FILE *f, const uint8_t pk[HEARTH_PK_LEN])
 {
     char *name = NULL, *about = NULL, hex[2 * HEARTH_PK_LEN + 1];
     hex_encode(hex, pk, HEARTH_PK_LEN);
+    uint32_t digits = 8;
     if (store_profile(c->store, pk, &name, &about) == HERR_OK && name) {
+        if (store_key_digits(c->store, pk, &digits) != HERR_OK)
+            digits = 2 * HEARTH_PK_LEN;
         cli_print_text(f, name, NULL);
-        fprintf(f, " (%.8s)", hex);
+        fprintf(f, " (%.*s)", (int)digits, hex);
     } else {
         fprintf(f, "%.12s", hex);
     }

@@ -226,6 +226,48 @@ static herr postlist_next(struct store *s, struct postlist *l, struct store_post
     return HERR_OK;
 }
 
+/* common_digits - how many first hex digits two keys share. */
+static uint32_t common_digits(const uint8_t *a, const uint8_t *b)
+{
+    uint32_t n = 0;
+    for (size_t i = 0; i < HEARTH_PK_LEN; i++, n += 2) {
+        if (a[i] == b[i])
+            continue;
+        return n + ((a[i] >> 4) == (b[i] >> 4));
+    }
+    return n;
+}
+
+/* key_digits - store_key_digits, inside a read. */
+static herr key_digits(struct store *s, const uint8_t *author, uint32_t *digits)
+{
+    herr e = HERR_OK;
+    *digits = 8;
+    sqlite3_stmt *q = sq(s, Q_NAME_TWINS);
+    if (!q)
+        return HERR_IO;
+    sqlite3_bind_blob(q, 1, author, HEARTH_PK_LEN, SQLITE_STATIC);
+    int n;
+    while ((n = sq_step(s, q, &e, "cannot read profiles")) > 0) {
+        uint32_t d = common_digits(author, sqlite3_column_blob(q, 0)) + 4;
+        d = d < 12 ? 12 : d > 2 * HEARTH_PK_LEN ? 2 * HEARTH_PK_LEN : d;
+        if (d > *digits)
+            *digits = d;
+    }
+    return n < 0 ? e : HERR_OK;
+}
+
+herr store_key_digits(struct store *s, const uint8_t author[HEARTH_PK_LEN], uint32_t *digits)
+{
+    s->err[0] = '\0';
+    *digits = 8;
+    herr e = store_read_begin(s);
+    if (!e)
+        e = key_digits(s, author, digits);
+    store_read_end(s);
+    return e;
+}
+
 /* why_fill - why p is hidden, and for its author and moderators (`may_see_reason`)
  * the reason of the moderation event behind its state. */
 static herr why_fill(struct store *s, struct store_post *p, int64_t ev, bool may_see_reason)
@@ -264,6 +306,8 @@ static herr posts_run(struct store *s, sqlite3_stmt *q, struct postlist *l, bool
         e = store_sqlerr(s, rc, "cannot read posts");
     for (size_t i = 0; i < l->n && !e; i++)
         e = reactions_fill(s, &l->v[i], l->ev[i]);
+    for (size_t i = 0; i < l->n && !e; i++)
+        e = key_digits(s, l->v[i].author, &l->v[i].author_key_digits);
     for (size_t i = 0; i < l->n && !e; i++) {
         bool own = s->has_viewer && !memcmp(l->v[i].author, s->viewer, HEARTH_PK_LEN);
         e = why_fill(s, &l->v[i], l->ev[i], mod || own);

@@ -241,8 +241,66 @@ static herr check_mod(struct store *s, const struct event *ev)
     return e;
 }
 
+/* name_char_bad - a code point that can make a name read as something else: C0 and
+ * C1 controls, DEL, and the bidirectional marks, embeddings, overrides and isolates. */
+static bool name_char_bad(uint32_t cp)
+{
+    return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == 0x061c || cp == 0x200e ||
+           cp == 0x200f || (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
+/* utf8_next - the code point at s (well-formed UTF-8: event_parse checked it) and its
+ * length. */
+static size_t utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
+{
+    size_t len = s[0] < 0x80 ? 1 : s[0] < 0xe0 ? 2 : s[0] < 0xf0 ? 3 : 4;
+    if (len > n)
+        len = n;
+    *cp = len == 1 ? s[0] : (uint32_t)(s[0] & (0x7f >> len));
+    for (size_t i = 1; i < len; i++)
+        *cp = (*cp << 6) | (s[i] & 0x3fu);
+    return len;
+}
+
+size_t rules_name_clean(struct hstr in, char *out, size_t *len)
+{
+    size_t bad = 0, o = 0;
+    const unsigned char *p = (const unsigned char *)in.p;
+    for (size_t i = 0; i < in.n;) {
+        uint32_t cp;
+        size_t k = utf8_next(p + i, in.n - i, &cp);
+        if (name_char_bad(cp)) {
+            memcpy(out + o, "\xef\xbf\xbd", 3); /* U+FFFD */
+            o += 3;
+            bad++;
+        } else {
+            memcpy(out + o, p + i, k);
+            o += k;
+        }
+        i += k;
+    }
+    out[o] = '\0';
+    *len = o;
+    return bad;
+}
+
+/* check_name - names (a pseudonym, a board's, the forum's) are shown beside posts and
+ * roles: no character in them may change how the text around them reads. */
+static herr check_name(struct store *s, const struct event *ev)
+{
+    char clean[3 * HEARTH_MAX_NAME + 1];
+    size_t n;
+    if (!ev->b.name.p || ev->b.name.n > HEARTH_MAX_NAME || !rules_name_clean(ev->b.name, clean, &n))
+        return HERR_OK;
+    return store_fail(s, HERR_INVALID,
+                      "a name cannot hold control or bidirectional-override characters");
+}
+
 herr rules_check_publish(struct store *s, const struct event *ev)
 {
+    herr e = check_name(s, ev);
+    if (e)
+        return e;
     switch (ev->kind) {
     case EK_BOARD:
         return check_board(s, ev);

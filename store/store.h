@@ -154,7 +154,10 @@ struct store_post {
     char *mod_reason;
     bool locked, pinned; /* for a thread */
     char *title, *text, *cw;
-    char *author_name;  /* the author's pseudonym, NULL when no profile */
+    char *author_name; /* the author's pseudonym, NULL when no profile */
+    /* How many hex digits of the author's key to show beside author_name so that no
+     * other author can pass for them (store_key_digits). */
+    uint32_t author_key_digits;
     char *author_roles; /* comma-separated roles, NULL when none ("founder" for the
                            founder, then admin, moderator, professional, peer-worker) */
     /* What each of author_roles means, in the same order: the `about` of the newest
@@ -241,6 +244,15 @@ HEARTH_MUST_CHECK herr store_resolve(struct store *s, const char *prefix,
  * when none). */
 HEARTH_MUST_CHECK herr store_profile(struct store *s, const uint8_t author[HEARTH_PK_LEN],
                                      char **name, char **about);
+
+/* store_key_digits - how many first hex digits of author's key to show beside their
+ * pseudonym: 8, or when another author's pseudonym is the same (ASCII letters
+ * compared without case) at least 12, and 4 more than the longest prefix the two keys
+ * share, so that a copied name, even with a key ground to a like prefix, reads as
+ * someone else. Pseudonyms are as the view shows them (controls and bidirectional
+ * overrides replaced by U+FFFD). */
+HEARTH_MUST_CHECK herr store_key_digits(struct store *s, const uint8_t author[HEARTH_PK_LEN],
+                                        uint32_t *digits);
 
 /* store_forum_name - the forum's name, from its genesis (caller frees; NULL when the
  * genesis has none). HERR_STATE when the replica has no forum. */

@@ -124,6 +124,8 @@ enum post_state {
       "SELECT 1 FROM events e JOIN flags f ON f.ev = e.arrival WHERE e.ref_ev = (SELECT "          \
       "arrival FROM events WHERE id = ?1) AND e.kind = 8 AND f.author != ?2 AND f.live = 1 LIMIT " \
       "1")                                                                                         \
+    X(Q_NAME_TWINS, "SELECT o.author FROM profiles p JOIN profiles o ON o.name = p.name COLLATE "  \
+                    "NOCASE AND o.author != p.author WHERE p.author = ?1")                         \
     X(Q_REACT_COUNTS,                                                                              \
       "SELECT r.reaction, count(DISTINCT r.author) FROM events e JOIN reacts r ON "                \
       "r.ev = e.arrival WHERE e.ref_ev = ?1 AND e.kind = 7 AND r.live = 1 GROUP BY "               \
@@ -367,6 +369,12 @@ HEARTH_MUST_CHECK herr rules_check_effect(struct store *s, const struct event *e
 
 /* rules_prepare - fill in what a draft leaves to the store (a revocation's until). */
 HEARTH_MUST_CHECK herr rules_prepare(struct store *s, struct event_draft *d);
+
+/* rules_name_clean - in (a name of at most HEARTH_MAX_NAME bytes of valid UTF-8) into
+ * out (3 * HEARTH_MAX_NAME + 1 bytes, NUL-terminated, length *len) with every control
+ * and bidirectional mark, embedding, override or isolate replaced by U+FFFD; returns
+ * how many were replaced. */
+size_t rules_name_clean(struct hstr in, char *out, size_t *len);
 
 /* rules_parse_held - the held event `id`, parsed into ev (borrowing s->scratch);
  * HERR_NOT_FOUND when not held. */

@@ -1134,8 +1134,16 @@ static herr mark_kill(struct store *s, enum q which, int64_t ev)
     return sq_exec(s, q, "cannot update a reaction or flag");
 }
 
+/* profile_put - x becomes its author's profile in force. The name is shown as
+ * rules_name_clean leaves it: a peer's name with controls or bidirectional overrides
+ * (which our own node refuses to sign) cannot make the text around it read otherwise. */
 static herr profile_put(struct store *s, int64_t ev, const struct event *x)
 {
+    char name[3 * HEARTH_MAX_NAME + 1];
+    size_t len;
+    if (x->b.name.n > HEARTH_MAX_NAME)
+        return store_fail(s, HERR_CORRUPT, "a profile name is too long");
+    (void)rules_name_clean(x->b.name, name, &len);
     sqlite3_stmt *q = sq(s, Q_PROFILE_PUT);
     if (!q)
         return HERR_IO;
@@ -1143,7 +1151,7 @@ static herr profile_put(struct store *s, int64_t ev, const struct event *x)
     sqlite3_bind_int64(q, 2, ev);
     sqlite3_bind_int64(q, 3, (int64_t)x->seq);
     sq_bind_id(q, 4, x->id);
-    sqlite3_bind_text(q, 5, x->b.name.p, (int)x->b.name.n, SQLITE_STATIC);
+    sqlite3_bind_text(q, 5, name, (int)len, SQLITE_STATIC);
     if (x->b.about.p)
         sqlite3_bind_text(q, 6, x->b.about.p, (int)x->b.about.n, SQLITE_STATIC);
     return sq_exec(s, q, "cannot save a profile");

@@ -679,4 +679,20 @@ expect_fail 8 "hearth: mod: the post is not waiting for approval: it is neither 
     "$HEARTH" -d "$R" mod approve "$RP" --reason "fine"
 unchanged "$R"
 
+# ---- the care rules, made true: names cannot pass for someone else ----
+snapshot "$R4"
+expect_fail 4 "hearth: profile: a name cannot hold control or bidirectional-override characters" \
+    "$HEARTH" -d "$R4" profile --name $'Ana \u202e[rotaredom]'
+unchanged "$R4"
+expect_ok "$HEARTH" -d "$R4" profile --name "ANA"
+mesh "$R" "$R2" "$R3" "$R4"
+ANA=$(author "$R2")
+ANA2=$(author "$R4")
+expect_ok "$HEARTH" -d "$R3" read "$RH"
+contains "a shared name shows more of the key" "$OUT" "Ana (${ANA:0:12})"
+post "$R4" welcome "Me too" "Also Ana, or so it says."
+mesh "$R3" "$R4"
+expect_ok "$HEARTH" -d "$R3" threads welcome
+contains "the other one too" "$OUT" "ANA (${ANA2:0:12})"
+
 finish

@@ -612,6 +612,58 @@ static void test_noop_actions(void **state)
     fx_free(f);
 }
 
+static void profile(struct fx *f, const struct hkey *k, const char *name)
+{
+    struct event_draft d = {.kind = EK_PROFILE};
+    d.b.name = S(name);
+    publish(f, k, d, NULL);
+}
+
+/* Names cannot pass for someone else: controls and bidirectional overrides are refused
+ * in our own names and shown replaced in a peer's; a name that another author also
+ * uses is shown with more of the key. */
+static void test_names(void **state)
+{
+    struct fx *f = fx_new("care_names", 0, 0);
+    uint8_t p[HEARTH_ID_LEN], q[HEARTH_ID_LEN];
+    struct event_draft d = {.kind = EK_PROFILE};
+    d.b.name = S("Sam \xe2\x80\xae[rotaredom]");
+    assert_int_equal(try_publish(f, &C, d, NULL), HERR_INVALID);
+    assert_true(strstr(store_errmsg(f->s), "bidirectional") != NULL);
+    d.b.name = S("Sam\x1b[31m");
+    assert_int_equal(try_publish(f, &C, d, NULL), HERR_INVALID);
+    struct event_draft b = {.kind = EK_BOARD};
+    b.b.name = S("Gen\xe2\x81\xa6" "eral");
+    assert_int_equal(try_publish(f, &F, b, NULL), HERR_INVALID);
+    d.b.name = S("Tama \xe2\x80\xae");
+    d.seq = 300, d.created = 1;
+    ingest_draft(f, &C, d, NULL); /* a peer's: kept, shown cleaned */
+    char *name, *about;
+    assert_int_equal(store_profile(f->s, C.pk, &name, &about), HERR_OK);
+    assert_string_equal(name, "Tama \xef\xbf\xbd");
+    free(name);
+    free(about);
+    /* Two authors named alike: more of the key; a name of one's own: 8 digits. */
+    profile(f, &A, "Sam");
+    profile(f, &B, "Kiri");
+    post(f, &A, "alice as Sam", p);
+    post(f, &B, "bob as Kiri", q);
+    struct store_post x = get(f, NULL, p);
+    assert_int_equal(x.author_key_digits, 8);
+    store_posts_free(&x, 1);
+    profile(f, &B, "sAM");
+    x = get(f, NULL, p);
+    assert_true(x.author_key_digits >= 12);
+    store_posts_free(&x, 1);
+    x = get(f, NULL, q);
+    assert_true(x.author_key_digits >= 12);
+    store_posts_free(&x, 1);
+    uint32_t digits;
+    assert_int_equal(store_key_digits(f->s, C.pk, &digits), HERR_OK);
+    assert_int_equal(digits, 8);
+    fx_free(f);
+}
+
 /* ---- resources, search ---- */
 
 static void test_resources(void **state)
@@ -789,6 +841,7 @@ int main(void)
         cmocka_unit_test(test_flags_hide_until_review),
         cmocka_unit_test(test_own_post_state),
         cmocka_unit_test(test_noop_actions),
+        cmocka_unit_test(test_names),
         cmocka_unit_test(test_resources),
         cmocka_unit_test(test_search),
         cmocka_unit_test(test_races_agree),
