@@ -633,7 +633,8 @@ static void test_names(void **state)
     d.b.name = S("Sam\x1b[31m");
     assert_int_equal(try_publish(f, &C, d, NULL), HERR_INVALID);
     struct event_draft b = {.kind = EK_BOARD};
-    b.b.name = S("Gen\xe2\x81\xa6" "eral");
+    b.b.name = S("Gen\xe2\x81\xa6"
+                 "eral");
     assert_int_equal(try_publish(f, &F, b, NULL), HERR_INVALID);
     d.b.name = S("Tama \xe2\x80\xae");
     d.seq = 300, d.created = 1;
