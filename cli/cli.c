@@ -71,6 +71,7 @@ int cli_exit_code(herr e)
     case HERR_NET:
         return CLI_NETWORK;
     case HERR_STATE:
+    case HERR_NOOP:
         return CLI_STATE;
     case HERR_NOMEM:
     case HERR_DUPLICATE:
@@ -810,7 +811,7 @@ void cli_print_author(FILE *f, const struct store_post *p)
     hex_encode(key, p->author, HEARTH_PK_LEN);
     if (p->author_name) {
         cli_print_text(f, p->author_name, NULL);
-        fprintf(f, " (%.8s)", key);
+        fprintf(f, " (%.*s)", p->author_key_digits ? (int)p->author_key_digits : 8, key);
     } else {
         fprintf(f, "%.12s", key);
     }
@@ -847,9 +848,12 @@ void cli_print_person(struct cli *c, FILE *f, const uint8_t pk[HEARTH_PK_LEN])
 {
     char *name = NULL, *about = NULL, hex[2 * HEARTH_PK_LEN + 1];
     hex_encode(hex, pk, HEARTH_PK_LEN);
+    uint32_t digits = 8;
     if (store_profile(c->store, pk, &name, &about) == HERR_OK && name) {
+        if (store_key_digits(c->store, pk, &digits) != HERR_OK)
+            digits = 2 * HEARTH_PK_LEN;
         cli_print_text(f, name, NULL);
-        fprintf(f, " (%.8s)", hex);
+        fprintf(f, " (%.*s)", (int)digits, hex);
     } else {
         fprintf(f, "%.12s", hex);
     }
@@ -1006,6 +1010,8 @@ void cli_json_post(struct cli *c, const char *key, const struct store_post *p)
     json_str(j, "cw", p->cw);
     json_str(j, "muted", cli_muted(c, p->cw));
     json_str(j, "status", post_status_name(p->status));
+    json_str(j, "hidden_by", post_hidden_by_name(p->hidden_by));
+    json_str(j, "mod_reason", p->mod_reason);
     json_bool(j, "locked", p->locked);
     json_bool(j, "pinned", p->pinned);
     json_u64(j, "flags", p->flags);

@@ -37,7 +37,7 @@ enum cli_exit {
     CLI_STORAGE = 5,   /* the data directory is in trouble: io, full, read-only, locked, damaged */
     CLI_DENIED = 6,    /* not allowed: someone else's post, a missing role */
     CLI_NETWORK = 7,   /* the network failed */
-    CLI_STATE = 8,     /* no forum here yet, or already initialised */
+    CLI_STATE = 8,     /* no forum here yet, already initialised, an action that does nothing */
 };
 
 /* What a command needs opened before it runs. */

@@ -21,6 +21,36 @@ static void print_reactions(const struct store_post *p, const char *indent)
         fputs("\n", stdout);
 }
 
+/* print_state - what happened to a post that not everyone sees, or that a moderator
+ * removed, with the moderator's reason when the viewer may read it (its author and
+ * the moderators). */
+static void print_state(const struct store_post *p, const char *indent)
+{
+    const char *label = NULL;
+    if (p->status == POST_HELD) {
+        printf("%s[waiting for a moderator's approval]\n", indent);
+        return;
+    }
+    if (p->status == POST_HIDDEN && p->hidden_by == HIDDEN_BY_FLAGS) {
+        printf("%s[hidden until a moderator reviews it (flagged by %u member%s)]\n", indent,
+               p->flags, p->flags == 1 ? "" : "s");
+        return;
+    }
+    if (p->status == POST_HIDDEN)
+        label = p->hidden_by == HIDDEN_BY_BAN ? "hidden: its author is banned"
+                                              : "hidden by a moderator";
+    else if (p->status == POST_REMOVED && p->mod_reason)
+        label = "removed by a moderator";
+    if (!label)
+        return;
+    printf("%s[%s", indent, label);
+    if (p->mod_reason) {
+        fputs(": ", stdout);
+        cli_print_text(stdout, p->mod_reason, NULL);
+    }
+    fputs("]\n", stdout);
+}
+
 static void print_post(struct cli *c, const struct store_post *p)
 {
     const char *muted = cli_muted(c, p->cw);
@@ -36,10 +66,7 @@ static void print_post(struct cli *c, const struct store_post *p)
     if (p->edited)
         fputs(" · edited", stdout);
     printf(" · %s\n", cli_short_id(id, p->id));
-    if (p->status == POST_HIDDEN)
-        printf("%s[hidden by a moderator]\n", indent);
-    if (p->status == POST_HELD)
-        printf("%s[waiting for a moderator's approval]\n", indent);
+    print_state(p, indent);
     if (p->cw) {
         printf("%s[content warning: ", indent);
         cli_print_text(stdout, p->cw, NULL);

@@ -468,9 +468,9 @@ void care_toggle(struct toggle_state *t, bool on, uint64_t created, const uint8_
     memcpy(t->id, id, HEARTH_ID_LEN);
 }
 
-/* ban_state - whether subject is banned: the valid ban or unban with the greatest
- * (created, id) decides. */
-static herr ban_state(struct store *s, const uint8_t *subject, bool *banned)
+/* ban_toggle - the valid ban or unban of subject with the greatest (created, id):
+ * it decides whether subject is banned. */
+static herr ban_toggle(struct store *s, const uint8_t *subject, struct toggle_state *out)
 {
     herr e = HERR_OK;
     struct toggle_state t = {0};
@@ -511,7 +511,25 @@ static herr ban_state(struct store *s, const uint8_t *subject, bool *banned)
             care_toggle(&t, rows[i].action == MA_BAN, rows[i].created, rows[i].id);
     }
     free(rows);
-    *banned = t.has && t.on;
+    *out = t;
+    return e;
+}
+
+static herr ban_state(struct store *s, const uint8_t *subject, bool *banned)
+{
+    struct toggle_state t;
+    herr e = ban_toggle(s, subject, &t);
+    *banned = !e && t.has && t.on;
+    return e;
+}
+
+herr care_ban_event(struct store *s, const uint8_t *subject, uint8_t id[HEARTH_ID_LEN], bool *has)
+{
+    struct toggle_state t;
+    herr e = ban_toggle(s, subject, &t);
+    *has = !e && t.has;
+    if (*has)
+        memcpy(id, t.id, HEARTH_ID_LEN);
     return e;
 }
 

@@ -16,7 +16,7 @@
  *   posts    [id, kind, author, seq, created, board|nil, root, parent|nil, state,
  *             depth, status, title|nil, text|nil, cw|nil, edited, replies,
  *             last_activity, locked, pinned, [[reaction, count]...] by reaction,
- *             flaggers]                                                 by id
+ *             flaggers, hidden_by, mod event id|nil]                    by id
  *   profiles [author, seq, id, name|nil, about|nil]                     by author
  *   roles    [grant id, subject, role, valid, revoked, until]          by grant id
  *   bans     [subject]                                                 by subject
@@ -31,7 +31,9 @@
  * and status (enum post_status) whatever the viewer; a board's state is the same
  * scale (pending while the founder is unknown); wins_name is true for the valid
  * board with the lowest (created, id) among valid boards whose names are equal
- * ignoring ASCII case; flaggers counts distinct authors of live flags.
+ * ignoring ASCII case; flaggers counts distinct authors of live flags; hidden_by is
+ * enum post_hidden_by and the mod event the one behind a hidden or removed post's
+ * state (view_post_why).
  *
  * Records are in ascending byte order of the key named ("by id"), so the order in
  * which events arrived cannot show.
@@ -129,9 +131,26 @@ static herr put_flaggers(struct store *s, struct digest *d, int64_t ev)
     return r < 0 ? e : HERR_OK;
 }
 
+/* put_why - why the post at ev (of status `status`) is hidden, and the mod event
+ * behind its state. */
+static herr put_why(struct store *s, struct digest *d, int64_t ev, int status)
+{
+    uint8_t id[HEARTH_ID_LEN];
+    bool has;
+    int why;
+    herr e = view_post_why(s, ev, status, &why, id, &has);
+    mp_write_uint(&d->w, (uint64_t)why);
+    if (has)
+        mp_write_bin(&d->w, id, HEARTH_ID_LEN);
+    else
+        mp_write_nil(&d->w);
+    return e;
+}
+
 /* put_rows - a section: every row of sql as a record of its columns (columns named
- * b_* as bools; the last, x_ev, not written but used to add the reactions and
- * flaggers when `post_extras`). */
+ * b_* as bools; the last, x_ev, not written but used to add the reactions, flaggers
+ * and why a post is hidden when `post_extras`, which reads the status from column
+ * 10 of the posts section). */
 static herr put_rows(struct store *s, struct digest *d, const char *name, const char *sql,
                      bool post_extras)
 {
@@ -143,7 +162,7 @@ static herr put_rows(struct store *s, struct digest *d, const char *name, const 
     int cols = sqlite3_column_count(q) - (post_extras ? 1 : 0);
     put_str(d, name);
     while (!e && (rc = sqlite3_step(q)) == SQLITE_ROW) {
-        mp_write_array(&d->w, (uint32_t)(cols + (post_extras ? 2 : 0)));
+        mp_write_array(&d->w, (uint32_t)(cols + (post_extras ? 4 : 0)));
         for (int i = 0; i < cols; i++) {
             if (strncmp(sqlite3_column_name(q, i), "b_", 2) == 0)
                 put_bool(d, q, i);
@@ -154,6 +173,8 @@ static herr put_rows(struct store *s, struct digest *d, const char *name, const 
             e = put_reactions(s, d, sqlite3_column_int64(q, cols));
             if (!e)
                 e = put_flaggers(s, d, sqlite3_column_int64(q, cols));
+            if (!e)
+                e = put_why(s, d, sqlite3_column_int64(q, cols), sqlite3_column_int(q, 10));
         }
         if (!e)
             e = mp_writer_status(&d->w);

@@ -53,6 +53,8 @@ const char *herr_str(herr e)
         return "wrong state";
     case HERR_AMBIGUOUS:
         return "ambiguous";
+    case HERR_NOOP:
+        return "nothing to do";
     }
     return "unknown error";
 }

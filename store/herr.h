@@ -44,6 +44,7 @@ typedef enum herr {
     HERR_NET = 22,       /* the network failed: cannot bind, connect, or the link dropped */
     HERR_STATE = 23,     /* not in a state to do that (no forum yet, already initialised) */
     HERR_AMBIGUOUS = 24, /* an id prefix or name that matches more than one thing */
+    HERR_NOOP = 25,      /* refused: the action would change nothing (already done, own post) */
 } herr;
 
 /* herr_str - a short lower-case description of e ("malformed bytes"). Never NULL. */

@@ -431,6 +431,8 @@ static herr publish_locked(struct store *s, const struct hkey *k, const struct e
         e = ingest_insert(s, &ev);
     if (e == HERR_DUPLICATE)
         e = store_fail(s, HERR_STATE, "an identical event is already held");
+    if (!e)
+        e = rules_check_effect(s, &ev);
     return e;
 }
 

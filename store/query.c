@@ -24,6 +24,21 @@ const char *post_status_name(enum post_status st)
     return "unknown";
 }
 
+const char *post_hidden_by_name(enum post_hidden_by h)
+{
+    switch (h) {
+    case HIDDEN_BY_MOD:
+        return "moderator";
+    case HIDDEN_BY_FLAGS:
+        return "flags";
+    case HIDDEN_BY_BAN:
+        return "ban";
+    case HIDDEN_BY_NONE:
+        break;
+    }
+    return NULL;
+}
+
 void store_set_viewer(struct store *s, const uint8_t author[HEARTH_PK_LEN])
 {
     s->has_viewer = author != NULL;
@@ -72,10 +87,9 @@ static void col_id(sqlite3_stmt *q, int i, uint8_t *out, size_t n)
     "FROM posts p JOIN events e ON e.arrival = p.ev LEFT JOIN boards b ON b.ev = p.board_ev "      \
     "LEFT JOIN profiles pr ON pr.author = e.author "
 
-/* What the viewer may see: ?8 is true for a moderator, ?9 the viewer's key. */
-#define VISIBLE_SQL                                                                                \
-    " AND (p.status IN (0, 1, 2) OR (p.status = 4 AND (?8 OR e.author = ?9)) OR "                  \
-    "(p.status = 3 AND ?8)) "
+/* What the viewer may see: ?8 is true for a moderator, ?9 the viewer's key. Held and
+ * hidden posts show to moderators and to their author, who sees what happened. */
+#define VISIBLE_SQL " AND (p.status IN (0, 1, 2) OR ?8 OR e.author = ?9) "
 
 void store_posts_free(struct store_post *p, size_t n)
 {
@@ -87,6 +101,7 @@ void store_posts_free(struct store_post *p, size_t n)
         free(p[i].cw);
         free(p[i].author_name);
         free(p[i].author_roles);
+        free(p[i].mod_reason);
         for (int r = 0; r < STORE_MAX_ROLES; r++)
             free(p[i].role_about[r]);
     }
@@ -211,8 +226,71 @@ static herr postlist_next(struct store *s, struct postlist *l, struct store_post
     return HERR_OK;
 }
 
-/* posts_run - step q (POST_COLS) and append every row to l, with reactions. */
-static herr posts_run(struct store *s, sqlite3_stmt *q, struct postlist *l)
+/* common_digits - how many first hex digits two keys share. */
+static uint32_t common_digits(const uint8_t *a, const uint8_t *b)
+{
+    uint32_t n = 0;
+    for (size_t i = 0; i < HEARTH_PK_LEN; i++, n += 2) {
+        if (a[i] == b[i])
+            continue;
+        return n + ((a[i] >> 4) == (b[i] >> 4));
+    }
+    return n;
+}
+
+/* key_digits - store_key_digits, inside a read. */
+static herr key_digits(struct store *s, const uint8_t *author, uint32_t *digits)
+{
+    herr e = HERR_OK;
+    *digits = 8;
+    sqlite3_stmt *q = sq(s, Q_NAME_TWINS);
+    if (!q)
+        return HERR_IO;
+    sqlite3_bind_blob(q, 1, author, HEARTH_PK_LEN, SQLITE_STATIC);
+    int n;
+    while ((n = sq_step(s, q, &e, "cannot read profiles")) > 0) {
+        uint32_t d = common_digits(author, sqlite3_column_blob(q, 0)) + 4;
+        d = d < 12 ? 12 : d > 2 * HEARTH_PK_LEN ? 2 * HEARTH_PK_LEN : d;
+        if (d > *digits)
+            *digits = d;
+    }
+    return n < 0 ? e : HERR_OK;
+}
+
+herr store_key_digits(struct store *s, const uint8_t author[HEARTH_PK_LEN], uint32_t *digits)
+{
+    s->err[0] = '\0';
+    *digits = 8;
+    herr e = store_read_begin(s);
+    if (!e)
+        e = key_digits(s, author, digits);
+    store_read_end(s);
+    return e;
+}
+
+/* why_fill - why p is hidden, and for its author and moderators (`may_see_reason`)
+ * the reason of the moderation event behind its state. */
+static herr why_fill(struct store *s, struct store_post *p, int64_t ev, bool may_see_reason)
+{
+    uint8_t mod_id[HEARTH_ID_LEN];
+    bool has_mod;
+    int why;
+    herr e = view_post_why(s, ev, (int)p->status, &why, mod_id, &has_mod);
+    if (e)
+        return e;
+    p->hidden_by = (enum post_hidden_by)why;
+    if (!has_mod || !may_see_reason)
+        return HERR_OK;
+    struct event x;
+    e = rules_parse_held(s, mod_id, &x);
+    if (!e && x.b.reason.p && !(p->mod_reason = strndup(x.b.reason.p, x.b.reason.n)))
+        e = store_fail(s, HERR_NOMEM, "out of memory");
+    return e;
+}
+
+/* posts_run - step q (POST_COLS) and append every row to l, with reactions and why
+ * each is hidden; `mod` when the viewer moderates. */
+static herr posts_run(struct store *s, sqlite3_stmt *q, struct postlist *l, bool mod)
 {
     herr e = HERR_OK;
     int rc;
@@ -228,6 +306,12 @@ static herr posts_run(struct store *s, sqlite3_stmt *q, struct postlist *l)
         e = store_sqlerr(s, rc, "cannot read posts");
     for (size_t i = 0; i < l->n && !e; i++)
         e = reactions_fill(s, &l->v[i], l->ev[i]);
+    for (size_t i = 0; i < l->n && !e; i++)
+        e = key_digits(s, l->v[i].author, &l->v[i].author_key_digits);
+    for (size_t i = 0; i < l->n && !e; i++) {
+        bool own = s->has_viewer && !memcmp(l->v[i].author, s->viewer, HEARTH_PK_LEN);
+        e = why_fill(s, &l->v[i], l->ev[i], mod || own);
+    }
     return e;
 }
 
@@ -297,7 +381,7 @@ static herr posts_query(struct store *s, const char *sql, const struct qargs *a,
         e = prepare(s, sql, &q);
     if (!e && sql) {
         qargs_bind(s, q, a, mod);
-        e = posts_run(s, q, &l);
+        e = posts_run(s, q, &l, mod);
     }
     sqlite3_finalize(q);
     store_read_end(s);

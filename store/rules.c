@@ -157,6 +157,71 @@ static herr check_role(struct store *s, const struct event *ev)
                                         : "only the founder or an admin can revoke roles");
 }
 
+/* standing - q (binding ?1 the target's id, ?2 a key, ?3 a text when given) finds a
+ * row. */
+static herr standing(struct store *s, enum q which, const uint8_t *target, const uint8_t *key,
+                     struct hstr text, bool *yes)
+{
+    herr e = HERR_OK;
+    sqlite3_stmt *q = sq(s, which);
+    if (!q)
+        return HERR_IO;
+    sq_bind_id(q, 1, target);
+    sqlite3_bind_blob(q, 2, key, HEARTH_PK_LEN, SQLITE_STATIC);
+    if (text.p)
+        sqlite3_bind_text(q, 3, text.p, (int)text.n, SQLITE_STATIC);
+    int n = sq_step(s, q, &e, "cannot read reactions and flags");
+    *yes = n > 0;
+    if (n > 0)
+        sqlite3_reset(q);
+    return n < 0 ? e : HERR_OK;
+}
+
+/* check_flag - a flag asks the moderators to look at someone else's post; the view
+ * counts one standing flag per member and none from the author. */
+static herr check_flag(struct store *s, const struct event *ev)
+{
+    struct ptarget t;
+    bool again;
+    herr e = live(s, ev->ref, &t, "post to flag");
+    if (!e && !memcmp(t.author, ev->author, HEARTH_PK_LEN))
+        return store_fail(s, HERR_NOOP,
+                          "you cannot flag your own post (retract or edit it instead)");
+    if (!e)
+        e = standing(s, Q_RULE_MY_FLAG, ev->ref, ev->author, (struct hstr){0}, &again);
+    if (!e && again)
+        e = store_fail(s, HERR_NOOP, "you have already flagged this post for the moderators");
+    return e;
+}
+
+/* check_react - the view counts one standing reaction of each kind per member. */
+static herr check_react(struct store *s, const struct event *ev)
+{
+    struct ptarget t;
+    bool again;
+    herr e = live(s, ev->ref, &t, "post to react to");
+    if (!e)
+        e = standing(s, Q_RULE_MY_REACT, ev->ref, ev->author, ev->b.reaction, &again);
+    if (!e && again)
+        e = store_fail(s, HERR_NOOP, "you have already sent %.*s to this post",
+                       (int)ev->b.reaction.n, ev->b.reaction.p);
+    return e;
+}
+
+/* check_approve - an approval shows a held post, or closes the review of a flagged
+ * one; on a post that is neither it does nothing. */
+static herr check_approve(struct store *s, const struct event *ev, const struct ptarget *t)
+{
+    bool flagged;
+    if (t->status == POST_HELD)
+        return HERR_OK;
+    herr e = standing(s, Q_RULE_FLAGGERS, ev->ref, t->author, (struct hstr){0}, &flagged);
+    if (!e && !flagged)
+        e = store_fail(s, HERR_NOOP,
+                       "the post is not waiting for approval: it is neither held nor flagged");
+    return e;
+}
+
 static herr check_mod(struct store *s, const struct event *ev)
 {
     struct ptarget t;
@@ -171,12 +236,71 @@ static herr check_mod(struct store *s, const struct event *ev)
         action == MA_LOCK || action == MA_UNLOCK || action == MA_PIN || action == MA_UNPIN;
     if (!e && thread_only && t.kind != EK_POST)
         e = store_fail(s, HERR_USAGE, "only a thread can be locked or pinned");
+    if (!e && action == MA_APPROVE)
+        e = check_approve(s, ev, &t);
     return e;
+}
+
+/* name_char_bad - a code point that can make a name read as something else: C0 and
+ * C1 controls, DEL, and the bidirectional marks, embeddings, overrides and isolates. */
+static bool name_char_bad(uint32_t cp)
+{
+    return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == 0x061c || cp == 0x200e ||
+           cp == 0x200f || (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
+/* utf8_next - the code point at s (well-formed UTF-8: event_parse checked it) and its
+ * length. */
+static size_t utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
+{
+    size_t len = s[0] < 0x80 ? 1 : s[0] < 0xe0 ? 2 : s[0] < 0xf0 ? 3 : 4;
+    if (len > n)
+        len = n;
+    *cp = len == 1 ? s[0] : (uint32_t)(s[0] & (0x7f >> len));
+    for (size_t i = 1; i < len; i++)
+        *cp = (*cp << 6) | (s[i] & 0x3fu);
+    return len;
+}
+
+size_t rules_name_clean(struct hstr in, char *out, size_t *len)
+{
+    size_t bad = 0, o = 0;
+    const unsigned char *p = (const unsigned char *)in.p;
+    for (size_t i = 0; i < in.n;) {
+        uint32_t cp;
+        size_t k = utf8_next(p + i, in.n - i, &cp);
+        if (name_char_bad(cp)) {
+            memcpy(out + o, "\xef\xbf\xbd", 3); /* U+FFFD */
+            o += 3;
+            bad++;
+        } else {
+            memcpy(out + o, p + i, k);
+            o += k;
+        }
+        i += k;
+    }
+    out[o] = '\0';
+    *len = o;
+    return bad;
+}
+
+/* check_name - names (a pseudonym, a board's, the forum's) are shown beside posts and
+ * roles: no character in them may change how the text around them reads. */
+static herr check_name(struct store *s, const struct event *ev)
+{
+    char clean[3 * HEARTH_MAX_NAME + 1];
+    size_t n;
+    if (!ev->b.name.p || ev->b.name.n > HEARTH_MAX_NAME || !rules_name_clean(ev->b.name, clean, &n))
+        return HERR_OK;
+    return store_fail(s, HERR_INVALID,
+                      "a name cannot hold control or bidirectional-override characters");
 }
 
 herr rules_check_publish(struct store *s, const struct event *ev)
 {
-    struct ptarget t;
+    herr e = check_name(s, ev);
+    if (e)
+        return e;
     switch (ev->kind) {
     case EK_BOARD:
         return check_board(s, ev);
@@ -189,9 +313,9 @@ herr rules_check_publish(struct store *s, const struct event *ev)
     case EK_RETRACT:
         return check_own(s, ev, "retract");
     case EK_REACT:
-        return live(s, ev->ref, &t, "post to react to");
+        return check_react(s, ev);
     case EK_FLAG:
-        return live(s, ev->ref, &t, "post to flag");
+        return check_flag(s, ev);
     case EK_ROLE:
         return check_role(s, ev);
     case EK_MOD:
@@ -202,6 +326,32 @@ herr rules_check_publish(struct store *s, const struct event *ev)
     default:
         return HERR_OK;
     }
+}
+
+/* check_unhide - an unhide that leaves its target hidden did nothing: say what the
+ * view says instead (the event is not kept: the transaction rolls back). */
+static herr check_unhide(struct store *s, const struct event *ev)
+{
+    struct ptarget t;
+    herr e = ptarget_find(s, ev->ref, &t);
+    if (e || !t.held || !t.is_post_or_reply || t.status != POST_HIDDEN)
+        return e;
+    bool banned;
+    e = care_banned(s, t.author, &banned);
+    if (e)
+        return e;
+    if (banned)
+        return store_fail(s, HERR_NOOP,
+                          "the post stays hidden: its author is banned (unban them to show it)");
+    return store_fail(s, HERR_NOOP,
+                      "the post stays hidden: a hide dated later than this clock is in force");
+}
+
+herr rules_check_effect(struct store *s, const struct event *ev)
+{
+    if (ev->kind == EK_MOD && care_action_of(ev->b.action) == MA_UNHIDE)
+        return check_unhide(s, ev);
+    return HERR_OK;
 }
 
 /* rules_prepare - complete a draft before it is signed: a revocation without `until`

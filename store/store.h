@@ -96,9 +96,9 @@ HEARTH_MUST_CHECK herr store_publish(struct store *s, const struct hkey *k,
 
 /* ---- reading the view ---- */
 
-/* store_set_viewer - whose eyes the queries below see with: held posts show only to
- * their author and to moderators, hidden ones only to moderators, and so on. NULL (the
- * default) is an anonymous reader. The key is copied. */
+/* store_set_viewer - whose eyes the queries below see with: held and hidden posts show
+ * only to their author and to moderators, and so on. NULL (the default) is an
+ * anonymous reader. The key is copied. */
 void store_set_viewer(struct store *s, const uint8_t author[HEARTH_PK_LEN]);
 
 enum post_status {
@@ -110,6 +110,17 @@ enum post_status {
 };
 
 const char *post_status_name(enum post_status st);
+
+/* Why a post is hidden (status POST_HIDDEN). */
+enum post_hidden_by {
+    HIDDEN_BY_NONE = 0,  /* not hidden */
+    HIDDEN_BY_MOD = 1,   /* a moderator's hide is in force */
+    HIDDEN_BY_FLAGS = 2, /* flagged by `flags` members, until a moderator reviews it */
+    HIDDEN_BY_BAN = 3,   /* its author is banned */
+};
+
+/* post_hidden_by_name - "moderator", "flags", "ban", or NULL for HIDDEN_BY_NONE. */
+const char *post_hidden_by_name(enum post_hidden_by h);
 
 struct store_reaction {
     char name[32];
@@ -135,9 +146,18 @@ struct store_post {
     uint64_t edited; /* created time of the edit in force, 0 when never edited */
     uint32_t depth;  /* 0 for the thread's post, 1 for its replies... */
     enum post_status status;
+    enum post_hidden_by hidden_by; /* with POST_HIDDEN: why; else HIDDEN_BY_NONE */
+    /* The reason given by the moderation event in force on the post: the hide
+     * (HIDDEN_BY_MOD), the ban of its author (HIDDEN_BY_BAN) or the removal
+     * (POST_REMOVED). NULL otherwise, and NULL unless the viewer is the post's author
+     * or a moderator: reasons are written for them. */
+    char *mod_reason;
     bool locked, pinned; /* for a thread */
     char *title, *text, *cw;
-    char *author_name;  /* the author's pseudonym, NULL when no profile */
+    char *author_name; /* the author's pseudonym, NULL when no profile */
+    /* How many hex digits of the author's key to show beside author_name so that no
+     * other author can pass for them (store_key_digits). */
+    uint32_t author_key_digits;
     char *author_roles; /* comma-separated roles, NULL when none ("founder" for the
                            founder, then admin, moderator, professional, peer-worker) */
     /* What each of author_roles means, in the same order: the `about` of the newest
@@ -225,6 +245,15 @@ HEARTH_MUST_CHECK herr store_resolve(struct store *s, const char *prefix,
 HEARTH_MUST_CHECK herr store_profile(struct store *s, const uint8_t author[HEARTH_PK_LEN],
                                      char **name, char **about);
 
+/* store_key_digits - how many first hex digits of author's key to show beside their
+ * pseudonym: 8, or when another author's pseudonym is the same (ASCII letters
+ * compared without case) at least 12, and 4 more than the longest prefix the two keys
+ * share, so that a copied name, even with a key ground to a like prefix, reads as
+ * someone else. Pseudonyms are as the view shows them (controls and bidirectional
+ * overrides replaced by U+FFFD). */
+HEARTH_MUST_CHECK herr store_key_digits(struct store *s, const uint8_t author[HEARTH_PK_LEN],
+                                        uint32_t *digits);
+
 /* store_forum_name - the forum's name, from its genesis (caller frees; NULL when the
  * genesis has none). HERR_STATE when the replica has no forum. */
 HEARTH_MUST_CHECK herr store_forum_name(struct store *s, char **name);
@@ -308,12 +337,17 @@ HEARTH_MUST_CHECK herr store_view_digest(struct store *s, uint8_t out[HEARTH_ID_
 /* ---- community care (docs/EVENTS.md, "Roles and moderation") ----
  *
  * Roles, moderation, settings and resources are evaluated from the set of events
- * like the rest of the view. What a viewer sees follows store_set_viewer: held posts
- * show to their author and to moderators; posts hidden by a moderator, by flags
- * awaiting review, or because their author is banned show to moderators only (with
- * their status); retracted and removed posts show to everyone as such, without text.
+ * like the rest of the view. What a viewer sees follows store_set_viewer: held posts,
+ * and posts hidden by a moderator, by flags awaiting review, or because their author
+ * is banned, show to their author and to moderators only, with their status, why they
+ * are hidden (store_post.hidden_by) and the moderator's reason (mod_reason);
+ * retracted and removed posts show to everyone as such, without text.
  * store_publish refuses moderation without the role, posting while banned and
- * replying in a locked thread with HERR_DENIED. */
+ * replying in a locked thread with HERR_DENIED, and actions that would change nothing
+ * with HERR_NOOP (docs/EVENTS.md, "The view"): flagging one's own post or flagging it
+ * again while one's flag stands, sending a reaction one's standing reaction already
+ * gives, approving a post that is neither held nor flagged, and an unhide after which
+ * the post would still be hidden (its author banned, or a later hide in force). */
 
 /* store_roles - the current roles of author, comma-separated as in
  * store_post.author_roles; *roles is NULL when none. Caller frees. */

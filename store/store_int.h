@@ -112,6 +112,20 @@ enum post_state {
       " ORDER BY seq DESC, id DESC")                                                               \
     X(Q_RULE_TARGET, "SELECT e.kind, e.author, p.state, p.status, e.root, p.locked FROM events e " \
                      "LEFT JOIN posts p ON p.ev = e.arrival WHERE e.id = ?1")                      \
+    X(Q_RULE_MY_REACT,                                                                             \
+      "SELECT 1 FROM events e JOIN reacts r ON r.ev = e.arrival WHERE e.ref_ev = (SELECT "         \
+      "arrival FROM events WHERE id = ?1) AND e.kind = 7 AND r.author = ?2 AND r.reaction = ?3 "   \
+      "AND r.live = 1 LIMIT 1")                                                                    \
+    X(Q_RULE_MY_FLAG,                                                                              \
+      "SELECT 1 FROM events e JOIN flags f ON f.ev = e.arrival WHERE e.ref_ev = (SELECT "          \
+      "arrival FROM events WHERE id = ?1) AND e.kind = 8 AND f.author = ?2 AND f.live = 1 LIMIT "  \
+      "1")                                                                                         \
+    X(Q_RULE_FLAGGERS,                                                                             \
+      "SELECT 1 FROM events e JOIN flags f ON f.ev = e.arrival WHERE e.ref_ev = (SELECT "          \
+      "arrival FROM events WHERE id = ?1) AND e.kind = 8 AND f.author != ?2 AND f.live = 1 LIMIT " \
+      "1")                                                                                         \
+    X(Q_NAME_TWINS, "SELECT o.author FROM profiles p JOIN profiles o ON o.name = p.name COLLATE "  \
+                    "NOCASE AND o.author != p.author WHERE p.author = ?1")                         \
     X(Q_REACT_COUNTS,                                                                              \
       "SELECT r.reaction, count(DISTINCT r.author) FROM events e JOIN reacts r ON "                \
       "r.ev = e.arrival WHERE e.ref_ev = ?1 AND e.kind = 7 AND r.live = 1 GROUP BY "               \
@@ -267,6 +281,12 @@ HEARTH_MUST_CHECK herr view_apply(struct store *s, int64_t ev, const struct view
 HEARTH_MUST_CHECK herr view_must_purge(struct store *s, const struct event *ev, int64_t arrival,
                                        bool referenced, bool *purge);
 
+/* view_post_why - for the post at `ev` whose status is `status`: why it is hidden
+ * (enum post_hidden_by) and the moderation event in force behind it (the hide, the
+ * ban, or for POST_REMOVED the latest valid removal), when there is one (*has_mod). */
+HEARTH_MUST_CHECK herr view_post_why(struct store *s, int64_t ev, int status, int *hidden_by,
+                                     uint8_t mod_id[HEARTH_ID_LEN], bool *has_mod);
+
 /* view_recompute_all - recompute every derived row (after the genesis or a change
  * of roles). */
 HEARTH_MUST_CHECK herr view_recompute_all(struct store *s);
@@ -324,6 +344,10 @@ HEARTH_MUST_CHECK herr care_config_recompute(struct store *s, bool *changed);
 HEARTH_MUST_CHECK herr care_ban_recompute(struct store *s, const uint8_t *subject, bool *changed);
 HEARTH_MUST_CHECK herr care_bans_recompute_all(struct store *s);
 HEARTH_MUST_CHECK herr care_banned(struct store *s, const uint8_t *author, bool *yes);
+/* care_ban_event - the valid ban or unban of subject that is in force (*has false when
+ * none): its id. */
+HEARTH_MUST_CHECK herr care_ban_event(struct store *s, const uint8_t *subject,
+                                      uint8_t id[HEARTH_ID_LEN], bool *has);
 HEARTH_MUST_CHECK herr care_load(struct store *s);
 
 /* ---- ingest.c ---- */
@@ -338,8 +362,19 @@ HEARTH_MUST_CHECK herr ingest_insert(struct store *s, const struct event *ev);
  * HERR_DENIED / HERR_NOT_FOUND with the detail in store_errmsg(). */
 HEARTH_MUST_CHECK herr rules_check_publish(struct store *s, const struct event *ev);
 
+/* rules_check_effect - after a person's new event was applied (inside its
+ * transaction): HERR_NOOP, with the detail, when it changed nothing it was meant to
+ * change (an unhide after which the post is still hidden); the caller rolls back. */
+HEARTH_MUST_CHECK herr rules_check_effect(struct store *s, const struct event *ev);
+
 /* rules_prepare - fill in what a draft leaves to the store (a revocation's until). */
 HEARTH_MUST_CHECK herr rules_prepare(struct store *s, struct event_draft *d);
+
+/* rules_name_clean - in (a name of at most HEARTH_MAX_NAME bytes of valid UTF-8) into
+ * out (3 * HEARTH_MAX_NAME + 1 bytes, NUL-terminated, length *len) with every control
+ * and bidirectional mark, embedding, override or isolate replaced by U+FFFD; returns
+ * how many were replaced. */
+size_t rules_name_clean(struct hstr in, char *out, size_t *len);
 
 /* rules_parse_held - the held event `id`, parsed into ev (borrowing s->scratch);
  * HERR_NOT_FOUND when not held. */

@@ -67,6 +67,7 @@ static void content_release(struct content *c)
 }
 
 static herr post_refresh(struct store *s, int64_t ev, bool content);
+static herr post_load(struct store *s, int64_t ev, struct postrow *p);
 static herr refresh_post_at(struct store *s, int64_t ev);
 static herr ev_find(struct store *s, const uint8_t id[HEARTH_ID_LEN], struct evrow *r, bool *found);
 
@@ -362,7 +363,7 @@ static herr purge_post(struct store *s, const struct postrow *p, const struct re
 /* What the events that reference a post say about it. */
 struct care_facts {
     bool retracted, removed, purge, approved, unhidden;
-    struct toggle_state hide, lock, pin;
+    struct toggle_state hide, lock, pin, remove; /* remove: the latest valid removal */
     size_t flaggers;
 };
 
@@ -380,6 +381,7 @@ static herr facts_mod(struct store *s, const struct refrow *x, struct care_facts
     switch (x->action) {
     case MA_REMOVE:
         f->removed = true;
+        care_toggle(&f->remove, true, x->created, x->id);
         break;
     case MA_APPROVE:
         f->approved = true;
@@ -502,6 +504,42 @@ static herr compute_content(struct store *s, const struct postrow *p, const stru
         e = content_pick(s, p, own, &vers, c);
     refs_release(&r);
     refs_release(&vers);
+    return e;
+}
+
+herr view_post_why(struct store *s, int64_t ev, int status, int *hidden_by,
+                   uint8_t mod_id[HEARTH_ID_LEN], bool *has_mod)
+{
+    struct postrow p;
+    struct refs r = {0};
+    struct care_facts f;
+    *hidden_by = HIDDEN_BY_NONE;
+    *has_mod = false;
+    if (status != POST_HIDDEN && status != POST_REMOVED)
+        return HERR_OK;
+    herr e = post_load(s, ev, &p);
+    if (!e)
+        e = refs_load(s, ev, &r);
+    if (!e)
+        e = facts_load(s, &p, &r, &f);
+    refs_release(&r);
+    if (e)
+        return e;
+    const struct toggle_state *t = status == POST_REMOVED ? &f.remove : &f.hide;
+    if (status == POST_REMOVED || (f.hide.has && f.hide.on)) {
+        *hidden_by = status == POST_REMOVED ? HIDDEN_BY_NONE : HIDDEN_BY_MOD;
+        *has_mod = t->has;
+        memcpy(mod_id, t->id, HEARTH_ID_LEN);
+        return HERR_OK;
+    }
+    bool banned;
+    e = care_banned(s, p.author, &banned);
+    if (!e && banned) {
+        *hidden_by = HIDDEN_BY_BAN;
+        e = care_ban_event(s, p.author, mod_id, has_mod);
+    } else if (!e) {
+        *hidden_by = HIDDEN_BY_FLAGS;
+    }
     return e;
 }
 
@@ -1096,8 +1134,16 @@ static herr mark_kill(struct store *s, enum q which, int64_t ev)
     return sq_exec(s, q, "cannot update a reaction or flag");
 }
 
+/* profile_put - x becomes its author's profile in force. The name is shown as
+ * rules_name_clean leaves it: a peer's name with controls or bidirectional overrides
+ * (which our own node refuses to sign) cannot make the text around it read otherwise. */
 static herr profile_put(struct store *s, int64_t ev, const struct event *x)
 {
+    char name[3 * HEARTH_MAX_NAME + 1];
+    size_t len;
+    if (x->b.name.n > HEARTH_MAX_NAME)
+        return store_fail(s, HERR_CORRUPT, "a profile name is too long");
+    (void)rules_name_clean(x->b.name, name, &len);
     sqlite3_stmt *q = sq(s, Q_PROFILE_PUT);
     if (!q)
         return HERR_IO;
@@ -1105,7 +1151,7 @@ static herr profile_put(struct store *s, int64_t ev, const struct event *x)
     sqlite3_bind_int64(q, 2, ev);
     sqlite3_bind_int64(q, 3, (int64_t)x->seq);
     sq_bind_id(q, 4, x->id);
-    sqlite3_bind_text(q, 5, x->b.name.p, (int)x->b.name.n, SQLITE_STATIC);
+    sqlite3_bind_text(q, 5, name, (int)len, SQLITE_STATIC);
     if (x->b.about.p)
         sqlite3_bind_text(q, 6, x->b.about.p, (int)x->b.about.n, SQLITE_STATIC);
     return sq_exec(s, q, "cannot save a profile");

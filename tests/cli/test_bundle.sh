@@ -15,7 +15,7 @@ reply "$A" "$T" "A reply."
 R=$ID
 reply "$A" "$R" "A nested reply."
 expect_ok "$HEARTH" -d "$A" react "$T" support
-expect_ok "$HEARTH" -d "$A" flag "$R" --reason "check this"
+expect_ok "$HEARTH" -d "$A" react "$R" hug
 post "$A" welcome "Gone" "Words that will be taken back."
 expect_ok "$HEARTH" -d "$A" retract "$ID"
 
@@ -59,10 +59,10 @@ expect_ok "$HEARTH" -d "$B" import "$TMP_ROOT/a.bundle"
 contains "human import counts" "$OUT" "$N events: 0 accepted, $N duplicate, 0 rejected"
 unchanged "$B"
 
-# --since: what people wrote (2 posts, 2 replies, a reaction, a flag) only when newer;
+# --since: what people wrote (2 posts, 2 replies, 2 reactions) only when newer;
 # the genesis, boards, profile and the retraction always go.
 expect_ok "$HEARTH" -d "$A" --json export "$TMP_ROOT/none.bundle" --since 2099-01-01
-same "--since a future date leaves out the 6 posts, replies, reactions and flags" \
+same "--since a future date leaves out the 6 posts, replies and reactions" \
     "$(json 'd["events"]')" "$((N - 6))"
 expect_ok "$HEARTH" -d "$A" --json export "$TMP_ROOT/week.bundle" --since 7d
 same "--since 7d keeps everything made today" "$(json 'd["events"]')" "$N"

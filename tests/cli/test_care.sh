@@ -292,7 +292,7 @@ same "a member does not see it" "$(status_of "$U" "$TR")" -
 expect_ok "$HEARTH" -d "$U" --json read "$T"
 same "the thread without the hidden reply" "$(json 'len(d)')" 1
 expect_ok "$HEARTH" -d "$M" read "$T"
-contains "moderators see why not everyone sees it" "$OUT" "[hidden by a moderator]"
+contains "moderators see why not everyone sees it" "$OUT" "[hidden by a moderator: a reply that shares too much]"
 expect_ok "$HEARTH" -d "$M" --json mod unhide "$TR" --reason "talked it through"
 json_valid
 same "unhide json" "$(json '[d["kind"], d["action"], d["reason"], d["target"], d["subject"]]')" \
@@ -588,10 +588,10 @@ RAIN=$ID
 mesh "$A" "$U" "$V"
 expect_ok "$HEARTH" -d "$U" mod hide "$RAIN" --reason "off topic"
 mesh "$A" "$U" "$V"
-same "hidden by the new moderator" "$(status_of "$V" "$RAIN")" -
+same "hidden by the new moderator (its author sees it so)" "$(status_of "$V" "$RAIN")" hidden
 expect_ok "$HEARTH" -d "$A" role revoke "$KIRI" moderator
 mesh "$A" "$U" "$V"
-same "a plain revocation keeps what was done" "$(status_of "$V" "$RAIN")" -
+same "a plain revocation keeps what was done" "$(status_of "$V" "$RAIN")" hidden
 snapshot "$U"
 expect_fail 6 "hearth: mod: you are not a moderator of this forum" \
     "$HEARTH" -d "$U" mod unhide "$RAIN" --reason "still me"
@@ -607,5 +607,92 @@ mesh "$A" "$M" "$U" "$V"
 expect_ok "$HEARTH" -d "$M" --json read "$RAIN"
 same "--undo takes away what was done under that grant" "$(json 'd[0]["pinned"]')" false
 same "what the first grant's plain revocation kept stays" "$(json 'd[0]["status"]')" hidden
+
+# ---- the care rules, made true: what a member sees of their own post ----
+R=$(new_dir r1)
+expect_ok "$HEARTH" -d "$R" init --forum "Rules"
+RFORUM=$("$HEARTH" -d "$R" --json id | python3 -c 'import json,sys; print(json.load(sys.stdin)["forum"])')
+R2=$(new_dir r2)
+R3=$(new_dir r3)
+R4=$(new_dir r4)
+for d in "$R2" "$R3" "$R4"; do
+    expect_ok "$HEARTH" -d "$d" init --join "$RFORUM"
+done
+expect_ok "$HEARTH" -d "$R2" profile --name "Ana"
+expect_ok "$HEARTH" -d "$R" settings --flags 2
+mesh "$R" "$R2" "$R3" "$R4"
+post "$R2" welcome "Flag me" "Words some find hard."
+RF=$ID
+post "$R2" welcome "Hide me" "My number is 021 555 0100."
+RH=$ID
+mesh "$R" "$R2" "$R3" "$R4"
+expect_ok "$HEARTH" -d "$R3" flag "$RF" --reason "worried"
+expect_ok "$HEARTH" -d "$R4" flag "$RF" --reason "upsetting"
+expect_ok "$HEARTH" -d "$R" mod hide "$RH" --reason "shares a phone number"
+mesh "$R" "$R2" "$R3" "$R4"
+same "others do not see a flagged post" "$(status_of "$R3" "$RF")" -
+same "its author sees it, hidden" "$(status_of "$R2" "$RF")" hidden
+expect_ok "$HEARTH" -d "$R2" read "$RF"
+contains "hidden by flags, labelled so" "$OUT" "[hidden until a moderator reviews it (flagged by 2 members)]"
+lacks "not labelled as a moderator's" "$OUT" "hidden by a moderator"
+expect_ok "$HEARTH" -d "$R2" read "$RH"
+contains "hidden by a moderator, with the reason" "$OUT" "[hidden by a moderator: shares a phone number]"
+expect_ok "$HEARTH" -d "$R2" --json read "$RH"
+same "json: why and the reason" "$(json '[d[0]["status"], d[0]["hidden_by"], d[0]["mod_reason"]]')" \
+    '["hidden", "moderator", "shares a phone number"]'
+expect_ok "$HEARTH" -d "$R" read "$RF"
+contains "moderators see the flags label too" "$OUT" "(flagged by 2 members)]"
+# An unhide that leaves the post hidden says so, and publishes nothing.
+expect_ok "$HEARTH" -d "$R" mod ban "$(author "$R2")" --reason "cooling off"
+snapshot "$R"
+expect_fail 8 "hearth: mod: the post stays hidden: its author is banned" \
+    "$HEARTH" -d "$R" mod unhide "$RH" --reason "looked again"
+unchanged "$R"
+expect_ok "$HEARTH" -d "$R" mod unban "$(author "$R2")" --reason "talked"
+expect_ok "$HEARTH" -d "$R" mod unhide "$RH" --reason "looked again"
+contains "an unhide that shows it" "$OUT" "is shown again"
+
+# ---- the care rules, made true: actions that do nothing say so ----
+mesh "$R" "$R2" "$R3" "$R4"
+expect_ok "$HEARTH" -d "$R3" flag "$RH" --reason "a phone number"
+contains "human flag output" "$OUT" "flagged ${RH:0:12} for the moderators"
+snapshot "$R3"
+expect_fail 8 "hearth: flag: you have already flagged this post for the moderators" \
+    "$HEARTH" -d "$R3" flag "$RH" --reason "again"
+unchanged "$R3"
+post "$R3" welcome "Mine" "My own words."
+RM=$ID
+mesh "$R3" "$R4"
+expect_ok "$HEARTH" -d "$R4" --json flag "$RM" --reason "checking"
+same "flag json" "$(json 'd["kind"] + " " + d["target"]')" "flag $RM"
+snapshot "$R3"
+expect_fail 8 "hearth: flag: you cannot flag your own post" "$HEARTH" -d "$R3" flag "$RM" --reason "x"
+expect_ok "$HEARTH" -d "$R3" react "$RM" hug
+snapshot "$R3"
+expect_fail 8 "hearth: react: you have already sent hug to this post" "$HEARTH" -d "$R3" react "$RM" Hug
+unchanged "$R3"
+post "$R3" welcome "Plain" "Nothing to review here."
+RP=$ID
+mesh "$R" "$R3"
+snapshot "$R"
+expect_fail 8 "hearth: mod: the post is not waiting for approval: it is neither held nor flagged" \
+    "$HEARTH" -d "$R" mod approve "$RP" --reason "fine"
+unchanged "$R"
+
+# ---- the care rules, made true: names cannot pass for someone else ----
+snapshot "$R4"
+expect_fail 4 "hearth: profile: a name cannot hold control or bidirectional-override characters" \
+    "$HEARTH" -d "$R4" profile --name $'Ana \u202e[rotaredom]'
+unchanged "$R4"
+expect_ok "$HEARTH" -d "$R4" profile --name "ANA"
+mesh "$R" "$R2" "$R3" "$R4"
+ANA=$(author "$R2")
+ANA2=$(author "$R4")
+expect_ok "$HEARTH" -d "$R3" read "$RH"
+contains "a shared name shows more of the key" "$OUT" "Ana (${ANA:0:12})"
+post "$R4" welcome "Me too" "Also Ana, or so it says."
+mesh "$R3" "$R4"
+expect_ok "$HEARTH" -d "$R3" threads welcome
+contains "the other one too" "$OUT" "ANA (${ANA2:0:12})"
 
 finish

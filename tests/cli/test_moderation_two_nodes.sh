@@ -93,9 +93,11 @@ same "A: the words are gone from the database file" "$(grep -c -a "$SECRET" "$A/
 expect_ok "$HEARTH" -d "$C" status
 check "C: the words are there before" "$(grep -c -a "$SECRET" "$C/hearth.db")" -gt 0
 carry "$A" "$C"
-expect_fail 3 "no such post or reply" "$HEARTH" -d "$C" read "$T"
+expect_ok "$HEARTH" -d "$C" read "$T"
+contains "C: Kiri sees her own thread hidden, and why" "$OUT" \
+    "[hidden by a moderator: checking in with Kiri first]"
 expect_ok "$HEARTH" -d "$C" threads lived-experience
-lacks "C: the hidden thread is not listed" "$OUT" "Rough winter"
+contains "C: the hidden thread is listed for its author, marked" "$OUT" "[hidden]"
 expect_ok "$HEARTH" -d "$C" status
 same "C: the words are gone from the database file" "$(grep -c -a "$SECRET" "$C/hearth.db" || true)" 0
 same "A and B agree" "$(state "$A")" "$(state "$B")"

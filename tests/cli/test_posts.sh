@@ -135,7 +135,10 @@ expect_ok "$HEARTH" -d "$A" react "$T" hug --json
 json_valid
 same "react json" "$(json 'd["post"]["reactions"]')" \
     '{"hug": 1, "me-too": 0, "support": 1, "thinking-of-you": 1, "this-helped": 0}'
-expect_ok "$HEARTH" -d "$A" react "$T" support
+snapshot "$A"
+expect_fail 8 "hearth: react: you have already sent support to this post" \
+    "$HEARTH" -d "$A" react "$T" support
+unchanged "$A"
 expect_ok "$HEARTH" -d "$A" read "$T" --json
 same "one reaction per person and kind" "$(json 'd[0]["reactions"]["support"]')" 1
 expect_ok "$HEARTH" -d "$A" read "$T"
@@ -145,11 +148,12 @@ same "react --list" "$OUT" $'support\nthinking-of-you\nthis-helped\nme-too\nhug'
 expect_ok "$HEARTH" react --list --json
 json_valid
 
-# flag.
-expect_ok "$HEARTH" -d "$A" flag "$R2" --reason "mentions a dose"
-contains "human flag output" "$OUT" "flagged ${R2:0:12} for the moderators"
-expect_ok "$HEARTH" -d "$A" --json flag "$R1" --reason "just checking"
-same "flag json" "$(json 'd["kind"] + " " + d["target"]')" "flag $R1"
+# flag: for other members' posts (test_care.sh flags them); one's own is refused.
+snapshot "$A"
+expect_fail 8 "hearth: flag: you cannot flag your own post" \
+    "$HEARTH" -d "$A" flag "$R2" --reason "mentions a dose"
+expect_fail 8 "you cannot flag your own post" "$HEARTH" -d "$A" --json flag "$R1" --reason "x"
+unchanged "$A"
 expect_fail 2 "give --reason TEXT" "$HEARTH" -d "$A" flag "$R1"
 
 # retract: the words go (null in JSON, gone from read) and, with secure_delete and

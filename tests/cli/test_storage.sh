@@ -62,7 +62,7 @@ fi
 if [ -n "$RO" ]; then
     snapshot "$SRC"
     for cmd in "post welcome --title t --body b" "reply $T --body b" "edit $T --body b2" \
-        "retract $T" "react $T hug" "flag $T --reason r" "profile --name n" \
+        "retract $T" "react $T hug" "mod hide $T --reason r" "profile --name n" \
         "import $TMP_ROOT/a.bundle"; do
         # shellcheck disable=SC2086
         expect_fail 5 "read-only data directory" "${AS[@]}" "$HEARTH" -d "$RO" $cmd

@@ -169,6 +169,30 @@ static bool file_contains(const char *path, const char *needle)
     return found;
 }
 
+/* ingest_draft - a peer's event, with its own seq and clock, into f's replica. */
+static void ingest_draft(struct fx *f, const struct hkey *k, struct event_draft d, uint8_t *id)
+{
+    struct hbuf env;
+    uint8_t dummy[HEARTH_ID_LEN];
+    hbuf_init(&env, HEARTH_MAX_EVENT);
+    d.forum = f->forum;
+    assert_int_equal(event_build(&d, k, &env, id ? id : dummy, NULL), HERR_OK);
+    struct store_blob blob = {env.data, env.len};
+    struct ingest_result r;
+    assert_int_equal(store_ingest(f->s, &blob, 1, &r, NULL), HERR_OK);
+    assert_int_equal(r.err, HERR_OK);
+    hbuf_release(&env);
+}
+
+static herr mod_why(struct fx *f, const struct hkey *by, const char *action, const uint8_t *target,
+                    const char *reason)
+{
+    struct event_draft d = {.kind = EK_MOD, .ref = target};
+    d.b.action = S(action);
+    d.b.reason = S(reason);
+    return try_publish(f, by, d, NULL);
+}
+
 /* ---- roles ---- */
 
 static void test_roles_and_refusals(void **state)
@@ -261,7 +285,8 @@ static void test_hide_unhide_by_time(void **state)
     assert_int_equal(mod(f, &B, "hide", p), HERR_OK);
     assert_int_equal(status(f, NULL, p), -1);
     assert_int_equal(status(f, &F, p), POST_HIDDEN);
-    assert_int_equal(status(f, &C, p), -1); /* not even its author */
+    assert_int_equal(status(f, &C, p), POST_HIDDEN); /* its author sees what happened */
+    assert_int_equal(status(f, &A, p), -1);          /* other members do not */
     fx_free(f);
 }
 
@@ -436,10 +461,14 @@ static void test_flags_hide_until_review(void **state)
     struct fx *f = fx_new("care_flags", 0, 2);
     uint8_t p[HEARTH_ID_LEN];
     post(f, &C, "words some find hard", p);
-    flag(f, &C, p); /* the author's own flag does not count */
+    /* The author's own flag does not count (from a peer: ours are refused). */
+    struct event_draft own = {.kind = EK_FLAG, .seq = 400, .created = 1, .ref = p};
+    own.b.reason = S("my own");
+    ingest_draft(f, &C, own, NULL);
     flag(f, &A, p);
     assert_int_equal(status(f, NULL, p), POST_VISIBLE);
-    flag(f, &A, p); /* nor does a second flag of the same member */
+    own.seq = 401; /* nor does a second flag of the same member */
+    ingest_draft(f, &A, own, NULL);
     assert_int_equal(status(f, NULL, p), POST_VISIBLE);
     flag(f, &B, p);
     assert_int_equal(status(f, NULL, p), -1);
@@ -458,6 +487,181 @@ static void test_flags_hide_until_review(void **state)
     assert_int_equal(store_mod_queue(f->s, &t, &n), HERR_OK);
     assert_int_equal(n, 0);
     store_set_viewer(f->s, NULL);
+    fx_free(f);
+}
+
+/* An author sees their own held, hidden and removed posts, marked with what happened
+ * and the moderator's reason; a post hidden by flags is told apart from one a
+ * moderator hid; an unhide that leaves the post hidden is refused, saying why. */
+static void test_own_post_state(void **state)
+{
+    struct fx *f = fx_new("care_own_state", 0, 2);
+    uint8_t p[HEARTH_ID_LEN], q[HEARTH_ID_LEN], r[HEARTH_ID_LEN], u[HEARTH_ID_LEN];
+    post(f, &C, "flagged words", p);
+    post(f, &C, "hidden words", q);
+    post(f, &C, "removed words", r);
+    post(f, &A, "alice's words", u);
+    flag(f, &A, p);
+    flag(f, &B, p);
+    struct store_post x = get(f, &C, p);
+    assert_int_equal(x.status, POST_HIDDEN);
+    assert_int_equal(x.hidden_by, HIDDEN_BY_FLAGS);
+    assert_int_equal(x.flags, 2);
+    assert_null(x.mod_reason);
+    store_posts_free(&x, 1);
+    assert_int_equal(status(f, &A, p), -1);
+    assert_int_equal(mod_why(f, &F, "hide", q, "shares a phone number"), HERR_OK);
+    x = get(f, &C, q);
+    assert_int_equal(x.status, POST_HIDDEN);
+    assert_int_equal(x.hidden_by, HIDDEN_BY_MOD);
+    assert_string_equal(x.mod_reason, "shares a phone number");
+    store_posts_free(&x, 1);
+    assert_int_equal(mod_why(f, &F, "remove", r, "a threat"), HERR_OK);
+    x = get(f, &C, r);
+    assert_int_equal(x.status, POST_REMOVED);
+    assert_string_equal(x.mod_reason, "a threat");
+    store_posts_free(&x, 1);
+    x = get(f, &A, r); /* the reason is for its author and the moderators */
+    assert_int_equal(x.status, POST_REMOVED);
+    assert_null(x.mod_reason);
+    store_posts_free(&x, 1);
+    x = get(f, &F, q);
+    assert_string_equal(x.mod_reason, "shares a phone number");
+    store_posts_free(&x, 1);
+    /* A visible post says nothing. */
+    x = get(f, &A, u);
+    assert_int_equal(x.hidden_by, HIDDEN_BY_NONE);
+    assert_null(x.mod_reason);
+    store_posts_free(&x, 1);
+    /* A ban hides, and an unhide cannot show what the ban hides: refused, nothing kept. */
+    assert_int_equal(ban(f, &F, "ban", &C), HERR_OK);
+    x = get(f, &C, p);
+    assert_int_equal(x.hidden_by, HIDDEN_BY_BAN);
+    assert_string_equal(x.mod_reason, "care");
+    store_posts_free(&x, 1);
+    struct store_stats before, after;
+    assert_int_equal(store_stats(f->s, &before), HERR_OK);
+    assert_int_equal(mod(f, &F, "unhide", p), HERR_NOOP);
+    assert_true(strstr(store_errmsg(f->s), "its author is banned") != NULL);
+    assert_int_equal(store_stats(f->s, &after), HERR_OK);
+    assert_int_equal(after.events, before.events);
+    assert_int_equal(ban(f, &F, "unban", &C), HERR_OK);
+    /* Another moderator's hide from a clock far ahead wins over an unhide made now:
+     * refused too. */
+    uint8_t g[HEARTH_ID_LEN];
+    grant(f, &F, &B, "moderator", g);
+    struct event_draft h = {.kind = EK_MOD, .seq = 1000, .created = 4102444800000ULL, .ref = u};
+    h.b.action = S("hide"), h.b.reason = S("from the future");
+    ingest_draft(f, &B, h, NULL);
+    assert_int_equal(status(f, NULL, u), -1);
+    assert_int_equal(mod(f, &F, "unhide", u), HERR_NOOP);
+    assert_true(strstr(store_errmsg(f->s), "stays hidden") != NULL);
+    assert_int_equal(status(f, &A, u), POST_HIDDEN);
+    /* An unhide that shows the post is fine. */
+    assert_int_equal(mod(f, &F, "unhide", q), HERR_OK);
+    assert_int_equal(status(f, NULL, q), POST_VISIBLE);
+    fx_free(f);
+}
+
+static uint64_t events_held(struct fx *f)
+{
+    struct store_stats st;
+    assert_int_equal(store_stats(f->s, &st), HERR_OK);
+    return st.events;
+}
+
+/* Actions that would change nothing are refused with HERR_NOOP and a reason, and
+ * nothing is stored: flagging one's own post or flagging again, the same reaction
+ * twice, approving a post that is neither held nor flagged. */
+static void test_noop_actions(void **state)
+{
+    struct fx *f = fx_new("care_noop", 0, 0);
+    uint8_t p[HEARTH_ID_LEN], q[HEARTH_ID_LEN], fl[HEARTH_ID_LEN], re[HEARTH_ID_LEN];
+    post(f, &C, "carol's words", p);
+    post(f, &C, "more words", q);
+    uint64_t n = events_held(f);
+    struct event_draft fd = {.kind = EK_FLAG, .ref = p};
+    fd.b.reason = S("worried");
+    assert_int_equal(try_publish(f, &C, fd, NULL), HERR_NOOP);
+    assert_true(strstr(store_errmsg(f->s), "your own post") != NULL);
+    assert_int_equal(events_held(f), n);
+    publish(f, &A, fd, fl);
+    assert_int_equal(try_publish(f, &A, fd, NULL), HERR_NOOP);
+    assert_true(strstr(store_errmsg(f->s), "already flagged") != NULL);
+    publish(f, &A, (struct event_draft){.kind = EK_RETRACT, .ref = fl}, NULL);
+    publish(f, &A, fd, NULL); /* a flag taken back can be given again */
+    struct event_draft rd = {.kind = EK_REACT, .ref = p};
+    rd.b.reaction = S("support");
+    publish(f, &A, rd, re);
+    n = events_held(f);
+    assert_int_equal(try_publish(f, &A, rd, NULL), HERR_NOOP);
+    assert_true(strstr(store_errmsg(f->s), "already sent support") != NULL);
+    assert_int_equal(events_held(f), n);
+    rd.b.reaction = S("hug");
+    publish(f, &A, rd, NULL);
+    publish(f, &B, rd, NULL); /* another member's hug is theirs */
+    publish(f, &A, (struct event_draft){.kind = EK_RETRACT, .ref = re}, NULL);
+    rd.b.reaction = S("support");
+    publish(f, &A, rd, NULL);
+    /* Approving: a flagged post (the review is closed), not one nobody flagged. */
+    assert_int_equal(mod(f, &F, "approve", p), HERR_OK);
+    n = events_held(f);
+    assert_int_equal(mod(f, &F, "approve", q), HERR_NOOP);
+    assert_true(strstr(store_errmsg(f->s), "not waiting for approval") != NULL);
+    assert_int_equal(events_held(f), n);
+    fx_free(f);
+}
+
+static void profile(struct fx *f, const struct hkey *k, const char *name)
+{
+    struct event_draft d = {.kind = EK_PROFILE};
+    d.b.name = S(name);
+    publish(f, k, d, NULL);
+}
+
+/* Names cannot pass for someone else: controls and bidirectional overrides are refused
+ * in our own names and shown replaced in a peer's; a name that another author also
+ * uses is shown with more of the key. */
+static void test_names(void **state)
+{
+    struct fx *f = fx_new("care_names", 0, 0);
+    uint8_t p[HEARTH_ID_LEN], q[HEARTH_ID_LEN];
+    struct event_draft d = {.kind = EK_PROFILE};
+    d.b.name = S("Sam \xe2\x80\xae[rotaredom]");
+    assert_int_equal(try_publish(f, &C, d, NULL), HERR_INVALID);
+    assert_true(strstr(store_errmsg(f->s), "bidirectional") != NULL);
+    d.b.name = S("Sam\x1b[31m");
+    assert_int_equal(try_publish(f, &C, d, NULL), HERR_INVALID);
+    struct event_draft b = {.kind = EK_BOARD};
+    b.b.name = S("Gen\xe2\x81\xa6"
+                 "eral");
+    assert_int_equal(try_publish(f, &F, b, NULL), HERR_INVALID);
+    d.b.name = S("Tama \xe2\x80\xae");
+    d.seq = 300, d.created = 1;
+    ingest_draft(f, &C, d, NULL); /* a peer's: kept, shown cleaned */
+    char *name, *about;
+    assert_int_equal(store_profile(f->s, C.pk, &name, &about), HERR_OK);
+    assert_string_equal(name, "Tama \xef\xbf\xbd");
+    free(name);
+    free(about);
+    /* Two authors named alike: more of the key; a name of one's own: 8 digits. */
+    profile(f, &A, "Sam");
+    profile(f, &B, "Kiri");
+    post(f, &A, "alice as Sam", p);
+    post(f, &B, "bob as Kiri", q);
+    struct store_post x = get(f, NULL, p);
+    assert_int_equal(x.author_key_digits, 8);
+    store_posts_free(&x, 1);
+    profile(f, &B, "sAM");
+    x = get(f, NULL, p);
+    assert_true(x.author_key_digits >= 12);
+    store_posts_free(&x, 1);
+    x = get(f, NULL, q);
+    assert_true(x.author_key_digits >= 12);
+    store_posts_free(&x, 1);
+    uint32_t digits;
+    assert_int_equal(store_key_digits(f->s, C.pk, &digits), HERR_OK);
+    assert_int_equal(digits, 8);
     fx_free(f);
 }
 
@@ -636,6 +840,9 @@ int main(void)
         cmocka_unit_test(test_hold_and_approve),
         cmocka_unit_test(test_approve_before_post),
         cmocka_unit_test(test_flags_hide_until_review),
+        cmocka_unit_test(test_own_post_state),
+        cmocka_unit_test(test_noop_actions),
+        cmocka_unit_test(test_names),
         cmocka_unit_test(test_resources),
         cmocka_unit_test(test_search),
         cmocka_unit_test(test_races_agree),

@@ -162,9 +162,10 @@ static void test_board_new(void **state)
     six_threads(f, t);
     assert_int_equal(store_board_new(f->s, f->board, 0, &k), HERR_OK);
     assert_int_equal(k, 5);
-    /* After t3: t5 and t1 (its reply) are new; t4 is hidden from alice. */
+    /* After t3: t5 and t1 (its reply) are new; t4 is hidden from bob (alice, its
+     * author, sees it: what happened to her own post). */
     uint64_t since = created_of(f, t[3]);
-    store_set_viewer(f->s, A.pk);
+    store_set_viewer(f->s, B.pk);
     assert_int_equal(store_board_new(f->s, f->board, since, &k), HERR_OK);
     assert_int_equal(k, 2);
     store_set_viewer(f->s, F.pk);

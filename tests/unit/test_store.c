@@ -801,7 +801,13 @@ static void test_reactions(void **state)
     struct event_draft d = {.kind = EK_REACT, .ref = p};
     d.b.reaction = S("hug");
     publish(f, &B, d, r1);
-    publish(f, &B, d, id); /* the same again counts once */
+    assert_int_equal(store_publish(f->s, &B, &d, id), HERR_NOOP); /* ours: refused */
+    struct event_draft again = dr(EK_REACT, f->forum, 50);        /* a peer's: counts once */
+    again.ref = p;
+    again.b.reaction = S("hug");
+    struct ev twice = mk(&B, &again);
+    assert_int_equal(ingest1(f->s, &twice), HERR_OK);
+    ev_free(&twice);
     publish(f, &A, d, id);
     d.b.reaction = S("support");
     publish(f, &B, d, id);

@@ -201,8 +201,9 @@ static void gen_mark(struct gen *g, int a, uint32_t kind)
 
 static void gen_profile(struct gen *g, int a)
 {
+    static const char *const names[] = {"Sam", "sam", "Sam \xe2\x80\xae[rotaredom]", "Ana\x1b[0m"};
     struct event_draft d = {.kind = EK_PROFILE};
-    d.b.name = text();
+    d.b.name = chance(30) ? S(names[below(4)]) : text(); /* alike, and with overrides */
     if (chance(50))
         d.b.about = text();
     emit(g, a, d, NULL);
