@@ -121,7 +121,9 @@ static void author(struct html *h, const struct store_post *x)
     html_raw(h, "\">");
     html_text(h, x->author_name ? x->author_name : "someone");
     html_raw(h, " <span class=\"key\">");
-    html_hex(h, x->author, 3);
+    /* As many digits as tell this author from another of the same name (the store
+     * says how many: 8, or more where two names collide). */
+    html_hex(h, x->author, x->author_key_digits ? (x->author_key_digits + 1) / 2 : 4);
     html_raw(h, "</span></a>");
     badges(h, x);
 }
@@ -138,14 +140,34 @@ static const char *placeholder(const struct store_post *x)
     }
 }
 
+/* status_note - what happened to a post that not everyone sees, as its author and the
+ * moderators are told: by whom, and the moderator's reason. */
 static void status_note(struct html *h, const struct store_post *x)
 {
-    if (x->status == POST_HELD)
-        html_raw(h, "<p class=\"note\">Waiting for a moderator's approval: only you and the "
-                    "moderators can see it.</p>");
-    else if (x->status == POST_HIDDEN)
-        html_raw(h, "<p class=\"note\">Hidden: only moderators (and its author) can see it."
-                    "</p>");
+    if (x->status == POST_HELD) {
+        html_raw(h, "<p class=\"note\">Waiting for a moderator's approval: only its author and "
+                    "the moderators can see it.</p>");
+        return;
+    }
+    if (x->status != POST_HIDDEN && !(x->status == POST_REMOVED && x->mod_reason))
+        return;
+    html_raw(h, "<p class=\"note\">");
+    if (x->status == POST_REMOVED)
+        html_raw(h, "Removed by a moderator");
+    else if (x->hidden_by == HIDDEN_BY_FLAGS) {
+        html_raw(h, "Hidden until a moderator reviews it (flagged by ");
+        html_uint(h, x->flags);
+        html_raw(h, x->flags == 1 ? " member)" : " members)");
+    } else if (x->hidden_by == HIDDEN_BY_BAN)
+        html_raw(h, "Hidden: its author is banned");
+    else
+        html_raw(h, "Hidden by a moderator");
+    if (x->mod_reason) {
+        html_raw(h, ". Their reason: ");
+        html_text(h, x->mod_reason);
+    }
+    html_raw(h, x->status == POST_HIDDEN ? ". Only its author and the moderators see it.</p>"
+                                         : ".</p>");
 }
 
 static void body(struct html *h, const struct store_post *x)

@@ -174,6 +174,8 @@ static void store_problem(struct req *r, herr e)
     const char *detail = store_errmsg(r->st);
     if (e == HERR_DENIED)
         fail_page(r, 403, *detail ? detail : "you may not do that");
+    else if (e == HERR_NOOP)
+        fail_page(r, 409, *detail ? detail : "that was already done");
     else if (e == HERR_NOT_FOUND)
         fail_page(r, 404, "there is no such post on this hub");
     else if (herr_is_bad_input(e) || e == HERR_USAGE)

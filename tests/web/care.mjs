@@ -42,9 +42,40 @@ export async function care(browser, s) {
   for (const why of ['cooling off for the night', 'testing the ban', 'only a test'])
     ok(all.includes(why), `the moderation log shows "${why}"`);
 
+  step('a member sees her own hidden post, and why; others do not see it');
+  await pm.goto(`${env.base}/mod/${s.calReply}`);
+  await pm.check('#a-hide');
+  await pm.fill('#reason', 'please keep phone numbers private');
+  await submit(pm, 'main form button[type=submit]');
+  const pc = s.pages.pc; // Cal, the reply's author
+  await pc.goto(`${env.base}/t/${s.beaThread}`);
+  const own = await pc.textContent(`article#p${s.calReply.slice(0, 12)}`);
+  ok(own.includes('Hidden by a moderator') && own.includes('please keep phone numbers private'),
+     'the author sees her reply marked hidden, with the moderator\'s reason');
+  const pv = s.pages.pv; // a visitor
+  await pv.goto(`${env.base}/t/${s.beaThread}`);
+  same(await pv.locator(`article#p${s.calReply.slice(0, 12)}`).count(), 0,
+       'a visitor does not see the hidden reply');
+  await pm.goto(`${env.base}/mod/${s.calReply}`);
+  await pm.check('#a-unhide');
+  await pm.fill('#reason', 'edited out, thanks');
+  await submit(pm, 'main form button[type=submit]');
+  await pv.goto(`${env.base}/t/${s.beaThread}`);
+  same(await pv.locator(`article#p${s.calReply.slice(0, 12)}`).count(), 1, 'unhidden, a visitor sees it');
+
+  step('an action that would do nothing says so and signs nothing');
+  const before = hearth('status').events;
+  await pm.goto(`${env.base}/mod/${s.calReply}`);
+  same(await pm.locator('#a-approve').count(), 0, 'approve is not offered for a post that is not held');
+  const csrf = await pm.getAttribute('main form input[name=csrf]', 'value');
+  const r = await pm.request.post(`${env.base}/mod/${s.calReply}`,
+                                  { form: { csrf, action: 'approve', reason: 'again' }, maxRedirects: 0 });
+  same(r.status(), 409, 'approving a post that is not held is refused as a no-op (409)');
+  same(hearth('status').events, before, 'no event was made');
+
   step('an admin grants a professional role on the admin page');
-  const before = await pm.goto(`${env.base}/admin`);
-  same(before.status(), 403, 'a moderator who is not an admin may not open it');
+  const denied = await pm.goto(`${env.base}/admin`);
+  same(denied.status(), 403, 'a moderator who is not an admin may not open it');
   hearth('role', 'grant', s.moanaPk, 'admin');
   await pm.goto(`${env.base}/admin`);
   await shot(pm, 'admin');
