@@ -93,6 +93,43 @@ herr store_thread_reactions(struct store *s, const uint8_t thread[HEARTH_ID_LEN]
                            thread, author, out, max, n);
 }
 
+herr store_board_get(struct store *s, const uint8_t id[HEARTH_ID_LEN], struct store_board *b)
+{
+    sqlite3_stmt *q = NULL;
+    memset(b, 0, sizeof *b);
+    s->err[0] = '\0';
+    int rc = sqlite3_prepare_v2(
+        s->db, "SELECT name, about, created FROM boards WHERE id = ?1 AND valid = 0", -1, &q, NULL);
+    if (rc != SQLITE_OK)
+        return store_sqlerr(s, rc, "cannot prepare a query");
+    sq_bind_id(q, 1, id);
+    herr e = HERR_OK;
+    if ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        memcpy(b->id, id, HEARTH_ID_LEN);
+        b->name = strdup((const char *)sqlite3_column_text(q, 0));
+        b->about = sqlite3_column_type(q, 1) == SQLITE_NULL
+                       ? NULL
+                       : strdup((const char *)sqlite3_column_text(q, 1));
+        b->created = (uint64_t)sqlite3_column_int64(q, 2);
+        if (!b->name || (sqlite3_column_type(q, 1) != SQLITE_NULL && !b->about))
+            e = store_fail(s, HERR_NOMEM, "out of memory");
+    } else {
+        e = rc == SQLITE_DONE ? store_fail(s, HERR_NOT_FOUND, "no such board")
+                              : store_sqlerr(s, rc, "cannot read a board");
+    }
+    sqlite3_finalize(q);
+    if (e)
+        store_board_release(b);
+    return e;
+}
+
+void store_board_release(struct store_board *b)
+{
+    free(b->name);
+    free(b->about);
+    memset(b, 0, sizeof *b);
+}
+
 /* ---- the moderation log and the roles in force ---- */
 
 /* each_event - call fn with each event whose arrival q's column 0 yields, parsed. */

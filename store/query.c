@@ -428,15 +428,16 @@ herr store_threads_page(struct store *s, const uint8_t board[HEARTH_ID_LEN], siz
 {
     uint64_t count = 0;
     s->err[0] = '\0';
-    *total = 0;
+    if (total)
+        *total = 0;
     struct qargs a = {.id = board,
                       .limit = list_limit(limit),
                       .offset = offset > INT64_MAX ? INT64_MAX : (int64_t)offset,
-                      .count_sql = THREADS_COUNT,
+                      .count_sql = total ? THREADS_COUNT : NULL,
                       .total = &count};
     herr e = posts_query(s, "SELECT " POST_COLS THREADS_WHERE THREADS_ORDER " LIMIT ?3 OFFSET ?4",
                          &a, out, n);
-    if (!e)
+    if (!e && total)
         *total = (size_t)count;
     return e;
 }
@@ -451,7 +452,9 @@ herr store_board_new(struct store *s, const uint8_t board[HEARTH_ID_LEN], uint64
     *new_threads = 0;
     struct qargs a = {.id = board,
                       .since = since_ms > INT64_MAX ? INT64_MAX : (int64_t)since_ms,
-                      .count_sql = THREADS_COUNT "AND p.last_activity > ?5",
+                      /* pinned IN (0, 1) lets SQLite seek each part of posts_board to
+                       * the first thread after since_ms, instead of reading the board. */
+                      .count_sql = THREADS_COUNT "AND p.pinned IN (0, 1) AND p.last_activity > ?5",
                       .total = &count};
     herr e = posts_query(s, NULL, &a, &none, &n);
     if (!e)

@@ -342,8 +342,7 @@ void page_home(struct html *h, const struct page *p, const struct page_board *v,
 }
 
 void page_board(struct html *h, const struct page *p, const struct store_board *b,
-                const struct store_post *t, const bool *unread, size_t n, size_t page_no,
-                size_t total, size_t per_page)
+                const struct store_post *t, const bool *unread, size_t n, size_t page_no, bool more)
 {
     open_page(h, p, b->name);
     html_raw(h, "<h1>");
@@ -379,8 +378,7 @@ void page_board(struct html *h, const struct page *p, const struct store_board *
         html_raw(h, "</p></li>");
     }
     html_raw(h, "</ul>");
-    if (total > per_page) {
-        size_t pages = (total + per_page - 1) / per_page;
+    if (page_no > 1 || more) {
         html_raw(h, "<nav aria-label=\"Pages\" class=\"pages\">");
         if (page_no > 1) {
             html_raw(h, "<a rel=\"prev\" href=\"?page=");
@@ -389,9 +387,7 @@ void page_board(struct html *h, const struct page *p, const struct store_board *
         }
         html_raw(h, "Page ");
         html_uint(h, page_no);
-        html_raw(h, " of ");
-        html_uint(h, pages);
-        if (page_no < pages) {
+        if (more) {
             html_raw(h, " <a rel=\"next\" href=\"?page=");
             html_uint(h, page_no + 1);
             html_raw(h, "\">Older</a>");

@@ -48,11 +48,11 @@ struct page_board {
 };
 void page_home(struct html *h, const struct page *p, const struct page_board *v, size_t n);
 
-/* page_board - one page of a board's threads; unread[i] marks threads with activity
- * since the member last opened them. */
+/* page_board - page page_no of a board's threads; unread[i] marks threads with
+ * activity since the member last opened them; more says an older page follows. */
 void page_board(struct html *h, const struct page *p, const struct store_board *b,
                 const struct store_post *t, const bool *unread, size_t n, size_t page_no,
-                size_t total, size_t per_page);
+                bool more);
 
 /* page_thread - a thread: post first, then replies depth-first. mine[0..nmine) are
  * the viewer's standing reactions in the thread (each names its post), for the

@@ -269,17 +269,6 @@ static void get_home(struct req *r)
     store_boards_free(b, n);
 }
 
-static herr find_board(struct req *r, const uint8_t id[HEARTH_ID_LEN], struct store_board **b,
-                       size_t *n, struct store_board **one)
-{
-    herr e = store_boards(r->st, b, n);
-    *one = NULL;
-    for (size_t i = 0; !e && i < *n; i++)
-        if (!memcmp((*b)[i].id, id, HEARTH_ID_LEN))
-            *one = &(*b)[i];
-    return e ? e : *one ? HERR_OK : HERR_NOT_FOUND;
-}
-
 static void seen_key(char *out, const char *what, const uint8_t id[HEARTH_ID_LEN])
 {
     size_t n = strlen(what);
@@ -309,26 +298,30 @@ static uint64_t newest_activity(const struct store_post *t, size_t n)
 
 static void get_board(struct req *r, const uint8_t id[HEARTH_ID_LEN])
 {
-    struct store_board *b = NULL, *one;
-    size_t nb = 0, n = 0, total = 0;
+    struct store_board b;
+    size_t n = 0;
     struct store_post *t = NULL;
     const char *pg = arg(r, "page");
     char *end;
     unsigned long page_no = pg ? strtoul(pg, &end, 10) : 1;
     if (pg && (*end || page_no == 0 || page_no > 1000000))
         return fail_page(r, 400, "there is no such page");
-    herr e = find_board(r, id, &b, &nb, &one);
-    if (!e)
-        e = store_threads_page(r->st, id, (page_no - 1) * WEB_PER_PAGE, WEB_PER_PAGE, &t, &n,
-                               &total);
-    if (e) {
-        store_boards_free(b, nb);
+    herr e = store_board_get(r->st, id, &b);
+    if (e)
         return fail_page(r, e == HERR_NOT_FOUND ? 404 : 500, "there is no such board");
+    /* One more than a page tells whether there is an older page, without counting a
+     * board that may hold hundreds of thousands of threads. */
+    if ((e = store_threads_page(r->st, id, (page_no - 1) * WEB_PER_PAGE, WEB_PER_PAGE + 1, &t, &n,
+                                NULL))) {
+        store_board_release(&b);
+        return fail_page(r, 500, "the board could not be read");
     }
+    bool more = n > WEB_PER_PAGE;
+    n = more ? WEB_PER_PAGE : n;
     bool unread[WEB_PER_PAGE] = {0};
     if (r->member) {
         char what[16 + 2 * HEARTH_ID_LEN];
-        for (size_t i = 0; i < n && i < WEB_PER_PAGE; i++) {
+        for (size_t i = 0; i < n; i++) {
             uint64_t seen = 0;
             seen_key(what, "thread:", t[i].id);
             unread[i] = store_seen_get(r->st, r->sess.pk, what, &seen) == HERR_OK &&
@@ -337,9 +330,9 @@ static void get_board(struct req *r, const uint8_t id[HEARTH_ID_LEN])
         seen_key(what, "board:", id);
         note_visit(r, what, page_no == 1 ? newest_activity(t, n) : 0);
     }
-    page_board(&r->h, &r->page, one, t, r->member ? unread : NULL, n, page_no, total, WEB_PER_PAGE);
-    store_posts_free(t, n);
-    store_boards_free(b, nb);
+    page_board(&r->h, &r->page, &b, t, r->member ? unread : NULL, n, page_no, more);
+    store_posts_free(t, more ? n + 1 : n);
+    store_board_release(&b);
 }
 
 static void get_thread(struct req *r, const uint8_t id[HEARTH_ID_LEN])
@@ -475,12 +468,9 @@ static bool gone(const struct store_post *p)
 
 static void do_new(struct req *r, const uint8_t board[HEARTH_ID_LEN])
 {
-    struct store_board *b = NULL, *one;
-    size_t nb = 0;
-    if (find_board(r, board, &b, &nb, &one)) {
-        store_boards_free(b, nb);
+    struct store_board b;
+    if (store_board_get(r->st, board, &b))
         return fail_page(r, 404, "there is no such board");
-    }
     const char *title = text_field(r, "title"), *text = text_field(r, "text"),
                *cw = text_field(r, "cw");
     const char *problem = NULL;
@@ -498,13 +488,13 @@ static void do_new(struct req *r, const uint8_t board[HEARTH_ID_LEN])
                 redirect(r, "/t/", id, NULL);
             else
                 store_problem(r, e);
-            store_boards_free(b, nb);
+            store_board_release(&b);
             return;
         }
         r->status = 400;
     }
-    page_compose(&r->h, &r->page, one, title, text, cw, problem);
-    store_boards_free(b, nb);
+    page_compose(&r->h, &r->page, &b, title, text, cw, problem);
+    store_board_release(&b);
 }
 
 static void do_reply(struct req *r, const uint8_t parent_id[HEARTH_ID_LEN])
