@@ -88,7 +88,7 @@ herr store_thread_reactions(struct store *s, const uint8_t thread[HEARTH_ID_LEN]
     return reactions_query(s,
                            "SELECT r.reaction, e.id, t.id FROM events e JOIN reacts r ON r.ev = "
                            "e.arrival JOIN events t ON t.arrival = e.ref_ev WHERE e.author = ?2 "
-                           "AND e.kind = 7 AND r.live = 1 AND (t.id = ?1 OR t.root = ?1) "
+                           "AND +e.kind = 7 AND r.live = 1 AND (t.id = ?1 OR t.root = ?1) "
                            "ORDER BY e.arrival",
                            thread, author, out, max, n);
 }
@@ -259,7 +259,7 @@ herr store_mod_about(struct store *s, const uint8_t author[HEARTH_PK_LEN], uint6
     int rc = sqlite3_prepare_v2(
         s->db,
         "SELECT e.id FROM events e WHERE e.ref_ev IN (SELECT arrival FROM events WHERE "
-        "author = ?1 AND kind IN (3, 4)) AND e.kind = 11 AND e.created > ?2 "
+        "author = ?1 AND +kind IN (3, 4)) AND +e.kind = 11 AND +e.created > ?2 "
         "ORDER BY e.created DESC, e.id DESC LIMIT ?3",
         -1, &q, NULL);
     if (rc != SQLITE_OK)

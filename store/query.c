@@ -475,7 +475,7 @@ herr store_replies_to(struct store *s, const uint8_t author[HEARTH_PK_LEN], uint
      * 80 ms a page on a forum of 20,000 events. */
     return posts_query(s,
                        "SELECT " POST_COLS "WHERE e.ref_ev IN (SELECT arrival FROM events "
-                       "WHERE author = ?1 AND kind IN (3, 4)) AND e.kind = 4 AND "
+                       "WHERE author = ?1 AND +kind IN (3, 4)) AND +e.kind = 4 AND "
                        "e.author != ?1 AND p.created > ?5 AND p.state = 0" VISIBLE_SQL
                        "ORDER BY p.created DESC, e.id DESC LIMIT ?3",
                        &a, out, n);
@@ -488,7 +488,7 @@ herr store_author_posts(struct store *s, const uint8_t author[HEARTH_PK_LEN], si
     struct qargs a = {.id = author, .limit = list_limit(limit)};
     return posts_query(s,
                        "SELECT " POST_COLS "WHERE p.ev IN (SELECT arrival FROM events WHERE "
-                       "author = ?1 AND kind IN (3, 4)) AND p.state = 0" VISIBLE_SQL
+                       "author = ?1 AND +kind IN (3, 4)) AND p.state = 0" VISIBLE_SQL
                        "ORDER BY p.created DESC, e.id DESC LIMIT ?3",
                        &a, out, n);
 }
