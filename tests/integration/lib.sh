@@ -1,6 +1,7 @@
 # lib.sh - helpers for integration tests that run real hearth nodes.
 # Source it from a test: . "$(dirname "$0")/lib.sh"
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
 
 : "${HEARTH:?HEARTH must name the hearth binary}"
 TEST_NAME=$(basename "$0" .sh)
@@ -14,6 +15,7 @@ cleanup() {
   local rc=$?
   for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null || true; done
   for ns in "${NETNS[@]:-}"; do [ -n "$ns" ] && ip netns del "$ns" 2>/dev/null || true; done
+  port_release
   if [ "${KEEP:-0}" = 1 ]; then
     echo "--- kept $WORK"
   elif [ $rc -ne 0 ] || [ $FAILED -ne 0 ]; then
@@ -34,8 +36,6 @@ h() { local d=$1; shift; "$HEARTH" -d "$d" "$@"; }
 
 # json_get FIELD : read a JSON document on stdin, print a top-level field
 json_get() { python3 -c 'import json,sys; v=json.load(sys.stdin)[sys.argv[1]]; print(v if not isinstance(v,(dict,list)) else json.dumps(v))' "$1"; }
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 
 # node_start NAME DIR PORT [EXTRA SERVE ARGS...] : start `hearth serve` in the background
 # (in netns $NS when set), wait until it is ready, record its pid in PID_<NAME>.
