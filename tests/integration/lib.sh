@@ -159,3 +159,54 @@ post_at() { h "$1" --json post "${BOARD:-welcome}" --title "$2" --body "body of 
 
 # now_ms : wall clock in milliseconds
 now_ms() { date +%s%3N; }
+
+# ---- the running node's status (written every 2 s) ------------------------------------
+
+# status_since DIR MS : true when DIR's running node last wrote its status at or after
+# wall-clock ms MS (what it shows was true then)
+status_since() {
+  h "$1" status --json 2>/dev/null | python3 -c '
+import json, sys
+n = json.load(sys.stdin)["node"]
+sys.exit(0 if n and n["updated"] >= int(sys.argv[1]) else 1)' "$2"
+}
+
+# wait_status DIR [MS] : wait until DIR's node has written its status at or after MS
+# (default: now), that is, until its loop has run that far
+wait_status() {
+  local ms=${2:-$(now_ms)}
+  wait_until 60 status_since "$1" "$ms" || die "$1: no status written by its node since $ms"
+}
+
+# timers_ran DIR [MS] : wait until every timer of DIR's node that was due at wall-clock
+# ms MS (default: now) has run. The node runs its timers, then writes its status, in
+# one turn of its loop, with the status every 2 s: a status written after MS may come
+# from a turn that began just before MS, but the turn of the next write began at least
+# 2 s after that one, past MS.
+timers_ran() {
+  local ms=${2:-$(now_ms)} u
+  wait_status "$1" "$ms"
+  u=$(node_json "$1" | json_get updated)
+  wait_status "$1" "$((u + 1))"
+}
+
+# wait_events DIR MIN [SECONDS] : wait (default 60 s) until the replica holds more than MIN
+# events, read from its database every 10 ms by one process, so that a caller catches
+# a transfer soon after its first batch
+wait_events() {
+  python3 - "$1/hearth.db" "$2" "${3:-60}" <<'PY'
+import sqlite3, sys, time
+path, least, end = sys.argv[1], int(sys.argv[2]), time.time() + float(sys.argv[3])
+while time.time() < end:
+    try:
+        db = sqlite3.connect("file:%s?mode=ro" % path, uri=True, timeout=5)
+        n = db.execute("select count(*) from events").fetchone()[0]
+        db.close()
+        if n > least:
+            sys.exit(0)
+    except sqlite3.Error:
+        pass  # not created yet, or being written
+    time.sleep(0.01)
+sys.exit(1)
+PY
+}
