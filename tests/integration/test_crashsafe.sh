@@ -118,7 +118,7 @@ converge() { # restart A, sync B with it until both agree
   wait_until 60 bash -c "\"$HEARTH\" -d \"$B\" sync --timeout 10 \"$ADDR_A\" >/dev/null 2>&1 &&
     [ \"\$(\"$HEARTH\" -d \"$A\" status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"view_digest\"])')\" = \
       \"\$(\"$HEARTH\" -d \"$B\" status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"view_digest\"])')\" ]" || ok=0
-  kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true
+  kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true
   return $((1 - ok))
 }
 

@@ -20,7 +20,7 @@ diskfull_cleanup() {
   local rc=$?
   set +e
   for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null; done
-  sleep 0.2
+  for p in "${PIDS[@]:-}"; do [ -n "$p" ] && wait "$p" 2>/dev/null; done # files closed
   umount_small
   (exit $rc)
   cleanup
