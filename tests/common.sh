@@ -1,6 +1,15 @@
 # shellcheck shell=bash
-# common.sh - what tests/cli/lib.sh and tests/integration/lib.sh share: TCP ports
-# for the nodes they start.
+# common.sh - what tests/cli/lib.sh and tests/integration/lib.sh share: the Python they
+# call, and TCP ports for the nodes they start.
+
+# python3 may be a version manager's shim (pyenv's is a shell script that costs ~0.5 s
+# a call on a busy machine, and the tests make hundreds of calls): put the directory of
+# the interpreter it resolves to first on PATH, for the tests and what they start.
+if py=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null) && [ -n "$py" ] &&
+  [ "$(command -v python3)" != "$py" ] && [ -x "$py" ]; then
+  PATH="$(dirname "$py"):$PATH"
+fi
+unset py
 
 # Ports. A port found free by binding port 0 and closing the socket is free only until
 # the kernel hands it out again: it comes from the ephemeral range, from which every
