@@ -5,7 +5,7 @@ set -euo pipefail
 
 : "${HEARTH:?HEARTH must name the hearth binary}"
 TEST_NAME=$(basename "$0" .sh)
-WORK=$(mktemp -d "/tmp/hearth-${TEST_NAME}.XXXXXX")
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/hearth-${TEST_NAME}.XXXXXX")
 PIDS=()
 NETNS=()
 FAILED=0
