@@ -22,6 +22,19 @@ unset py
 # ours); port_release frees them, and a claim whose process is gone is taken over.
 HEARTH_PORT_DIR=${HEARTH_PORT_DIR:-/tmp/hearth-ports}
 
+# ours PID : true while PID is a child of this test's shell not yet reaped (a zombie
+# counts). Signal a process only when it is ours: a pid that ended is soon someone
+# else's (pid_max is 32768 on small machines, and a test run starts thousands of
+# processes), and a kill -9 of a stale pid at cleanup killed whatever got it, in
+# this test run or another's. $$ is the script's pid in subshells too.
+ours() {
+  local stat
+  [ -n "${1:-}" ] && stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  stat=${stat##*) } # past the command name, which may hold spaces and parentheses
+  set -- $stat      # state ppid ...
+  [ "${2:-}" = "$$" ]
+}
+
 # free_port : print a port below the ephemeral range that no one listens on, claimed
 # for this test (the script's $$, also from a command substitution) until it exits
 free_port() {

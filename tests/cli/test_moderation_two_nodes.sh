@@ -135,11 +135,11 @@ same "A and B agree" "$(state "$A")" "$(state "$B")"
 PORT=$(free_port)
 "$HEARTH" -d "$A" serve --listen "tcp://127.0.0.1:$PORT" --no-discovery >"$TMP_ROOT/hub.log" 2>&1 &
 HUB=$!
-on_exit "kill $HUB; wait $HUB"
+on_exit "ours $HUB && kill $HUB; wait $HUB"
 # Ready when it says so; the bound only keeps a hung node from hanging the test.
 end=$((SECONDS + 120))
 until grep -q " ready, listening on " "$TMP_ROOT/hub.log" 2>/dev/null; do
-    kill -0 "$HUB" 2>/dev/null || fail "the hub's node exited: $(cat "$TMP_ROOT/hub.log")"
+    ours "$HUB" || fail "the hub's node exited: $(cat "$TMP_ROOT/hub.log")"
     [ $SECONDS -lt $end ] || fail "the hub's node is not ready after 120 s"
     sleep 0.1
 done

@@ -101,7 +101,7 @@ PY
 HOLDER=$!
 on_exit "touch '$TMP_ROOT/release'; wait $HOLDER"
 end=$((SECONDS + 120)) # a bound for a hung holder only: it is ready when it says so
-until [ -e "$TMP_ROOT/locked" ] || [ $SECONDS -ge $end ] || ! kill -0 "$HOLDER" 2>/dev/null; do
+until [ -e "$TMP_ROOT/locked" ] || [ $SECONDS -ge $end ] || ! ours "$HOLDER"; do
     sleep 0.05
 done
 check "the lock is held" -e "$TMP_ROOT/locked"

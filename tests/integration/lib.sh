@@ -13,7 +13,7 @@ PASSED=0
 
 cleanup() {
   local rc=$?
-  for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]:-}"; do ours "$p" && kill -9 "$p" 2>/dev/null || true; done
   for ns in "${NETNS[@]:-}"; do [ -n "$ns" ] && ip netns del "$ns" 2>/dev/null || true; done
   port_release
   if [ "${KEEP:-0}" = 1 ]; then
@@ -55,15 +55,15 @@ node_start() {
   local end=$((SECONDS + ${HEARTH_TEST_READY:-120}))
   while [ $SECONDS -lt $end ]; do
     tail -c +"$((off + 1))" "$log" 2>/dev/null | grep -q " ready, listening on " && return 0
-    kill -0 "$pid" 2>/dev/null || die "node $name exited early: $(tail -c +"$((off + 1))" "$log" | tail -3)"
+    ours "$pid" || die "node $name exited early: $(tail -c +"$((off + 1))" "$log" | tail -3)"
     sleep 0.1
   done
   die "node $name not ready after ${HEARTH_TEST_READY:-120} s"
 }
 
-node_stop() { # NAME [SIGNAL]
+node_stop() { # NAME [SIGNAL] (a node that has already exited is only reaped)
   local var="PID_$1"; local pid=${!var}
-  kill "-${2:-TERM}" "$pid" 2>/dev/null || true
+  ours "$pid" && kill "-${2:-TERM}" "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
 }
 

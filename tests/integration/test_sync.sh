@@ -57,7 +57,7 @@ join_forum "$C" "$FID2"
 wait_events "$C" 0 || die "no batch arrived before the cut"
 # The sync may have finished between the first batch and the kill (a small forum, a
 # busy machine): then it must have ended well, holding everything.
-kill -9 "$syncpid" 2>/dev/null || true
+ours "$syncpid" && kill -9 "$syncpid" 2>/dev/null || true
 rc=0; wait "$syncpid" || rc=$?
 got=$(events "$C")
 case $rc in
