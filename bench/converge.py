@@ -101,16 +101,53 @@ class Bench:
         self.procs = []
 
 
+PORT_DIR = os.environ.get("HEARTH_PORT_DIR", "/tmp/hearth-ports")
+
+
 def free_ports(n):
+    """n ports for nodes to listen on, as tests/common.sh picks them: below the ephemeral
+    range (a port bound and closed there can be handed to any outgoing connection
+    before the node binds it), each claimed under PORT_DIR for this process until it
+    exits, so that tests and benchmarks running at once never share one."""
+    import atexit
     import socket
-    socks, ports = [], []
-    for _ in range(n):
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            first = int(f.read().split()[0])
+    except (OSError, ValueError):
+        first = 32768
+    os.makedirs(PORT_DIR, exist_ok=True)
+    ports = []
+    for _ in range(500 * n):
+        if len(ports) == n:
+            break
+        p = random.randrange(10000, first)
+        claim = os.path.join(PORT_DIR, str(p))
+        try:
+            os.mkdir(claim)
+        except FileExistsError:
+            try:
+                owner = int(open(os.path.join(claim, "pid")).read())
+                os.kill(owner, 0)
+            except ProcessLookupError:
+                shutil.rmtree(claim, ignore_errors=True)  # stale
+            except (OSError, ValueError):
+                pass  # being claimed or released now
+            continue
+        with open(os.path.join(claim, "pid"), "w") as f:
+            f.write("%d\n" % os.getpid())
         s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        socks.append(s)
-        ports.append(s.getsockname()[1])
-    for s in socks:
-        s.close()
+        try:
+            s.bind(("127.0.0.1", p))
+        except OSError:
+            shutil.rmtree(claim, ignore_errors=True)
+            continue
+        finally:
+            s.close()
+        atexit.register(shutil.rmtree, claim, True)
+        ports.append(p)
+    if len(ports) < n:
+        raise RuntimeError("no free ports")
     return ports
 
 

@@ -17,8 +17,10 @@
 #   contains DESC HAY NEEDLE    require NEEDLE in HAY
 #   snapshot DIR / unchanged DIR  note the replica's view digest and event count;
 #                               require them to be as the last snapshot of DIR noted
+#   free_port                   a TCP port for a node to listen on (tests/common.sh)
 
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
 
 : "${HEARTH:?HEARTH must name the hearth binary}"
 [ -x "$HEARTH" ] || { echo "not executable: $HEARTH" >&2; exit 1; }
@@ -34,6 +36,7 @@ cleanup() {
     for ((i = ${#CLEANUPS[@]} - 1; i >= 0; i--)); do
         eval "${CLEANUPS[$i]}" >/dev/null 2>&1 || true
     done
+    port_release
     if [ "${KEEP:-0}" = 1 ]; then
         echo "kept $TMP_ROOT" >&2
     else

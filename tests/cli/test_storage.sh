@@ -100,8 +100,8 @@ c.close()
 PY
 HOLDER=$!
 on_exit "touch '$TMP_ROOT/release'; wait $HOLDER"
-for _ in $(seq 1 200); do
-    [ -e "$TMP_ROOT/locked" ] && break
+end=$((SECONDS + 120)) # a bound for a hung holder only: it is ready when it says so
+until [ -e "$TMP_ROOT/locked" ] || [ $SECONDS -ge $end ] || ! ours "$HOLDER"; do
     sleep 0.05
 done
 check "the lock is held" -e "$TMP_ROOT/locked"

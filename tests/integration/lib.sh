@@ -1,10 +1,11 @@
 # lib.sh - helpers for integration tests that run real hearth nodes.
 # Source it from a test: . "$(dirname "$0")/lib.sh"
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
 
 : "${HEARTH:?HEARTH must name the hearth binary}"
 TEST_NAME=$(basename "$0" .sh)
-WORK=$(mktemp -d "/tmp/hearth-${TEST_NAME}.XXXXXX")
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/hearth-${TEST_NAME}.XXXXXX")
 PIDS=()
 NETNS=()
 FAILED=0
@@ -12,8 +13,9 @@ PASSED=0
 
 cleanup() {
   local rc=$?
-  for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]:-}"; do ours "$p" && kill -9 "$p" 2>/dev/null || true; done
   for ns in "${NETNS[@]:-}"; do [ -n "$ns" ] && ip netns del "$ns" 2>/dev/null || true; done
+  port_release
   if [ "${KEEP:-0}" = 1 ]; then
     echo "--- kept $WORK"
   elif [ $rc -ne 0 ] || [ $FAILED -ne 0 ]; then
@@ -35,30 +37,33 @@ h() { local d=$1; shift; "$HEARTH" -d "$d" "$@"; }
 # json_get FIELD : read a JSON document on stdin, print a top-level field
 json_get() { python3 -c 'import json,sys; v=json.load(sys.stdin)[sys.argv[1]]; print(v if not isinstance(v,(dict,list)) else json.dumps(v))' "$1"; }
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-
 # node_start NAME DIR PORT [EXTRA SERVE ARGS...] : start `hearth serve` in the background
-# (in netns $NS when set), wait until it is ready, record its pid in PID_<NAME>.
+# (in netns $NS when set), wait until it logs that it is ready, record its pid in
+# PID_<NAME>. A node started again under the same name appends to the same log: only
+# a ready line after what the log held before counts. The bound is generous (a loaded
+# machine, a sanitizer build, a large replica's index); a ready node returns at once.
 node_start() {
   local name=$1 dir=$2 port=$3; shift 3
-  local log="$WORK/$name.log" pre=()
+  local log="$WORK/$name.log" pre=() off=0
   [ -n "${NS:-}" ] && pre=(ip netns exec "$NS")
+  [ -f "$log" ] && off=$(stat -c %s "$log")
   "${pre[@]}" "$HEARTH" -d "$dir" serve --listen "tcp://${LISTEN_HOST:-127.0.0.1}:$port" --no-web "$@" \
     >>"$log" 2>&1 &
   local pid=$!
   PIDS+=("$pid")
   printf -v "PID_$name" '%s' "$pid"
-  for _ in $(seq 1 100); do
-    grep -q "ready" "$log" 2>/dev/null && return 0
-    kill -0 "$pid" 2>/dev/null || die "node $name exited early"
+  local end=$((SECONDS + ${HEARTH_TEST_READY:-120}))
+  while [ $SECONDS -lt $end ]; do
+    tail -c +"$((off + 1))" "$log" 2>/dev/null | grep -q " ready, listening on " && return 0
+    ours "$pid" || die "node $name exited early: $(tail -c +"$((off + 1))" "$log" | tail -3)"
     sleep 0.1
   done
-  die "node $name not ready after 10 s"
+  die "node $name not ready after ${HEARTH_TEST_READY:-120} s"
 }
 
-node_stop() { # NAME [SIGNAL]
+node_stop() { # NAME [SIGNAL] (a node that has already exited is only reaped)
   local var="PID_$1"; local pid=${!var}
-  kill "-${2:-TERM}" "$pid" 2>/dev/null || true
+  ours "$pid" && kill "-${2:-TERM}" "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
 }
 
@@ -68,12 +73,13 @@ addr() { echo "hearth://$(h "$1" id --json | json_get node_key)@$2:$3"; }
 digest() { h "$1" status --json | json_get view_digest; }
 events() { h "$1" status --json | json_get events; }
 
-# wait_until SECONDS CMD... : retry CMD until it succeeds
+# wait_until SECONDS CMD... : retry CMD until it succeeds; once more at the deadline (a
+# check that itself takes seconds on a loaded machine is not cut short by the clock)
 wait_until() {
   local t=$1; shift
   local end=$((SECONDS + t))
   while [ $SECONDS -lt $end ]; do "$@" && return 0; sleep 0.2; done
-  return 1
+  "$@"
 }
 
 # new_forum DIR NAME : found a forum, print its id
@@ -153,3 +159,54 @@ post_at() { h "$1" --json post "${BOARD:-welcome}" --title "$2" --body "body of 
 
 # now_ms : wall clock in milliseconds
 now_ms() { date +%s%3N; }
+
+# ---- the running node's status (written every 2 s) ------------------------------------
+
+# status_since DIR MS : true when DIR's running node last wrote its status at or after
+# wall-clock ms MS (what it shows was true then)
+status_since() {
+  h "$1" status --json 2>/dev/null | python3 -c '
+import json, sys
+n = json.load(sys.stdin)["node"]
+sys.exit(0 if n and n["updated"] >= int(sys.argv[1]) else 1)' "$2"
+}
+
+# wait_status DIR [MS] : wait until DIR's node has written its status at or after MS
+# (default: now), that is, until its loop has run that far
+wait_status() {
+  local ms=${2:-$(now_ms)}
+  wait_until 60 status_since "$1" "$ms" || die "$1: no status written by its node since $ms"
+}
+
+# timers_ran DIR [MS] : wait until every timer of DIR's node that was due at wall-clock
+# ms MS (default: now) has run. The node runs its timers, then writes its status, in
+# one turn of its loop, with the status every 2 s: a status written after MS may come
+# from a turn that began just before MS, but the turn of the next write began at least
+# 2 s after that one, past MS.
+timers_ran() {
+  local ms=${2:-$(now_ms)} u
+  wait_status "$1" "$ms"
+  u=$(node_json "$1" | json_get updated)
+  wait_status "$1" "$((u + 1))"
+}
+
+# wait_events DIR MIN [SECONDS] : wait (default 60 s) until the replica holds more than MIN
+# events, read from its database every 10 ms by one process, so that a caller catches
+# a transfer soon after its first batch
+wait_events() {
+  python3 - "$1/hearth.db" "$2" "${3:-60}" <<'PY'
+import sqlite3, sys, time
+path, least, end = sys.argv[1], int(sys.argv[2]), time.time() + float(sys.argv[3])
+while time.time() < end:
+    try:
+        db = sqlite3.connect("file:%s?mode=ro" % path, uri=True, timeout=5)
+        n = db.execute("select count(*) from events").fetchone()[0]
+        db.close()
+        if n > least:
+            sys.exit(0)
+    except sqlite3.Error:
+        pass  # not created yet, or being written
+    time.sleep(0.01)
+sys.exit(1)
+PY
+}

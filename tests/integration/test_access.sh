@@ -32,8 +32,10 @@ thrice() { [ "$(refusals | wc -l)" -ge 3 ]; }
 wait_until 20 thrice || die "a refused node does not retry: $(refusals | tr '\n' ' ')"
 # 1 s, 2 s, 4 s... each jittered by +-25% and rounded up
 [ "$(refusals | sed -n 3p)" -ge 3 ] || die "no growing back-off: $(refusals | tr '\n' ' ')"
-fails=$(node_json "$A" | python3 -c 'import json,sys; print(json.load(sys.stdin)["peers"][0]["failures"])')
-[ "$fails" -ge 2 ] || die "status shows $fails failures"
+# The status is written every 2 s: it may not show the latest refusals yet.
+failures() { node_json "$A" | python3 -c 'import json,sys; print(json.load(sys.stdin)["peers"][0]["failures"])'; }
+shows_two() { [ "$(failures)" -ge 2 ]; }
+wait_until 20 shows_two || die "status shows $(failures) failures after $(refusals | wc -l) refusals"
 ok "a refused serving node backs off: retries after $(refusals | tr '\n' ' ')s"
 
 # --- allowed: in within its back-off, failures reset -----------------------------------------
@@ -45,16 +47,24 @@ synced() {
 import json,sys; p = json.load(sys.stdin)["peers"][0]
 sys.exit(0 if p["last_sync"] > 0 and p["failures"] == 0 else 1)'
 }
-wait_until 10 synced || die "back-off and failures not reset: $(node_json "$A")"
+wait_until 30 synced || die "back-off and failures not reset: $(node_json "$A")"
 id=$(post_at "$A" "from a")
-wait_until 5 has_events "$HUB" "$id" || die "a post at the allowed node does not reach the hub"
+wait_until 30 has_events "$HUB" "$id" || die "a post at the allowed node does not reach the hub"
 ok "hearth peers allow: in after $((SECONDS - t0)) s, failures reset, posts flow"
 
 # --- disallowed: its open connection is not heard any more ----------------------------------
+# The hub looks a key up in its allow-list for every message it takes: the disallow
+# holds from the moment the command returns.
 h "$HUB" peers disallow "$KA"
-sleep 2
 id=$(post_at "$A" "after disallow")
-sleep 5
+# The post is pushed at once; a session would carry it too. Wait until a has tried two
+# sessions with the hub that began after the post (a's failures as counted in a status
+# written after the post, plus two: the first of them may be a session already under
+# way), each refused, before asking whether the post got in.
+wait_status "$A"
+f0=$(failures)
+two_more() { [ "$(failures)" -ge $((f0 + 2)) ]; }
+wait_until 60 two_more || die "a did not try the hub twice after the disallow: $(node_json "$A")"
 ! has_events "$HUB" "$id" || die "a disallowed node's post reached the hub"
 wait_until 10 grep -q "not on this node's allow-list" "$WORK/A.log" ||
   die "a disallowed node is not told why its syncs fail"
@@ -72,7 +82,7 @@ import json,sys; ps = json.load(sys.stdin)["peers"]
 sys.exit(0 if sorted((p["key"], p["source"]) for p in ps) == sorted([(sys.argv[1], "static"), (sys.argv[2], "static")]) else 1)' \
     "$(h "$HUB" id --json | json_get node_key)" "$KB"
 }
-wait_until 10 both || die "two --peer options did not make two static peers: $(node_json "$C")"
+wait_until 30 both || die "two --peer options did not make two static peers: $(node_json "$C")"
 ok "serve --peer A --peer B: both are static peers"
 node_stop C
 node_stop HUB
@@ -89,17 +99,24 @@ node_start P "$P" "$PP" --no-discovery --interval 1
 node_start Q "$Q" "$PQ" --no-discovery --interval 1 --peer "$(addr "$P" 127.0.0.1 "$PP")"
 KQ=$(h "$Q" id --json | json_get node_key)
 inbound() { node_json "$P" | grep -q "$KQ"; }
-wait_until 10 inbound || die "q never reached p"
+wait_until 30 inbound || die "q never reached p"
 stored() { # ENDPOINT: p's stored record of q is ours, at ENDPOINT
   h "$P" peers list --json | python3 -c '
 import json,sys; r = [p for p in json.load(sys.stdin) if p["key"] == sys.argv[1]]
 sys.exit(0 if r and r[0]["source"] == "added" and r[0]["endpoint"] == sys.argv[2] else 1)' \
     "$KQ" "$1"
 }
+# sessions DIR: the sessions its node has had (from its status)
+sessions() { node_json "$1" | json_get sessions; }
 for round in 1 2 3 4; do
   host=$([ $((round % 2)) = 1 ] && echo localhost || echo 127.0.0.1)
   h "$P" peers add "hearth://$KQ@$host:$PQ" >/dev/null
-  sleep 3 # a few reloads, saves and sessions
+  # A few reloads, saves and sessions: p's loop has run past two status writes (four
+  # reloads of its peers and saves) and held two sessions with q since the add.
+  timers_ran "$P"
+  s0=$(sessions "$P")
+  more() { [ "$(sessions "$P")" -ge $((s0 + 2)) ]; }
+  wait_until 60 more || die "round $round: p held no sessions with q: $(node_json "$P")"
   stored "tcp://$host:$PQ" ||
     die "round $round: hearth peers add was undone: $(h "$P" peers list --json)"
 done

@@ -19,8 +19,8 @@ umount_small() { umount "$SMALL" 2>/dev/null || umount -l "$SMALL" 2>/dev/null |
 diskfull_cleanup() {
   local rc=$?
   set +e
-  for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null; done
-  sleep 0.2
+  for p in "${PIDS[@]:-}"; do ours "$p" && kill -9 "$p" 2>/dev/null; done
+  for p in "${PIDS[@]:-}"; do [ -n "$p" ] && wait "$p" 2>/dev/null; done # files closed
   umount_small
   (exit $rc)
   cleanup
@@ -77,7 +77,7 @@ PN=$(free_port)
 node_start N "$N" "$PN" --no-discovery
 ADDR_N=$(addr "$N" 127.0.0.1 "$PN")
 h "$P" sync --timeout 20 "$ADDR_N" >"$WORK/sync1.out" 2>&1 && die "a sync into a full disk succeeded"
-kill -0 "$PID_N" || die "the node died when its disk filled up"
+ours "$PID_N" || die "the node died when its disk filled up"
 h "$N" status >/dev/null || die "hearth status does not answer on a full disk"
 grep -qi "full" "$WORK/N.log" || die "the node did not log the full disk"
 [ "$(integrity "$N")" = ok ] || die "after a sync into a full disk: $(integrity "$N")"

@@ -109,7 +109,7 @@ run_case() {
   off=$(stat -c %s "$WORK/V.log")
   local woff; woff=$(stat -c %s "$WORK/W.log")
   e0=$(others) f0=$(stat_field "$V" forks)
-  ( while kill -0 "$PID_V" 2>/dev/null; do rss_kb "$PID_V"; sleep 0.1; done ) >"$WORK/rss-$name" &
+  ( while ours "$PID_V"; do rss_kb "$PID_V"; sleep 0.1; done ) >"$WORK/rss-$name" &
   sampler=$!
   "$TOOL" "$name" "$ADDR_V" "$WORK/victim.bundle" "$@" >"$out" 2>&1 &
   tool_pid=$!
@@ -121,10 +121,10 @@ run_case() {
   [ $rc = 0 ] || errs+=("the tool: $(grep '^fail:' "$out" | head -3 | tr '\n' ';')")
   # Alive and answering.
   local crashed=0
-  if ! kill -0 "$PID_V" 2>/dev/null; then
+  if ! ours "$PID_V"; then
     CRASHES=$((CRASHES + 1)) crashed=1
     errs+=("the victim died: $(grep -v '^20[0-9][0-9]-' "$WORK/V.log" | tail -1)")
-    kill "$sampler" 2>/dev/null || true; wait "$sampler" 2>/dev/null || true
+    ours "$sampler" && kill "$sampler" 2>/dev/null || true; wait "$sampler" 2>/dev/null || true
     start_victim
   else
     h "$V" status >/dev/null || errs+=("hearth status does not answer")
@@ -147,8 +147,17 @@ run_case() {
   [ "$f1" = "$((f0 + forks))" ] || errs+=("forks $f0 -> $f1, expected +$forks")
   dups=$(dup_rows "$V")
   [ "$dups" = 0 ] || errs+=("$dups events stored twice")
-  # Every reason the case must have made V log.
-  tail -c +"$((off + 1))" "$WORK/V.log" >"$WORK/V-$name.txt"
+  # Every reason the case must have made V log. V may take the tool's last messages
+  # after the tool has exited (a flood queues up): each line is waited for.
+  case_log() { tail -c +"$((off + 1))" "$WORK/V.log" >"$WORK/V-$name.txt"; }
+  all_logged() {
+    case_log
+    while IFS= read -r frag; do grep -qF -- "$frag" "$WORK/V-$name.txt" || return 1
+    done < <(sed -n 's/^expect //p' "$out")
+    while IFS= read -r re; do grep -qiE -- "$re" "$WORK/V-$name.txt" || return 1
+    done < <(sed -n 's/^expect-re //p' "$out")
+  }
+  wait_until 30 all_logged || true
   while IFS= read -r frag; do
     grep -qF -- "$frag" "$WORK/V-$name.txt" || errs+=("not logged: $frag")
   done < <(sed -n 's/^expect //p' "$out")
@@ -156,7 +165,7 @@ run_case() {
     grep -qiE -- "$re" "$WORK/V-$name.txt" || errs+=("not logged: nothing matching /$re/")
   done < <(sed -n 's/^expect-re //p' "$out")
   # Memory.
-  kill "$sampler" 2>/dev/null || true; wait "$sampler" 2>/dev/null || true
+  ours "$sampler" && kill "$sampler" 2>/dev/null || true; wait "$sampler" 2>/dev/null || true
   peak=$(sort -n "$WORK/rss-$name" | tail -1)
   peak=${peak:-0}
   local grew=$(( (peak - BASE_KB) / 1024 ))
@@ -266,7 +275,7 @@ run_churn() {
   h "$V" peers add "$(addr "$X" 127.0.0.1 "$PX")" >/dev/null || errs+=("peers add failed")
   wait_until 30 bash -c "[ \"\$(\"$HEARTH\" -d \"$X\" status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"events\"])')\" -gt 0 ]" ||
     errs+=("the victim never synced with a peer added after 100 keys came and went ($(h "$V" peers --json | grep -c '"key"') peers known)")
-  kill -0 "$PID_V" 2>/dev/null || { CRASHES=$((CRASHES + 1)); errs+=("the victim died"); }
+  ours "$PID_V" || { CRASHES=$((CRASHES + 1)); errs+=("the victim died"); }
   node_stop X
   verdict key-churn "an added peer is used after 100 keys came and went"
 }

@@ -53,12 +53,19 @@ ok "empty node receives all $((BIG + 2)) events ($(echo "$out" | json_get millis
 # --- cut the link mid-transfer, on either side, then resume ----------------------------
 C=$WORK/cut
 join_forum "$C" "$FID2"
-"$HEARTH" -d "$C" sync --timeout 120 "$ADDR_F" >/dev/null 2>&1 & syncpid=$!
-wait_until 60 bash -c "[ \"\$(\"$HEARTH\" -d \"$C\" --json status 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"events\"])' 2>/dev/null || echo 0)\" -gt 0 ]" \
-  || die "no batch arrived before the cut"
-kill -9 $syncpid; wait $syncpid 2>/dev/null || true
+"$HEARTH" -d "$C" sync --timeout 120 "$ADDR_F" >"$WORK/cut.out" 2>&1 & syncpid=$!
+wait_events "$C" 0 || die "no batch arrived before the cut"
+# The sync may have finished between the first batch and the kill (a small forum, a
+# busy machine): then it must have ended well, holding everything.
+ours "$syncpid" && kill -9 "$syncpid" 2>/dev/null || true
+rc=0; wait "$syncpid" || rc=$?
 got=$(events "$C")
-[ "$got" -lt "$((BIG + 2))" ] || echo "note: the transfer finished before the cut"
+case $rc in
+  137) ;;
+  0) [ "$got" = "$((BIG + 2))" ] || die "hearth sync succeeded holding $got of $((BIG + 2)) events"
+     echo "note: the transfer finished before the cut" ;;
+  *) die "hearth sync failed by itself before the cut (exit $rc): $(cat "$WORK/cut.out")" ;;
+esac
 h "$C" sync --timeout 120 "$ADDR_F" >/dev/null
 [ "$(digest "$F")" = "$(digest "$C")" ] || die "resumed sync did not converge"
 read -r rows distinct < <(count_unique "$C")
@@ -68,8 +75,7 @@ ok "receiver killed after $got events; resumed; $rows events, none twice"
 C2=$WORK/cut2
 join_forum "$C2" "$FID2"
 "$HEARTH" -d "$C2" sync --timeout 5 "$ADDR_F" >/dev/null 2>&1 & syncpid=$!
-wait_until 60 bash -c "[ \"\$(\"$HEARTH\" -d \"$C2\" --json status 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"events\"])' 2>/dev/null || echo 0)\" -gt 0 ]" \
-  || die "no batch arrived before the cut"
+wait_events "$C2" 0 || die "no batch arrived before the cut"
 node_stop F KILL
 wait $syncpid 2>/dev/null && echo "note: the transfer finished before the cut" || true
 got=$(events "$C2")
@@ -85,8 +91,7 @@ ok "server killed after $got events; restarted; converged, none twice"
 C3=$WORK/cut3
 join_forum "$C3" "$FID2"
 "$HEARTH" -d "$C3" sync --timeout 60 "$ADDR_F" >"$WORK/cut3.out" 2>&1 & syncpid=$!
-wait_until 60 bash -c "[ \"\$(\"$HEARTH\" -d \"$C3\" --json status 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"events\"])' 2>/dev/null || echo 0)\" -gt 0 ]" \
-  || die "no batch arrived before the cut"
+wait_events "$C3" 0 || die "no batch arrived before the cut"
 node_stop F2 KILL
 got=$(events "$C3")
 node_start F3 "$F" "$PF" --no-discovery
@@ -189,12 +194,14 @@ if ip netns add "$NSL" 2>/dev/null; then
   sent=$(echo "$out" | json_get events_sent)
   # The server commits what arrives as it arrives; all of it has arrived by now.
   caught_up() { [ "$(digest "$S")" = "$(digest "$C")" ]; }
-  wait_until 10 caught_up ||
+  wait_until 60 caught_up ||
     die "hearth sync said it sent $sent events, but the server lacks some: $(events "$S") vs $(events "$C")"
   ok "a slow link (40 Mbit/s): hearth sync sent $sent events (20 MB) and every one arrived"
   # What the server took in a session it does not push back to the peer it came from
   # (its only peer here): that would double the traffic on a thin link.
-  sleep 2.5 # the status file is written every 2 s
+  # Asked once the server's own loop has run past that point (its pushes go out in
+  # the same turn as, and before, its status write).
+  timers_ran "$S"
   pushed=$(node_json "$S" | json_get pushes_sent)
   [ "$pushed" = 0 ] || die "the server pushed $pushed of the client's own events back to it"
   ok "the server pushed none of the events it took in the session back to their sender"
