@@ -206,82 +206,64 @@ static herr mod_add(struct store *s, void *ctx, const struct event *ev)
     return HERR_OK;
 }
 
-herr store_mod_log(struct store *s, const uint8_t *target, size_t limit,
-                   struct store_mod_entry **out, size_t *n)
+/* listed - run sql (?1 a 32-byte id or key or NULL, ?2 a time, ?3 a limit) over the
+ * store, and pass every event its column 0 names to add (into g), in one read. */
+static herr listed(struct store *s, const char *sql, const uint8_t *blob, uint64_t since,
+                   size_t limit, event_fn add, struct grow *g)
 {
-    struct grow g = {.size = sizeof **out};
     sqlite3_stmt *q = NULL;
-    *out = NULL;
-    *n = 0;
     s->err[0] = '\0';
     herr e = store_read_begin(s);
     if (e)
         return e;
-    int rc = sqlite3_prepare_v2(
-        s->db,
-        "SELECT e.id FROM mods m JOIN events e ON e.arrival = m.ev WHERE ?1 IS NULL OR e.ref = ?1 "
-        "ORDER BY e.created DESC, e.id DESC LIMIT ?2",
-        -1, &q, NULL);
+    int rc = sqlite3_prepare_v2(s->db, sql, -1, &q, NULL);
     if (rc != SQLITE_OK)
         e = store_sqlerr(s, rc, "cannot prepare a query");
     if (!e) {
-        if (target)
-            sq_bind_id(q, 1, target);
-        sqlite3_bind_int64(q, 2, !limit ? 100 : limit > INT64_MAX ? INT64_MAX : (int64_t)limit);
-        e = each_event(s, q, mod_add, &g);
+        if (blob)
+            sqlite3_bind_blob(q, 1, blob, HEARTH_ID_LEN, SQLITE_STATIC);
+        sqlite3_bind_int64(q, 2, since > INT64_MAX ? INT64_MAX : (int64_t)since);
+        sqlite3_bind_int64(q, 3, !limit ? 100 : limit > INT64_MAX ? INT64_MAX : (int64_t)limit);
+        e = each_event(s, q, add, g);
     }
     sqlite3_finalize(q);
     store_read_end(s);
-    if (e == HERR_NOMEM)
-        store_fail(s, e, "out of memory");
+    return e == HERR_NOMEM ? store_fail(s, e, "out of memory") : e;
+}
+
+static herr mod_list(struct store *s, const char *sql, const uint8_t *blob, uint64_t since,
+                     size_t limit, struct store_mod_entry **out, size_t *n)
+{
+    struct grow g = {.size = sizeof **out};
+    herr e = listed(s, sql, blob, since, limit, mod_add, &g);
+    if (e) {
+        store_mod_log_free(g.v, g.n);
+        g.v = NULL;
+        g.n = 0;
+    }
     *out = g.v;
     *n = g.n;
-    if (e) {
-        store_mod_log_free(*out, *n);
-        *out = NULL;
-        *n = 0;
-    }
     return e;
+}
+
+herr store_mod_log(struct store *s, const uint8_t *target, size_t limit,
+                   struct store_mod_entry **out, size_t *n)
+{
+    return mod_list(s,
+                    "SELECT e.id FROM mods m JOIN events e ON e.arrival = m.ev WHERE ?1 IS NULL "
+                    "OR e.ref = ?1 ORDER BY e.created DESC, e.id DESC LIMIT ?3",
+                    target, 0, limit, out, n);
 }
 
 herr store_mod_about(struct store *s, const uint8_t author[HEARTH_PK_LEN], uint64_t since_ms,
                      size_t limit, struct store_mod_entry **out, size_t *n)
 {
-    struct grow g = {.size = sizeof **out};
-    sqlite3_stmt *q = NULL;
-    *out = NULL;
-    *n = 0;
-    s->err[0] = '\0';
-    herr e = store_read_begin(s);
-    if (e)
-        return e;
     /* From the author's posts (events_author) to what names them (events_ref). */
-    int rc = sqlite3_prepare_v2(
-        s->db,
-        "SELECT e.id FROM events e WHERE e.ref_ev IN (SELECT arrival FROM events WHERE "
-        "author = ?1 AND +kind IN (3, 4)) AND +e.kind = 11 AND +e.created > ?2 "
-        "ORDER BY e.created DESC, e.id DESC LIMIT ?3",
-        -1, &q, NULL);
-    if (rc != SQLITE_OK)
-        e = store_sqlerr(s, rc, "cannot prepare a query");
-    if (!e) {
-        sqlite3_bind_blob(q, 1, author, HEARTH_PK_LEN, SQLITE_STATIC);
-        sqlite3_bind_int64(q, 2, since_ms > INT64_MAX ? INT64_MAX : (int64_t)since_ms);
-        sqlite3_bind_int64(q, 3, !limit ? 100 : limit > INT64_MAX ? INT64_MAX : (int64_t)limit);
-        e = each_event(s, q, mod_add, &g);
-    }
-    sqlite3_finalize(q);
-    store_read_end(s);
-    if (e == HERR_NOMEM)
-        store_fail(s, e, "out of memory");
-    *out = g.v;
-    *n = g.n;
-    if (e) {
-        store_mod_log_free(*out, *n);
-        *out = NULL;
-        *n = 0;
-    }
-    return e;
+    return mod_list(s,
+                    "SELECT e.id FROM events e WHERE e.ref_ev IN (SELECT arrival FROM events "
+                    "WHERE author = ?1 AND +kind IN (3, 4)) AND +e.kind = 11 AND +e.created > ?2 "
+                    "ORDER BY e.created DESC, e.id DESC LIMIT ?3",
+                    author, since_ms, limit, out, n);
 }
 
 void store_mod_log_free(struct store_mod_entry *v, size_t n)
@@ -313,33 +295,17 @@ static herr grant_add(struct store *s, void *ctx, const struct event *ev)
 herr store_role_grants(struct store *s, struct store_role_grant **out, size_t *n)
 {
     struct grow g = {.size = sizeof **out};
-    sqlite3_stmt *q = NULL;
-    *out = NULL;
-    *n = 0;
-    s->err[0] = '\0';
-    herr e = store_read_begin(s);
-    if (e)
-        return e;
-    int rc =
-        sqlite3_prepare_v2(s->db,
-                           "SELECT e.id FROM roles r JOIN events e ON e.arrival = r.grant_ev "
-                           "WHERE r.valid = 1 AND r.revoked = 0 ORDER BY r.role, e.created, e.id",
-                           -1, &q, NULL);
-    if (rc != SQLITE_OK)
-        e = store_sqlerr(s, rc, "cannot prepare a query");
-    if (!e)
-        e = each_event(s, q, grant_add, &g);
-    sqlite3_finalize(q);
-    store_read_end(s);
-    if (e == HERR_NOMEM)
-        store_fail(s, e, "out of memory");
+    herr e = listed(s,
+                    "SELECT e.id FROM roles r JOIN events e ON e.arrival = r.grant_ev WHERE "
+                    "r.valid = 1 AND r.revoked = 0 ORDER BY r.role, e.created, e.id LIMIT ?3",
+                    NULL, 0, SIZE_MAX, grant_add, &g);
+    if (e) {
+        store_role_grants_free(g.v, g.n);
+        g.v = NULL;
+        g.n = 0;
+    }
     *out = g.v;
     *n = g.n;
-    if (e) {
-        store_role_grants_free(*out, *n);
-        *out = NULL;
-        *n = 0;
-    }
     return e;
 }
 

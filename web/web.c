@@ -168,6 +168,22 @@ static void redirect(struct req *r, const char *path, const uint8_t *id, const u
     r->status = 303;
 }
 
+static void store_problem(struct req *r, herr e);
+static herr publish(struct req *r, struct event_draft *d, uint8_t id[HEARTH_ID_LEN]);
+
+/* act - sign and commit d, then send the browser to path followed by `target` (NULL:
+ * the new event's own id) and the anchor of post `at`; or say why it could not be. */
+static void act(struct req *r, struct event_draft *d, const char *path, const uint8_t *target,
+                const uint8_t *at)
+{
+    uint8_t id[HEARTH_ID_LEN];
+    herr e = publish(r, d, id);
+    if (e)
+        store_problem(r, e);
+    else
+        redirect(r, path, target ? target : id, at);
+}
+
 /* store_problem - a person's sentence for a store error on a write. */
 static void store_problem(struct req *r, herr e)
 {
@@ -479,15 +495,10 @@ static void do_new(struct req *r, const uint8_t board[HEARTH_ID_LEN])
             !(problem = check_text(text, HEARTH_MAX_TEXT, true, "the text")) &&
             !(problem = cw ? check_text(cw, HEARTH_MAX_SHORT, false, "the warning") : NULL)) {
             struct event_draft d = {.kind = EK_POST, .ref = board};
-            uint8_t id[HEARTH_ID_LEN];
             d.b.title = hs(title);
             d.b.text = hs(text);
             d.b.cw = hs(cw);
-            herr e = publish(r, &d, id);
-            if (!e)
-                redirect(r, "/t/", id, NULL);
-            else
-                store_problem(r, e);
+            act(r, &d, "/t/", NULL, NULL); /* to the new thread */
             store_board_release(&b);
             return;
         }
@@ -539,15 +550,10 @@ static void do_edit(struct req *r, const uint8_t id[HEARTH_ID_LEN])
         if (!(problem = check_text(text, HEARTH_MAX_TEXT, true, "the text")) &&
             !(problem = cw ? check_text(cw, HEARTH_MAX_SHORT, false, "the warning") : NULL)) {
             struct event_draft d = {.kind = EK_EDIT, .ref = p.id};
-            uint8_t eid[HEARTH_ID_LEN];
             d.b.text = hs(text);
             d.b.title = hs(p.kind == EK_POST ? p.title : NULL);
             d.b.cw = hs(cw);
-            herr e = publish(r, &d, eid);
-            if (!e)
-                redirect(r, "/t/", p.root, NULL);
-            else
-                store_problem(r, e);
+            act(r, &d, "/t/", p.root, NULL);
             store_posts_free(&p, 1);
             return;
         }
@@ -564,12 +570,10 @@ static void do_retract(struct req *r, const uint8_t id[HEARTH_ID_LEN])
         return;
     if (r->post && field(r, "confirm") && !strcmp(field(r, "confirm"), "yes")) {
         struct event_draft d = {.kind = EK_RETRACT, .ref = p.id};
-        uint8_t eid[HEARTH_ID_LEN];
-        herr e = p.status == POST_RETRACTED ? HERR_OK : publish(r, &d, eid);
-        if (!e)
+        if (p.status == POST_RETRACTED) /* taken back already: nothing to sign */
             redirect(r, "/t/", p.root, NULL);
         else
-            store_problem(r, e);
+            act(r, &d, "/t/", p.root, NULL);
     } else {
         page_confirm(&r->h, &r->page, &p, "retract", NULL);
     }
@@ -586,13 +590,8 @@ static void do_flag(struct req *r, const uint8_t id[HEARTH_ID_LEN])
         fail_page(r, 400, "you cannot flag your own post; you can edit it or take it back");
     } else if (r->post && !(problem = check_text(reason, HEARTH_MAX_SHORT, false, "the reason"))) {
         struct event_draft d = {.kind = EK_FLAG, .ref = p.id};
-        uint8_t eid[HEARTH_ID_LEN];
         d.b.reason = hs(reason);
-        herr e = publish(r, &d, eid);
-        if (!e)
-            redirect(r, "/t/", p.root, NULL);
-        else
-            store_problem(r, e);
+        act(r, &d, "/t/", p.root, NULL);
     } else {
         r->status = r->post ? 400 : 200;
         page_confirm(&r->h, &r->page, &p, "flag", problem);
@@ -628,14 +627,10 @@ static void do_react(struct req *r, const uint8_t id[HEARTH_ID_LEN])
             break;
         }
     }
-    uint8_t eid[HEARTH_ID_LEN];
-    if (!e)
-        e = publish(r, &d, eid);
-    if (!e) {
-        redirect(r, "/t/", p.root, p.id);
-    } else {
+    if (e)
         store_problem(r, e);
-    }
+    else
+        act(r, &d, "/t/", p.root, p.id);
     store_posts_free(&p, 1);
 }
 
@@ -648,13 +643,9 @@ static void do_profile(struct req *r)
     if (problem)
         return fail_page(r, 400, problem);
     struct event_draft d = {.kind = EK_PROFILE};
-    uint8_t id[HEARTH_ID_LEN];
     d.b.name = hs(name);
     d.b.about = hs(about);
-    herr e = publish(r, &d, id);
-    if (e)
-        return store_problem(r, e);
-    redirect(r, "/u/", r->sess.pk, NULL);
+    act(r, &d, "/u/", r->sess.pk, NULL);
 }
 
 /* do_mod - the moderation form of one post (GET), or an action on it (POST): signed
@@ -679,15 +670,10 @@ static void do_mod(struct req *r, const uint8_t id[HEARTH_ID_LEN])
                       : check_text(reason, HEARTH_MAX_SHORT, false, "the reason");
         if (!problem) {
             struct event_draft d = {.kind = EK_MOD, .ref = post_act ? p.id : NULL};
-            uint8_t eid[HEARTH_ID_LEN];
             d.b.action = hs(action);
             d.b.reason = hs(reason);
             d.b.subject = author_act ? p.author : NULL;
-            herr e = publish(r, &d, eid);
-            if (!e)
-                redirect(r, "/mod/", p.id, NULL);
-            else
-                store_problem(r, e);
+            act(r, &d, "/mod/", p.id, NULL);
             store_posts_free(&p, 1);
             return;
         }
