@@ -1374,7 +1374,9 @@ herr store_mod_queue(struct store *s, struct store_post **out, size_t *n)
     store_read_end(s);
     if (!e && !mod)
         e = store_fail(s, HERR_DENIED, "only moderators see the moderation queue");
-    /* Flagged and not yet looked at by a current moderator (?1: the founder). */
+    /* Flagged and not yet looked at by a current moderator (?1: the founder) since the
+     * newest flag came in: a post approved out of the hold and flagged later is
+     * waiting again. The queue is this hub's to-do list, so "since" is by arrival here. */
     struct qargs a = {.id = s->has_founder ? s->founder : NULL};
     if (!e)
         e = posts_query(
@@ -1383,7 +1385,10 @@ herr store_mod_queue(struct store *s, struct store_post **out, size_t *n)
             "EXISTS (SELECT 1 FROM events x JOIN flags f ON f.ev = x.arrival WHERE x.ref_ev = "
             "p.ev AND x.kind = 8 AND f.live = 1 AND f.author != e.author) AND NOT EXISTS "
             "(SELECT 1 FROM events x JOIN mods m ON m.ev = x.arrival WHERE x.ref_ev = p.ev AND "
-            "x.kind = 11 AND m.action IN (1, 2, 3, 10) AND (x.author = ?1 OR EXISTS (SELECT 1 "
+            "x.kind = 11 AND m.action IN (1, 2, 3, 10) AND x.arrival > (SELECT max(y.arrival) "
+            "FROM events y JOIN flags g ON g.ev = y.arrival WHERE y.ref_ev = p.ev AND "
+            "y.kind = 8 AND g.live = 1 AND g.author != e.author) AND (x.author = ?1 OR EXISTS "
+            "(SELECT 1 "
             "FROM roles r WHERE r.subject = x.author AND r.role <= 2 AND r.valid = 1 AND "
             "r.revoked = 0)))))" VISIBLE_SQL "ORDER BY p.created, e.id",
             &a, out, n);

@@ -381,9 +381,9 @@ HEARTH_MUST_CHECK herr store_search(struct store *s, const char *query, size_t l
                                     struct store_post **out, size_t *n);
 
 /* store_mod_queue - what waits for a moderator: held posts, and posts flagged by
- * members (not their author) that no moderator approved, unhid, removed or hid yet;
- * oldest first. HERR_DENIED unless the viewer (store_set_viewer) is a moderator.
- * Caller owns *out (store_posts_free). */
+ * members (not their author) that no moderator approved, unhid, removed or hid since
+ * the newest flag arrived here; oldest first. HERR_DENIED unless the viewer (store_set_viewer) is a
+ * moderator. Caller owns *out (store_posts_free). */
 HEARTH_MUST_CHECK herr store_mod_queue(struct store *s, struct store_post **out, size_t *n);
 
 /* ---- moving events (export, bundles, sync) ---- */

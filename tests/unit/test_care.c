@@ -490,6 +490,40 @@ static void test_flags_hide_until_review(void **state)
     fx_free(f);
 }
 
+/* A post approved out of the hold and flagged later waits for a moderator again; an
+ * approval after the flag settles it. */
+static void test_queue_flag_after_approval(void **state)
+{
+    struct fx *f = fx_new("care_queue_again", 1, 0);
+    uint8_t p[HEARTH_ID_LEN];
+    post(f, &C, "a new member's first words", p);
+    store_set_viewer(f->s, F.pk);
+    struct store_post *t;
+    size_t n;
+    assert_int_equal(store_mod_queue(f->s, &t, &n), HERR_OK);
+    assert_int_equal(n, 1); /* held */
+    store_posts_free(t, n);
+    store_set_viewer(f->s, NULL);
+    assert_int_equal(mod(f, &F, "approve", p), HERR_OK);
+    store_set_viewer(f->s, F.pk);
+    assert_int_equal(store_mod_queue(f->s, &t, &n), HERR_OK);
+    assert_int_equal(n, 0);
+    store_set_viewer(f->s, NULL);
+    flag(f, &A, p);
+    store_set_viewer(f->s, F.pk);
+    assert_int_equal(store_mod_queue(f->s, &t, &n), HERR_OK);
+    assert_int_equal(n, 1); /* flagged after its approval: waiting again */
+    assert_int_equal(t[0].flags, 1);
+    store_posts_free(t, n);
+    store_set_viewer(f->s, NULL);
+    assert_int_equal(mod(f, &F, "approve", p), HERR_OK);
+    store_set_viewer(f->s, F.pk);
+    assert_int_equal(store_mod_queue(f->s, &t, &n), HERR_OK);
+    assert_int_equal(n, 0);
+    store_set_viewer(f->s, NULL);
+    fx_free(f);
+}
+
 /* An author sees their own held, hidden and removed posts, marked with what happened
  * and the moderator's reason; a post hidden by flags is told apart from one a
  * moderator hid; an unhide that leaves the post hidden is refused, saying why. */
@@ -840,6 +874,7 @@ int main(void)
         cmocka_unit_test(test_hold_and_approve),
         cmocka_unit_test(test_approve_before_post),
         cmocka_unit_test(test_flags_hide_until_review),
+        cmocka_unit_test(test_queue_flag_after_approval),
         cmocka_unit_test(test_own_post_state),
         cmocka_unit_test(test_noop_actions),
         cmocka_unit_test(test_names),

@@ -172,9 +172,8 @@ export async function journeys(browser, s) {
   same(post(readThread(s.beaThread), s.calReply).reactions.hug, 1, 'a standing hug for the second node');
 
   step('flagging someone else\'s post, with a reason');
-  // Bea flags Moana's first post. (A flag on Cal's reply, approved out of the hold,
-  // never reaches the queue: store_mod_queue counts any approval, even one made
-  // before the flag. Reported, not worked around here.)
+  // Bea flags Moana's first post. (A post approved out of the hold and flagged later
+  // waits in the queue again: tests/unit/test_care.c, test_queue_flag_after_approval.)
   await pb.goto(`${env.base}/t/${s.moanaThread}`);
   await submit(pb, `#p${s.moanaThread.slice(0, 12)} a:text("Flag for a moderator")`);
   await pb.fill('#reason', 'names a real person');
