@@ -197,6 +197,18 @@ struct mine {
     size_t n;
 };
 
+/* title_and_body - a post as moderators review it: its title, if any, then its words. */
+static void title_and_body(struct html *h, const struct store_post *x)
+{
+    if (x->title) {
+        html_raw(h, "<h2>");
+        html_text(h, x->title);
+        html_raw(h, "</h2>");
+    }
+    body(h, x);
+}
+
+/* reactions - the counts; for a member, buttons that toggle their own. */
 static void reactions(struct html *h, const struct page *p, const struct store_post *x,
                       const struct mine *mine)
 {
@@ -845,12 +857,7 @@ void page_queue(struct html *h, const struct page *p, const struct store_post *v
             html_raw(h, x->flags == 1 ? " member." : " members.");
         }
         html_raw(h, "</p>");
-        if (x->title) {
-            html_raw(h, "<h2>");
-            html_text(h, x->title);
-            html_raw(h, "</h2>");
-        }
-        body(h, x);
+        title_and_body(h, x);
         html_raw(h, "<form method=\"post\" action=\"");
         post_link(h, "/mod/", x->id);
         html_raw(h, "\">");
@@ -943,12 +950,7 @@ void page_moderate(struct html *h, const struct page *p, const struct store_post
         html_uint(h, post->flags);
     }
     html_raw(h, "</p>");
-    if (post->title) {
-        html_raw(h, "<h2>");
-        html_text(h, post->title);
-        html_raw(h, "</h2>");
-    }
-    body(h, post);
+    title_and_body(h, post);
     html_raw(h, "</article><form method=\"post\" action=\"");
     post_link(h, "/mod/", post->id);
     html_raw(h, "\">");

@@ -456,6 +456,21 @@ static void flag(struct fx *f, const struct hkey *k, const uint8_t *p)
     publish(f, k, d, NULL);
 }
 
+/* queue - how many posts wait in the founder's moderation queue; *flags (when not
+ * NULL) gets the first one's flag count. */
+static size_t queue(struct fx *f, uint32_t *flags)
+{
+    struct store_post *t;
+    size_t n;
+    store_set_viewer(f->s, F.pk);
+    assert_int_equal(store_mod_queue(f->s, &t, &n), HERR_OK);
+    if (flags && n)
+        *flags = t[0].flags;
+    store_posts_free(t, n);
+    store_set_viewer(f->s, NULL);
+    return n;
+}
+
 static void test_flags_hide_until_review(void **state)
 {
     struct fx *f = fx_new("care_flags", 0, 2);
@@ -473,20 +488,12 @@ static void test_flags_hide_until_review(void **state)
     flag(f, &B, p);
     assert_int_equal(status(f, NULL, p), -1);
     assert_int_equal(status(f, &F, p), POST_HIDDEN);
-    store_set_viewer(f->s, F.pk);
-    struct store_post *t;
-    size_t n;
-    assert_int_equal(store_mod_queue(f->s, &t, &n), HERR_OK);
-    assert_int_equal(n, 1);
-    assert_int_equal(t[0].flags, 2);
-    store_posts_free(t, n);
-    store_set_viewer(f->s, NULL);
+    uint32_t flags = 0;
+    assert_int_equal(queue(f, &flags), 1);
+    assert_int_equal(flags, 2);
     assert_int_equal(mod(f, &F, "approve", p), HERR_OK);
     assert_int_equal(status(f, NULL, p), POST_VISIBLE);
-    store_set_viewer(f->s, F.pk);
-    assert_int_equal(store_mod_queue(f->s, &t, &n), HERR_OK);
-    assert_int_equal(n, 0);
-    store_set_viewer(f->s, NULL);
+    assert_int_equal(queue(f, NULL), 0);
     fx_free(f);
 }
 
@@ -497,30 +504,15 @@ static void test_queue_flag_after_approval(void **state)
     struct fx *f = fx_new("care_queue_again", 1, 0);
     uint8_t p[HEARTH_ID_LEN];
     post(f, &C, "a new member's first words", p);
-    store_set_viewer(f->s, F.pk);
-    struct store_post *t;
-    size_t n;
-    assert_int_equal(store_mod_queue(f->s, &t, &n), HERR_OK);
-    assert_int_equal(n, 1); /* held */
-    store_posts_free(t, n);
-    store_set_viewer(f->s, NULL);
+    assert_int_equal(queue(f, NULL), 1); /* held */
     assert_int_equal(mod(f, &F, "approve", p), HERR_OK);
-    store_set_viewer(f->s, F.pk);
-    assert_int_equal(store_mod_queue(f->s, &t, &n), HERR_OK);
-    assert_int_equal(n, 0);
-    store_set_viewer(f->s, NULL);
+    assert_int_equal(queue(f, NULL), 0);
     flag(f, &A, p);
-    store_set_viewer(f->s, F.pk);
-    assert_int_equal(store_mod_queue(f->s, &t, &n), HERR_OK);
-    assert_int_equal(n, 1); /* flagged after its approval: waiting again */
-    assert_int_equal(t[0].flags, 1);
-    store_posts_free(t, n);
-    store_set_viewer(f->s, NULL);
+    uint32_t flags = 0;
+    assert_int_equal(queue(f, &flags), 1); /* flagged after its approval: waiting again */
+    assert_int_equal(flags, 1);
     assert_int_equal(mod(f, &F, "approve", p), HERR_OK);
-    store_set_viewer(f->s, F.pk);
-    assert_int_equal(store_mod_queue(f->s, &t, &n), HERR_OK);
-    assert_int_equal(n, 0);
-    store_set_viewer(f->s, NULL);
+    assert_int_equal(queue(f, NULL), 0);
     fx_free(f);
 }
 
