@@ -45,6 +45,11 @@ static int settings(struct cli *c, struct config *cfg)
     }
     if (cli_flag(c, "no-web"))
         cfg->web = false;
+    if ((v = cli_opt(c, "metrics"))) {
+        if (strlen(v) >= sizeof cfg->metrics_listen || !strchr(v, ':'))
+            return cli_error(c, HERR_USAGE, "--metrics: give HOST:PORT, e.g. 127.0.0.1:9437");
+        snprintf(cfg->metrics_listen, sizeof cfg->metrics_listen, "%s", v);
+    }
     char text[600];
     /* flag, section, key: flags go through the config parser, checked like the file. */
     static const char *const keys[][3] = {
@@ -107,6 +112,12 @@ static void web_addresses(const struct hlog *log, const char *listen, uint16_t p
          port);
 }
 
+/* show_stats - the metrics pages' numbers: the node's snapshot (a web thread asks). */
+static void show_stats(void *ctx, struct node_stats *out)
+{
+    node_stats(ctx, out);
+}
+
 static int run(struct cli *c)
 {
     struct config cfg;
@@ -131,7 +142,11 @@ static int run(struct cli *c)
     struct web *w = NULL;
     if (cfg.web) {
         char *db = cli_path(c, "hearth.db");
-        struct web_config wc = {.db_path = db, .open_join = cfg.web_open_join};
+        struct web_config wc = {.db_path = db,
+                                .open_join = cfg.web_open_join,
+                                .metrics = show_stats,
+                                .metrics_ctx = n,
+                                .metrics_public = cfg.metrics_public};
         const char *fixed = getenv("HEARTH_BENCH_FIXED_PAGE");
         wc.bench_fixed = fixed ? strtoul(fixed, NULL, 10) : 0;
         snprintf(wc.listen, sizeof wc.listen, "%s", cfg.web_listen);
@@ -145,10 +160,22 @@ static int run(struct cli *c)
         }
         web_addresses(&log, cfg.web_listen, web_port(w), cfg.web_tls_cert[0] != '\0');
     }
+    struct metrics_server *ms = NULL;
+    if (cfg.metrics_listen[0]) {
+        if ((e = metrics_server_new(&ms, cfg.metrics_listen, show_stats, n, &why))) {
+            web_destroy(&w);
+            node_destroy(&n);
+            return cli_error(c, e, "cannot serve the metrics: %s", why);
+        }
+        int host = (int)(strrchr(cfg.metrics_listen, ':') - cfg.metrics_listen);
+        hlog(&log, HLOG_INFO, "metrics: http://%.*s:%u/metrics", host, cfg.metrics_listen,
+             metrics_server_port(ms));
+    }
     char addr[256];
     if (cli_node_address(c, node_endpoint(n), cfg.advertise, addr, sizeof addr) == CLI_OK)
         hlog(&log, HLOG_INFO, "address %s", addr);
     e = node_run(n, &stop_requested);
+    metrics_server_destroy(&ms);
     web_destroy(&w);
     node_destroy(&n);
     return e ? cli_error(c, e, "the node stopped: %s", herr_str(e)) : CLI_OK;
@@ -161,6 +188,7 @@ static const struct cli_option options[] = {
     {"no-discovery", 0, NULL, "do not announce or look for nodes on the LAN"},
     {"web", 'w', "HOST:PORT", "serve the web pages here (default 0.0.0.0:8080)"},
     {"no-web", 0, NULL, "do not serve the forum as web pages"},
+    {"metrics", 0, "HOST:PORT", "serve /metrics on a port of its own (e.g. 127.0.0.1:9437)"},
     {"discovery-port", 0, "PORT", "UDP port of the LAN beacon (default 7438)"},
     {"interval", 'i', "SECONDS", "anti-entropy period (default 30)"},
     {"rate", 0, "BYTES", "cap on bytes per second sent to all peers"},

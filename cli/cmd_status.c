@@ -4,8 +4,8 @@
  * A running node writes its state as JSON to the local setting "node:status" every
  * two seconds (node/node.c, write_status) and deletes it when it stops. A node that
  * was killed leaves it behind, so it counts only when its process is alive and it
- * was written in the last STATUS_FRESH_MS. The reader below is small and bounded:
- * the text comes from our own store, but it is still checked, not trusted.
+ * was written in the last STATUS_FRESH_MS. node/status.h reads it (checked, not
+ * trusted).
  */
 #include <errno.h>
 #include <signal.h>
@@ -20,243 +20,23 @@
 #include "node/node.h"
 
 #define STATUS_FRESH_MS 15000 /* several of the node's 2 s writes */
-#define STATUS_MAX_DEPTH 4
-
-struct status_peer {
-    char key[2 * HEARTH_PK_LEN + 1];
-    char endpoint[256], state[16], source[16];
-    uint64_t last_seen, last_sync, failures;
-};
-
-struct node_status {
-    uint64_t pid, started, updated, interval, fanout, events;
-    uint64_t bytes_sent, bytes_received, sessions, sessions_failed, inbound_sessions;
-    uint64_t pushes_sent, pushes_received, pushes_new, busy_refused, contacts_dropped;
-    char version[32], listen[256], access[16];
-    bool discovery;
-    size_t n_peers;
-    struct status_peer peers[NODE_MAX_PEERS];
-};
-
-/* ---- a bounded reader for the node's status JSON ---- */
-
-struct cursor {
-    const char *p, *end;
-    bool bad;
-};
-
-static void skip_ws(struct cursor *c)
-{
-    while (c->p < c->end && (*c->p == ' ' || *c->p == '\n' || *c->p == '\t' || *c->p == '\r'))
-        c->p++;
-}
-
-static bool eat(struct cursor *c, char ch)
-{
-    skip_ws(c);
-    if (c->p < c->end && *c->p == ch) {
-        c->p++;
-        return true;
-    }
-    return false;
-}
-
-/* read_string - a JSON string into out[0..n) (cut to fit; \u escapes outside ASCII
- * become '?'). */
-static bool read_string(struct cursor *c, char *out, size_t n)
-{
-    size_t j = 0;
-    if (!eat(c, '"'))
-        return c->bad = true, false;
-    while (c->p < c->end && *c->p != '"') {
-        char ch = *c->p++;
-        if (ch == '\\') {
-            if (c->p >= c->end)
-                break;
-            char esc = *c->p++;
-            if (esc == 'u') {
-                if (c->end - c->p < 4)
-                    break;
-                char hex[5] = {c->p[0], c->p[1], c->p[2], c->p[3], 0};
-                long u = strtol(hex, NULL, 16);
-                c->p += 4;
-                ch = u >= 0x20 && u < 0x7f ? (char)u : '?';
-            } else {
-                ch = esc == 'n' ? ' ' : esc == 't' ? ' ' : esc;
-            }
-        }
-        if (j + 1 < n)
-            out[j++] = ch;
-    }
-    if (n)
-        out[j] = 0;
-    if (c->p >= c->end)
-        return c->bad = true, false;
-    c->p++;
-    return true;
-}
-
-static bool read_u64(struct cursor *c, uint64_t *v)
-{
-    skip_ws(c);
-    uint64_t x = 0;
-    const char *start = c->p;
-    while (c->p < c->end && *c->p >= '0' && *c->p <= '9' && c->p - start < 20)
-        x = x * 10 + (uint64_t)(*c->p++ - '0');
-    if (c->p == start)
-        return c->bad = true, false;
-    *v = x;
-    return true;
-}
-
-static bool skip_value(struct cursor *c, int depth)
-{
-    skip_ws(c);
-    if (c->p >= c->end || depth > STATUS_MAX_DEPTH)
-        return c->bad = true, false;
-    char ch = *c->p;
-    if (ch == '"')
-        return read_string(c, NULL, 0);
-    if (ch == '{' || ch == '[') {
-        char close = ch == '{' ? '}' : ']';
-        c->p++;
-        if (eat(c, close))
-            return true;
-        do {
-            char key[8];
-            if (ch == '{' && (!read_string(c, key, sizeof key) || !eat(c, ':')))
-                return c->bad = true, false;
-            if (!skip_value(c, depth + 1))
-                return false;
-        } while (eat(c, ','));
-        return eat(c, close) ? true : (c->bad = true, false);
-    }
-    while (c->p < c->end && strchr("-+.0123456789eEtruefalsn", *c->p))
-        c->p++;
-    return true;
-}
-
-/* A member of an object: the caller reads its key and calls this with the value. */
-typedef bool (*member_fn)(struct cursor *c, const char *key, void *ctx);
-
-static bool read_object(struct cursor *c, member_fn fn, void *ctx)
-{
-    if (!eat(c, '{'))
-        return c->bad = true, false;
-    if (eat(c, '}'))
-        return true;
-    do {
-        char key[32];
-        if (!read_string(c, key, sizeof key) || !eat(c, ':') || !fn(c, key, ctx))
-            return c->bad = true, false;
-    } while (eat(c, ','));
-    return eat(c, '}') ? true : (c->bad = true, false);
-}
-
-#define U64_FIELD(type, name)                                                                      \
-    {                                                                                              \
-#name, offsetof(type, name)                                                                \
-    }
-
-static const struct {
-    const char *name;
-    size_t off;
-} node_u64[] = {
-    U64_FIELD(struct node_status, pid),
-    U64_FIELD(struct node_status, started),
-    U64_FIELD(struct node_status, updated),
-    U64_FIELD(struct node_status, interval),
-    U64_FIELD(struct node_status, fanout),
-    U64_FIELD(struct node_status, events),
-    U64_FIELD(struct node_status, bytes_sent),
-    U64_FIELD(struct node_status, bytes_received),
-    U64_FIELD(struct node_status, sessions),
-    U64_FIELD(struct node_status, sessions_failed),
-    U64_FIELD(struct node_status, inbound_sessions),
-    U64_FIELD(struct node_status, pushes_sent),
-    U64_FIELD(struct node_status, pushes_received),
-    U64_FIELD(struct node_status, pushes_new),
-    U64_FIELD(struct node_status, busy_refused),
-    U64_FIELD(struct node_status, contacts_dropped),
-};
-
-static bool peer_member(struct cursor *c, const char *key, void *ctx)
-{
-    struct status_peer *p = ctx;
-    if (!strcmp(key, "key"))
-        return read_string(c, p->key, sizeof p->key);
-    if (!strcmp(key, "endpoint"))
-        return read_string(c, p->endpoint, sizeof p->endpoint);
-    if (!strcmp(key, "state"))
-        return read_string(c, p->state, sizeof p->state);
-    if (!strcmp(key, "source"))
-        return read_string(c, p->source, sizeof p->source);
-    if (!strcmp(key, "last_seen"))
-        return read_u64(c, &p->last_seen);
-    if (!strcmp(key, "last_sync"))
-        return read_u64(c, &p->last_sync);
-    if (!strcmp(key, "failures"))
-        return read_u64(c, &p->failures);
-    return skip_value(c, 2);
-}
-
-static bool read_peers(struct cursor *c, struct node_status *s)
-{
-    if (!eat(c, '['))
-        return c->bad = true, false;
-    if (eat(c, ']'))
-        return true;
-    do {
-        struct status_peer ignored,
-            *p = s->n_peers < NODE_MAX_PEERS ? &s->peers[s->n_peers] : &ignored;
-        memset(p, 0, sizeof *p);
-        if (!read_object(c, peer_member, p))
-            return false;
-        if (p != &ignored)
-            s->n_peers++;
-    } while (eat(c, ','));
-    return eat(c, ']') ? true : (c->bad = true, false);
-}
-
-static bool node_member(struct cursor *c, const char *key, void *ctx)
-{
-    struct node_status *s = ctx;
-    for (size_t i = 0; i < sizeof node_u64 / sizeof node_u64[0]; i++)
-        if (!strcmp(key, node_u64[i].name))
-            return read_u64(c, (uint64_t *)((char *)s + node_u64[i].off));
-    if (!strcmp(key, "version"))
-        return read_string(c, s->version, sizeof s->version);
-    if (!strcmp(key, "listen"))
-        return read_string(c, s->listen, sizeof s->listen);
-    if (!strcmp(key, "access"))
-        return read_string(c, s->access, sizeof s->access);
-    if (!strcmp(key, "discovery")) {
-        skip_ws(c);
-        s->discovery = c->p < c->end && *c->p == 't';
-        return skip_value(c, 1);
-    }
-    if (!strcmp(key, "peers"))
-        return read_peers(c, s);
-    return skip_value(c, 1);
-}
 
 /* running_node - the status of the node serving this data directory; false when none
  * runs (no status, a dead process, a stale or unreadable status). */
-static bool running_node(struct cli *c, struct node_status *s)
+static bool running_node(struct cli *c, struct node_stats *s)
 {
     char *text = NULL;
     memset(s, 0, sizeof *s);
     if (store_meta_get(c->store, "node:status", &text) != HERR_OK)
         return false;
-    struct cursor cur = {text, text + strlen(text), false};
-    bool ok = read_object(&cur, node_member, s) && !cur.bad;
+    bool ok = node_status_parse(text, strlen(text), s) == HERR_OK;
     free(text);
     if (!ok || s->pid == 0 || s->pid > INT32_MAX)
         return false;
     if (kill((pid_t)s->pid, 0) != 0 && errno != EPERM)
         return false;
     uint64_t now = wall_ms();
-    return s->updated + STATUS_FRESH_MS >= now;
+    return s->taken + STATUS_FRESH_MS >= now;
 }
 
 /* ---- output ---- */
@@ -271,24 +51,43 @@ static void human_size(char *buf, size_t size, uint64_t n)
         snprintf(buf, size, "%.1f MiB", (double)n / (1024 * 1024));
 }
 
-static void json_node(struct cli *c, const struct node_status *s)
+static void json_node(struct cli *c, const struct node_stats *s)
 {
     struct json *j = &c->out;
     json_object_open(j, "node");
     json_u64(j, "pid", s->pid);
     json_str(j, "version", s->version);
     json_u64(j, "started", s->started);
-    json_u64(j, "updated", s->updated);
+    json_u64(j, "updated", s->taken);
     json_str(j, "listen", s->listen);
     json_str(j, "access", s->access);
     json_bool(j, "discovery", s->discovery);
-    for (size_t i = 0; i < sizeof node_u64 / sizeof node_u64[0]; i++)
-        if (strcmp(node_u64[i].name, "pid") && strcmp(node_u64[i].name, "started") &&
-            strcmp(node_u64[i].name, "updated"))
-            json_u64(j, node_u64[i].name, *(const uint64_t *)((const char *)s + node_u64[i].off));
+    json_u64(j, "interval", s->interval);
+    json_u64(j, "fanout", s->fanout);
+    json_u64(j, "events", s->events);
+    json_u64(j, "bytes_sent", s->bytes_sent);
+    json_u64(j, "bytes_received", s->bytes_recv);
+    json_u64(j, "sessions", s->sessions_ok);
+    json_u64(j, "sessions_failed", s->sessions_failed);
+    json_u64(j, "inbound_sessions", s->sessions_in);
+    json_u64(j, "outbound_sessions", s->sessions_out);
+    json_u64(j, "busy_refused", s->busy_refused);
+    json_u64(j, "pushes_sent", s->pushes_sent);
+    json_u64(j, "pushes_received", s->pushes_recv);
+    json_u64(j, "pushes_new", s->pushes_new);
+    json_u64(j, "contacts_dropped", s->contacts_dropped);
+    json_u64(j, "accepted", s->ingest.accepted);
+    json_u64(j, "duplicates", s->ingest.duplicate);
+    json_object_open(j, "rejected");
+    for (int r = 0; r < HERR_COUNT; r++)
+        if (s->ingest.rejected[r])
+            json_u64(j, herr_name((herr)r), s->ingest.rejected[r]);
+    json_object_close(j);
+    json_str(j, "replica", node_replica_name(s->replica));
+    json_u64(j, "replica_checked", s->replica_checked);
     json_array_open(j, "peers");
-    for (size_t i = 0; i < s->n_peers; i++) {
-        const struct status_peer *p = &s->peers[i];
+    for (size_t i = 0; i < s->npeers; i++) {
+        const struct node_peer_stats *p = &s->peers[i];
         json_object_open(j, NULL);
         json_str(j, "key", p->key);
         json_str(j, "endpoint", p->endpoint[0] ? p->endpoint : NULL);
@@ -297,6 +96,8 @@ static void json_node(struct cli *c, const struct node_status *s)
         json_u64(j, "last_seen", p->last_seen);
         json_u64(j, "last_sync", p->last_sync);
         json_u64(j, "failures", p->failures);
+        json_u64(j, "bytes_sent", p->bytes_sent);
+        json_u64(j, "bytes_received", p->bytes_recv);
         json_object_close(j);
     }
     json_array_close(j);
@@ -304,7 +105,7 @@ static void json_node(struct cli *c, const struct node_status *s)
 }
 
 static void print_json(struct cli *c, const struct store_stats *st, const char *name,
-                       const uint8_t digest[HEARTH_ID_LEN], const struct node_status *node)
+                       const uint8_t digest[HEARTH_ID_LEN], const struct node_stats *node)
 {
     struct json *j = &c->out;
     json_object_open(j, NULL);
@@ -342,7 +143,7 @@ static void human_duration(char *buf, size_t size, uint64_t ms)
         snprintf(buf, size, "%llu days", (unsigned long long)(s / 86400));
 }
 
-static void print_node(const struct node_status *s)
+static void print_node(const struct node_stats *s)
 {
     char up[32], out[32], in[32];
     if (!s) {
@@ -352,7 +153,7 @@ static void print_node(const struct node_status *s)
     uint64_t now = wall_ms();
     human_duration(up, sizeof up, now > s->started ? now - s->started : 0);
     human_size(out, sizeof out, s->bytes_sent);
-    human_size(in, sizeof in, s->bytes_received);
+    human_size(in, sizeof in, s->bytes_recv);
     printf("node:     running (pid %llu, up %s), listening on ", (unsigned long long)s->pid, up);
     cli_print_text(stdout, s->listen, NULL);
     printf("\n          access %s, discovery %s, anti-entropy every %llu s with up to %llu peers\n",
@@ -360,16 +161,32 @@ static void print_node(const struct node_status *s)
            (unsigned long long)s->fanout);
     printf("traffic:  %s sent, %s received; %llu syncs (%llu failed), %llu pushes sent, "
            "%llu received (%llu new)\n",
-           out, in, (unsigned long long)s->sessions, (unsigned long long)s->sessions_failed,
-           (unsigned long long)s->pushes_sent, (unsigned long long)s->pushes_received,
+           out, in, (unsigned long long)s->sessions_ok, (unsigned long long)s->sessions_failed,
+           (unsigned long long)s->pushes_sent, (unsigned long long)s->pushes_recv,
            (unsigned long long)s->pushes_new);
+    uint64_t rejected = 0;
+    for (int r = 0; r < HERR_COUNT; r++)
+        rejected += s->ingest.rejected[r];
+    printf("ingest:   %llu events from peers taken, %llu already held, %llu refused",
+           (unsigned long long)s->ingest.accepted, (unsigned long long)s->ingest.duplicate,
+           (unsigned long long)rejected);
+    const char *sep = " (";
+    for (int r = 0; r < HERR_COUNT; r++)
+        if (s->ingest.rejected[r]) {
+            printf("%s%llu %s", sep, (unsigned long long)s->ingest.rejected[r], herr_str((herr)r));
+            sep = ", ";
+        }
+    printf("%s\n", *sep == ',' ? ")" : "");
+    if (s->replica != NODE_REPLICA_UNCHECKED)
+        printf("replica:  %s when the node started\n",
+               s->replica == NODE_REPLICA_OK ? "checked, sound" : "DAMAGED");
     size_t connected = 0;
-    for (size_t i = 0; i < s->n_peers; i++)
+    for (size_t i = 0; i < s->npeers; i++)
         connected +=
             !strcmp(s->peers[i].state, "connected") || !strcmp(s->peers[i].state, "syncing");
-    printf("peers:    %zu known, %zu connected\n", s->n_peers, connected);
-    for (size_t i = 0; i < s->n_peers; i++) {
-        const struct status_peer *p = &s->peers[i];
+    printf("peers:    %zu known, %zu connected\n", s->npeers, connected);
+    for (size_t i = 0; i < s->npeers; i++) {
+        const struct node_peer_stats *p = &s->peers[i];
         char synced[64];
         printf("  %.12s  %-28s %-10s %-10s last sync %s, %llu failures\n", p->key,
                p->endpoint[0] ? p->endpoint : "(inbound only)", p->state, p->source,
@@ -379,7 +196,7 @@ static void print_node(const struct node_status *s)
 }
 
 static void print_human(const struct cli *c, const struct store_stats *st, const char *name,
-                        const uint8_t digest[HEARTH_ID_LEN], const struct node_status *node)
+                        const uint8_t digest[HEARTH_ID_LEN], const struct node_stats *node)
 {
     char forum[2 * HEARTH_ID_LEN + 1], view[2 * HEARTH_ID_LEN + 1], size[32];
     hex_encode(forum, c->forum, HEARTH_ID_LEN);
@@ -417,7 +234,7 @@ static int run(struct cli *c)
         e = store_view_digest(c->store, digest);
     if (e)
         return cli_store_error(c, e, NULL);
-    struct node_status *node = malloc(sizeof *node);
+    struct node_stats *node = malloc(sizeof *node);
     if (!node)
         return cli_error(c, HERR_NOMEM, "%s", herr_str(HERR_NOMEM));
     bool live = running_node(c, node);

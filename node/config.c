@@ -136,6 +136,10 @@ static const char *set(struct config *c, const char *sec, const char *key, const
         return copy_str(c->web_tls_cert, v) ? NULL : "bad tls_cert path";
     if (IS("web", "tls_key"))
         return copy_str(c->web_tls_key, v) ? NULL : "bad tls_key path";
+    if (IS("metrics", "listen"))
+        return copy_str(c->metrics_listen, v) && strchr(v, ':') ? NULL : "listen must be HOST:PORT";
+    if (IS("metrics", "public"))
+        return parse_bool(v, &c->metrics_public) ? NULL : "public must be true or false";
     if (IS("web", "open_join"))
         return parse_bool(v, &c->web_open_join) ? NULL : "open_join must be true or false";
     if (IS("peers", "peer")) {

@@ -28,6 +28,10 @@
  *   tls_cert = /etc/hearth/cert.pem ; both set: HTTPS (PEM files)
  *   tls_key = /etc/hearth/key.pem
  *   open_join = false               ; true: visitors join without an invite
+ *   [metrics]                       ; `hearth serve`'s /metrics (web/metrics.h)
+ *   listen = 127.0.0.1:9437         ; a port of its own (default: only on the web port)
+ *   public = false                  ; true: the web port's /metrics to the whole LAN,
+ *                                   ; not only to this machine
  *
  * The parser is inih: lines are bounded, unknown sections or keys are errors (a typo
  * should not silently leave a node open), and a bad value names its line.
@@ -62,6 +66,8 @@ struct config {
     bool web, web_open_join;
     char web_listen[CONFIG_MAX_STR];
     char web_tls_cert[CONFIG_MAX_STR], web_tls_key[CONFIG_MAX_STR];
+    char metrics_listen[CONFIG_MAX_STR]; /* "": /metrics on the web port only */
+    bool metrics_public;                 /* /metrics on the web port to the whole LAN */
     size_t n_peers;
     char peers[CONFIG_MAX_PEERS][CONFIG_MAX_STR];
     /* For tests and benchmarks only, never read from hearth.conf: each anti-entropy

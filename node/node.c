@@ -1,6 +1,7 @@
 #include "node/node.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +19,6 @@
 
 #define BACKOFF_MIN_MS 1000
 #define BACKOFF_MAX_MS (5 * 60 * 1000)
-#define STATUS_EVERY_MS 2000
 #define RELOAD_EVERY_MS 1000
 #define ARRIVALS_EVERY_MS 200
 #define RECONNECT_MIN_MS 1000
@@ -84,6 +84,7 @@ struct peer {
     /* Where to push when we have no connection of our own: its last inbound route. */
     uint8_t route[TRANSPORT_MAX_ROUTE];
     size_t route_len;
+    uint64_t bytes_sent, bytes_recv; /* this run */
 };
 
 struct inbound {
@@ -95,6 +96,8 @@ struct inbound {
 };
 
 /* What the node has done since it started, for `hearth status` and benchmarks. */
+_Static_assert(NODE_MAX_PEERS == NODE_STATUS_PEERS, "the status shows every peer");
+
 struct counters {
     uint64_t bytes_sent, bytes_recv; /* every message, sessions and pushes */
     uint64_t sessions_ok, sessions_failed;
@@ -153,6 +156,10 @@ struct node {
     size_t from_sessions_next;
     struct push_batch pushes;
     size_t pushed_next;
+    enum node_replica replica;
+    uint64_t replica_checked;
+    pthread_mutex_t stats_mu; /* guards stats, which node_stats reads from other threads */
+    struct node_stats stats;
 };
 
 static void short_key(char out[13], const uint8_t key[HEARTH_PK_LEN])
@@ -221,8 +228,9 @@ static herr sess_begin(struct node *n, struct sess *x, bool initiator)
 /* sess_pump - send what the session has, as far as caps and queues allow. Returns
  * HERR_NET when the peer is gone. */
 static herr sess_pump(struct node *n, struct sess *x, int conn, const uint8_t *route,
-                      size_t route_len, struct bucket *pb)
+                      size_t route_len, struct peer *p)
 {
+    struct bucket *pb = p ? &p->bucket : NULL;
     uint64_t now = mono_ms();
     while (x->s) {
         if (!x->has_held) {
@@ -249,6 +257,8 @@ static herr sess_pump(struct node *n, struct sess *x, int conn, const uint8_t *r
         if (e)
             return e;
         n->ctr.bytes_sent += x->held.len;
+        if (p)
+            p->bytes_sent += x->held.len;
         /* A session that streams a large transfer hears nothing back for a long
          * while; frames leaving is progress too (a dead peer fills its queue). */
         x->last_ms = now;
@@ -857,6 +867,9 @@ static void handle_outbound(struct node *n, const struct transport_msg *m)
 static void handle(struct node *n, const struct transport_msg *m)
 {
     n->ctr.bytes_recv += m->len;
+    struct peer *from = m->conn >= 0 ? peer_by_conn(n, m->conn) : peer_find(n, m->peer);
+    if (from)
+        from->bytes_recv += m->len;
     /* In allow-list mode a key taken off the list is not heard any more, even on a
      * connection it opened while it was on it. */
     if (m->conn < 0 && n->cfg.access == ACCESS_ALLOWLIST && !allowed(n, m->peer)) {
@@ -946,6 +959,7 @@ static herr push_one(void *ctx, const uint8_t *env, size_t len)
         if (sent == HERR_OK) {
             n->ctr.pushes_sent++;
             n->ctr.bytes_sent += n->scratch.len;
+            p->bytes_sent += n->scratch.len;
             bucket_take(&n->global, n->scratch.len);
             bucket_take(&p->bucket, n->scratch.len);
         }
@@ -1130,7 +1144,7 @@ static void tend_sessions(struct node *n, uint64_t now)
         struct peer *p = &n->peers[i];
         if (!p->used || !p->out.s)
             continue;
-        if (sess_pump(n, &p->out, p->conn, NULL, 0, &p->bucket) == HERR_NET)
+        if (sess_pump(n, &p->out, p->conn, NULL, 0, p) == HERR_NET)
             peer_failed(n, p, "the connection dropped");
         else if (sess_over(&p->out) && session_finished(n, &p->out, p->rec.key, true) != HERR_OK) {
             /* What the peer still sends of a failed session must not reach the next
@@ -1153,8 +1167,7 @@ static void tend_sessions(struct node *n, uint64_t now)
         if (!b->used)
             continue;
         struct peer *p = peer_find(n, b->key);
-        herr e = b->in.s ? sess_pump(n, &b->in, -1, b->route, b->route_len, p ? &p->bucket : NULL)
-                         : HERR_OK;
+        herr e = b->in.s ? sess_pump(n, &b->in, -1, b->route, b->route_len, p) : HERR_OK;
         if (b->in.s && sess_over(&b->in))
             (void)session_finished(n, &b->in, b->key, false);
         else if (e == HERR_NET || since(now, b->in.last_ms) > idle_ms(n)) {
@@ -1169,25 +1182,6 @@ static void tend_sessions(struct node *n, uint64_t now)
 }
 
 /* ---- status ---- */
-
-/* json_text - s as the inside of a JSON string (quote, backslash and control
- * characters escaped), cut to fit out[0..n). */
-static void json_text(char *out, size_t n, const char *s)
-{
-    size_t j = 0;
-    for (; *s && j + 7 < n; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') {
-            out[j++] = '\\';
-            out[j++] = (char)c;
-        } else if (c < 0x20) {
-            j += (size_t)snprintf(out + j, n - j, "\\u%04x", c);
-        } else {
-            out[j++] = (char)c;
-        }
-    }
-    out[j] = 0;
-}
 
 static const char *peer_state(struct node *n, const struct peer *p)
 {
@@ -1213,56 +1207,89 @@ static herr source_keys(void *src, uint64_t arrival, recon_keys_fn fn, void *ctx
     return store_keys_since(src, arrival, fn, ctx);
 }
 
-static herr status_head(struct node *n, struct hbuf *b)
+static unsigned outbound_sessions(const struct node *n)
 {
-    char line[2048], listen[2 * CONFIG_MAX_STR];
+    unsigned k = 0;
+    for (int i = 0; i < NODE_MAX_PEERS; i++)
+        k += n->peers[i].used && n->peers[i].out.s;
+    return k;
+}
+
+/* take_stats - a new snapshot of what the node holds and did, under the lock. */
+static void take_stats(struct node *n)
+{
     /* The recon index holds every event: caught up (a few new keys, when no session
      * holds it) it counts them for nothing, where store_stats reads whole tables. */
     if (!recon_index_held(n->idx) && recon_index_catch_up(n->idx, source_keys, n->st) != HERR_OK)
         hlog(n->log, HLOG_WARN, "status: cannot catch the index up: %s", store_errmsg(n->st));
-    uint64_t events = recon_index_count(n->idx);
-    json_text(listen, sizeof listen, node_endpoint(n));
     const struct counters *c = &n->ctr;
-    snprintf(line, sizeof line,
-             "{\"pid\":%d,\"version\":\"%s\",\"started\":%" PRIu64 ",\"updated\":%" PRIu64
-             ",\"listen\":\"%s\",\"access\":\"%s\",\"discovery\":%s,\"interval\":%u,"
-             "\"fanout\":%u,\"events\":%" PRIu64 ",\"bytes_sent\":%" PRIu64
-             ",\"bytes_received\":%" PRIu64 ",\"sessions\":%" PRIu64 ",\"sessions_failed\":%" PRIu64
-             ",\"inbound_sessions\":%u,\"pushes_sent\":%" PRIu64 ",\"pushes_received\":%" PRIu64
-             ",\"pushes_new\":%" PRIu64 ",\"busy_refused\":%" PRIu64
-             ",\"contacts_dropped\":%" PRIu64 ",\"peers\":[",
-             (int)getpid(), HEARTH_VERSION, n->started, wall_ms(), listen,
-             n->cfg.access == ACCESS_OPEN ? "open" : "allowlist", n->disc ? "true" : "false",
-             n->cfg.sync_interval, n->cfg.fanout, events, c->bytes_sent, c->bytes_recv,
-             c->sessions_ok, c->sessions_failed, inbound_sessions(n), c->pushes_sent,
-             c->pushes_recv, c->pushes_new, c->busy_refused, c->contacts_dropped);
-    return hbuf_append(b, line, strlen(line));
+    pthread_mutex_lock(&n->stats_mu);
+    struct node_stats *s = &n->stats;
+    s->pid = (uint64_t)getpid();
+    snprintf(s->version, sizeof s->version, "%s", HEARTH_VERSION);
+    snprintf(s->listen, sizeof s->listen, "%s", node_endpoint(n));
+    snprintf(s->access, sizeof s->access, "%s",
+             n->cfg.access == ACCESS_OPEN ? "open" : "allowlist");
+    s->discovery = n->disc != NULL;
+    s->interval = n->cfg.sync_interval;
+    s->fanout = n->cfg.fanout;
+    s->taken = wall_ms();
+    s->started = n->started;
+    s->events = recon_index_count(n->idx);
+    s->bytes_sent = c->bytes_sent;
+    s->bytes_recv = c->bytes_recv;
+    s->sessions_ok = c->sessions_ok;
+    s->sessions_failed = c->sessions_failed;
+    s->sessions_in = inbound_sessions(n);
+    s->sessions_out = outbound_sessions(n);
+    s->busy_refused = c->busy_refused;
+    s->pushes_sent = c->pushes_sent;
+    s->pushes_recv = c->pushes_recv;
+    s->pushes_new = c->pushes_new;
+    s->contacts_dropped = c->contacts_dropped;
+    store_ingest_tally(n->st, &s->ingest);
+    s->replica = n->replica;
+    s->replica_checked = n->replica_checked;
+    s->npeers = 0;
+    for (int i = 0; i < NODE_MAX_PEERS; i++) {
+        const struct peer *p = &n->peers[i];
+        if (!p->used)
+            continue;
+        struct node_peer_stats *ps = &s->peers[s->npeers++];
+        hex_encode(ps->key, p->rec.key, HEARTH_PK_LEN);
+        snprintf(ps->endpoint, sizeof ps->endpoint, "%s", p->rec.endpoint);
+        snprintf(ps->source, sizeof ps->source, "%s", p->rec.source);
+        snprintf(ps->state, sizeof ps->state, "%s", peer_state(n, p));
+        ps->bytes_sent = p->bytes_sent;
+        ps->bytes_recv = p->bytes_recv;
+        ps->last_seen = p->rec.last_seen;
+        ps->last_sync = p->rec.last_sync;
+        ps->failures = p->rec.failures;
+    }
+    pthread_mutex_unlock(&n->stats_mu);
+}
+
+void node_stats(struct node *n, struct node_stats *out)
+{
+    pthread_mutex_lock(&n->stats_mu);
+    *out = n->stats;
+    pthread_mutex_unlock(&n->stats_mu);
+}
+
+void node_note_replica(struct node *n, enum node_replica r, uint64_t when_ms)
+{
+    n->replica = r;
+    n->replica_checked = when_ms;
 }
 
 static void write_status(struct node *n)
 {
-    struct hbuf *b = &n->scratch;
-    hbuf_reset(b);
-    herr e = status_head(n, b);
-    bool first = true;
-    for (int i = 0; i < NODE_MAX_PEERS && !e; i++) {
-        struct peer *p = &n->peers[i];
-        if (!p->used)
-            continue;
-        char hex[2 * HEARTH_PK_LEN + 1], ep[2 * PEER_MAX_ENDPOINT], line[1024];
-        hex_encode(hex, p->rec.key, HEARTH_PK_LEN);
-        json_text(ep, sizeof ep, p->rec.endpoint);
-        snprintf(line, sizeof line,
-                 "%s{\"key\":\"%s\",\"endpoint\":\"%s\",\"state\":\"%s\",\"source\":\"%s\","
-                 "\"last_seen\":%" PRIu64 ",\"last_sync\":%" PRIu64 ",\"failures\":%" PRIu64 "}",
-                 first ? "" : ",", hex, ep, peer_state(n, p), p->rec.source, p->rec.last_seen,
-                 p->rec.last_sync, p->rec.failures);
-        e = hbuf_append(b, line, strlen(line));
-        first = false;
-    }
-    if (!e)
-        e = hbuf_append(b, "]}", 3); /* with the NUL */
-    if (!e && store_meta_set(n->st, "node:status", (const char *)b->data) != HERR_OK)
+    take_stats(n);
+    hbuf_reset(&n->scratch);
+    pthread_mutex_lock(&n->stats_mu);
+    herr e = node_status_json(&n->stats, &n->scratch);
+    pthread_mutex_unlock(&n->stats_mu);
+    if (!e && store_meta_set(n->st, "node:status", (const char *)n->scratch.data) != HERR_OK)
         hlog(n->log, HLOG_WARN, "status: cannot save: %s", store_errmsg(n->st));
     for (int i = 0; i < NODE_MAX_PEERS; i++)
         if (n->peers[i].used)
@@ -1282,6 +1309,7 @@ herr node_new(struct node **out, struct store *st, const struct config *cfg,
     n->cfg = *cfg;
     n->log = log;
     n->started = wall_ms();
+    pthread_mutex_init(&n->stats_mu, NULL);
     n->busy_warn = (struct hlog_limit){.every_ms = WARN_EVERY_MS, .burst = 1};
     n->stray_warn = (struct hlog_limit){.every_ms = WARN_EVERY_MS, .burst = WARN_BURST};
     n->evict_warn = (struct hlog_limit){.every_ms = WARN_EVERY_MS, .burst = WARN_BURST};
@@ -1371,6 +1399,7 @@ void node_destroy(struct node **np)
     recon_index_destroy(&n->idx);
     hbuf_release(&n->scratch);
     hbuf_release(&n->pushes.bytes);
+    pthread_mutex_destroy(&n->stats_mu);
     free(n);
     *np = NULL;
 }
@@ -1414,7 +1443,7 @@ static void run_timers(struct node *n, uint64_t now)
     tend_sessions(n, now);
     if (now >= n->next_status) {
         write_status(n);
-        n->next_status = now + STATUS_EVERY_MS;
+        n->next_status = now + NODE_STATUS_MS;
     }
 }
 

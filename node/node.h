@@ -48,6 +48,7 @@
 
 #include "node/config.h"
 #include "node/log.h"
+#include "node/status.h"
 #include "store/store.h"
 #include "sync/session.h"
 
@@ -77,6 +78,18 @@ const char *node_endpoint(const struct node *n);
 /* node_run - serve until *stop becomes non-zero (set it from a signal handler), then
  * end sessions and save peer state. HERR_NET on a transport failure. */
 HEARTH_MUST_CHECK herr node_run(struct node *n, volatile sig_atomic_t *stop);
+
+/* ---- what the node tells: `hearth status --json` and the metrics page ---- */
+
+#define NODE_STATUS_MS 2000
+
+/* node_stats - copy the latest snapshot into *out. Safe from any thread (the web's):
+ * the node's own thread writes it under a lock. */
+void node_stats(struct node *n, struct node_stats *out);
+
+/* node_note_replica - record what a check of the replica found (serve checks it when
+ * it opens); shown from the next snapshot on. Call before node_run. */
+void node_note_replica(struct node *n, enum node_replica r, uint64_t when_ms);
 
 /* Called now and then during a one-shot sync, for a progress line. */
 typedef void (*node_progress_fn)(void *ctx, const struct sync_stats *st);

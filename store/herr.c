@@ -63,3 +63,38 @@ int herr_is_bad_input(herr e)
 {
     return e >= HERR_MALFORMED && e <= HERR_FORK;
 }
+
+_Static_assert(HERR_NOOP + 1 == HERR_COUNT, "HERR_COUNT follows the highest code");
+
+const char *herr_name(herr e)
+{
+    static const char *const names[HERR_COUNT] = {
+        [HERR_OK] = "ok",
+        [HERR_NOMEM] = "nomem",
+        [HERR_IO] = "io",
+        [HERR_FULL] = "full",
+        [HERR_BUSY] = "busy",
+        [HERR_READONLY] = "readonly",
+        [HERR_CORRUPT] = "corrupt",
+        [HERR_MALFORMED] = "malformed",
+        [HERR_NONCANONICAL] = "noncanonical",
+        [HERR_TOO_LARGE] = "too_large",
+        [HERR_VERSION] = "version",
+        [HERR_KIND] = "kind",
+        [HERR_BAD_SIG] = "bad_sig",
+        [HERR_WRONG_FORUM] = "wrong_forum",
+        [HERR_INVALID] = "invalid",
+        [HERR_FORK] = "fork",
+        [HERR_DUPLICATE] = "duplicate",
+        [HERR_NOT_FOUND] = "not_found",
+        [HERR_DENIED] = "denied",
+        [HERR_PROTOCOL] = "protocol",
+        [HERR_TIMEOUT] = "timeout",
+        [HERR_USAGE] = "usage",
+        [HERR_NET] = "net",
+        [HERR_STATE] = "state",
+        [HERR_AMBIGUOUS] = "ambiguous",
+        [HERR_NOOP] = "noop",
+    };
+    return (unsigned)e < HERR_COUNT ? names[e] : "unknown";
+}

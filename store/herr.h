@@ -47,8 +47,14 @@ typedef enum herr {
     HERR_NOOP = 25,      /* refused: the action would change nothing (already done, own post) */
 } herr;
 
+#define HERR_COUNT 26 /* one more than the highest code: arrays indexed by herr */
+
 /* herr_str - a short lower-case description of e ("malformed bytes"). Never NULL. */
 const char *herr_str(herr e);
+
+/* herr_name - the code as one snake_case word ("bad_sig"), stable like the numbers:
+ * metrics label values and logs that a machine reads use it. Never NULL. */
+const char *herr_name(herr e);
 
 /* herr_is_bad_input - true for the codes that mean "the bytes we were given are bad"
  * (HERR_MALFORMED through HERR_INVALID), as opposed to local trouble. */

@@ -357,9 +357,22 @@ herr store_ingest(struct store *s, const struct store_blob *envs, size_t n,
     free(slots);
     if (e)
         return e;
+    for (size_t i = 0; i < n; i++) {
+        if (res[i].err == HERR_OK)
+            s->tally.accepted++;
+        else if (res[i].err == HERR_DUPLICATE)
+            s->tally.duplicate++;
+        else if ((unsigned)res[i].err < HERR_COUNT)
+            s->tally.rejected[res[i].err]++;
+    }
     if (accepted)
         *accepted = ok;
     return HERR_OK;
+}
+
+void store_ingest_tally(const struct store *s, struct store_ingest_tally *out)
+{
+    *out = s->tally;
 }
 
 /* ---- publishing ---- */

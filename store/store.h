@@ -86,6 +86,17 @@ struct store_blob {
 HEARTH_MUST_CHECK herr store_ingest(struct store *s, const struct store_blob *envs, size_t n,
                                     struct ingest_result *res, size_t *accepted);
 
+/* What store_ingest made of the events offered through one store handle, since it
+ * was opened: batches that did not commit count nothing. rejected[e] counts the events
+ * refused with code e (never HERR_OK or HERR_DUPLICATE). */
+struct store_ingest_tally {
+    uint64_t accepted, duplicate;
+    uint64_t rejected[HERR_COUNT];
+};
+
+/* store_ingest_tally - the counts above for this handle (read by its own thread). */
+void store_ingest_tally(const struct store *s, struct store_ingest_tally *out);
+
 /* store_publish - author a new event: take the next seq for k's author, stamp the
  * time (never earlier than the author's previous event), build, sign, check it as a
  * peer would (including the rules that need the view: e.g. an edit of another's post

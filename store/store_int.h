@@ -203,6 +203,7 @@ struct store {
     int64_t search_upto; /* posts up to this arrival are in the search index */
     bool search_purged;  /* purged text left the index: optimize before commit */
     unsigned ncpu;
+    struct store_ingest_tally tally; /* store_ingest's outcomes on this handle */
 };
 
 /* A growable list of int64 (arrival numbers), for collect-then-recurse. */

@@ -1167,6 +1167,24 @@ static void client_addr(struct MHD_Connection *conn, char *out, size_t n)
                   (socklen_t)n);
 }
 
+/* from_loopback - true when the client is this machine (127.0.0.0/8, ::1, or
+ * ::ffff:127.x). */
+static bool from_loopback(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (!ci || !ci->client_addr)
+        return false;
+    const struct sockaddr *sa = ci->client_addr;
+    if (sa->sa_family == AF_INET)
+        return (ntohl(((const struct sockaddr_in *)(const void *)sa)->sin_addr.s_addr) >> 24) ==
+               127;
+    if (sa->sa_family != AF_INET6)
+        return false;
+    const struct in6_addr *a = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+    return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+}
+
 /* frame - what every page shows around its content: the crisis line, the member and
  * their roles, the replies waiting. */
 static void frame(struct req *r)
@@ -1231,6 +1249,9 @@ static enum MHD_Result answer(struct web *w, struct MHD_Connection *conn, const 
         return send_static(conn, page_js, "text/javascript; charset=utf-8", "\"js-1\"");
     if (w->fixed && !strcmp(url, "/bench-fixed"))
         return send_html(conn, 200, w->fixed, w->cfg.bench_fixed, false, NULL, NULL, NULL);
+    if (!post && w->cfg.metrics && !strcmp(url, "/metrics") &&
+        (w->cfg.metrics_public || from_loopback(conn)))
+        return (enum MHD_Result)metrics_answer(conn, w->cfg.metrics, w->cfg.metrics_ctx);
     if (!strcmp(url, "/exit")) {
         struct html h;
         html_init(&h, 4096);
@@ -1388,7 +1409,7 @@ static void *sweep(void *arg)
     return NULL;
 }
 
-static herr parse_listen(const char *listen, struct sockaddr_storage *ss, socklen_t *len)
+herr web_parse_listen(const char *listen, struct sockaddr_storage *ss, socklen_t *len)
 {
     char host[256];
     const char *colon = strrchr(listen, ':');
@@ -1482,7 +1503,7 @@ herr web_new(struct web **out, const struct web_config *cfg, const struct hlog *
         memset(w->fixed, 'x', cfg->bench_fixed);
     struct sockaddr_storage ss;
     socklen_t sl = 0;
-    if (!e && (e = parse_listen(cfg->listen, &ss, &sl)))
+    if (!e && (e = web_parse_listen(cfg->listen, &ss, &sl)))
         snprintf(msg, sizeof msg, "'%s' is not an address to listen on (HOST:PORT)", cfg->listen);
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL;
     if (!e && ss.ss_family == AF_INET6)

@@ -26,8 +26,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <sys/socket.h>
+
 #include "node/log.h"
 #include "store/herr.h"
+#include "web/metrics.h"
 
 /* Four threads on two cores: a login's Argon2id (a third of a second, one at a time)
  * holds a thread, and pages must keep flowing on the others meanwhile. */
@@ -57,6 +60,11 @@ struct web_config {
      * through the same path as a page, to measure the server's ceiling (`hearth serve`
      * takes it from $HEARTH_BENCH_FIXED_PAGE). 0: no such page. */
     size_t bench_fixed;
+    /* The metrics page at /metrics (web/metrics.h), shown to this machine only (a
+     * loopback address) unless metrics_public; none when metrics is NULL. */
+    metrics_fn metrics;
+    void *metrics_ctx;
+    bool metrics_public;
 };
 
 /* web_new - open WEB_POOL connections to the replica at cfg->db_path and start
@@ -72,5 +80,10 @@ void web_destroy(struct web **w);
 
 /* web_port - the port it listens on (resolved when cfg->listen asked for 0). */
 uint16_t web_port(const struct web *w);
+
+/* web_parse_listen - "HOST:PORT" ("0.0.0.0:8080", "[::1]:0"; numeric hosts only) as
+ * a socket address. HERR_USAGE. */
+HEARTH_MUST_CHECK herr web_parse_listen(const char *listen, struct sockaddr_storage *ss,
+                                        socklen_t *len);
 
 #endif

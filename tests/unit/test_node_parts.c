@@ -1,9 +1,11 @@
-/* test_node_parts.c - config file parsing, the discovery beacon, log limits and the
- * bandwidth bucket. */
+/* test_node_parts.c - config file parsing, the discovery beacon, log limits, the
+ * bandwidth bucket, and the status text a node writes for `hearth status`. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <arpa/inet.h>
@@ -16,6 +18,7 @@
 #include "node/config.h"
 #include "node/discovery.h"
 #include "node/log.h"
+#include "node/status.h"
 #include "tests/unit/testutil.h"
 
 static void test_config_defaults_and_overrides(void **state)
@@ -253,6 +256,88 @@ static void test_bucket_idle_and_debt(void **state)
     assert_int_equal(big.tokens, (int64_t)1 << 40);
 }
 
+/* The status a node writes reads back as it was; what is not such a status is refused,
+ * whatever byte it is cut at. */
+static void test_status_roundtrip(void **state)
+{
+    (void)state;
+    static struct node_stats a, b;
+    memset(&a, 0, sizeof a);
+    a.pid = 4242;
+    snprintf(a.version, sizeof a.version, "0.1.0");
+    snprintf(a.listen, sizeof a.listen, "tcp://10.0.0.1:7437");
+    snprintf(a.access, sizeof a.access, "allowlist");
+    a.discovery = true;
+    a.interval = 30;
+    a.fanout = 3;
+    a.taken = 1800000000123ULL;
+    a.started = 1800000000000ULL;
+    a.events = 1000001;
+    a.bytes_sent = 1ULL << 40;
+    a.bytes_recv = 77;
+    a.sessions_ok = 5;
+    a.sessions_failed = 2;
+    a.sessions_in = 1;
+    a.sessions_out = 4;
+    a.busy_refused = 9;
+    a.pushes_sent = 11;
+    a.pushes_recv = 12;
+    a.pushes_new = 13;
+    a.contacts_dropped = 14;
+    a.ingest.accepted = 15;
+    a.ingest.duplicate = 16;
+    a.ingest.rejected[HERR_BAD_SIG] = 17;
+    a.ingest.rejected[HERR_MALFORMED] = 18;
+    a.replica = NODE_REPLICA_DAMAGED;
+    a.replica_checked = 1800000000001ULL;
+    a.npeers = 2;
+    snprintf(a.peers[0].key, sizeof a.peers[0].key, "%064d", 1);
+    snprintf(a.peers[0].endpoint, sizeof a.peers[0].endpoint, "tcp://\"odd\"\\host\n:1");
+    snprintf(a.peers[0].state, sizeof a.peers[0].state, "connected");
+    snprintf(a.peers[0].source, sizeof a.peers[0].source, "static");
+    a.peers[0].bytes_sent = 19;
+    a.peers[0].bytes_recv = 20;
+    a.peers[0].last_seen = 21;
+    a.peers[0].last_sync = 22;
+    a.peers[0].failures = 23;
+    snprintf(a.peers[1].key, sizeof a.peers[1].key, "%064d", 2);
+    snprintf(a.peers[1].state, sizeof a.peers[1].state, "inbound");
+    snprintf(a.peers[1].source, sizeof a.peers[1].source, "inbound");
+    struct hbuf j;
+    hbuf_init(&j, 1 << 20);
+    assert_int_equal(node_status_json(&a, &j), HERR_OK);
+    size_t len = strlen((const char *)j.data);
+    assert_int_equal(node_status_parse((const char *)j.data, len, &b), HERR_OK);
+    /* The endpoint's newline comes back as "?" (a control character never reaches a terminal). */
+    assert_string_equal(b.peers[0].endpoint, "tcp://\"odd\"\\host?:1");
+    snprintf(b.peers[0].endpoint, sizeof b.peers[0].endpoint, "%s", a.peers[0].endpoint);
+    assert_memory_equal(&a, &b, sizeof a);
+    /* Cut short anywhere, or with something after it: refused, never read past n. */
+    for (size_t cut = 0; cut < len; cut++) {
+        char *part = malloc(cut ? cut : 1);
+        assert_non_null(part);
+        memcpy(part, j.data, cut);
+        assert_int_equal(node_status_parse(part, cut, &b), HERR_MALFORMED);
+        free(part);
+    }
+    static const char *const bad[] = {
+        "{\"pid\":\"x\"}",           /* a string where a number belongs */
+        "{\"events\":}",             /* no value */
+        "{\"x\":[[[[[[[[1]]]]]]]]}", /* too deep */
+        "{\"pid\":1}{",              /* something after it */
+        "[1]",                       /* not an object */
+        "{\"peers\":[{\"key\":1}]}", /* a number where a string belongs */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(node_status_parse(bad[i], strlen(bad[i]), &b), HERR_MALFORMED);
+    /* Unknown fields (a newer node's) are skipped. */
+    const char *newer = "{\"pid\":7,\"future\":{\"a\":[1,\"b\"]},\"events\":3}";
+    assert_int_equal(node_status_parse(newer, strlen(newer), &b), HERR_OK);
+    assert_int_equal(b.pid, 7);
+    assert_int_equal(b.events, 3);
+    hbuf_release(&j);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -264,6 +349,7 @@ int main(void)
         cmocka_unit_test(test_bucket_holds_the_rate),
         cmocka_unit_test(test_bucket_slow_rates_refill),
         cmocka_unit_test(test_bucket_idle_and_debt),
+        cmocka_unit_test(test_status_roundtrip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
