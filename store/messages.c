@@ -84,6 +84,17 @@ herr messages_seal(struct store *s, const uint8_t author[HEARTH_PK_LEN], struct 
 
 /* ---- reading ---- */
 
+herr store_moderates(struct store *s, const uint8_t author[HEARTH_PK_LEN], bool *yes)
+{
+    s->err[0] = '\0';
+    *yes = false;
+    herr e = store_read_begin(s);
+    if (!e)
+        e = care_current(s, author, ROLE_MODERATOR, yes);
+    store_read_end(s);
+    return e;
+}
+
 /* One counted message as the scan sees it (borrowing s->scratch until the next). */
 struct seen_message {
     const struct event *ev;

@@ -348,6 +348,11 @@ struct store_message {
     char *text; /* NULL when the reader is not one of its readers */
 };
 
+/* store_moderates - whether author moderates now (the founder, an admin, a moderator):
+ * who sees every conversation. */
+HEARTH_MUST_CHECK herr store_moderates(struct store *s, const uint8_t author[HEARTH_PK_LEN],
+                                       bool *yes);
+
 /* store_conversation - the messages of member's conversation with the moderators, by
  * (created, id), each opened with the reader's key where the reader is one of its
  * readers (reader may be NULL: nothing is opened). Caller frees with
