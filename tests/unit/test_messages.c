@@ -19,7 +19,8 @@
 #include "store/store.h"
 #include "tests/unit/testutil.h"
 
-static struct hkey F, M, A, B; /* founder, a moderator, alice, bob */
+static struct hkey F, M, A, B;   /* founder, a moderator, alice, bob */
+static struct hkey A_vec, B_vec; /* the keys of docs/EVENTS.md's vectors */
 
 static struct hstr S(const char *s) {
     return (struct hstr){s, (uint32_t)strlen(s)};
@@ -317,6 +318,70 @@ static void test_other_replica(void **state)
     fx_free(f);
 }
 
+/* ---- the vector of docs/EVENTS.md, section 15 ("message") ---- */
+
+/* Made once by the reference implementation (the sealing is random, so a second
+ * implementation checks this one rather than reproducing it). */
+static const char message_env[] = "93c4789a01c4201062bf04a92e0a304194cdce14a856bff85c2e6c16969c7484"
+                                  "6d46a114de989ec42003a107bff3ce10be1d70dd18e74bc09967e4d6309ba50d"
+                                  "5f1ddc8664125531b809cf0000019000c7bb400ec0c0c4200ef77e4ab1b557e5"
+                                  "8041a0e53540590de32c798fd6736f471a89f87bd9d3788bcd0171c4402dd9f9"
+                                  "f3581a7bca08b336929782c1580c067c7d6ff3e6b5e4efa9acc9a8f5ee8a5262"
+                                  "fdcdbff2ba81522270561d702519796c59a6066f87f46ad967ab53770ec50171"
+                                  "82a67365616c6564c5013c014221f4bbcc9ef3c95e69b44b122853ce67bdb27d"
+                                  "4990670e0203a107bff3ce10be1d70dd18e74bc09967e4d6309ba50d5f1ddc86"
+                                  "64125531b8fdda63afcb00e7412a971af29e07ad91fd23fac5de58c9fc6c56bb"
+                                  "f9aa7796714b71520c48ab8e2955ae74c6ef61cb1e497094a4e42a3a7513ecae"
+                                  "1e0eb088a3ec0b5d02363450a0211995b3f82971d929acbae141bccaf0b22e1a"
+                                  "94d34d0bc7361e526d0bfe12c89794bc9322966dd7eb2942dfd3657a79bdec48"
+                                  "bd8d4524705c98423cbc3567b4ec47ac12a99c844a881cf7fd7f7cdc04289da9"
+                                  "ccd4c547d29479c36169b2f4ba95e28e15be59fff2ab07de62eed498a7114083"
+                                  "97fed3e4a84657a8c91845e815275d3f70c7f400cf9995dfac75e71225a1cfcd"
+                                  "fafee9ddf4b9356ee9a5873e38fcb6671013db834e64d2ef6c96c34ff8e1fcd1"
+                                  "ba73c4765e3e75a77375626a656374c42003a107bff3ce10be1d70dd18e74bc0"
+                                  "9967e4d6309ba50d5f1ddc8664125531b8";
+static const char message_id[] = "20b5865a75df34d28452a16a2d2337d4b55cd3a53dfffb70fd8b2a3af79236e8";
+
+static void test_vector(void **state)
+{
+    (void)state;
+    size_t n = strlen(message_env) / 2;
+    uint8_t *env = malloc(n), forum[HEARTH_ID_LEN], ad[96];
+    assert_non_null(env);
+    for (size_t i = 0; i < n; i++) {
+        unsigned v;
+        assert_int_equal(sscanf(message_env + 2 * i, "%2x", &v), 1);
+        env[i] = (uint8_t)v;
+    }
+    struct event ev;
+    const char *why;
+    assert_int_equal(event_parse(&ev, env, n, &why), HERR_OK);
+    assert_int_equal(event_verify(&ev), HERR_OK);
+    char hex[2 * HEARTH_ID_LEN + 1];
+    hex_encode(hex, ev.id, HEARTH_ID_LEN);
+    assert_string_equal(hex, message_id);
+    assert_int_equal(ev.kind, EK_MESSAGE);
+    /* A (seed 00..1f) writes to the moderators; B (seed 20..3f) moderates. */
+    assert_memory_equal(ev.author, A_vec.pk, HEARTH_PK_LEN);
+    assert_memory_equal(ev.b.subject, A_vec.pk, HEARTH_PK_LEN);
+    assert_int_equal(hex_decode(forum, HEARTH_ID_LEN,
+                                "1062bf04a92e0a304194cdce14a856bff85c2e6c16969c74846d46a114de989e"),
+                     HERR_OK);
+    memcpy(ad, forum, 32);
+    memcpy(ad + 32, ev.author, 32);
+    memcpy(ad + 64, ev.b.subject, 32);
+    const char *want = "Kia ora, could someone check in with me this week?";
+    char *got;
+    assert_int_equal(msg_open(&B_vec, ad, ev.b.sealed, ev.b.sealed_len, &got), HERR_OK);
+    assert_string_equal(got, want);
+    free(got);
+    assert_int_equal(msg_open(&A_vec, ad, ev.b.sealed, ev.b.sealed_len, &got), HERR_OK);
+    assert_string_equal(got, want);
+    free(got);
+    assert_int_equal(msg_open(&M, ad, ev.b.sealed, ev.b.sealed_len, &got), HERR_DENIED);
+    free(env);
+}
+
 int main(void)
 {
     if (crypto_start())
@@ -327,10 +392,17 @@ int main(void)
         testutil_seed(seed, (uint8_t)(i + 1));
         hkey_from_seed(keys[i], seed);
     }
+    for (uint8_t i = 0; i < 32; i++)
+        seed[i] = i;
+    hkey_from_seed(&A_vec, seed);
+    for (uint8_t i = 0; i < 32; i++)
+        seed[i] = (uint8_t)(32 + i);
+    hkey_from_seed(&B_vec, seed);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_seal_open),
         cmocka_unit_test(test_conversation),
         cmocka_unit_test(test_other_replica),
+        cmocka_unit_test(test_vector),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
