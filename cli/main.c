@@ -28,6 +28,8 @@
     X(retract)                                                                                     \
     X(react)                                                                                       \
     X(flag)                                                                                        \
+    X(message)                                                                                     \
+    X(messages)                                                                                    \
     X(mod)                                                                                         \
     X(role)                                                                                        \
     X(invite)                                                                                      \

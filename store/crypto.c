@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -306,4 +307,140 @@ herr seed_unseal(uint8_t seed[HEARTH_SEED_LEN], const uint8_t *sealed, size_t n,
         sodium_memzero(seed, HEARTH_SEED_LEN);
     sodium_memzero(key, sizeof key);
     return e;
+}
+
+/* ---- messages sealed to their readers ---- */
+
+#define MSG_NONCE 1
+#define MSG_COUNT 25
+#define MSG_KEY_LEN crypto_aead_xchacha20poly1305_ietf_KEYBYTES
+
+_Static_assert(HEARTH_MSG_READER == HEARTH_PK_LEN + MSG_KEY_LEN + crypto_box_SEALBYTES,
+               "a reader's entry is its key and the sealed content key");
+_Static_assert(HEARTH_MSG_TAG == crypto_aead_xchacha20poly1305_ietf_ABYTES, "the AEAD's tag");
+_Static_assert(HEARTH_MSG_HEAD == MSG_COUNT + 1 &&
+                   MSG_COUNT == MSG_NONCE + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES,
+               "version, nonce, count");
+
+size_t msg_sealed_len(size_t n, size_t len)
+{
+    return HEARTH_MSG_HEAD + n * HEARTH_MSG_READER + len + HEARTH_MSG_TAG;
+}
+
+static int key_order(const void *a, const void *b)
+{
+    return memcmp(a, b, HEARTH_PK_LEN);
+}
+
+herr msg_seal(uint8_t *out, size_t *out_len, const uint8_t ad[96],
+              const uint8_t (*readers)[HEARTH_PK_LEN], size_t n, const char *text, size_t len)
+{
+    if (n == 0 || n > HEARTH_MSG_MAX_READERS || len == 0 || len > HEARTH_MSG_MAX_TEXT)
+        return HERR_USAGE;
+    uint8_t keys[HEARTH_MSG_MAX_READERS][HEARTH_PK_LEN];
+    memcpy(keys, readers, n * HEARTH_PK_LEN);
+    qsort(keys, n, HEARTH_PK_LEN, key_order);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (m == 0 || memcmp(keys[m - 1], keys[i], HEARTH_PK_LEN) != 0)
+            memmove(keys[m++], keys[i], HEARTH_PK_LEN);
+    uint8_t ck[MSG_KEY_LEN];
+    crypto_aead_xchacha20poly1305_ietf_keygen(ck);
+    out[0] = HEARTH_MSG_VERSION;
+    randombytes_buf(out + MSG_NONCE, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
+    out[MSG_COUNT] = (uint8_t)m;
+    herr e = HERR_OK;
+    uint8_t *entry = out + HEARTH_MSG_HEAD;
+    for (size_t i = 0; i < m && !e; i++, entry += HEARTH_MSG_READER) {
+        uint8_t x[crypto_box_PUBLICKEYBYTES];
+        memcpy(entry, keys[i], HEARTH_PK_LEN);
+        if (crypto_sign_ed25519_pk_to_curve25519(x, keys[i]) != 0 ||
+            crypto_box_seal(entry + HEARTH_PK_LEN, ck, sizeof ck, x) != 0)
+            e = HERR_INVALID;
+    }
+    unsigned long long clen = 0;
+    if (!e)
+        crypto_aead_xchacha20poly1305_ietf_encrypt(entry, &clen, (const uint8_t *)text, len, ad, 96,
+                                                   NULL, out + MSG_NONCE, ck);
+    sodium_memzero(ck, sizeof ck);
+    *out_len = e ? 0 : (size_t)(entry - out) + (size_t)clen;
+    return e;
+}
+
+herr msg_shape(const uint8_t *p, size_t n, const uint8_t a[HEARTH_PK_LEN],
+               const uint8_t b[HEARTH_PK_LEN], const char **why)
+{
+    if (n < HEARTH_MSG_HEAD)
+        return *why = "sealed message too short", HERR_MALFORMED;
+    if (p[0] != HEARTH_MSG_VERSION)
+        return *why = "unknown sealed message version", HERR_VERSION;
+    size_t readers = p[MSG_COUNT];
+    if (readers == 0 || readers > HEARTH_MSG_MAX_READERS)
+        return *why = "sealed message has no readers or too many", HERR_INVALID;
+    size_t head = HEARTH_MSG_HEAD + readers * HEARTH_MSG_READER;
+    if (n < head + 1 + HEARTH_MSG_TAG || n > head + HEARTH_MSG_MAX_TEXT + HEARTH_MSG_TAG)
+        return *why = "sealed message length does not fit its readers", HERR_MALFORMED;
+    const uint8_t *k = p + HEARTH_MSG_HEAD;
+    for (size_t i = 1; i < readers; i++)
+        if (memcmp(k + (i - 1) * HEARTH_MSG_READER, k + i * HEARTH_MSG_READER, HEARTH_PK_LEN) >= 0)
+            return *why = "sealed message readers are not in ascending order", HERR_INVALID;
+    if (!msg_is_reader(p, n, a) || !msg_is_reader(p, n, b))
+        return *why = "the author and the subject must be readers", HERR_INVALID;
+    return HERR_OK;
+}
+
+/* reader_entry - pk's entry in a well-shaped message, or NULL. */
+static const uint8_t *reader_entry(const uint8_t *p, size_t n, const uint8_t pk[HEARTH_PK_LEN])
+{
+    if (n < HEARTH_MSG_HEAD)
+        return NULL;
+    size_t readers = p[MSG_COUNT];
+    if (n < HEARTH_MSG_HEAD + readers * HEARTH_MSG_READER)
+        return NULL;
+    for (size_t i = 0; i < readers; i++) {
+        const uint8_t *e = p + HEARTH_MSG_HEAD + i * HEARTH_MSG_READER;
+        if (memcmp(e, pk, HEARTH_PK_LEN) == 0)
+            return e;
+    }
+    return NULL;
+}
+
+bool msg_is_reader(const uint8_t *p, size_t n, const uint8_t pk[HEARTH_PK_LEN])
+{
+    return reader_entry(p, n, pk) != NULL;
+}
+
+herr msg_open(const struct hkey *k, const uint8_t ad[96], const uint8_t *p, size_t n, char **text)
+{
+    *text = NULL;
+    const uint8_t *entry = reader_entry(p, n, k->pk);
+    if (!entry)
+        return HERR_DENIED;
+    size_t head = HEARTH_MSG_HEAD + (size_t)p[MSG_COUNT] * HEARTH_MSG_READER;
+    if (n < head + HEARTH_MSG_TAG)
+        return HERR_DENIED;
+    uint8_t xpk[crypto_box_PUBLICKEYBYTES], xsk[crypto_box_SECRETKEYBYTES], ck[MSG_KEY_LEN];
+    herr e = HERR_OK;
+    if (crypto_sign_ed25519_pk_to_curve25519(xpk, k->pk) != 0 ||
+        crypto_sign_ed25519_sk_to_curve25519(xsk, k->sk) != 0 ||
+        crypto_box_seal_open(ck, entry + HEARTH_PK_LEN, MSG_KEY_LEN + crypto_box_SEALBYTES, xpk,
+                             xsk) != 0)
+        e = HERR_DENIED;
+    sodium_memzero(xsk, sizeof xsk);
+    size_t clen = n - head;
+    char *t = e ? NULL : malloc(clen - HEARTH_MSG_TAG + 1);
+    if (!e && !t)
+        e = HERR_NOMEM;
+    unsigned long long len = 0;
+    if (!e && crypto_aead_xchacha20poly1305_ietf_decrypt((uint8_t *)t, &len, NULL, p + head, clen,
+                                                         ad, 96, p + MSG_NONCE, ck) != 0)
+        e = HERR_DENIED;
+    sodium_memzero(ck, sizeof ck);
+    if (e) {
+        free(t);
+        return e;
+    }
+    t[len] = '\0';
+    *text = t;
+    return HERR_OK;
 }

@@ -138,4 +138,62 @@ HEARTH_MUST_CHECK herr seed_unseal(uint8_t seed[HEARTH_SEED_LEN], const uint8_t 
 HEARTH_MUST_CHECK herr seed_sealed_limits(const uint8_t *sealed, size_t n, uint64_t *opslimit,
                                           uint64_t *memlimit);
 
+/* ---- a message sealed to its readers (the private channel with the moderators) ----
+ *
+ * A message event (docs/EVENTS.md, kind 14) carries its text encrypted so that only
+ * the keys it names can read it, while every node holds and gossips it like any
+ * other event. The text is encrypted once with a random 32-byte content key by
+ * XChaCha20-Poly1305 (IETF), with the forum id, the author's key and the subject's
+ * key as additional data, so that the ciphertext cannot be lifted into another
+ * author's event or conversation; the content key is sealed (crypto_box_seal: an
+ * ephemeral X25519 key and XSalsa20-Poly1305) to each reader's X25519 key, converted
+ * from the reader's Ed25519 author key (crypto_sign_ed25519_pk_to_curve25519), so a
+ * member needs no key besides the one they sign with. The layout:
+ *
+ *   version (1 byte, 1) | nonce (24) | n, the readers (1 byte, 1..HEARTH_MSG_MAX_READERS) |
+ *   n x [ reader's author key (32) | the sealed content key (32 + 48) ] |
+ *   the ciphertext with its tag (text length + 16)
+ *
+ * with the readers in ascending byte order, each once. Who the readers are is
+ * visible to every node (as the author and the subject are); what they read is not. */
+#define HEARTH_MSG_VERSION 1
+#define HEARTH_MSG_MAX_READERS 32
+#define HEARTH_MSG_MAX_TEXT 10000                   /* bytes of a message's text */
+#define HEARTH_MSG_HEAD (1 + 24 + 1)                /* version, nonce, count */
+#define HEARTH_MSG_READER (HEARTH_PK_LEN + 32 + 48) /* key, sealed content key: 112 */
+#define HEARTH_MSG_TAG 16
+#define HEARTH_MSG_MAX_SEALED                                                                      \
+    (HEARTH_MSG_HEAD + HEARTH_MSG_MAX_READERS * HEARTH_MSG_READER + HEARTH_MSG_MAX_TEXT +          \
+     HEARTH_MSG_TAG) /* 13,626 */
+
+/* msg_sealed_len - the size of a message to n readers with a text of len bytes. */
+size_t msg_sealed_len(size_t n, size_t len);
+
+/* msg_seal - encrypt text[0..len) (1..HEARTH_MSG_MAX_TEXT bytes) to the n readers
+ * (author keys, in any order, duplicates allowed: they are sorted and merged) into
+ * out, which holds msg_sealed_len(n, len) bytes; *out_len gets the length used (less
+ * when readers repeat). ad is forum id | author | subject (96 bytes). HERR_USAGE for
+ * no reader, too many, or a text out of bounds; HERR_INVALID when a reader's key is
+ * not a point that can receive (crypto_sign_ed25519_pk_to_curve25519 refuses it). */
+HEARTH_MUST_CHECK herr msg_seal(uint8_t *out, size_t *out_len, const uint8_t ad[96],
+                                const uint8_t (*readers)[HEARTH_PK_LEN], size_t n, const char *text,
+                                size_t len);
+
+/* msg_shape - check the layout of sealed[0..n) without opening it: the version, the
+ * count, readers ascending and once each, the length, and that `a` and `b` (the
+ * author and the subject) are both readers. HERR_OK, or HERR_MALFORMED / HERR_VERSION
+ * / HERR_INVALID with *why. What peers check before they store a message. */
+HEARTH_MUST_CHECK herr msg_shape(const uint8_t *sealed, size_t n, const uint8_t a[HEARTH_PK_LEN],
+                                 const uint8_t b[HEARTH_PK_LEN], const char **why);
+
+/* msg_is_reader - true when pk is one of a well-shaped message's readers. */
+bool msg_is_reader(const uint8_t *sealed, size_t n, const uint8_t pk[HEARTH_PK_LEN]);
+
+/* msg_open - the text of a well-shaped message, for the reader k: into a new
+ * NUL-terminated string *text (free it; wipe it first if you care). HERR_DENIED when
+ * k is not a reader, or the message does not open with k (altered, or ad is not the
+ * one it was sealed with); HERR_NOMEM. */
+HEARTH_MUST_CHECK herr msg_open(const struct hkey *k, const uint8_t ad[96], const uint8_t *sealed,
+                                size_t n, char **text);
+
 #endif

@@ -20,6 +20,7 @@ enum field {
     F_REACTION,
     F_REASON,
     F_ROLE,
+    F_SEALED,
     F_SUBJECT,
     F_TEXT,
     F_TITLE,
@@ -28,15 +29,15 @@ enum field {
 };
 
 static const char *const field_key[F_COUNT] = {
-    "about",    "action", "cw",   "flags",   "grant", "hold",  "name",
-    "reaction", "reason", "role", "subject", "text",  "title", "until",
+    "about",  "action", "cw",     "flags",   "grant", "hold",  "name",  "reaction",
+    "reason", "role",   "sealed", "subject", "text",  "title", "until",
 };
 
 #define BIT(f) (1u << (f))
 
 /* Per kind: which fields must be present, which may be, and the header references.
- * A reference is R (required), N (must be absent). */
-enum ref_rule { REF_NONE, REF_REQUIRED };
+ * A reference is required, must be absent, or may be either. */
+enum ref_rule { REF_NONE, REF_REQUIRED, REF_OPTIONAL };
 
 struct kind_rule {
     const char *name;
@@ -63,6 +64,8 @@ static const struct kind_rule rules[EK_MAX_KIND + 1] = {
     [EK_MOD] = {"mod", BIT(F_ACTION) | BIT(F_REASON), BIT(F_SUBJECT), REF_NONE, REF_NONE, false},
     [EK_RESOURCES] = {"resources", BIT(F_TEXT), BIT(F_ABOUT), REF_NONE, REF_NONE, false},
     [EK_SETTINGS] = {"settings", 0, BIT(F_HOLD) | BIT(F_FLAGS), REF_NONE, REF_NONE, false},
+    /* message: ref, when present, is the post or reply it is about. */
+    [EK_MESSAGE] = {"message", BIT(F_SUBJECT) | BIT(F_SEALED), 0, REF_NONE, REF_OPTIONAL, true},
 };
 
 const char *const event_reactions[] = {"support", "thinking-of-you", "this-helped", "me-too", "hug",
@@ -161,6 +164,11 @@ static herr read_field(struct mp_reader *r, int f, struct event_body *b, const c
         b->subject = p;
         return HERR_OK;
     }
+    case F_SEALED:
+        e = mp_read_bin(r, &b->sealed, &b->sealed_len, HEARTH_MSG_MAX_SEALED);
+        if (e)
+            FAIL(e, e == HERR_TOO_LARGE ? "sealed message too large" : "sealed is not a bin");
+        return HERR_OK;
     case F_GRANT:
         e = mp_read_bool(r, &b->grant);
         if (e)
@@ -282,6 +290,11 @@ static herr parse_body(struct event *ev, const char **why)
     }
     if (ev->kind == EK_SETTINGS && !seen)
         FAIL(HERR_INVALID, "settings change nothing");
+    if (ev->kind == EK_MESSAGE) {
+        e = msg_shape(ev->b.sealed, ev->b.sealed_len, ev->author, ev->b.subject, why);
+        if (e)
+            goto fail;
+    }
     return HERR_OK;
 fail:
     return e;
@@ -365,7 +378,8 @@ static herr parse_header(struct event *ev, const char **why)
         FAIL(HERR_INVALID, "genesis must be its author's first event");
     if ((kr->root == REF_REQUIRED) != ev->has_root)
         FAIL(HERR_INVALID, kr->root == REF_REQUIRED ? "root missing" : "unexpected root");
-    if (ev->kind != EK_MOD && ev->kind != EK_ROLE && (kr->ref == REF_REQUIRED) != ev->has_ref)
+    if (ev->kind != EK_MOD && ev->kind != EK_ROLE && kr->ref != REF_OPTIONAL &&
+        (kr->ref == REF_REQUIRED) != ev->has_ref)
         FAIL(HERR_INVALID, kr->ref == REF_REQUIRED ? "ref missing" : "unexpected ref");
     return HERR_OK;
 fail:
@@ -458,6 +472,7 @@ static void write_body(struct mp_writer *w, const struct event_body *b)
     for (int f = 0; f < F_COUNT; f++) {
         present[f] = strs[f]          ? strs[f]->p != NULL
                      : f == F_SUBJECT ? b->subject != NULL
+                     : f == F_SEALED  ? b->sealed != NULL
                      : f == F_GRANT   ? b->has_grant
                      : f == F_HOLD    ? b->has_hold
                      : f == F_UNTIL   ? b->has_until
@@ -473,6 +488,8 @@ static void write_body(struct mp_writer *w, const struct event_body *b)
             mp_write_str(w, strs[f]->p, strs[f]->n);
         else if (f == F_SUBJECT)
             mp_write_bin(w, b->subject, HEARTH_PK_LEN);
+        else if (f == F_SEALED)
+            mp_write_bin(w, b->sealed, b->sealed_len);
         else if (f == F_GRANT)
             mp_write_bool(w, b->grant);
         else

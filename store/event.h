@@ -47,7 +47,8 @@ enum event_kind {
     EK_MOD = 11,       /* a moderation action (moderator) */
     EK_RESOURCES = 12, /* crisis resources shown everywhere (founder or admin) */
     EK_SETTINGS = 13,  /* forum settings (founder or admin) */
-    EK_MAX_KIND = 13,
+    EK_MESSAGE = 14,   /* a member and the moderators, privately: sealed to its readers */
+    EK_MAX_KIND = 14,
 };
 
 /* A string inside a parsed buffer: not NUL-terminated; p is NULL when absent. */
@@ -61,7 +62,9 @@ struct hstr {
  * version can add optional fields. */
 struct event_body {
     struct hstr name, about, title, text, cw, reaction, reason, role, action;
-    const uint8_t *subject; /* bin(32): a key, for role and ban; NULL when absent */
+    const uint8_t *subject; /* bin(32): a key, for role, ban and message; NULL when absent */
+    const uint8_t *sealed;  /* bin: a message's text sealed to its readers (store/crypto.h) */
+    uint32_t sealed_len;
     bool has_grant, grant;
     bool has_hold, has_flags, has_until;
     uint64_t hold, flags, until;
@@ -96,6 +99,9 @@ struct event_draft {
     uint64_t created;
     const uint8_t *root, *ref; /* NULL when absent */
     struct event_body b;
+    /* EK_MESSAGE only, never part of the event: the text store_publish seals to the
+     * message's readers into b.sealed (store/store.h, "The private channel"). */
+    const char *message_text;
 };
 
 /* event_parse - strictly decode the envelope buf[0..len) into ev, compute its id,

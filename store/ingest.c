@@ -431,7 +431,7 @@ static herr publish_locked(struct store *s, const struct hkey *k, const struct e
         return store_fail(s, HERR_STATE, "replica has no forum yet");
     herr e = stamp(s, k, &d);
     if (!e)
-        e = rules_prepare(s, &d);
+        e = rules_prepare(s, k->pk, &d);
     if (!e && (e = event_build(&d, k, buf, id, &why)) != HERR_OK)
         return store_fail(s, e, "cannot build the event: %s", why);
     if (!e && (e = event_parse(&ev, buf->data, buf->len, &why)) != HERR_OK)

@@ -241,6 +241,23 @@ static herr check_mod(struct store *s, const struct event *ev)
     return e;
 }
 
+/* check_message - a member writes to the moderators; only a moderator writes to a
+ * member; what it is about must be held here. */
+static herr check_message(struct store *s, const struct event *ev)
+{
+    if (memcmp(ev->author, ev->b.subject, HEARTH_PK_LEN) != 0) {
+        herr e = need_role(s, ev, ROLE_MODERATOR,
+                           "only a moderator writes to a member (members write to the moderators)");
+        if (e)
+            return e;
+    }
+    struct ptarget t;
+    herr e = ev->has_ref ? ptarget_find(s, ev->ref, &t) : HERR_OK;
+    if (!e && ev->has_ref && (!t.held || !t.is_post_or_reply))
+        e = store_fail(s, HERR_NOT_FOUND, "no such post for the message to be about");
+    return e;
+}
+
 /* name_char_bad - a code point that can make a name read as something else: C0 and
  * C1 controls, DEL, and the bidirectional marks, embeddings, overrides and isolates. */
 static bool name_char_bad(uint32_t cp)
@@ -323,6 +340,8 @@ herr rules_check_publish(struct store *s, const struct event *ev)
     case EK_SETTINGS:
     case EK_RESOURCES:
         return need_role(s, ev, ROLE_ADMIN, "only the founder or an admin can change settings");
+    case EK_MESSAGE:
+        return check_message(s, ev);
     default:
         return HERR_OK;
     }
@@ -354,11 +373,14 @@ herr rules_check_effect(struct store *s, const struct event *ev)
     return HERR_OK;
 }
 
-/* rules_prepare - complete a draft before it is signed: a revocation without `until`
+/* rules_prepare - complete a draft before it is signed: a message is sealed to its
+ * readers; a revocation without `until`
  * keeps everything its subject did so far, as this replica knows it. */
-herr rules_prepare(struct store *s, struct event_draft *d)
+herr rules_prepare(struct store *s, const uint8_t author[HEARTH_PK_LEN], struct event_draft *d)
 {
     herr e = HERR_OK;
+    if (d->kind == EK_MESSAGE)
+        return messages_seal(s, author, d);
     if (d->kind != EK_ROLE || d->b.grant || d->b.has_until || !d->b.subject)
         return HERR_OK;
     sqlite3_stmt *q = sq(s, Q_EV_MAX_SEQ);

@@ -337,6 +337,58 @@ struct store_role_grant {
 HEARTH_MUST_CHECK herr store_role_grants(struct store *s, struct store_role_grant **out, size_t *n);
 void store_role_grants_free(struct store_role_grant *v, size_t n);
 
+/* ---- the private channel: a member and the moderators ----
+ *
+ * A message (kind 14, docs/EVENTS.md) belongs to the conversation of its subject, a
+ * member: the member writes to the moderators (subject = the author), a moderator
+ * writes to the member (subject = the member; the view counts it only when its author
+ * was a moderator at its seq, as for moderation). store_publish seals a message's
+ * text (event_draft.message_text) to the subject, the author and everyone who moderates
+ * now (the founder, admins, moderators), so that only they can read it: a moderator
+ * made later does not read what came before. Every node holds and gossips the sealed
+ * events; store_publish refuses a message to another member from a non-moderator
+ * (HERR_DENIED). A retraction purges a message like a post: it leaves the conversation. */
+struct store_message {
+    uint8_t id[HEARTH_ID_LEN], author[HEARTH_PK_LEN];
+    char *author_name; /* NULL when no profile */
+    bool from_mod;     /* written by a moderator to the member */
+    uint64_t created;  /* the author's clock */
+    uint64_t arrival;  /* in this replica: larger is newer here */
+    bool has_about;    /* the post it is about */
+    uint8_t about[HEARTH_ID_LEN];
+    char *text; /* NULL when the reader is not one of its readers */
+};
+
+/* store_moderates - whether author moderates now (the founder, an admin, a moderator):
+ * who sees every conversation. */
+HEARTH_MUST_CHECK herr store_moderates(struct store *s, const uint8_t author[HEARTH_PK_LEN],
+                                       bool *yes);
+
+/* store_conversation - the messages of member's conversation with the moderators, by
+ * (created, id), each opened with the reader's key where the reader is one of its
+ * readers (reader may be NULL: nothing is opened). Caller frees with
+ * store_messages_free. */
+HEARTH_MUST_CHECK herr store_conversation(struct store *s, const struct hkey *reader,
+                                          const uint8_t member[HEARTH_PK_LEN],
+                                          struct store_message **out, size_t *n);
+void store_messages_free(struct store_message *v, size_t n);
+
+/* One member's conversation, as the moderators' list shows it. */
+struct store_conversation_info {
+    uint8_t member[HEARTH_PK_LEN];
+    char *member_name;       /* NULL when no profile */
+    size_t messages;         /* counted ones */
+    uint64_t last_created;   /* of the newest */
+    uint64_t last_arrival;   /* the newest arrival among them */
+    uint64_t member_arrival; /* the newest arrival of the member's own, 0 none */
+};
+
+/* store_conversations - every conversation, the one with the newest message first.
+ * Caller frees with store_conversations_free. */
+HEARTH_MUST_CHECK herr store_conversations(struct store *s, struct store_conversation_info **out,
+                                           size_t *n);
+void store_conversations_free(struct store_conversation_info *v, size_t n);
+
 struct store_stats {
     uint64_t events;  /* events held */
     uint64_t pending; /* held, waiting for a prerequisite */

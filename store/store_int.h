@@ -203,7 +203,8 @@ struct store {
     int64_t search_upto; /* posts up to this arrival are in the search index */
     bool search_purged;  /* purged text left the index: optimize before commit */
     unsigned ncpu;
-    struct store_ingest_tally tally; /* store_ingest's outcomes on this handle */
+    struct store_ingest_tally tally;       /* store_ingest's outcomes on this handle */
+    uint8_t sealed[HEARTH_MSG_MAX_SEALED]; /* a message being published (rules_prepare) */
 };
 
 /* A growable list of int64 (arrival numbers), for collect-then-recurse. */
@@ -368,8 +369,19 @@ HEARTH_MUST_CHECK herr rules_check_publish(struct store *s, const struct event *
  * change (an unhide after which the post is still hidden); the caller rolls back. */
 HEARTH_MUST_CHECK herr rules_check_effect(struct store *s, const struct event *ev);
 
-/* rules_prepare - fill in what a draft leaves to the store (a revocation's until). */
-HEARTH_MUST_CHECK herr rules_prepare(struct store *s, struct event_draft *d);
+/* rules_prepare - fill in what a draft leaves to the store (a revocation's until, a
+ * message's sealed text into s->sealed). */
+HEARTH_MUST_CHECK herr rules_prepare(struct store *s, const uint8_t author[HEARTH_PK_LEN],
+                                     struct event_draft *d);
+
+/* ---- messages.c ---- */
+
+/* messages_seal - seal d->message_text to the readers of a message from author to
+ * d->b.subject (the subject, the author, and the moderators now) into s->sealed, and
+ * point d->b.sealed at it. HERR_USAGE (no text, too long), HERR_INVALID (too many
+ * moderators to seal to), with the detail in s->err. */
+HEARTH_MUST_CHECK herr messages_seal(struct store *s, const uint8_t author[HEARTH_PK_LEN],
+                                     struct event_draft *d);
 
 /* rules_name_clean - in (a name of at most HEARTH_MAX_NAME bytes of valid UTF-8) into
  * out (3 * HEARTH_MAX_NAME + 1 bytes, NUL-terminated, length *len) with every control

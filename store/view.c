@@ -185,7 +185,7 @@ static herr purge(struct store *s, int64_t arrival)
 static bool purgeable(uint32_t kind)
 {
     return kind == EK_POST || kind == EK_REPLY || kind == EK_EDIT || kind == EK_REACT ||
-           kind == EK_FLAG || kind == EK_PROFILE;
+           kind == EK_FLAG || kind == EK_PROFILE || kind == EK_MESSAGE;
 }
 
 static char *hstr_dup(struct hstr h)

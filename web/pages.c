@@ -66,6 +66,13 @@ static void open_page(struct html *h, const struct page *p, const char *title)
             html_uint(h, p->replies_waiting);
             html_raw(h, "<span class=\"vh\"> new</span></span>");
         }
+        html_raw(h, "</a></li><li><a href=\"/messages\">Messages");
+        if (p->messages_waiting) {
+            html_raw(h, " <span class=\"count\">");
+            html_uint(h, p->messages_waiting);
+            html_raw(h, page_can_moderate(p->roles) ? "<span class=\"vh\"> waiting</span></span>"
+                                                    : "<span class=\"vh\"> new</span></span>");
+        }
         html_raw(h, "</a></li><li><a href=\"/u/");
         html_hex(h, p->member->pk, HEARTH_PK_LEN);
         html_raw(h, "\">My profile</a></li>");
@@ -638,6 +645,107 @@ void page_resources(struct html *h, const struct page *p, const char *text, cons
     close_page(h);
 }
 
+void page_conversation(struct html *h, const struct page *p, const uint8_t member[HEARTH_PK_LEN],
+                       const char *name, const struct store_message *v, size_t n, uint64_t since)
+{
+    bool own = memcmp(member, p->member->pk, HEARTH_PK_LEN) == 0;
+    open_page(h, p, own ? "Messages with the moderators" : "Messages with a member");
+    if (own) {
+        html_raw(h, "<h1>You and the moderators</h1><p>Only you and the forum's moderators "
+                    "can read these messages, on this hub and on every other: they are "
+                    "sealed to you and to them. A moderator made later cannot read what was "
+                    "written before.</p>");
+    } else {
+        html_raw(h, "<p><a href=\"/messages\">All conversations</a></p><h1>");
+        html_text(h, name ? name : "A member");
+        html_raw(h, " <span class=\"key\">");
+        html_hex(h, member, 4);
+        html_raw(h, "</span> and the moderators</h1>");
+    }
+    if (!n)
+        html_raw(h, "<p>No messages yet.</p>");
+    html_raw(h, "<ol class=\"messages\">");
+    for (size_t i = 0; i < n; i++) {
+        const struct store_message *m = &v[i];
+        bool mine = memcmp(m->author, p->member->pk, HEARTH_PK_LEN) == 0;
+        html_raw(h, m->arrival > since && !mine ? "<li class=\"unread\"><span class=\"tag\">"
+                                                  "New</span> "
+                                                : "<li>");
+        html_raw(h, "<p class=\"meta\">");
+        if (mine) {
+            html_raw(h, "You");
+        } else {
+            html_text(h, m->author_name ? m->author_name : "someone");
+            html_raw(h, " <span class=\"key\">");
+            html_hex(h, m->author, 4);
+            html_raw(h, "</span>");
+        }
+        if (m->from_mod)
+            html_raw(h, " <span class=\"badge\">moderator</span>");
+        html_raw(h, ", ");
+        html_time(h, m->created);
+        if (m->has_about) {
+            html_raw(h, ", about <a href=\"/p/");
+            html_hex(h, m->about, HEARTH_ID_LEN);
+            html_raw(h, "\">a post</a>");
+        }
+        html_raw(h, "</p>");
+        if (m->text) {
+            /* As text, not CommonMark: a private text never enters the shared cache of
+             * rendered texts (web/cache.h). */
+            html_raw(h, "<p class=\"private\">");
+            html_text(h, m->text);
+            html_raw(h, "</p>");
+        } else {
+            html_raw(h, "<p class=\"gone\">Sealed to its readers: written before you could "
+                        "read it.</p>");
+        }
+        html_raw(h, "</li>");
+    }
+    html_raw(h, "</ol><h2>");
+    html_raw(h, own ? "Write to the moderators" : "Write back");
+    html_raw(h, "</h2><form method=\"post\" action=\"/messages");
+    if (!own) {
+        html_raw(h, "/");
+        html_hex(h, member, HEARTH_PK_LEN);
+    }
+    html_raw(h, "\">");
+    csrf_field(h, p);
+    html_raw(h, "<label for=\"text\">Your message</label><textarea required rows=\"6\" "
+                "maxlength=\"10000\" name=\"text\" id=\"text\"></textarea>"
+                "<button type=\"submit\">Send privately</button></form>");
+    close_page(h);
+}
+
+void page_conversations(struct html *h, const struct page *p,
+                        const struct store_conversation_info *v, size_t n)
+{
+    open_page(h, p, "Messages");
+    html_raw(h, "<h1>Messages to the moderators</h1><p>Members write here privately. A "
+                "conversation marked <strong>waiting</strong> has a member's message no "
+                "moderator has answered yet.</p>");
+    if (!n)
+        html_raw(h, "<p>No member has written yet.</p>");
+    html_raw(h, "<ul class=\"found\">");
+    for (size_t i = 0; i < n; i++) {
+        bool waiting = v[i].member_arrival == v[i].last_arrival;
+        html_raw(h, waiting ? "<li class=\"unread\"><span class=\"tag\">Waiting</span> " : "<li>");
+        html_raw(h, "<a href=\"/messages/");
+        html_hex(h, v[i].member, HEARTH_PK_LEN);
+        html_raw(h, "\">");
+        html_text(h, v[i].member_name ? v[i].member_name : "A member");
+        html_raw(h, " <span class=\"key\">");
+        html_hex(h, v[i].member, 4);
+        html_raw(h, "</span></a>: ");
+        html_uint(h, (uint32_t)v[i].messages);
+        html_raw(h, v[i].messages == 1 ? " message, the last " : " messages, the last ");
+        html_time(h, v[i].last_created);
+        html_raw(h, "</li>");
+    }
+    html_raw(h, "</ul>");
+    close_page(h);
+}
+
 void page_about(struct html *h, const struct page *p)
 {
     open_page(h, p, "About");
@@ -1125,6 +1233,9 @@ const char page_css[] =
     "border-radius:.25rem;padding:0 .3rem;color:var(--fg)}\n"
     ".badge{background:#e4eef6;border-color:var(--accent)}\n"
     ".unread>a{font-weight:700}\n"
+    "ol.messages{list-style:none;padding:0}\n"
+    "ol.messages li{border-bottom:1px solid var(--line);padding:.5rem 0}\n"
+    ".private{white-space:pre-wrap}\n"
     "article.post{border-top:1px solid var(--line);padding:.4rem 0}\n"
     "article.pro{border-left:4px solid var(--accent);padding-left:.6rem}\n"
     ".d1{margin-left:.8rem}.d2{margin-left:1.6rem}.d3{margin-left:2.4rem}.d4,.d5,.d6"

@@ -31,7 +31,9 @@ struct page {
     const char *csrf;                  /* the token every form carries */
     const char *roles;                 /* the member's roles, comma-separated, or NULL */
     uint32_t replies_waiting;
-    bool open_join; /* visitors may join without an invite */
+    uint32_t messages_waiting; /* a member: answers not read yet; a moderator: members
+                                  waiting for a reply */
+    bool open_join;            /* visitors may join without an invite */
 };
 
 /* page_is - true when the comma-separated roles hold role. */
@@ -74,6 +76,17 @@ void page_replies(struct html *h, const struct page *p, const struct store_post 
                   const struct store_mod_entry *m, size_t nm, uint64_t since);
 
 void page_resources(struct html *h, const struct page *p, const char *text, const char *about);
+
+/* page_conversation - member's conversation with the moderators (as the viewer reads
+ * it: a message the viewer cannot open says so), messages newer than arrival `since`
+ * marked, and the form to write: to the moderators when the viewer is the member, to
+ * the member when a moderator. name is the member's, or NULL. */
+void page_conversation(struct html *h, const struct page *p, const uint8_t member[HEARTH_PK_LEN],
+                       const char *name, const struct store_message *v, size_t n, uint64_t since);
+
+/* page_conversations - the moderators' list: every member who wrote, the newest first. */
+void page_conversations(struct html *h, const struct page *p,
+                        const struct store_conversation_info *v, size_t n);
 void page_about(struct html *h, const struct page *p);
 
 /* ---- writing ---- */

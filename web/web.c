@@ -434,6 +434,105 @@ static void get_replies(struct req *r)
     store_mod_log_free(m, nm);
 }
 
+/* ---- the private channel with the moderators ---- */
+
+/* reader_key - the member's key, in guarded memory (free with drop_key), or NULL. */
+static struct hkey *reader_key(struct req *r)
+{
+    struct hkey *k = sodium_malloc(sizeof *k);
+    if (k && !sessions_sign_key(r->w->sessions, r->sess.token, k)) {
+        sodium_free(k);
+        k = NULL;
+    }
+    return k;
+}
+
+static void drop_key(struct hkey *k)
+{
+    if (k) {
+        hkey_wipe(k);
+        sodium_free(k);
+    }
+}
+
+/* show_conversation - member's conversation, as the member reads it. */
+static void show_conversation(struct req *r, const uint8_t member[HEARTH_PK_LEN])
+{
+    struct store_message *v = NULL;
+    size_t n = 0;
+    uint64_t since = 0;
+    struct hkey *k = reader_key(r);
+    herr e = k ? store_conversation(r->st, k, member, &v, &n) : HERR_DENIED;
+    drop_key(k);
+    if (e)
+        return fail_page(r, 500, "the messages could not be read");
+    bool own = memcmp(member, r->sess.pk, HEARTH_PK_LEN) == 0;
+    char what[HEARTH_MAX_SEEN_WHAT];
+    seen_key(what, "messages:", member);
+    if (store_seen_get(r->st, r->sess.pk, what, &since) != HERR_OK)
+        since = 0;
+    char *name = NULL, *about = NULL;
+    if (own)
+        r->page.messages_waiting = 0;
+    else if (store_profile(r->st, member, &name, &about) != HERR_OK)
+        name = NULL;
+    free(about);
+    page_conversation(&r->h, &r->page, member, name, v, n, since);
+    uint64_t newest = 0;
+    for (size_t i = 0; i < n; i++)
+        newest = v[i].arrival > newest ? v[i].arrival : newest;
+    if (newest > since && store_seen_set(r->st, r->sess.pk, what, newest) != HERR_OK)
+        hlog(r->w->log, HLOG_WARN, "web: a reading mark could not be saved: %s",
+             store_errmsg(r->st));
+    free(name);
+    store_messages_free(v, n);
+}
+
+/* send_message - a message from the form to member's conversation, then back to it. */
+static void send_message(struct req *r, const uint8_t member[HEARTH_PK_LEN], const char *back,
+                         bool with_key)
+{
+    const char *text = text_field(r, "text");
+    const char *bad = check_text(text, HEARTH_MSG_MAX_TEXT, true, "your message");
+    if (bad)
+        return fail_page(r, 400, bad);
+    struct event_draft d = {.kind = EK_MESSAGE, .message_text = text};
+    d.b.subject = member;
+    uint8_t id[HEARTH_ID_LEN];
+    herr e = publish(r, &d, id);
+    if (e)
+        return store_problem(r, e);
+    redirect(r, back, with_key ? member : NULL, NULL);
+}
+
+/* do_messages - /messages: a member's conversation with the moderators (and the form
+ * to write to them); for a moderator, the list of every conversation. */
+static void do_messages(struct req *r)
+{
+    if (r->post)
+        return send_message(r, r->sess.pk, "/messages", false);
+    if (!page_can_moderate(r->roles))
+        return show_conversation(r, r->sess.pk);
+    struct store_conversation_info *v = NULL;
+    size_t n = 0;
+    if (store_conversations(r->st, &v, &n))
+        return fail_page(r, 500, "the conversations could not be read");
+    page_conversations(&r->h, &r->page, v, n);
+    store_conversations_free(v, n);
+}
+
+/* do_member_messages - /messages/KEY: one member's conversation, for the moderators
+ * (and the member themselves). */
+static void do_member_messages(struct req *r, const uint8_t member[HEARTH_PK_LEN])
+{
+    bool own = memcmp(member, r->sess.pk, HEARTH_PK_LEN) == 0;
+    if (!own && !page_can_moderate(r->roles))
+        return fail_page(r, 403, "only the moderators read members' conversations with them");
+    if (!r->post)
+        return show_conversation(r, member);
+    send_message(r, member, "/messages/", true);
+}
+
 /* get_post - /p/ID: a post or reply in its thread. */
 static void get_post(struct req *r, const uint8_t id[HEARTH_ID_LEN])
 {
@@ -1041,6 +1140,8 @@ static const struct route routes[] = {
     {"/mod/log", false, R_GET | R_MEMBER, get_modlog, NULL},
     {"/mod/", true, R_GET | R_POST | R_MEMBER, NULL, do_mod},
     {"/invites", false, R_GET | R_POST | R_MEMBER, do_invites, NULL},
+    {"/messages", false, R_GET | R_POST | R_MEMBER, do_messages, NULL},
+    {"/messages/", true, R_GET | R_POST | R_MEMBER, NULL, do_member_messages},
     {"/admin", false, R_GET | R_POST | R_MEMBER, do_admin, NULL},
 };
 
@@ -1185,6 +1286,33 @@ static bool from_loopback(struct MHD_Connection *conn)
     return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
 }
 
+/* messages_waiting - for the header: a moderator's conversations whose member spoke
+ * last; a member's answers from the moderators not read yet. */
+static uint32_t messages_waiting(struct req *r)
+{
+    uint32_t k = 0;
+    if (page_can_moderate(r->roles)) {
+        struct store_conversation_info *v = NULL;
+        size_t n = 0;
+        if (store_conversations(r->st, &v, &n) == HERR_OK)
+            for (size_t i = 0; i < n; i++)
+                k += v[i].member_arrival == v[i].last_arrival;
+        store_conversations_free(v, n);
+        return k;
+    }
+    char what[HEARTH_MAX_SEEN_WHAT];
+    uint64_t since = 0;
+    struct store_message *v = NULL;
+    size_t n = 0;
+    seen_key(what, "messages:", r->sess.pk);
+    if (store_seen_get(r->st, r->sess.pk, what, &since) == HERR_OK &&
+        store_conversation(r->st, NULL, r->sess.pk, &v, &n) == HERR_OK)
+        for (size_t i = 0; i < n; i++)
+            k += v[i].from_mod && v[i].arrival > since;
+    store_messages_free(v, n);
+    return k;
+}
+
 /* frame - what every page shows around its content: the crisis line, the member and
  * their roles, the replies waiting. */
 static void frame(struct req *r)
@@ -1226,6 +1354,7 @@ static void frame(struct req *r)
             r->page.replies_waiting = (uint32_t)(n + nm);
         store_posts_free(v, n);
         store_mod_log_free(m, nm);
+        r->page.messages_waiting = messages_waiting(r);
     } else {
         r->page.csrf = r->anon_csrf;
     }
@@ -1244,7 +1373,7 @@ static enum MHD_Result answer(struct web *w, struct MHD_Connection *conn, const 
                               bool post, struct upload *up)
 {
     if (!post && !strcmp(url, "/style.css"))
-        return send_static(conn, page_css, "text/css; charset=utf-8", "\"css-1\"");
+        return send_static(conn, page_css, "text/css; charset=utf-8", "\"css-2\"");
     if (!post && !strcmp(url, "/quick.js"))
         return send_static(conn, page_js, "text/javascript; charset=utf-8", "\"js-1\"");
     if (w->fixed && !strcmp(url, "/bench-fixed"))

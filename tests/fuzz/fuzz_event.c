@@ -67,8 +67,8 @@ static void check_header(const struct event *ev)
 static void check_purged(const struct event *ev)
 {
     static const bool purgeable[EK_MAX_KIND + 1] = {
-        [EK_POST] = true,  [EK_REPLY] = true, [EK_EDIT] = true,
-        [EK_REACT] = true, [EK_FLAG] = true,  [EK_PROFILE] = true,
+        [EK_POST] = true, [EK_REPLY] = true,   [EK_EDIT] = true,    [EK_REACT] = true,
+        [EK_FLAG] = true, [EK_PROFILE] = true, [EK_MESSAGE] = true,
     };
     struct hbuf env;
     struct event p;

@@ -404,6 +404,18 @@ static const uint8_t X[HEARTH_ID_LEN] = {0xaa, 0xbb, 9, 8, 7};
 static const uint8_t Y[HEARTH_ID_LEN] = {0xcc, 0xdd, 6, 5, 4};
 
 /* spec_valid - a minimal valid event of kind k by author A. */
+/* A sealed message's shape with A as its one reader (event_parse checks the shape,
+ * not what it opens to). */
+static const uint8_t *fake_sealed(size_t *n)
+{
+    static uint8_t b[HEARTH_MSG_HEAD + HEARTH_MSG_READER + 1 + HEARTH_MSG_TAG];
+    b[0] = HEARTH_MSG_VERSION;
+    b[HEARTH_MSG_HEAD - 1] = 1;
+    memcpy(b + HEARTH_MSG_HEAD, A.pk, HEARTH_PK_LEN);
+    *n = sizeof b;
+    return b;
+}
+
 static struct spec spec_valid(uint32_t k)
 {
     struct spec s = {.version = 1, .seq = 2, .created = T0, .kind = k, .forum = F, .key = &A};
@@ -458,6 +470,13 @@ static struct spec spec_valid(uint32_t k)
     case EK_SETTINGS:
         s.kv[s.nkv++] = KU("hold", 2);
         break;
+    case EK_MESSAGE: {
+        size_t n;
+        const uint8_t *b = fake_sealed(&n);
+        s.kv[s.nkv++] = KBIN("sealed", b, n);
+        s.kv[s.nkv++] = KBIN("subject", A.pk, HEARTH_PK_LEN);
+        break;
+    }
     default:
         break;
     }
@@ -1127,8 +1146,8 @@ static void test_role_ref(void **state)
 static void test_nil_body(void **state)
 {
     const bool purgeable[EK_MAX_KIND + 1] = {
-        [EK_POST] = true,  [EK_REPLY] = true, [EK_EDIT] = true,
-        [EK_REACT] = true, [EK_FLAG] = true,  [EK_PROFILE] = true,
+        [EK_POST] = true, [EK_REPLY] = true,   [EK_EDIT] = true,    [EK_REACT] = true,
+        [EK_FLAG] = true, [EK_PROFILE] = true, [EK_MESSAGE] = true,
     };
     for (uint32_t k = 1; k <= EK_MAX_KIND; k++) {
         struct spec s = spec_valid(k);
@@ -1592,10 +1611,32 @@ static void test_build_rejects(void **state)
     hbuf_release(&out);
 }
 
+/* A message: its ref is optional; its subject and author must be among the readers;
+ * its sealed bytes must have a message's shape. */
+static void test_message_rules(void **state)
+{
+    struct spec s = spec_valid(EK_MESSAGE);
+    s.ref = X;
+    expect(&s, HERR_OK, NULL);
+    s = spec_valid(EK_MESSAGE);
+    s.kv[1] = KBIN("subject", B.pk, HEARTH_PK_LEN);
+    expect(&s, HERR_INVALID, "the author and the subject must be readers");
+    size_t n;
+    const uint8_t *b = fake_sealed(&n);
+    s = spec_valid(EK_MESSAGE);
+    s.kv[0] = KBIN("sealed", b, n - 1);
+    expect(&s, HERR_MALFORMED, "sealed message length does not fit its readers");
+    s.kv[0] = KBIN("sealed", b, 3);
+    expect(&s, HERR_MALFORMED, "sealed message too short");
+    s.kv[0] = KS("sealed", "text");
+    expect(&s, HERR_MALFORMED, "sealed is not a bin");
+}
+
 static void test_kind_names(void **state)
 {
-    const char *names[] = {NULL,    "genesis", "board",   "post", "reply", "edit",      "retract",
-                           "react", "flag",    "profile", "role", "mod",   "resources", "settings"};
+    const char *names[] = {NULL,   "genesis", "board",     "post",     "reply",
+                           "edit", "retract", "react",     "flag",     "profile",
+                           "role", "mod",     "resources", "settings", "message"};
     for (uint32_t k = 1; k <= EK_MAX_KIND; k++) {
         assert_string_equal(event_kind_name(k), names[k]);
         assert_int_equal(event_kind_from_name(names[k]), k);
@@ -1650,6 +1691,7 @@ int main(void)
         cmocka_unit_test(test_truncation_sweep),
         cmocka_unit_test(test_build_rejects),
         cmocka_unit_test(test_kind_names),
+        cmocka_unit_test(test_message_rules),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

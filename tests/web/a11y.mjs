@@ -60,6 +60,8 @@ export async function accessibility(browser, s) {
     ['a post\'s moderation form', `/mod/${s.beaThread}`],
     ['the moderation log', '/mod/log'],
     ['the admin page', '/admin'],
+    ['messages: the moderators\' list', '/messages'],
+    ['messages: a conversation with a member', `/messages/${s.calPk}`],
     ['invites', '/invites'],
     ['edit', `/edit/${s.moanaThread}`],
     ['flag', `/flag/${s.beaThread}`],

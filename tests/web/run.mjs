@@ -8,8 +8,12 @@ import { journeys } from './journeys.mjs';
 import { accessibility } from './a11y.mjs';
 import { hostile } from './hostile.mjs';
 import { care } from './care.mjs';
+import { messages } from './messages.mjs';
 
-const only = process.argv[2]; // journeys | care | a11y | hostile, for debugging
+// Phases to run after the journeys, comma-separated (care,messages,a11y,hostile): all
+// when none is given.
+const only = process.argv[2] ? process.argv[2].split(',') : null;
+const want = (name) => !only || only.includes(name);
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
   args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking',
@@ -25,9 +29,10 @@ try {
     console.log(`== ${name}: ${((Date.now() - t) / 1000).toFixed(1)} s`);
   };
   await phase('journeys', journeys);
-  if (!only || only === 'care') await phase('moderation and admin', care);
-  if (!only || only === 'a11y') await phase('axe', accessibility);
-  if (!only || only === 'hostile') await phase('hostile input', hostile);
+  if (want('care')) await phase('moderation and admin', care);
+  if (want('messages')) await phase('messages with the moderators', messages);
+  if (want('a11y')) await phase('axe', accessibility);
+  if (want('hostile')) await phase('hostile input', hostile);
 } catch (e) {
   console.error(`FAIL: ${e.stack || e}`);
   failed = true;
