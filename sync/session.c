@@ -1037,6 +1037,8 @@ herr sync_session_receive(struct sync_session *s, const uint8_t *msg, size_t len
     }
     if (!s->got_hello)
         return protocol(s, "a message before hello");
+    if (s->got_done && m.type != SYNC_DONE)
+        return protocol(s, "a message after the peer's done");
     /* A responder's symbols are done with once the initiator says anything else. */
     if (!s->initiator && m.type != SYNC_MORE) {
         drop_symbols(s);
