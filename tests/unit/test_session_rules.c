@@ -2,7 +2,9 @@
  * one test per rule, each driving two real sessions by hand (tests/unit/test_session.c
  * has the sessions that go well):
  *
- *   - a message after the peer's DONE (section 7.7).
+ *   - a message after the peer's DONE (section 7.7);
+ *   - an initiator without a forum whose first EVENTS is not the genesis alone
+ *     (section 8.2, "Genesis first"), whether it holds several events or one other.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -74,6 +76,13 @@ static void found(struct node *n, int posts)
         d.b.text = (struct hstr){"some words", 10};
         publish(n, d, NULL);
     }
+}
+
+static uint64_t events_of(struct node *n)
+{
+    struct store_stats st;
+    assert_int_equal(store_stats(n->s, &st), HERR_OK);
+    return st.events;
 }
 
 /* A copy of one message a session produced. */
@@ -185,10 +194,107 @@ static void test_nothing_after_done(void **state)
     node_free(b);
 }
 
+/* An empty node without a forum starts a session with a full one (plan LIST_I): the
+ * responder sends the genesis alone, then the rest. */
+struct joining {
+    struct node *full, *empty;
+    struct sync_session *i, *r;
+    struct msg genesis, rest; /* the first two EVENTS messages the responder sends */
+};
+
+static void joining_start(struct joining *j, const char *name)
+{
+    char n[64];
+    snprintf(n, sizeof n, "%s-full", name);
+    j->full = node_new(n);
+    snprintf(n, sizeof n, "%s-empty", name);
+    j->empty = node_new(n);
+    found(j->full, 3);
+    assert_int_equal(sync_session_new(&j->i, j->empty->s, j->empty->idx, NULL), HERR_OK);
+    assert_int_equal(sync_session_new(&j->r, j->full->s, j->full->idx, NULL), HERR_OK);
+    assert_int_equal(sync_session_start(j->i), HERR_OK);
+    struct msg m;
+    assert_true(next(j->i, &m));
+    assert_int_equal(sync_session_receive(j->r, m.p, m.n), HERR_OK);
+    free(m.p);
+    assert_true(next(j->r, &m)); /* HELLO, LIST_I */
+    assert_int_equal(sync_session_receive(j->i, m.p, m.n), HERR_OK);
+    free(m.p);
+    assert_int_equal(sync_session_stats(j->r)->plan, SYNC_PLAN_LIST_I);
+    assert_true(next(j->r, &j->genesis));
+    assert_int_equal(type_of(&j->genesis), SYNC_EVENTS);
+    assert_true(next(j->r, &j->rest));
+    assert_int_equal(type_of(&j->rest), SYNC_EVENTS);
+}
+
+static void joining_end(struct joining *j)
+{
+    free(j->genesis.p);
+    free(j->rest.p);
+    sync_session_destroy(&j->i);
+    sync_session_destroy(&j->r);
+    node_free(j->full);
+    node_free(j->empty);
+}
+
+/* As sent, the genesis first: the empty node takes it and then the rest. */
+static void test_genesis_first_accepted(void **state)
+{
+    (void)state;
+    struct joining j;
+    joining_start(&j, "rules-gen-ok");
+    assert_int_equal(sync_session_receive(j.i, j.genesis.p, j.genesis.n), HERR_OK);
+    assert_int_equal(events_of(j.empty), 1);
+    assert_int_equal(sync_session_receive(j.i, j.rest.p, j.rest.n), HERR_OK);
+    assert_int_equal(events_of(j.empty), 5);
+    joining_end(&j);
+}
+
+/* Several events before the genesis: refused before any is stored. */
+static void test_genesis_not_first_refused(void **state)
+{
+    (void)state;
+    struct joining j;
+    joining_start(&j, "rules-gen-late");
+    assert_int_equal(sync_session_receive(j.i, j.rest.p, j.rest.n), HERR_PROTOCOL);
+    refused(j.i, "a node without a forum must get the genesis first, alone");
+    assert_int_equal(events_of(j.empty), 0);
+    joining_end(&j);
+}
+
+/* One event alone that is not the genesis: the store cannot take it, and the session
+ * ends rather than go on without a forum. */
+static void test_one_other_event_first_refused(void **state)
+{
+    (void)state;
+    struct joining j;
+    joining_start(&j, "rules-gen-other");
+    struct sync_msg d;
+    const char *why;
+    assert_int_equal(sync_msg_decode(&d, j.rest.p, j.rest.n, &why), HERR_OK);
+    struct sync_events_iter it;
+    sync_events_iter_init(&it, &d.u.events);
+    const uint8_t *env;
+    uint32_t len;
+    assert_true(sync_events_next(&it, &env, &len));
+    struct hbuf one;
+    hbuf_init(&one, HEARTH_MAX_FRAME);
+    struct store_blob b = {env, len};
+    assert_int_equal(sync_encode_events(&one, &b, 1), HERR_OK);
+    assert_int_equal(sync_session_receive(j.i, one.data, one.len), HERR_PROTOCOL);
+    refused(j.i, "the first events for a node without a forum are not the genesis");
+    assert_int_equal(events_of(j.empty), 0);
+    hbuf_release(&one);
+    joining_end(&j);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_nothing_after_done),
+        cmocka_unit_test(test_genesis_first_accepted),
+        cmocka_unit_test(test_genesis_not_first_refused),
+        cmocka_unit_test(test_one_other_event_first_refused),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
