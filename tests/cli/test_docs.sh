@@ -8,6 +8,9 @@
 #                                      directory is new), in a copy of the source tree
 #                                      whose build-release/hearth is the binary under test
 #   <!-- doctest: run with-forum -->   the same, after `hearth init --forum Doctest`
+#   <!-- doctest: run, the last command exits N -->
+#                                      run it; every command but the last must succeed,
+#                                      and the last (an example of a refusal) exit N
 #   <!-- doctest: hub -->              run it as root in a private mount and network
 #                                      namespace (below); skipped, saying so, without root
 #   <!-- doctest: skip: REASON -->     do not run it, for the reason given
@@ -39,7 +42,8 @@ mkdir -p "$BLOCKS"
 run python3 - "$BLOCKS" "$HEARTH_SRC" "${DOCS[@]}" <<'PY'
 import os, re, sys
 out, root, docs = sys.argv[1], sys.argv[2], sys.argv[3:]
-marker = re.compile(r"^<!-- doctest: (run|run with-forum|hub|skip: (.+\S)) -->$")
+marker = re.compile(
+    r"^<!-- doctest: (run|run with-forum|run, the last command exits ([0-9]+)|hub|skip: (.+\S)) -->$")
 problems, manifest, n = [], [], 0
 for path in docs:
     lines = open(path, encoding="utf-8").read().split("\n")
@@ -65,9 +69,21 @@ for path in docs:
                 else:
                     n += 1
                     script = os.path.join(out, "%02d.sh" % n)
+                    mode, extra = m.group(1).replace(" ", "-"), ""
+                    if m.group(3):
+                        mode, extra = "skip", m.group(3)
+                    elif m.group(2):
+                        # The last command (with its continuation lines) apart.
+                        mode, extra = "run-exits", m.group(2)
+                        last = max(j for j, l in enumerate(body)
+                                   if l.strip() and not l.lstrip().startswith("#"))
+                        first = last
+                        while first > 0 and body[first - 1].rstrip().endswith("\\"):
+                            first -= 1
+                        open(script + ".last", "w").write("\n".join(body[first:last + 1]) + "\n")
+                        body = body[:first]
                     open(script, "w").write("\n".join(body) + "\n")
-                    mode = "skip" if m.group(2) else m.group(1).replace(" ", "-")
-                    manifest.append("\t".join([where, mode, script, m.group(2) or ""]))
+                    manifest.append("\t".join([where, mode, script, extra]))
             last = ""
         elif line.strip():
             last = line.strip()
@@ -94,9 +110,10 @@ source_copy() {
     chmod 755 "$d" "$d/build-release/hearth"
 }
 
-# run_block WHERE MODE SCRIPT: a user's block, as a user would type it.
+# run_block WHERE MODE SCRIPT [STATUS]: a user's block, as a user would type it; with
+# STATUS, all but its last command (SCRIPT.last), which must exit STATUS.
 run_block() {
-    local where=$1 mode=$2 script=$3 w
+    local where=$1 mode=$2 script=$3 status=${4:-} w
     w=$TMP_ROOT/$(basename "$script" .sh)
     mkdir -p "$w/home" "$w/bin"
     source_copy "$w/src"
@@ -105,7 +122,13 @@ run_block() {
         HOME=$w/home PATH="$w/bin:$PATH" "$HEARTH" init --forum "Doctest" >/dev/null
     fi
     run env HOME="$w/home" PATH="$w/bin:$PATH" bash -c \
-        'cd "$1" && set -euxo pipefail && source "$2"' doctest "$w/src" "$script"
+        'cd "$1" && set -euxo pipefail && source "$2"
+        [ -z "$3" ] && exit 0
+        set +e
+        source "$2.last"
+        rc=$?
+        [ "$rc" = "$3" ] || { echo "test_docs: the last command exited $rc, not $3" >&2; exit 1; }' \
+        doctest "$w/src" "$script" "$status"
     [ "$RC" -eq 0 ] || fail "$where: the block failed (the command with + last in stderr)"
     pass
 }
@@ -224,10 +247,11 @@ hub_block() {
     pass
 }
 
-while IFS=$'\t' read -r where mode script reason; do
+while IFS=$'\t' read -r where mode script reason; do # reason: or the status expected
     case "$mode" in
     skip) echo "skip $where: $reason" ;;
     hub) hub_block "$where" "$script" ;;
+    run-exits) run_block "$where" "$mode" "$script" "$reason" ;;
     *) run_block "$where" "$mode" "$script" ;;
     esac
 done <"$BLOCKS/manifest"
