@@ -121,6 +121,7 @@ run_block() {
     if [ "$mode" = run-with-forum ]; then
         HOME=$w/home PATH="$w/bin:$PATH" "$HEARTH" init --forum "Doctest" >/dev/null
     fi
+    # shellcheck disable=SC2016 # the script is expanded by the bash that runs it
     run env HOME="$w/home" PATH="$w/bin:$PATH" bash -c \
         'cd "$1" && set -euxo pipefail && source "$2"
         [ -z "$3" ] && exit 0
