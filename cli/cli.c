@@ -150,6 +150,19 @@ static int set_opt(struct cli *c, int k, const char *value, const char *as_given
     return CLI_OK;
 }
 
+/* data_dir_option - the global -d DIR / --data-dir DIR given after the command
+ * (`hearth read -d DIR ID`): `value` when it came attached, else the next word. */
+static int data_dir_option(struct cli *c, int argc, char **argv, int *i, const char *value)
+{
+    if (!value) {
+        if (*i + 1 >= argc)
+            return usage_error(c, "a directory must follow", argv[*i]);
+        value = argv[++*i];
+    }
+    c->dir_option = value;
+    return CLI_OK;
+}
+
 /* long_option - "--name" or "--name=value" at argv[*i]. */
 static int long_option(struct cli *c, int argc, char **argv, int *i, bool *help)
 {
@@ -164,6 +177,8 @@ static int long_option(struct cli *c, int argc, char **argv, int *i, bool *help)
         *help = true;
         return CLI_OK;
     }
+    if (n == 8 && memcmp(name, "data-dir", 8) == 0)
+        return data_dir_option(c, argc, argv, i, eq ? eq + 1 : NULL);
     int k = option_index(c->cmd, name, n, 0);
     if (k < 0)
         return usage_error(c, "unknown option", argv[*i]);
@@ -189,6 +204,8 @@ static int short_option(struct cli *c, int argc, char **argv, int *i, bool *help
         *help = true;
         return CLI_OK;
     }
+    if (a[1] == 'd')
+        return data_dir_option(c, argc, argv, i, a[2] ? a + 2 : NULL);
     int k = option_index(c->cmd, NULL, 0, a[1]);
     if (k < 0)
         return usage_error(c, "unknown option", a);

@@ -23,7 +23,8 @@ void cli_print_help(FILE *f)
     fprintf(f,
             "\nglobal options:\n"
             "  -d DIR       the data directory (else $HEARTH_HOME, else\n"
-            "               $XDG_DATA_HOME/hearth, else ~/.local/share/hearth)\n"
+            "               $XDG_DATA_HOME/hearth, else ~/.local/share/hearth);\n"
+            "               also accepted after the command\n"
             "  --json       print JSON for scripts (also accepted after the command)\n"
             "  --version    print the version\n"
             "  -h, --help   this help; 'hearth COMMAND --help' for one command\n"

@@ -1,4 +1,6 @@
 /* cmd_id.c - `hearth id`: who this node speaks as, and for which forum. */
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,9 +18,17 @@ static void print_name(const char *name)
     fputs("\n", stdout);
 }
 
-/* node_address - where other nodes reach this one: the listen endpoint of hearth.conf
- * (or the default), with its advertised host. */
-static int node_address(struct cli *c, char *out, size_t n)
+/* Where the address in `hearth id` comes from. */
+struct node_where {
+    char listen[CONFIG_MAX_STR]; /* the endpoint the address is made from */
+    uint64_t pid;                /* the running node's, when it comes from it; else 0 */
+};
+
+/* node_address - where other nodes reach this one: the endpoint the node serving this
+ * data directory has bound when one runs (it may have been started with --listen, or
+ * on port 0), else the listen endpoint of hearth.conf (or the default); with the
+ * advertised host of hearth.conf. */
+static int node_address(struct cli *c, char *out, size_t n, struct node_where *w)
 {
     struct config cfg;
     char why[300];
@@ -30,7 +40,10 @@ static int node_address(struct cli *c, char *out, size_t n)
     free(path);
     if (e)
         return cli_error(c, e, "%s", why);
-    return cli_node_address(c, cfg.listen, cfg.advertise, out, n);
+    w->pid = 0;
+    if (!cli_running_endpoint(c, w->listen, sizeof w->listen, &w->pid))
+        snprintf(w->listen, sizeof w->listen, "%s", cfg.listen);
+    return cli_node_address(c, w->listen, cfg.advertise, out, n);
 }
 
 static int run(struct cli *c)
@@ -44,7 +57,8 @@ static int run(struct cli *c)
         return cli_store_error(c, e, NULL);
     char *forum_name = cli_forum_name(c);
     char addr[256], node_key[2 * HEARTH_PK_LEN + 1];
-    int rc = node_address(c, addr, sizeof addr);
+    struct node_where where;
+    int rc = node_address(c, addr, sizeof addr, &where);
     if (rc) {
         free(name);
         free(about);
@@ -61,6 +75,12 @@ static int run(struct cli *c)
         json_str(&c->out, "forum_name", forum_name);
         json_str(&c->out, "node_key", node_key);
         json_str(&c->out, "address", addr);
+        json_str(&c->out, "listen", where.listen);
+        json_bool(&c->out, "running", where.pid != 0);
+        if (where.pid)
+            json_u64(&c->out, "pid", where.pid);
+        else
+            json_null(&c->out, "pid");
         json_str(&c->out, "data_dir", c->dir);
         json_object_close(&c->out);
     } else {
@@ -69,6 +89,13 @@ static int run(struct cli *c)
         printf("forum:  %s", forum);
         print_name(forum_name);
         printf("node:   %s\n", addr);
+        if (where.pid)
+            printf("        the running node (pid %" PRIu64 ") listens on %s\n", where.pid,
+                   where.listen);
+        else
+            printf("        no node is running; hearth serve would listen on %s (hearth.conf "
+                   "or the default)\n",
+                   where.listen);
         printf("data:   %s\n", c->dir);
     }
     free(name);

@@ -2,12 +2,50 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cli/cli.h"
 #include "node/peers.h"
 #include "node/transport.h"
 
-/* key_arg - a 64-digit node key, or the key inside a hearth:// address. */
+/* The keys a prefix may name: known peers and allowed keys. */
+struct key_match {
+    const char *prefix;
+    size_t n;
+    uint8_t key[HEARTH_PK_LEN];
+    int found; /* distinct keys that start with prefix */
+};
+
+static void match_key(struct key_match *m, const uint8_t key[HEARTH_PK_LEN])
+{
+    char hex[2 * HEARTH_PK_LEN + 1];
+    hex_encode(hex, key, HEARTH_PK_LEN);
+    if (strncasecmp(hex, m->prefix, m->n) != 0)
+        return;
+    if (m->found > 0 && memcmp(m->key, key, HEARTH_PK_LEN) == 0)
+        return; /* a peer that is also on the allow-list */
+    memcpy(m->key, key, HEARTH_PK_LEN);
+    m->found++;
+}
+
+static herr match_peer(void *ctx, const struct peer_record *r)
+{
+    match_key(ctx, r->key);
+    return HERR_OK;
+}
+
+static herr match_allowed(void *ctx, const char *key, const char *value)
+{
+    uint8_t k[HEARTH_PK_LEN];
+    (void)value;
+    if (hex_decode(k, HEARTH_PK_LEN, key + strlen("allow:")) == HERR_OK)
+        match_key(ctx, k);
+    return HERR_OK;
+}
+
+/* key_arg - a node key: 64 hex digits, the key inside a hearth:// address, or a prefix
+ * of 4 or more digits of exactly one key this node knows (a peer or an allowed key),
+ * like the id and author prefixes of the other commands. */
 static int key_arg(struct cli *c, const char *arg, uint8_t key[HEARTH_PK_LEN])
 {
     char ep[PEER_MAX_ENDPOINT];
@@ -17,8 +55,24 @@ static int key_arg(struct cli *c, const char *arg, uint8_t key[HEARTH_PK_LEN])
             return cli_error(c, HERR_USAGE, "'%s': %s", arg, why);
         return CLI_OK;
     }
-    if (hex_decode(key, HEARTH_PK_LEN, arg) != HERR_OK)
-        return cli_error(c, HERR_USAGE, "'%s' is not a node key (64 hex digits) or address", arg);
+    size_t n = strlen(arg);
+    if (n == 2 * HEARTH_PK_LEN && hex_decode(key, HEARTH_PK_LEN, arg) == HERR_OK)
+        return CLI_OK;
+    if (n < 4 || n > 2 * HEARTH_PK_LEN || strspn(arg, "0123456789abcdefABCDEF") != n)
+        return cli_error(c, HERR_USAGE, "'%s' is not a node key (4 to 64 hex digits) or address",
+                         arg);
+    struct key_match m = {.prefix = arg, .n = n};
+    herr e = peer_record_each(c->store, match_peer, &m);
+    if (!e)
+        e = store_meta_each(c->store, "allow:", match_allowed, &m);
+    if (e)
+        return cli_store_error(c, e, "cannot list peers");
+    if (m.found > 1)
+        return cli_error(c, HERR_AMBIGUOUS,
+                         "'%s': %d peers have a key starting so; give more digits", arg, m.found);
+    if (m.found == 0)
+        return cli_error(c, HERR_NOT_FOUND, "'%s': no peer with that key here", arg);
+    memcpy(key, m.key, HEARTH_PK_LEN);
     return CLI_OK;
 }
 
@@ -139,7 +193,8 @@ const struct cli_command cmd_peers = {
     .summary = "list, add, allow and remove the nodes this node syncs with",
     .synopsis = "[list | add ADDRESS | allow KEY | disallow KEY | remove KEY]",
     .details = "With `access = allowlist` in hearth.conf (or serve --access allowlist), only\n"
-               "allowed keys may connect. A running node picks up changes within seconds.",
+               "allowed keys may connect. A running node picks up changes within seconds.\n"
+               "KEY: 64 hex digits, an address, or a unique prefix of a known key.",
     .min_args = 0,
     .max_args = 2,
     .needs = CLI_NEEDS_WRITE,

@@ -10,12 +10,14 @@
 #include <errno.h>
 #include <signal.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
 #include <time.h>
 
 #include "cli/cli.h"
+#include "cli/node_key.h"
 #include "node/clock.h"
 #include "node/node.h"
 
@@ -37,6 +39,18 @@ static bool running_node(struct cli *c, struct node_stats *s)
         return false;
     uint64_t now = wall_ms();
     return s->taken + STATUS_FRESH_MS >= now;
+}
+
+bool cli_running_endpoint(struct cli *c, char *out, size_t n, uint64_t *pid)
+{
+    struct node_stats *s = malloc(sizeof *s);
+    bool live = s && running_node(c, s) && s->listen[0];
+    if (live) {
+        snprintf(out, n, "%s", s->listen);
+        *pid = s->pid;
+    }
+    free(s);
+    return live;
 }
 
 /* ---- output ---- */

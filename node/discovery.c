@@ -5,6 +5,7 @@
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -107,7 +108,10 @@ herr discovery_new(struct discovery **out, const struct beacon *self, unsigned u
     if (d->fd < 0 || setsockopt(d->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
         setsockopt(d->fd, SOL_SOCKET, SO_BROADCAST, &one, sizeof one) != 0 ||
         bind(d->fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
-        *why = strerror(errno);
+        static __thread char msg[128];
+        snprintf(msg, sizeof msg, "cannot listen for beacons on udp://0.0.0.0:%u: %s",
+                 (unsigned)udp_port, errno == EADDRINUSE ? "address in use" : strerror(errno));
+        *why = msg;
         discovery_destroy(&d);
         return HERR_NET;
     }

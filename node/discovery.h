@@ -51,7 +51,9 @@ struct discovery_peer {
 };
 
 /* discovery_new - open the UDP socket on udp_port (shared with other nodes on this
- * host: SO_REUSEADDR), to announce ourselves as `self`. HERR_NET with *why. */
+ * host: SO_REUSEADDR), to announce ourselves as `self`. HERR_NET with *why, "cannot
+ * listen for beacons on udp://0.0.0.0:PORT: PROBLEM" (per thread, valid until the next
+ * call). */
 HEARTH_MUST_CHECK herr discovery_new(struct discovery **out, const struct beacon *self,
                                      unsigned udp_port, unsigned quiet_ms, const struct hlog *log,
                                      const char **why);

@@ -1453,7 +1453,10 @@ herr node_run(struct node *n, volatile sig_atomic_t *stop)
     short_key(k, transport_key(n->tp));
     uint64_t now = mono_ms();
     n->next_ae = now + jitter(1000);
-    n->next_status = now;
+    /* The status first, then READY=1: `systemctl start` returns on READY=1, and a
+     * `hearth status` right after it must find the node running. */
+    write_status(n);
+    n->next_status = now + NODE_STATUS_MS;
     n->next_reload = now + RELOAD_EVERY_MS;
     n->next_arrivals = now;
     n->next_beacon = now;

@@ -124,6 +124,40 @@ static herr open_monitor(struct transport *t, void *sock, int events, void **mon
     return zmq_connect(*mon, name) == 0 ? HERR_OK : HERR_NET;
 }
 
+/* bind_failure - "cannot listen on ENDPOINT: PROBLEM", the endpoint first, so that an
+ * operator with several addresses sees which one failed. The text is per thread and
+ * valid until the next call. */
+static const char *bind_failure(const char *endpoint, int err)
+{
+    static __thread char msg[512];
+    const char *problem;
+    switch (err) {
+    case EADDRINUSE:
+        problem = "address in use";
+        break;
+    case ENODEV:
+        problem = "no such interface";
+        break;
+    case EADDRNOTAVAIL:
+        problem = "no such address on this machine";
+        break;
+    case EACCES:
+        problem = "permission denied";
+        break;
+    case EINVAL:
+        problem = "not a valid endpoint (give tcp://HOST:PORT)";
+        break;
+    case EPROTONOSUPPORT:
+        problem = "unsupported transport (give tcp://HOST:PORT)";
+        break;
+    default:
+        problem = zmq_strerror(err);
+        break;
+    }
+    snprintf(msg, sizeof msg, "cannot listen on %s: %s", endpoint, problem);
+    return msg;
+}
+
 static herr bind_listener(struct transport *t, const char **why)
 {
     t->listener = zmq_socket(t->ctx, ZMQ_ROUTER);
@@ -144,8 +178,9 @@ static herr bind_listener(struct transport *t, const char **why)
         return HERR_NET;
     }
     if (zmq_bind(t->listener, t->o.listen) != 0) {
-        *why = zmq_strerror(zmq_errno());
-        return errno == EINVAL || errno == EPROTONOSUPPORT ? HERR_USAGE : HERR_NET;
+        int err = zmq_errno();
+        *why = bind_failure(t->o.listen, err);
+        return err == EINVAL || err == EPROTONOSUPPORT ? HERR_USAGE : HERR_NET;
     }
     size_t n = sizeof t->endpoint;
     if (zmq_getsockopt(t->listener, ZMQ_LAST_ENDPOINT, t->endpoint, &n) != 0)

@@ -72,7 +72,9 @@ enum conn_state {
 struct transport;
 
 /* transport_new - create the context and the ZAP handler, then bind the listener
- * when o->listen is set. HERR_NET with *why on a bind failure ("address in use");
+ * when o->listen is set. HERR_NET with *why on a bind failure ("cannot listen on
+ * tcp://0.0.0.0:7437: address in use", valid until the next call in this thread);
+ * HERR_USAGE for an endpoint ZeroMQ cannot parse;
  * HERR_STATE when the ZAP handler cannot be bound. */
 HEARTH_MUST_CHECK herr transport_new(struct transport **out, const uint8_t seed[HEARTH_SEED_LEN],
                                      const struct transport_opts *o, const char **why);

@@ -922,10 +922,24 @@ static herr on_want(struct sync_session *s, const struct sync_keys *k)
     return e ? local_failure(s, e, "cannot find the wanted events") : HERR_OK;
 }
 
+/* genesis_arrived - after an initiator without a forum has taken its first EVENTS:
+ * it must have been the genesis alone, which bound our store to its forum
+ * (docs/PROTOCOL.md, "Genesis first"). From then on we have a forum. */
+static herr genesis_arrived(struct sync_session *s)
+{
+    if (s->ops->forum(s->ctx, s->forum) != HERR_OK)
+        return protocol(s, "the first events for a node without a forum are not the genesis");
+    s->has_forum = true;
+    return HERR_OK;
+}
+
 static herr on_events(struct sync_session *s, const struct sync_events *ev)
 {
     if (!s->can_recv)
         return protocol(s, "events we did not ask for");
+    bool first_for_no_forum = s->initiator && !s->has_forum;
+    if (first_for_no_forum && ev->n != 1)
+        return protocol(s, "a node without a forum must get the genesis first, alone");
     struct store_blob *envs = calloc(ev->n, sizeof *envs);
     struct ingest_result *res = calloc(ev->n, sizeof *res);
     herr e = HERR_NOMEM;
@@ -964,7 +978,9 @@ static herr on_events(struct sync_session *s, const struct sync_events *ev)
 out:
     free(envs);
     free(res);
-    return e ? local_failure(s, e, "cannot store received events") : HERR_OK;
+    if (e)
+        return local_failure(s, e, "cannot store received events");
+    return first_for_no_forum ? genesis_arrived(s) : HERR_OK;
 }
 
 static herr on_done(struct sync_session *s)
@@ -1037,6 +1053,8 @@ herr sync_session_receive(struct sync_session *s, const uint8_t *msg, size_t len
     }
     if (!s->got_hello)
         return protocol(s, "a message before hello");
+    if (s->got_done && m.type != SYNC_DONE)
+        return protocol(s, "a message after the peer's done");
     /* A responder's symbols are done with once the initiator says anything else. */
     if (!s->initiator && m.type != SYNC_MORE) {
         drop_symbols(s);

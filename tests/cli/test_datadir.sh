@@ -52,6 +52,23 @@ same "--data-dir=DIR, --json after the command" "$(json 'd["forum"]')" "$D_FORUM
 expect_ok "$HEARTH" -d "$D/" --json id
 same "a trailing slash is the same dir" "$(json 'd["data_dir"]')" "$D"
 expect_fail 2 "needs a directory" "$HEARTH" -d
+expect_fail 2 "a directory must follow '-d'" "$HEARTH" id -d
+
+# -d DIR works after the command too, in each of its spellings, among the arguments.
+expect_ok "$HEARTH" --json id -d "$D"
+same "id -d DIR" "$(json 'd["forum"]')" "$D_FORUM"
+expect_ok "$HEARTH" id --json "-d$D"
+contains "id -dDIR" "$OUT" "$D_FORUM"
+expect_ok "$HEARTH" id --data-dir "$D" --json
+same "id --data-dir DIR" "$(json 'd["data_dir"]')" "$D"
+expect_ok "$HEARTH" --json post welcome --title "after" -d "$D" --body "the command"
+POST_D=$(json 'd["event"]')
+expect_ok "$HEARTH" read "${POST_D:0:12}" -d "$D"
+contains "read ID -d DIR" "$OUT" "the command"
+expect_ok "$HEARTH" read -d "$D" "${POST_D:0:12}"
+contains "read -d DIR ID" "$OUT" "the command"
+expect_ok "$HEARTH" --json "--data-dir=$D" read "${POST_D:0:12}"
+contains "before the command still works" "$OUT" "$POST_D"
 expect_fail 2 "-d needs a directory" "$HEARTH" -d "" id
 
 # Four different forums, so each rule really chose.
