@@ -1362,6 +1362,77 @@ herr store_search(struct store *s, const char *query, size_t limit, struct store
     return e;
 }
 
+static bool word_byte(unsigned char c)
+{
+    return c >= 0x80 || c == '_' || (c >= '0' && c <= '9') ||
+           ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
+}
+
+/* mentions - text holds "@name" with no word byte just before the @ or after the name. */
+static bool mentions(const char *text, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = text ? strchr(text, '@') : NULL; p; p = strchr(p + 1, '@'))
+        if ((p == text || !word_byte((unsigned char)p[-1])) && strncasecmp(p + 1, name, n) == 0 &&
+            !word_byte((unsigned char)p[1 + n]))
+            return true;
+    return false;
+}
+
+herr store_mentions(struct store *s, const uint8_t author[HEARTH_PK_LEN], uint64_t since_ms,
+                    size_t limit, struct store_post **out, size_t *n)
+{
+    char *name = NULL, *about = NULL;
+    *out = NULL;
+    *n = 0;
+    herr e = store_profile(s, author, &name, &about);
+    free(about);
+    if (e || !name) {
+        free(name);
+        return e;
+    }
+    /* The name as one phrase of the index (its words in order; "@" is no token). */
+    struct hbuf phrase;
+    hbuf_init(&phrase, 4 * HEARTH_MAX_NAME + 8);
+    e = hbuf_append(&phrase, "\"", 1);
+    for (const char *p = name; *p && !e; p++)
+        e = hbuf_append(&phrase, *p == '"' ? "\"\"" : p, *p == '"' ? 2 : 1);
+    if (!e)
+        e = hbuf_append(&phrase, "\"", 2); /* with the NUL */
+    if (!e && !s->readonly && (e = search_catch_up(s)) == HERR_BUSY)
+        e = HERR_OK;
+    size_t want = limit ? limit : 50;
+    struct qargs a = {.id = author,
+                      .text = (const char *)phrase.data,
+                      .limit = (int64_t)(4 * want),
+                      .since = since_ms > INT64_MAX ? INT64_MAX : (int64_t)since_ms};
+    if (!e)
+        e = posts_query(s,
+                        "SELECT " POST_COLS "JOIN search ON search.rowid = p.ev WHERE search "
+                        "MATCH ?2 AND p.state = 0 AND e.author != ?1 AND p.created > ?5" VISIBLE_SQL
+                        "ORDER BY p.created DESC, e.id DESC LIMIT ?3",
+                        &a, out, n);
+    hbuf_release(&phrase);
+    size_t kept = 0;
+    for (size_t i = 0; !e && i < *n; i++) {
+        if (kept < want && (mentions((*out)[i].text, name) || mentions((*out)[i].title, name))) {
+            struct store_post t = (*out)[kept];
+            (*out)[kept++] = (*out)[i];
+            (*out)[i] = t;
+        }
+    }
+    if (!e && kept == 0) {
+        store_posts_free(*out, *n);
+        *out = NULL;
+    } else if (!e) {
+        store_posts_free(*out + kept, *n - kept); /* the elements only: not the list */
+    }
+    if (!e)
+        *n = kept;
+    free(name);
+    return e;
+}
+
 herr store_mod_queue(struct store *s, struct store_post **out, size_t *n)
 {
     bool mod = false;

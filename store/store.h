@@ -233,6 +233,16 @@ HEARTH_MUST_CHECK herr store_replies_to(struct store *s, const uint8_t author[HE
                                         uint64_t since_ms, size_t limit, struct store_post **out,
                                         size_t *n);
 
+/* store_mentions - posts and replies the viewer sees that mention author by name:
+ * "@" and the author's profile name (compared without ASCII case), not inside a word
+ * on either side ("@Cal" in "thanks @cal!", not in "bea@cal.nz" or "@Callum"); not
+ * written by author, created after since_ms; newest first, at most `limit` (0: 50).
+ * None when the author has no profile name. Found through the search index (brought
+ * up to date first, as store_search does), then checked word by word. */
+HEARTH_MUST_CHECK herr store_mentions(struct store *s, const uint8_t author[HEARTH_PK_LEN],
+                                      uint64_t since_ms, size_t limit, struct store_post **out,
+                                      size_t *n);
+
 /* store_author_posts - author's posts and replies that the viewer sees, newest first,
  * at most `limit` (0: 50). Caller owns *out. */
 HEARTH_MUST_CHECK herr store_author_posts(struct store *s, const uint8_t author[HEARTH_PK_LEN],

@@ -590,7 +590,8 @@ static const char *mod_words(const char *action)
 }
 
 void page_replies(struct html *h, const struct page *p, const struct store_post *v, size_t n,
-                  const struct store_mod_entry *m, size_t nm, uint64_t since)
+                  const struct store_post *at, size_t na, const struct store_mod_entry *m,
+                  size_t nm, uint64_t since)
 {
     open_page(h, p, "Replies to me");
     html_raw(h, "<h1>Replies to me</h1>");
@@ -600,6 +601,12 @@ void page_replies(struct html *h, const struct page *p, const struct store_post 
     for (size_t i = 0; i < n; i++)
         excerpt(h, &v[i], v[i].created > since);
     html_raw(h, "</ul>");
+    if (na) {
+        html_raw(h, "<h2>Mentions of you</h2><ul class=\"found mentions\">");
+        for (size_t i = 0; i < na; i++)
+            excerpt(h, &at[i], at[i].created > since);
+        html_raw(h, "</ul>");
+    }
     if (nm) {
         html_raw(h, "<h2>Moderators on your posts</h2><ul class=\"found\">");
         for (size_t i = 0; i < nm; i++) {

@@ -70,10 +70,12 @@ void page_profile(struct html *h, const struct page *p, const uint8_t author[HEA
                   const char *name, const char *about, const char *roles,
                   const struct store_post *v, size_t n, bool own);
 
-/* page_replies - what answered the member, and what moderators did to their posts
- * (with their reasons), newest first; since marks the new ones. */
+/* page_replies - what answered the member, what mentioned them (@name), and what
+ * moderators did to their posts (with their reasons), newest first; since marks the
+ * new ones. */
 void page_replies(struct html *h, const struct page *p, const struct store_post *v, size_t n,
-                  const struct store_mod_entry *m, size_t nm, uint64_t since);
+                  const struct store_post *at, size_t na, const struct store_mod_entry *m,
+                  size_t nm, uint64_t since);
 
 void page_resources(struct html *h, const struct page *p, const char *text, const char *about);
 

@@ -412,25 +412,30 @@ static void get_profile(struct req *r, const uint8_t pk[HEARTH_PK_LEN])
 
 static void get_replies(struct req *r)
 {
-    struct store_post *v = NULL;
+    struct store_post *v = NULL, *at = NULL;
     struct store_mod_entry *m = NULL;
-    size_t n = 0, nm = 0;
+    size_t n = 0, nm = 0, na = 0;
     uint64_t since = 0;
     if (store_seen_get(r->st, r->sess.pk, "replies", &since) ||
         store_replies_to(r->st, r->sess.pk, 0, 50, &v, &n) ||
-        store_mod_about(r->st, r->sess.pk, 0, 50, &m, &nm)) {
+        store_mod_about(r->st, r->sess.pk, 0, 50, &m, &nm) ||
+        store_mentions(r->st, r->sess.pk, 0, 50, &at, &na)) {
         store_posts_free(v, n);
+        store_mod_log_free(m, nm);
         return fail_page(r, 500, "your replies could not be read");
     }
     r->page.replies_waiting = 0;
-    page_replies(&r->h, &r->page, v, n, m, nm, since);
+    page_replies(&r->h, &r->page, v, n, at, na, m, nm, since);
     uint64_t newest = 0;
     for (size_t i = 0; i < n; i++)
         newest = v[i].created > newest ? v[i].created : newest;
+    for (size_t i = 0; i < na; i++)
+        newest = at[i].created > newest ? at[i].created : newest;
     for (size_t i = 0; i < nm; i++)
         newest = m[i].created > newest ? m[i].created : newest;
     note_visit(r, "replies", newest);
     store_posts_free(v, n);
+    store_posts_free(at, na);
     store_mod_log_free(m, nm);
 }
 
@@ -1286,6 +1291,21 @@ static bool from_loopback(struct MHD_Connection *conn)
     return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
 }
 
+/* mentions_beyond - the mentions that are not also replies to the member (a reply
+ * that names them counts once). */
+static size_t mentions_beyond(const struct store_post *at, size_t na, const struct store_post *v,
+                              size_t n)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < na; i++) {
+        bool also = false;
+        for (size_t j = 0; j < n && !also; j++)
+            also = memcmp(at[i].id, v[j].id, HEARTH_ID_LEN) == 0;
+        k += !also;
+    }
+    return k;
+}
+
 /* messages_waiting - for the header: a moderator's conversations whose member spoke
  * last; a member's answers from the moderators not read yet. */
 static uint32_t messages_waiting(struct req *r)
@@ -1347,12 +1367,15 @@ static void frame(struct req *r)
         struct store_post *v = NULL;
         size_t n = 0;
         struct store_mod_entry *m = NULL;
-        size_t nm = 0;
+        size_t nm = 0, na = 0;
+        struct store_post *at = NULL;
         if (store_seen_get(r->st, r->sess.pk, "replies", &since) == HERR_OK &&
             store_replies_to(r->st, r->sess.pk, since, 99, &v, &n) == HERR_OK &&
-            store_mod_about(r->st, r->sess.pk, since, 99, &m, &nm) == HERR_OK)
-            r->page.replies_waiting = (uint32_t)(n + nm);
+            store_mod_about(r->st, r->sess.pk, since, 99, &m, &nm) == HERR_OK &&
+            store_mentions(r->st, r->sess.pk, since, 99, &at, &na) == HERR_OK)
+            r->page.replies_waiting = (uint32_t)(n + nm + mentions_beyond(at, na, v, n));
         store_posts_free(v, n);
+        store_posts_free(at, na);
         store_mod_log_free(m, nm);
         r->page.messages_waiting = messages_waiting(r);
     } else {

@@ -1,5 +1,5 @@
 /* test_forum.c - what the forum says of itself: its name, a viewer's reactions, the
- * moderation log and the roles in force (store/store.h). */
+ * moderation log, the roles in force and who mentions whom (store/store.h). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -161,12 +161,58 @@ static void test_mod_log_and_grants(void **state)
     store_destroy(&w.s);
 }
 
+/* Mentions: "@name" as a word, without case; not in an address, not a longer name,
+ * not one's own, not before `since`; a member without a name has none. */
+static void test_mentions(void **state)
+{
+    (void)state;
+    struct world w;
+    setup(&w, "mentions");
+    struct store_post *v;
+    size_t n;
+    assert_int_equal(store_mentions(w.s, w.kiri.pk, 0, 0, &v, &n), HERR_OK);
+    assert_int_equal(n, 0); /* no profile name yet */
+    struct event_draft pr = {.kind = EK_PROFILE};
+    pr.b.name = str("Kiri");
+    publish(&w, &w.kiri, &pr, NULL);
+    const char *texts[] = {
+        "thanks @kiri!",          /* yes, without case, before punctuation */
+        "mail me: bea@kiri.nz",   /* no: inside an address */
+        "@Kirihimete was lovely", /* no: a longer word */
+        "Kiri, how are you?",     /* no: no @ */
+        "cc @KIRI",               /* yes, at the end */
+    };
+    uint8_t ids[5][HEARTH_ID_LEN];
+    for (int i = 0; i < 5; i++) {
+        struct event_draft r = {.kind = EK_REPLY, .root = w.post, .ref = w.post};
+        r.b.text = str(texts[i]);
+        publish(&w, &w.mod, &r, ids[i]);
+    }
+    struct event_draft own = {.kind = EK_REPLY, .root = w.post, .ref = w.post};
+    own.b.text = str("me, @Kiri, talking to myself");
+    publish(&w, &w.kiri, &own, NULL);
+    assert_int_equal(store_mentions(w.s, w.kiri.pk, 0, 0, &v, &n), HERR_OK);
+    assert_int_equal(n, 2);
+    bool got0 = false, got4 = false;
+    for (size_t i = 0; i < n; i++) {
+        got0 |= !memcmp(v[i].id, ids[0], HEARTH_ID_LEN);
+        got4 |= !memcmp(v[i].id, ids[4], HEARTH_ID_LEN);
+    }
+    assert_true(got0 && got4);
+    uint64_t newest = v[0].created;
+    store_posts_free(v, n);
+    assert_int_equal(store_mentions(w.s, w.kiri.pk, newest, 0, &v, &n), HERR_OK);
+    assert_int_equal(n, 0); /* nothing after the newest */
+    store_destroy(&w.s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_forum_name),
         cmocka_unit_test(test_my_reactions),
         cmocka_unit_test(test_mod_log_and_grants),
+        cmocka_unit_test(test_mentions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

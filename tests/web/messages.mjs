@@ -1,4 +1,4 @@
-// messages.mjs - the private channel on a phone (JavaScript off): a member writes to
+// messages.mjs - notifications and the private channel on a phone (JavaScript off): a member writes to
 // the moderators from the Messages page; the moderator finds the conversation waiting,
 // reads it and answers; the member sees the answer marked new, with a count in the
 // header. Across nodes: the second node's member writes from the command line and syncs,
@@ -23,6 +23,19 @@ function dbHas(dir, words) {
 export async function messages(browser, s) {
   const pc = s.pages.pc; // Cal, a member
   const pm = s.pages.pm; // Moana, a moderator
+  const pb = s.pages.pb; // Bea, another member
+
+  step('a mention reaches the member: counted in the header, listed under Replies to me');
+  await pc.goto(`${env.base}/replies`); // read what was there
+  const said = `I think @Cal knows the bus times ${Date.now() % 1000}`;
+  await pb.goto(`${env.base}/t/${s.moanaThread}`);
+  await pb.fill('#text', said);
+  await submit(pb, 'main > form button[type=submit]');
+  await pc.goto(`${env.base}/`);
+  ok(/1/.test(await pc.textContent('nav a:has-text("Replies to me")')),
+     'Cal\'s header counts the mention');
+  await pc.goto(`${env.base}/replies`);
+  ok((await pc.textContent('ul.mentions')).includes(said), 'listed under "Mentions of you"');
   const words = `I have not slept for three nights ${Date.now() % 100000}`;
 
   step('a member writes privately to the moderators from her phone');
@@ -72,7 +85,6 @@ export async function messages(browser, s) {
   ok(!/\d/.test(await pc.textContent('nav a:has-text("Messages")')), 'the count is gone');
 
   step('another member cannot open someone else\'s conversation');
-  const pb = s.pages.pb; // Bea, another member
   const res = await pb.goto(`${env.base}/messages/${s.calPk}`);
   same(res.status(), 403, 'Bea is refused Cal\'s conversation');
   ok(!(await pb.textContent('main')).includes(words), 'and shown nothing of it');
