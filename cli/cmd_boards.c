@@ -1,8 +1,59 @@
-/* cmd_boards.c - `hearth boards`: the forum's boards. */
+/* cmd_boards.c - `hearth boards`: the forum's boards; `boards add NAME` and `boards
+ * rename BOARD NAME` (the founder and admins). */
+#include <string.h>
+
 #include "cli/cli.h"
+#include "store/limits.h"
+
+/* change - add a board (target NULL) or rename one, with --about. */
+static int change(struct cli *c, const char *board, const char *name)
+{
+    uint8_t target[HEARTH_ID_LEN], id[HEARTH_ID_LEN];
+    const char *about = cli_opt(c, "about");
+    char sid[13];
+    int rc = cli_open(c, true, true);
+    if (!rc && board)
+        rc = cli_find_board(c, board, target);
+    if (!rc)
+        rc = cli_check_text(c, "name", name, strlen(name), HEARTH_MAX_NAME, false);
+    if (!rc && about)
+        rc = cli_check_text(c, "about", about, strlen(about), HEARTH_MAX_SHORT, false);
+    if (rc)
+        return rc;
+    struct event_draft d = {.kind = EK_BOARD, .ref = board ? target : NULL};
+    d.b.name = cli_hstr(name);
+    if (about)
+        d.b.about = cli_hstr(about);
+    if ((rc = cli_publish(c, &d, id)))
+        return rc;
+    if (c->json)
+        return cli_json_published(c, EK_BOARD, id, board ? target : NULL, NULL);
+    if (board)
+        printf("renamed board %s to ", cli_short_id(sid, target));
+    else
+        printf("added board %s, ", cli_short_id(sid, id));
+    cli_print_text(stdout, name, NULL);
+    printf("\n");
+    return CLI_OK;
+}
 
 static int run(struct cli *c)
 {
+    int rc;
+    if (c->nargs >= 1 && !strcmp(c->args[0], "add"))
+        return c->nargs == 2
+                   ? change(c, NULL, c->args[1])
+                   : cli_error(c, HERR_USAGE, "give the new board's name: boards add NAME");
+    if (c->nargs >= 1 && !strcmp(c->args[0], "rename"))
+        return c->nargs == 3
+                   ? change(c, c->args[1], c->args[2])
+                   : cli_error(c, HERR_USAGE,
+                               "give the board and its new name: boards rename BOARD NAME");
+    if (c->nargs > 0)
+        return cli_error(c, HERR_USAGE, "'%s': boards, boards add NAME or boards rename BOARD NAME",
+                         c->args[0]);
+    if ((rc = cli_open(c, false, false)))
+        return rc;
     struct store_board *b;
     size_t n;
     herr e = store_boards(c->store, &b, &n);
@@ -38,11 +89,20 @@ static int run(struct cli *c)
     return c->json ? cli_json_flush(c) : CLI_OK;
 }
 
+static const struct cli_option options[] = {
+    {"about", 0, "TEXT", "what the board is for (add, rename)"},
+    {NULL, 0, NULL, NULL},
+};
+
 const struct cli_command cmd_boards = {
     .name = "boards",
     .run = run,
     .group = "read",
-    .summary = "list the boards",
-    .synopsis = "",
-    .needs = CLI_NEEDS_STORE,
+    .summary = "list the boards; add or rename one (founder, admins)",
+    .synopsis = "[add NAME | rename BOARD NAME] [--about TEXT]",
+    .details = "A rename keeps the board's threads and its id; every node shows the newest\n"
+               "rename (by its time) made by the founder or an admin.",
+    .options = options,
+    .min_args = 0,
+    .max_args = 3,
 };

@@ -49,7 +49,8 @@ struct kind_rule {
 static const struct kind_rule rules[EK_MAX_KIND + 1] = {
     [EK_GENESIS] = {"genesis", BIT(F_NAME), BIT(F_ABOUT) | BIT(F_HOLD) | BIT(F_FLAGS), REF_NONE,
                     REF_NONE, false},
-    [EK_BOARD] = {"board", BIT(F_NAME), BIT(F_ABOUT), REF_NONE, REF_NONE, false},
+    /* board: a ref, when present, is the board it renames. */
+    [EK_BOARD] = {"board", BIT(F_NAME), BIT(F_ABOUT), REF_NONE, REF_OPTIONAL, false},
     [EK_POST] = {"post", BIT(F_TITLE) | BIT(F_TEXT), BIT(F_CW), REF_NONE, REF_REQUIRED, true},
     [EK_REPLY] = {"reply", BIT(F_TEXT), BIT(F_CW), REF_REQUIRED, REF_REQUIRED, true},
     [EK_EDIT] = {"edit", BIT(F_TEXT), BIT(F_TITLE) | BIT(F_CW), REF_NONE, REF_REQUIRED, true},

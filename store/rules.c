@@ -54,7 +54,19 @@ static herr need_role(struct store *s, const struct event *ev, int upto, const c
 
 static herr check_board(struct store *s, const struct event *ev)
 {
-    return need_role(s, ev, ROLE_ADMIN, "only the founder or an admin can create boards");
+    herr e = need_role(s, ev, ROLE_ADMIN,
+                       ev->has_ref ? "only the founder or an admin can rename boards"
+                                   : "only the founder or an admin can create boards");
+    if (e || !ev->has_ref)
+        return e;
+    sqlite3_stmt *q = sq(s, Q_BOARD_BY_ID);
+    if (!q)
+        return HERR_IO;
+    sq_bind_id(q, 1, ev->ref);
+    int n = sq_step(s, q, &e, "cannot read a board");
+    if (n > 0)
+        sqlite3_reset(q);
+    return n < 0 ? e : n == 0 ? store_fail(s, HERR_NOT_FOUND, "no such board to rename") : HERR_OK;
 }
 
 static herr check_not_banned(struct store *s, const struct event *ev)

@@ -94,6 +94,7 @@ enum post_state {
     X(Q_BOARD_BY_ID, "SELECT ev, valid FROM boards WHERE id = ?1")                                 \
     X(Q_BOARD_AT, "SELECT valid FROM boards WHERE ev = ?1")                                        \
     X(Q_BOARD_SET_VALID, "UPDATE boards SET valid = ?2 WHERE ev = ?1")                             \
+    X(Q_BOARD_SET_WORDS, "UPDATE boards SET name = ?2, about = ?3 WHERE ev = ?1")                  \
     X(Q_BOARD_ALL, "SELECT ev FROM boards")                                                        \
     X(Q_REACT_INSERT,                                                                              \
       "INSERT OR REPLACE INTO reacts(ev, author, reaction, live) VALUES (?1, ?2, ?3, "             \

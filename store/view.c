@@ -943,8 +943,79 @@ static herr board_posts_refresh(struct store *s, int64_t board)
     return refresh_list(s, q, false, "cannot read a board's posts");
 }
 
-static herr board_apply(struct store *s, int64_t ev, const struct event *x, bool referenced)
+/* A board's name and about as one of its events sets them. */
+struct board_words {
+    bool any;
+    uint64_t created;
+    uint8_t id[HEARTH_ID_LEN];
+    char *name, *about;
+};
+
+static void words_take(struct board_words *w, const struct event *x)
 {
+    free(w->name);
+    free(w->about);
+    w->any = true;
+    w->created = x->created;
+    memcpy(w->id, x->id, HEARTH_ID_LEN);
+    w->name = hstr_dup(x->b.name);
+    w->about = hstr_dup(x->b.about);
+}
+
+/* board_names - the board at `board`'s name and about: those of its valid rename with
+ * the greatest (created, id) — a board event that refs it, by the founder or an admin
+ * at the rename's seq; the rename's about replaces the board's only when it has one —
+ * else its own (docs/EVENTS.md, section 13). */
+static herr board_names(struct store *s, int64_t board)
+{
+    struct board_words own = {0}, best = {0};
+    struct i64vec renames = {0};
+    struct event x;
+    herr e = parse_arrival(s, board, &x);
+    if (e || x.kind != EK_BOARD || x.has_ref || !x.body)
+        return e; /* not a board of its own: a rename of it renames nothing */
+    words_take(&own, &x);
+    sqlite3_stmt *q = sq(s, Q_EV_REFS_KIND);
+    if (!q)
+        e = HERR_IO;
+    if (!e) {
+        sqlite3_bind_int64(q, 1, board);
+        sqlite3_bind_int(q, 2, EK_BOARD);
+        e = sq_collect(s, q, &renames, "cannot read a board's renames");
+    }
+    for (size_t i = 0; i < renames.n && !e; i++) {
+        int valid;
+        if ((e = parse_arrival(s, renames.v[i], &x)) || !x.body)
+            continue;
+        if ((e = board_validity(s, x.author, x.seq, &valid)) || valid != PS_OK)
+            continue;
+        if (!best.any || x.created > best.created ||
+            (x.created == best.created && memcmp(x.id, best.id, HEARTH_ID_LEN) > 0))
+            words_take(&best, &x);
+    }
+    i64vec_release(&renames);
+    if (!e && (q = sq(s, Q_BOARD_SET_WORDS)) == NULL)
+        e = HERR_IO;
+    if (!e) {
+        sqlite3_bind_int64(q, 1, board);
+        sqlite3_bind_text(q, 2, best.any ? best.name : own.name, -1, SQLITE_TRANSIENT);
+        const char *about = best.any && best.about ? best.about : own.about;
+        if (about)
+            sqlite3_bind_text(q, 3, about, -1, SQLITE_TRANSIENT);
+        e = sq_exec(s, q, "cannot update a board");
+    }
+    free(own.name), free(own.about), free(best.name), free(best.about);
+    if (!e && (!own.name || (best.any && !best.name)))
+        e = store_fail(s, HERR_NOMEM, "out of memory");
+    return e;
+}
+
+static herr board_apply(struct store *s, int64_t ev, const struct view_target *ref,
+                        const struct event *x, bool referenced)
+{
+    /* A board event with a ref renames the board it refs (once that is here). */
+    if (x->has_ref)
+        return ref->held ? board_names(s, ref->ev) : HERR_OK;
     int valid;
     herr e = board_validity(s, x->author, x->seq, &valid);
     sqlite3_stmt *q = e ? NULL : sq(s, Q_BOARD_INSERT);
@@ -961,6 +1032,8 @@ static herr board_apply(struct store *s, int64_t ev, const struct event *x, bool
     e = sq_exec(s, q, "cannot insert a board");
     if (!e && referenced)
         e = board_posts_refresh(s, ev);
+    if (!e && referenced)
+        e = board_names(s, ev);
     return e;
 }
 
@@ -985,6 +1058,8 @@ static herr boards_refresh(struct store *s)
         }
         if (!e && sqlite3_changes(s->db) > 0)
             e = board_posts_refresh(s, evs.v[i]);
+        if (!e) /* a rename's author may have gained or lost the power */
+            e = board_names(s, evs.v[i]);
     }
     i64vec_release(&evs);
     return e;
@@ -1359,7 +1434,7 @@ herr view_apply(struct store *s, int64_t ev, const struct view_target *ref, cons
     case EK_GENESIS:
         return genesis_apply(s, x);
     case EK_BOARD:
-        return board_apply(s, ev, x, how & VIEW_REFERENCED);
+        return board_apply(s, ev, ref, x, how & VIEW_REFERENCED);
     case EK_POST:
     case EK_REPLY:
         return content_apply(s, ev, ref, x, how);

@@ -1113,7 +1113,7 @@ void page_modlog(struct html *h, const struct page *p, const struct store_mod_en
 
 void page_admin(struct html *h, const struct page *p, const struct store_role_grant *g, size_t n,
                 uint64_t hold, uint64_t flags, const char *resources, const char *on_duty,
-                const char *problem)
+                const struct store_board *b, size_t nb, const char *problem)
 {
     open_page(h, p, "Admin");
     html_raw(h, "<h1>Running the forum</h1>");
@@ -1179,7 +1179,33 @@ void page_admin(struct html *h, const struct page *p, const struct store_role_gr
                 "(optional)</label><input maxlength=\"1000\" name=\"duty\" id=\"duty\"");
     html_attr(h, "value", on_duty ? on_duty : "");
     html_raw(h, "><button type=\"submit\" name=\"do\" value=\"resources\">Save resources"
-                "</button></form>");
+                "</button></form><h2>Boards</h2><h3>Add a board</h3><form method=\"post\" "
+                "action=\"/admin\">");
+    csrf_field(h, p);
+    html_raw(h, "<label for=\"bname\">Name</label><input required maxlength=\"64\" "
+                "name=\"bname\" id=\"bname\"><label for=\"babout\">What it is for "
+                "(optional)</label><input maxlength=\"1000\" name=\"babout\" id=\"babout\">"
+                "<button type=\"submit\" name=\"do\" value=\"board-add\">Add the board</button>"
+                "</form>");
+    if (nb) {
+        html_raw(h, "<h3>Rename a board</h3><p class=\"hint\">Its threads stay; every hub "
+                    "shows the new name.</p><form method=\"post\" action=\"/admin\">");
+        csrf_field(h, p);
+        html_raw(h, "<label for=\"rboard\">Board</label><select name=\"board\" "
+                    "id=\"rboard\">");
+        for (size_t i = 0; i < nb; i++) {
+            html_raw(h, "<option value=\"");
+            html_hex(h, b[i].id, HEARTH_ID_LEN);
+            html_raw(h, "\">");
+            html_text(h, b[i].name);
+            html_raw(h, "</option>");
+        }
+        html_raw(h, "</select><label for=\"rname\">New name</label><input required "
+                    "maxlength=\"64\" name=\"bname\" id=\"rname\"><label for=\"rabout\">"
+                    "What it is for (optional; empty keeps it)</label><input maxlength=\"1000\" "
+                    "name=\"babout\" id=\"rabout\"><button type=\"submit\" name=\"do\" "
+                    "value=\"board-rename\">Rename the board</button></form>");
+    }
     close_page(h);
 }
 

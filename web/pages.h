@@ -135,7 +135,7 @@ void page_modlog(struct html *h, const struct page *p, const struct store_mod_en
  * the crisis resources, for the founder and admins. */
 void page_admin(struct html *h, const struct page *p, const struct store_role_grant *g, size_t n,
                 uint64_t hold, uint64_t flags, const char *resources, const char *on_duty,
-                const char *problem);
+                const struct store_board *b, size_t nb, const char *problem);
 
 /* ---- the rest ---- */
 

@@ -880,6 +880,23 @@ static void do_admin(struct req *r)
             d.b.about = hs(duty);
             e = publish(r, &d, id);
         }
+    } else if (r->post && what && (!strcmp(what, "board-add") || !strcmp(what, "board-rename"))) {
+        bool rename = !strcmp(what, "board-rename");
+        const char *name = text_field(r, "bname"), *about = text_field(r, "babout"),
+                   *board = field(r, "board");
+        uint8_t target[HEARTH_ID_LEN];
+        if (rename && (!board || strlen(board) != 2 * HEARTH_ID_LEN ||
+                       hex_decode(target, sizeof target, board)))
+            problem = "choose the board to rename";
+        else if (!(problem = check_text(name, HEARTH_MAX_NAME, false, "the board's name")) &&
+                 !(problem =
+                       about ? check_text(about, HEARTH_MAX_SHORT, false, "what the board is for")
+                             : NULL)) {
+            struct event_draft d = {.kind = EK_BOARD, .ref = rename ? target : NULL};
+            d.b.name = hs(name);
+            d.b.about = hs(about);
+            e = publish(r, &d, id);
+        }
     } else if (r->post) {
         problem = "nothing to do";
     }
@@ -899,9 +916,14 @@ static void do_admin(struct req *r)
         free(about);
         return fail_page(r, 500, "the roles could not be read");
     }
+    struct store_board *b = NULL;
+    size_t nb = 0;
+    if (store_boards(r->st, &b, &nb))
+        nb = 0;
     if (problem)
         r->status = 400;
-    page_admin(&r->h, &r->page, g, n, hold, flags, text, about, problem);
+    page_admin(&r->h, &r->page, g, n, hold, flags, text, about, b, nb, problem);
+    store_boards_free(b, nb);
     store_role_grants_free(g, n);
     free(text);
     free(about);

@@ -37,6 +37,7 @@ enum {
     V_MOD,
     V_REVOKE,
     V_RETRACT,
+    V_RENAME,
     V_PURGED,
     N_VECTORS
 };
@@ -153,6 +154,17 @@ static const struct vector vectors[N_VECTORS] = {
      "2045b0cfc220ceec5b7c1c62c4d4193d38e4eba48e8815729ce75f9c0ab0e4c1c001c440577b0bac"
      "d6120c665779235052fc68428c7b9b164d277025aa8f54b906bd5b33ca21a99bf866cc2c2032beeb"
      "77f7741777c2895aa8cd5feb637029c72fec3f0ec40180"},
+    {"board rename", "15f75589ae3452c0395d415f3a6969ae814342d998b74dbfd474f4c053206a21",
+     "8fb50a5e53b8b002b45f1168dca2429e5ecf59873bb57ebadf9a6e2a211bf12a81a912bab4ade36c"
+     "4856a2bab4c4da2e2439645d43a4c0d5b0cf7e3a3032f90f",
+     "93c4979a01c4201062bf04a92e0a304194cdce14a856bff85c2e6c16969c74846d46a114de989ec4"
+     "2003a107bff3ce10be1d70dd18e74bc09967e4d6309ba50d5f1ddc8664125531b807cf0000019000"
+     "d1ae2002c0c420cd889b06f486818c5082603590a35e53dc532e7e2c01f01bae6df2534798a84bc4"
+     "20b6adb71234bd954080c9e907cccf3d18241aaa3681336684db6f59cd23dc464f55c4408fb50a5e"
+     "53b8b002b45f1168dca2429e5ecf59873bb57ebadf9a6e2a211bf12a81a912bab4ade36c4856a2ba"
+     "b4c4da2e2439645d43a4c0d5b0cf7e3a3032f90fc45582a561626f7574d933466f722070656f706c"
+     "652077686f206361726520666f7220736f6d656f6e652c20616e642074686569722066616d696c69"
+     "6573a46e616d65b343617265727320616e642066616d696c696573"},
     {"purged post", "a3a15b264cea598ebfab6b81975752d95f7729b5877a1286b70724fde045aa18",
      "c06043e186f1d696a5e110b47c29a4626ca309b0d198b53cb9af76aeef627c1a9a59c82ed0cce5de"
      "419b3023ec37f61c80a05dd8174630bb88a622735b9ffe0e",
@@ -193,7 +205,7 @@ static int setup(void **state)
 static void build_vectors(struct hbuf env[N_VECTORS], uint8_t id[N_VECTORS][HEARTH_ID_LEN])
 {
     struct event_draft d[N_VECTORS - 1];
-    const struct hkey *key[N_VECTORS - 1] = {&A, &A, &B, &A, &B, &A, &B, &A, &B, &A, &B};
+    const struct hkey *key[N_VECTORS - 1] = {&A, &A, &B, &A, &B, &A, &B, &A, &B, &A, &B, &A};
     memset(d, 0, sizeof d);
     d[V_GENESIS] = (struct event_draft){.kind = EK_GENESIS, .seq = 1, .created = T0};
     d[V_GENESIS].b.name = S("Riverbend Peer Support");
@@ -225,6 +237,9 @@ static void build_vectors(struct hbuf env[N_VECTORS], uint8_t id[N_VECTORS][HEAR
     d[V_REVOKE].b.subject = B.pk, d[V_REVOKE].b.role = S("moderator");
     d[V_REVOKE].b.has_grant = true, d[V_REVOKE].b.grant = false;
     d[V_RETRACT] = (struct event_draft){.kind = EK_RETRACT, .seq = 5, .created = T0 + 600000};
+    d[V_RENAME] = (struct event_draft){.kind = EK_BOARD, .seq = 7, .created = T0 + 660000};
+    d[V_RENAME].b.name = S("Carers and families");
+    d[V_RENAME].b.about = S("For people who care for someone, and their families");
 
     for (int i = 0; i < N_VECTORS - 1; i++) {
         const char *why = NULL;
@@ -241,6 +256,8 @@ static void build_vectors(struct hbuf env[N_VECTORS], uint8_t id[N_VECTORS][HEAR
             d[i].ref = id[V_REPLY];
         if (i == V_REVOKE)
             d[i].ref = id[V_GRANT];
+        if (i == V_RENAME)
+            d[i].ref = id[V_BOARD];
         hbuf_init(&env[i], HEARTH_MAX_EVENT);
         herr e = event_build(&d[i], key[i], &env[i], id[i], &why);
         if (e)
@@ -983,7 +1000,7 @@ static void test_root_rules(void **state)
 static void test_ref_rules(void **state)
 {
     const uint32_t need[] = {EK_POST, EK_REPLY, EK_EDIT, EK_RETRACT, EK_REACT, EK_FLAG};
-    const uint32_t none[] = {EK_GENESIS, EK_BOARD, EK_PROFILE, EK_RESOURCES, EK_SETTINGS};
+    const uint32_t none[] = {EK_GENESIS, EK_PROFILE, EK_RESOURCES, EK_SETTINGS};
     for (size_t i = 0; i < sizeof need / sizeof need[0]; i++) {
         struct spec s = spec_valid(need[i]);
         s.ref = NULL;

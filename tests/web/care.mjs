@@ -1,7 +1,8 @@
 // care.mjs - running the forum from a phone (JavaScript off): a moderator locks a
 // thread and bans and unbans a member from a post's moderation form, and finds it in
 // the log; an admin (made so by the founder) grants a professional role on the admin
-// page, and the badge shows beside that member's posts here and on a second node.
+// page, and the badge shows beside that member's posts here and on a second node; the
+// admin adds a board and renames it, and the second node shows the new name.
 import { execFileSync } from 'node:child_process';
 
 import { env, ok, same, step, hearth, hearthOn, readThread, shot, submit } from './lib.mjs';
@@ -113,4 +114,25 @@ export async function care(browser, s) {
   await pm.fill('#hold', '0');
   await submit(pm, 'main form:has(#hold) button[type=submit]');
   same(hearth('settings').hold, 0, 'the forum no longer holds first posts');
+
+  step('the admin page adds a board and renames it; the second node shows the new name');
+  await pm.goto(`${env.base}/admin`);
+  await pm.fill('#bname', 'Farm life');
+  await pm.fill('#babout', 'Work, weather and stock');
+  await submit(pm, 'main form:has(#bname) button[type=submit]');
+  const added = hearth('boards').find((b) => b.name === 'Farm life');
+  ok(added, 'the replica holds the new board');
+  await pm.goto(`${env.base}/admin`);
+  await pm.selectOption('#rboard', added.id);
+  await pm.fill('#rname', 'Farm and station life');
+  await submit(pm, 'main form:has(#rname) button[type=submit]');
+  const renamed = hearth('boards').find((b) => b.id === added.id);
+  same(renamed.name, 'Farm and station life', 'the replica shows the new name');
+  same(renamed.about, 'Work, weather and stock', 'and keeps what it is for');
+  await pm.goto(`${env.base}/`);
+  ok((await pm.textContent('main')).includes('Farm and station life'), 'the boards page shows it');
+  execFileSync(env.hearth, ['-d', env.dir2, 'sync', env.addr],
+               { stdio: ['ignore', 'pipe', 'pipe'], timeout: 60000 });
+  same(hearthOn(env.dir2, 'boards').find((b) => b.id === added.id).name,
+       'Farm and station life', 'the second node shows the renamed board');
 }
