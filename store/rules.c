@@ -52,21 +52,32 @@ static herr need_role(struct store *s, const struct event *ev, int upto, const c
     return e;
 }
 
+/* board_state - whether the board `id` is held (*held) and its validity (*state). */
+static herr board_state(struct store *s, const uint8_t *id, bool *held, int *state)
+{
+    herr e = HERR_OK;
+    sqlite3_stmt *q = sq(s, Q_BOARD_BY_ID);
+    if (!q)
+        return HERR_IO;
+    sq_bind_id(q, 1, id);
+    int n = sq_step(s, q, &e, "cannot read a board");
+    *held = n > 0;
+    *state = n > 0 ? sqlite3_column_int(q, 1) : PS_INVALID;
+    if (n > 0)
+        sqlite3_reset(q);
+    return n < 0 ? e : HERR_OK;
+}
+
 static herr check_board(struct store *s, const struct event *ev)
 {
     herr e = need_role(s, ev, ROLE_ADMIN,
                        ev->has_ref ? "only the founder or an admin can rename boards"
                                    : "only the founder or an admin can create boards");
-    if (e || !ev->has_ref)
+    bool held;
+    int state;
+    if (e || !ev->has_ref || (e = board_state(s, ev->ref, &held, &state)))
         return e;
-    sqlite3_stmt *q = sq(s, Q_BOARD_BY_ID);
-    if (!q)
-        return HERR_IO;
-    sq_bind_id(q, 1, ev->ref);
-    int n = sq_step(s, q, &e, "cannot read a board");
-    if (n > 0)
-        sqlite3_reset(q);
-    return n < 0 ? e : n == 0 ? store_fail(s, HERR_NOT_FOUND, "no such board to rename") : HERR_OK;
+    return held ? HERR_OK : store_fail(s, HERR_NOT_FOUND, "no such board to rename");
 }
 
 static herr check_not_banned(struct store *s, const struct event *ev)
@@ -80,20 +91,14 @@ static herr check_not_banned(struct store *s, const struct event *ev)
 
 static herr check_post(struct store *s, const struct event *ev)
 {
+    bool held;
+    int state;
     herr e = check_not_banned(s, ev);
-    if (e)
-        return e;
-    sqlite3_stmt *q = sq(s, Q_BOARD_BY_ID);
-    if (!q)
-        return HERR_IO;
-    sq_bind_id(q, 1, ev->ref);
-    int n = sq_step(s, q, &e, "cannot read a board");
-    if (n < 0)
-        return e;
-    bool ok = n > 0 && sqlite3_column_int(q, 1) == PS_OK;
-    if (n > 0)
-        sqlite3_reset(q);
-    return ok ? HERR_OK : store_fail(s, HERR_NOT_FOUND, "no such board");
+    if (!e)
+        e = board_state(s, ev->ref, &held, &state);
+    if (!e && (!held || state != PS_OK))
+        e = store_fail(s, HERR_NOT_FOUND, "no such board");
+    return e;
 }
 
 /* live - a post or reply people can answer, react to or flag. */

@@ -205,6 +205,34 @@ forum() {
     FORUM=$(json 'd["forum"]')
 }
 
+# value DIR EXPR CMD... - the Python expression EXPR over the JSON of CMD run in DIR.
+value() {
+    local dir="$1" expr="$2"
+    shift 2
+    run "$HEARTH" -d "$dir" --json "$@"
+    [ "$RC" -eq 0 ] || fail "expected success"
+    json "$expr"
+}
+
+# serve_hub DIR - run `hearth serve` on DIR (loopback, no web) until the test ends;
+# sets HUB (its pid) and HUB_ADDR (its hearth:// address) once it says it is ready.
+serve_hub() {
+    local port end
+    port=$(free_port)
+    "$HEARTH" -d "$1" serve --listen "tcp://127.0.0.1:$port" --no-discovery --no-web \
+        >"$TMP_ROOT/hub.log" 2>&1 &
+    HUB=$!
+    on_exit "ours $HUB && kill $HUB; wait $HUB"
+    # Ready when it says so; the bound only keeps a hung node from hanging the test.
+    end=$((SECONDS + 120))
+    until grep -q " ready, listening on " "$TMP_ROOT/hub.log" 2>/dev/null; do
+        ours "$HUB" || fail "the hub's node exited: $(cat "$TMP_ROOT/hub.log")"
+        [ $SECONDS -lt $end ] || fail "the hub's node is not ready after 120 s"
+        sleep 0.1
+    done
+    HUB_ADDR="hearth://$(value "$1" 'd["node_key"]' id)@127.0.0.1:$port"
+}
+
 # post DIR BOARD TITLE BODY [ARGS...] - start a thread; sets ID to its id.
 post() {
     local dir="$1" board="$2" title="$3" body="$4"

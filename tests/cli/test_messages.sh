@@ -12,14 +12,6 @@
 # shellcheck source=tests/cli/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-value() { # DIR EXPR CMD... : the Python expression EXPR over the JSON of CMD in DIR
-    local dir="$1" expr="$2"
-    shift 2
-    run "$HEARTH" -d "$dir" --json "$@"
-    [ "$RC" -eq 0 ] || fail "expected success"
-    json "$expr"
-}
-
 A=$(new_dir hub)
 K=$(new_dir kiri)
 T=$(new_dir tama)
@@ -27,18 +19,7 @@ forum "$A" "Riverbend"
 expect_ok "$HEARTH" -d "$A" profile --name "Aroha"
 for d in "$K" "$T"; do expect_ok "$HEARTH" -d "$d" init --join "$FORUM"; done
 
-PORT=$(free_port)
-"$HEARTH" -d "$A" serve --listen "tcp://127.0.0.1:$PORT" --no-discovery --no-web \
-    >"$TMP_ROOT/hub.log" 2>&1 &
-HUB=$!
-on_exit "ours $HUB && kill $HUB; wait $HUB"
-end=$((SECONDS + 120))
-until grep -q " ready, listening on " "$TMP_ROOT/hub.log" 2>/dev/null; do
-    ours "$HUB" || fail "the hub's node exited: $(cat "$TMP_ROOT/hub.log")"
-    [ $SECONDS -lt $end ] || fail "the hub's node is not ready after 120 s"
-    sleep 0.1
-done
-HUB_ADDR="hearth://$(value "$A" 'd["node_key"]' id)@127.0.0.1:$PORT"
+serve_hub "$A"
 sync_with_hub() { for d in "$@"; do expect_ok "$HEARTH" -d "$d" sync "$HUB_ADDR"; done; }
 sync_with_hub "$K" "$T"
 expect_ok "$HEARTH" -d "$K" profile --name "Kiri"

@@ -22,15 +22,6 @@ carry() {
     done
 }
 
-# value DIR EXPR CMD... - the Python expression EXPR over the JSON of CMD run in DIR.
-value() {
-    local dir="$1" expr="$2"
-    shift 2
-    run "$HEARTH" -d "$dir" --json "$@"
-    [ "$RC" -eq 0 ] || fail "expected success"
-    json "$expr"
-}
-
 A=$(new_dir hub)
 B=$(new_dir sam)
 C=$(new_dir kiri)
@@ -134,19 +125,8 @@ same "A: with their reasons" "$(json 'd[0]["reason"]')" "shares a phone number"
 same "A and B agree" "$(state "$A")" "$(state "$B")"
 
 # Over the network too: Kiri's laptop syncs with the hub's node.
-PORT=$(free_port)
-"$HEARTH" -d "$A" serve --listen "tcp://127.0.0.1:$PORT" --no-discovery --no-web >"$TMP_ROOT/hub.log" 2>&1 &
-HUB=$!
-on_exit "ours $HUB && kill $HUB; wait $HUB"
-# Ready when it says so; the bound only keeps a hung node from hanging the test.
-end=$((SECONDS + 120))
-until grep -q " ready, listening on " "$TMP_ROOT/hub.log" 2>/dev/null; do
-    ours "$HUB" || fail "the hub's node exited: $(cat "$TMP_ROOT/hub.log")"
-    [ $SECONDS -lt $end ] || fail "the hub's node is not ready after 120 s"
-    sleep 0.1
-done
-KEY=$(value "$A" 'd["node_key"]' id)
-expect_ok "$HEARTH" -d "$C" sync "hearth://$KEY@127.0.0.1:$PORT"
+serve_hub "$A"
+expect_ok "$HEARTH" -d "$C" sync "$HUB_ADDR"
 same "A and C agree after sync" "$(state "$A")" "$(state "$C")"
 same "C: the late lock has no effect" "$(value "$C" 'd[0]["locked"]' read "$T2")" false
 
