@@ -55,6 +55,12 @@ enum post_state {
     X(Q_EV_RETRACTED,                                                                              \
       "SELECT 1 FROM events WHERE ref_ev = ?1 AND kind = 6 AND author = ?2 LIMIT 1")               \
     X(Q_EV_SET_REF, "UPDATE events SET ref_ev = ?2 WHERE arrival = ?1")                            \
+    X(Q_EDIT_NEWER,                                                                                \
+      "SELECT 1 FROM events WHERE ref_ev = ?1 AND kind = 5 AND author = ?2 AND (seq "              \
+      "> ?3 OR (seq = ?3 AND id > ?4)) LIMIT 1")                                                   \
+    X(Q_WAIT_EDIT_NEWER,                                                                           \
+      "SELECT 1 FROM waiting w JOIN events e ON e.arrival = w.ev WHERE w.ref = ?1 AND e.kind = 5 " \
+      "AND e.author = ?2 AND (e.seq > ?3 OR (e.seq = ?3 AND e.id > ?4)) LIMIT 1")                  \
     X(Q_EV_MAX_SEQ, "SELECT max(seq) FROM events WHERE author = ?1")                               \
     X(Q_EV_MAX_CREATED, "SELECT max(created) FROM events WHERE author = ?1")                       \
     X(Q_WAIT_ADD, "INSERT OR IGNORE INTO waiting(ref, ev) VALUES (?1, ?2)")                        \

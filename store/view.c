@@ -13,9 +13,11 @@
  *   the root or a reply of the same root. A reference that has not arrived leaves the
  *   event pending; a wrong one leaves it invalid. Both have no effect.
  * - the version of a post in force is the one with the greatest (seq, id) among the
- *   post itself and its author's edits that are not retracted; (seq, id) order breaks
- *   a fork's seq tie by the higher id. The title is the one of the greatest version
- *   that carries a title (posts only); text and cw are the winner's.
+ *   post itself and its author's edits; (seq, id) order breaks a fork's seq tie by the
+ *   higher id. Its text, title (posts only) and cw are the post's; every other version
+ *   is superseded and its body purged for good, as a retraction purges, so that an
+ *   edit takes the old words off every node. When the greatest version is a retracted
+ *   edit the post has no words.
  * - a retraction counts only when its author is the target's author; it purges the
  *   target's body (and, for a post or reply, every edit's body) for good.
  * - a board counts only when its author is the founder.
@@ -56,6 +58,7 @@ struct content {
     bool locked, pinned;
     char *title, *text, *cw;
     uint64_t edited;
+    bool replaced; /* a superseded version's body was purged just now */
 };
 
 static void content_release(struct content *c)
@@ -323,28 +326,54 @@ static herr version_body(struct store *s, const struct refrow *v, const struct p
     return parse_arrival(s, v->arrival, ev);
 }
 
-/* content_pick - text and cw of the greatest version, title of the greatest that
- * carries one. */
+/* supersede - purge the body of every version of p but the greatest by (seq, id):
+ * the post itself (when *own_body) and its author's edits in r. r's rows and *own_body
+ * are updated, and c->replaced set when a body went. */
+static herr supersede(struct store *s, const struct postrow *p, bool *own_body, struct refs *r,
+                      struct content *c)
+{
+    uint64_t top_seq = p->seq;
+    const uint8_t *top_id = p->id;
+    for (size_t i = 0; i < r->n; i++) {
+        const struct refrow *x = &r->v[i];
+        if (x->kind == EK_EDIT && !memcmp(x->author, p->author, HEARTH_PK_LEN) &&
+            version_cmp(x->seq, x->id, top_seq, top_id) > 0)
+            top_seq = x->seq, top_id = x->id;
+    }
+    herr e = HERR_OK;
+    if (*own_body && top_id != p->id) {
+        e = purge(s, p->ev);
+        *own_body = false;
+        c->replaced = true;
+    }
+    for (size_t i = 0; i < r->n && !e; i++) {
+        struct refrow *x = &r->v[i];
+        if (x->kind != EK_EDIT || x->purged || x->id == top_id ||
+            memcmp(x->author, p->author, HEARTH_PK_LEN))
+            continue;
+        e = purge(s, x->arrival);
+        x->purged = true;
+        c->replaced = true;
+    }
+    return e;
+}
+
+/* content_pick - text, title and cw of the greatest version (after supersede, the
+ * only one with a body), when vers has it. */
 static herr content_pick(struct store *s, const struct postrow *p, const struct event *own,
                          const struct refs *vers, struct content *c)
 {
     struct event ev;
-    for (size_t i = 0; i < vers->n; i++) {
-        herr e = version_body(s, &vers->v[i], p, own, &ev);
-        if (e)
-            return e;
-        if (i == 0) {
-            c->text = hstr_dup(ev.b.text);
-            c->cw = hstr_dup(ev.b.cw);
-            c->edited = vers->v[0].kind == EK_EDIT ? vers->v[0].created : 0;
-            if ((ev.b.text.p && !c->text) || (ev.b.cw.p && !c->cw))
-                return store_fail(s, HERR_NOMEM, "out of memory");
-        }
-        if (p->kind != EK_POST || !ev.b.title.p)
-            continue;
-        c->title = hstr_dup(ev.b.title);
-        return c->title ? HERR_OK : store_fail(s, HERR_NOMEM, "out of memory");
-    }
+    herr e = vers->n ? version_body(s, &vers->v[0], p, own, &ev) : HERR_OK;
+    if (e || !vers->n)
+        return e;
+    c->text = hstr_dup(ev.b.text);
+    c->cw = hstr_dup(ev.b.cw);
+    c->title = p->kind == EK_POST ? hstr_dup(ev.b.title) : NULL;
+    c->edited = vers->v[0].kind == EK_EDIT ? vers->v[0].created : 0;
+    if ((ev.b.text.p && !c->text) || (ev.b.cw.p && !c->cw) ||
+        (p->kind == EK_POST && ev.b.title.p && !c->title))
+        return store_fail(s, HERR_NOMEM, "out of memory");
     return HERR_OK;
 }
 
@@ -498,7 +527,7 @@ static herr compute_content(struct store *s, const struct postrow *p, const stru
     c->pinned = p->kind == EK_POST && f.pin.has && f.pin.on;
     if (!e && (f.retracted || f.removed || f.purge))
         e = purge_post(s, p, &r);
-    else if (!e)
+    else if (!e && !(e = supersede(s, p, &own_body, &r, c)))
         e = live_versions(s, p, own_body, &r, &vers);
     if (!e && vers.n)
         e = content_pick(s, p, own, &vers, c);
@@ -758,7 +787,7 @@ static herr search_touch(struct store *s, const struct postrow *p, const struct 
         return HERR_IO;
     sqlite3_bind_int64(q, 1, p->ev);
     herr e = sq_exec(s, q, "cannot update the search index");
-    if (!e && sqlite3_changes(s->db) && !c->text)
+    if (!e && sqlite3_changes(s->db) && (!c->text || c->replaced))
         s->search_purged = true;
     if (e || p->state != PS_OK || c->status != POST_VISIBLE || !c->text)
         return e;
@@ -1314,24 +1343,62 @@ static herr post_purge_due(struct store *s, const uint8_t *id, const uint8_t *au
     return e;
 }
 
+/* edited_later - an edit of the post (held at arrival, or 0: the post is not held and
+ * its edits wait for `id`) by `author`, greater than (seq, vid) in (seq, id) order, is
+ * held: the version (seq, vid) of that post is superseded. */
+static herr edited_later(struct store *s, int64_t arrival, const uint8_t *id, const uint8_t *author,
+                         uint64_t seq, const uint8_t *vid, bool *yes)
+{
+    herr e = HERR_OK;
+    sqlite3_stmt *q = sq(s, arrival ? Q_EDIT_NEWER : Q_WAIT_EDIT_NEWER);
+    if (!q)
+        return HERR_IO;
+    if (arrival)
+        sqlite3_bind_int64(q, 1, arrival);
+    else
+        sq_bind_id(q, 1, id);
+    sqlite3_bind_blob(q, 2, author, HEARTH_PK_LEN, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 3, (int64_t)seq);
+    sq_bind_id(q, 4, vid);
+    int n = sq_step(s, q, &e, "cannot read edits");
+    *yes = n > 0;
+    if (n > 0)
+        sqlite3_reset(q);
+    return n < 0 ? e : HERR_OK;
+}
+
+/* edit_purge_due - an edit's words go with its post (retracted or removed), and when
+ * the post itself or a later edit of it supersedes them. */
+static herr edit_purge_due(struct store *s, const struct event *ev, bool *yes)
+{
+    struct evrow t;
+    bool held;
+    herr e = ev_find(s, ev->ref, &t, &held);
+    if (e || !held || (t.kind != EK_POST && t.kind != EK_REPLY))
+        return e;
+    e = post_purge_due(s, t.id, t.author, t.arrival, true, yes);
+    if (e || *yes || memcmp(t.author, ev->author, HEARTH_PK_LEN))
+        return e;
+    *yes = version_cmp(t.seq, t.id, ev->seq, ev->id) > 0;
+    return *yes ? HERR_OK : edited_later(s, t.arrival, NULL, ev->author, ev->seq, ev->id, yes);
+}
+
 herr view_must_purge(struct store *s, const struct event *ev, int64_t arrival, bool referenced,
                      bool *yes)
 {
     *yes = false;
     if (!purgeable(ev->kind))
         return HERR_OK;
-    if (ev->kind == EK_POST || ev->kind == EK_REPLY)
-        return post_purge_due(s, ev->id, ev->author, arrival, referenced, yes);
+    if (ev->kind == EK_POST || ev->kind == EK_REPLY) {
+        herr e = post_purge_due(s, ev->id, ev->author, arrival, referenced, yes);
+        if (e || *yes || (!arrival && !referenced))
+            return e;
+        return edited_later(s, arrival, ev->id, ev->author, ev->seq, ev->id, yes);
+    }
     herr e = retracted_before(s, ev, arrival, referenced, yes);
     if (e || *yes || ev->kind != EK_EDIT)
         return e;
-    /* An edit of a retracted or removed post goes with it. */
-    struct evrow t;
-    bool held;
-    e = ev_find(s, ev->ref, &t, &held);
-    if (!e && held && (t.kind == EK_POST || t.kind == EK_REPLY))
-        e = post_purge_due(s, t.id, t.author, t.arrival, true, yes);
-    return e;
+    return edit_purge_due(s, ev, yes);
 }
 
 /* content_apply - a post or reply arrived (fresh) or got its body back. */

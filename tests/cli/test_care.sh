@@ -362,6 +362,30 @@ done
 expect_ok "$HEARTH" -d "$V" read "$T"
 contains "removed placeholder" "$OUT" "[removed by a moderator]"
 
+# ---- edit: the words it replaces are purged on every node ----
+OLDNUM="$RANDOM$RANDOM"
+OLDWORDS="pharmacy-$OLDNUM"
+reply "$U" "$T" "I queued at $OLDWORDS all morning."
+EDITED=$ID
+mesh "$U" "$V"
+sqlite3 "$V/hearth.db" "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null
+check "the words are on V before the edit" "$(grep -c -a "$OLDWORDS" "$V/hearth.db")" -gt 0
+expect_ok "$HEARTH" -d "$U" edit "$EDITED" --body "I queued in town all morning."
+mesh "$U" "$V"
+for d in "$U" "$V"; do
+    expect_ok "$HEARTH" -d "$d" --json read "$EDITED"
+    same "the new words on $d" "$(json '[p["body"] for p in d if p["id"] == "'"$EDITED"'"][0]')" \
+        "I queued in town all morning."
+    expect_ok "$HEARTH" -d "$d" --json search "$OLDNUM"
+    same "search finds no old words on $d" "$(json 'len(d)')" 0
+    sqlite3 "$d/hearth.db" "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null
+    same "the old words are gone from the database file on $d" \
+        "$(cat "$d/hearth.db" "$d/hearth.db-wal" 2>/dev/null | grep -c -a "$OLDWORDS" || true)" 0
+    expect_ok "$HEARTH" -d "$d" export "$d.edited.bundle"
+    same "the old words are not in $d's export" \
+        "$(grep -c -a "$OLDWORDS" "$d.edited.bundle" || true)" 0
+done
+
 # ---- the log: who did what, and why ----
 expect_ok "$HEARTH" -d "$A" mod log
 contains "log: count" "$OUT" "7 moderation actions"

@@ -757,6 +757,108 @@ static void test_search(void **state)
     fx_free(f);
 }
 
+/* ---- edits purge what they replace ---- */
+
+/* checkpoint - PRAGMA wal_checkpoint(TRUNCATE) on the replica, from a connection of
+ * our own while the store stays open: the WAL's frames move into the file. */
+static void checkpoint(const char *path)
+{
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+}
+
+static herr export_add(void *ctx, const uint8_t *env, size_t len)
+{
+    return hbuf_append(ctx, env, len);
+}
+
+/* exported_contains - store_export's envelopes hold needle. */
+static bool exported_contains(struct store *s, const char *needle)
+{
+    struct hbuf all;
+    hbuf_init(&all, 1u << 26);
+    assert_int_equal(store_export(s, export_add, &all), HERR_OK);
+    bool found = memmem(all.data, all.len, needle, strlen(needle)) != NULL;
+    hbuf_release(&all);
+    return found;
+}
+
+static size_t found(struct store *s, const char *words)
+{
+    struct store_post *t;
+    size_t n;
+    assert_int_equal(store_search(s, words, 0, &t, &n), HERR_OK);
+    store_posts_free(t, n);
+    return n;
+}
+
+/* An edit purges the version it replaces, as a retraction purges: the old words leave
+ * the file (after a checkpoint), the export and the search index, here and on a peer
+ * that held the old words when the edit came; a peer offering them back is refused. */
+static void test_edit_purges(void **state)
+{
+    struct fx *f = fx_new("care_edit_purge", 0, 0);
+    struct fx *g = fx_new("care_edit_purge_peer", 0, 0);
+    const char *first = "first-words-of-a-bad-night-5150", *second = "second-try-words-7117";
+    uint8_t p[HEARTH_ID_LEN], e1[HEARTH_ID_LEN], e2[HEARTH_ID_LEN];
+    struct event_draft pd = {
+        .kind = EK_POST, .forum = f->forum, .seq = 1, .created = 1000, .ref = f->board};
+    pd.b.title = S("My first title here"), pd.b.text = S(first);
+    ingest_draft(f, &C, pd, p);
+    assert_int_equal(found(f->s, "bad night"), 1);
+    struct event_draft ed = {
+        .kind = EK_EDIT, .forum = f->forum, .seq = 2, .created = 2000, .ref = p};
+    ed.b.title = S("A calmer title"), ed.b.text = S(second);
+    ingest_draft(f, &C, ed, e1);
+    struct store_post x = get(f, NULL, p);
+    assert_string_equal(x.text, second);
+    assert_string_equal(x.title, "A calmer title");
+    store_posts_free(&x, 1);
+    ed.seq = 3, ed.created = 3000, ed.b.text = S("the words that stay");
+    ingest_draft(f, &C, ed, e2);
+    assert_int_equal(found(f->s, "bad night"), 0);
+    assert_int_equal(found(f->s, second), 0);
+    assert_int_equal(found(f->s, "stay"), 1);
+    checkpoint(f->path);
+    assert_false(file_contains(f->path, first));
+    assert_false(file_contains(f->path, second));
+    assert_false(file_contains(f->path, "My first title"));
+    assert_true(file_contains(f->path, "the words that stay"));
+    assert_false(exported_contains(f->s, first));
+    assert_false(exported_contains(f->s, second));
+    assert_true(exported_contains(f->s, "the words that stay"));
+
+    /* The peer: g held the post with its words; the edits come (newest first). */
+    struct hbuf env;
+    hbuf_init(&env, HEARTH_MAX_EVENT);
+    struct store_blob b;
+    struct ingest_result r;
+    pd.forum = ed.forum = g->forum, pd.ref = g->board;
+    ingest_draft(g, &C, pd, p);
+    ed.ref = p;
+    ingest_draft(g, &C, ed, e2);
+    ed.seq = 2, ed.created = 2000, ed.b.text = S(second);
+    ingest_draft(g, &C, ed, e1);
+    x = get(g, NULL, p);
+    assert_string_equal(x.text, "the words that stay");
+    store_posts_free(&x, 1);
+    /* A peer that kept the old words offers them back: they stay purged. */
+    assert_int_equal(event_build(&pd, &C, &env, p, NULL), HERR_OK);
+    b = (struct store_blob){env.data, env.len};
+    assert_int_equal(store_ingest(g->s, &b, 1, &r, NULL), HERR_OK);
+    checkpoint(g->path);
+    assert_false(file_contains(g->path, first));
+    assert_false(file_contains(g->path, second));
+    assert_false(exported_contains(g->s, first));
+    assert_int_equal(found(g->s, "bad night"), 0);
+    hbuf_release(&env);
+    fx_free(f);
+    fx_free(g);
+}
+
 /* ---- races: one set, two orders ---- */
 
 struct evs {
@@ -873,6 +975,7 @@ int main(void)
         cmocka_unit_test(test_resources),
         cmocka_unit_test(test_search),
         cmocka_unit_test(test_races_agree),
+        cmocka_unit_test(test_edit_purges),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
