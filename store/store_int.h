@@ -191,6 +191,19 @@ enum post_state {
 enum q { STORE_QUERIES(STORE_Q_ENUM) Q_COUNT };
 #undef STORE_Q_ENUM
 
+/* One valid settings event that set `hold`: the hold timeline is these in (created,
+ * id) order, after the genesis's value. */
+struct hold_step {
+    uint64_t created, value;
+    uint8_t id[HEARTH_ID_LEN];
+};
+
+struct hold_steps {
+    struct hold_step *v;
+    size_t n, cap;
+    uint64_t genesis; /* the genesis's hold (0 when it sets none) */
+};
+
 struct store {
     sqlite3 *db;
     sqlite3_stmt *st[Q_COUNT];
@@ -205,6 +218,8 @@ struct store {
     bool any_waiting;    /* the waiting table may have rows (read at each write) */
     /* Community care, read at each write (care_load). */
     uint64_t hold, flag_limit; /* settings: held first posts, flags that hide */
+    struct hold_steps holds;   /* the hold timeline (care_hold_at), when holds_loaded */
+    bool holds_loaded;
     bool any_banned;
     int64_t search_upto; /* posts up to this arrival are in the search index */
     bool search_purged;  /* purged text left the index: optimize before commit */
@@ -355,6 +370,12 @@ HEARTH_MUST_CHECK herr care_banned(struct store *s, const uint8_t *author, bool 
 HEARTH_MUST_CHECK herr care_ban_event(struct store *s, const uint8_t *subject,
                                       uint8_t id[HEARTH_ID_LEN], bool *has);
 HEARTH_MUST_CHECK herr care_load(struct store *s);
+/* care_hold_at - the hold in force at time t: the value of the valid settings event
+ * that set hold with the greatest (created, id) whose created is at most t, else the
+ * genesis's (docs/EVENTS.md, "Held posts"). */
+HEARTH_MUST_CHECK herr care_hold_at(struct store *s, uint64_t t, uint64_t *hold);
+/* care_release - free what the care module keeps on the store (store_destroy). */
+void care_release(struct store *s);
 
 /* ---- ingest.c ---- */
 

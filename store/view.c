@@ -463,25 +463,30 @@ static herr facts_load(struct store *s, const struct postrow *p, const struct re
     return e;
 }
 
-/* is_held - one of its author's first `hold` posts and replies (by (seq, id)), the
- * author holding no role and no moderator having approved it. */
+/* is_held - one of its author's first n posts and replies (by (seq, id)), where n is
+ * the smaller of the hold in force and the hold in force at the post's time (so that
+ * turning the hold on or up holds none of what was already out), the author holding no
+ * role and no moderator having approved it. */
 static herr is_held(struct store *s, const struct postrow *p, const struct care_facts *f,
                     bool *held)
 {
     herr e = HERR_OK;
     bool role;
+    uint64_t then, limit;
     *held = false;
-    if (!s->hold || f->approved || (e = care_current(s, p->author, ROLE_PEER, &role)) || role)
+    if (!s->hold || f->approved || (e = care_hold_at(s, p->created, &then)) || !then ||
+        (e = care_current(s, p->author, ROLE_PEER, &role)) || role)
         return e;
+    limit = then < s->hold ? then : s->hold;
     sqlite3_stmt *q = sq(s, Q_HOLD_RANK);
     if (!q)
         return HERR_IO;
     sqlite3_bind_blob(q, 1, p->author, HEARTH_PK_LEN, SQLITE_STATIC);
     sqlite3_bind_int64(q, 2, (int64_t)p->seq);
     sq_bind_id(q, 3, p->id);
-    sqlite3_bind_int64(q, 4, (int64_t)s->hold);
+    sqlite3_bind_int64(q, 4, (int64_t)limit);
     int n = sq_step(s, q, &e, "cannot rank a post");
-    *held = n > 0 && (uint64_t)sqlite3_column_int64(q, 0) < s->hold;
+    *held = n > 0 && (uint64_t)sqlite3_column_int64(q, 0) < limit;
     if (n > 0)
         sqlite3_reset(q);
     return n < 0 ? e : HERR_OK;
@@ -1106,13 +1111,16 @@ static herr role_apply(struct store *s, int64_t ev)
     return !e && changed ? recompute_dependents(s) : e;
 }
 
+/* config_apply - a settings event can change what is held without changing the
+ * settings in force (it moves the hold timeline), so with a hold in force every post
+ * is looked at again. */
 static herr config_apply(struct store *s, int64_t ev, uint32_t kind)
 {
     bool changed;
     herr e = care_event_add(s, ev, kind);
     if (!e)
         e = care_config_recompute(s, &changed);
-    return !e && changed ? posts_refresh_all(s) : e;
+    return !e && (changed || (kind == EK_SETTINGS && s->hold)) ? posts_refresh_all(s) : e;
 }
 
 /* mod_apply - a moderation event arrived: record it, and recompute its target (a

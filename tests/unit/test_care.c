@@ -414,12 +414,80 @@ static void test_hold_and_approve(void **state)
     store_set_viewer(f->s, NULL);
     assert_int_equal(mod(f, &B, "approve", p), HERR_OK);
     assert_int_equal(status(f, NULL, p), POST_VISIBLE);
-    /* Settings change: hold 3 holds C's second post too (unapproved). */
+    /* Settings change: hold 3 holds C's next post (their third), not the second that
+     * was out already. */
     struct event_draft st = {.kind = EK_SETTINGS};
     st.b.has_hold = true, st.b.hold = 3;
     publish(f, &F, st, NULL);
-    assert_int_equal(status(f, NULL, q), -1);
+    assert_int_equal(status(f, NULL, q), POST_VISIBLE);
     assert_int_equal(status(f, NULL, p), POST_VISIBLE);
+    uint8_t r[HEARTH_ID_LEN];
+    post(f, &C, "my third", r);
+    assert_int_equal(status(f, NULL, r), -1);
+    assert_int_equal(status(f, &C, r), POST_HELD);
+    fx_free(f);
+}
+
+/* Turning the hold on holds new members' posts from then on, and hides nothing that
+ * was out before; turning it off lets the held ones out. Either way the order in
+ * which the events arrive does not matter. */
+static void test_hold_turned_on_keeps_the_past(void **state)
+{
+    struct fx *f = fx_new("care_hold_on", 0, 0);
+    uint8_t p[HEARTH_ID_LEN], r[HEARTH_ID_LEN], s1[HEARTH_ID_LEN], q[HEARTH_ID_LEN],
+        n[HEARTH_ID_LEN], d1[HEARTH_ID_LEN], d2[HEARTH_ID_LEN];
+    struct event_draft pd = {
+        .kind = EK_POST, .forum = f->forum, .seq = 1, .created = 1000, .ref = f->board};
+    pd.b.title = S("Read by many"), pd.b.text = S("an old thread people follow");
+    ingest_draft(f, &C, pd, p);
+    struct event_draft rd = {
+        .kind = EK_REPLY, .forum = f->forum, .seq = 1, .created = 2000, .root = p, .ref = p};
+    rd.b.text = S("a first reply, read too");
+    ingest_draft(f, &A, rd, r);
+    struct event_draft sd = {.kind = EK_SETTINGS, .forum = f->forum, .seq = 10, .created = 3000};
+    sd.b.has_hold = true, sd.b.hold = 1;
+    ingest_draft(f, &F, sd, s1);
+    assert_int_equal(status(f, NULL, p), POST_VISIBLE); /* out before the hold */
+    assert_int_equal(status(f, NULL, r), POST_VISIBLE);
+    struct event_draft qd = pd;
+    qd.seq = 2, qd.created = 4000, qd.b.title = S("Again");
+    ingest_draft(f, &C, qd, q); /* C is not new: their first post is out */
+    assert_int_equal(status(f, NULL, q), POST_VISIBLE);
+    struct event_draft nd = pd;
+    nd.created = 5000, nd.b.title = S("New here");
+    ingest_draft(f, &B, nd, n); /* B is new: held */
+    assert_int_equal(status(f, NULL, n), -1);
+    assert_int_equal(status(f, &B, n), POST_HELD);
+    assert_int_equal(store_view_digest(f->s, d1), HERR_OK);
+
+    /* The same events the other way round, in another replica. */
+    struct fx *g = fx_new("care_hold_on_b", 0, 0);
+    store_destroy(&g->s);
+    unlink(g->path);
+    assert_int_equal(store_open(&g->s, g->path, STORE_CREATE), HERR_OK);
+    const uint8_t *ids[] = {n, q, s1, r, p, f->board, f->forum};
+    struct hbuf env;
+    hbuf_init(&env, HEARTH_MAX_EVENT);
+    assert_int_equal(store_set_forum(g->s, f->forum), HERR_OK);
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+        hbuf_reset(&env);
+        assert_int_equal(store_get(f->s, ids[i], &env), HERR_OK);
+        struct store_blob b = {env.data, env.len};
+        struct ingest_result res;
+        assert_int_equal(store_ingest(g->s, &b, 1, &res, NULL), HERR_OK);
+        assert_int_equal(res.err, HERR_OK);
+    }
+    hbuf_release(&env);
+    assert_int_equal(store_view_digest(g->s, d2), HERR_OK);
+    assert_memory_equal(d1, d2, HEARTH_ID_LEN);
+    assert_int_equal(status(g, NULL, p), POST_VISIBLE);
+    assert_int_equal(status(g, NULL, n), -1);
+
+    /* Off again: the held post is out. */
+    sd.seq = 11, sd.created = 6000, sd.b.hold = 0;
+    ingest_draft(f, &F, sd, NULL);
+    assert_int_equal(status(f, NULL, n), POST_VISIBLE);
+    fx_free(g);
     fx_free(f);
 }
 
@@ -967,6 +1035,7 @@ int main(void)
         cmocka_unit_test(test_ban),
         cmocka_unit_test(test_hold_and_approve),
         cmocka_unit_test(test_approve_before_post),
+        cmocka_unit_test(test_hold_turned_on_keeps_the_past),
         cmocka_unit_test(test_flags_hide_until_review),
         cmocka_unit_test(test_queue_flag_after_approval),
         cmocka_unit_test(test_own_post_state),
