@@ -665,6 +665,7 @@ herr care_load(struct store *s)
         sqlite3_reset(q);
     }
     s->holds_loaded = false; /* another connection may have added settings */
+    s->time_loaded = false;  /* or events */
     return n < 0 ? e : HERR_OK;
 }
 

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -927,6 +928,89 @@ static void test_edit_purges(void **state)
     fx_free(g);
 }
 
+/* ---- clocks from the future ---- */
+
+/* copy_reversed - a new replica of f's forum fed ids[0..n) (f's events) in that order;
+ * its path is dir's. */
+static struct fx *copy_reversed(struct fx *f, const char *name, const uint8_t *const *ids, size_t n)
+{
+    struct fx *g = fx_new(name, 0, 0);
+    store_destroy(&g->s);
+    unlink(g->path);
+    assert_int_equal(store_open(&g->s, g->path, STORE_CREATE), HERR_OK);
+    assert_int_equal(store_set_forum(g->s, f->forum), HERR_OK);
+    struct hbuf env;
+    hbuf_init(&env, HEARTH_MAX_EVENT);
+    for (size_t i = 0; i < n; i++) {
+        hbuf_reset(&env);
+        assert_int_equal(store_get(f->s, ids[i], &env), HERR_OK);
+        struct store_blob b = {env.data, env.len};
+        struct ingest_result res;
+        assert_int_equal(store_ingest(g->s, &b, 1, &res, NULL), HERR_OK);
+        assert_int_equal(res.err, HERR_OK);
+    }
+    hbuf_release(&env);
+    memcpy(g->forum, f->forum, HEARTH_ID_LEN);
+    memcpy(g->board, f->board, HEARTH_ID_LEN);
+    return g;
+}
+
+/* board_order - the board's threads are exactly want[0..n), in that order. */
+static void board_order(struct fx *f, const uint8_t *const *want, size_t n)
+{
+    struct store_post *t;
+    size_t got;
+    assert_int_equal(store_threads(f->s, f->board, &t, &got), HERR_OK);
+    assert_int_equal(got, n);
+    for (size_t i = 0; i < n; i++)
+        assert_memory_equal(t[i].id, want[i], HEARTH_ID_LEN);
+    store_posts_free(t, got);
+}
+
+/* A post dated a year ahead does not sit above the posts others make after it; one
+ * dated days ahead takes its own time once others' clocks reach it; and the order is
+ * the same whatever order the events arrive in. */
+static void test_future_post_sinks(void **state)
+{
+    struct fx *f = fx_new("care_future", 0, 0);
+    const uint64_t day = 24ULL * 3600 * 1000, now = (uint64_t)time(NULL) * 1000;
+    uint8_t p1[HEARTH_ID_LEN], q[HEARTH_ID_LEN], r[HEARTH_ID_LEN], p2[HEARTH_ID_LEN],
+        r2[HEARTH_ID_LEN], d1[HEARTH_ID_LEN], d2[HEARTH_ID_LEN];
+    struct event_draft d = {.kind = EK_POST, .forum = f->forum, .seq = 1, .ref = f->board};
+    d.b.title = S("From a clock a year fast"), d.b.text = S("hello from next year");
+    d.created = now + 365 * day;
+    ingest_draft(f, &C, d, p1);
+    d.b.title = S("Ordinary"), d.created = now + 1000;
+    ingest_draft(f, &A, d, q);
+    d.created = now + 2000;
+    ingest_draft(f, &B, d, r);
+    const uint8_t *first[] = {r, q, p1};
+    board_order(f, first, 3);
+    struct store_post x = get(f, NULL, p1);
+    assert_true(x.last_activity < now + 1000);
+    assert_int_equal(x.created, now + 365 * day); /* the author's claim is still shown */
+    store_posts_free(&x, 1);
+    /* Three days ahead: beyond the horizon until B's clock gets there. */
+    d.seq = 2, d.created = now + 3 * day;
+    ingest_draft(f, &C, d, p2);
+    x = get(f, NULL, p2);
+    assert_true(x.last_activity < now + 1000);
+    store_posts_free(&x, 1);
+    d.created = now + 3 * day + 3600 * 1000;
+    ingest_draft(f, &B, d, r2);
+    const uint8_t *later[] = {r2, p2, r, q, p1};
+    board_order(f, later, 5);
+    assert_int_equal(store_view_digest(f->s, d1), HERR_OK);
+
+    const uint8_t *rev[] = {r2, p2, r, q, p1, f->board, f->forum};
+    struct fx *g = copy_reversed(f, "care_future_b", rev, 7);
+    board_order(g, later, 5);
+    assert_int_equal(store_view_digest(g->s, d2), HERR_OK);
+    assert_memory_equal(d1, d2, HEARTH_ID_LEN);
+    fx_free(g);
+    fx_free(f);
+}
+
 /* ---- races: one set, two orders ---- */
 
 struct evs {
@@ -1045,6 +1129,7 @@ int main(void)
         cmocka_unit_test(test_search),
         cmocka_unit_test(test_races_agree),
         cmocka_unit_test(test_edit_purges),
+        cmocka_unit_test(test_future_post_sinks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
