@@ -692,6 +692,72 @@ bool cli_contains_nocase(const char *hay, const char *needle)
     return false;
 }
 
+/* utf8_at - the code point that starts at s (decoded leniently: forum text is valid
+ * UTF-8, event_parse checked it) and its length in bytes. */
+static size_t utf8_at(const unsigned char *s, uint32_t *cp)
+{
+    size_t len = s[0] < 0x80 ? 1 : s[0] < 0xe0 ? 2 : s[0] < 0xf0 ? 3 : 4;
+    *cp = len == 1 ? s[0] : (uint32_t)(s[0] & (0x7f >> len));
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return i;
+        *cp = (*cp << 6) | (s[i] & 0x3fu);
+    }
+    return len;
+}
+
+/* word_char - a code point that belongs to a word: an ASCII letter or digit, or any
+ * other code point but the Latin-1 punctuation and symbols, the general punctuation
+ * block (dashes, quotes, spaces), CJK punctuation and the fullwidth ASCII
+ * punctuation. Letters of every script are word characters; telling each script's
+ * punctuation apart would need Unicode's tables, and these are the marks warnings use. */
+static bool word_char(uint32_t cp)
+{
+    if (cp < 0x80)
+        return isalnum((int)cp) != 0;
+    if (cp <= 0xbf)
+        return cp == 0xaa || cp == 0xb5 || cp == 0xba;
+    if (cp == 0xd7 || cp == 0xf7 || (cp >= 0x2000 && cp <= 0x206f) ||
+        (cp >= 0x3000 && cp <= 0x303f))
+        return false;
+    return !(cp >= 0xff01 && cp <= 0xff0f);
+}
+
+/* word_before - whether the code point that ends just before hay + at is a word
+ * character (false at the start). */
+static bool word_before(const char *hay, size_t at)
+{
+    const unsigned char *u = (const unsigned char *)hay;
+    if (at == 0)
+        return false;
+    size_t i = at - 1;
+    while (i > 0 && (u[i] & 0xc0) == 0x80 && at - i < 4)
+        i--;
+    uint32_t cp;
+    (void)utf8_at(u + i, &cp);
+    return word_char(cp);
+}
+
+bool cli_contains_words(const char *hay, const char *needle)
+{
+    size_t n = strlen(needle);
+    if (n == 0)
+        return false;
+    uint32_t first, next;
+    (void)utf8_at((const unsigned char *)needle, &first);
+    /* A needle that starts (ends) with a mark needs no boundary on that side. */
+    bool word_start = word_char(first), word_end = word_before(needle, n);
+    for (size_t at = 0; hay[at]; at++) {
+        if (strncasecmp(hay + at, needle, n) != 0)
+            continue;
+        const char *end = hay + at + n;
+        bool joined_after = *end && (utf8_at((const unsigned char *)end, &next), word_char(next));
+        if ((!word_start || !word_before(hay, at)) && (!word_end || !joined_after))
+            return true;
+    }
+    return false;
+}
+
 const char *cli_muted(struct cli *c, const char *cw)
 {
     if (!cw || !c->store)
@@ -704,7 +770,7 @@ const char *cli_muted(struct cli *c, const char *cw)
         c->muted_loaded = true;
     }
     for (size_t i = 0; i < c->nmuted; i++)
-        if (cli_contains_nocase(cw, c->muted[i]))
+        if (cli_contains_words(cw, c->muted[i]))
             return c->muted[i];
     return NULL;
 }
@@ -859,6 +925,12 @@ void cli_print_muted(FILE *f, const char *warning)
     fputs("[muted: ", f);
     cli_print_text(f, warning, NULL);
     fputs("]", f);
+}
+
+void cli_print_folded(FILE *f, const uint8_t id[HEARTH_ID_LEN])
+{
+    char sid[13];
+    fprintf(f, "[folded under the warning: hearth read %s --show]", cli_short_id(sid, id));
 }
 
 void cli_print_person(struct cli *c, FILE *f, const uint8_t pk[HEARTH_PK_LEN])

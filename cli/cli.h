@@ -226,9 +226,9 @@ const char *cli_role_name(const char *arg);
 #define CLI_MUTE_PREFIX "mute:"
 
 /* cli_muted - the warning this node has muted (hearth settings --mute) that the content
- * warning cw matches, or NULL: a muted warning matches every cw that contains it,
- * ignoring case, so muting "self-harm" also hides "self-harm, suicide". The result is
- * owned by c. */
+ * warning cw matches, or NULL: a muted warning matches every cw that holds it as whole
+ * words (cli_contains_words), so muting "self-harm" also hides "Self-harm, suicide" and
+ * muting "ill" hides "ill-health" but not "will". The result is owned by c. */
 const char *cli_muted(struct cli *c, const char *cw);
 
 /* cli_publish - publish draft d (its forum filled in here) with the author key.
@@ -260,6 +260,10 @@ void cli_print_author(FILE *f, const struct store_post *p);
  * post whose warning this node has muted (cli_muted). */
 void cli_print_muted(FILE *f, const char *warning);
 
+/* cli_print_folded - "[folded under the warning: hearth read ID --show]", what stands in
+ * for the words of a post with a content warning until the reader opens them. */
+void cli_print_folded(FILE *f, const uint8_t id[HEARTH_ID_LEN]);
+
 /* cli_print_person - an author key as people read it: "name (1a2b3c4d)" with their
  * pseudonym, else the first 12 digits of the key. */
 void cli_print_person(struct cli *c, FILE *f, const uint8_t pk[HEARTH_PK_LEN]);
@@ -267,6 +271,13 @@ void cli_print_person(struct cli *c, FILE *f, const uint8_t pk[HEARTH_PK_LEN]);
 /* cli_placeholder - what stands in for a post's words when they are gone, e.g.
  * "[retracted by its author]"; NULL when its words are there to show. */
 const char *cli_placeholder(const struct store_post *p);
+
+/* cli_contains_words - whether needle (not empty) occurs in hay as whole words,
+ * ignoring ASCII case: where needle begins (ends) with a word character, the character
+ * before (after) it in hay must not be one. Word characters are ASCII letters and
+ * digits and every non-ASCII code point except common punctuation and spaces (Latin-1
+ * punctuation, U+2000..U+206F, U+3000..U+303F, fullwidth ASCII punctuation). */
+bool cli_contains_words(const char *hay, const char *needle);
 
 /* cli_contains_nocase - whether needle (not empty) occurs in hay, ignoring ASCII case. */
 bool cli_contains_nocase(const char *hay, const char *needle);

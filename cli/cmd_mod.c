@@ -225,6 +225,8 @@ static void queue_item(struct cli *c, const struct queue *q, size_t i)
         fputs(cli_placeholder(p), stdout);
     } else if (muted) {
         cli_print_muted(stdout, muted);
+    } else if (!p->title && p->cw) {
+        cli_print_folded(stdout, p->id);
     } else {
         cli_print_excerpt(stdout, p->title ? p->title : p->text, 100);
     }

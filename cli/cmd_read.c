@@ -77,6 +77,8 @@ static void print_post(struct cli *c, const struct store_post *p)
         fputs(cli_placeholder(p), stdout);
     } else if (muted) {
         cli_print_muted(stdout, muted);
+    } else if (p->cw && !cli_flag(c, "show")) {
+        cli_print_folded(stdout, p->id);
     } else {
         cli_print_text(stdout, p->text, indent);
     }
@@ -134,15 +136,22 @@ static int run(struct cli *c)
     return c->json ? cli_json_flush(c) : CLI_OK;
 }
 
+static const struct cli_option options[] = {
+    {"show", 0, NULL, "show the words of posts with a content warning"},
+    {NULL, 0, NULL, NULL},
+};
+
 const struct cli_command cmd_read = {
     .name = "read",
     .run = run,
     .group = "read",
     .summary = "read a thread with its replies",
-    .synopsis = "ID",
+    .synopsis = "ID [--show]",
     .details = "ID is the first digits (at least 4) of the thread's id, or of any reply in it.\n"
-               "A content warning is shown before the words it warns about; a post whose\n"
-               "warning this node has muted (hearth settings --mute) shows [muted: WARNING].",
+               "The words of a post with a content warning stay folded under the warning\n"
+               "until --show opens them; a post whose warning this node has muted\n"
+               "(hearth settings --mute) shows [muted: WARNING] even then.",
+    .options = options,
     .min_args = 1,
     .max_args = 1,
     .needs = CLI_NEEDS_STORE,

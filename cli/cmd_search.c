@@ -35,7 +35,10 @@ static void print_hit(struct cli *c, const struct store_post *p)
         cli_print_excerpt(stdout, p->title, 100);
         fputs("\n              ", stdout);
     }
-    cli_print_excerpt(stdout, p->text ? p->text : "", 160);
+    if (p->cw)
+        cli_print_folded(stdout, p->id);
+    else
+        cli_print_excerpt(stdout, p->text ? p->text : "", 160);
     fputs("\n", stdout);
 }
 

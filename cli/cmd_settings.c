@@ -210,6 +210,7 @@ const struct cli_command cmd_settings = {
     .synopsis = "[--hold N] [--flags N] | --mute WARNING | --unmute WARNING",
     .details = "--hold and --flags change the forum on every node (founder and admins only).\n"
                "--mute and --unmute are for this node only: a muted warning matches every\n"
-               "content warning that contains it, in any case.",
+               "content warning that holds it as whole words, in any case (muting \"ill\"\n"
+               "mutes \"ill-health\" but not \"will\").",
     .options = options,
 };

@@ -375,9 +375,35 @@ static void take(struct pick *p, const struct event *x, int64_t ev, uint64_t val
     memcpy(p->id, x->id, HEARTH_ID_LEN);
 }
 
-/* config_event - fold one settings or resources event into the picks. */
+/* hold_push - one valid settings event that sets hold, onto the timeline. */
+static herr hold_push(struct store *s, struct hold_steps *h, const struct event *x)
+{
+    if (h->n == h->cap) {
+        size_t cap = h->cap ? h->cap * 2 : 4;
+        struct hold_step *v = realloc(h->v, cap * sizeof *v);
+        if (!v)
+            return store_fail(s, HERR_NOMEM, "out of memory");
+        h->v = v, h->cap = cap;
+    }
+    struct hold_step *t = &h->v[h->n++];
+    t->created = x->created;
+    t->value = x->b.hold;
+    memcpy(t->id, x->id, HEARTH_ID_LEN);
+    return HERR_OK;
+}
+
+static int hold_step_cmp(const void *a, const void *b)
+{
+    const struct hold_step *x = a, *y = b;
+    if (x->created != y->created)
+        return x->created < y->created ? -1 : 1;
+    return memcmp(x->id, y->id, HEARTH_ID_LEN);
+}
+
+/* config_event - fold one settings or resources event into the picks, and a valid
+ * hold setting into the timeline h. */
 static herr config_event(struct store *s, int64_t ev, struct pick *hold, struct pick *flags,
-                         struct pick *res)
+                         struct pick *res, struct hold_steps *h)
 {
     struct event x;
     int64_t ref_ev;
@@ -393,7 +419,7 @@ static herr config_event(struct store *s, int64_t ev, struct pick *hold, struct 
         take(hold, &x, ev, x.b.hold);
     if (x.kind == EK_SETTINGS && x.b.has_flags && later(flags, &x))
         take(flags, &x, ev, x.b.flags);
-    return HERR_OK;
+    return x.kind == EK_SETTINGS && x.b.has_hold ? hold_push(s, h, &x) : HERR_OK;
 }
 
 /* genesis_defaults - the hold and flags the genesis set (0 when none). */
@@ -430,29 +456,80 @@ static herr config_write(struct store *s, uint64_t hold, uint64_t flags, int64_t
     return sq_exec(s, q, "cannot update the settings");
 }
 
-herr care_config_recompute(struct store *s, bool *changed)
+/* config_read - the settings in force (hold and flags: the genesis's unless a valid
+ * settings event set them), the resources event in force, and the hold timeline. */
+static herr config_read(struct store *s, uint64_t *h, uint64_t *f, int64_t *res_ev,
+                        struct hold_steps *steps)
 {
     struct pick hold = {0}, flags = {0}, res = {0};
     struct i64vec evs = {0};
-    uint64_t h0, f0;
-    *changed = false;
-    herr e = genesis_defaults(s, &h0, &f0);
+    herr e = genesis_defaults(s, &steps->genesis, f);
     if (!e)
         e = care_list(s, EK_SETTINGS, &evs);
     if (!e)
         e = care_list(s, EK_RESOURCES, &evs);
     for (size_t i = 0; i < evs.n && !e; i++)
-        e = config_event(s, evs.v[i], &hold, &flags, &res);
+        e = config_event(s, evs.v[i], &hold, &flags, &res, steps);
     i64vec_release(&evs);
-    uint64_t h = hold.has ? hold.value : h0, f = flags.has ? flags.value : f0;
+    if (!e && steps->n > 1)
+        qsort(steps->v, steps->n, sizeof *steps->v, hold_step_cmp);
+    *h = hold.has ? hold.value : steps->genesis;
+    *f = flags.has ? flags.value : *f;
+    *res_ev = res.has ? res.ev : 0;
+    return e;
+}
+
+static void holds_take(struct store *s, struct hold_steps *steps)
+{
+    free(s->holds.v);
+    s->holds = *steps;
+    s->holds_loaded = true;
+    memset(steps, 0, sizeof *steps);
+}
+
+herr care_config_recompute(struct store *s, bool *changed)
+{
+    struct hold_steps steps = {0};
+    uint64_t h, f;
+    int64_t res;
+    *changed = false;
+    herr e = config_read(s, &h, &f, &res, &steps);
     if (!e)
-        e = config_write(s, h, f, res.has ? res.ev : 0);
+        e = config_write(s, h, f, res);
     if (!e) {
         *changed = h != s->hold || f != s->flag_limit;
         s->hold = h;
         s->flag_limit = f;
+        holds_take(s, &steps);
     }
+    free(steps.v);
     return e;
+}
+
+herr care_hold_at(struct store *s, uint64_t t, uint64_t *hold)
+{
+    if (!s->holds_loaded) {
+        struct hold_steps steps = {0};
+        uint64_t h, f;
+        int64_t res;
+        herr e = config_read(s, &h, &f, &res, &steps);
+        if (!e)
+            holds_take(s, &steps);
+        free(steps.v);
+        if (e)
+            return e;
+    }
+    *hold = s->holds.genesis;
+    for (size_t i = 0; i < s->holds.n && s->holds.v[i].created <= t; i++)
+        *hold = s->holds.v[i].value;
+    return HERR_OK;
+}
+
+void care_release(struct store *s)
+{
+    free(s->holds.v);
+    memset(&s->holds, 0, sizeof s->holds);
+    s->holds_loaded = false;
 }
 
 /* ---- bans ---- */
@@ -587,6 +664,8 @@ herr care_load(struct store *s)
         s->search_upto = sqlite3_column_int64(q, 3);
         sqlite3_reset(q);
     }
+    s->holds_loaded = false; /* another connection may have added settings */
+    s->time_loaded = false;  /* or events */
     return n < 0 ? e : HERR_OK;
 }
 

@@ -518,6 +518,7 @@ void store_destroy(struct store **sp)
         sqlite3_finalize(s->st[i]);
     sqlite3_close(s->db);
     hbuf_release(&s->scratch);
+    care_release(s);
     free(s);
     *sp = NULL;
 }

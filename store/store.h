@@ -175,6 +175,9 @@ struct store_post {
      * grant in force ("counsellor"); NULL for a role without one (and the founder). */
     char *role_about[STORE_MAX_ROLES];
     uint32_t replies; /* for a thread: visible replies */
+    /* For a thread: the latest view time (docs/EVENTS.md, "Time") of the post and its
+     * visible replies; for a reply: its own view time. Equal to created unless the
+     * author's clock ran ahead of the forum's. */
     uint64_t last_activity;
     uint32_t n_reactions;
     struct store_reaction reactions[STORE_MAX_REACTIONS];
@@ -207,7 +210,9 @@ HEARTH_MUST_CHECK herr store_board_find(struct store *s, const char *name,
                                         uint8_t id[HEARTH_ID_LEN]);
 
 /* store_threads - the threads of a board, pinned first then by last activity, newest
- * first. Caller owns *out. */
+ * first. Last activity is in the view's bounded time (docs/EVENTS.md, "Time"): a post
+ * dated beyond what other authors' clocks vouch for does not sort above the posts
+ * made after it. Caller owns *out. */
 HEARTH_MUST_CHECK herr store_threads(struct store *s, const uint8_t board[HEARTH_ID_LEN],
                                      struct store_post **out, size_t *n);
 

@@ -55,6 +55,25 @@ enum post_state {
     X(Q_EV_RETRACTED,                                                                              \
       "SELECT 1 FROM events WHERE ref_ev = ?1 AND kind = 6 AND author = ?2 LIMIT 1")               \
     X(Q_EV_SET_REF, "UPDATE events SET ref_ev = ?2 WHERE arrival = ?1")                            \
+    X(Q_POST_TIME, "UPDATE posts SET last_activity = ?2 WHERE ev = ?1")                            \
+    X(Q_TIME_TOP, "SELECT author, created, id FROM events WHERE arrival != ?1 ORDER BY created "   \
+                  "DESC, id DESC LIMIT 1")                                                         \
+    X(Q_TIME_HORIZON, "SELECT created FROM events WHERE author != ?1 AND arrival != ?2 ORDER BY "  \
+                      "created DESC, id DESC LIMIT 1")                                             \
+    X(Q_TIME_CROSSED, "SELECT 1 FROM events WHERE created > ?1 AND created <= ?2 LIMIT 1")         \
+    X(Q_TIME_AHEAD, "SELECT p.ev FROM events e JOIN posts p ON p.ev = e.arrival WHERE e.created "  \
+                    "> ?1 AND e.kind IN (3, 4)")                                                   \
+    X(Q_TIME_AUTHOR_AHEAD,                                                                         \
+      "SELECT p.ev FROM events e JOIN posts p ON p.ev = e.arrival WHERE e.author = ?1 AND e.seq "  \
+      "> ?2 AND e.created > ?3 AND e.kind IN (3, 4)")                                              \
+    X(Q_TIME_ANCHOR, "SELECT created, seq FROM events WHERE author = ?1 AND seq < ?2 AND created " \
+                     "<= ?3 ORDER BY created DESC LIMIT 1")                                        \
+    X(Q_EDIT_NEWER,                                                                                \
+      "SELECT 1 FROM events WHERE ref_ev = ?1 AND kind = 5 AND author = ?2 AND (seq "              \
+      "> ?3 OR (seq = ?3 AND id > ?4)) LIMIT 1")                                                   \
+    X(Q_WAIT_EDIT_NEWER,                                                                           \
+      "SELECT 1 FROM waiting w JOIN events e ON e.arrival = w.ev WHERE w.ref = ?1 AND e.kind = 5 " \
+      "AND e.author = ?2 AND (e.seq > ?3 OR (e.seq = ?3 AND e.id > ?4)) LIMIT 1")                  \
     X(Q_EV_MAX_SEQ, "SELECT max(seq) FROM events WHERE author = ?1")                               \
     X(Q_EV_MAX_CREATED, "SELECT max(created) FROM events WHERE author = ?1")                       \
     X(Q_WAIT_ADD, "INSERT OR IGNORE INTO waiting(ref, ev) VALUES (?1, ?2)")                        \
@@ -67,9 +86,10 @@ enum post_state {
     X(Q_POST_INSERT,                                                                               \
       "INSERT INTO posts(ev, kind, seq, created, root_ev, board_ev, state, depth, "                \
       "status, title, text, cw, edited, locked, pinned, last_activity) VALUES (?1, ?2, "           \
-      "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?4)")                             \
+      "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)")                            \
     X(Q_POST_GET, "SELECT p.kind, e.author, p.seq, p.created, e.root, e.ref, p.state, p.depth, "   \
-                  "p.status, p.board_ev, e.id, p.root_ev, e.ref_ev FROM posts p JOIN events e "    \
+                  "p.status, p.board_ev, e.id, p.root_ev, e.ref_ev, p.last_activity FROM posts p " \
+                  "JOIN events e "                                                                 \
                   "ON e.arrival = p.ev WHERE p.ev = ?1")                                           \
     X(Q_POST_BY_ID, "SELECT e.arrival, p.kind, p.state, p.depth, e.root, p.board_ev, e.author, "   \
                     "p.status, e.id, p.root_ev FROM events e LEFT JOIN posts p ON p.ev = "         \
@@ -87,7 +107,7 @@ enum post_state {
     X(Q_POST_RECOUNT,                                                                              \
       "WITH RECURSIVE t(ev) AS (SELECT ?1 UNION ALL SELECT e.arrival FROM events e JOIN t "        \
       "ON e.ref_ev = t.ev AND e.kind = 4) UPDATE posts SET (replies, last_activity) = "            \
-      "(SELECT count(*), max(posts.created, coalesce(max(c.created), 0)) FROM t JOIN posts c "     \
+      "(SELECT count(*), max(?2, coalesce(max(c.last_activity), 0)) FROM t JOIN posts c "          \
       "ON c.ev = t.ev WHERE c.kind = 4 AND c.state = 0 AND c.status = 0) WHERE ev = ?1")           \
     X(Q_BOARD_INSERT, "INSERT OR IGNORE INTO boards(ev, id, author, created, name, about, valid) " \
                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")                                       \
@@ -186,6 +206,19 @@ enum post_state {
 enum q { STORE_QUERIES(STORE_Q_ENUM) Q_COUNT };
 #undef STORE_Q_ENUM
 
+/* One valid settings event that set `hold`: the hold timeline is these in (created,
+ * id) order, after the genesis's value. */
+struct hold_step {
+    uint64_t created, value;
+    uint8_t id[HEARTH_ID_LEN];
+};
+
+struct hold_steps {
+    struct hold_step *v;
+    size_t n, cap;
+    uint64_t genesis; /* the genesis's hold (0 when it sets none) */
+};
+
 struct store {
     sqlite3 *db;
     sqlite3_stmt *st[Q_COUNT];
@@ -200,9 +233,17 @@ struct store {
     bool any_waiting;    /* the waiting table may have rows (read at each write) */
     /* Community care, read at each write (care_load). */
     uint64_t hold, flag_limit; /* settings: held first posts, flags that hide */
+    struct hold_steps holds;   /* the hold timeline (care_hold_at), when holds_loaded */
+    bool holds_loaded;
     bool any_banned;
     int64_t search_upto; /* posts up to this arrival are in the search index */
-    bool search_purged;  /* purged text left the index: optimize before commit */
+    /* The time horizon (view.c, "time"), read once a write transaction needs it: the
+     * event with the greatest (created, id) and the newest created of any other
+     * author's event (UINT64_MAX while no other author has one). */
+    bool time_loaded, has_top;
+    uint8_t top_author[HEARTH_PK_LEN], top_id[HEARTH_ID_LEN];
+    uint64_t top_created, horizon;
+    bool search_purged; /* purged text left the index: optimize before commit */
     unsigned ncpu;
     struct store_ingest_tally tally;       /* store_ingest's outcomes on this handle */
     uint8_t sealed[HEARTH_MSG_MAX_SEALED]; /* a message being published (rules_prepare) */
@@ -256,6 +297,10 @@ enum view_how {
     VIEW_FRESH = 1,      /* just inserted (else: its purged body was restored) */
     VIEW_REFERENCED = 2, /* events that arrived before it refer to it */
 };
+
+/* How far past the horizon (the newest time two authors vouch for) a post's own
+ * time still counts: docs/EVENTS.md, "Time". */
+#define VIEW_SKEW_MS (24ULL * 60 * 60 * 1000)
 
 /* An event as a reference target: where it is held and, for a post or reply, its
  * row of the view. */
@@ -352,6 +397,12 @@ HEARTH_MUST_CHECK herr care_banned(struct store *s, const uint8_t *author, bool 
 HEARTH_MUST_CHECK herr care_ban_event(struct store *s, const uint8_t *subject,
                                       uint8_t id[HEARTH_ID_LEN], bool *has);
 HEARTH_MUST_CHECK herr care_load(struct store *s);
+/* care_hold_at - the hold in force at time t: the value of the valid settings event
+ * that set hold with the greatest (created, id) whose created is at most t, else the
+ * genesis's (docs/EVENTS.md, "Held posts"). */
+HEARTH_MUST_CHECK herr care_hold_at(struct store *s, uint64_t t, uint64_t *hold);
+/* care_release - free what the care module keeps on the store (store_destroy). */
+void care_release(struct store *s);
 
 /* ---- ingest.c ---- */
 

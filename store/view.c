@@ -13,14 +13,19 @@
  *   the root or a reply of the same root. A reference that has not arrived leaves the
  *   event pending; a wrong one leaves it invalid. Both have no effect.
  * - the version of a post in force is the one with the greatest (seq, id) among the
- *   post itself and its author's edits that are not retracted; (seq, id) order breaks
- *   a fork's seq tie by the higher id. The title is the one of the greatest version
- *   that carries a title (posts only); text and cw are the winner's.
+ *   post itself and its author's edits; (seq, id) order breaks a fork's seq tie by the
+ *   higher id. Its text, title (posts only) and cw are the post's; every other version
+ *   is superseded and its body purged for good, as a retraction purges, so that an
+ *   edit takes the old words off every node. When the greatest version is a retracted
+ *   edit the post has no words.
  * - a retraction counts only when its author is the target's author; it purges the
  *   target's body (and, for a post or reply, every edit's body) for good.
  * - a board counts only when its author is the founder.
  * - a reaction counts once per (author, target, reaction); a profile is the author's
  *   greatest (seq, id) profile that is not retracted.
+ * - a post's time in the view (what its thread's activity and a board's order use) is
+ *   its created time when the set vouches for it, else the latest time the set proves
+ *   it came after ("time" below).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +52,7 @@ struct postrow {
     uint8_t id[HEARTH_ID_LEN], author[HEARTH_PK_LEN];
     uint8_t root[HEARTH_ID_LEN], parent[HEARTH_ID_LEN];
     uint64_t seq, created;
+    uint64_t vt, la; /* its time in the view (post_time); last_activity as stored */
     int state, depth, status;
 };
 
@@ -56,6 +62,7 @@ struct content {
     bool locked, pinned;
     char *title, *text, *cw;
     uint64_t edited;
+    bool replaced; /* a superseded version's body was purged just now */
 };
 
 static void content_release(struct content *c)
@@ -67,6 +74,8 @@ static void content_release(struct content *c)
 }
 
 static herr post_refresh(struct store *s, int64_t ev, bool content);
+static herr post_time(struct store *s, const struct postrow *p, uint64_t *t);
+static herr time_write(struct store *s, const struct postrow *p);
 static herr post_load(struct store *s, int64_t ev, struct postrow *p);
 static herr refresh_post_at(struct store *s, int64_t ev);
 static herr ev_find(struct store *s, const uint8_t id[HEARTH_ID_LEN], struct evrow *r, bool *found);
@@ -323,28 +332,54 @@ static herr version_body(struct store *s, const struct refrow *v, const struct p
     return parse_arrival(s, v->arrival, ev);
 }
 
-/* content_pick - text and cw of the greatest version, title of the greatest that
- * carries one. */
+/* supersede - purge the body of every version of p but the greatest by (seq, id):
+ * the post itself (when *own_body) and its author's edits in r. r's rows and *own_body
+ * are updated, and c->replaced set when a body went. */
+static herr supersede(struct store *s, const struct postrow *p, bool *own_body, struct refs *r,
+                      struct content *c)
+{
+    uint64_t top_seq = p->seq;
+    const uint8_t *top_id = p->id;
+    for (size_t i = 0; i < r->n; i++) {
+        const struct refrow *x = &r->v[i];
+        if (x->kind == EK_EDIT && !memcmp(x->author, p->author, HEARTH_PK_LEN) &&
+            version_cmp(x->seq, x->id, top_seq, top_id) > 0)
+            top_seq = x->seq, top_id = x->id;
+    }
+    herr e = HERR_OK;
+    if (*own_body && top_id != p->id) {
+        e = purge(s, p->ev);
+        *own_body = false;
+        c->replaced = true;
+    }
+    for (size_t i = 0; i < r->n && !e; i++) {
+        struct refrow *x = &r->v[i];
+        if (x->kind != EK_EDIT || x->purged || x->id == top_id ||
+            memcmp(x->author, p->author, HEARTH_PK_LEN))
+            continue;
+        e = purge(s, x->arrival);
+        x->purged = true;
+        c->replaced = true;
+    }
+    return e;
+}
+
+/* content_pick - text, title and cw of the greatest version (after supersede, the
+ * only one with a body), when vers has it. */
 static herr content_pick(struct store *s, const struct postrow *p, const struct event *own,
                          const struct refs *vers, struct content *c)
 {
     struct event ev;
-    for (size_t i = 0; i < vers->n; i++) {
-        herr e = version_body(s, &vers->v[i], p, own, &ev);
-        if (e)
-            return e;
-        if (i == 0) {
-            c->text = hstr_dup(ev.b.text);
-            c->cw = hstr_dup(ev.b.cw);
-            c->edited = vers->v[0].kind == EK_EDIT ? vers->v[0].created : 0;
-            if ((ev.b.text.p && !c->text) || (ev.b.cw.p && !c->cw))
-                return store_fail(s, HERR_NOMEM, "out of memory");
-        }
-        if (p->kind != EK_POST || !ev.b.title.p)
-            continue;
-        c->title = hstr_dup(ev.b.title);
-        return c->title ? HERR_OK : store_fail(s, HERR_NOMEM, "out of memory");
-    }
+    herr e = vers->n ? version_body(s, &vers->v[0], p, own, &ev) : HERR_OK;
+    if (e || !vers->n)
+        return e;
+    c->text = hstr_dup(ev.b.text);
+    c->cw = hstr_dup(ev.b.cw);
+    c->title = p->kind == EK_POST ? hstr_dup(ev.b.title) : NULL;
+    c->edited = vers->v[0].kind == EK_EDIT ? vers->v[0].created : 0;
+    if ((ev.b.text.p && !c->text) || (ev.b.cw.p && !c->cw) ||
+        (p->kind == EK_POST && ev.b.title.p && !c->title))
+        return store_fail(s, HERR_NOMEM, "out of memory");
     return HERR_OK;
 }
 
@@ -434,25 +469,30 @@ static herr facts_load(struct store *s, const struct postrow *p, const struct re
     return e;
 }
 
-/* is_held - one of its author's first `hold` posts and replies (by (seq, id)), the
- * author holding no role and no moderator having approved it. */
+/* is_held - one of its author's first n posts and replies (by (seq, id)), where n is
+ * the smaller of the hold in force and the hold in force at the post's time (so that
+ * turning the hold on or up holds none of what was already out), the author holding no
+ * role and no moderator having approved it. */
 static herr is_held(struct store *s, const struct postrow *p, const struct care_facts *f,
                     bool *held)
 {
     herr e = HERR_OK;
     bool role;
+    uint64_t then, limit;
     *held = false;
-    if (!s->hold || f->approved || (e = care_current(s, p->author, ROLE_PEER, &role)) || role)
+    if (!s->hold || f->approved || (e = care_hold_at(s, p->created, &then)) || !then ||
+        (e = care_current(s, p->author, ROLE_PEER, &role)) || role)
         return e;
+    limit = then < s->hold ? then : s->hold;
     sqlite3_stmt *q = sq(s, Q_HOLD_RANK);
     if (!q)
         return HERR_IO;
     sqlite3_bind_blob(q, 1, p->author, HEARTH_PK_LEN, SQLITE_STATIC);
     sqlite3_bind_int64(q, 2, (int64_t)p->seq);
     sq_bind_id(q, 3, p->id);
-    sqlite3_bind_int64(q, 4, (int64_t)s->hold);
+    sqlite3_bind_int64(q, 4, (int64_t)limit);
     int n = sq_step(s, q, &e, "cannot rank a post");
-    *held = n > 0 && (uint64_t)sqlite3_column_int64(q, 0) < s->hold;
+    *held = n > 0 && (uint64_t)sqlite3_column_int64(q, 0) < limit;
     if (n > 0)
         sqlite3_reset(q);
     return n < 0 ? e : HERR_OK;
@@ -498,7 +538,7 @@ static herr compute_content(struct store *s, const struct postrow *p, const stru
     c->pinned = p->kind == EK_POST && f.pin.has && f.pin.on;
     if (!e && (f.retracted || f.removed || f.purge))
         e = purge_post(s, p, &r);
-    else if (!e)
+    else if (!e && !(e = supersede(s, p, &own_body, &r, c)))
         e = live_versions(s, p, own_body, &r, &vers);
     if (!e && vers.n)
         e = content_pick(s, p, own, &vers, c);
@@ -674,6 +714,160 @@ static herr compute_state(struct store *s, struct postrow *p)
     return e;
 }
 
+/* ---- time ----
+ *
+ * Clocks may be years off, and a post dated ahead of everyone else's must not sit at
+ * the top of its board until the world catches up. The horizon H is the newest
+ * created time that two authors vouch for: the greatest created among the events of
+ * every author but the one whose event has the greatest (created, id). A post or
+ * reply whose created is at most H + VIEW_SKEW_MS has that time in the view; one
+ * beyond it has the latest time the set proves it came after: its author's previous
+ * event (by seq) within the bound, plus a millisecond a seq since (at most a minute),
+ * or what it answers (its board, or the parent of a reply) when within the bound and
+ * later. All of it is a function of the set: H only grows as events arrive, and when
+ * it passes an event's time, or an author's earlier event arrives, the times that
+ * depended on it are computed again. */
+
+/* time_ready - the horizon, read once per write transaction (care_load resets it),
+ * as it was before the event at `fresh` (0: none) was stored. */
+static herr time_ready(struct store *s, int64_t fresh)
+{
+    herr e = HERR_OK;
+    if (s->time_loaded)
+        return HERR_OK;
+    s->has_top = false;
+    s->horizon = UINT64_MAX;
+    sqlite3_stmt *q = sq(s, Q_TIME_TOP);
+    if (!q)
+        return HERR_IO;
+    sqlite3_bind_int64(q, 1, fresh);
+    int n = sq_step(s, q, &e, "cannot read the newest event");
+    if (n > 0) {
+        s->has_top = true;
+        memcpy(s->top_author, sqlite3_column_blob(q, 0), HEARTH_PK_LEN);
+        s->top_created = (uint64_t)sqlite3_column_int64(q, 1);
+        memcpy(s->top_id, sqlite3_column_blob(q, 2), HEARTH_ID_LEN);
+        sqlite3_reset(q);
+    }
+    if (n < 0)
+        return e;
+    if (s->has_top) {
+        if (!(q = sq(s, Q_TIME_HORIZON)))
+            return HERR_IO;
+        sqlite3_bind_blob(q, 1, s->top_author, HEARTH_PK_LEN, SQLITE_STATIC);
+        sqlite3_bind_int64(q, 2, fresh);
+        if ((n = sq_step(s, q, &e, "cannot read the horizon")) > 0) {
+            s->horizon = (uint64_t)sqlite3_column_int64(q, 0);
+            sqlite3_reset(q);
+        }
+        if (n < 0)
+            return e;
+    }
+    s->time_loaded = true;
+    return HERR_OK;
+}
+
+static uint64_t time_bound(const struct store *s)
+{
+    return s->horizon >= UINT64_MAX - VIEW_SKEW_MS ? UINT64_MAX : s->horizon + VIEW_SKEW_MS;
+}
+
+/* time_note - x was just stored: move the horizon. */
+static void time_note(struct store *s, const struct event *x)
+{
+    bool newest = !s->has_top || x->created > s->top_created ||
+                  (x->created == s->top_created && memcmp(x->id, s->top_id, HEARTH_ID_LEN) > 0);
+    bool same = s->has_top && !memcmp(x->author, s->top_author, HEARTH_PK_LEN);
+    uint64_t vouched = newest ? s->top_created : x->created;
+    if (s->has_top && !same && (s->horizon == UINT64_MAX || vouched > s->horizon))
+        s->horizon = vouched;
+    if (newest) {
+        s->has_top = true;
+        memcpy(s->top_author, x->author, HEARTH_PK_LEN);
+        memcpy(s->top_id, x->id, HEARTH_ID_LEN);
+        s->top_created = x->created;
+    }
+}
+
+static herr post_time(struct store *s, const struct postrow *p, uint64_t *t)
+{
+    herr e = time_ready(s, 0);
+    uint64_t bound = time_bound(s);
+    *t = p->created;
+    if (e || p->created <= bound)
+        return e;
+    *t = 0;
+    sqlite3_stmt *q = sq(s, Q_TIME_ANCHOR);
+    if (!q)
+        return HERR_IO;
+    sqlite3_bind_blob(q, 1, p->author, HEARTH_PK_LEN, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, (int64_t)p->seq);
+    sqlite3_bind_int64(q, 3, (int64_t)bound);
+    int n = sq_step(s, q, &e, "cannot read an author's events");
+    if (n > 0) {
+        uint64_t since = p->seq - (uint64_t)sqlite3_column_int64(q, 1);
+        *t = (uint64_t)sqlite3_column_int64(q, 0) + (since < 60000 ? since : 60000);
+        *t = *t < bound ? *t : bound;
+        sqlite3_reset(q);
+    }
+    if (n < 0)
+        return e;
+    struct evrow r;
+    if (p->ref_ev && !(e = ev_row(s, p->ref_ev, &r)) && r.created <= bound && r.created > *t)
+        *t = r.created;
+    return e;
+}
+
+/* time_sweep - recompute the times of the posts and replies listed by q. */
+static herr time_sweep(struct store *s, sqlite3_stmt *q)
+{
+    struct i64vec evs = {0};
+    herr e = q ? sq_collect(s, q, &evs, "cannot list posts ahead of the horizon") : HERR_IO;
+    for (size_t i = 0; i < evs.n && !e; i++) {
+        struct postrow p;
+        e = post_load(s, evs.v[i], &p);
+        if (!e)
+            e = post_time(s, &p, &p.vt);
+        if (!e)
+            e = time_write(s, &p);
+    }
+    i64vec_release(&evs);
+    return e;
+}
+
+/* time_settle - after x arrived: when the bound moved past some event's time, every
+ * post beyond the lower of the two bounds takes its time again; when x is within the
+ * bound, so do its author's later posts beyond it (x may be their new anchor). */
+static herr time_settle(struct store *s, const struct event *x, uint64_t b0)
+{
+    herr e = HERR_OK;
+    uint64_t b1 = time_bound(s), lo = b0 < b1 ? b0 : b1, hi = b0 < b1 ? b1 : b0;
+    sqlite3_stmt *q;
+    if (lo != hi) {
+        if (!(q = sq(s, Q_TIME_CROSSED)))
+            return HERR_IO;
+        sqlite3_bind_int64(q, 1, (int64_t)lo);
+        sqlite3_bind_int64(q, 2, (int64_t)(hi > INT64_MAX ? INT64_MAX : hi));
+        int n = sq_step(s, q, &e, "cannot read the horizon");
+        if (n > 0) {
+            sqlite3_reset(q);
+            if ((q = sq(s, Q_TIME_AHEAD)) != NULL)
+                sqlite3_bind_int64(q, 1, (int64_t)lo);
+            e = time_sweep(s, q);
+        }
+        if (e)
+            return e;
+    }
+    if (x->created > b1 || x->kind == EK_GENESIS)
+        return HERR_OK;
+    if (!(q = sq(s, Q_TIME_AUTHOR_AHEAD)))
+        return HERR_IO;
+    sqlite3_bind_blob(q, 1, x->author, HEARTH_PK_LEN, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, (int64_t)x->seq);
+    sqlite3_bind_int64(q, 3, (int64_t)(b1 > INT64_MAX ? INT64_MAX : b1));
+    return time_sweep(s, q);
+}
+
 /* ---- posts: writing, counting, propagating ---- */
 
 static bool counted(uint32_t kind, int state, int status)
@@ -681,18 +875,55 @@ static bool counted(uint32_t kind, int state, int status)
     return kind == EK_REPLY && state == PS_OK && status == POST_VISIBLE;
 }
 
+/* recount - count the thread of the post at root_ev again: its visible replies and
+ * its last activity, the latest of its replies' times and its own. */
+static herr recount(struct store *s, int64_t root_ev)
+{
+    struct postrow r;
+    herr e = post_load(s, root_ev, &r);
+    if (!e)
+        e = post_time(s, &r, &r.vt);
+    sqlite3_stmt *q = e ? NULL : sq(s, Q_POST_RECOUNT);
+    if (!q)
+        return e ? e : HERR_IO;
+    sqlite3_bind_int64(q, 1, root_ev);
+    sqlite3_bind_int64(q, 2, (int64_t)r.vt);
+    return sq_exec(s, q, "cannot count replies");
+}
+
 /* thread_count - a reply's counted-ness changed: update its thread's reply count
  * and last activity (adding is cheap; removing recounts, which is rare). root_ev is
  * the thread's post, known while the reply counts or just did. */
 static herr thread_count(struct store *s, const struct postrow *p, int64_t root_ev, bool now)
 {
-    sqlite3_stmt *q = sq(s, now ? Q_POST_COUNT_ADD : Q_POST_RECOUNT);
+    if (!now)
+        return recount(s, root_ev);
+    sqlite3_stmt *q = sq(s, Q_POST_COUNT_ADD);
     if (!q)
         return HERR_IO;
     sqlite3_bind_int64(q, 1, root_ev);
-    if (now)
-        sqlite3_bind_int64(q, 2, (int64_t)p->created);
+    sqlite3_bind_int64(q, 2, (int64_t)p->vt);
     return sq_exec(s, q, "cannot count replies");
+}
+
+/* time_write - p's time (p->vt) may differ from what the view holds: a reply, and a
+ * post that is not (yet) part of the forum, keep their own in last_activity; a post's
+ * thread, and a reply's when it counts, is counted again. */
+static herr time_write(struct store *s, const struct postrow *p)
+{
+    if (p->kind == EK_POST && p->state == PS_OK)
+        return recount(s, p->ev);
+    if (p->vt == p->la)
+        return HERR_OK;
+    sqlite3_stmt *q = sq(s, Q_POST_TIME);
+    if (!q)
+        return HERR_IO;
+    sqlite3_bind_int64(q, 1, p->ev);
+    sqlite3_bind_int64(q, 2, (int64_t)p->vt);
+    herr e = sq_exec(s, q, "cannot update a post's time");
+    if (!e && counted(p->kind, p->state, p->status))
+        e = recount(s, p->root_ev);
+    return e;
 }
 
 /* propagate - p's state or depth changed: recompute the replies that answer it. */
@@ -758,7 +989,7 @@ static herr search_touch(struct store *s, const struct postrow *p, const struct 
         return HERR_IO;
     sqlite3_bind_int64(q, 1, p->ev);
     herr e = sq_exec(s, q, "cannot update the search index");
-    if (!e && sqlite3_changes(s->db) && !c->text)
+    if (!e && sqlite3_changes(s->db) && (!c->text || c->replaced))
         s->search_purged = true;
     if (e || p->state != PS_OK || c->status != POST_VISIBLE || !c->text)
         return e;
@@ -818,6 +1049,7 @@ static herr post_load(struct store *s, int64_t ev, struct postrow *p)
     p->board_ev = sqlite3_column_int64(q, 9);
     p->root_ev = sqlite3_column_int64(q, 11);
     p->ref_ev = sqlite3_column_int64(q, 12);
+    p->la = (uint64_t)sqlite3_column_int64(q, 13);
     sqlite3_reset(q);
     return HERR_OK;
 }
@@ -843,12 +1075,18 @@ static herr post_refresh(struct store *s, int64_t ev, bool content)
         if (!e)
             e = compute_content(s, &p, NULL, !r.purged, true, &c);
     }
+    if (!e)
+        e = post_time(s, &p, &p.vt);
     if (!e) {
         p.status = c.status;
         e = post_write(s, &p, &c);
     }
     if (!e)
         e = after_change(s, &p, &b, true);
+    /* Beyond the horizon its anchor may have moved; a post that joins its board takes
+     * its time again in case it was beyond the horizon when it came. */
+    if (!e && (p.kind == EK_POST ? p.vt != p.created || p.state != b.state : p.vt != p.la))
+        e = time_write(s, &p);
     content_release(&c);
     return e;
 }
@@ -873,6 +1111,7 @@ static herr post_insert(struct store *s, const struct postrow *p, const struct c
     sqlite3_bind_int64(q, 13, (int64_t)c->edited);
     sqlite3_bind_int(q, 14, c->locked);
     sqlite3_bind_int(q, 15, c->pinned);
+    sqlite3_bind_int64(q, 16, (int64_t)p->vt);
     return sq_exec(s, q, "cannot insert a post");
 }
 
@@ -893,6 +1132,8 @@ static herr post_apply(struct store *s, int64_t ev, const struct view_target *re
     memcpy(p.root, x->kind == EK_POST ? x->id : x->root, HEARTH_ID_LEN);
     memcpy(p.parent, x->ref, HEARTH_ID_LEN);
     herr e = compute_state(s, &p);
+    if (!e)
+        e = post_time(s, &p, &p.vt);
     if (!e)
         e = compute_content(s, &p, x, x->body != NULL, referenced, &c);
     if (!e) {
@@ -1152,13 +1393,16 @@ static herr role_apply(struct store *s, int64_t ev)
     return !e && changed ? recompute_dependents(s) : e;
 }
 
+/* config_apply - a settings event can change what is held without changing the
+ * settings in force (it moves the hold timeline), so with a hold in force every post
+ * is looked at again. */
 static herr config_apply(struct store *s, int64_t ev, uint32_t kind)
 {
     bool changed;
     herr e = care_event_add(s, ev, kind);
     if (!e)
         e = care_config_recompute(s, &changed);
-    return !e && changed ? posts_refresh_all(s) : e;
+    return !e && (changed || (kind == EK_SETTINGS && s->hold)) ? posts_refresh_all(s) : e;
 }
 
 /* mod_apply - a moderation event arrived: record it, and recompute its target (a
@@ -1389,24 +1633,62 @@ static herr post_purge_due(struct store *s, const uint8_t *id, const uint8_t *au
     return e;
 }
 
+/* edited_later - an edit of the post (held at arrival, or 0: the post is not held and
+ * its edits wait for `id`) by `author`, greater than (seq, vid) in (seq, id) order, is
+ * held: the version (seq, vid) of that post is superseded. */
+static herr edited_later(struct store *s, int64_t arrival, const uint8_t *id, const uint8_t *author,
+                         uint64_t seq, const uint8_t *vid, bool *yes)
+{
+    herr e = HERR_OK;
+    sqlite3_stmt *q = sq(s, arrival ? Q_EDIT_NEWER : Q_WAIT_EDIT_NEWER);
+    if (!q)
+        return HERR_IO;
+    if (arrival)
+        sqlite3_bind_int64(q, 1, arrival);
+    else
+        sq_bind_id(q, 1, id);
+    sqlite3_bind_blob(q, 2, author, HEARTH_PK_LEN, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 3, (int64_t)seq);
+    sq_bind_id(q, 4, vid);
+    int n = sq_step(s, q, &e, "cannot read edits");
+    *yes = n > 0;
+    if (n > 0)
+        sqlite3_reset(q);
+    return n < 0 ? e : HERR_OK;
+}
+
+/* edit_purge_due - an edit's words go with its post (retracted or removed), and when
+ * the post itself or a later edit of it supersedes them. */
+static herr edit_purge_due(struct store *s, const struct event *ev, bool *yes)
+{
+    struct evrow t;
+    bool held;
+    herr e = ev_find(s, ev->ref, &t, &held);
+    if (e || !held || (t.kind != EK_POST && t.kind != EK_REPLY))
+        return e;
+    e = post_purge_due(s, t.id, t.author, t.arrival, true, yes);
+    if (e || *yes || memcmp(t.author, ev->author, HEARTH_PK_LEN))
+        return e;
+    *yes = version_cmp(t.seq, t.id, ev->seq, ev->id) > 0;
+    return *yes ? HERR_OK : edited_later(s, t.arrival, NULL, ev->author, ev->seq, ev->id, yes);
+}
+
 herr view_must_purge(struct store *s, const struct event *ev, int64_t arrival, bool referenced,
                      bool *yes)
 {
     *yes = false;
     if (!purgeable(ev->kind))
         return HERR_OK;
-    if (ev->kind == EK_POST || ev->kind == EK_REPLY)
-        return post_purge_due(s, ev->id, ev->author, arrival, referenced, yes);
+    if (ev->kind == EK_POST || ev->kind == EK_REPLY) {
+        herr e = post_purge_due(s, ev->id, ev->author, arrival, referenced, yes);
+        if (e || *yes || (!arrival && !referenced))
+            return e;
+        return edited_later(s, arrival, ev->id, ev->author, ev->seq, ev->id, yes);
+    }
     herr e = retracted_before(s, ev, arrival, referenced, yes);
     if (e || *yes || ev->kind != EK_EDIT)
         return e;
-    /* An edit of a retracted or removed post goes with it. */
-    struct evrow t;
-    bool held;
-    e = ev_find(s, ev->ref, &t, &held);
-    if (!e && held && (t.kind == EK_POST || t.kind == EK_REPLY))
-        e = post_purge_due(s, t.id, t.author, t.arrival, true, yes);
-    return e;
+    return edit_purge_due(s, ev, yes);
 }
 
 /* content_apply - a post or reply arrived (fresh) or got its body back. */
@@ -1427,8 +1709,8 @@ static herr flag_apply(struct store *s, int64_t ev, const struct view_target *re
     return e;
 }
 
-herr view_apply(struct store *s, int64_t ev, const struct view_target *ref, const struct event *x,
-                unsigned how)
+static herr apply_kind(struct store *s, int64_t ev, const struct view_target *ref,
+                       const struct event *x, unsigned how)
 {
     switch (x->kind) {
     case EK_GENESIS:
@@ -1458,4 +1740,17 @@ herr view_apply(struct store *s, int64_t ev, const struct view_target *ref, cons
     default:
         return HERR_OK;
     }
+}
+
+herr view_apply(struct store *s, int64_t ev, const struct view_target *ref, const struct event *x,
+                unsigned how)
+{
+    herr e = time_ready(s, how & VIEW_FRESH ? ev : 0);
+    uint64_t b0 = time_bound(s);
+    if (e)
+        return e;
+    if (how & VIEW_FRESH)
+        time_note(s, x);
+    e = apply_kind(s, ev, ref, x, how);
+    return !e && (how & VIEW_FRESH) ? time_settle(s, x, b0) : e;
 }

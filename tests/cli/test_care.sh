@@ -362,6 +362,30 @@ done
 expect_ok "$HEARTH" -d "$V" read "$T"
 contains "removed placeholder" "$OUT" "[removed by a moderator]"
 
+# ---- edit: the words it replaces are purged on every node ----
+OLDNUM="$RANDOM$RANDOM"
+OLDWORDS="pharmacy-$OLDNUM"
+reply "$U" "$T" "I queued at $OLDWORDS all morning."
+EDITED=$ID
+mesh "$U" "$V"
+sqlite3 "$V/hearth.db" "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null
+check "the words are on V before the edit" "$(grep -c -a "$OLDWORDS" "$V/hearth.db")" -gt 0
+expect_ok "$HEARTH" -d "$U" edit "$EDITED" --body "I queued in town all morning."
+mesh "$U" "$V"
+for d in "$U" "$V"; do
+    expect_ok "$HEARTH" -d "$d" --json read "$EDITED"
+    same "the new words on $d" "$(json '[p["body"] for p in d if p["id"] == "'"$EDITED"'"][0]')" \
+        "I queued in town all morning."
+    expect_ok "$HEARTH" -d "$d" --json search "$OLDNUM"
+    same "search finds no old words on $d" "$(json 'len(d)')" 0
+    sqlite3 "$d/hearth.db" "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null
+    same "the old words are gone from the database file on $d" \
+        "$(cat "$d/hearth.db" "$d/hearth.db-wal" 2>/dev/null | grep -c -a "$OLDWORDS" || true)" 0
+    expect_ok "$HEARTH" -d "$d" export "$d.edited.bundle"
+    same "the old words are not in $d's export" \
+        "$(grep -c -a "$OLDWORDS" "$d.edited.bundle" || true)" 0
+done
+
 # ---- the log: who did what, and why ----
 expect_ok "$HEARTH" -d "$A" mod log
 contains "log: count" "$OUT" "7 moderation actions"
@@ -540,13 +564,20 @@ unchanged "$U"
 post "$U" lived-experience "Dark days" "Words that could hurt to read." --cw "Self-harm, suicide"
 D=$ID
 expect_ok "$HEARTH" -d "$U" read "$D"
+contains "read shows the warning" "$OUT" "[content warning: Self-harm, suicide]"
+lacks "read folds the words under the warning" "$OUT" "Words that could hurt"
+contains "read says how to open them" "$OUT" "[folded under the warning: hearth read ${D:0:12} --show]"
+expect_ok "$HEARTH" -d "$U" search could hurt
+lacks "search folds the words under the warning" "$OUT" "Words that could hurt"
+contains "search says how to open them" "$OUT" "hearth read ${D:0:12} --show]"
+expect_ok "$HEARTH" -d "$U" read "$D" --show
 WARN_LINE=$(printf '%s\n' "$OUT" | grep -n '\[content warning: Self-harm, suicide\]' | cut -d: -f1)
 BODY_LINE=$(printf '%s\n' "$OUT" | grep -n 'Words that could hurt' | cut -d: -f1)
 check "the warning comes before the body" "$WARN_LINE" -lt "$BODY_LINE"
 expect_ok "$HEARTH" -d "$U" settings --mute self-harm
 contains "human mute" "$OUT" "muted 'self-harm'"
 snapshot "$U"
-expect_ok "$HEARTH" -d "$U" read "$D"
+expect_ok "$HEARTH" -d "$U" read "$D" --show
 contains "the warning is still shown" "$OUT" "[content warning: Self-harm, suicide]"
 contains "muted instead of the body" "$OUT" "[muted: self-harm]"
 lacks "muted body not shown" "$OUT" "Words that could hurt"
@@ -574,11 +605,39 @@ expect_fail 3 "'nothing': not muted here" "$HEARTH" -d "$U" settings --unmute no
 expect_fail 4 "warning must be one line" "$HEARTH" -d "$U" settings --mute $'a\nb'
 expect_ok "$HEARTH" -d "$U" settings --unmute Self-Harm
 expect_ok "$HEARTH" -d "$U" settings --unmute suicide
-expect_ok "$HEARTH" -d "$U" read "$D"
+expect_ok "$HEARTH" -d "$U" read "$D" --show
 contains "unmuted body shown" "$OUT" "Words that could hurt to read."
 expect_ok "$HEARTH" -d "$U" settings
 contains "no muted warnings" "$OUT" "  (none)"
 unchanged "$U"
+
+# A muted warning matches whole words, not pieces of them: "ill" mutes "ILL-health"
+# and "ill" but not "will", "illness" or "chill".
+post "$U" lived-experience "Stormy" "The rain will pass, they say." --cw "it will get loud"
+WILL=$ID
+post "$U" lived-experience "Clinic" "About my mental health this year." --cw "Mental ILL-health"
+ILLH=$ID
+post "$U" lived-experience "Winter" "Cold and dark." --cw "illness, chill"
+ILLNESS=$ID
+post "$U" lived-experience "Sick" "In bed all week." --cw "feeling «ill»"
+ILLQ=$ID
+expect_ok "$HEARTH" -d "$U" settings --mute ill
+expect_ok "$HEARTH" -d "$U" read "$WILL" --show
+lacks "ill does not mute will" "$OUT" "[muted"
+contains "will's words shown" "$OUT" "The rain will pass"
+expect_ok "$HEARTH" -d "$U" read "$ILLNESS" --show
+lacks "ill does not mute illness or chill" "$OUT" "[muted"
+expect_ok "$HEARTH" -d "$U" read "$ILLH" --show
+contains "ill mutes ILL-health" "$OUT" "[muted: ill]"
+expect_ok "$HEARTH" -d "$U" read "$ILLQ" --show
+contains "ill mutes «ill»" "$OUT" "[muted: ill]"
+expect_ok "$HEARTH" -d "$U" settings --mute "mental ill"
+expect_ok "$HEARTH" -d "$U" --json read "$ILLH"
+same "a phrase matches as words" "$(json 'd[0]["muted"]')" "ill"
+expect_ok "$HEARTH" -d "$U" settings --unmute ill
+expect_ok "$HEARTH" -d "$U" --json read "$ILLH"
+same "a phrase of whole words mutes" "$(json 'd[0]["muted"]')" "mental ill"
+expect_ok "$HEARTH" -d "$U" settings --unmute "mental ill"
 
 # ---- a revoked moderator's actions: kept, and --undo takes their effect away ----
 expect_ok "$HEARTH" -d "$A" role grant "$KIRI" moderator

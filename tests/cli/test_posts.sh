@@ -65,8 +65,12 @@ run_in "A reply from stdin" "$HEARTH" -d "$A" reply "${T:0:8}"
 same "reply from stdin" "$RC" 0
 contains "human reply output" "$OUT" "replied "
 
-# read: the thread in order, indented, warnings before bodies.
+# read: the thread in order, indented, warnings before bodies, which stay folded until
+# --show opens them.
 expect_ok "$HEARTH" -d "$A" read "${T:0:6}"
+lacks "read folds a warned body" "$OUT" "Struggling to get out of bed"
+contains "read folds it under the warning" "$OUT" $'[content warning: low mood]\n[folded under the warning: hearth read '"${T:0:12}"' --show]'
+expect_ok "$HEARTH" -d "$A" read "${T:0:6}" --show
 contains "read title" "$OUT" "Bad week"
 contains "read board" "$OUT" "in lived-experience"
 contains "read author" "$OUT" "river otter (${ME:0:8})"

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -414,12 +415,80 @@ static void test_hold_and_approve(void **state)
     store_set_viewer(f->s, NULL);
     assert_int_equal(mod(f, &B, "approve", p), HERR_OK);
     assert_int_equal(status(f, NULL, p), POST_VISIBLE);
-    /* Settings change: hold 3 holds C's second post too (unapproved). */
+    /* Settings change: hold 3 holds C's next post (their third), not the second that
+     * was out already. */
     struct event_draft st = {.kind = EK_SETTINGS};
     st.b.has_hold = true, st.b.hold = 3;
     publish(f, &F, st, NULL);
-    assert_int_equal(status(f, NULL, q), -1);
+    assert_int_equal(status(f, NULL, q), POST_VISIBLE);
     assert_int_equal(status(f, NULL, p), POST_VISIBLE);
+    uint8_t r[HEARTH_ID_LEN];
+    post(f, &C, "my third", r);
+    assert_int_equal(status(f, NULL, r), -1);
+    assert_int_equal(status(f, &C, r), POST_HELD);
+    fx_free(f);
+}
+
+/* Turning the hold on holds new members' posts from then on, and hides nothing that
+ * was out before; turning it off lets the held ones out. Either way the order in
+ * which the events arrive does not matter. */
+static void test_hold_turned_on_keeps_the_past(void **state)
+{
+    struct fx *f = fx_new("care_hold_on", 0, 0);
+    uint8_t p[HEARTH_ID_LEN], r[HEARTH_ID_LEN], s1[HEARTH_ID_LEN], q[HEARTH_ID_LEN],
+        n[HEARTH_ID_LEN], d1[HEARTH_ID_LEN], d2[HEARTH_ID_LEN];
+    struct event_draft pd = {
+        .kind = EK_POST, .forum = f->forum, .seq = 1, .created = 1000, .ref = f->board};
+    pd.b.title = S("Read by many"), pd.b.text = S("an old thread people follow");
+    ingest_draft(f, &C, pd, p);
+    struct event_draft rd = {
+        .kind = EK_REPLY, .forum = f->forum, .seq = 1, .created = 2000, .root = p, .ref = p};
+    rd.b.text = S("a first reply, read too");
+    ingest_draft(f, &A, rd, r);
+    struct event_draft sd = {.kind = EK_SETTINGS, .forum = f->forum, .seq = 10, .created = 3000};
+    sd.b.has_hold = true, sd.b.hold = 1;
+    ingest_draft(f, &F, sd, s1);
+    assert_int_equal(status(f, NULL, p), POST_VISIBLE); /* out before the hold */
+    assert_int_equal(status(f, NULL, r), POST_VISIBLE);
+    struct event_draft qd = pd;
+    qd.seq = 2, qd.created = 4000, qd.b.title = S("Again");
+    ingest_draft(f, &C, qd, q); /* C is not new: their first post is out */
+    assert_int_equal(status(f, NULL, q), POST_VISIBLE);
+    struct event_draft nd = pd;
+    nd.created = 5000, nd.b.title = S("New here");
+    ingest_draft(f, &B, nd, n); /* B is new: held */
+    assert_int_equal(status(f, NULL, n), -1);
+    assert_int_equal(status(f, &B, n), POST_HELD);
+    assert_int_equal(store_view_digest(f->s, d1), HERR_OK);
+
+    /* The same events the other way round, in another replica. */
+    struct fx *g = fx_new("care_hold_on_b", 0, 0);
+    store_destroy(&g->s);
+    unlink(g->path);
+    assert_int_equal(store_open(&g->s, g->path, STORE_CREATE), HERR_OK);
+    const uint8_t *ids[] = {n, q, s1, r, p, f->board, f->forum};
+    struct hbuf env;
+    hbuf_init(&env, HEARTH_MAX_EVENT);
+    assert_int_equal(store_set_forum(g->s, f->forum), HERR_OK);
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+        hbuf_reset(&env);
+        assert_int_equal(store_get(f->s, ids[i], &env), HERR_OK);
+        struct store_blob b = {env.data, env.len};
+        struct ingest_result res;
+        assert_int_equal(store_ingest(g->s, &b, 1, &res, NULL), HERR_OK);
+        assert_int_equal(res.err, HERR_OK);
+    }
+    hbuf_release(&env);
+    assert_int_equal(store_view_digest(g->s, d2), HERR_OK);
+    assert_memory_equal(d1, d2, HEARTH_ID_LEN);
+    assert_int_equal(status(g, NULL, p), POST_VISIBLE);
+    assert_int_equal(status(g, NULL, n), -1);
+
+    /* Off again: the held post is out. */
+    sd.seq = 11, sd.created = 6000, sd.b.hold = 0;
+    ingest_draft(f, &F, sd, NULL);
+    assert_int_equal(status(f, NULL, n), POST_VISIBLE);
+    fx_free(g);
     fx_free(f);
 }
 
@@ -757,6 +826,191 @@ static void test_search(void **state)
     fx_free(f);
 }
 
+/* ---- edits purge what they replace ---- */
+
+/* checkpoint - PRAGMA wal_checkpoint(TRUNCATE) on the replica, from a connection of
+ * our own while the store stays open: the WAL's frames move into the file. */
+static void checkpoint(const char *path)
+{
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+}
+
+static herr export_add(void *ctx, const uint8_t *env, size_t len)
+{
+    return hbuf_append(ctx, env, len);
+}
+
+/* exported_contains - store_export's envelopes hold needle. */
+static bool exported_contains(struct store *s, const char *needle)
+{
+    struct hbuf all;
+    hbuf_init(&all, 1u << 26);
+    assert_int_equal(store_export(s, export_add, &all), HERR_OK);
+    bool found = memmem(all.data, all.len, needle, strlen(needle)) != NULL;
+    hbuf_release(&all);
+    return found;
+}
+
+static size_t found(struct store *s, const char *words)
+{
+    struct store_post *t;
+    size_t n;
+    assert_int_equal(store_search(s, words, 0, &t, &n), HERR_OK);
+    store_posts_free(t, n);
+    return n;
+}
+
+/* An edit purges the version it replaces, as a retraction purges: the old words leave
+ * the file (after a checkpoint), the export and the search index, here and on a peer
+ * that held the old words when the edit came; a peer offering them back is refused. */
+static void test_edit_purges(void **state)
+{
+    struct fx *f = fx_new("care_edit_purge", 0, 0);
+    struct fx *g = fx_new("care_edit_purge_peer", 0, 0);
+    const char *first = "first-words-of-a-bad-night-5150", *second = "second-try-words-7117";
+    uint8_t p[HEARTH_ID_LEN], e1[HEARTH_ID_LEN], e2[HEARTH_ID_LEN];
+    struct event_draft pd = {
+        .kind = EK_POST, .forum = f->forum, .seq = 1, .created = 1000, .ref = f->board};
+    pd.b.title = S("My first title here"), pd.b.text = S(first);
+    ingest_draft(f, &C, pd, p);
+    assert_int_equal(found(f->s, "bad night"), 1);
+    struct event_draft ed = {
+        .kind = EK_EDIT, .forum = f->forum, .seq = 2, .created = 2000, .ref = p};
+    ed.b.title = S("A calmer title"), ed.b.text = S(second);
+    ingest_draft(f, &C, ed, e1);
+    struct store_post x = get(f, NULL, p);
+    assert_string_equal(x.text, second);
+    assert_string_equal(x.title, "A calmer title");
+    store_posts_free(&x, 1);
+    ed.seq = 3, ed.created = 3000, ed.b.text = S("the words that stay");
+    ingest_draft(f, &C, ed, e2);
+    assert_int_equal(found(f->s, "bad night"), 0);
+    assert_int_equal(found(f->s, second), 0);
+    assert_int_equal(found(f->s, "stay"), 1);
+    checkpoint(f->path);
+    assert_false(file_contains(f->path, first));
+    assert_false(file_contains(f->path, second));
+    assert_false(file_contains(f->path, "My first title"));
+    assert_true(file_contains(f->path, "the words that stay"));
+    assert_false(exported_contains(f->s, first));
+    assert_false(exported_contains(f->s, second));
+    assert_true(exported_contains(f->s, "the words that stay"));
+
+    /* The peer: g held the post with its words; the edits come (newest first). */
+    struct hbuf env;
+    hbuf_init(&env, HEARTH_MAX_EVENT);
+    struct store_blob b;
+    struct ingest_result r;
+    pd.forum = ed.forum = g->forum, pd.ref = g->board;
+    ingest_draft(g, &C, pd, p);
+    ed.ref = p;
+    ingest_draft(g, &C, ed, e2);
+    ed.seq = 2, ed.created = 2000, ed.b.text = S(second);
+    ingest_draft(g, &C, ed, e1);
+    x = get(g, NULL, p);
+    assert_string_equal(x.text, "the words that stay");
+    store_posts_free(&x, 1);
+    /* A peer that kept the old words offers them back: they stay purged. */
+    assert_int_equal(event_build(&pd, &C, &env, p, NULL), HERR_OK);
+    b = (struct store_blob){env.data, env.len};
+    assert_int_equal(store_ingest(g->s, &b, 1, &r, NULL), HERR_OK);
+    checkpoint(g->path);
+    assert_false(file_contains(g->path, first));
+    assert_false(file_contains(g->path, second));
+    assert_false(exported_contains(g->s, first));
+    assert_int_equal(found(g->s, "bad night"), 0);
+    hbuf_release(&env);
+    fx_free(f);
+    fx_free(g);
+}
+
+/* ---- clocks from the future ---- */
+
+/* copy_reversed - a new replica of f's forum fed ids[0..n) (f's events) in that order;
+ * its path is dir's. */
+static struct fx *copy_reversed(struct fx *f, const char *name, const uint8_t *const *ids, size_t n)
+{
+    struct fx *g = fx_new(name, 0, 0);
+    store_destroy(&g->s);
+    unlink(g->path);
+    assert_int_equal(store_open(&g->s, g->path, STORE_CREATE), HERR_OK);
+    assert_int_equal(store_set_forum(g->s, f->forum), HERR_OK);
+    struct hbuf env;
+    hbuf_init(&env, HEARTH_MAX_EVENT);
+    for (size_t i = 0; i < n; i++) {
+        hbuf_reset(&env);
+        assert_int_equal(store_get(f->s, ids[i], &env), HERR_OK);
+        struct store_blob b = {env.data, env.len};
+        struct ingest_result res;
+        assert_int_equal(store_ingest(g->s, &b, 1, &res, NULL), HERR_OK);
+        assert_int_equal(res.err, HERR_OK);
+    }
+    hbuf_release(&env);
+    memcpy(g->forum, f->forum, HEARTH_ID_LEN);
+    memcpy(g->board, f->board, HEARTH_ID_LEN);
+    return g;
+}
+
+/* board_order - the board's threads are exactly want[0..n), in that order. */
+static void board_order(struct fx *f, const uint8_t *const *want, size_t n)
+{
+    struct store_post *t;
+    size_t got;
+    assert_int_equal(store_threads(f->s, f->board, &t, &got), HERR_OK);
+    assert_int_equal(got, n);
+    for (size_t i = 0; i < n; i++)
+        assert_memory_equal(t[i].id, want[i], HEARTH_ID_LEN);
+    store_posts_free(t, got);
+}
+
+/* A post dated a year ahead does not sit above the posts others make after it; one
+ * dated days ahead takes its own time once others' clocks reach it; and the order is
+ * the same whatever order the events arrive in. */
+static void test_future_post_sinks(void **state)
+{
+    struct fx *f = fx_new("care_future", 0, 0);
+    const uint64_t day = 24ULL * 3600 * 1000, now = (uint64_t)time(NULL) * 1000;
+    uint8_t p1[HEARTH_ID_LEN], q[HEARTH_ID_LEN], r[HEARTH_ID_LEN], p2[HEARTH_ID_LEN],
+        r2[HEARTH_ID_LEN], d1[HEARTH_ID_LEN], d2[HEARTH_ID_LEN];
+    struct event_draft d = {.kind = EK_POST, .forum = f->forum, .seq = 1, .ref = f->board};
+    d.b.title = S("From a clock a year fast"), d.b.text = S("hello from next year");
+    d.created = now + 365 * day;
+    ingest_draft(f, &C, d, p1);
+    d.b.title = S("Ordinary"), d.created = now + 1000;
+    ingest_draft(f, &A, d, q);
+    d.created = now + 2000;
+    ingest_draft(f, &B, d, r);
+    const uint8_t *first[] = {r, q, p1};
+    board_order(f, first, 3);
+    struct store_post x = get(f, NULL, p1);
+    assert_true(x.last_activity < now + 1000);
+    assert_int_equal(x.created, now + 365 * day); /* the author's claim is still shown */
+    store_posts_free(&x, 1);
+    /* Three days ahead: beyond the horizon until B's clock gets there. */
+    d.seq = 2, d.created = now + 3 * day;
+    ingest_draft(f, &C, d, p2);
+    x = get(f, NULL, p2);
+    assert_true(x.last_activity < now + 1000);
+    store_posts_free(&x, 1);
+    d.created = now + 3 * day + 3600 * 1000;
+    ingest_draft(f, &B, d, r2);
+    const uint8_t *later[] = {r2, p2, r, q, p1};
+    board_order(f, later, 5);
+    assert_int_equal(store_view_digest(f->s, d1), HERR_OK);
+
+    const uint8_t *rev[] = {r2, p2, r, q, p1, f->board, f->forum};
+    struct fx *g = copy_reversed(f, "care_future_b", rev, 7);
+    board_order(g, later, 5);
+    assert_int_equal(store_view_digest(g->s, d2), HERR_OK);
+    assert_memory_equal(d1, d2, HEARTH_ID_LEN);
+    fx_free(g);
+    fx_free(f);
+}
+
 /* ---- races: one set, two orders ---- */
 
 struct evs {
@@ -865,6 +1119,7 @@ int main(void)
         cmocka_unit_test(test_ban),
         cmocka_unit_test(test_hold_and_approve),
         cmocka_unit_test(test_approve_before_post),
+        cmocka_unit_test(test_hold_turned_on_keeps_the_past),
         cmocka_unit_test(test_flags_hide_until_review),
         cmocka_unit_test(test_queue_flag_after_approval),
         cmocka_unit_test(test_own_post_state),
@@ -873,6 +1128,8 @@ int main(void)
         cmocka_unit_test(test_resources),
         cmocka_unit_test(test_search),
         cmocka_unit_test(test_races_agree),
+        cmocka_unit_test(test_edit_purges),
+        cmocka_unit_test(test_future_post_sinks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

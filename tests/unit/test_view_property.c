@@ -7,7 +7,8 @@
  * founder, admins and people without the power, moderation of every kind by
  * moderators before and after their revocation and by people who never were, bans
  * before and after the banned author's posts, approvals, settings that hold first
- * posts and hide flagged ones, resources) is applied
+ * posts (turned on and off between posts) and hide flagged ones, resources; and
+ * clocks days or a year fast) is applied
  * to many replicas: in random orders, in random batch sizes, with duplicates, and as
  * pairs of partial replicas that then merge through each other's export. Every
  * replica's view digest (and stats) must equal those of a replica fed in the order
@@ -112,6 +113,8 @@ static const struct gev *emit(struct gen *g, int a, struct event_draft d, const 
     d.seq = g->seq[a];
     g->clock += below(3) * 1000; /* equal times happen */
     d.created = g->clock;
+    if (chance(3)) /* a clock days or a year fast: beyond the horizon for a while */
+        d.created += (chance(50) ? 2 : 400) * 24ULL * 3600 * 1000 + below(1000);
     d.forum = d.kind == EK_GENESIS ? NULL : g->forum;
     hbuf_init(&x->env, HEARTH_MAX_EVENT);
     if (event_build(&d, &g->keys[a], &x->env, x->id, &why))
@@ -332,6 +335,13 @@ static void gen_forum(struct gen *g, size_t n)
     ad.b.has_grant = true, ad.b.grant = true;
     emit(g, 0, ad, NULL);
     while (g->n < n) {
+        if (g->n == 8 || g->n == n / 2 || g->n == 3 * n / 4) {
+            /* The founder turns the hold on early, off half way and on again: what is
+             * held then depends on the posts' places in time. */
+            struct event_draft hd = {.kind = EK_SETTINGS};
+            hd.b.has_hold = true, hd.b.hold = g->n == 8 ? 2 : g->n == n / 2 ? 0 : 3;
+            emit(g, 0, hd, NULL);
+        }
         int a = (int)below(NKEYS);
         if (chance(4))
             g->fork_next[a] = true;
