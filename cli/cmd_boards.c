@@ -50,8 +50,10 @@ static int run(struct cli *c)
                    : cli_error(c, HERR_USAGE,
                                "give the board and its new name: boards rename BOARD NAME");
     if (c->nargs > 0)
-        return cli_error(c, HERR_USAGE, "'%s': boards, boards add NAME or boards rename BOARD NAME",
-                         c->args[0]);
+        return cli_error(
+            c, HERR_USAGE,
+            "unexpected argument '%s' (boards, boards add NAME, boards rename BOARD NAME)",
+            c->args[0]);
     if ((rc = cli_open(c, false, false)))
         return rc;
     struct store_board *b;
