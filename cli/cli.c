@@ -107,6 +107,8 @@ int cli_store_error(const struct cli *c, herr e, const char *what)
         detail = herr_str(e);
     /* Trouble with the data directory names the directory and the kind of trouble
      * first, SQLite's words after. */
+    if (!what && c->dir && e == HERR_CORRUPT)
+        return cli_error(c, e, "%s: %s (%s): %s", c->dir, herr_str(e), detail, CLI_REPAIR_HINT);
     if (!what && c->dir && cli_exit_code(e) == CLI_STORAGE) {
         if (e == HERR_BUSY || strcmp(detail, herr_str(e)) == 0)
             return cli_error(c, e, "%s: %s", c->dir, herr_str(e));
@@ -331,6 +333,9 @@ char *cli_path(const struct cli *c, const char *name)
 int cli_open_error(const struct cli *c, herr e, const char *db)
 {
     const char *detail = store_open_error();
+    if (e == HERR_CORRUPT)
+        return cli_error(c, e, "cannot open %s: %s (%s): %s", db, herr_str(e),
+                         detail && *detail ? detail : "damaged", CLI_REPAIR_HINT);
     if (detail && *detail && strcmp(detail, herr_str(e)) != 0)
         return cli_error(c, e, "cannot open %s: %s (%s)", db, herr_str(e), detail);
     return cli_error(c, e, "cannot open %s: %s", db, herr_str(e));
@@ -396,6 +401,18 @@ int cli_open(struct cli *c, bool write, bool need_key)
     if (e)
         return cli_store_error(c, e, NULL);
     return load_key(c, need_key);
+}
+
+int cli_check(struct cli *c)
+{
+    bool complete;
+    herr e = store_check(c->store, CLI_CHECK_BUDGET_MS, &complete);
+    if (e == HERR_CORRUPT)
+        return cli_error(c, e, "the replica in %s is damaged (%s): %s", c->dir,
+                         store_errmsg(c->store), CLI_REPAIR_HINT);
+    if (e)
+        return cli_store_error(c, e, NULL);
+    return CLI_OK;
 }
 
 /* ---- ids, posts and boards ---- */

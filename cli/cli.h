@@ -45,6 +45,7 @@ enum cli_needs {
     CLI_NEEDS_STORE = 1, /* the store, bound to a forum; else "no forum in DIR" */
     CLI_NEEDS_WRITE = 2, /* ... opened for writing (implies CLI_NEEDS_STORE) */
     CLI_NEEDS_KEY = 4,   /* the author key; without it the key is loaded when present */
+    CLI_NEEDS_SOUND = 8, /* a replica that passes store_check (cli_check) */
 };
 
 struct cli_option {
@@ -153,6 +154,16 @@ char *cli_path(const struct cli *c, const char *name);
  * forum, and load the author key (required when `need_key`, else when present). Sets
  * the store's viewer to the author. Prints and returns an exit code on failure. */
 int cli_open(struct cli *c, bool write, bool need_key);
+
+/* cli_check - refuse a damaged replica: store_check within CLI_CHECK_BUDGET_MS, and
+ * on damage one line saying why and to run `hearth repair`. Prints and returns an
+ * exit code on failure. */
+int cli_check(struct cli *c);
+
+#define CLI_CHECK_BUDGET_MS 3000
+
+/* The hint every report of a damaged replica ends with. */
+#define CLI_REPAIR_HINT "run 'hearth repair' to rebuild it from the events that still verify"
 
 /* ---- errors ---- */
 

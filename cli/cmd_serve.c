@@ -180,5 +180,5 @@ const struct cli_command cmd_serve = {
     .options = options,
     .min_args = 0,
     .max_args = 0,
-    .needs = CLI_NEEDS_WRITE,
+    .needs = CLI_NEEDS_WRITE | CLI_NEEDS_SOUND,
 };

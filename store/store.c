@@ -499,7 +499,9 @@ herr store_open(struct store **out, const char *path, unsigned flags)
     hbuf_init(&s->scratch, HEARTH_MAX_EVENT + 64);
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     s->ncpu = n < 1 ? 1 : n > 16 ? 16 : (unsigned)n;
-    herr e = open_db(s, path, flags);
+    herr e = health_wal_lost(path, s->err, sizeof s->err);
+    if (!e)
+        e = open_db(s, path, flags);
     if (e) {
         open_fail(s, e);
         store_destroy(&s);

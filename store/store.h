@@ -37,7 +37,10 @@ enum store_flags {
 /* store_open - open (or with STORE_CREATE create) the replica at path and bring its
  * schema up to date. HERR_NOT_FOUND when absent without STORE_CREATE; HERR_BUSY when
  * another process holds it; HERR_READONLY; HERR_CORRUPT when it is not a hearth
- * database or (with STORE_CHECK) fails its quick check; HERR_VERSION when its schema is newer than
+ * database, (with STORE_CHECK) fails its quick check, or was left with committed
+ * writes in a write-ahead log that is now missing or cut short (detected from the
+ * -shm file SQLite leaves behind after a crash; a log deleted together with its -shm
+ * file cannot be told from a clean close); HERR_VERSION when its schema is newer than
  * this program. On failure *out is NULL and store_open_error() has the detail. */
 HEARTH_MUST_CHECK herr store_open(struct store **out, const char *path, unsigned flags);
 
@@ -49,6 +52,44 @@ void store_destroy(struct store **s);
 
 /* store_errmsg - the detail of the last failed call on s ("" when none). */
 const char *store_errmsg(const struct store *s);
+
+/* ---- health ---- */
+
+/* store_check - whether the replica is sound, cheaply enough to run at every start of
+ * a node or an export: SQLite's quick_check (every page's structure, without
+ * comparing indexes with their tables), cut short after budget_ms (*complete false
+ * then, and what was read was sound), and then the view against the events: every
+ * post, reply and board held has its row in the view. HERR_CORRUPT with the detail
+ * in store_errmsg() when damaged; other errors when the check itself could not run.
+ * Not caught: a flipped bit inside a row whose page still has a sound structure
+ * (SQLite keeps no checksums); store_repair re-verifies every event. */
+HEARTH_MUST_CHECK herr store_check(struct store *s, unsigned budget_ms, bool *complete);
+
+/* What store_repair did. */
+struct store_repair {
+    uint64_t found;      /* event rows found in the damaged file (the same event may be
+                            found more than once: in the file and in its log) */
+    uint64_t kept;       /* events in the rebuilt replica */
+    uint64_t dropped;    /* rows that did not parse, verify or belong to the forum */
+    uint64_t local_rows; /* local settings, peers, web accounts, invites, marks kept */
+    bool local_lost;     /* some local rows could not be read */
+    bool wal_lost;       /* the write-ahead log was missing: wal_why says what was lost */
+    char wal_why[256];
+    char moved_to[4200]; /* where the damaged file now is */
+    char why[512];       /* on failure, what went wrong */
+};
+
+/* store_repair - rebuild the replica at path from what it still holds: every page of
+ * the file (and of its write-ahead log) is read as raw bytes, each row of events
+ * found is re-verified and applied to a new replica as if it came from a peer (what
+ * does not verify is dropped; the view is rebuilt from the events), and the local
+ * tables are copied as far as they can be read. The new file takes the place of the
+ * old one, which is kept beside it as PATH.damaged-YYYYMMDD-HHMMSS (with its log).
+ * What was lost comes back from peers by the next sync. HERR_BUSY when another
+ * process has the replica open (a running node), HERR_NOT_FOUND, HERR_IO, and
+ * HERR_CORRUPT when not even the forum can be told; r->why has the detail. The old
+ * file is unchanged on failure, except that its log may have been checkpointed. */
+HEARTH_MUST_CHECK herr store_repair(const char *path, struct store_repair *r);
 
 /* ---- the forum ---- */
 

@@ -247,6 +247,14 @@ HEARTH_MUST_CHECK herr store_write_end(struct store *s, herr e);
 HEARTH_MUST_CHECK herr store_read_begin(struct store *s);
 void store_read_end(struct store *s);
 
+/* ---- health.c ---- */
+
+/* health_wal_lost - HERR_CORRUPT, with the detail in why[0..n), when the database at
+ * path was left with committed writes in its write-ahead log (its -shm file says so)
+ * and that log is gone or cut short; HERR_OK otherwise, or when it cannot tell. Must
+ * run before SQLite opens the file: the first connection resets the -shm file. */
+HEARTH_MUST_CHECK herr health_wal_lost(const char *path, char *why, size_t n);
+
 /* ---- view.c ---- */
 
 enum view_how {
