@@ -107,6 +107,8 @@ int cli_store_error(const struct cli *c, herr e, const char *what)
         detail = herr_str(e);
     /* Trouble with the data directory names the directory and the kind of trouble
      * first, SQLite's words after. */
+    if (!what && c->dir && e == HERR_READONLY)
+        return cli_error(c, e, "the data directory %s is read-only (%s)", c->dir, detail);
     if (!what && c->dir && e == HERR_CORRUPT)
         return cli_error(c, e, "%s: %s (%s): %s", c->dir, herr_str(e), detail, CLI_REPAIR_HINT);
     if (!what && c->dir && cli_exit_code(e) == CLI_STORAGE) {
@@ -336,6 +338,9 @@ int cli_open_error(const struct cli *c, herr e, const char *db)
     if (e == HERR_CORRUPT)
         return cli_error(c, e, "cannot open %s: %s (%s): %s", db, herr_str(e),
                          detail && *detail ? detail : "damaged", CLI_REPAIR_HINT);
+    if (e == HERR_READONLY && c->dir && cli_dir_readonly(c))
+        return cli_error(c, e, "the data directory %s is read-only (cannot open %s: %s)", c->dir,
+                         db, detail && *detail ? detail : herr_str(e));
     if (detail && *detail && strcmp(detail, herr_str(e)) != 0)
         return cli_error(c, e, "cannot open %s: %s (%s)", db, herr_str(e), detail);
     return cli_error(c, e, "cannot open %s: %s", db, herr_str(e));
@@ -373,6 +378,20 @@ static int load_key(struct cli *c, bool need_key)
     return rc;
 }
 
+/* denied - whether access() said no because of the file system or permissions. */
+static bool denied(const char *path)
+{
+    return access(path, W_OK) != 0 && (errno == EROFS || errno == EACCES || errno == EPERM);
+}
+
+bool cli_dir_readonly(const struct cli *c)
+{
+    char *db = cli_path(c, "hearth.db");
+    bool ro = denied(c->dir) || (db && access(db, F_OK) == 0 && denied(db));
+    free(db);
+    return ro;
+}
+
 int cli_open(struct cli *c, bool write, bool need_key)
 {
     struct stat st;
@@ -385,6 +404,11 @@ int cli_open(struct cli *c, bool write, bool need_key)
     if (stat(db, &st) != 0 && errno == ENOENT) {
         free(db);
         return no_forum(c);
+    }
+    /* SQLite needs to write beside the database (its log) as well as in it. */
+    if (write && cli_dir_readonly(c)) {
+        free(db);
+        return cli_error(c, HERR_READONLY, "the data directory %s is read-only", c->dir);
     }
     herr e = store_open(&c->store, db, write ? 0 : STORE_READONLY);
     if (e == HERR_NOT_FOUND) {

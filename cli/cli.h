@@ -150,7 +150,13 @@ int cli_resolve_dir(struct cli *c);
 /* cli_path - "DIR/name"; caller frees. NULL when out of memory. */
 char *cli_path(const struct cli *c, const char *name);
 
-/* cli_open - open the store (for writing when `write`), check that it belongs to a
+/* cli_dir_readonly - whether the data directory (resolved) cannot be written: a
+ * read-only file system (a mounted backup, a locked stick), or permissions that deny
+ * this user. Root passes permission bits, so for root only the first counts. */
+bool cli_dir_readonly(const struct cli *c);
+
+/* cli_open - open the store (for writing when `write`: refused at once with "the
+ * data directory DIR is read-only" when cli_dir_readonly), check that it belongs to a
  * forum, and load the author key (required when `need_key`, else when present). Sets
  * the store's viewer to the author. Prints and returns an exit code on failure. */
 int cli_open(struct cli *c, bool write, bool need_key);

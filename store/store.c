@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "store/store_int.h"
@@ -455,13 +456,37 @@ static herr quick_check(struct store *s)
     return ok ? HERR_OK : store_fail(s, HERR_CORRUPT, "the database fails its integrity check");
 }
 
-static herr open_db(struct store *s, const char *path, unsigned flags)
+/* immutable_uri - "file:PATH?immutable=1" with PATH %-escaped; caller frees. */
+static char *immutable_uri(const char *path)
+{
+    size_t n = strlen(path);
+    char *u = malloc(3 * n + 32), *w = u;
+    if (!u)
+        return NULL;
+    w += sprintf(w, "file:");
+    for (const unsigned char *p = (const unsigned char *)path; *p; p++)
+        if (*p == '%' || *p == '?' || *p == '#' || *p < 0x20 || *p >= 0x7f)
+            w += sprintf(w, "%%%02X", *p);
+        else
+            *w++ = (char)*p;
+    strcpy(w, "?immutable=1");
+    return u;
+}
+
+/* open_db - open and configure. `immutable`: read the file alone, as SQLite does for
+ * a file on read-only media (no locks, no log: see store_open). */
+static herr open_db(struct store *s, const char *path, unsigned flags, bool immutable)
 {
     int oflags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
     oflags |= (flags & STORE_READONLY) ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
     if ((flags & STORE_CREATE) && !(flags & STORE_READONLY))
         oflags |= SQLITE_OPEN_CREATE;
-    int rc = sqlite3_open_v2(path, &s->db, oflags, NULL);
+    char *uri = immutable ? immutable_uri(path) : NULL;
+    if (immutable && !uri)
+        return store_fail(s, HERR_NOMEM, "out of memory");
+    int rc = sqlite3_open_v2(immutable ? uri : path, &s->db,
+                             oflags | (immutable ? SQLITE_OPEN_URI : 0), NULL);
+    free(uri);
     if (rc != SQLITE_OK)
         return store_sqlerr(s, rc, "cannot open the database");
     herr e = configure(s);
@@ -480,6 +505,30 @@ static herr open_db(struct store *s, const char *path, unsigned flags)
     if (!e && (flags & STORE_CHECK))
         e = quick_check(s);
     return e;
+}
+
+static bool has_suffix_file(const char *path, const char *suffix)
+{
+    char p[4300];
+    struct stat st;
+    int k = snprintf(p, sizeof p, "%s%s", path, suffix);
+    return k >= 0 && (size_t)k < sizeof p && stat(p, &st) == 0;
+}
+
+/* log_without_index - path has a write-ahead log with frames in it and no -shm file:
+ * SQLite must make the -shm file to read the log, which a read-only directory does not
+ * allow (and reading the file without its log would hide committed writes). */
+static bool log_without_index(const char *path)
+{
+    char p[4300];
+    struct stat st;
+    int k = snprintf(p, sizeof p, "%s-shm", path);
+    if (k < 0 || (size_t)k >= sizeof p || stat(p, &st) == 0)
+        return false;
+    p[k - 3] = 'w';
+    p[k - 2] = 'a';
+    p[k - 1] = 'l';
+    return stat(p, &st) == 0 && st.st_size > 32;
 }
 
 herr store_open(struct store **out, const char *path, unsigned flags)
@@ -501,7 +550,22 @@ herr store_open(struct store **out, const char *path, unsigned flags)
     s->ncpu = n < 1 ? 1 : n > 16 ? 16 : (unsigned)n;
     herr e = health_wal_lost(path, s->err, sizeof s->err);
     if (!e)
-        e = open_db(s, path, flags);
+        e = open_db(s, path, flags, false);
+    /* A read-only directory without the -shm file SQLite needs for a database in WAL
+     * mode: when no log holds anything, the file alone is the whole replica, and
+     * SQLite reads it as immutable. A log with frames and no index is not read that
+     * way, which would hide its commits. */
+    if (e == HERR_READONLY && s->readonly && log_without_index(path)) {
+        e = store_fail(s, e,
+                       "its write-ahead log (hearth.db-wal) has no index (hearth.db-shm) that "
+                       "SQLite could make here: copy the directory somewhere writable to read it");
+    } else if (e == HERR_READONLY && s->readonly && !has_suffix_file(path, "-shm")) {
+        for (int i = 0; i < Q_COUNT; i++)
+            sqlite3_finalize(s->st[i]), s->st[i] = NULL;
+        sqlite3_close(s->db);
+        s->db = NULL;
+        e = open_db(s, path, flags, true);
+    }
     if (e) {
         open_fail(s, e);
         store_destroy(&s);

@@ -415,9 +415,10 @@ HEARTH_MUST_CHECK herr store_settings(struct store *s, uint64_t *hold, uint64_t 
 /* store_search - posts and replies whose visible title or text holds every word of
  * query (SQLite FTS5, unicode61 words; query is words, not FTS syntax), best match
  * first, at most `limit` (0: 50). Hidden, held, removed and retracted posts are never
- * in the index. The index catches up with new posts here, so a read-only store may
- * miss the newest. Caller owns *out (store_posts_free). HERR_USAGE when query has no
- * words. */
+ * in the index. The index catches up with new posts here; a read-only store indexes
+ * the posts its index lacks in a temporary table instead (once per store: its cost
+ * follows how far the index is behind). Caller owns *out (store_posts_free). HERR_USAGE when query
+ * has no words. */
 HEARTH_MUST_CHECK herr store_search(struct store *s, const char *query, size_t limit,
                                     struct store_post **out, size_t *n);
 

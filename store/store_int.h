@@ -202,6 +202,7 @@ struct store {
     bool any_banned;
     int64_t search_upto; /* posts up to this arrival are in the search index */
     bool search_purged;  /* purged text left the index: optimize before commit */
+    bool search_late;    /* read-only: temp.search_late indexes the posts past search_upto */
     unsigned ncpu;
 };
 
