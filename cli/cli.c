@@ -107,6 +107,12 @@ int cli_store_error(const struct cli *c, herr e, const char *what)
         detail = herr_str(e);
     /* Trouble with the data directory names the directory and the kind of trouble
      * first, SQLite's words after. */
+    /* The store's detail names the directory, the space free and what is needed. */
+    const char *full = e == HERR_FULL ? strstr(detail, "the disk is full") : NULL;
+    if (!full && e == HERR_FULL)
+        full = strstr(detail, "no room to write");
+    if (!what && full)
+        return cli_error(c, e, "%s", full);
     if (!what && c->dir && e == HERR_READONLY)
         return cli_error(c, e, "the data directory %s is read-only (%s)", c->dir, detail);
     if (!what && c->dir && e == HERR_CORRUPT)

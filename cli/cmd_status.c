@@ -32,8 +32,9 @@ struct node_status {
     uint64_t pid, started, updated, interval, fanout, events;
     uint64_t bytes_sent, bytes_received, sessions, sessions_failed, inbound_sessions;
     uint64_t pushes_sent, pushes_received, pushes_new, busy_refused, contacts_dropped;
+    uint64_t full_refused;
     char version[32], listen[256], access[16];
-    bool discovery;
+    bool discovery, disk_full;
     size_t n_peers;
     struct status_peer peers[NODE_MAX_PEERS];
 };
@@ -178,6 +179,7 @@ static const struct {
     U64_FIELD(struct node_status, pushes_new),
     U64_FIELD(struct node_status, busy_refused),
     U64_FIELD(struct node_status, contacts_dropped),
+    U64_FIELD(struct node_status, full_refused),
 };
 
 static bool peer_member(struct cursor *c, const char *key, void *ctx)
@@ -230,9 +232,10 @@ static bool node_member(struct cursor *c, const char *key, void *ctx)
         return read_string(c, s->listen, sizeof s->listen);
     if (!strcmp(key, "access"))
         return read_string(c, s->access, sizeof s->access);
-    if (!strcmp(key, "discovery")) {
+    if (!strcmp(key, "discovery") || !strcmp(key, "disk_full")) {
         skip_ws(c);
-        s->discovery = c->p < c->end && *c->p == 't';
+        bool *flag = !strcmp(key, "disk_full") ? &s->disk_full : &s->discovery;
+        *flag = c->p < c->end && *c->p == 't';
         return skip_value(c, 1);
     }
     if (!strcmp(key, "peers"))
@@ -241,8 +244,10 @@ static bool node_member(struct cursor *c, const char *key, void *ctx)
 }
 
 /* running_node - the status of the node serving this data directory; false when none
- * runs (no status, a dead process, a stale or unreadable status). */
-static bool running_node(struct cli *c, struct node_status *s)
+ * runs (no status, a dead process, a stale or unreadable status). On a full disk the
+ * node cannot write its status: then a stale one of a live process counts, as what
+ * was true when it was last written. */
+static bool running_node(struct cli *c, struct node_status *s, bool disk_full)
 {
     char *text = NULL;
     memset(s, 0, sizeof *s);
@@ -256,7 +261,7 @@ static bool running_node(struct cli *c, struct node_status *s)
     if (kill((pid_t)s->pid, 0) != 0 && errno != EPERM)
         return false;
     uint64_t now = wall_ms();
-    return s->updated + STATUS_FRESH_MS >= now;
+    return disk_full || s->updated + STATUS_FRESH_MS >= now;
 }
 
 /* ---- output ---- */
@@ -282,6 +287,7 @@ static void json_node(struct cli *c, const struct node_status *s)
     json_str(j, "listen", s->listen);
     json_str(j, "access", s->access);
     json_bool(j, "discovery", s->discovery);
+    json_bool(j, "disk_full", s->disk_full);
     for (size_t i = 0; i < sizeof node_u64 / sizeof node_u64[0]; i++)
         if (strcmp(node_u64[i].name, "pid") && strcmp(node_u64[i].name, "started") &&
             strcmp(node_u64[i].name, "updated"))
@@ -304,7 +310,8 @@ static void json_node(struct cli *c, const struct node_status *s)
 }
 
 static void print_json(struct cli *c, const struct store_stats *st, const char *name,
-                       const uint8_t digest[HEARTH_ID_LEN], const struct node_status *node)
+                       const uint8_t digest[HEARTH_ID_LEN], const struct store_space *sp,
+                       const struct node_status *node)
 {
     struct json *j = &c->out;
     json_object_open(j, NULL);
@@ -321,6 +328,8 @@ static void print_json(struct cli *c, const struct store_stats *st, const char *
     json_u64(j, "authors", st->authors);
     json_u64(j, "forks", st->forks);
     json_u64(j, "db_bytes", st->db_bytes);
+    json_u64(j, "disk_free", sp->avail);
+    json_bool(j, "disk_full", sp->full || (node && node->disk_full));
     json_hex(j, "view_digest", digest, HEARTH_ID_LEN);
     if (node)
         json_node(c, node);
@@ -342,9 +351,13 @@ static void human_duration(char *buf, size_t size, uint64_t ms)
         snprintf(buf, size, "%llu days", (unsigned long long)(s / 86400));
 }
 
-static void print_node(const struct node_status *s)
+static void print_node(const struct node_status *s, bool disk_full)
 {
     char up[32], out[32], in[32];
+    if (!s && disk_full) {
+        printf("node:     unknown (a node cannot write its status on a full disk)\n");
+        return;
+    }
     if (!s) {
         printf("node:     not running (start it with `hearth serve`)\n");
         return;
@@ -367,6 +380,15 @@ static void print_node(const struct node_status *s)
     for (size_t i = 0; i < s->n_peers; i++)
         connected +=
             !strcmp(s->peers[i].state, "connected") || !strcmp(s->peers[i].state, "syncing");
+    if (s->full_refused)
+        printf("refused:  %llu syncs and pushes while the disk was full\n",
+               (unsigned long long)s->full_refused);
+    if (s->updated + STATUS_FRESH_MS < now) {
+        char ago[32];
+        human_duration(ago, sizeof ago, now - s->updated);
+        printf("          (as it was %s ago: the node cannot write its status on a full disk)\n",
+               ago);
+    }
     printf("peers:    %zu known, %zu connected\n", s->n_peers, connected);
     for (size_t i = 0; i < s->n_peers; i++) {
         const struct status_peer *p = &s->peers[i];
@@ -379,7 +401,8 @@ static void print_node(const struct node_status *s)
 }
 
 static void print_human(const struct cli *c, const struct store_stats *st, const char *name,
-                        const uint8_t digest[HEARTH_ID_LEN], const struct node_status *node)
+                        const uint8_t digest[HEARTH_ID_LEN], const struct store_space *sp,
+                        const struct node_status *node)
 {
     char forum[2 * HEARTH_ID_LEN + 1], view[2 * HEARTH_ID_LEN + 1], size[32];
     hex_encode(forum, c->forum, HEARTH_ID_LEN);
@@ -395,6 +418,13 @@ static void print_human(const struct cli *c, const struct store_stats *st, const
         fputs(" (not fetched yet: import a bundle or sync)", stdout);
     }
     printf("\ndata:     %s (%s)\n", c->dir, size);
+    if (sp->full || (node && node->disk_full)) {
+        char have[32];
+        human_size(have, sizeof have, sp->avail);
+        printf("disk:     FULL: %s free; no new events are taken (posts, syncs and pushes are "
+               "refused) until space is freed there\n",
+               have);
+    }
     printf("events:   %llu held, %llu waiting for earlier events, %llu bodies purged\n",
            (unsigned long long)st->events, (unsigned long long)st->pending,
            (unsigned long long)st->purged);
@@ -405,27 +435,30 @@ static void print_human(const struct cli *c, const struct store_stats *st, const
         printf("forks:    %llu (an author signed two events with one number; both are kept)\n",
                (unsigned long long)st->forks);
     printf("view:     %s\n", view);
-    print_node(node);
+    print_node(node, sp->full);
 }
 
 static int run(struct cli *c)
 {
     struct store_stats st;
     uint8_t digest[HEARTH_ID_LEN];
+    struct store_space sp;
     herr e = store_stats(c->store, &st);
     if (!e)
         e = store_view_digest(c->store, digest);
+    if (!e && store_space(c->store, &sp) != HERR_OK)
+        memset(&sp, 0, sizeof sp); /* a file system that cannot say: not known to be full */
     if (e)
         return cli_store_error(c, e, NULL);
     struct node_status *node = malloc(sizeof *node);
     if (!node)
         return cli_error(c, HERR_NOMEM, "%s", herr_str(HERR_NOMEM));
-    bool live = running_node(c, node);
+    bool live = running_node(c, node, sp.full);
     char *name = cli_forum_name(c);
     if (c->json)
-        print_json(c, &st, name, digest, live ? node : NULL);
+        print_json(c, &st, name, digest, &sp, live ? node : NULL);
     else
-        print_human(c, &st, name, digest, live ? node : NULL);
+        print_human(c, &st, name, digest, &sp, live ? node : NULL);
     free(name);
     free(node);
     return c->json ? cli_json_flush(c) : CLI_OK;

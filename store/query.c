@@ -1373,10 +1373,16 @@ herr store_search(struct store *s, const char *query, size_t limit, struct store
     *n = 0;
     hbuf_init(&words, 4096);
     herr e = search_words(s, query, &words);
-    /* A store another process is writing still answers, from the index as it is. */
-    if (!e && !s->readonly && (e = search_catch_up(s)) == HERR_BUSY)
+    /* A store another process is writing still answers, from the index as it is; one
+     * that cannot write (read-only, or a full disk) indexes the rest for this run. */
+    bool late = s->readonly;
+    if (!e && !late && (e = search_catch_up(s)) == HERR_BUSY) {
         e = HERR_OK;
-    if (!e && s->readonly && (e = store_read_begin(s)) == HERR_OK) {
+    } else if (e == HERR_FULL || e == HERR_READONLY) {
+        e = HERR_OK;
+        late = true;
+    }
+    if (!e && late && (e = store_read_begin(s)) == HERR_OK) {
         e = search_late(s);
         store_read_end(s);
     }

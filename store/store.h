@@ -91,6 +91,37 @@ struct store_repair {
  * file is unchanged on failure, except that its log may have been checkpointed. */
 HEARTH_MUST_CHECK herr store_repair(const char *path, struct store_repair *r);
 
+/* ---- disk space ----
+ *
+ * A store that meets a full disk (SQLite's "database or disk is full", or less than
+ * STORE_MIN_FREE bytes free on the file system of its file when a write begins) is
+ * full: every write is refused with HERR_FULL, and a detail that names the directory
+ * and how much is free and needed, until the file system has at least STORE_MIN_FREE
+ * free and STORE_FULL_MARGIN more than when it filled up (so that a node does not fail
+ * batch after batch on the same few bytes); when the file system had room as the write
+ * failed (a quota, or a size limit of the database, which statvfs does not show),
+ * writes are tried again STORE_FULL_RETRY_MS later instead. Reads go on. Nothing is
+ * lost: a write
+ * that did not fit rolled back whole, and one acknowledged before is committed. The
+ * state belongs to the handle: another process learns of the full disk by its own
+ * first write. */
+#define STORE_MIN_FREE (128u * 1024)
+#define STORE_FULL_MARGIN (1024u * 1024)
+#define STORE_FULL_RETRY_MS 10000
+
+struct store_space {
+    bool full;
+    uint64_t avail; /* bytes free for us on the file system of the database */
+    uint64_t need;  /* while full: bytes that must be free before writes resume */
+};
+
+/* store_space - look at the file system now (statvfs) and say whether the store is
+ * full, leaving that state when space has returned. HERR_IO when it cannot look. */
+HEARTH_MUST_CHECK herr store_space(struct store *s, struct store_space *sp);
+
+/* store_dir - the directory that holds the database file. Owned by s. */
+const char *store_dir(const struct store *s);
+
 /* ---- the forum ---- */
 
 /* store_forum - the forum id this replica belongs to. HERR_STATE when none yet. */

@@ -204,6 +204,11 @@ struct store {
     bool search_purged;  /* purged text left the index: optimize before commit */
     bool search_late;    /* read-only: temp.search_late indexes the posts past search_upto */
     unsigned ncpu;
+    char *path, *dir; /* of the database file, and the directory that holds it */
+    /* Disk space (store_space): full since a write met a full disk, or began with
+     * less than STORE_MIN_FREE free; full_avail is what was free then. */
+    bool full;
+    uint64_t full_avail, full_ms; /* full_ms: when it filled up (monotonic) */
 };
 
 /* A growable list of int64 (arrival numbers), for collect-then-recurse. */
