@@ -51,21 +51,28 @@ static uint32_t get_u32_native(const uint8_t *p)
 #define SHM_ISINIT 12
 #define SHM_BACKFILL 96
 
+/* shm_header - the first bytes of the -shm file; false when there is none. */
+static bool shm_header(const char *shm, uint8_t h[SHM_BACKFILL + 4])
+{
+    int fd = open(shm, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    ssize_t got = pread(fd, h, SHM_BACKFILL + 4, 0);
+    close(fd);
+    return got == SHM_BACKFILL + 4;
+}
+
 herr health_wal_lost(const char *path, char *why, size_t n)
 {
     char shm[4096], wal[4096];
-    uint8_t h[SHM_BACKFILL + 4];
+    uint8_t h[SHM_BACKFILL + 4], again[SHM_BACKFILL + 4];
     if (snprintf(shm, sizeof shm, "%s-shm", path) >= (int)sizeof shm ||
         snprintf(wal, sizeof wal, "%s-wal", path) >= (int)sizeof wal)
         return HERR_OK;
-    int fd = open(shm, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return HERR_OK; /* closed cleanly, or never opened: nothing to compare */
-    ssize_t got = pread(fd, h, sizeof h, 0);
-    close(fd);
-    /* Another process may be writing the header: the two copies then differ, and the
-     * check is left to the next open. */
-    if (got != (ssize_t)sizeof h || h[SHM_ISINIT] != 1 || memcmp(h, h + SHM_HDR, SHM_HDR) != 0)
+    /* No -shm: closed cleanly, or never opened: nothing to compare. Another process
+     * may be writing the header: the two copies then differ, and the check is left to
+     * the next open. */
+    if (!shm_header(shm, h) || h[SHM_ISINIT] != 1 || memcmp(h, h + SHM_HDR, SHM_HDR) != 0)
         return HERR_OK;
     uint32_t frames = get_u32_native(h + SHM_MXFRAME),
              backfilled = get_u32_native(h + SHM_BACKFILL);
@@ -77,6 +84,10 @@ herr health_wal_lost(const char *path, char *why, size_t n)
     struct stat st;
     uint64_t need = 32 + (uint64_t)frames * (24 + pgsz);
     if (stat(wal, &st) == 0 && (uint64_t)st.st_size >= need)
+        return HERR_OK;
+    /* The last connection, closing, checkpoints and deletes the -shm file and then the
+     * log: a log gone while the -shm file changed or went is a clean close. */
+    if (!shm_header(shm, again) || memcmp(h, again, sizeof h) != 0)
         return HERR_OK;
     snprintf(why, n,
              "its write-ahead log (hearth.db-wal) is %s: %u pages of committed writes that "
@@ -150,7 +161,7 @@ herr store_check(struct store *s, unsigned budget_ms, bool *complete)
     *complete = false;
     herr e = store_read_begin(s);
     if (e)
-        return e == HERR_IO ? store_fail(s, HERR_CORRUPT, "%s", s->err) : e;
+        return e;
     e = quick(s, mono_now_ms() + budget_ms, complete);
     if (!e)
         e = view_matches(s);
@@ -313,10 +324,13 @@ static herr scan_file(struct scan *sc, int wal_fd)
     if (e || wal_fd < 0 || pread(wal_fd, wh, sizeof wh, 0) != (ssize_t)sizeof wh ||
         get_u32_be(wh + 8) != sc->page_size)
         return e;
-    for (off_t off = 32 + 24;; off += 24 + (off_t)sc->page_size) {
-        if (pread(wal_fd, sc->page, sc->page_size, off) != (ssize_t)sc->page_size)
+    /* Frames: a 24-byte header (the page number first), then the page. */
+    for (off_t off = 32;; off += 24 + (off_t)sc->page_size) {
+        uint8_t fh[24];
+        if (pread(wal_fd, fh, sizeof fh, off) != (ssize_t)sizeof fh ||
+            pread(wal_fd, sc->page, sc->page_size, off + 24) != (ssize_t)sc->page_size)
             break;
-        if ((e = scan_page(sc, sc->page, get_u32_be(sc->page) == 1 ? 100 : 0)) != HERR_OK)
+        if ((e = scan_page(sc, sc->page, get_u32_be(fh) == 1 ? 100 : 0)) != HERR_OK)
             break;
     }
     return e;

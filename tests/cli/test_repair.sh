@@ -141,6 +141,12 @@ cp -a "$W" "$TMP_ROOT/wal-kept"
 expect_ok "$HEARTH" -d "$TMP_ROOT/wal-kept" read "$P"
 contains "the acknowledged post survives the crash" "$OUT" "written while the node served"
 expect_ok "$HEARTH" -d "$TMP_ROOT/wal-kept" status
+# Repair of a replica with its log: what the log holds is kept.
+cp -a "$W" "$TMP_ROOT/wal-repaired"
+expect_ok "$HEARTH" -d "$TMP_ROOT/wal-repaired" repair
+expect_ok "$HEARTH" -d "$TMP_ROOT/wal-repaired" read "$P"
+contains "repair keeps what the log held" "$OUT" "written while the node served"
+same "repair of a sound replica changes nothing" "$(state "$TMP_ROOT/wal-repaired")" "$(state "$TMP_ROOT/wal-kept")"
 # The log deleted: said so, and refused until repaired.
 rm "$TMP_ROOT/wal-lost/hearth.db-wal"
 refused "$TMP_ROOT/wal-lost"
