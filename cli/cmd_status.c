@@ -474,5 +474,5 @@ const struct cli_command cmd_status = {
                "the same digest show the same forum. When `hearth serve` runs on this data\n"
                "directory, its peers, their state and its traffic are shown too (\"node\" in\n"
                "--json; null when no node runs).",
-    .needs = CLI_NEEDS_STORE,
+    .needs = CLI_NEEDS_STORE | CLI_NEEDS_SOUND,
 };
