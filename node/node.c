@@ -1256,20 +1256,22 @@ static herr status_head(struct node *n, struct hbuf *b)
     uint64_t events = recon_index_count(n->idx);
     json_text(listen, sizeof listen, node_endpoint(n));
     const struct counters *c = &n->ctr;
-    snprintf(
-        line, sizeof line,
-        "{\"pid\":%d,\"version\":\"%s\",\"started\":%" PRIu64 ",\"updated\":%" PRIu64
-        ",\"listen\":\"%s\",\"access\":\"%s\",\"discovery\":%s,\"interval\":%u,"
-        "\"fanout\":%u,\"events\":%" PRIu64 ",\"bytes_sent\":%" PRIu64
-        ",\"bytes_received\":%" PRIu64 ",\"sessions\":%" PRIu64 ",\"sessions_failed\":%" PRIu64
-        ",\"inbound_sessions\":%u,\"pushes_sent\":%" PRIu64 ",\"pushes_received\":%" PRIu64
-        ",\"pushes_new\":%" PRIu64 ",\"busy_refused\":%" PRIu64 ",\"contacts_dropped\":%" PRIu64
-        ",\"disk_full\":%s,\"full_refused\":%" PRIu64 ",\"peers\":[",
-        (int)getpid(), HEARTH_VERSION, n->started, wall_ms(), listen,
-        n->cfg.access == ACCESS_OPEN ? "open" : "allowlist", n->disc ? "true" : "false",
-        n->cfg.sync_interval, n->cfg.fanout, events, c->bytes_sent, c->bytes_recv, c->sessions_ok,
-        c->sessions_failed, inbound_sessions(n), c->pushes_sent, c->pushes_recv, c->pushes_new,
-        c->busy_refused, c->contacts_dropped, n->disk_full ? "true" : "false", c->full_refused);
+    snprintf(line, sizeof line,
+             "{\"pid\":%d,\"version\":\"%s\",\"started\":%" PRIu64 ",\"updated\":%" PRIu64
+             ",\"listen\":\"%s\",\"access\":\"%s\",\"discovery\":%s,\"interval\":%u,"
+             "\"fanout\":%u,\"events\":%" PRIu64 ",\"bytes_sent\":%" PRIu64
+             ",\"bytes_received\":%" PRIu64 ",\"sessions\":%" PRIu64 ",\"sessions_failed\":%" PRIu64
+             ",\"inbound_sessions\":%u,\"pushes_sent\":%" PRIu64 ",\"pushes_received\":%" PRIu64
+             ",\"pushes_new\":%" PRIu64 ",\"busy_refused\":%" PRIu64
+             ",\"contacts_dropped\":%" PRIu64 ",",
+             (int)getpid(), HEARTH_VERSION, n->started, wall_ms(), listen,
+             n->cfg.access == ACCESS_OPEN ? "open" : "allowlist", n->disc ? "true" : "false",
+             n->cfg.sync_interval, n->cfg.fanout, events, c->bytes_sent, c->bytes_recv,
+             c->sessions_ok, c->sessions_failed, inbound_sessions(n), c->pushes_sent,
+             c->pushes_recv, c->pushes_new, c->busy_refused, c->contacts_dropped);
+    size_t k = strlen(line);
+    snprintf(line + k, sizeof line - k, "\"disk_full\":%s,\"full_refused\":%" PRIu64 ",\"peers\":[",
+             n->disk_full ? "true" : "false", c->full_refused);
     return hbuf_append(b, line, strlen(line));
 }
 

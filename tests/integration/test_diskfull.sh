@@ -126,7 +126,8 @@ wait_until 10 grep -q "Z info  disk: .* free in $N again; taking new events" "$W
   die "the node did not say that space returned"
 h "$P" sync --timeout 60 "$ADDR_N" >/dev/null || die "the sync failed after space returned"
 [ "$(digest "$P")" = "$(digest "$N")" ] || die "the nodes did not converge after space returned"
-[ "$(h "$N" status --json | json_get disk_full)" = False ] || die "status still says the disk is full"
+not_full() { [ "$(h "$N" status --json | json_get disk_full)" = False ]; }
+wait_until 10 not_full || die "status still says the disk is full" # the node writes it every 2 s
 has_events "$N" "$ACKED" || die "an event acknowledged before the disk filled is gone"
 node_stop N
 h "$N" import "$WORK/big.bundle" >/dev/null || die "the import failed after space returned"
