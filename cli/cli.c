@@ -1,4 +1,5 @@
 #include "cli/cli.h"
+#include "node/clock.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -107,6 +108,16 @@ int cli_store_error(const struct cli *c, herr e, const char *what)
         detail = herr_str(e);
     /* Trouble with the data directory names the directory and the kind of trouble
      * first, SQLite's words after. */
+    /* The store's detail names the directory, the space free and what is needed. */
+    const char *full = e == HERR_FULL ? strstr(detail, "the disk is full") : NULL;
+    if (!full && e == HERR_FULL)
+        full = strstr(detail, "no room to write");
+    if (!what && full)
+        return cli_error(c, e, "%s", full);
+    if (!what && c->dir && e == HERR_READONLY)
+        return cli_error(c, e, "the data directory %s is read-only (%s)", c->dir, detail);
+    if (!what && c->dir && e == HERR_CORRUPT)
+        return cli_error(c, e, "%s: %s (%s): %s", c->dir, herr_str(e), detail, CLI_REPAIR_HINT);
     if (!what && c->dir && cli_exit_code(e) == CLI_STORAGE) {
         if (e == HERR_BUSY || strcmp(detail, herr_str(e)) == 0)
             return cli_error(c, e, "%s: %s", c->dir, herr_str(e));
@@ -348,6 +359,12 @@ char *cli_path(const struct cli *c, const char *name)
 int cli_open_error(const struct cli *c, herr e, const char *db)
 {
     const char *detail = store_open_error();
+    if (e == HERR_CORRUPT)
+        return cli_error(c, e, "cannot open %s: %s (%s): %s", db, herr_str(e),
+                         detail && *detail ? detail : "damaged", CLI_REPAIR_HINT);
+    if (e == HERR_READONLY && c->dir && cli_dir_readonly(c))
+        return cli_error(c, e, "the data directory %s is read-only (cannot open %s: %s)", c->dir,
+                         db, detail && *detail ? detail : herr_str(e));
     if (detail && *detail && strcmp(detail, herr_str(e)) != 0)
         return cli_error(c, e, "cannot open %s: %s (%s)", db, herr_str(e), detail);
     return cli_error(c, e, "cannot open %s: %s", db, herr_str(e));
@@ -385,6 +402,20 @@ static int load_key(struct cli *c, bool need_key)
     return rc;
 }
 
+/* denied - whether access() said no because of the file system or permissions. */
+static bool denied(const char *path)
+{
+    return access(path, W_OK) != 0 && (errno == EROFS || errno == EACCES || errno == EPERM);
+}
+
+bool cli_dir_readonly(const struct cli *c)
+{
+    char *db = cli_path(c, "hearth.db");
+    bool ro = denied(c->dir) || (db && access(db, F_OK) == 0 && denied(db));
+    free(db);
+    return ro;
+}
+
 int cli_open(struct cli *c, bool write, bool need_key)
 {
     struct stat st;
@@ -397,6 +428,11 @@ int cli_open(struct cli *c, bool write, bool need_key)
     if (stat(db, &st) != 0 && errno == ENOENT) {
         free(db);
         return no_forum(c);
+    }
+    /* SQLite needs to write beside the database (its log) as well as in it. */
+    if (write && cli_dir_readonly(c)) {
+        free(db);
+        return cli_error(c, HERR_READONLY, "the data directory %s is read-only", c->dir);
     }
     herr e = store_open(&c->store, db, write ? 0 : STORE_READONLY);
     if (e == HERR_NOT_FOUND) {
@@ -413,6 +449,19 @@ int cli_open(struct cli *c, bool write, bool need_key)
     if (e)
         return cli_store_error(c, e, NULL);
     return load_key(c, need_key);
+}
+
+int cli_check(struct cli *c)
+{
+    bool complete;
+    herr e = store_check(c->store, CLI_CHECK_BUDGET_MS, &complete);
+    if (e == HERR_CORRUPT)
+        return cli_error(c, e, "the replica in %s is damaged (%s): %s", c->dir,
+                         store_errmsg(c->store), CLI_REPAIR_HINT);
+    if (e)
+        return cli_store_error(c, e, NULL);
+    c->checked_ms = wall_ms();
+    return CLI_OK;
 }
 
 /* ---- ids, posts and boards ---- */

@@ -45,6 +45,7 @@ enum cli_needs {
     CLI_NEEDS_STORE = 1, /* the store, bound to a forum; else "no forum in DIR" */
     CLI_NEEDS_WRITE = 2, /* ... opened for writing (implies CLI_NEEDS_STORE) */
     CLI_NEEDS_KEY = 4,   /* the author key; without it the key is loaded when present */
+    CLI_NEEDS_SOUND = 8, /* a replica that passes store_check (cli_check) */
 };
 
 struct cli_option {
@@ -97,7 +98,8 @@ struct cli {
     struct store *store; /* when the command needs it */
     uint8_t forum[HEARTH_ID_LEN];
     bool has_key;
-    struct hkey key; /* the author key, when has_key */
+    struct hkey key;     /* the author key, when has_key */
+    uint64_t checked_ms; /* wall-clock ms when cli_check found the replica sound; 0: not */
 
     struct store_board *boards; /* loaded by cli_board_name(), owned */
     size_t nboards;
@@ -149,10 +151,26 @@ int cli_resolve_dir(struct cli *c);
 /* cli_path - "DIR/name"; caller frees. NULL when out of memory. */
 char *cli_path(const struct cli *c, const char *name);
 
-/* cli_open - open the store (for writing when `write`), check that it belongs to a
+/* cli_dir_readonly - whether the data directory (resolved) cannot be written: a
+ * read-only file system (a mounted backup, a locked stick), or permissions that deny
+ * this user. Root passes permission bits, so for root only the first counts. */
+bool cli_dir_readonly(const struct cli *c);
+
+/* cli_open - open the store (for writing when `write`: refused at once with "the
+ * data directory DIR is read-only" when cli_dir_readonly), check that it belongs to a
  * forum, and load the author key (required when `need_key`, else when present). Sets
  * the store's viewer to the author. Prints and returns an exit code on failure. */
 int cli_open(struct cli *c, bool write, bool need_key);
+
+/* cli_check - refuse a damaged replica: store_check within CLI_CHECK_BUDGET_MS, and
+ * on damage one line saying why and to run `hearth repair`. Prints and returns an
+ * exit code on failure. */
+int cli_check(struct cli *c);
+
+#define CLI_CHECK_BUDGET_MS 3000
+
+/* The hint every report of a damaged replica ends with. */
+#define CLI_REPAIR_HINT "run 'hearth repair' to rebuild it from the events that still verify"
 
 /* ---- errors ---- */
 

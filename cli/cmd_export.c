@@ -188,5 +188,5 @@ const struct cli_command cmd_export = {
     .options = options,
     .min_args = 1,
     .max_args = 1,
-    .needs = CLI_NEEDS_STORE,
+    .needs = CLI_NEEDS_STORE | CLI_NEEDS_SOUND,
 };

@@ -321,5 +321,5 @@ const struct cli_command cmd_import = {
                "here, or rejected with its reason; the exit status is 0 either way.",
     .min_args = 1,
     .max_args = 1,
-    .needs = CLI_NEEDS_WRITE,
+    .needs = CLI_NEEDS_WRITE | CLI_NEEDS_SOUND,
 };

@@ -71,7 +71,7 @@ static int run(struct cli *c)
     if (!query)
         return cli_error(c, HERR_NOMEM, "%s", herr_str(HERR_NOMEM));
     if ((rc = cli_check_text(c, "search", query, strlen(query), MAX_QUERY, false)) ||
-        (rc = cli_open(c, true, false))) {
+        (rc = cli_resolve_dir(c)) || (rc = cli_open(c, !cli_dir_readonly(c), false))) {
         free(query);
         return rc;
     }

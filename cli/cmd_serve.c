@@ -134,6 +134,8 @@ static int run(struct cli *c)
     secret_wipe(seed, sizeof seed);
     if (e)
         return cli_error(c, e, "cannot start the node: %s", why);
+    if (c->checked_ms) /* a damaged replica never gets this far (CLI_NEEDS_SOUND) */
+        node_note_replica(n, NODE_REPLICA_OK, c->checked_ms);
     struct sigaction sa = {.sa_handler = on_signal};
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
@@ -208,5 +210,5 @@ const struct cli_command cmd_serve = {
     .options = options,
     .min_args = 0,
     .max_args = 0,
-    .needs = CLI_NEEDS_WRITE,
+    .needs = CLI_NEEDS_WRITE | CLI_NEEDS_SOUND,
 };

@@ -24,8 +24,10 @@
 #define STATUS_FRESH_MS 15000 /* several of the node's 2 s writes */
 
 /* running_node - the status of the node serving this data directory; false when none
- * runs (no status, a dead process, a stale or unreadable status). */
-static bool running_node(struct cli *c, struct node_stats *s)
+ * runs (no status, a dead process, a stale or unreadable status). On a full disk the
+ * node cannot write its status: then a stale one of a live process counts, as what
+ * was true when it was last written. */
+static bool running_node(struct cli *c, struct node_stats *s, bool disk_full)
 {
     char *text = NULL;
     memset(s, 0, sizeof *s);
@@ -38,13 +40,13 @@ static bool running_node(struct cli *c, struct node_stats *s)
     if (kill((pid_t)s->pid, 0) != 0 && errno != EPERM)
         return false;
     uint64_t now = wall_ms();
-    return s->taken + STATUS_FRESH_MS >= now;
+    return disk_full || s->taken + STATUS_FRESH_MS >= now;
 }
 
 bool cli_running_endpoint(struct cli *c, char *out, size_t n, uint64_t *pid)
 {
     struct node_stats *s = malloc(sizeof *s);
-    bool live = s && running_node(c, s) && s->listen[0];
+    bool live = s && running_node(c, s, false) && s->listen[0];
     if (live) {
         snprintf(out, n, "%s", s->listen);
         *pid = s->pid;
@@ -90,6 +92,8 @@ static void json_node(struct cli *c, const struct node_stats *s)
     json_u64(j, "pushes_received", s->pushes_recv);
     json_u64(j, "pushes_new", s->pushes_new);
     json_u64(j, "contacts_dropped", s->contacts_dropped);
+    json_bool(j, "disk_full", s->disk_full);
+    json_u64(j, "full_refused", s->full_refused);
     json_u64(j, "accepted", s->ingest.accepted);
     json_u64(j, "duplicates", s->ingest.duplicate);
     json_object_open(j, "rejected");
@@ -119,7 +123,8 @@ static void json_node(struct cli *c, const struct node_stats *s)
 }
 
 static void print_json(struct cli *c, const struct store_stats *st, const char *name,
-                       const uint8_t digest[HEARTH_ID_LEN], const struct node_stats *node)
+                       const uint8_t digest[HEARTH_ID_LEN], const struct store_space *sp,
+                       const struct node_stats *node)
 {
     struct json *j = &c->out;
     json_object_open(j, NULL);
@@ -136,6 +141,8 @@ static void print_json(struct cli *c, const struct store_stats *st, const char *
     json_u64(j, "authors", st->authors);
     json_u64(j, "forks", st->forks);
     json_u64(j, "db_bytes", st->db_bytes);
+    json_u64(j, "disk_free", sp->avail);
+    json_bool(j, "disk_full", sp->full || (node && node->disk_full));
     json_hex(j, "view_digest", digest, HEARTH_ID_LEN);
     if (node)
         json_node(c, node);
@@ -157,9 +164,13 @@ static void human_duration(char *buf, size_t size, uint64_t ms)
         snprintf(buf, size, "%llu days", (unsigned long long)(s / 86400));
 }
 
-static void print_node(const struct node_stats *s)
+static void print_node(const struct node_stats *s, bool disk_full)
 {
     char up[32], out[32], in[32];
+    if (!s && disk_full) {
+        printf("node:     unknown (a node cannot write its status on a full disk)\n");
+        return;
+    }
     if (!s) {
         printf("node:     not running (start it with `hearth serve`)\n");
         return;
@@ -198,6 +209,15 @@ static void print_node(const struct node_stats *s)
     for (size_t i = 0; i < s->npeers; i++)
         connected +=
             !strcmp(s->peers[i].state, "connected") || !strcmp(s->peers[i].state, "syncing");
+    if (s->full_refused)
+        printf("refused:  %llu syncs and pushes while the disk was full\n",
+               (unsigned long long)s->full_refused);
+    if (s->taken + STATUS_FRESH_MS < now) {
+        char ago[32];
+        human_duration(ago, sizeof ago, now - s->taken);
+        printf("          (as it was %s ago: the node cannot write its status on a full disk)\n",
+               ago);
+    }
     printf("peers:    %zu known, %zu connected\n", s->npeers, connected);
     for (size_t i = 0; i < s->npeers; i++) {
         const struct node_peer_stats *p = &s->peers[i];
@@ -210,7 +230,8 @@ static void print_node(const struct node_stats *s)
 }
 
 static void print_human(const struct cli *c, const struct store_stats *st, const char *name,
-                        const uint8_t digest[HEARTH_ID_LEN], const struct node_stats *node)
+                        const uint8_t digest[HEARTH_ID_LEN], const struct store_space *sp,
+                        const struct node_stats *node)
 {
     char forum[2 * HEARTH_ID_LEN + 1], view[2 * HEARTH_ID_LEN + 1], size[32];
     hex_encode(forum, c->forum, HEARTH_ID_LEN);
@@ -226,6 +247,13 @@ static void print_human(const struct cli *c, const struct store_stats *st, const
         fputs(" (not fetched yet: import a bundle or sync)", stdout);
     }
     printf("\ndata:     %s (%s)\n", c->dir, size);
+    if (sp->full || (node && node->disk_full)) {
+        char have[32];
+        human_size(have, sizeof have, sp->avail);
+        printf("disk:     FULL: %s free; no new events are taken (posts, syncs and pushes are "
+               "refused) until space is freed there\n",
+               have);
+    }
     printf("events:   %llu held, %llu waiting for earlier events, %llu bodies purged\n",
            (unsigned long long)st->events, (unsigned long long)st->pending,
            (unsigned long long)st->purged);
@@ -236,27 +264,30 @@ static void print_human(const struct cli *c, const struct store_stats *st, const
         printf("forks:    %llu (an author signed two events with one number; both are kept)\n",
                (unsigned long long)st->forks);
     printf("view:     %s\n", view);
-    print_node(node);
+    print_node(node, sp->full);
 }
 
 static int run(struct cli *c)
 {
     struct store_stats st;
     uint8_t digest[HEARTH_ID_LEN];
+    struct store_space sp;
     herr e = store_stats(c->store, &st);
     if (!e)
         e = store_view_digest(c->store, digest);
+    if (!e && store_space(c->store, &sp) != HERR_OK)
+        memset(&sp, 0, sizeof sp); /* a file system that cannot say: not known to be full */
     if (e)
         return cli_store_error(c, e, NULL);
     struct node_stats *node = malloc(sizeof *node);
     if (!node)
         return cli_error(c, HERR_NOMEM, "%s", herr_str(HERR_NOMEM));
-    bool live = running_node(c, node);
+    bool live = running_node(c, node, sp.full);
     char *name = cli_forum_name(c);
     if (c->json)
-        print_json(c, &st, name, digest, live ? node : NULL);
+        print_json(c, &st, name, digest, &sp, live ? node : NULL);
     else
-        print_human(c, &st, name, digest, live ? node : NULL);
+        print_human(c, &st, name, digest, &sp, live ? node : NULL);
     free(name);
     free(node);
     return c->json ? cli_json_flush(c) : CLI_OK;
@@ -272,5 +303,5 @@ const struct cli_command cmd_status = {
                "the same digest show the same forum. When `hearth serve` runs on this data\n"
                "directory, its peers, their state and its traffic are shown too (\"node\" in\n"
                "--json; null when no node runs).",
-    .needs = CLI_NEEDS_STORE,
+    .needs = CLI_NEEDS_STORE | CLI_NEEDS_SOUND,
 };

@@ -109,5 +109,5 @@ const struct cli_command cmd_sync = {
     .options = options,
     .min_args = 1,
     .max_args = 1,
-    .needs = CLI_NEEDS_WRITE,
+    .needs = CLI_NEEDS_WRITE | CLI_NEEDS_SOUND,
 };

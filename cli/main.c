@@ -40,6 +40,7 @@
     X(serve)                                                                                       \
     X(sync)                                                                                        \
     X(peers)                                                                                       \
+    X(repair)                                                                                      \
     X(help)
 
 #define DECLARE(name) extern const struct cli_command cmd_##name;
@@ -112,6 +113,8 @@ static int run(struct cli *c, int argc, char **argv)
     unsigned needs = c->cmd->needs;
     if (needs & (CLI_NEEDS_STORE | CLI_NEEDS_WRITE)) {
         rc = cli_open(c, needs & CLI_NEEDS_WRITE, needs & CLI_NEEDS_KEY);
+        if (!rc && (needs & CLI_NEEDS_SOUND))
+            rc = cli_check(c);
         if (rc)
             return rc;
     }

@@ -39,6 +39,9 @@
  * not cut for a pause. */
 #define INBOUND_EVICT_IDLE_MS 2000
 #define INBOUND_EVICT_STALL_MS 20000
+/* How often the free space of the data directory is looked at (statvfs): a full disk
+ * is noticed at once by the write that fails, and its end within this. */
+#define SPACE_EVERY_MS 1000
 
 /* ---- clocks and buckets ---- */
 
@@ -104,6 +107,7 @@ struct counters {
     uint64_t pushes_sent, pushes_recv, pushes_new;
     uint64_t busy_refused;     /* sessions refused because the inbound table was full */
     uint64_t contacts_dropped; /* by the test knob (config.test_drop_permille) */
+    uint64_t full_refused;     /* sessions and pushes refused while the disk was full */
 };
 
 /* Pushed events taken in one burst, committed together by flush_pushes. */
@@ -143,9 +147,11 @@ struct node {
     uint64_t started;     /* wall clock */
     /* Lines a peer can cause at will: refused sessions, messages outside a session,
      * evictions, rejected pushes, failed sessions it started. */
-    struct hlog_limit busy_warn, stray_warn, evict_warn;
+    struct hlog_limit busy_warn, stray_warn, evict_warn, full_push_warn, full_sync_warn;
     struct hlog_kinds push_warn, fail_warn; /* by reason */
     bool held_back;                         /* a session's frame waits for a queue or a cap */
+    bool disk_full;      /* the store is full: no new events are taken (watch_space) */
+    uint64_t next_space; /* when to look at the free space again */
     struct counters ctr;
     struct hbuf scratch;
     uint8_t push_ids[NODE_PUSH_MAX][HEARTH_ID_LEN];
@@ -543,6 +549,19 @@ static uint64_t warn_kind(const uint8_t key[HEARTH_PK_LEN], const char *why)
 
 static void flush_pushes(struct node *n);
 
+/* refuse_full - count (and now and then log) what a peer offered while the disk is
+ * full. */
+static void refuse_full(struct node *n, const uint8_t key[HEARTH_PK_LEN], bool push)
+{
+    uint64_t more;
+    char k[13];
+    n->ctr.full_refused++;
+    short_key(k, key);
+    if (hlog_due(push ? &n->full_push_warn : &n->full_sync_warn, mono_ms(), &more))
+        hlog(n->log, HLOG_INFO, "disk full: refused a %s from %s (%" PRIu64 " unlogged before)",
+             push ? "push" : "sync", k, more);
+}
+
 /* handle_push - decode a pushed event and queue it for flush_pushes: the pushes that
  * arrive in one burst are verified and committed in one transaction (one fsync), not
  * one each. */
@@ -554,6 +573,10 @@ static void handle_push(struct node *n, const struct transport_msg *m)
     char k[13];
     short_key(k, m->peer);
     n->ctr.pushes_recv++;
+    if (n->disk_full) { /* anti-entropy brings it once there is room */
+        refuse_full(n, m->peer, true);
+        return;
+    }
     if (sync_push_decode(m->data, m->len, &env, &len, &why) != HERR_OK) {
         uint64_t more;
         if (hlog_due_kind(&n->push_warn, warn_kind(m->peer, why), mono_ms(), &more))
@@ -588,6 +611,8 @@ static void flush_pushes(struct node *n)
         off += b->len[i];
     }
     herr e = store_ingest(n->st, blobs, b->n, r, NULL);
+    if (e == HERR_FULL)
+        n->next_space = 0; /* see to it now */
     for (size_t i = 0; i < b->n; i++) {
         char k[13];
         short_key(k, b->from[i]);
@@ -642,6 +667,8 @@ static herr session_finished(struct node *n, struct sess *x, const uint8_t key[H
     struct peer *p = peer_find(n, key);
     if (e) {
         n->ctr.sessions_failed++;
+        if (e == HERR_FULL)
+            n->next_space = 0;
         char what[256];
         snprintf(what, sizeof what, "%s%s%s", herr_str(e), *why ? ": " : "", why);
         warn_failed(n, key, initiator, what);
@@ -815,6 +842,12 @@ static void handle_inbound(struct node *n, const struct transport_msg *m)
         seen(p);
         p->route_len = m->route_len;
         memcpy(p->route, m->route, m->route_len);
+    }
+    if (n->disk_full && type == SYNC_HELLO) {
+        refuse_full(n, m->peer, false);
+        reply_error(n, m, HERR_FULL,
+                    "this node's disk is full: it takes no new events until space is freed");
+        return;
     }
     bool full;
     struct inbound *b = inbound_for(n, m, type == SYNC_HELLO, &full);
@@ -994,7 +1027,7 @@ static void push_arrivals(struct node *n)
  * fails. */
 static void start_session(struct node *n, struct peer *p)
 {
-    if (test_dropped(n))
+    if (n->disk_full || test_dropped(n))
         return;
     if (sess_begin(n, &p->out, true) != HERR_OK)
         hlog(n->log, HLOG_ERROR, "sync: cannot start a session: %s", store_errmsg(n->st));
@@ -1247,6 +1280,8 @@ static void take_stats(struct node *n)
     s->pushes_recv = c->pushes_recv;
     s->pushes_new = c->pushes_new;
     s->contacts_dropped = c->contacts_dropped;
+    s->disk_full = n->disk_full;
+    s->full_refused = c->full_refused;
     store_ingest_tally(n->st, &s->ingest);
     s->replica = n->replica;
     s->replica_checked = n->replica_checked;
@@ -1290,7 +1325,8 @@ static void write_status(struct node *n)
     herr e = node_status_json(&n->stats, &n->scratch);
     pthread_mutex_unlock(&n->stats_mu);
     if (!e && store_meta_set(n->st, "node:status", (const char *)n->scratch.data) != HERR_OK)
-        hlog(n->log, HLOG_WARN, "status: cannot save: %s", store_errmsg(n->st));
+        hlog(n->log, n->disk_full ? HLOG_DEBUG : HLOG_WARN, "status: cannot save: %s",
+             store_errmsg(n->st));
     for (int i = 0; i < NODE_MAX_PEERS; i++)
         if (n->peers[i].used)
             peer_save(n, &n->peers[i]);
@@ -1311,6 +1347,8 @@ herr node_new(struct node **out, struct store *st, const struct config *cfg,
     n->started = wall_ms();
     pthread_mutex_init(&n->stats_mu, NULL);
     n->busy_warn = (struct hlog_limit){.every_ms = WARN_EVERY_MS, .burst = 1};
+    n->full_push_warn = n->full_sync_warn =
+        (struct hlog_limit){.every_ms = WARN_EVERY_MS, .burst = 1};
     n->stray_warn = (struct hlog_limit){.every_ms = WARN_EVERY_MS, .burst = WARN_BURST};
     n->evict_warn = (struct hlog_limit){.every_ms = WARN_EVERY_MS, .burst = WARN_BURST};
     n->push_warn = n->fail_warn =
@@ -1425,8 +1463,46 @@ static int next_timeout(struct node *n, uint64_t now)
     return (int)(wait > most ? most : wait);
 }
 
+static void human_bytes(char *buf, size_t size, uint64_t v)
+{
+    if (v < 1024 * 1024)
+        snprintf(buf, size, "%" PRIu64 " KiB", (v + 1023) / 1024);
+    else
+        snprintf(buf, size, "%.1f MiB", (double)v / (1024 * 1024));
+}
+
+/* watch_space - follow the store's full state (store_space): when the disk fills up,
+ * say so once, as an error naming what to free, and take no new events (pushes and
+ * sessions from peers are refused, none are started); when space returns, say so and
+ * sync at once. */
+static void watch_space(struct node *n, uint64_t now)
+{
+    struct store_space sp;
+    if (now < n->next_space)
+        return;
+    n->next_space = now + SPACE_EVERY_MS;
+    if (store_space(n->st, &sp) != HERR_OK || sp.full == n->disk_full)
+        return;
+    char have[32], need[32];
+    human_bytes(have, sizeof have, sp.avail);
+    human_bytes(need, sizeof need, sp.need);
+    n->disk_full = sp.full;
+    if (sp.full) {
+        hlog(n->log, HLOG_ERROR,
+             "disk full: the data directory %s has %s free and needs %s: free space on that "
+             "disk; until then this node takes no new events (syncs and pushes from peers, "
+             "and posts, are refused)",
+             store_dir(n->st), have, need);
+    } else {
+        hlog(n->log, HLOG_INFO, "disk: %s free in %s again; taking new events", have,
+             store_dir(n->st));
+        n->next_ae = now;
+    }
+}
+
 static void run_timers(struct node *n, uint64_t now)
 {
+    watch_space(n, now);
     connect_due(n, now);
     if (now >= n->next_arrivals) {
         push_arrivals(n);

@@ -32,6 +32,11 @@
  *     of an earlier run are forgotten at start) and NODE_MAX_INBOUND sessions started
  *     by others (when all are taken, one idle for 2 s gives its place to a new one;
  *     otherwise the new one is answered "try again later");
+ *   - a full disk (store_space, looked at every second and whenever a write fails
+ *     for want of space) is logged once at error with the data directory and the
+ *     space free and needed; until space returns the node takes no new events: it
+ *     refuses pushes and new sessions from peers (HERR_FULL, "this node's disk is
+ *     full") and starts none, then logs that space returned and syncs at once;
  *   - peer state (address, last seen, last sync, failures) kept in the store's local
  *     settings under "peer:<key hex>", and the node's status (JSON: counters, peers)
  *     under "node:status" every 2 s, removed when the node stops, so that

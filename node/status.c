@@ -42,6 +42,7 @@ static const struct u64_field node_u64[] = {
     NODE_U64("busy_refused", busy_refused),
     NODE_U64("contacts_dropped", contacts_dropped),
     NODE_U64("replica_checked", replica_checked),
+    NODE_U64("full_refused", full_refused),
     NODE_U64("accepted", ingest.accepted),
     NODE_U64("duplicates", ingest.duplicate),
 };
@@ -111,6 +112,8 @@ herr node_status_json(const struct node_stats *s, struct hbuf *b)
         e = put_string(b, "access", s->access);
     if (!e)
         e = put(b, s->discovery ? ",\"discovery\":true," : ",\"discovery\":false,");
+    if (!e)
+        e = put(b, s->disk_full ? "\"disk_full\":true," : "\"disk_full\":false,");
     if (!e)
         e = put_string(b, "replica", node_replica_name(s->replica));
     if (!e)
@@ -339,9 +342,10 @@ static bool node_member(struct cursor *c, const char *key, void *ctx)
                                              : NODE_REPLICA_UNCHECKED;
         return true;
     }
-    if (!strcmp(key, "discovery")) {
+    if (!strcmp(key, "discovery") || !strcmp(key, "disk_full")) {
         skip_ws(c);
-        s->discovery = c->p < c->end && *c->p == 't';
+        *(!strcmp(key, "discovery") ? &s->discovery : &s->disk_full) =
+            c->p < c->end && *c->p == 't';
         return skip_value(c, 1);
     }
     if (!strcmp(key, "rejected"))

@@ -65,6 +65,8 @@ struct node_stats {
     uint64_t busy_refused;                 /* sessions refused: every slot taken */
     uint64_t pushes_sent, pushes_recv, pushes_new;
     uint64_t contacts_dropped;        /* by the test knob */
+    bool disk_full;                   /* the store is full: no new events are taken */
+    uint64_t full_refused;            /* syncs and pushes refused while the disk was full */
     struct store_ingest_tally ingest; /* events offered by peers: sessions and pushes */
     enum node_replica replica;
     uint64_t replica_checked; /* wall-clock ms of that check; 0: never */

@@ -1340,6 +1340,30 @@ static herr search_catch_up(struct store *s)
     return store_write_end(s, e);
 }
 
+/* search_late - a store that cannot write (a read-only data directory) cannot bring
+ * its index up to date: the posts the index lacks are indexed in a temporary table
+ * (memory, or SQLite's temporary directory) for this connection instead. */
+static herr search_late(struct store *s)
+{
+    if (s->search_late)
+        return HERR_OK;
+    sqlite3_stmt *q = NULL;
+    herr e = exec_write(s, "CREATE VIRTUAL TABLE temp.search_late USING fts5(title, text, "
+                           "tokenize = 'unicode61')");
+    if (!e)
+        e = prepare(s,
+                    "INSERT INTO temp.search_late(rowid, title, text) SELECT ev, title, text FROM "
+                    "main.posts WHERE ev > ?1 AND state = 0 AND status = 0 AND text IS NOT NULL",
+                    &q);
+    if (!e) {
+        sqlite3_bind_int64(q, 1, s->search_upto);
+        e = sq_exec(s, q, "cannot index the newest posts");
+    }
+    sqlite3_finalize(q);
+    s->search_late = !e;
+    return e;
+}
+
 herr store_search(struct store *s, const char *query, size_t limit, struct store_post **out,
                   size_t *n)
 {
@@ -1349,11 +1373,28 @@ herr store_search(struct store *s, const char *query, size_t limit, struct store
     *n = 0;
     hbuf_init(&words, 4096);
     herr e = search_words(s, query, &words);
-    /* A store another process is writing still answers, from the index as it is. */
-    if (!e && !s->readonly && (e = search_catch_up(s)) == HERR_BUSY)
+    /* A store another process is writing still answers, from the index as it is; one
+     * that cannot write (read-only, or a full disk) indexes the rest for this run. */
+    bool late = s->readonly;
+    if (!e && !late && (e = search_catch_up(s)) == HERR_BUSY) {
         e = HERR_OK;
+    } else if (e == HERR_FULL || e == HERR_READONLY) {
+        e = HERR_OK;
+        late = true;
+    }
+    if (!e && late && (e = store_read_begin(s)) == HERR_OK) {
+        e = search_late(s);
+        store_read_end(s);
+    }
     struct qargs a = {.text = (const char *)words.data, .limit = limit ? (int64_t)limit : 50};
-    if (!e)
+    if (!e && s->search_late)
+        e = posts_query(s,
+                        "SELECT " POST_COLS "JOIN (SELECT rowid AS r, bm25(search) AS rank FROM "
+                        "search WHERE search MATCH ?2 UNION ALL SELECT rowid, "
+                        "bm25(search_late) FROM search_late WHERE search_late MATCH ?2) m ON m.r "
+                        "= p.ev WHERE p.state = 0" VISIBLE_SQL "ORDER BY m.rank LIMIT ?3",
+                        &a, out, n);
+    else if (!e)
         e = posts_query(s,
                         "SELECT " POST_COLS "JOIN search ON search.rowid = p.ev WHERE search "
                         "MATCH ?2 AND p.state = 0" VISIBLE_SQL "ORDER BY bm25(search) LIMIT ?3",

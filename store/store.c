@@ -6,6 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "store/store_int.h"
@@ -174,11 +177,118 @@ static herr sqlite_herr(int rc)
     }
 }
 
+/* ---- disk space ---- */
+
+static void human_bytes(char *buf, size_t n, uint64_t v)
+{
+    if (v < 1024 * 1024)
+        snprintf(buf, n, "%llu KiB", (unsigned long long)((v + 1023) / 1024));
+    else if (v < 1024ull * 1024 * 1024)
+        snprintf(buf, n, "%.1f MiB", (double)v / (1024 * 1024));
+    else
+        snprintf(buf, n, "%.1f GiB", (double)v / (1024 * 1024 * 1024));
+}
+
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* limit_elsewhere - the file system had room when the write failed: the limit is one
+ * statvfs does not show (a quota, a size limit of the database). */
+static bool limit_elsewhere(const struct store *s)
+{
+    return s->full_avail >= STORE_MIN_FREE + STORE_FULL_MARGIN;
+}
+
+static bool free_bytes(const struct store *s, uint64_t *avail)
+{
+    struct statvfs v;
+    if (!s->path || statvfs(s->path, &v) != 0)
+        return false;
+    *avail = (uint64_t)v.f_bavail * v.f_frsize;
+    return true;
+}
+
+static uint64_t space_need(const struct store *s)
+{
+    uint64_t need = s->full_avail + STORE_FULL_MARGIN;
+    return need > STORE_MIN_FREE ? need : STORE_MIN_FREE;
+}
+
+/* space_detail - "the disk is full: 12 KiB free in DIR, 1.0 MiB needed: free space
+ * there" into s->err after `what`. */
+static herr space_detail(struct store *s, const char *what, uint64_t avail)
+{
+    char have[32], need[32];
+    human_bytes(have, sizeof have, avail);
+    human_bytes(need, sizeof need, space_need(s));
+    if (limit_elsewhere(s))
+        return store_fail(s, HERR_FULL,
+                          "%s%sno room to write in %s although its disk has %s free (a quota, or "
+                          "a size limit of the database?): free space or raise the limit",
+                          what ? what : "", what ? ": " : "", store_dir(s), have);
+    return store_fail(s, HERR_FULL,
+                      "%s%sthe disk is full: %s free in %s, %s needed: free space there",
+                      what ? what : "", what ? ": " : "", have, store_dir(s), need);
+}
+
+/* space_filled - a write did not fit: the store is full from now on. */
+static void space_filled(struct store *s)
+{
+    uint64_t avail = 0;
+    if (!free_bytes(s, &avail))
+        avail = 0;
+    if (!s->full || avail < s->full_avail)
+        s->full_avail = avail;
+    s->full = true;
+    s->full_ms = mono_ms();
+}
+
+herr store_space(struct store *s, struct store_space *sp)
+{
+    uint64_t avail;
+    memset(sp, 0, sizeof *sp);
+    if (!free_bytes(s, &avail))
+        return store_fail(s, HERR_IO, "cannot tell the free space in %s", store_dir(s));
+    if (s->full && (avail >= space_need(s) ||
+                    (limit_elsewhere(s) && mono_ms() - s->full_ms >= STORE_FULL_RETRY_MS)))
+        s->full = false;
+    else if (!s->full && avail < STORE_MIN_FREE)
+        space_filled(s);
+    sp->full = s->full;
+    sp->avail = avail;
+    sp->need = s->full ? space_need(s) : 0;
+    return HERR_OK;
+}
+
+const char *store_dir(const struct store *s)
+{
+    return s->dir ? s->dir : ".";
+}
+
+/* space_gate - refuse a write while the store is full. */
+static herr space_gate(struct store *s)
+{
+    struct store_space sp;
+    if (store_space(s, &sp) != HERR_OK || !sp.full)
+        return HERR_OK; /* a file system that cannot say: SQLite will */
+    return space_detail(s, NULL, sp.avail);
+}
+
 herr store_sqlerr(struct store *s, int rc, const char *what)
 {
     herr e = sqlite_herr(rc);
     if (e == HERR_BUSY)
         return store_fail(s, e, "%s: database is locked by another process", what);
+    if (e == HERR_FULL) {
+        uint64_t avail = 0;
+        space_filled(s);
+        if (free_bytes(s, &avail))
+            return space_detail(s, what, avail);
+    }
     return store_fail(s, e, "%s: %s", what, s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
 }
 
@@ -307,7 +417,10 @@ herr store_write_begin(struct store *s)
 {
     if (s->readonly)
         return store_fail(s, HERR_READONLY, "the store is open read-only");
-    herr e = run(s, Q_BEGIN, "cannot start a transaction");
+    herr e = space_gate(s);
+    if (e)
+        return e;
+    e = run(s, Q_BEGIN, "cannot start a transaction");
     if (e)
         return e;
     e = load_forum(s);
@@ -455,13 +568,37 @@ static herr quick_check(struct store *s)
     return ok ? HERR_OK : store_fail(s, HERR_CORRUPT, "the database fails its integrity check");
 }
 
-static herr open_db(struct store *s, const char *path, unsigned flags)
+/* immutable_uri - "file:PATH?immutable=1" with PATH %-escaped; caller frees. */
+static char *immutable_uri(const char *path)
+{
+    size_t n = strlen(path);
+    char *u = malloc(3 * n + 32), *w = u;
+    if (!u)
+        return NULL;
+    w += sprintf(w, "file:");
+    for (const unsigned char *p = (const unsigned char *)path; *p; p++)
+        if (*p == '%' || *p == '?' || *p == '#' || *p < 0x20 || *p >= 0x7f)
+            w += sprintf(w, "%%%02X", *p);
+        else
+            *w++ = (char)*p;
+    strcpy(w, "?immutable=1");
+    return u;
+}
+
+/* open_db - open and configure. `immutable`: read the file alone, as SQLite does for
+ * a file on read-only media (no locks, no log: see store_open). */
+static herr open_db(struct store *s, const char *path, unsigned flags, bool immutable)
 {
     int oflags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
     oflags |= (flags & STORE_READONLY) ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
     if ((flags & STORE_CREATE) && !(flags & STORE_READONLY))
         oflags |= SQLITE_OPEN_CREATE;
-    int rc = sqlite3_open_v2(path, &s->db, oflags, NULL);
+    char *uri = immutable ? immutable_uri(path) : NULL;
+    if (immutable && !uri)
+        return store_fail(s, HERR_NOMEM, "out of memory");
+    int rc = sqlite3_open_v2(immutable ? uri : path, &s->db,
+                             oflags | (immutable ? SQLITE_OPEN_URI : 0), NULL);
+    free(uri);
     if (rc != SQLITE_OK)
         return store_sqlerr(s, rc, "cannot open the database");
     herr e = configure(s);
@@ -482,6 +619,30 @@ static herr open_db(struct store *s, const char *path, unsigned flags)
     return e;
 }
 
+static bool has_suffix_file(const char *path, const char *suffix)
+{
+    char p[4300];
+    struct stat st;
+    int k = snprintf(p, sizeof p, "%s%s", path, suffix);
+    return k >= 0 && (size_t)k < sizeof p && stat(p, &st) == 0;
+}
+
+/* log_without_index - path has a write-ahead log with frames in it and no -shm file:
+ * SQLite must make the -shm file to read the log, which a read-only directory does not
+ * allow (and reading the file without its log would hide committed writes). */
+static bool log_without_index(const char *path)
+{
+    char p[4300];
+    struct stat st;
+    int k = snprintf(p, sizeof p, "%s-shm", path);
+    if (k < 0 || (size_t)k >= sizeof p || stat(p, &st) == 0)
+        return false;
+    p[k - 3] = 'w';
+    p[k - 2] = 'a';
+    p[k - 1] = 'l';
+    return stat(p, &st) == 0 && st.st_size > 32;
+}
+
 herr store_open(struct store **out, const char *path, unsigned flags)
 {
     *out = NULL;
@@ -496,10 +657,41 @@ herr store_open(struct store **out, const char *path, unsigned flags)
         return HERR_NOMEM;
     }
     s->readonly = (flags & STORE_READONLY) != 0;
+    s->path = strdup(path);
+    s->dir = s->path ? strdup(path) : NULL;
+    if (!s->dir) {
+        snprintf(open_error, sizeof open_error, "out of memory");
+        store_destroy(&s);
+        return HERR_NOMEM;
+    }
+    char *slash = strrchr(s->dir, '/');
+    if (slash && slash != s->dir)
+        *slash = '\0';
+    else if (slash)
+        slash[1] = '\0';
+    else
+        strcpy(s->dir, ".");
     hbuf_init(&s->scratch, HEARTH_MAX_EVENT + 64);
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     s->ncpu = n < 1 ? 1 : n > 16 ? 16 : (unsigned)n;
-    herr e = open_db(s, path, flags);
+    herr e = health_wal_lost(path, s->err, sizeof s->err);
+    if (!e)
+        e = open_db(s, path, flags, false);
+    /* A read-only directory without the -shm file SQLite needs for a database in WAL
+     * mode: when no log holds anything, the file alone is the whole replica, and
+     * SQLite reads it as immutable. A log with frames and no index is not read that
+     * way, which would hide its commits. */
+    if (e == HERR_READONLY && s->readonly && log_without_index(path)) {
+        e = store_fail(s, e,
+                       "its write-ahead log (hearth.db-wal) has no index (hearth.db-shm) that "
+                       "SQLite could make here: copy the directory somewhere writable to read it");
+    } else if (e == HERR_READONLY && s->readonly && !has_suffix_file(path, "-shm")) {
+        for (int i = 0; i < Q_COUNT; i++)
+            sqlite3_finalize(s->st[i]), s->st[i] = NULL;
+        sqlite3_close(s->db);
+        s->db = NULL;
+        e = open_db(s, path, flags, true);
+    }
     if (e) {
         open_fail(s, e);
         store_destroy(&s);
@@ -519,6 +711,8 @@ void store_destroy(struct store **sp)
     sqlite3_close(s->db);
     hbuf_release(&s->scratch);
     care_release(s);
+    free(s->path);
+    free(s->dir);
     free(s);
     *sp = NULL;
 }

@@ -37,7 +37,10 @@ enum store_flags {
 /* store_open - open (or with STORE_CREATE create) the replica at path and bring its
  * schema up to date. HERR_NOT_FOUND when absent without STORE_CREATE; HERR_BUSY when
  * another process holds it; HERR_READONLY; HERR_CORRUPT when it is not a hearth
- * database or (with STORE_CHECK) fails its quick check; HERR_VERSION when its schema is newer than
+ * database, (with STORE_CHECK) fails its quick check, or was left with committed
+ * writes in a write-ahead log that is now missing or cut short (detected from the
+ * -shm file SQLite leaves behind after a crash; a log deleted together with its -shm
+ * file cannot be told from a clean close); HERR_VERSION when its schema is newer than
  * this program. On failure *out is NULL and store_open_error() has the detail. */
 HEARTH_MUST_CHECK herr store_open(struct store **out, const char *path, unsigned flags);
 
@@ -49,6 +52,75 @@ void store_destroy(struct store **s);
 
 /* store_errmsg - the detail of the last failed call on s ("" when none). */
 const char *store_errmsg(const struct store *s);
+
+/* ---- health ---- */
+
+/* store_check - whether the replica is sound, cheaply enough to run at every start of
+ * a node or an export: SQLite's quick_check (every page's structure, without
+ * comparing indexes with their tables), cut short after budget_ms (*complete false
+ * then, and what was read was sound), and then the view against the events: every
+ * post, reply and board held has its row in the view. HERR_CORRUPT with the detail
+ * in store_errmsg() when damaged; other errors when the check itself could not run.
+ * Not caught: a flipped bit inside a row whose page still has a sound structure
+ * (SQLite keeps no checksums); store_repair re-verifies every event. */
+HEARTH_MUST_CHECK herr store_check(struct store *s, unsigned budget_ms, bool *complete);
+
+/* What store_repair did. */
+struct store_repair {
+    uint64_t found;      /* event rows found in the damaged file (the same event may be
+                            found more than once: in the file and in its log) */
+    uint64_t kept;       /* events in the rebuilt replica */
+    uint64_t dropped;    /* rows that did not parse, verify or belong to the forum */
+    uint64_t local_rows; /* local settings, peers, web accounts, invites, marks kept */
+    bool local_lost;     /* some local rows could not be read */
+    bool wal_lost;       /* the write-ahead log was missing: wal_why says what was lost */
+    char wal_why[256];
+    char moved_to[4200]; /* where the damaged file now is */
+    char why[512];       /* on failure, what went wrong */
+};
+
+/* store_repair - rebuild the replica at path from what it still holds: every page of
+ * the file (and of its write-ahead log) is read as raw bytes, each row of events
+ * found is re-verified and applied to a new replica as if it came from a peer (what
+ * does not verify is dropped; the view is rebuilt from the events), and the local
+ * tables are copied as far as they can be read. The new file takes the place of the
+ * old one, which is kept beside it as PATH.damaged-YYYYMMDD-HHMMSS (with its log).
+ * What was lost comes back from peers by the next sync. HERR_BUSY when another
+ * process has the replica open (a running node), HERR_NOT_FOUND, HERR_IO, and
+ * HERR_CORRUPT when not even the forum can be told; r->why has the detail. The old
+ * file is unchanged on failure, except that its log may have been checkpointed. */
+HEARTH_MUST_CHECK herr store_repair(const char *path, struct store_repair *r);
+
+/* ---- disk space ----
+ *
+ * A store that meets a full disk (SQLite's "database or disk is full", or less than
+ * STORE_MIN_FREE bytes free on the file system of its file when a write begins) is
+ * full: every write is refused with HERR_FULL, and a detail that names the directory
+ * and how much is free and needed, until the file system has at least STORE_MIN_FREE
+ * free and STORE_FULL_MARGIN more than when it filled up (so that a node does not fail
+ * batch after batch on the same few bytes); when the file system had room as the write
+ * failed (a quota, or a size limit of the database, which statvfs does not show),
+ * writes are tried again STORE_FULL_RETRY_MS later instead. Reads go on. Nothing is
+ * lost: a write
+ * that did not fit rolled back whole, and one acknowledged before is committed. The
+ * state belongs to the handle: another process learns of the full disk by its own
+ * first write. */
+#define STORE_MIN_FREE (128u * 1024)
+#define STORE_FULL_MARGIN (1024u * 1024)
+#define STORE_FULL_RETRY_MS 10000
+
+struct store_space {
+    bool full;
+    uint64_t avail; /* bytes free for us on the file system of the database */
+    uint64_t need;  /* while full: bytes that must be free before writes resume */
+};
+
+/* store_space - look at the file system now (statvfs) and say whether the store is
+ * full, leaving that state when space has returned. HERR_IO when it cannot look. */
+HEARTH_MUST_CHECK herr store_space(struct store *s, struct store_space *sp);
+
+/* store_dir - the directory that holds the database file. Owned by s. */
+const char *store_dir(const struct store *s);
 
 /* ---- the forum ---- */
 
@@ -452,9 +524,10 @@ HEARTH_MUST_CHECK herr store_settings(struct store *s, uint64_t *hold, uint64_t 
 /* store_search - posts and replies whose visible title or text holds every word of
  * query (SQLite FTS5, unicode61 words; query is words, not FTS syntax), best match
  * first, at most `limit` (0: 50). Hidden, held, removed and retracted posts are never
- * in the index. The index catches up with new posts here, so a read-only store may
- * miss the newest. Caller owns *out (store_posts_free). HERR_USAGE when query has no
- * words. */
+ * in the index. The index catches up with new posts here; a read-only store indexes
+ * the posts its index lacks in a temporary table instead (once per store: its cost
+ * follows how far the index is behind). Caller owns *out (store_posts_free). HERR_USAGE when query
+ * has no words. */
 HEARTH_MUST_CHECK herr store_search(struct store *s, const char *query, size_t limit,
                                     struct store_post **out, size_t *n);
 

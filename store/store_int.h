@@ -244,7 +244,13 @@ struct store {
     uint8_t top_author[HEARTH_PK_LEN], top_id[HEARTH_ID_LEN];
     uint64_t top_created, horizon;
     bool search_purged; /* purged text left the index: optimize before commit */
+    bool search_late;   /* read-only: temp.search_late indexes the posts past search_upto */
     unsigned ncpu;
+    char *path, *dir; /* of the database file, and the directory that holds it */
+    /* Disk space (store_space): full since a write met a full disk, or began with
+     * less than STORE_MIN_FREE free; full_avail is what was free then. */
+    bool full;
+    uint64_t full_avail, full_ms;          /* full_ms: when it filled up (monotonic) */
     struct store_ingest_tally tally;       /* store_ingest's outcomes on this handle */
     uint8_t sealed[HEARTH_MSG_MAX_SEALED]; /* a message being published (rules_prepare) */
 };
@@ -290,6 +296,14 @@ HEARTH_MUST_CHECK herr store_write_begin(struct store *s);
 HEARTH_MUST_CHECK herr store_write_end(struct store *s, herr e);
 HEARTH_MUST_CHECK herr store_read_begin(struct store *s);
 void store_read_end(struct store *s);
+
+/* ---- health.c ---- */
+
+/* health_wal_lost - HERR_CORRUPT, with the detail in why[0..n), when the database at
+ * path was left with committed writes in its write-ahead log (its -shm file says so)
+ * and that log is gone or cut short; HERR_OK otherwise, or when it cannot tell. Must
+ * run before SQLite opens the file: the first connection resets the -shm file. */
+HEARTH_MUST_CHECK herr health_wal_lost(const char *path, char *why, size_t n);
 
 /* ---- view.c ---- */
 

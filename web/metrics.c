@@ -159,6 +159,10 @@ herr metrics_text(const struct node_stats *s, struct hbuf *b)
         }
     }
 
+    one(&p, "hearth_disk_full", "gauge",
+        "1 while the data directory's disk is full: no new events are taken.", s->disk_full);
+    one(&p, "hearth_full_refused_total", "counter",
+        "Syncs and pushes refused while the disk was full.", s->full_refused);
     head(&p, "hearth_replica_check", "gauge",
          "What the check of the replica found when the node started (1 for the state it is in).");
     for (int r = NODE_REPLICA_UNCHECKED; r <= NODE_REPLICA_DAMAGED; r++)

@@ -65,7 +65,7 @@ if [ -n "$RO" ]; then
         "retract $T" "react $T hug" "mod hide $T --reason r" "profile --name n" \
         "import $TMP_ROOT/a.bundle"; do
         # shellcheck disable=SC2086
-        expect_fail 5 "read-only data directory" "${AS[@]}" "$HEARTH" -d "$RO" $cmd
+        expect_fail 5 "is read-only" "${AS[@]}" "$HEARTH" -d "$RO" $cmd
     done
     expect_fail 5 "read-only" bash -c "${AS[*]} \"$HEARTH\" -d \"$RO\" import - <\"$TMP_ROOT/a.bundle\""
     # init finds the forum there (8), or cannot open the database to look (5).

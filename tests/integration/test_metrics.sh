@@ -74,6 +74,12 @@ tail -n +2 <<<"$OUT" | promtool check metrics >"$WORK/promtool.out" 2>&1 && ok "
 get 127.0.0.1 "$MA" /other | head -1 | grep -q "^404 " && ok "the metrics port serves nothing else" ||
   die "the metrics port served /other"
 
+# The replica was checked when serve started (a damaged one would not serve).
+[ "$(metric "$(page)" 'hearth_replica_check{state="ok"}')" = 1 ] &&
+  ok "hearth_replica_check says the replica was checked sound" ||
+  die "replica check: $(page | grep hearth_replica_check)"
+[ "$(metric "$(page)" hearth_disk_full)" = 0 ] && ok "hearth_disk_full is 0" || die "disk full?"
+
 # The numbers follow what happens. Events held, and B connected.
 peer_state() { [ "$(metric "$(page)" "hearth_peers{state=\"$1\"}")" -ge 1 ] 2>/dev/null; }
 wait_until 60 peer_state connected || wait_until 10 peer_state syncing ||

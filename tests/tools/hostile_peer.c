@@ -513,16 +513,33 @@ static bool recv_type(void *d, enum sync_type type, int timeout_ms, char *err, s
     return found;
 }
 
+/* recv_answer - wait for a HELLO or an ERROR. */
+static bool recv_answer(void *d, int timeout_ms)
+{
+    struct raw m = {0};
+    uint64_t end = mono_ms() + (uint64_t)timeout_ms;
+    bool found = false;
+    while (!found && mono_ms() < end && recv_msg(d, &m, (int)(end - mono_ms()))) {
+        struct sync_msg sm;
+        const char *why;
+        found = sync_msg_decode(&sm, m.p, m.n, &why) == HERR_OK &&
+                (sm.type == SYNC_HELLO || sm.type == SYNC_ERROR);
+    }
+    raw_free(&m);
+    return found;
+}
+
 /* drain - wait until the victim has taken everything sent on d before now, so that
  * the test checks the case's whole effect (a flood of pushes is taken at the pace of
  * one transaction each). d must carry no session (pushes only): then a HELLO opens
- * one and is answered only after everything before it on this connection was read.
- * Gives up after 120 s. */
+ * one and is answered (or refused, by a victim that takes no sessions now: its disk
+ * is full) only after everything before it on this connection was read. Gives up
+ * after 120 s. */
 static void drain(void *d, const uint8_t forum[HEARTH_ID_LEN])
 {
     struct raw h = {0};
     msg_hello(&h, SYNC_VERSION, forum, SYNC_CAP_SEND, 5);
-    if (!send_raw(d, &h) || !recv_type(d, SYNC_HELLO, 120000, NULL, 0))
+    if (!send_raw(d, &h) || !recv_answer(d, 120000))
         fail("the victim did not get through the queue within 120 s");
     raw_free(&h);
 }
