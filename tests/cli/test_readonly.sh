@@ -124,14 +124,18 @@ fi
 AS=()
 if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
     AS=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
-    N="$TMP_ROOT/nobody"
+    # Somewhere nobody can reach: the test's own directory may sit in one only root
+    # may enter (a build's tmp/ made by another test with a private mode).
+    NOBODY=$(mktemp -d /tmp/hearth-readonly.XXXXXX)
+    chmod 755 "$NOBODY"
+    on_exit "rm -rf '$NOBODY'"
+    N="$NOBODY/nobody"
     cp -a "$A" "$N"
     chown -R nobody "$N"
     chmod -R a-w "$N"
-    chmod a+rx "$TMP_ROOT"
-    OUTB="$TMP_ROOT/out-nobody/out.bundle"
-    mkdir -p "$TMP_ROOT/out-nobody"
-    chown nobody "$TMP_ROOT/out-nobody"
+    OUTB="$NOBODY/out-nobody/out.bundle"
+    mkdir -p "$NOBODY/out-nobody"
+    chown nobody "$NOBODY/out-nobody"
 elif [ "$(id -u)" != 0 ]; then
     N="$TMP_ROOT/mine"
     cp -a "$A" "$N"

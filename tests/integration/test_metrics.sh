@@ -44,6 +44,7 @@ grep -q "metrics: http://127.0.0.1:$MA/metrics" "$WORK/A.log" && ok "serve says 
   die "serve does not log the metrics address: $(grep metrics "$WORK/A.log")"
 
 # get HOST PORT PATH : "STATUS CONTENT-TYPE" then the body, asked from inside the netns
+# (read it whole: a pipe closed early would fail the request under pipefail)
 get() {
   inns python3 - "$@" <<'PY'
 import http.client, sys
@@ -71,7 +72,8 @@ head -1 <<<"$OUT" | grep -q "^200 text/plain; version=0.0.4" && ok "the metrics 
   die "the metrics port answered: $(head -1 <<<"$OUT")"
 tail -n +2 <<<"$OUT" | promtool check metrics >"$WORK/promtool.out" 2>&1 && ok "promtool check metrics passes" ||
   die "promtool: $(cat "$WORK/promtool.out")"
-get 127.0.0.1 "$MA" /other | head -1 | grep -q "^404 " && ok "the metrics port serves nothing else" ||
+OUT=$(get 127.0.0.1 "$MA" /other)
+head -1 <<<"$OUT" | grep -q "^404 " && ok "the metrics port serves nothing else" ||
   die "the metrics port served /other"
 
 # The replica was checked when serve started (a damaged one would not serve).
@@ -148,11 +150,13 @@ h "$A" status | grep -q "refused ($SENT bad signature)" && ok "hearth status say
   die "hearth status: $(h "$A" status | grep ingest)"
 
 # On the web port: this machine gets the page, the LAN does not.
-get 127.0.0.1 "$WA" /metrics | head -1 | grep -q "^200 text/plain; version=0.0.4" &&
+OUT=$(get 127.0.0.1 "$WA" /metrics)
+head -1 <<<"$OUT" | grep -q "^200 text/plain; version=0.0.4" &&
   ok "the web port's /metrics answers this machine" || die "the web port's /metrics from 127.0.0.1"
 OUT=$(get 10.78.0.1 "$WA" /metrics)
 head -1 <<<"$OUT" | grep -q "^404 " && ! grep -q hearth_events <<<"$OUT" &&
   ok "the web port's /metrics is not shown to the LAN" || die "/metrics from the LAN: $(head -3 <<<"$OUT")"
-get 10.78.0.1 "$WA" / | head -1 | grep -q "^200 " && ok "while the forum is (from the LAN)" ||
+OUT=$(get 10.78.0.1 "$WA" /)
+head -1 <<<"$OUT" | grep -q "^200 " && ok "while the forum is (from the LAN)" ||
   die "the forum from the LAN"
 finish
