@@ -31,7 +31,8 @@ struct status_peer {
 struct node_status {
     uint64_t pid, started, updated, interval, fanout, events;
     uint64_t bytes_sent, bytes_received, sessions, sessions_failed, inbound_sessions;
-    uint64_t pushes_sent, pushes_received, pushes_new, busy_refused, contacts_dropped;
+    uint64_t pushes_sent, pushes_received, pushes_new, pushes_dropped, pushes_handed_to_sync;
+    uint64_t push_backlog, busy_refused, inbound_evicted, push_in_session, contacts_dropped;
     char version[32], listen[256], access[16];
     bool discovery;
     size_t n_peers;
@@ -176,7 +177,12 @@ static const struct {
     U64_FIELD(struct node_status, pushes_sent),
     U64_FIELD(struct node_status, pushes_received),
     U64_FIELD(struct node_status, pushes_new),
+    U64_FIELD(struct node_status, pushes_dropped),
+    U64_FIELD(struct node_status, pushes_handed_to_sync),
+    U64_FIELD(struct node_status, push_backlog),
     U64_FIELD(struct node_status, busy_refused),
+    U64_FIELD(struct node_status, inbound_evicted),
+    U64_FIELD(struct node_status, push_in_session),
     U64_FIELD(struct node_status, contacts_dropped),
 };
 
@@ -363,6 +369,10 @@ static void print_node(const struct node_status *s)
            out, in, (unsigned long long)s->sessions, (unsigned long long)s->sessions_failed,
            (unsigned long long)s->pushes_sent, (unsigned long long)s->pushes_received,
            (unsigned long long)s->pushes_new);
+    if (s->pushes_dropped || s->pushes_handed_to_sync || s->push_backlog)
+        printf("          pushes: %llu waiting, %llu handed to a sync, %llu dropped\n",
+               (unsigned long long)s->push_backlog, (unsigned long long)s->pushes_handed_to_sync,
+               (unsigned long long)s->pushes_dropped);
     size_t connected = 0;
     for (size_t i = 0; i < s->n_peers; i++)
         connected +=

@@ -38,6 +38,10 @@
  * slots held by silent peers do not lock honest peers out, and an honest transfer is
  * not cut for a pause. */
 #define INBOUND_EVICT_IDLE_MS 2000
+/* Eager push: keys taken from the store for one peer at a time, and how soon a
+ * backlog that waits for a full queue is tried again. */
+#define NODE_PUSH_CHUNK 32
+#define PUSH_RETRY_MS 20
 #define INBOUND_EVICT_STALL_MS 20000
 
 /* ---- clocks and buckets ---- */
@@ -84,6 +88,10 @@ struct peer {
     /* Where to push when we have no connection of our own: its last inbound route. */
     uint8_t route[TRANSPORT_MAX_ROUTE];
     size_t route_len;
+    /* Eager push: every event of ours up to arrival push_from has been pushed to it
+     * (or skipped, handed to a session, dropped and counted); push_wait_ms is when
+     * its backlog last moved or began to wait (0: none). */
+    uint64_t push_from, push_wait_ms;
 };
 
 struct inbound {
@@ -92,15 +100,6 @@ struct inbound {
     size_t route_len;
     uint8_t key[HEARTH_PK_LEN];
     struct sess in;
-};
-
-/* What the node has done since it started, for `hearth status` and benchmarks. */
-struct counters {
-    uint64_t bytes_sent, bytes_recv; /* every message, sessions and pushes */
-    uint64_t sessions_ok, sessions_failed;
-    uint64_t pushes_sent, pushes_recv, pushes_new;
-    uint64_t busy_refused;     /* sessions refused because the inbound table was full */
-    uint64_t contacts_dropped; /* by the test knob (config.test_drop_permille) */
 };
 
 /* Pushed events taken in one burst, committed together by flush_pushes. */
@@ -136,19 +135,19 @@ struct node {
     struct inbound in[NODE_MAX_INBOUND];
     struct bucket global;
     uint64_t next_ae, next_beacon, next_status, next_reload, next_arrivals;
-    uint64_t last_pushed; /* arrival number pushed up to */
-    uint64_t started;     /* wall clock */
+    uint64_t next_push; /* when to try the push backlogs again (UINT64_MAX: none) */
+    uint64_t arrived;   /* the newest arrival number seen in the replica */
+    uint64_t started;   /* wall clock */
     /* Lines a peer can cause at will: refused sessions, messages outside a session,
      * evictions, rejected pushes, failed sessions it started. */
     struct hlog_limit busy_warn, stray_warn, evict_warn;
     struct hlog_kinds push_warn, fail_warn; /* by reason */
     bool held_back;                         /* a session's frame waits for a queue or a cap */
-    struct counters ctr;
+    struct node_counters ctr;
     struct hbuf scratch;
     uint8_t push_ids[NODE_PUSH_MAX][HEARTH_ID_LEN];
     uint64_t push_arrivals[NODE_PUSH_MAX];                /* beside push_ids */
     struct push_source pushed_by[NODE_PUSH_MAX];          /* a ring of the latest pushes taken */
-    size_t push_count;                                    /* of push_ids */
     struct session_source from_sessions[SESSION_SOURCES]; /* a ring */
     size_t from_sessions_next;
     struct push_batch pushes;
@@ -386,6 +385,7 @@ static struct peer *peer_note(struct node *n, const uint8_t key[HEARTH_PK_LEN],
         p->used = true;
         p->conn = -1;
         p->noted_ms = wall_ms();
+        p->push_from = n->arrived; /* what arrived before is its first session's business */
         memcpy(p->rec.key, key, HEARTH_PK_LEN);
         snprintf(p->rec.source, sizeof p->rec.source, "%s", source);
         bucket_init(&p->bucket, n->cfg.peer_rate, mono_ms());
@@ -877,103 +877,222 @@ static void handle(struct node *n, const struct transport_msg *m)
 
 /* ---- what we do on our own ---- */
 
+/* ---- eager push ---- */
+
+/* Keys taken from the store for one peer's backlog in one go. */
 struct collect {
     uint8_t (*ids)[HEARTH_ID_LEN];
     uint64_t *arrivals;
     size_t n, max;
-    uint64_t last;
 };
 
+/* collect_one - note one key; HERR_FULL (not an error: the caller's stop) once full. */
 static herr collect_one(void *ctx, const uint8_t id[HEARTH_ID_LEN], uint64_t created,
                         uint64_t arrival)
 {
     struct collect *c = ctx;
     (void)created;
-    c->last = arrival;
-    if (c->n < c->max) {
-        memcpy(c->ids[c->n], id, HEARTH_ID_LEN);
-        c->arrivals[c->n] = arrival;
-    }
-    c->n++;
+    if (c->n == c->max)
+        return HERR_FULL;
+    memcpy(c->ids[c->n], id, HEARTH_ID_LEN);
+    c->arrivals[c->n++] = arrival;
     return HERR_OK;
 }
 
-/* source_of - the peer this event (one of push_ids[0..count)) came from lately, by a
- * push or in a session, or NULL. */
-static const uint8_t *source_of(const struct node *n, size_t count, const uint8_t *env, size_t len)
+static herr count_one(void *ctx, const uint8_t id[HEARTH_ID_LEN], uint64_t created,
+                      uint64_t arrival)
 {
-    struct event ev;
-    if (event_parse(&ev, env, len, NULL) != HERR_OK)
-        return NULL;
+    (void)id, (void)created, (void)arrival;
+    (*(uint64_t *)ctx)++;
+    return HERR_OK;
+}
+
+/* source_of - the peer the event (id, arrival) came from lately, by a push or in a
+ * session, or NULL. */
+static const uint8_t *source_of(const struct node *n, const uint8_t id[HEARTH_ID_LEN],
+                                uint64_t arrival)
+{
     for (size_t i = 0; i < NODE_PUSH_MAX; i++)
-        if (memcmp(n->pushed_by[i].id, ev.id, HEARTH_ID_LEN) == 0)
+        if (memcmp(n->pushed_by[i].id, id, HEARTH_ID_LEN) == 0)
             return n->pushed_by[i].key;
-    for (size_t j = 0; j < count; j++) {
-        if (memcmp(n->push_ids[j], ev.id, HEARTH_ID_LEN) != 0)
-            continue;
-        for (size_t i = 0; i < SESSION_SOURCES; i++) {
-            const struct session_source *src = &n->from_sessions[i];
-            if (src->hi && src->lo <= n->push_arrivals[j] && n->push_arrivals[j] <= src->hi)
-                return src->key;
-        }
-        break;
+    for (size_t i = 0; i < SESSION_SOURCES; i++) {
+        const struct session_source *src = &n->from_sessions[i];
+        if (src->hi && src->lo <= arrival && arrival <= src->hi)
+            return src->key;
     }
     return NULL;
 }
 
-static herr push_one(void *ctx, const uint8_t *env, size_t len)
+/* open_session - a session is under way on the channel a push to p would take (our
+ * connection, or its route to our listener): from the HELLO that began it to its
+ * end. A push must not go inside it (docs/PROTOCOL.md, 7.10). */
+static bool open_session(const struct node *n, const struct peer *p, bool conn)
 {
-    struct node *n = ctx;
-    const uint8_t *source = source_of(n, n->push_count, env, len);
+    if (conn)
+        return p->out.s && sync_session_result(p->out.s, NULL) == HERR_STATE;
+    for (int i = 0; i < NODE_MAX_INBOUND; i++) {
+        const struct inbound *b = &n->in[i];
+        if (b->used && b->in.s && b->route_len == p->route_len &&
+            !memcmp(b->key, p->rec.key, HEARTH_PK_LEN) &&
+            !memcmp(b->route, p->route, p->route_len) &&
+            sync_session_result(b->in.s, NULL) == HERR_STATE)
+            return true;
+    }
+    return false;
+}
+
+static void start_session(struct node *n, struct peer *p);
+
+/* push_give_up - p's backlog will not be pushed: too large, stuck, or its route is
+ * gone. When we can, a session with p starts now and carries it (handed to sync);
+ * otherwise it is dropped, and anti-entropy repairs it (the next round of ours over
+ * our connection, or the peer's own over its connection to us). Counted either way. */
+static void push_give_up(struct node *n, struct peer *p, const char *why)
+{
+    uint64_t left = 0;
+    if (store_keys_since(n->st, p->push_from, count_one, &left) != HERR_OK)
+        left = n->arrived - p->push_from;
+    p->push_from = n->arrived;
+    p->push_wait_ms = 0;
+    bool handed = false;
+    if (p->conn >= 0 && p->ready && !p->out.s &&
+        transport_conn_state(n->tp, p->conn) == CONN_READY) {
+        start_session(n, p);
+        handed = p->out.s != NULL;
+    }
+    if (handed)
+        n->ctr.pushes_handed_to_sync += left;
+    else
+        n->ctr.pushes_dropped += left;
+    char k[13];
+    short_key(k, p->rec.key);
+    uint64_t more;
+    if (left && hlog_due_kind(&n->push_warn, warn_kind(p->rec.key, why), mono_ms(), &more))
+        hlog(n->log, handed ? HLOG_INFO : HLOG_WARN,
+             "push: %" PRIu64 " events for %s %s (%s; %" PRIu64 " unlogged before)", left, k,
+             handed ? "handed to a session started now" : "dropped, left to anti-entropy", why,
+             more);
+}
+
+/* A push being sent: the frame, and how the send went. */
+struct push_try {
+    struct node *n;
+    struct peer *p;
+    bool conn;
+    herr sent;
+};
+
+static herr push_send(void *ctx, const uint8_t *env, size_t len)
+{
+    struct push_try *t = ctx;
+    struct node *n = t->n;
     hbuf_reset(&n->scratch);
     herr e = sync_encode_push(&n->scratch, env, len);
     if (e)
         return e;
-    /* Push is best effort: a full queue, a gone peer or a cap that is spent (pushes
-     * keep to the caps like everything else) is repaired by anti-entropy. */
-    uint64_t now = mono_ms();
-    for (int i = 0; i < NODE_MAX_PEERS; i++) {
-        struct peer *p = &n->peers[i];
-        herr sent = HERR_NOT_FOUND;
-        if (!p->used || (source && memcmp(source, p->rec.key, HEARTH_PK_LEN) == 0) ||
-            test_dropped(n) || !bucket_ready(&n->global, now) || !bucket_ready(&p->bucket, now))
-            continue;
-        if (p->conn >= 0 && transport_conn_state(n->tp, p->conn) == CONN_READY)
-            sent = transport_send(n->tp, p->conn, NULL, 0, n->scratch.data, n->scratch.len);
-        else if (p->route_len)
-            sent =
-                transport_send(n->tp, -1, p->route, p->route_len, n->scratch.data, n->scratch.len);
-        if (sent == HERR_OK) {
-            n->ctr.pushes_sent++;
-            n->ctr.bytes_sent += n->scratch.len;
-            bucket_take(&n->global, n->scratch.len);
-            bucket_take(&p->bucket, n->scratch.len);
-        }
+    t->sent = t->conn ? transport_send(n->tp, t->p->conn, NULL, 0, n->scratch.data, n->scratch.len)
+                      : transport_send(n->tp, -1, t->p->route, t->p->route_len, n->scratch.data,
+                                       n->scratch.len);
+    if (t->sent == HERR_OK) {
+        n->ctr.pushes_sent++;
+        n->ctr.bytes_sent += n->scratch.len;
+        bucket_take(&n->global, n->scratch.len);
+        bucket_take(&t->p->bucket, n->scratch.len);
     }
     return HERR_OK;
 }
 
-/* push_arrivals - push what arrived since we last looked; a large burst (a whole
- * session's worth) is left to anti-entropy, which is brought forward. */
-static void push_arrivals(struct node *n)
+/* push_peer - push to p what arrived since its cursor, in arrival order, until its
+ * queue is full or a cap is spent (the rest waits for the next turn). Returns true
+ * when something moved. */
+static bool push_peer(struct node *n, struct peer *p, uint64_t now)
+{
+    if (p->push_from >= n->arrived)
+        return false;
+    bool conn = p->conn >= 0 && transport_conn_state(n->tp, p->conn) == CONN_READY;
+    if (n->cfg.test_no_push || (!conn && !p->route_len)) {
+        /* Not connected: the session at its next connection brings it all. */
+        p->push_from = n->arrived;
+        return false;
+    }
+    if (!p->push_wait_ms)
+        p->push_wait_ms = now;
+    if (n->arrived - p->push_from > NODE_PUSH_BACKLOG) {
+        push_give_up(n, p, "more than a session's worth");
+        return false;
+    }
+    if (open_session(n, p, conn)) {
+        p->push_wait_ms = now; /* the session moves; the pushes wait for its end */
+        return false;
+    }
+    if (since(now, p->push_wait_ms) > NODE_PUSH_STALL_MS) {
+        push_give_up(n, p, "its queue stayed full");
+        return false;
+    }
+    struct collect c = {n->push_ids, n->push_arrivals, 0, NODE_PUSH_CHUNK};
+    herr e = store_keys_since(n->st, p->push_from, collect_one, &c);
+    if (e && e != HERR_FULL)
+        return false;
+    bool moved = false;
+    for (size_t i = 0; i < c.n; i++) {
+        const uint8_t *source = source_of(n, n->push_ids[i], n->push_arrivals[i]);
+        if (source && !memcmp(source, p->rec.key, HEARTH_PK_LEN)) {
+            p->push_from = n->push_arrivals[i]; /* not back where it came from */
+            continue;
+        }
+        if (test_dropped(n)) {
+            n->ctr.pushes_dropped++;
+            p->push_from = n->push_arrivals[i];
+            continue;
+        }
+        if (!bucket_ready(&n->global, now) || !bucket_ready(&p->bucket, now))
+            break; /* our cap: the push waits for tokens, like a session's frame */
+        struct push_try t = {n, p, conn, HERR_NOT_FOUND};
+        if (store_get_many(n->st, (const uint8_t(*)[HEARTH_ID_LEN])n->push_ids[i], 1, push_send,
+                           &t) != HERR_OK) {
+            hlog(n->log, HLOG_WARN, "push: cannot read a new event: %s", store_errmsg(n->st));
+            break;
+        }
+        if (t.sent == HERR_BUSY)
+            break;
+        if (t.sent == HERR_NET) {
+            if (!conn)
+                p->route_len = 0; /* gone; a new route comes with its next message */
+            push_give_up(n, p, "it is gone");
+            return moved;
+        }
+        /* Sent, or no longer held (HERR_NOT_FOUND: purged meanwhile). */
+        p->push_from = n->push_arrivals[i];
+        p->push_wait_ms = now;
+        moved = true;
+    }
+    if (p->push_from >= n->arrived)
+        p->push_wait_ms = 0;
+    return moved;
+}
+
+/* push_arrivals - note what arrived in the replica since we last looked, and push
+ * every peer's backlog as far as its queue takes it; when a backlog remains, the
+ * next try is soon (at once when something moved). */
+static void push_arrivals(struct node *n, uint64_t now, bool look)
 {
     uint64_t last;
-    if (store_last_arrival(n->st, &last) != HERR_OK || last <= n->last_pushed)
-        return;
-    struct collect c = {n->push_ids, n->push_arrivals, 0, NODE_PUSH_MAX, n->last_pushed};
-    if (store_keys_since(n->st, n->last_pushed, collect_one, &c) != HERR_OK)
-        return;
-    n->last_pushed = c.last;
-    if (n->cfg.test_no_push)
-        return;
-    if (c.n > NODE_PUSH_MAX) {
-        n->next_ae = mono_ms();
-        return;
+    if (look && store_last_arrival(n->st, &last) == HERR_OK && last > n->arrived)
+        n->arrived = last;
+    bool moved = false, waiting = false;
+    uint64_t backlog = 0;
+    for (int i = 0; i < NODE_MAX_PEERS; i++) {
+        struct peer *p = &n->peers[i];
+        if (!p->used)
+            continue;
+        moved |= push_peer(n, p, now);
+        if (p->push_from < n->arrived) {
+            waiting = true;
+            backlog += n->arrived - p->push_from;
+        }
     }
-    n->push_count = c.n;
-    if (store_get_many(n->st, (const uint8_t(*)[HEARTH_ID_LEN])n->push_ids, c.n, push_one, n) !=
-        HERR_OK)
-        hlog(n->log, HLOG_WARN, "push: cannot read new events: %s", store_errmsg(n->st));
+    n->ctr.push_backlog = backlog;
+    n->next_push = !waiting ? UINT64_MAX : moved ? now : now + PUSH_RETRY_MS;
 }
 
 /* start_session - begin anti-entropy with p, unless the test knob says this contact
@@ -984,6 +1103,8 @@ static void start_session(struct node *n, struct peer *p)
         return;
     if (sess_begin(n, &p->out, true) != HERR_OK)
         hlog(n->log, HLOG_ERROR, "sync: cannot start a session: %s", store_errmsg(n->st));
+    else
+        p->push_from = n->arrived; /* the session compares all we hold */
 }
 
 /* anti_entropy - a session with `fanout` connected peers chosen at random among
@@ -1222,20 +1343,24 @@ static herr status_head(struct node *n, struct hbuf *b)
         hlog(n->log, HLOG_WARN, "status: cannot catch the index up: %s", store_errmsg(n->st));
     uint64_t events = recon_index_count(n->idx);
     json_text(listen, sizeof listen, node_endpoint(n));
-    const struct counters *c = &n->ctr;
+    const struct node_counters *c = &n->ctr;
     snprintf(line, sizeof line,
              "{\"pid\":%d,\"version\":\"%s\",\"started\":%" PRIu64 ",\"updated\":%" PRIu64
              ",\"listen\":\"%s\",\"access\":\"%s\",\"discovery\":%s,\"interval\":%u,"
              "\"fanout\":%u,\"events\":%" PRIu64 ",\"bytes_sent\":%" PRIu64
              ",\"bytes_received\":%" PRIu64 ",\"sessions\":%" PRIu64 ",\"sessions_failed\":%" PRIu64
              ",\"inbound_sessions\":%u,\"pushes_sent\":%" PRIu64 ",\"pushes_received\":%" PRIu64
-             ",\"pushes_new\":%" PRIu64 ",\"busy_refused\":%" PRIu64
-             ",\"contacts_dropped\":%" PRIu64 ",\"peers\":[",
+             ",\"pushes_new\":%" PRIu64 ",\"pushes_dropped\":%" PRIu64
+             ",\"pushes_handed_to_sync\":%" PRIu64 ",\"push_backlog\":%" PRIu64
+             ",\"busy_refused\":%" PRIu64 ",\"inbound_evicted\":%" PRIu64
+             ",\"push_in_session\":%" PRIu64 ",\"contacts_dropped\":%" PRIu64 ",\"peers\":[",
              (int)getpid(), HEARTH_VERSION, n->started, wall_ms(), listen,
              n->cfg.access == ACCESS_OPEN ? "open" : "allowlist", n->disc ? "true" : "false",
              n->cfg.sync_interval, n->cfg.fanout, events, c->bytes_sent, c->bytes_recv,
              c->sessions_ok, c->sessions_failed, inbound_sessions(n), c->pushes_sent,
-             c->pushes_recv, c->pushes_new, c->busy_refused, c->contacts_dropped);
+             c->pushes_recv, c->pushes_new, c->pushes_dropped, c->pushes_handed_to_sync,
+             c->push_backlog, c->busy_refused, c->inbound_evicted, c->push_in_session,
+             c->contacts_dropped);
     return hbuf_append(b, line, strlen(line));
 }
 
@@ -1306,7 +1431,7 @@ herr node_new(struct node **out, struct store *st, const struct config *cfg,
         *why = "cannot index the replica";
         goto fail;
     }
-    e = store_last_arrival(st, &n->last_pushed);
+    e = store_last_arrival(st, &n->arrived);
     if (e) {
         *why = "cannot read the replica";
         goto fail;
@@ -1375,6 +1500,11 @@ void node_destroy(struct node **np)
     *np = NULL;
 }
 
+const struct node_counters *node_counters(const struct node *n)
+{
+    return &n->ctr;
+}
+
 const char *node_endpoint(const struct node *n)
 {
     return transport_endpoint(n->tp);
@@ -1386,7 +1516,7 @@ const char *node_endpoint(const struct node *n)
 static int next_timeout(struct node *n, uint64_t now)
 {
     uint64_t next = n->next_ae;
-    uint64_t t[] = {n->next_status, n->next_reload, n->next_arrivals,
+    uint64_t t[] = {n->next_status, n->next_reload, n->next_arrivals, n->next_push,
                     n->disc ? n->next_beacon : UINT64_MAX};
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
         if (t[i] < next)
@@ -1400,8 +1530,10 @@ static void run_timers(struct node *n, uint64_t now)
 {
     connect_due(n, now);
     if (now >= n->next_arrivals) {
-        push_arrivals(n);
+        push_arrivals(n, now, true);
         n->next_arrivals = now + ARRIVALS_EVERY_MS;
+    } else if (now >= n->next_push) {
+        push_arrivals(n, now, false);
     }
     if (now >= n->next_ae) {
         anti_entropy(n);
@@ -1427,6 +1559,7 @@ herr node_run(struct node *n, volatile sig_atomic_t *stop)
     n->next_status = now;
     n->next_reload = now + RELOAD_EVERY_MS;
     n->next_arrivals = now;
+    n->next_push = UINT64_MAX;
     n->next_beacon = now;
     if (n->cfg.test_drop_permille || n->cfg.test_no_push)
         hlog(n->log, HLOG_WARN, "test settings: %u/1000 of contacts fail%s",

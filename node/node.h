@@ -6,9 +6,17 @@
  *
  *   - eager push: an event that arrives in the replica — from a session, a push, or a
  *     `hearth post` run while the node serves (seen by polling the store's arrival
- *     number every 200 ms) — is pushed at once, as one PUSH message, to every
- *     connected peer but the one that pushed it to us; a burst larger than
- *     NODE_PUSH_MAX is left to anti-entropy instead, which is brought forward;
+ *     number every 200 ms) — is pushed, as one PUSH message, to every connected peer
+ *     but the one it came from. Each peer has a cursor in the replica's arrival order
+ *     (its backlog lives in the store, not in memory): what its queue (4 frames on
+ *     the listener) or a bandwidth cap does not take now waits and is tried again
+ *     within 20 ms, so a burst is delivered, not lost. Pushes wait while a session
+ *     is open on the channel they would take (a PUSH inside a session is a protocol
+ *     error, docs/PROTOCOL.md 7.10). A backlog above NODE_PUSH_BACKLOG events, or
+ *     one that has not moved for NODE_PUSH_STALL_MS, is handed to a session started
+ *     at once when the peer is on a connection of ours, and otherwise dropped (the
+ *     peer's own anti-entropy over its connection to us repairs it); either way it
+ *     is counted (struct node_counters);
  *   - anti-entropy: every sync interval, jittered by +-25%, the node starts a session
  *     with `fanout` connected peers chosen at random among those it is not already
  *     in a session with, and with a peer as soon as a connection to it comes up;
@@ -53,13 +61,51 @@
 
 #define NODE_MAX_PEERS 64
 #define NODE_MAX_INBOUND 64
-#define NODE_PUSH_MAX 256
-#define NODE_PUSH_BATCH 64 /* messages taken per turn; their pushes commit together */
+#define NODE_PUSH_MAX 256        /* pushes taken whose source is remembered (a ring) */
+#define NODE_PUSH_BACKLOG 4096   /* events waiting to be pushed to one peer, at most */
+#define NODE_PUSH_STALL_MS 10000 /* a backlog that does not move for this long is given up */
+#define NODE_PUSH_BATCH 64       /* messages taken per turn; their pushes commit together */
 #define NODE_FRAME (1u << SYNC_MIN_FRAME_LOG2) /* the largest sync message we accept */
 #define NODE_LINK_TIMEOUT_MS 45000             /* `hearth sync`: the link timeout of config.h */
 #define NODE_SESSION_GRACE 5                   /* s: a session idle for link_timeout + this ends */
 
 struct node;
+
+/* What a node has done since it started: `hearth status` shows them (the JSON under
+ * meta "node:status", docs/OPERATIONS.md, uses the names in quotes), and a metrics
+ * page can read them with node_counters. All count up from 0 at start, but
+ * push_backlog, which is a level. */
+struct node_counters {
+    uint64_t bytes_sent, bytes_recv;       /* "bytes_sent", "bytes_received": every
+                                            * message, sessions and pushes */
+    uint64_t sessions_ok, sessions_failed; /* "sessions", "sessions_failed" */
+    uint64_t pushes_sent;                  /* "pushes_sent": PUSH messages that left,
+                                            * one per event and peer */
+    uint64_t pushes_recv, pushes_new;      /* "pushes_received", "pushes_new": taken
+                                            * from peers, and of those new to us */
+    uint64_t pushes_dropped;               /* "pushes_dropped": events not pushed to a
+                                            * peer they were due to (its backlog too
+                                            * large or stuck while it is only on its
+                                            * connection to us, its route gone, the
+                                            * test knob); anti-entropy repairs them */
+    uint64_t pushes_handed_to_sync;        /* "pushes_handed_to_sync": events not
+                                            * pushed because a session with that peer
+                                            * was started at once to carry them */
+    uint64_t push_backlog;                 /* "push_backlog": events waiting to be
+                                            * pushed, summed over peers, just now */
+    uint64_t busy_refused;                 /* "busy_refused": sessions refused because
+                                            * every inbound slot was taken */
+    uint64_t inbound_evicted;              /* "inbound_evicted": idle inbound sessions
+                                            * that gave their slot to a new one */
+    uint64_t push_in_session;              /* "push_in_session": PUSH messages refused
+                                            * because they came inside a session */
+    uint64_t contacts_dropped;             /* "contacts_dropped": by the test knob
+                                            * (config.test_drop_permille) */
+};
+
+/* node_counters - the node's counters; owned by n, valid while it lives (they change
+ * as it runs: read them between calls of node_run's loop, e.g. in its thread). */
+const struct node_counters *node_counters(const struct node *n);
 
 /* node_new - a node over an open store (borrowed; must outlive the node), with the
  * transport key from seed (copied) and the settings in cfg (copied). Binds the
