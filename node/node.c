@@ -854,6 +854,44 @@ static void handle_outbound(struct node *n, const struct transport_msg *m)
         hlog(n->log, HLOG_DEBUG, "sync: an outbound session ended in error");
 }
 
+/* push_in_session - m is a PUSH that came inside a session with its sender (on the
+ * route of a session it started with us, or on our connection after the peer's
+ * HELLO, until the session ends): a protocol error (docs/PROTOCOL.md, 7.10). The
+ * push is refused, the session ends with ERROR 19, and it is counted and logged.
+ * Returns false when m is an ordinary push. */
+static bool push_in_session(struct node *n, const struct transport_msg *m)
+{
+    static const char why[] = "a push inside a session";
+    hbuf_reset(&n->scratch);
+    if (m->conn >= 0) {
+        struct peer *p = peer_by_conn(n, m->conn);
+        if (!p || !p->out.s || !p->out.heard || sync_session_result(p->out.s, NULL) != HERR_STATE)
+            return false;
+        if (sync_encode_error(&n->scratch, HERR_PROTOCOL, why) == HERR_OK &&
+            transport_send(n->tp, p->conn, NULL, 0, n->scratch.data, n->scratch.len) == HERR_OK)
+            n->ctr.bytes_sent += n->scratch.len;
+        n->ctr.push_in_session++;
+        n->ctr.sessions_failed++;
+        peer_failed(n, p, "protocol error: it sent a push inside our session");
+        return true;
+    }
+    for (int i = 0; i < NODE_MAX_INBOUND; i++) {
+        struct inbound *b = &n->in[i];
+        if (!b->used || !b->in.s || b->route_len != m->route_len ||
+            memcmp(b->key, m->peer, HEARTH_PK_LEN) != 0 ||
+            memcmp(b->route, m->route, m->route_len) != 0 ||
+            sync_session_result(b->in.s, NULL) != HERR_STATE)
+            continue;
+        send_error(n, m->route, m->route_len, HERR_PROTOCOL, why);
+        n->ctr.push_in_session++;
+        n->ctr.sessions_failed++;
+        warn_failed(n, b->key, false, "protocol error: a push inside a session");
+        inbound_free(b);
+        return true;
+    }
+    return false;
+}
+
 static void handle(struct node *n, const struct transport_msg *m)
 {
     n->ctr.bytes_recv += m->len;
@@ -867,9 +905,10 @@ static void handle(struct node *n, const struct transport_msg *m)
             reply_error(n, m, HERR_DENIED, "not on this node's allow-list");
         return;
     }
-    if (is_push(m->data, m->len))
-        handle_push(n, m);
-    else if (m->conn < 0)
+    if (is_push(m->data, m->len)) {
+        if (!push_in_session(n, m))
+            handle_push(n, m);
+    } else if (m->conn < 0)
         handle_inbound(n, m);
     else
         handle_outbound(n, m);
