@@ -31,12 +31,18 @@
 #define WARN_EVERY_MS 10000
 #define WARN_BURST 5       /* lines per window for each kind (peer and reason) */
 #define WARN_BURST_ALL 100 /* lines per window of all kinds together */
-/* When every inbound slot is taken, a new session may take the place of one whose
- * peer said hello and nothing more (and we no more than ours) for
- * INBOUND_EVICT_IDLE_MS, or failing that of one where nothing moved for
- * INBOUND_EVICT_STALL_MS (longer than a frame of ours takes to cross a slow link):
- * slots held by silent peers do not lock honest peers out, and an honest transfer is
- * not cut for a pause. */
+/* When every inbound slot is taken, a new session may take the place of one that is
+ * half-open — its peer said hello and nothing more, and it is the peer's turn (we
+ * have nothing waiting to go) — for INBOUND_EVICT_HALF_OPEN_MS; failing that, of one
+ * that has waited for its peer for INBOUND_EVICT_IDLE_MS; failing that, of one where
+ * nothing moved for INBOUND_EVICT_STALL_MS (longer than a frame of ours takes to
+ * cross a slow link). The one idle longest goes first, those from an address over
+ * its share (NODE_MAX_INBOUND_PER_ADDR) before the rest; a new session from an
+ * address over its share takes only the place of one from that address. So slots
+ * held by silent peers do not lock honest peers out, and an honest transfer is not
+ * cut for a pause: a frame that waits for our cap or the peer's queue is not the
+ * peer's turn. */
+#define INBOUND_EVICT_HALF_OPEN_MS 250
 #define INBOUND_EVICT_IDLE_MS 2000
 /* Eager push: keys taken from the store for one peer at a time, and how soon a
  * backlog that waits for a full queue is tried again. */
@@ -98,6 +104,7 @@ struct inbound {
     bool used;
     uint8_t route[TRANSPORT_MAX_ROUTE];
     size_t route_len;
+    char address[TRANSPORT_MAX_ADDRESS]; /* where its connection comes from */
     uint8_t key[HEARTH_PK_LEN];
     struct sess in;
 };
@@ -666,26 +673,49 @@ static void inbound_free(struct inbound *b)
     b->used = false;
 }
 
-/* idlest_inbound - the session to give way to a new one (INBOUND_EVICT_*), the one
- * idle longest among the candidates; NULL when none. */
-static struct inbound *idlest_inbound(struct node *n)
+/* from_address - inbound sessions under way from `address` ("" counts none). */
+static unsigned from_address(const struct node *n, const char *address)
+{
+    unsigned k = 0;
+    for (int i = 0; address[0] && i < NODE_MAX_INBOUND; i++)
+        k += n->in[i].used && !strcmp(n->in[i].address, address);
+    return k;
+}
+
+/* evict_pass - how readily b gives its place (INBOUND_EVICT_*): 0 half-open, 1 waiting
+ * for its peer, 2 stalled, 3 not at all. */
+static int evict_pass(const struct inbound *b, uint64_t now)
+{
+    uint64_t idle = since(now, b->in.last_ms);
+    bool peers_turn = !b->in.has_held;
+    if (peers_turn && b->in.heard <= 1 && idle >= INBOUND_EVICT_HALF_OPEN_MS)
+        return 0;
+    if (peers_turn && idle >= INBOUND_EVICT_IDLE_MS)
+        return 1;
+    return idle >= INBOUND_EVICT_STALL_MS ? 2 : 3;
+}
+
+/* idlest_inbound - the session to give way to a new one from `address`: the most
+ * ready to (evict_pass), then from an address over its share, then idle longest;
+ * only among those from `address` when `own`. NULL when none. */
+static struct inbound *idlest_inbound(struct node *n, const char *address, bool own)
 {
     struct inbound *best = NULL;
+    int best_pass = 3;
+    bool best_over = false;
     uint64_t now = mono_ms();
-    for (int pass = 0; pass < 2 && !best; pass++) {
-        for (int i = 0; i < NODE_MAX_INBOUND; i++) {
-            struct inbound *b = &n->in[i];
-            if (!b->used || !b->in.s)
-                continue;
-            uint64_t idle = since(now, b->in.last_ms);
-            /* Pass 0: a peer that sent its HELLO and nothing since, while we sent no
-             * more than ours (a new node receiving a transfer also only said hello). */
-            bool hello_only = b->in.heard <= 1 && sync_session_stats(b->in.s)->msgs_sent <= 1;
-            bool candidate = pass == 0 ? hello_only && idle >= INBOUND_EVICT_IDLE_MS
-                                       : idle >= INBOUND_EVICT_STALL_MS;
-            if (candidate && (!best || b->in.last_ms < best->in.last_ms))
-                best = b;
-        }
+    for (int i = 0; i < NODE_MAX_INBOUND; i++) {
+        struct inbound *b = &n->in[i];
+        if (!b->used || !b->in.s || (own && strcmp(b->address, address) != 0))
+            continue;
+        int pass = evict_pass(b, now);
+        bool over = from_address(n, b->address) > NODE_MAX_INBOUND_PER_ADDR;
+        if (pass == 3 || pass > best_pass)
+            continue;
+        if (best && pass == best_pass &&
+            (best_over > over || (best_over == over && b->in.last_ms >= best->in.last_ms)))
+            continue;
+        best = b, best_pass = pass, best_over = over;
     }
     return best;
 }
@@ -724,7 +754,8 @@ static struct inbound *inbound_for(struct node *n, const struct transport_msg *m
     if (found) /* the peer gave up on the old session and starts again */
         inbound_free(found);
     struct inbound *b = found ? found : free_slot;
-    if (!b && (b = idlest_inbound(n)) != NULL) {
+    bool own = from_address(n, m->address) >= NODE_MAX_INBOUND_PER_ADDR;
+    if (!b && (b = idlest_inbound(n, m->address, own)) != NULL) {
         char k[13];
         short_key(k, b->key);
         uint64_t more;
@@ -736,6 +767,7 @@ static struct inbound *inbound_for(struct node *n, const struct transport_msg *m
         send_error(n, b->route, b->route_len, HERR_BUSY,
                    "your session was idle and gave its place to another; try again later");
         n->ctr.sessions_failed++;
+        n->ctr.inbound_evicted++;
         inbound_free(b);
     }
     if (!b) {
@@ -747,6 +779,7 @@ static struct inbound *inbound_for(struct node *n, const struct transport_msg *m
     b->route_len = m->route_len;
     memcpy(b->route, m->route, m->route_len);
     memcpy(b->key, m->peer, HEARTH_PK_LEN);
+    memcpy(b->address, m->address, sizeof b->address);
     return b;
 }
 

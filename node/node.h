@@ -38,8 +38,13 @@
  *   - bounded state: NODE_MAX_PEERS peers (a stale discovered or inbound one makes
  *     room for a new one, and any of them for a static or added one; inbound peers
  *     of an earlier run are forgotten at start) and NODE_MAX_INBOUND sessions started
- *     by others (when all are taken, one idle for 2 s gives its place to a new one;
- *     otherwise the new one is answered "try again later");
+ *     by others, one per key. When all are taken, one that is half-open (its peer
+ *     said hello and nothing more, and it is the peer's turn) for 250 ms gives its
+ *     place to a new one, or failing that one that has waited for its peer for 2 s,
+ *     or one where nothing moved for 20 s: the one idle longest, those from an
+ *     address holding more than NODE_MAX_INBOUND_PER_ADDR first; a new session from
+ *     an address that holds that many takes only the place of one of its own.
+ *     Otherwise the new one is answered "try again later";
  *   - peer state (address, last seen, last sync, failures) kept in the store's local
  *     settings under "peer:<key hex>", and the node's status (JSON: counters, peers)
  *     under "node:status" every 2 s, removed when the node stops, so that
@@ -61,10 +66,11 @@
 
 #define NODE_MAX_PEERS 64
 #define NODE_MAX_INBOUND 64
-#define NODE_PUSH_MAX 256        /* pushes taken whose source is remembered (a ring) */
-#define NODE_PUSH_BACKLOG 4096   /* events waiting to be pushed to one peer, at most */
-#define NODE_PUSH_STALL_MS 10000 /* a backlog that does not move for this long is given up */
-#define NODE_PUSH_BATCH 64       /* messages taken per turn; their pushes commit together */
+#define NODE_MAX_INBOUND_PER_ADDR 16 /* an address's share of a full session table */
+#define NODE_PUSH_MAX 256            /* pushes taken whose source is remembered (a ring) */
+#define NODE_PUSH_BACKLOG 4096       /* events waiting to be pushed to one peer, at most */
+#define NODE_PUSH_STALL_MS 10000     /* a backlog that does not move for this long is given up */
+#define NODE_PUSH_BATCH 64           /* messages taken per turn; their pushes commit together */
 #define NODE_FRAME (1u << SYNC_MIN_FRAME_LOG2) /* the largest sync message we accept */
 #define NODE_LINK_TIMEOUT_MS 45000             /* `hearth sync`: the link timeout of config.h */
 #define NODE_SESSION_GRACE 5                   /* s: a session idle for link_timeout + this ends */

@@ -523,10 +523,13 @@ static void take(struct transport *t, void *s, int conn, struct transport_msg *m
         drop(t, p, n, &t->malformed, HLOG_WARN, what);
         return;
     }
+    m->address[0] = 0;
     if (conn < 0) {
         m->route_len = zmq_msg_size(&p[0]);
         memcpy(m->route, zmq_msg_data(&p[0]), m->route_len);
         zmq_msg_close(&p[0]);
+        const char *from = zmq_msg_gets(body, "Peer-Address");
+        snprintf(m->address, sizeof m->address, "%s", from ? from : "");
     } else {
         m->route_len = 0;
     }

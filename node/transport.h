@@ -43,6 +43,7 @@
 #define HEARTH_DEFAULT_WEB_PORT 8080 /* the web pages of `hearth serve` (web/) */
 #define TRANSPORT_MAX_CONNS 64
 #define TRANSPORT_MAX_ROUTE 255
+#define TRANSPORT_MAX_ADDRESS 64 /* a peer's IP address as text, with its NUL */
 
 /* Decides whether the holder of `key`, connecting from `address`, may connect. */
 typedef bool (*transport_allow_fn)(void *ctx, const uint8_t key[HEARTH_PK_LEN],
@@ -101,12 +102,15 @@ void transport_close(struct transport *t, int conn);
 enum conn_state transport_conn_state(const struct transport *t, int conn);
 
 /* A received message. `conn` is the outgoing connection it came on, or -1 for the
- * listener, in which case `route` is where a reply goes. `peer` is the sender's
- * authenticated CURVE key. `data` is owned by the transport until the next poll. */
+ * listener, in which case `route` is where a reply goes and `address` the IP address
+ * its TCP connection comes from ("" when libzmq cannot tell, and on an outgoing
+ * connection). `peer` is the sender's authenticated CURVE key. `data` is owned by
+ * the transport until the next poll. */
 struct transport_msg {
     int conn;
     uint8_t route[TRANSPORT_MAX_ROUTE];
     size_t route_len;
+    char address[TRANSPORT_MAX_ADDRESS];
     uint8_t peer[HEARTH_PK_LEN];
     const uint8_t *data;
     size_t len;

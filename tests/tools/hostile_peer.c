@@ -1715,7 +1715,11 @@ static int hold_sessions(struct ctx *c, bool greedy)
     long n = c->conns ? c->conns : 80;
     void **socks = xmalloc((size_t)n * sizeof *socks);
     struct raw h = {0}, more = {0};
-    uint64_t count = greedy ? victim_count(c) + 5 : 5;
+    /* Idle with --count N: claim N events more than the victim holds, so that it
+     * answers with coded symbols (more than its HELLO) before the silence. */
+    uint64_t count = greedy     ? victim_count(c) + 5
+                     : c->count ? victim_count(c) + (uint64_t)c->count
+                                : 5;
     msg_hello(&h, SYNC_VERSION, c->forum, SYNC_CAP_SEND | SYNC_CAP_RECV, count);
     raw_array(&more, 3, 0), raw_uint(&more, SYNC_MORE, 0), raw_uint(&more, RECON_M, 0);
     raw_uint(&more, 0, 0);
@@ -1858,7 +1862,9 @@ static const struct hcase cases[] = {
     {"route-dup", case_route_dup, "routing ids chosen by the peer, one claimed twice"},
     {"route-collide", case_route_collide, "--conns routing ids where libzmq's own start"},
     {"reconnect-many", case_reconnect_many, "one key connecting --conns times"},
-    {"idle-sessions", case_idle_sessions, "--conns sessions opened and left silent"},
+    {"idle-sessions", case_idle_sessions,
+     "--conns sessions opened and left silent (--count N: claiming N more events than the "
+     "victim)"},
     {"greedy-readers", case_greedy_readers, "--conns sessions asking all, reading nothing"},
     {"key-churn", case_key_churn, "--conns fresh keys, one connection each"},
     {"forged-bundle", case_forged_bundle, "write to --out a bundle of 1 valid, 3 bad events"},
