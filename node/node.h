@@ -130,16 +130,32 @@ const char *node_endpoint(const struct node *n);
  * end sessions and save peer state. HERR_NET on a transport failure. */
 HEARTH_MUST_CHECK herr node_run(struct node *n, volatile sig_atomic_t *stop);
 
-/* Called now and then during a one-shot sync, for a progress line. */
-typedef void (*node_progress_fn)(void *ctx, const struct sync_stats *st);
+/* Where a one-shot sync stands, by what has actually moved: events in EVENTS
+ * messages received whole, and in those of ours that left this process; bytes at the
+ * TCP level (received, and acknowledged by the peer's system), which move before a
+ * whole frame has crossed a slow link. */
+struct node_sync_progress {
+    bool connected; /* the handshake is done */
+    uint64_t events_recv, events_sent;
+    uint64_t bytes_in, bytes_out;
+};
+
+/* Called now and then during a one-shot sync (every 250 ms at most), for a progress
+ * line. */
+typedef void (*node_progress_fn)(void *ctx, const struct node_sync_progress *p);
 
 /* node_sync_once - connect to `address` (hearth://KEY@HOST:PORT), run one session as
- * initiator, and fill *stats. Gives up after timeout_ms without a message from the
- * peer. HERR_USAGE (bad address), HERR_NET (cannot connect), HERR_DENIED (the peer
- * refused us), HERR_INVALID (the peer holds another key), HERR_TIMEOUT, HERR_BUSY
- * (the peer had no session slot free, asked again after 0.5, 1, 2... s until the
- * timeout), and the session's errors (HERR_WRONG_FORUM, HERR_PROTOCOL...) with *why.
- * A link that drops and comes back gets a new session (up to 5); *stats adds up all. */
+ * initiator, and fill *stats. timeout_ms bounds each wait: for the connection and
+ * its handshake (from the start), for a busy peer to take us (asked again after 0.5,
+ * 1, 2... s), and, in the session, for anything to move — a message, or a byte
+ * either way at the TCP level (a slow link that moves is not idle). A connection the
+ * peer's system refuses (or an unreachable or unresolvable host) fails at once.
+ * HERR_USAGE (bad address), HERR_NET (cannot connect: refused, unreachable, or no
+ * answer within the timeout), HERR_DENIED (the peer refused us), HERR_INVALID (the
+ * peer holds another key), HERR_TIMEOUT (nothing moved for timeout_ms), HERR_BUSY
+ * (the peer had no session slot free until the timeout), and the session's errors
+ * (HERR_WRONG_FORUM, HERR_PROTOCOL...) with *why. A link that drops and comes back
+ * gets a new session (up to 5); *stats adds up all. */
 HEARTH_MUST_CHECK herr node_sync_once(struct store *st, const uint8_t seed[HEARTH_SEED_LEN],
                                       const char *address, int timeout_ms, const struct hlog *log,
                                       node_progress_fn progress, void *progress_ctx,

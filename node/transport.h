@@ -145,6 +145,18 @@ void address_format(char *out, size_t n, const uint8_t key[HEARTH_PK_LEN], const
  * is not up or the system cannot tell. What libzmq still queues is not counted. */
 long transport_unacked(const struct transport *t, int conn);
 
+/* transport_moved - what has crossed conn's current TCP connection at the TCP level:
+ * bytes of ours the peer's system acknowledged (*acked) and bytes we received
+ * (*received), whole messages or not (TCP_INFO) — so that progress on a slow link
+ * shows before a whole frame has arrived. false when the connection is not up or
+ * the system cannot tell. The counts start again with each new TCP connection. */
+bool transport_moved(const struct transport *t, int conn, uint64_t *acked, uint64_t *received);
+
+/* transport_conn_failures - TCP connection attempts on conn that failed (refused,
+ * unreachable, unresolvable: libzmq retries them by itself) before one got through;
+ * 0 once one has. The reason is not known here: ask the system again to learn it. */
+unsigned transport_conn_failures(const struct transport *t, int conn);
+
 /* transport_linger - what is still queued on conn may leave for up to ms after
  * transport_destroy, which then waits until it has left (or ms have passed). Without
  * it every socket closes with linger 0 and drops what it still holds. */
