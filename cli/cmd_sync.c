@@ -102,8 +102,8 @@ static int run(struct cli *c)
     if (address_parse(c->args[0], key, endpoint, sizeof endpoint, NULL) == HERR_OK)
         fprintf(stderr, "connecting to %s\xe2\x80\xa6\n", endpoint + strlen("tcp://"));
     double t0 = now_s();
-    herr e = node_sync_once(c->store, seed, c->args[0], timeout_s * 1000, &log, progress, &pc, &st,
-                            why, sizeof why);
+    herr e = node_sync_once(c->store, seed, c->args[0], timeout_s * 1000, &log,
+                            c->json ? NULL : progress, &pc, &st, why, sizeof why);
     secret_wipe(seed, sizeof seed);
     double secs = now_s() - t0;
     if (tty)
