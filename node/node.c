@@ -947,9 +947,7 @@ static void handle(struct node *n, const struct transport_msg *m)
         handle_outbound(n, m);
 }
 
-/* ---- what we do on our own ---- */
-
-/* ---- eager push ---- */
+/* ---- what we do on our own: eager push ---- */
 
 /* Keys taken from the store for one peer's backlog in one go. */
 struct collect {
@@ -1018,8 +1016,10 @@ static void start_session(struct node *n, struct peer *p);
 /* push_give_up - p's backlog will not be pushed: too large, stuck, or its route is
  * gone. When we can, a session with p starts now and carries it (handed to sync);
  * otherwise it is dropped, and anti-entropy repairs it (the next round of ours over
- * our connection, or the peer's own over its connection to us). Counted either way. */
-static void push_give_up(struct node *n, struct peer *p, const char *why)
+ * our connection, or the peer's own over its connection to us). Counted either way,
+ * and logged: a warning, but for a peer that has gone (a `hearth sync` that ended is
+ * routine). */
+static void push_give_up(struct node *n, struct peer *p, const char *why, bool gone)
 {
     uint64_t left = 0;
     if (store_keys_since(n->st, p->push_from, count_one, &left) != HERR_OK)
@@ -1040,7 +1040,7 @@ static void push_give_up(struct node *n, struct peer *p, const char *why)
     short_key(k, p->rec.key);
     uint64_t more;
     if (left && hlog_due_kind(&n->push_warn, warn_kind(p->rec.key, why), mono_ms(), &more))
-        hlog(n->log, handed ? HLOG_INFO : HLOG_WARN,
+        hlog(n->log, handed || gone ? HLOG_INFO : HLOG_WARN,
              "push: %" PRIu64 " events for %s %s (%s; %" PRIu64 " unlogged before)", left, k,
              handed ? "handed to a session started now" : "dropped, left to anti-entropy", why,
              more);
@@ -1090,7 +1090,7 @@ static bool push_peer(struct node *n, struct peer *p, uint64_t now)
     if (!p->push_wait_ms)
         p->push_wait_ms = now;
     if (n->arrived - p->push_from > NODE_PUSH_BACKLOG) {
-        push_give_up(n, p, "more than a session's worth");
+        push_give_up(n, p, "more than a session's worth", false);
         return false;
     }
     if (open_session(n, p, conn)) {
@@ -1098,7 +1098,7 @@ static bool push_peer(struct node *n, struct peer *p, uint64_t now)
         return false;
     }
     if (since(now, p->push_wait_ms) > NODE_PUSH_STALL_MS) {
-        push_give_up(n, p, "its queue stayed full");
+        push_give_up(n, p, "its queue stayed full", false);
         return false;
     }
     struct collect c = {n->push_ids, n->push_arrivals, 0, NODE_PUSH_CHUNK};
@@ -1130,7 +1130,7 @@ static bool push_peer(struct node *n, struct peer *p, uint64_t now)
         if (t.sent == HERR_NET) {
             if (!conn)
                 p->route_len = 0; /* gone; a new route comes with its next message */
-            push_give_up(n, p, "it is gone");
+            push_give_up(n, p, "it is gone", true);
             return moved;
         }
         /* Sent, or no longer held (HERR_NOT_FOUND: purged meanwhile). */
