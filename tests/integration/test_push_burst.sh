@@ -6,10 +6,12 @@
 #   - 1000 events that arrive at Y at once (an import while it serves) reach X, Z
 #     and W by push alone, none dropped or left to a session;
 #   - 100 posts made one after another at Y (`hearth post`) too;
-#   - 5000 at once (above NODE_PUSH_BACKLOG, a session's worth) are handed to a
-#     session started at once with W (on Y's connection, which delivers them) and
-#     dropped for X and Z (on their own connections to Y: their anti-entropy brings
-#     them), each counted and logged — never lost unsaid.
+#   - 5000 at once (above NODE_PUSH_BACKLOG, a session's worth): a backlog over the
+#     limit is handed to a session started at once with W (on Y's connection, which
+#     delivers them: W ends up with all) or dropped for X and Z (on their own
+#     connections to Y: their anti-entropy brings them); every event due to every
+#     peer is pushed, handed over or dropped, counted and logged — never lost
+#     unsaid.
 . "$(dirname "$0")/lib.sh"
 GEN="$HEARTH_BUILD/bench_genbundle"
 BOUND=${HEARTH_TEST_PUSH_BOUND:-60} # s for a burst to arrive (a loaded machine; measured below)
@@ -89,9 +91,11 @@ before=$(count "$Y") sent0=$(field pushes_sent)
 h "$Y" import "$WORK/huge.bundle" >/dev/null
 want=$(count "$Y")
 new=$((want - before))
-counted() { [ "$(field pushes_dropped)" -gt 0 ] && [ "$(field pushes_handed_to_sync)" -gt 0 ]; }
+# The import commits in batches: how many Y sees at once (and so which backlogs pass
+# the limit) depends on the machine's speed. Some do; each is counted and logged.
+counted() { [ $(($(field pushes_dropped) + $(field pushes_handed_to_sync))) -gt 0 ]; }
 wait_until 30 counted || die "a backlog above NODE_PUSH_BACKLOG is not counted: $(node_json "$Y")"
-wait_until "$BOUND" have "$want" "$W" || die "w lacks the $new events handed to a session"
+wait_until "$BOUND" have "$want" "$W" || die "w (outbound: pushed or handed to a session) lacks some of the $new events"
 # Every event was due to three peers: each was pushed, handed over or dropped.
 idle() { [ "$(field push_backlog)" = 0 ]; }
 wait_until 30 idle || die "y's push backlog does not drain: $(node_json "$Y")"
@@ -99,7 +103,7 @@ dropped=$(field pushes_dropped) handed=$(field pushes_handed_to_sync)
 pushed=$(($(field pushes_sent) - sent0))
 [ $((pushed + handed + dropped)) -ge $((3 * new)) ] ||
   die "$new events for 3 peers: $pushed pushed, $handed handed to a session, $dropped dropped: some unaccounted for"
-grep -q "handed to a session started now" "$WORK/Y.log" || die "y does not log the hand-over"
-grep -q "dropped, left to anti-entropy" "$WORK/Y.log" || die "y does not log the drop"
-ok "$new events at once (above the backlog limit): $pushed pushed, $handed handed to a session with w (which has them all), $dropped dropped for x and z, counted and logged"
+[ "$handed" = 0 ] || grep -q "handed to a session started now" "$WORK/Y.log" || die "y does not log the hand-over"
+[ "$dropped" = 0 ] || grep -q "dropped, left to anti-entropy" "$WORK/Y.log" || die "y does not log the drop"
+ok "$new events at once (above the backlog limit): $pushed pushed, $handed handed to a session with w (which has them all), $dropped dropped for x and z: each counted, and logged"
 finish
