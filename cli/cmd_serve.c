@@ -1,11 +1,15 @@
 /* cmd_serve.c - `hearth serve`: run the node until stopped. */
 #include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "cli/node_key.h"
@@ -118,12 +122,53 @@ static void show_stats(void *ctx, struct node_stats *out)
     node_stats(ctx, out);
 }
 
-static int run(struct cli *c)
+/* serve_lock - take DIR/serve.lock (flock, exclusive) for the life of this process
+ * and write our pid in it; *fd is then the open lock file. Two nodes on one replica
+ * would both push, sync and write its status, each unaware of the other. The kernel
+ * lets the lock go when the process ends, however it ends, so a stale file is no
+ * obstacle. */
+static int serve_lock(struct cli *c, int *fd)
 {
-    struct config cfg;
-    int rc = settings(c, &cfg);
-    if (rc)
+    char *path = cli_path(c, "serve.lock");
+    if (!path)
+        return cli_error(c, HERR_NOMEM, "out of memory");
+    *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (*fd < 0) {
+        int rc = cli_error(c, HERR_IO, "cannot open '%s': %s", path, strerror(errno));
+        free(path);
         return rc;
+    }
+    if (flock(*fd, LOCK_EX | LOCK_NB) != 0) {
+        int err = errno;
+        char pid[32] = "";
+        ssize_t n = pread(*fd, pid, sizeof pid - 1, 0);
+        pid[n > 0 ? n : 0] = 0;
+        pid[strcspn(pid, "\n")] = 0;
+        int rc = err == EWOULDBLOCK
+                     ? cli_error(c, HERR_BUSY,
+                                 "another hearth serve (pid %s) already runs on this data "
+                                 "directory ('%s' is locked)",
+                                 pid[0] ? pid : "unknown", path)
+                     : cli_error(c, HERR_IO, "cannot lock '%s': %s", path, strerror(err));
+        close(*fd);
+        *fd = -1;
+        free(path);
+        return rc;
+    }
+    free(path);
+    char line[32];
+    int len = snprintf(line, sizeof line, "%ld\n", (long)getpid());
+    /* Without the pid the lock still holds; only a second serve's message is poorer. */
+    if (ftruncate(*fd, 0) == 0)
+        (void)!pwrite(*fd, line, (size_t)len, 0);
+    return CLI_OK;
+}
+
+/* serve - run the node (and the web pages) until a signal stops it. */
+static int serve(struct cli *c, const struct config *cfgp)
+{
+    struct config cfg = *cfgp;
+    int rc;
     uint8_t seed[HEARTH_SEED_LEN];
     if ((rc = cli_node_seed(c, seed)) != CLI_OK)
         return rc;
@@ -181,6 +226,20 @@ static int run(struct cli *c)
     web_destroy(&w);
     node_destroy(&n);
     return e ? cli_error(c, e, "the node stopped: %s", herr_str(e)) : CLI_OK;
+}
+
+static int run(struct cli *c)
+{
+    struct config cfg;
+    int rc = settings(c, &cfg);
+    if (rc)
+        return rc;
+    int lock_fd = -1;
+    if ((rc = serve_lock(c, &lock_fd)) != CLI_OK)
+        return rc;
+    rc = serve(c, &cfg);
+    close(lock_fd); /* the lock goes with it */
+    return rc;
 }
 
 static const struct cli_option options[] = {

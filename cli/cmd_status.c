@@ -91,6 +91,11 @@ static void json_node(struct cli *c, const struct node_stats *s)
     json_u64(j, "pushes_sent", s->pushes_sent);
     json_u64(j, "pushes_received", s->pushes_recv);
     json_u64(j, "pushes_new", s->pushes_new);
+    json_u64(j, "pushes_dropped", s->pushes_dropped);
+    json_u64(j, "pushes_handed_to_sync", s->pushes_handed_to_sync);
+    json_u64(j, "push_backlog", s->push_backlog);
+    json_u64(j, "inbound_evicted", s->inbound_evicted);
+    json_u64(j, "push_in_session", s->push_in_session);
     json_u64(j, "contacts_dropped", s->contacts_dropped);
     json_bool(j, "disk_full", s->disk_full);
     json_u64(j, "full_refused", s->full_refused);
@@ -189,6 +194,10 @@ static void print_node(const struct node_stats *s, bool disk_full)
            out, in, (unsigned long long)s->sessions_ok, (unsigned long long)s->sessions_failed,
            (unsigned long long)s->pushes_sent, (unsigned long long)s->pushes_recv,
            (unsigned long long)s->pushes_new);
+    if (s->pushes_dropped || s->pushes_handed_to_sync || s->push_backlog)
+        printf("          pushes: %llu waiting, %llu handed to a sync, %llu dropped\n",
+               (unsigned long long)s->push_backlog, (unsigned long long)s->pushes_handed_to_sync,
+               (unsigned long long)s->pushes_dropped);
     uint64_t rejected = 0;
     for (int r = 0; r < HERR_COUNT; r++)
         rejected += s->ingest.rejected[r];

@@ -2,12 +2,14 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
 #include "cli/node_key.h"
 #include "node/node.h"
+#include "node/transport.h"
 
 static double now_s(void)
 {
@@ -16,14 +18,33 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* A progress line on a terminal, for transfers that take a while. */
-static void progress(void *ctx, const struct sync_stats *st)
-{
-    (void)ctx;
-    fprintf(stderr, "\rsync: %" PRIu64 " events received, %" PRIu64 " sent, %.1f MB in   ",
-            st->events_recv, st->events_sent, (double)st->bytes_recv / 1e6);
-}
+/* How a sync shows progress: a line rewritten in place on a terminal, else a line
+ * every PROGRESS_EVERY_S (a log shows a long sync moving without a flood). */
+#define PROGRESS_EVERY_S 5
+struct progress_ctx {
+    bool tty;
+    double next, t0;
+};
 
+/* progress - what has moved so far, on stderr: events in whole messages, and bytes at
+ * the TCP level (which move on a slow link long before a whole frame has crossed). */
+static void progress(void *ctx, const struct node_sync_progress *p)
+{
+    struct progress_ctx *pc = ctx;
+    double now = now_s();
+    if (!pc->tty && now < pc->next)
+        return;
+    pc->next = now + PROGRESS_EVERY_S;
+    if (pc->t0 == 0) { /* the first call: the handshake is done */
+        pc->t0 = now;
+        if (!pc->tty)
+            return;
+    }
+    fprintf(stderr,
+            "%ssync: %" PRIu64 " events received, %" PRIu64 " sent; %.1f kB in, %.1f kB out%s",
+            pc->tty ? "\r" : "", p->events_recv, p->events_sent, (double)p->bytes_in / 1e3,
+            (double)p->bytes_out / 1e3, pc->tty ? "   " : "\n");
+}
 static void print_human(const struct sync_stats *st, double secs)
 {
     printf("sent %" PRIu64 " events, received %" PRIu64 " (%" PRIu64 " new, %" PRIu64
@@ -74,9 +95,15 @@ static int run(struct cli *c)
     struct sync_stats st;
     char why[512];
     bool tty = !c->json && isatty(STDERR_FILENO);
+    struct progress_ctx pc = {.tty = tty, .next = 0, .t0 = 0};
+    uint8_t key[HEARTH_PK_LEN];
+    char endpoint[300];
+    /* Before the wait: an unreachable peer is a silence of up to --timeout. */
+    if (address_parse(c->args[0], key, endpoint, sizeof endpoint, NULL) == HERR_OK)
+        fprintf(stderr, "connecting to %s\xe2\x80\xa6\n", endpoint + strlen("tcp://"));
     double t0 = now_s();
     herr e = node_sync_once(c->store, seed, c->args[0], timeout_s * 1000, &log,
-                            tty ? progress : NULL, NULL, &st, why, sizeof why);
+                            c->json ? NULL : progress, &pc, &st, why, sizeof why);
     secret_wipe(seed, sizeof seed);
     double secs = now_s() - t0;
     if (tty)
@@ -94,7 +121,8 @@ static int run(struct cli *c)
 }
 
 static const struct cli_option options[] = {
-    {"timeout", 't', "SECONDS", "give up when the peer is silent this long (default 30)"},
+    {"timeout", 't', "SECONDS",
+     "give up when nothing moves this long, or no connection in that time (default 30)"},
     {NULL, 0, NULL, NULL},
 };
 

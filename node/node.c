@@ -31,13 +31,23 @@
 #define WARN_EVERY_MS 10000
 #define WARN_BURST 5       /* lines per window for each kind (peer and reason) */
 #define WARN_BURST_ALL 100 /* lines per window of all kinds together */
-/* When every inbound slot is taken, a new session may take the place of one whose
- * peer said hello and nothing more (and we no more than ours) for
- * INBOUND_EVICT_IDLE_MS, or failing that of one where nothing moved for
- * INBOUND_EVICT_STALL_MS (longer than a frame of ours takes to cross a slow link):
- * slots held by silent peers do not lock honest peers out, and an honest transfer is
- * not cut for a pause. */
+/* When every inbound slot is taken, a new session may take the place of one that is
+ * half-open — its peer said hello and nothing more, and it is the peer's turn (we
+ * have nothing waiting to go) — for INBOUND_EVICT_HALF_OPEN_MS; failing that, of one
+ * that has waited for its peer for INBOUND_EVICT_IDLE_MS; failing that, of one where
+ * nothing moved for INBOUND_EVICT_STALL_MS (longer than a frame of ours takes to
+ * cross a slow link). The one idle longest goes first, those from an address over
+ * its share (NODE_MAX_INBOUND_PER_ADDR) before the rest; a new session from an
+ * address over its share takes only the place of one from that address. So slots
+ * held by silent peers do not lock honest peers out, and an honest transfer is not
+ * cut for a pause: a frame that waits for our cap or the peer's queue is not the
+ * peer's turn. */
+#define INBOUND_EVICT_HALF_OPEN_MS 250
 #define INBOUND_EVICT_IDLE_MS 2000
+/* Eager push: keys taken from the store for one peer at a time, and how soon a
+ * backlog that waits for a full queue is tried again. */
+#define NODE_PUSH_CHUNK 32
+#define PUSH_RETRY_MS 20
 #define INBOUND_EVICT_STALL_MS 20000
 /* How often the free space of the data directory is looked at (statvfs): a full disk
  * is noticed at once by the write that fails, and its end within this. */
@@ -88,27 +98,22 @@ struct peer {
     uint8_t route[TRANSPORT_MAX_ROUTE];
     size_t route_len;
     uint64_t bytes_sent, bytes_recv; /* this run */
+    /* Eager push: every event of ours up to arrival push_from has been pushed to it
+     * (or skipped, handed to a session, dropped and counted); push_wait_ms is when
+     * its backlog last moved or began to wait (0: none). */
+    uint64_t push_from, push_wait_ms;
 };
 
 struct inbound {
     bool used;
     uint8_t route[TRANSPORT_MAX_ROUTE];
     size_t route_len;
+    char address[TRANSPORT_MAX_ADDRESS]; /* where its connection comes from */
     uint8_t key[HEARTH_PK_LEN];
     struct sess in;
 };
 
-/* What the node has done since it started, for `hearth status` and benchmarks. */
 _Static_assert(NODE_MAX_PEERS == NODE_STATUS_PEERS, "the status shows every peer");
-
-struct counters {
-    uint64_t bytes_sent, bytes_recv; /* every message, sessions and pushes */
-    uint64_t sessions_ok, sessions_failed;
-    uint64_t pushes_sent, pushes_recv, pushes_new;
-    uint64_t busy_refused;     /* sessions refused because the inbound table was full */
-    uint64_t contacts_dropped; /* by the test knob (config.test_drop_permille) */
-    uint64_t full_refused;     /* sessions and pushes refused while the disk was full */
-};
 
 /* Pushed events taken in one burst, committed together by flush_pushes. */
 struct push_batch {
@@ -143,8 +148,9 @@ struct node {
     struct inbound in[NODE_MAX_INBOUND];
     struct bucket global;
     uint64_t next_ae, next_beacon, next_status, next_reload, next_arrivals;
-    uint64_t last_pushed; /* arrival number pushed up to */
-    uint64_t started;     /* wall clock */
+    uint64_t next_push; /* when to try the push backlogs again (UINT64_MAX: none) */
+    uint64_t arrived;   /* the newest arrival number seen in the replica */
+    uint64_t started;   /* wall clock */
     /* Lines a peer can cause at will: refused sessions, messages outside a session,
      * evictions, rejected pushes, failed sessions it started. */
     struct hlog_limit busy_warn, stray_warn, evict_warn, full_push_warn, full_sync_warn;
@@ -152,12 +158,11 @@ struct node {
     bool held_back;                         /* a session's frame waits for a queue or a cap */
     bool disk_full;      /* the store is full: no new events are taken (watch_space) */
     uint64_t next_space; /* when to look at the free space again */
-    struct counters ctr;
+    struct node_counters ctr;
     struct hbuf scratch;
     uint8_t push_ids[NODE_PUSH_MAX][HEARTH_ID_LEN];
     uint64_t push_arrivals[NODE_PUSH_MAX];                /* beside push_ids */
     struct push_source pushed_by[NODE_PUSH_MAX];          /* a ring of the latest pushes taken */
-    size_t push_count;                                    /* of push_ids */
     struct session_source from_sessions[SESSION_SOURCES]; /* a ring */
     size_t from_sessions_next;
     struct push_batch pushes;
@@ -402,6 +407,7 @@ static struct peer *peer_note(struct node *n, const uint8_t key[HEARTH_PK_LEN],
         p->used = true;
         p->conn = -1;
         p->noted_ms = wall_ms();
+        p->push_from = n->arrived; /* what arrived before is its first session's business */
         memcpy(p->rec.key, key, HEARTH_PK_LEN);
         snprintf(p->rec.source, sizeof p->rec.source, "%s", source);
         bucket_init(&p->bucket, n->cfg.peer_rate, mono_ms());
@@ -703,26 +709,49 @@ static void inbound_free(struct inbound *b)
     b->used = false;
 }
 
-/* idlest_inbound - the session to give way to a new one (INBOUND_EVICT_*), the one
- * idle longest among the candidates; NULL when none. */
-static struct inbound *idlest_inbound(struct node *n)
+/* from_address - inbound sessions under way from `address` ("" counts none). */
+static unsigned from_address(const struct node *n, const char *address)
+{
+    unsigned k = 0;
+    for (int i = 0; address[0] && i < NODE_MAX_INBOUND; i++)
+        k += n->in[i].used && !strcmp(n->in[i].address, address);
+    return k;
+}
+
+/* evict_pass - how readily b gives its place (INBOUND_EVICT_*): 0 half-open, 1 waiting
+ * for its peer, 2 stalled, 3 not at all. */
+static int evict_pass(const struct inbound *b, uint64_t now)
+{
+    uint64_t idle = since(now, b->in.last_ms);
+    bool peers_turn = !b->in.has_held;
+    if (peers_turn && b->in.heard <= 1 && idle >= INBOUND_EVICT_HALF_OPEN_MS)
+        return 0;
+    if (peers_turn && idle >= INBOUND_EVICT_IDLE_MS)
+        return 1;
+    return idle >= INBOUND_EVICT_STALL_MS ? 2 : 3;
+}
+
+/* idlest_inbound - the session to give way to a new one from `address`: the most
+ * ready to (evict_pass), then from an address over its share, then idle longest;
+ * only among those from `address` when `own`. NULL when none. */
+static struct inbound *idlest_inbound(struct node *n, const char *address, bool own)
 {
     struct inbound *best = NULL;
+    int best_pass = 3;
+    bool best_over = false;
     uint64_t now = mono_ms();
-    for (int pass = 0; pass < 2 && !best; pass++) {
-        for (int i = 0; i < NODE_MAX_INBOUND; i++) {
-            struct inbound *b = &n->in[i];
-            if (!b->used || !b->in.s)
-                continue;
-            uint64_t idle = since(now, b->in.last_ms);
-            /* Pass 0: a peer that sent its HELLO and nothing since, while we sent no
-             * more than ours (a new node receiving a transfer also only said hello). */
-            bool hello_only = b->in.heard <= 1 && sync_session_stats(b->in.s)->msgs_sent <= 1;
-            bool candidate = pass == 0 ? hello_only && idle >= INBOUND_EVICT_IDLE_MS
-                                       : idle >= INBOUND_EVICT_STALL_MS;
-            if (candidate && (!best || b->in.last_ms < best->in.last_ms))
-                best = b;
-        }
+    for (int i = 0; i < NODE_MAX_INBOUND; i++) {
+        struct inbound *b = &n->in[i];
+        if (!b->used || !b->in.s || (own && strcmp(b->address, address) != 0))
+            continue;
+        int pass = evict_pass(b, now);
+        bool over = from_address(n, b->address) > NODE_MAX_INBOUND_PER_ADDR;
+        if (pass == 3 || pass > best_pass)
+            continue;
+        if (best && pass == best_pass &&
+            (best_over > over || (best_over == over && b->in.last_ms >= best->in.last_ms)))
+            continue;
+        best = b, best_pass = pass, best_over = over;
     }
     return best;
 }
@@ -761,7 +790,8 @@ static struct inbound *inbound_for(struct node *n, const struct transport_msg *m
     if (found) /* the peer gave up on the old session and starts again */
         inbound_free(found);
     struct inbound *b = found ? found : free_slot;
-    if (!b && (b = idlest_inbound(n)) != NULL) {
+    bool own = from_address(n, m->address) >= NODE_MAX_INBOUND_PER_ADDR;
+    if (!b && (b = idlest_inbound(n, m->address, own)) != NULL) {
         char k[13];
         short_key(k, b->key);
         uint64_t more;
@@ -773,6 +803,7 @@ static struct inbound *inbound_for(struct node *n, const struct transport_msg *m
         send_error(n, b->route, b->route_len, HERR_BUSY,
                    "your session was idle and gave its place to another; try again later");
         n->ctr.sessions_failed++;
+        n->ctr.inbound_evicted++;
         inbound_free(b);
     }
     if (!b) {
@@ -784,6 +815,7 @@ static struct inbound *inbound_for(struct node *n, const struct transport_msg *m
     b->route_len = m->route_len;
     memcpy(b->route, m->route, m->route_len);
     memcpy(b->key, m->peer, HEARTH_PK_LEN);
+    memcpy(b->address, m->address, sizeof b->address);
     return b;
 }
 
@@ -897,6 +929,44 @@ static void handle_outbound(struct node *n, const struct transport_msg *m)
         hlog(n->log, HLOG_DEBUG, "sync: an outbound session ended in error");
 }
 
+/* push_in_session - m is a PUSH that came inside a session with its sender (on the
+ * route of a session it started with us, or on our connection after the peer's
+ * HELLO, until the session ends): a protocol error (docs/PROTOCOL.md, 7.10). The
+ * push is refused, the session ends with ERROR 19, and it is counted and logged.
+ * Returns false when m is an ordinary push. */
+static bool push_in_session(struct node *n, const struct transport_msg *m)
+{
+    static const char why[] = "a push inside a session";
+    hbuf_reset(&n->scratch);
+    if (m->conn >= 0) {
+        struct peer *p = peer_by_conn(n, m->conn);
+        if (!p || !p->out.s || !p->out.heard || sync_session_result(p->out.s, NULL) != HERR_STATE)
+            return false;
+        if (sync_encode_error(&n->scratch, HERR_PROTOCOL, why) == HERR_OK &&
+            transport_send(n->tp, p->conn, NULL, 0, n->scratch.data, n->scratch.len) == HERR_OK)
+            n->ctr.bytes_sent += n->scratch.len;
+        n->ctr.push_in_session++;
+        n->ctr.sessions_failed++;
+        peer_failed(n, p, "protocol error: it sent a push inside our session");
+        return true;
+    }
+    for (int i = 0; i < NODE_MAX_INBOUND; i++) {
+        struct inbound *b = &n->in[i];
+        if (!b->used || !b->in.s || b->route_len != m->route_len ||
+            memcmp(b->key, m->peer, HEARTH_PK_LEN) != 0 ||
+            memcmp(b->route, m->route, m->route_len) != 0 ||
+            sync_session_result(b->in.s, NULL) != HERR_STATE)
+            continue;
+        send_error(n, m->route, m->route_len, HERR_PROTOCOL, why);
+        n->ctr.push_in_session++;
+        n->ctr.sessions_failed++;
+        warn_failed(n, b->key, false, "protocol error: a push inside a session");
+        inbound_free(b);
+        return true;
+    }
+    return false;
+}
+
 static void handle(struct node *n, const struct transport_msg *m)
 {
     n->ctr.bytes_recv += m->len;
@@ -913,114 +983,234 @@ static void handle(struct node *n, const struct transport_msg *m)
             reply_error(n, m, HERR_DENIED, "not on this node's allow-list");
         return;
     }
-    if (is_push(m->data, m->len))
-        handle_push(n, m);
-    else if (m->conn < 0)
+    if (is_push(m->data, m->len)) {
+        if (!push_in_session(n, m))
+            handle_push(n, m);
+    } else if (m->conn < 0)
         handle_inbound(n, m);
     else
         handle_outbound(n, m);
 }
 
-/* ---- what we do on our own ---- */
+/* ---- what we do on our own: eager push ---- */
 
+/* Keys taken from the store for one peer's backlog in one go. */
 struct collect {
     uint8_t (*ids)[HEARTH_ID_LEN];
     uint64_t *arrivals;
     size_t n, max;
-    uint64_t last;
 };
 
+/* collect_one - note one key; HERR_FULL (not an error: the caller's stop) once full. */
 static herr collect_one(void *ctx, const uint8_t id[HEARTH_ID_LEN], uint64_t created,
                         uint64_t arrival)
 {
     struct collect *c = ctx;
     (void)created;
-    c->last = arrival;
-    if (c->n < c->max) {
-        memcpy(c->ids[c->n], id, HEARTH_ID_LEN);
-        c->arrivals[c->n] = arrival;
-    }
-    c->n++;
+    if (c->n == c->max)
+        return HERR_FULL;
+    memcpy(c->ids[c->n], id, HEARTH_ID_LEN);
+    c->arrivals[c->n++] = arrival;
     return HERR_OK;
 }
 
-/* source_of - the peer this event (one of push_ids[0..count)) came from lately, by a
- * push or in a session, or NULL. */
-static const uint8_t *source_of(const struct node *n, size_t count, const uint8_t *env, size_t len)
+static herr count_one(void *ctx, const uint8_t id[HEARTH_ID_LEN], uint64_t created,
+                      uint64_t arrival)
 {
-    struct event ev;
-    if (event_parse(&ev, env, len, NULL) != HERR_OK)
-        return NULL;
+    (void)id, (void)created, (void)arrival;
+    (*(uint64_t *)ctx)++;
+    return HERR_OK;
+}
+
+/* source_of - the peer the event (id, arrival) came from lately, by a push or in a
+ * session, or NULL. */
+static const uint8_t *source_of(const struct node *n, const uint8_t id[HEARTH_ID_LEN],
+                                uint64_t arrival)
+{
     for (size_t i = 0; i < NODE_PUSH_MAX; i++)
-        if (memcmp(n->pushed_by[i].id, ev.id, HEARTH_ID_LEN) == 0)
+        if (memcmp(n->pushed_by[i].id, id, HEARTH_ID_LEN) == 0)
             return n->pushed_by[i].key;
-    for (size_t j = 0; j < count; j++) {
-        if (memcmp(n->push_ids[j], ev.id, HEARTH_ID_LEN) != 0)
-            continue;
-        for (size_t i = 0; i < SESSION_SOURCES; i++) {
-            const struct session_source *src = &n->from_sessions[i];
-            if (src->hi && src->lo <= n->push_arrivals[j] && n->push_arrivals[j] <= src->hi)
-                return src->key;
-        }
-        break;
+    for (size_t i = 0; i < SESSION_SOURCES; i++) {
+        const struct session_source *src = &n->from_sessions[i];
+        if (src->hi && src->lo <= arrival && arrival <= src->hi)
+            return src->key;
     }
     return NULL;
 }
 
-static herr push_one(void *ctx, const uint8_t *env, size_t len)
+/* open_session - a session is under way on the channel a push to p would take (our
+ * connection, or its route to our listener): from the HELLO that began it to its
+ * end. A push must not go inside it (docs/PROTOCOL.md, 7.10). */
+static bool open_session(const struct node *n, const struct peer *p, bool conn)
 {
-    struct node *n = ctx;
-    const uint8_t *source = source_of(n, n->push_count, env, len);
+    if (conn)
+        return p->out.s && sync_session_result(p->out.s, NULL) == HERR_STATE;
+    for (int i = 0; i < NODE_MAX_INBOUND; i++) {
+        const struct inbound *b = &n->in[i];
+        if (b->used && b->in.s && b->route_len == p->route_len &&
+            !memcmp(b->key, p->rec.key, HEARTH_PK_LEN) &&
+            !memcmp(b->route, p->route, p->route_len) &&
+            sync_session_result(b->in.s, NULL) == HERR_STATE)
+            return true;
+    }
+    return false;
+}
+
+static void start_session(struct node *n, struct peer *p);
+
+/* push_give_up - p's backlog will not be pushed: too large, stuck, or its route is
+ * gone. When we can, a session with p starts now and carries it (handed to sync);
+ * otherwise it is dropped, and anti-entropy repairs it (the next round of ours over
+ * our connection, or the peer's own over its connection to us). Counted either way,
+ * and logged: a warning, but for a peer that has gone (a `hearth sync` that ended is
+ * routine). */
+static void push_give_up(struct node *n, struct peer *p, const char *why, bool gone)
+{
+    uint64_t left = 0;
+    if (store_keys_since(n->st, p->push_from, count_one, &left) != HERR_OK)
+        left = n->arrived - p->push_from;
+    p->push_from = n->arrived;
+    p->push_wait_ms = 0;
+    bool handed = false;
+    if (p->conn >= 0 && p->ready && !p->out.s &&
+        transport_conn_state(n->tp, p->conn) == CONN_READY) {
+        start_session(n, p);
+        handed = p->out.s != NULL;
+    }
+    if (handed)
+        n->ctr.pushes_handed_to_sync += left;
+    else
+        n->ctr.pushes_dropped += left;
+    char k[13];
+    short_key(k, p->rec.key);
+    uint64_t more;
+    if (left && hlog_due_kind(&n->push_warn, warn_kind(p->rec.key, why), mono_ms(), &more))
+        hlog(n->log, handed || gone ? HLOG_INFO : HLOG_WARN,
+             "push: %" PRIu64 " events for %s %s (%s; %" PRIu64 " unlogged before)", left, k,
+             handed ? "handed to a session started now" : "dropped, left to anti-entropy", why,
+             more);
+}
+
+/* A push being sent: the frame, and how the send went. */
+struct push_try {
+    struct node *n;
+    struct peer *p;
+    bool conn;
+    herr sent;
+};
+
+static herr push_send(void *ctx, const uint8_t *env, size_t len)
+{
+    struct push_try *t = ctx;
+    struct node *n = t->n;
     hbuf_reset(&n->scratch);
     herr e = sync_encode_push(&n->scratch, env, len);
     if (e)
         return e;
-    /* Push is best effort: a full queue, a gone peer or a cap that is spent (pushes
-     * keep to the caps like everything else) is repaired by anti-entropy. */
-    uint64_t now = mono_ms();
-    for (int i = 0; i < NODE_MAX_PEERS; i++) {
-        struct peer *p = &n->peers[i];
-        herr sent = HERR_NOT_FOUND;
-        if (!p->used || (source && memcmp(source, p->rec.key, HEARTH_PK_LEN) == 0) ||
-            test_dropped(n) || !bucket_ready(&n->global, now) || !bucket_ready(&p->bucket, now))
-            continue;
-        if (p->conn >= 0 && transport_conn_state(n->tp, p->conn) == CONN_READY)
-            sent = transport_send(n->tp, p->conn, NULL, 0, n->scratch.data, n->scratch.len);
-        else if (p->route_len)
-            sent =
-                transport_send(n->tp, -1, p->route, p->route_len, n->scratch.data, n->scratch.len);
-        if (sent == HERR_OK) {
-            n->ctr.pushes_sent++;
-            n->ctr.bytes_sent += n->scratch.len;
-            p->bytes_sent += n->scratch.len;
-            bucket_take(&n->global, n->scratch.len);
-            bucket_take(&p->bucket, n->scratch.len);
-        }
+    t->sent = t->conn ? transport_send(n->tp, t->p->conn, NULL, 0, n->scratch.data, n->scratch.len)
+                      : transport_send(n->tp, -1, t->p->route, t->p->route_len, n->scratch.data,
+                                       n->scratch.len);
+    if (t->sent == HERR_OK) {
+        n->ctr.pushes_sent++;
+        n->ctr.bytes_sent += n->scratch.len;
+        bucket_take(&n->global, n->scratch.len);
+        t->p->bytes_sent += n->scratch.len;
+        bucket_take(&t->p->bucket, n->scratch.len);
     }
     return HERR_OK;
 }
 
-/* push_arrivals - push what arrived since we last looked; a large burst (a whole
- * session's worth) is left to anti-entropy, which is brought forward. */
-static void push_arrivals(struct node *n)
+/* push_peer - push to p what arrived since its cursor, in arrival order, until its
+ * queue is full or a cap is spent (the rest waits for the next turn). Returns true
+ * when something moved. */
+static bool push_peer(struct node *n, struct peer *p, uint64_t now)
+{
+    if (p->push_from >= n->arrived)
+        return false;
+    bool conn = p->conn >= 0 && transport_conn_state(n->tp, p->conn) == CONN_READY;
+    if (n->cfg.test_no_push || (!conn && !p->route_len)) {
+        /* Not connected: the session at its next connection brings it all. */
+        p->push_from = n->arrived;
+        return false;
+    }
+    if (!p->push_wait_ms)
+        p->push_wait_ms = now;
+    if (n->arrived - p->push_from > NODE_PUSH_BACKLOG) {
+        push_give_up(n, p, "more than a session's worth", false);
+        return false;
+    }
+    if (open_session(n, p, conn)) {
+        p->push_wait_ms = now; /* the session moves; the pushes wait for its end */
+        return false;
+    }
+    if (since(now, p->push_wait_ms) > NODE_PUSH_STALL_MS) {
+        push_give_up(n, p, "its queue stayed full", false);
+        return false;
+    }
+    struct collect c = {n->push_ids, n->push_arrivals, 0, NODE_PUSH_CHUNK};
+    herr e = store_keys_since(n->st, p->push_from, collect_one, &c);
+    if (e && e != HERR_FULL)
+        return false;
+    bool moved = false;
+    for (size_t i = 0; i < c.n; i++) {
+        const uint8_t *source = source_of(n, n->push_ids[i], n->push_arrivals[i]);
+        if (source && !memcmp(source, p->rec.key, HEARTH_PK_LEN)) {
+            p->push_from = n->push_arrivals[i]; /* not back where it came from */
+            continue;
+        }
+        if (test_dropped(n)) {
+            n->ctr.pushes_dropped++;
+            p->push_from = n->push_arrivals[i];
+            continue;
+        }
+        if (!bucket_ready(&n->global, now) || !bucket_ready(&p->bucket, now))
+            break; /* our cap: the push waits for tokens, like a session's frame */
+        struct push_try t = {n, p, conn, HERR_NOT_FOUND};
+        if (store_get_many(n->st, (const uint8_t(*)[HEARTH_ID_LEN])n->push_ids[i], 1, push_send,
+                           &t) != HERR_OK) {
+            hlog(n->log, HLOG_WARN, "push: cannot read a new event: %s", store_errmsg(n->st));
+            break;
+        }
+        if (t.sent == HERR_BUSY)
+            break;
+        if (t.sent == HERR_NET) {
+            if (!conn)
+                p->route_len = 0; /* gone; a new route comes with its next message */
+            push_give_up(n, p, "it is gone", true);
+            return moved;
+        }
+        /* Sent, or no longer held (HERR_NOT_FOUND: purged meanwhile). */
+        p->push_from = n->push_arrivals[i];
+        p->push_wait_ms = now;
+        moved = true;
+    }
+    if (p->push_from >= n->arrived)
+        p->push_wait_ms = 0;
+    return moved;
+}
+
+/* push_arrivals - note what arrived in the replica since we last looked, and push
+ * every peer's backlog as far as its queue takes it; when a backlog remains, the
+ * next try is soon (at once when something moved). */
+static void push_arrivals(struct node *n, uint64_t now, bool look)
 {
     uint64_t last;
-    if (store_last_arrival(n->st, &last) != HERR_OK || last <= n->last_pushed)
-        return;
-    struct collect c = {n->push_ids, n->push_arrivals, 0, NODE_PUSH_MAX, n->last_pushed};
-    if (store_keys_since(n->st, n->last_pushed, collect_one, &c) != HERR_OK)
-        return;
-    n->last_pushed = c.last;
-    if (n->cfg.test_no_push)
-        return;
-    if (c.n > NODE_PUSH_MAX) {
-        n->next_ae = mono_ms();
-        return;
+    if (look && store_last_arrival(n->st, &last) == HERR_OK && last > n->arrived)
+        n->arrived = last;
+    bool moved = false, waiting = false;
+    uint64_t backlog = 0;
+    for (int i = 0; i < NODE_MAX_PEERS; i++) {
+        struct peer *p = &n->peers[i];
+        if (!p->used)
+            continue;
+        moved |= push_peer(n, p, now);
+        if (p->push_from < n->arrived) {
+            waiting = true;
+            backlog += n->arrived - p->push_from;
+        }
     }
-    n->push_count = c.n;
-    if (store_get_many(n->st, (const uint8_t(*)[HEARTH_ID_LEN])n->push_ids, c.n, push_one, n) !=
-        HERR_OK)
-        hlog(n->log, HLOG_WARN, "push: cannot read new events: %s", store_errmsg(n->st));
+    n->ctr.push_backlog = backlog;
+    n->next_push = !waiting ? UINT64_MAX : moved ? now : now + PUSH_RETRY_MS;
 }
 
 /* start_session - begin anti-entropy with p, unless the test knob says this contact
@@ -1031,6 +1221,8 @@ static void start_session(struct node *n, struct peer *p)
         return;
     if (sess_begin(n, &p->out, true) != HERR_OK)
         hlog(n->log, HLOG_ERROR, "sync: cannot start a session: %s", store_errmsg(n->st));
+    else
+        p->push_from = n->arrived; /* the session compares all we hold */
 }
 
 /* anti_entropy - a session with `fanout` connected peers chosen at random among
@@ -1255,7 +1447,7 @@ static void take_stats(struct node *n)
      * holds it) it counts them for nothing, where store_stats reads whole tables. */
     if (!recon_index_held(n->idx) && recon_index_catch_up(n->idx, source_keys, n->st) != HERR_OK)
         hlog(n->log, HLOG_WARN, "status: cannot catch the index up: %s", store_errmsg(n->st));
-    const struct counters *c = &n->ctr;
+    const struct node_counters *c = &n->ctr;
     pthread_mutex_lock(&n->stats_mu);
     struct node_stats *s = &n->stats;
     s->pid = (uint64_t)getpid();
@@ -1280,6 +1472,11 @@ static void take_stats(struct node *n)
     s->pushes_recv = c->pushes_recv;
     s->pushes_new = c->pushes_new;
     s->contacts_dropped = c->contacts_dropped;
+    s->pushes_dropped = c->pushes_dropped;
+    s->pushes_handed_to_sync = c->pushes_handed_to_sync;
+    s->push_backlog = c->push_backlog;
+    s->inbound_evicted = c->inbound_evicted;
+    s->push_in_session = c->push_in_session;
     s->disk_full = n->disk_full;
     s->full_refused = c->full_refused;
     store_ingest_tally(n->st, &s->ingest);
@@ -1372,7 +1569,7 @@ herr node_new(struct node **out, struct store *st, const struct config *cfg,
         *why = "cannot index the replica";
         goto fail;
     }
-    e = store_last_arrival(st, &n->last_pushed);
+    e = store_last_arrival(st, &n->arrived);
     if (e) {
         *why = "cannot read the replica";
         goto fail;
@@ -1453,7 +1650,7 @@ const char *node_endpoint(const struct node *n)
 static int next_timeout(struct node *n, uint64_t now)
 {
     uint64_t next = n->next_ae;
-    uint64_t t[] = {n->next_status, n->next_reload, n->next_arrivals,
+    uint64_t t[] = {n->next_status, n->next_reload, n->next_arrivals, n->next_push,
                     n->disc ? n->next_beacon : UINT64_MAX};
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
         if (t[i] < next)
@@ -1505,8 +1702,10 @@ static void run_timers(struct node *n, uint64_t now)
     watch_space(n, now);
     connect_due(n, now);
     if (now >= n->next_arrivals) {
-        push_arrivals(n);
+        push_arrivals(n, now, true);
         n->next_arrivals = now + ARRIVALS_EVERY_MS;
+    } else if (now >= n->next_push) {
+        push_arrivals(n, now, false);
     }
     if (now >= n->next_ae) {
         anti_entropy(n);
@@ -1535,6 +1734,7 @@ herr node_run(struct node *n, volatile sig_atomic_t *stop)
     n->next_status = now + NODE_STATUS_MS;
     n->next_reload = now + RELOAD_EVERY_MS;
     n->next_arrivals = now;
+    n->next_push = UINT64_MAX;
     n->next_beacon = now;
     if (n->cfg.test_drop_permille || n->cfg.test_no_push)
         hlog(n->log, HLOG_WARN, "test settings: %u/1000 of contacts fail%s",

@@ -6,9 +6,17 @@
  *
  *   - eager push: an event that arrives in the replica — from a session, a push, or a
  *     `hearth post` run while the node serves (seen by polling the store's arrival
- *     number every 200 ms) — is pushed at once, as one PUSH message, to every
- *     connected peer but the one that pushed it to us; a burst larger than
- *     NODE_PUSH_MAX is left to anti-entropy instead, which is brought forward;
+ *     number every 200 ms) — is pushed, as one PUSH message, to every connected peer
+ *     but the one it came from. Each peer has a cursor in the replica's arrival order
+ *     (its backlog lives in the store, not in memory): what its queue (4 frames on
+ *     the listener) or a bandwidth cap does not take now waits and is tried again
+ *     within 20 ms, so a burst is delivered, not lost. Pushes wait while a session
+ *     is open on the channel they would take (a PUSH inside a session is a protocol
+ *     error, docs/PROTOCOL.md 7.10). A backlog above NODE_PUSH_BACKLOG events, or
+ *     one that has not moved for NODE_PUSH_STALL_MS, is handed to a session started
+ *     at once when the peer is on a connection of ours, and otherwise dropped (the
+ *     peer's own anti-entropy over its connection to us repairs it); either way it
+ *     is counted (struct node_counters);
  *   - anti-entropy: every sync interval, jittered by +-25%, the node starts a session
  *     with `fanout` connected peers chosen at random among those it is not already
  *     in a session with, and with a peer as soon as a connection to it comes up;
@@ -30,8 +38,13 @@
  *   - bounded state: NODE_MAX_PEERS peers (a stale discovered or inbound one makes
  *     room for a new one, and any of them for a static or added one; inbound peers
  *     of an earlier run are forgotten at start) and NODE_MAX_INBOUND sessions started
- *     by others (when all are taken, one idle for 2 s gives its place to a new one;
- *     otherwise the new one is answered "try again later");
+ *     by others, one per key. When all are taken, one that is half-open (its peer
+ *     said hello and nothing more, and it is the peer's turn) for 250 ms gives its
+ *     place to a new one, or failing that one that has waited for its peer for 2 s,
+ *     or one where nothing moved for 20 s: the one idle longest, those from an
+ *     address holding more than NODE_MAX_INBOUND_PER_ADDR first; a new session from
+ *     an address that holds that many takes only the place of one of its own.
+ *     Otherwise the new one is answered "try again later";
  *   - a full disk (store_space, looked at every second and whenever a write fails
  *     for want of space) is logged once at error with the data directory and the
  *     space free and needed; until space returns the node takes no new events: it
@@ -59,13 +72,50 @@
 
 #define NODE_MAX_PEERS 64
 #define NODE_MAX_INBOUND 64
-#define NODE_PUSH_MAX 256
-#define NODE_PUSH_BATCH 64 /* messages taken per turn; their pushes commit together */
+#define NODE_MAX_INBOUND_PER_ADDR 16 /* an address's share of a full session table */
+#define NODE_PUSH_MAX 256            /* pushes taken whose source is remembered (a ring) */
+#define NODE_PUSH_BACKLOG 4096       /* events waiting to be pushed to one peer, at most */
+#define NODE_PUSH_STALL_MS 10000     /* a backlog that does not move for this long is given up */
+#define NODE_PUSH_BATCH 64           /* messages taken per turn; their pushes commit together */
 #define NODE_FRAME (1u << SYNC_MIN_FRAME_LOG2) /* the largest sync message we accept */
 #define NODE_LINK_TIMEOUT_MS 45000             /* `hearth sync`: the link timeout of config.h */
 #define NODE_SESSION_GRACE 5                   /* s: a session idle for link_timeout + this ends */
 
 struct node;
+
+/* What a node has done since it started: `hearth status` shows them (the JSON under
+ * meta "node:status", docs/OPERATIONS.md, uses the names in quotes), and the metrics
+ * page, both from node_stats's snapshot (node/status.h). All count up from 0 at
+ * start, but push_backlog, which is a level. */
+struct node_counters {
+    uint64_t bytes_sent, bytes_recv;       /* "bytes_sent", "bytes_received": every
+                                            * message, sessions and pushes */
+    uint64_t sessions_ok, sessions_failed; /* "sessions", "sessions_failed" */
+    uint64_t pushes_sent;                  /* "pushes_sent": PUSH messages that left,
+                                            * one per event and peer */
+    uint64_t pushes_recv, pushes_new;      /* "pushes_received", "pushes_new": taken
+                                            * from peers, and of those new to us */
+    uint64_t pushes_dropped;               /* "pushes_dropped": events not pushed to a
+                                            * peer they were due to (its backlog too
+                                            * large or stuck while it is only on its
+                                            * connection to us, its route gone, the
+                                            * test knob); anti-entropy repairs them */
+    uint64_t pushes_handed_to_sync;        /* "pushes_handed_to_sync": events not
+                                            * pushed because a session with that peer
+                                            * was started at once to carry them */
+    uint64_t push_backlog;                 /* "push_backlog": events waiting to be
+                                            * pushed, summed over peers, just now */
+    uint64_t busy_refused;                 /* "busy_refused": sessions refused because
+                                            * every inbound slot was taken */
+    uint64_t inbound_evicted;              /* "inbound_evicted": idle inbound sessions
+                                            * that gave their slot to a new one */
+    uint64_t push_in_session;              /* "push_in_session": PUSH messages refused
+                                            * because they came inside a session */
+    uint64_t contacts_dropped;             /* "contacts_dropped": by the test knob
+                                            * (config.test_drop_permille) */
+    uint64_t full_refused;                 /* "full_refused": sessions and pushes
+                                            * refused while the disk was full */
+};
 
 /* node_new - a node over an open store (borrowed; must outlive the node), with the
  * transport key from seed (copied) and the settings in cfg (copied). Binds the
@@ -96,16 +146,32 @@ void node_stats(struct node *n, struct node_stats *out);
  * it opens); shown from the next snapshot on. Call before node_run. */
 void node_note_replica(struct node *n, enum node_replica r, uint64_t when_ms);
 
-/* Called now and then during a one-shot sync, for a progress line. */
-typedef void (*node_progress_fn)(void *ctx, const struct sync_stats *st);
+/* Where a one-shot sync stands, by what has actually moved: events in EVENTS
+ * messages received whole, and in those of ours that left this process; bytes at the
+ * TCP level (received, and acknowledged by the peer's system), which move before a
+ * whole frame has crossed a slow link. */
+struct node_sync_progress {
+    bool connected; /* the handshake is done */
+    uint64_t events_recv, events_sent;
+    uint64_t bytes_in, bytes_out;
+};
+
+/* Called now and then during a one-shot sync (every 250 ms at most), for a progress
+ * line. */
+typedef void (*node_progress_fn)(void *ctx, const struct node_sync_progress *p);
 
 /* node_sync_once - connect to `address` (hearth://KEY@HOST:PORT), run one session as
- * initiator, and fill *stats. Gives up after timeout_ms without a message from the
- * peer. HERR_USAGE (bad address), HERR_NET (cannot connect), HERR_DENIED (the peer
- * refused us), HERR_INVALID (the peer holds another key), HERR_TIMEOUT, HERR_BUSY
- * (the peer had no session slot free, asked again after 0.5, 1, 2... s until the
- * timeout), and the session's errors (HERR_WRONG_FORUM, HERR_PROTOCOL...) with *why.
- * A link that drops and comes back gets a new session (up to 5); *stats adds up all. */
+ * initiator, and fill *stats. timeout_ms bounds each wait: for the connection and
+ * its handshake (from the start), for a busy peer to take us (asked again after 0.5,
+ * 1, 2... s), and, in the session, for anything to move — a message, or a byte
+ * either way at the TCP level (a slow link that moves is not idle). A connection the
+ * peer's system refuses (or an unreachable or unresolvable host) fails at once.
+ * HERR_USAGE (bad address), HERR_NET (cannot connect: refused, unreachable, or no
+ * answer within the timeout), HERR_DENIED (the peer refused us), HERR_INVALID (the
+ * peer holds another key), HERR_TIMEOUT (nothing moved for timeout_ms), HERR_BUSY
+ * (the peer had no session slot free until the timeout), and the session's errors
+ * (HERR_WRONG_FORUM, HERR_PROTOCOL...) with *why. A link that drops and comes back
+ * gets a new session (up to 5); *stats adds up all. */
 HEARTH_MUST_CHECK herr node_sync_once(struct store *st, const uint8_t seed[HEARTH_SEED_LEN],
                                       const char *address, int timeout_ms, const struct hlog *log,
                                       node_progress_fn progress, void *progress_ctx,

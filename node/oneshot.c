@@ -1,7 +1,14 @@
 /* oneshot.c - `hearth sync ADDRESS`: one session as initiator, then exit. */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "node/clock.h"
 #include "node/node.h"
@@ -35,11 +42,75 @@ static void add_stats(struct sync_stats *sum, const struct sync_stats *st)
     sum->fell_back |= st->fell_back;
 }
 
+/* Give a refused connection this long to say why when asked again (a host that
+ * answers nothing is the timeout's business). */
+#define PROBE_MS 2000
+
+/* probe_errno - connect to endpoint ("tcp://HOST:PORT") once with a plain socket: 0
+ * when it connects (closed at once), else the errno (EAI_* as -1 for a name that does
+ * not resolve). */
+static int probe_errno(const char *endpoint)
+{
+    char host[256];
+    const char *hp = endpoint + (strncmp(endpoint, "tcp://", 6) == 0 ? 6 : 0);
+    const char *colon = strrchr(hp, ':');
+    if (!colon || (size_t)(colon - hp) >= sizeof host)
+        return EINVAL;
+    snprintf(host, sizeof host, "%.*s", (int)(colon - hp), hp);
+    if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+        memmove(host, host + 1, strlen(host));
+        host[strlen(host) - 1] = 0;
+    }
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
+    if (getaddrinfo(host, colon + 1, &hints, &ai) != 0 || !ai)
+        return -1;
+    int err = EINVAL;
+    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd >= 0) {
+        err = connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 ? 0 : errno;
+        if (err == EINPROGRESS) {
+            struct pollfd pf = {.fd = fd, .events = POLLOUT};
+            socklen_t len = sizeof err;
+            err =
+                poll(&pf, 1, PROBE_MS) == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0
+                    ? err
+                    : ETIMEDOUT;
+        }
+        close(fd);
+    }
+    freeaddrinfo(ai);
+    return err;
+}
+
+/* connect_failed - libzmq's attempt to connect failed and it will retry quietly: ask
+ * the system why. HERR_NET with *why when the peer cannot be reached that way (a
+ * refusal, an unreachable network, a name that does not resolve); HERR_OK when the
+ * answer is not definite (it connects now, or a host that answers nothing: the
+ * caller's timeout decides). */
+static herr connect_failed(const char *endpoint, char *why, size_t why_n)
+{
+    const char *hp = endpoint + (strncmp(endpoint, "tcp://", 6) == 0 ? 6 : 0);
+    int err = probe_errno(endpoint);
+    if (err == 0 || err == ETIMEDOUT || err == EINPROGRESS)
+        return HERR_OK;
+    if (err == -1) {
+        snprintf(why, why_n, "cannot connect to %s: the host name does not resolve", hp);
+    } else {
+        char text[128];
+        snprintf(text, sizeof text, "%s", strerror(err));
+        text[0] = (char)tolower((unsigned char)text[0]);
+        snprintf(why, why_n, "cannot connect to %s: %s%s", hp, text,
+                 err == ECONNREFUSED ? " (no hearth node listens there?)" : "");
+    }
+    return HERR_NET;
+}
+
 /* await_ready - poll until the connection's handshake is done. */
 static herr await_ready(struct transport *t, int conn, const char *endpoint, int timeout_ms,
                         char *why, size_t why_n)
 {
     uint64_t end = mono_ms() + (uint64_t)timeout_ms;
+    unsigned failures = 0;
     while (mono_ms() < end) {
         struct transport_msg m;
         bool got;
@@ -60,8 +131,13 @@ static herr await_ready(struct transport *t, int conn, const char *endpoint, int
         default:
             break;
         }
+        if (transport_conn_failures(t, conn) > failures) {
+            failures = transport_conn_failures(t, conn);
+            if ((e = connect_failed(endpoint, why, why_n)) != HERR_OK)
+                return e;
+        }
     }
-    snprintf(why, why_n, "cannot reach %s", endpoint);
+    snprintf(why, why_n, "cannot reach %s: no answer in %d s", endpoint, timeout_ms / 1000);
     return HERR_NET;
 }
 
@@ -100,6 +176,9 @@ static herr exchange(struct transport *t, int conn, struct sync_session *s, int 
     bool has_held = false;
     uint64_t heard = mono_ms(), shown = 0;
     bool answered = false; /* the peer has said something in this session */
+    /* What moved: events in frames that left, bytes at the TCP level. */
+    struct node_sync_progress pr = {.connected = true};
+    uint64_t acked = 0, received = 0;
     herr e = HERR_OK;
     /* Until the session has ended and its last frame (often our DONE) has left. */
     while (!sync_session_done(s) || has_held) {
@@ -123,6 +202,8 @@ static herr exchange(struct transport *t, int conn, struct sync_session *s, int 
                 goto done;
             }
             has_held = false;
+            /* The session makes one frame at a time: its count is of frames sent. */
+            pr.events_sent = sync_session_stats(s)->events_sent;
             /* Sending a large transfer, we hear nothing back for a while: frames
              * leaving is progress too (a dead peer's queue fills and stops them). */
             heard = mono_ms();
@@ -142,6 +223,13 @@ static herr exchange(struct transport *t, int conn, struct sync_session *s, int 
             goto done;
         }
         uint64_t now = mono_ms();
+        /* Bytes crossing the link either way are progress, though no whole message
+         * has yet: a 128 KiB frame takes 17 s at 64 kbit/s. */
+        if (transport_moved(t, conn, &acked, &received) &&
+            (acked != pr.bytes_out || received != pr.bytes_in)) {
+            pr.bytes_out = acked, pr.bytes_in = received;
+            heard = now;
+        }
         if (got && m.conn == conn && !(m.len >= 2 && m.data[0] == 0x92 && m.data[1] == SYNC_PUSH)) {
             heard = now;
             answered = true;
@@ -149,7 +237,8 @@ static herr exchange(struct transport *t, int conn, struct sync_session *s, int 
                 continue; /* the session has ended; its result says why */
         } else if (now - heard > (uint64_t)timeout_ms) {
             if (answered)
-                snprintf(why, why_n, "the peer went quiet for %d s", timeout_ms / 1000);
+                snprintf(why, why_n, "nothing moved for %d s (the peer went quiet)",
+                         timeout_ms / 1000);
             else
                 snprintf(why, why_n,
                          "the peer took the connection but did not answer our hello in %d s",
@@ -158,7 +247,8 @@ static herr exchange(struct transport *t, int conn, struct sync_session *s, int 
             goto done;
         }
         if (progress && now - shown >= 250) {
-            progress(pctx, sync_session_stats(s));
+            pr.events_recv = sync_session_stats(s)->events_recv;
+            progress(pctx, &pr);
             shown = now;
         }
     }
@@ -191,7 +281,10 @@ herr node_sync_once(struct store *st, const uint8_t seed[HEARTH_SEED_LEN], const
         snprintf(why, why_n, "%s", w);
         return e;
     }
-    struct transport_opts o = {.link_timeout_ms = NODE_LINK_TIMEOUT_MS, .log = log};
+    /* ZeroMQ must not drop a slow link before our own timeout would. */
+    struct transport_opts o = {
+        .link_timeout_ms = timeout_ms > NODE_LINK_TIMEOUT_MS ? timeout_ms : NODE_LINK_TIMEOUT_MS,
+        .log = log};
     if ((e = transport_new(&t, seed, &o, &w)) != HERR_OK) {
         snprintf(why, why_n, "%s", w);
         goto done;
@@ -207,6 +300,8 @@ herr node_sync_once(struct store *st, const uint8_t seed[HEARTH_SEED_LEN], const
     }
     if ((e = await_ready(t, conn, endpoint, timeout_ms, why, why_n)) != HERR_OK)
         goto done;
+    if (progress)
+        progress(progress_ctx, &(struct node_sync_progress){.connected = true});
     /* A busy node (every session slot taken) asks us to try again later: we do, after
      * 0.5, 1, 2... s, while the timeout lasts. A link that drops and comes back gets a
      * new session at once, a few times. */

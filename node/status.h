@@ -64,7 +64,9 @@ struct node_stats {
     uint64_t sessions_in, sessions_out;    /* under way now: started by peers, by us */
     uint64_t busy_refused;                 /* sessions refused: every slot taken */
     uint64_t pushes_sent, pushes_recv, pushes_new;
-    uint64_t contacts_dropped;        /* by the test knob */
+    uint64_t pushes_dropped, pushes_handed_to_sync, push_backlog; /* node/node.h says what */
+    uint64_t inbound_evicted, push_in_session;                    /* each counts */
+    uint64_t contacts_dropped;                                    /* by the test knob */
     bool disk_full;                   /* the store is full: no new events are taken */
     uint64_t full_refused;            /* syncs and pushes refused while the disk was full */
     struct store_ingest_tally ingest; /* events offered by peers: sessions and pushes */

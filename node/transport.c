@@ -9,6 +9,9 @@
 #include <zmq.h>
 
 #include <linux/sockios.h>
+#include <linux/tcp.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include "node/clock.h"
 #include "store/limits.h"
@@ -37,8 +40,10 @@ struct conn {
     enum conn_state state;
     void *sock;
     void *mon;
-    bool tcp_up; /* connected at TCP level, handshake not yet done */
-    int fd;      /* libzmq's TCP socket (from the monitor), -1: none */
+    bool tcp_up;       /* connected at TCP level, handshake not yet done */
+    bool ever_up;      /* has been connected at TCP level since it was opened */
+    unsigned failures; /* TCP connection attempts that failed before ever_up */
+    int fd;            /* libzmq's TCP socket (from the monitor), -1: none */
     uint8_t key[HEARTH_PK_LEN];
 };
 
@@ -287,6 +292,25 @@ long transport_unacked(const struct transport *t, int conn)
     return q;
 }
 
+bool transport_moved(const struct transport *t, int conn, uint64_t *acked, uint64_t *received)
+{
+    struct tcp_info ti;
+    socklen_t len = sizeof ti;
+    memset(&ti, 0, sizeof ti);
+    if (conn < 0 || conn >= TRANSPORT_MAX_CONNS || t->conns[conn].fd < 0 ||
+        getsockopt(t->conns[conn].fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0 ||
+        len < offsetof(struct tcp_info, tcpi_bytes_received) + sizeof ti.tcpi_bytes_received)
+        return false;
+    *acked = ti.tcpi_bytes_acked;
+    *received = ti.tcpi_bytes_received;
+    return true;
+}
+
+unsigned transport_conn_failures(const struct transport *t, int conn)
+{
+    return conn >= 0 && conn < TRANSPORT_MAX_CONNS ? t->conns[conn].failures : 0;
+}
+
 void transport_linger(struct transport *t, int conn, int ms)
 {
     if (conn >= 0 && conn < TRANSPORT_MAX_CONNS && t->conns[conn].sock)
@@ -327,9 +351,9 @@ herr transport_connect(struct transport *t, const uint8_t key[HEARTH_PK_LEN], co
     if (rc != 0)
         goto fail;
     e = open_monitor(t, c->sock,
-                     ZMQ_EVENT_CONNECTED | ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
-                         ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
-                         ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL,
+                     ZMQ_EVENT_CONNECTED | ZMQ_EVENT_CONNECT_RETRIED | ZMQ_EVENT_DISCONNECTED |
+                         ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+                         ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL,
                      &c->mon);
     if (e)
         goto fail;
@@ -456,8 +480,14 @@ static void serve_monitor(struct transport *t, struct conn *c)
         key_hex(hex, c->key);
         switch (ev) {
         case ZMQ_EVENT_CONNECTED:
-            c->tcp_up = true;
+            c->tcp_up = c->ever_up = true;
             c->fd = (int)value;
+            break;
+        case ZMQ_EVENT_CONNECT_RETRIED:
+            /* Also after a connection that dropped: only attempts that never got
+             * through count as failures to connect. */
+            if (!c->ever_up)
+                c->failures++;
             break;
         case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
             c->state = CONN_READY;
@@ -558,10 +588,13 @@ static void take(struct transport *t, void *s, int conn, struct transport_msg *m
         drop(t, p, n, &t->malformed, HLOG_WARN, what);
         return;
     }
+    m->address[0] = 0;
     if (conn < 0) {
         m->route_len = zmq_msg_size(&p[0]);
         memcpy(m->route, zmq_msg_data(&p[0]), m->route_len);
         zmq_msg_close(&p[0]);
+        const char *from = zmq_msg_gets(body, "Peer-Address");
+        snprintf(m->address, sizeof m->address, "%s", from ? from : "");
     } else {
         m->route_len = 0;
     }

@@ -43,6 +43,7 @@
 #define HEARTH_DEFAULT_WEB_PORT 8080 /* the web pages of `hearth serve` (web/) */
 #define TRANSPORT_MAX_CONNS 64
 #define TRANSPORT_MAX_ROUTE 255
+#define TRANSPORT_MAX_ADDRESS 64 /* a peer's IP address as text, with its NUL */
 
 /* Decides whether the holder of `key`, connecting from `address`, may connect. */
 typedef bool (*transport_allow_fn)(void *ctx, const uint8_t key[HEARTH_PK_LEN],
@@ -103,12 +104,15 @@ void transport_close(struct transport *t, int conn);
 enum conn_state transport_conn_state(const struct transport *t, int conn);
 
 /* A received message. `conn` is the outgoing connection it came on, or -1 for the
- * listener, in which case `route` is where a reply goes. `peer` is the sender's
- * authenticated CURVE key. `data` is owned by the transport until the next poll. */
+ * listener, in which case `route` is where a reply goes and `address` the IP address
+ * its TCP connection comes from ("" when libzmq cannot tell, and on an outgoing
+ * connection). `peer` is the sender's authenticated CURVE key. `data` is owned by
+ * the transport until the next poll. */
 struct transport_msg {
     int conn;
     uint8_t route[TRANSPORT_MAX_ROUTE];
     size_t route_len;
+    char address[TRANSPORT_MAX_ADDRESS];
     uint8_t peer[HEARTH_PK_LEN];
     const uint8_t *data;
     size_t len;
@@ -142,6 +146,18 @@ void address_format(char *out, size_t n, const uint8_t key[HEARTH_PK_LEN], const
  * not yet acknowledged (the kernel's send queue, SIOCOUTQ), or -1 when the connection
  * is not up or the system cannot tell. What libzmq still queues is not counted. */
 long transport_unacked(const struct transport *t, int conn);
+
+/* transport_moved - what has crossed conn's current TCP connection at the TCP level:
+ * bytes of ours the peer's system acknowledged (*acked) and bytes we received
+ * (*received), whole messages or not (TCP_INFO) — so that progress on a slow link
+ * shows before a whole frame has arrived. false when the connection is not up or
+ * the system cannot tell. The counts start again with each new TCP connection. */
+bool transport_moved(const struct transport *t, int conn, uint64_t *acked, uint64_t *received);
+
+/* transport_conn_failures - TCP connection attempts on conn that failed (refused,
+ * unreachable, unresolvable: libzmq retries them by itself) before one got through;
+ * 0 once one has. The reason is not known here: ask the system again to learn it. */
+unsigned transport_conn_failures(const struct transport *t, int conn);
 
 /* transport_linger - what is still queued on conn may leave for up to ms after
  * transport_destroy, which then waits until it has left (or ms have passed). Without

@@ -103,6 +103,17 @@ herr metrics_text(const struct node_stats *s, struct hbuf *b)
     one(&p, "hearth_push_received_total", "counter", "Pushes received from peers.", s->pushes_recv);
     one(&p, "hearth_push_new_total", "counter", "Pushed events that were new to this replica.",
         s->pushes_new);
+    one(&p, "hearth_push_dropped_total", "counter",
+        "Events not pushed to a peer they were due to (left to anti-entropy).", s->pushes_dropped);
+    one(&p, "hearth_push_handed_to_sync_total", "counter",
+        "Events not pushed because a session with the peer was started at once to carry them.",
+        s->pushes_handed_to_sync);
+    one(&p, "hearth_push_backlog", "gauge", "Events waiting to be pushed, summed over peers.",
+        s->push_backlog);
+    one(&p, "hearth_push_in_session_total", "counter",
+        "PUSH messages refused because they came inside a sync session.", s->push_in_session);
+    one(&p, "hearth_sessions_evicted_total", "counter",
+        "Idle inbound sessions that gave their slot to a new one.", s->inbound_evicted);
 
     head(&p, "hearth_sessions_total", "counter", "Sync sessions ended, by outcome.");
     out(&p, "hearth_sessions_total{result=\"ok\"} %" PRIu64 "\n", s->sessions_ok);

@@ -229,6 +229,7 @@ run_case wire-truncated
 run_case wire-noncanonical
 run_case unknown-type
 run_case no-session
+run_case push-in-session
 run_case huge-counts
 run_case deep-nesting
 run_case multipart

@@ -188,8 +188,10 @@ if ip netns add "$NSL" 2>/dev/null; then
   h "$C" import "$WORK/lc.bundle" >/dev/null
   PL=$(free_port)
   NS=$NSL node_start SLOW "$S" "$PL" --no-discovery --interval 600
+  # stderr apart: it says where it connects ("connecting to ..."), stdout is the JSON.
   out=$(ip netns exec "$NSL" "$HEARTH" -d "$C" sync --json --timeout 60 \
-    "$(addr "$S" 127.0.0.1 "$PL")" 2>&1) || die "the sync over a slow link failed: $out"
+    "$(addr "$S" 127.0.0.1 "$PL")" 2>"$WORK/slow-sync.err") ||
+    die "the sync over a slow link failed: $out $(cat "$WORK/slow-sync.err")"
   echo "$out" | grep -q '"plan": *"list-initiator"' || die "not the plan this case needs: $out"
   sent=$(echo "$out" | json_get events_sent)
   # The server commits what arrives as it arrives; all of it has arrived by now.

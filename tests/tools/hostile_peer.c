@@ -1024,6 +1024,45 @@ static int case_no_session(struct ctx *c)
     return 0;
 }
 
+/* case_push_in_session - a PUSH of a valid event inside an open session (after our
+ * HELLO was answered): refused with ERROR 19 (HERR_PROTOCOL), which ends the session,
+ * and not stored (docs/PROTOCOL.md, 7.10). */
+static int case_push_in_session(struct ctx *c)
+{
+    struct raw env = {0}, h = {0}, m = {0}, r = {0};
+    valid_profile(&env, c->forum, "pushed inside a session");
+    void *d = dealer(c);
+    msg_hello(&h, SYNC_VERSION, c->forum, SYNC_CAP_SEND, 5);
+    if (!(send_raw(d, &h) && recv_type(d, SYNC_HELLO, 5000, NULL, 0)))
+        fail("the session did not open");
+    msg_push(&m, env.p, env.n);
+    bool sent = send_raw(d, &m);
+    say("sent %d", sent ? 1 : 0);
+    say("valid 0");
+    say("expect a push inside a session");
+    uint64_t code = 0;
+    char text[256] = "";
+    uint64_t end = mono_ms() + 5000;
+    while (!code && mono_ms() < end && recv_msg(d, &r, (int)(end - mono_ms()))) {
+        struct sync_msg sm;
+        const char *why;
+        if (sync_msg_decode(&sm, r.p, r.n, &why) == HERR_OK && sm.type == SYNC_ERROR) {
+            code = sm.u.error.code;
+            snprintf(text, sizeof text, "%.*s", (int)sm.u.error.len, sm.u.error.text);
+        }
+    }
+    if (code == HERR_PROTOCOL)
+        say("check a push inside a session got ERROR %llu \"%s\"", (unsigned long long)code, text);
+    else if (code)
+        fail("a push inside a session got ERROR %llu \"%s\", not %d", (unsigned long long)code,
+             text, HERR_PROTOCOL);
+    else
+        fail("a push inside a session got no ERROR within 5 s (taken silently?)");
+    close_sock(&d);
+    raw_free(&env), raw_free(&h), raw_free(&m), raw_free(&r);
+    return 0;
+}
+
 static int case_huge_counts(struct ctx *c)
 {
     enum { N = 9 };
@@ -1693,7 +1732,11 @@ static int hold_sessions(struct ctx *c, bool greedy)
     long n = c->conns ? c->conns : 80;
     void **socks = xmalloc((size_t)n * sizeof *socks);
     struct raw h = {0}, more = {0};
-    uint64_t count = greedy ? victim_count(c) + 5 : 5;
+    /* Idle with --count N: claim N events more than the victim holds, so that it
+     * answers with coded symbols (more than its HELLO) before the silence. */
+    uint64_t count = greedy     ? victim_count(c) + 5
+                     : c->count ? victim_count(c) + (uint64_t)c->count
+                                : 5;
     msg_hello(&h, SYNC_VERSION, c->forum, SYNC_CAP_SEND | SYNC_CAP_RECV, count);
     raw_array(&more, 3, 0), raw_uint(&more, SYNC_MORE, 0), raw_uint(&more, RECON_M, 0);
     raw_uint(&more, 0, 0);
@@ -1824,6 +1867,7 @@ static const struct hcase cases[] = {
     {"wire-noncanonical", case_wire_noncanonical, "HELLOs in non-shortest encodings"},
     {"unknown-type", case_unknown_type, "unknown message types and protocol versions"},
     {"no-session", case_no_session, "messages other than HELLO from a peer with no session"},
+    {"push-in-session", case_push_in_session, "a PUSH of a valid event inside an open session"},
     {"huge-counts", case_huge_counts, "lengths and counts that claim gigabytes"},
     {"deep-nesting", case_deep_nesting, "messages and bodies nested thousands deep"},
     {"oversize", case_oversize, "frames above the 1 MiB cap"},
@@ -1835,7 +1879,9 @@ static const struct hcase cases[] = {
     {"route-dup", case_route_dup, "routing ids chosen by the peer, one claimed twice"},
     {"route-collide", case_route_collide, "--conns routing ids where libzmq's own start"},
     {"reconnect-many", case_reconnect_many, "one key connecting --conns times"},
-    {"idle-sessions", case_idle_sessions, "--conns sessions opened and left silent"},
+    {"idle-sessions", case_idle_sessions,
+     "--conns sessions opened and left silent (--count N: claiming N more events than the "
+     "victim)"},
     {"greedy-readers", case_greedy_readers, "--conns sessions asking all, reading nothing"},
     {"key-churn", case_key_churn, "--conns fresh keys, one connection each"},
     {"forged-bundle", case_forged_bundle, "write to --out a bundle of 1 valid, 3 bad events"},
