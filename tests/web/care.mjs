@@ -3,9 +3,7 @@
 // the log; an admin (made so by the founder) grants a professional role on the admin
 // page, and the badge shows beside that member's posts here and on a second node; the
 // admin adds a board and renames it, and the second node shows the new name.
-import { execFileSync } from 'node:child_process';
-
-import { env, ok, same, step, hearth, hearthOn, readThread, shot, submit } from './lib.mjs';
+import { env, ok, same, step, hearth, hearthOn, readThread, shot, submit, syncNode2 } from './lib.mjs';
 
 export async function care(browser, s) {
   const pm = s.pages.pm; // Moana, a moderator since the journeys
@@ -95,8 +93,7 @@ export async function care(browser, s) {
      'and is marked as a professional\'s');
 
   step('the badge reaches a second node');
-  execFileSync(env.hearth, ['-d', env.dir2, 'sync', env.addr],
-               { stdio: ['ignore', 'pipe', 'pipe'], timeout: 60000 });
+  syncNode2();
   const there = readThread(s.beaThread, env.dir2).find((p) => p.id === s.calReply);
   ok(there.roles.includes('professional'), 'the second node shows Cal as a professional');
   same(there.role_about.professional, 'counsellor', 'with what the role means');
@@ -131,8 +128,7 @@ export async function care(browser, s) {
   same(renamed.about, 'Work, weather and stock', 'and keeps what it is for');
   await pm.goto(`${env.base}/`);
   ok((await pm.textContent('main')).includes('Farm and station life'), 'the boards page shows it');
-  execFileSync(env.hearth, ['-d', env.dir2, 'sync', env.addr],
-               { stdio: ['ignore', 'pipe', 'pipe'], timeout: 60000 });
+  syncNode2();
   same(hearthOn(env.dir2, 'boards').find((b) => b.id === added.id).name,
        'Farm and station life', 'the second node shows the renamed board');
 }

@@ -1,10 +1,9 @@
 // journeys.mjs - people using the forum on a phone (360x640, JavaScript off): each step
 // checks the page and the hub's replica (the CLI on its data directory).
-import { execFileSync } from 'node:child_process';
 
 import {
   env, ok, same, step, hearth, hearthOn, phone, shot, joinPage, loginPage, submit,
-  threadIdOf, readThread,
+  threadIdOf, readThread, syncNode2,
 } from './lib.mjs';
 
 const PASS = 'correct horse battery';
@@ -262,7 +261,7 @@ export async function journeys(browser, s) {
   await shot(pb, 'thread');
 
   step('a second node that syncs sees the same events, signed by the same keys');
-  execSync2(env.hearth, ['-d', env.dir2, 'sync', env.addr]);
+  syncNode2();
   const there = readThread(s.beaThread, env.dir2);
   const here = readThread(s.beaThread);
   same(there.length, here.length, 'the second node has every post of the thread');
@@ -285,6 +284,3 @@ export async function journeys(browser, s) {
   s.pages = { pm, pb, pc, pv };
 }
 
-function execSync2(cmd, args) {
-  execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: 60000 });
-}

@@ -40,6 +40,15 @@ export function hearthOn(dir, ...args) {
   });
   return out.trim() ? JSON.parse(out) : null;
 }
+// syncNode2 - the second node syncs with the hub once; a failure says what sync said.
+export function syncNode2() {
+  try {
+    execFileSync(env.hearth, ['-d', env.dir2, 'sync', env.addr],
+                 { stdio: ['ignore', 'pipe', 'pipe'], timeout: 60000, encoding: 'utf8' });
+  } catch (e) {
+    throw new Error(`the second node's sync failed (exit ${e.status}): ${e.stderr || e.message}`);
+  }
+}
 export function events() {
   return hearth('status').events;
 }

@@ -7,12 +7,8 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
-import { env, ok, same, step, hearth, hearthOn, shot, submit } from './lib.mjs';
+import { env, ok, same, step, hearth, hearthOn, shot, submit, syncNode2 } from './lib.mjs';
 
-function sync2() {
-  execFileSync(env.hearth, ['-d', env.dir2, 'sync', env.addr],
-               { stdio: ['ignore', 'pipe', 'pipe'], timeout: 60000 });
-}
 
 function dbHas(dir, words) {
   execFileSync('sqlite3', [`${dir}/hearth.db`, 'PRAGMA wal_checkpoint(TRUNCATE)'],
@@ -90,7 +86,7 @@ export async function messages(browser, s) {
   ok(!(await pb.textContent('main')).includes(words), 'and shown nothing of it');
 
   step('across nodes: the second node carries the messages and cannot read them');
-  sync2();
+  syncNode2();
   const held = execFileSync('sqlite3', [`${env.dir2}/hearth.db`,
                                         'select count(*) from events where kind = 14'],
                             { encoding: 'utf8' }).trim();
@@ -104,7 +100,7 @@ export async function messages(browser, s) {
   const far = 'Writing from the farm: the road is out again, can someone call?';
   execFileSync(env.hearth, ['-d', env.dir2, 'message', '--text', far],
                { stdio: ['ignore', 'pipe', 'pipe'] });
-  sync2();
+  syncNode2();
   const farPk = hearthOn(env.dir2, 'id').author;
   await pm.goto(`${env.base}/messages`);
   ok((await pm.locator(`li:has(a[href="/messages/${farPk}"])`).textContent()).includes('Waiting'),
@@ -113,7 +109,7 @@ export async function messages(browser, s) {
   ok((await pm.textContent('ol.messages')).includes(far), 'the moderator reads it');
   await pm.fill('#text', 'Calling you within the hour.');
   await submit(pm, 'main form button[type=submit]');
-  sync2();
+  syncNode2();
   const there = hearthOn(env.dir2, 'messages');
   same(there.length, 2, 'the answer reached the far node');
   same(there[1].text, 'Calling you within the hour.', 'and its member reads it');
