@@ -2,6 +2,7 @@
  * transactions, the forum binding and the local key/value table. */
 #include "store/store.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -643,6 +644,47 @@ static bool log_without_index(const char *path)
     return stat(p, &st) == 0 && st.st_size > 32;
 }
 
+/* SQLite's locks are POSIX advisory locks, and a process loses every lock it holds on
+ * a file as soon as it closes any descriptor of that file. Reading the -shm file
+ * ourselves (health_wal_lost) in a process that already has the replica open (serve:
+ * the node's connection, then the web's) dropped the locks of its open connections;
+ * another process then took itself for the only one, deleted the -shm file under them,
+ * and the next write died of SIGBUS. So the check runs at a process's first open of a
+ * replica only: the replicas this process has open, by the file's device and inode. */
+#define OPEN_REPLICAS 32
+static pthread_mutex_t opened_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+    dev_t dev;
+    ino_t ino;
+    unsigned n; /* 0: a free entry */
+} opened[OPEN_REPLICAS];
+
+/* opened_note - count one more (up true) or one fewer open store of (dev, ino); with
+ * up, whether one was open already. */
+static bool opened_note(dev_t dev, ino_t ino, bool up)
+{
+    bool was = false;
+    pthread_mutex_lock(&opened_mu);
+    int free_slot = -1;
+    for (int i = 0; i < OPEN_REPLICAS; i++) {
+        if (opened[i].n && opened[i].dev == dev && opened[i].ino == ino) {
+            was = true;
+            if (up)
+                opened[i].n++;
+            else
+                opened[i].n--;
+            free_slot = -2;
+            break;
+        }
+        if (!opened[i].n && free_slot == -1)
+            free_slot = i;
+    }
+    if (up && !was && free_slot >= 0)
+        opened[free_slot].dev = dev, opened[free_slot].ino = ino, opened[free_slot].n = 1;
+    pthread_mutex_unlock(&opened_mu);
+    return was;
+}
+
 herr store_open(struct store **out, const char *path, unsigned flags)
 {
     *out = NULL;
@@ -674,7 +716,13 @@ herr store_open(struct store **out, const char *path, unsigned flags)
     hbuf_init(&s->scratch, HEARTH_MAX_EVENT + 64);
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     s->ncpu = n < 1 ? 1 : n > 16 ? 16 : (unsigned)n;
-    herr e = health_wal_lost(path, s->err, sizeof s->err);
+    struct stat st;
+    herr e = HERR_OK;
+    if (stat(path, &st) == 0) {
+        s->dev = st.st_dev, s->ino = st.st_ino, s->noted = true;
+        if (!opened_note(s->dev, s->ino, true)) /* the first open in this process */
+            e = health_wal_lost(path, s->err, sizeof s->err);
+    }
     if (!e)
         e = open_db(s, path, flags, false);
     /* A read-only directory without the -shm file SQLite needs for a database in WAL
@@ -691,6 +739,10 @@ herr store_open(struct store **out, const char *path, unsigned flags)
         sqlite3_close(s->db);
         s->db = NULL;
         e = open_db(s, path, flags, true);
+    }
+    if (!e && !s->noted && stat(path, &st) == 0) { /* made just now */
+        s->dev = st.st_dev, s->ino = st.st_ino, s->noted = true;
+        (void)opened_note(s->dev, s->ino, true);
     }
     if (e) {
         open_fail(s, e);
@@ -709,6 +761,8 @@ void store_destroy(struct store **sp)
     for (int i = 0; i < Q_COUNT; i++)
         sqlite3_finalize(s->st[i]);
     sqlite3_close(s->db);
+    if (s->noted)
+        (void)opened_note(s->dev, s->ino, false);
     hbuf_release(&s->scratch);
     care_release(s);
     free(s->path);

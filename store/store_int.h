@@ -14,6 +14,7 @@
 #include <sqlite3.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "store/hbuf.h"
 #include "store/limits.h"
@@ -247,6 +248,9 @@ struct store {
     bool search_late;   /* read-only: temp.search_late indexes the posts past search_upto */
     unsigned ncpu;
     char *path, *dir; /* of the database file, and the directory that holds it */
+    bool noted;       /* counted among this process's open replicas (store.c) */
+    dev_t dev;        /* ...by the file's device and inode */
+    ino_t ino;
     /* Disk space (store_space): full since a write met a full disk, or began with
      * less than STORE_MIN_FREE free; full_avail is what was free then. */
     bool full;

@@ -108,7 +108,8 @@ bytes=$(stat -c %s "$WORK/burst.bundle")
 ok "a burst of $BURST events ($bytes bytes as a bundle) crosses 64 kbit/s in $ms ms ($((bytes * 8 / ms)) kbit/s of events)"
 wait_until "$BOUND" all_equal "${DIRS[@]}" || die "no convergence after the burst"
 for k in $(seq 1 $N); do
-  grep -E " (error) " "$WORK/n$k.log" && die "node $k logged an error"
+  # The level is the line's second field ("... info  ... answered with an error" is not one).
+  grep -E "^[^ ]+ error " "$WORK/n$k.log" && die "node $k logged an error"
   node_stop "n$k"
 done
 finish

@@ -1,6 +1,7 @@
 /* test_store.c - the replica: opening, ingest and its refusals, publish and its
  * rules, held events, edits, retractions that purge bytes from the file, reactions,
  * profiles, boards, queries, export order, keys, meta, stats and locking. */
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -1323,6 +1325,46 @@ static void test_digest_order(void **state)
     fx_free(f);
 }
 
+/* A second open of one replica in a process (serve: the node's connection, then the
+ * web's) must not drop the locks the first holds: reading the -shm file and closing
+ * it did, and another process then took itself for the only one, truncated the -shm
+ * file under our mapping and our next write died of SIGBUS. SQLite's "a connection is
+ * open here" lock is a read lock on byte 128 of the -shm file (UNIX_SHM_DMS); another
+ * process (POSIX locks are per process) asks whether someone holds it. */
+static int dms_held(const char *shm)
+{
+    pid_t child = fork();
+    if (child == 0) {
+        int fd = open(shm, O_RDWR);
+        struct flock l = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 128, .l_len = 1};
+        _exit(fd >= 0 && fcntl(fd, F_GETLK, &l) == 0 && l.l_type != F_UNLCK ? 0 : 1);
+    }
+    int status = 1;
+    if (child < 0 || waitpid(child, &status, 0) != child)
+        return -1;
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+static void test_second_open_keeps_locks(void **state)
+{
+    (void)state;
+    char *dir = testutil_tmpdir("second_open"), path[512], shm[520];
+    snprintf(path, sizeof path, "%s/hearth.db", dir);
+    snprintf(shm, sizeof shm, "%s-shm", path);
+    free(dir);
+    struct store *a, *b;
+    assert_int_equal(store_open(&a, path, STORE_CREATE), HERR_OK);
+    assert_int_equal(store_meta_set(a, "k", "1"), HERR_OK);
+    assert_int_equal(dms_held(shm), 1);
+    assert_int_equal(store_open(&b, path, 0), HERR_OK);
+    assert_int_equal(dms_held(shm), 1); /* still ours after the second open */
+    assert_int_equal(store_meta_set(b, "k", "2"), HERR_OK);
+    assert_int_equal(dms_held(shm), 1);
+    store_destroy(&b);
+    assert_int_equal(dms_held(shm), 1); /* a is still open */
+    store_destroy(&a);
+}
+
 int main(void)
 {
     uint8_t seed[32];
@@ -1362,6 +1404,7 @@ int main(void)
         cmocka_unit_test(test_stream),
         cmocka_unit_test(test_meta_stats),
         cmocka_unit_test(test_digest_order),
+        cmocka_unit_test(test_second_open_keeps_locks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -52,7 +52,15 @@ if [ "${HEARTH_SCREENSHOTS:-0}" = 1 ]; then
   mkdir -p "$shots"
 fi
 HUB_DIR=$hub WEB_URL=$web HUB_ADDR=$node_addr NODE2_DIR=$WORK/node2 SHOT_DIR=$shots \
-CHROMIUM=$chromium nice node "$here/run.mjs" "$@" || die "the browser tests failed (log: $log)"
+CHROMIUM=$chromium nice node "$here/run.mjs" "$@" || {
+  # A hub that is gone says how it ended (a signal shows as 128 + its number).
+  if ! kill -0 "$pid" 2>/dev/null; then
+    rc=0
+    wait "$pid" || rc=$?
+    echo "the hub had ended, exit status $rc (log: $log)" >&2
+  fi
+  die "the browser tests failed (log: $log)"
+}
 ok "browser tests"
 
 kill -0 "$pid" 2>/dev/null || die "the hub died during the tests"
