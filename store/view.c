@@ -1588,19 +1588,28 @@ static herr retracted_before(struct store *s, const struct event *ev, int64_t ar
     return n < 0 ? e : HERR_OK;
 }
 
+/* target_query - the statement `held` bound to a target held at `arrival`, or
+ * `waiting` bound to its id while it is not here yet (arrival 0); NULL on failure. */
+static sqlite3_stmt *target_query(struct store *s, enum q held, enum q waiting, int64_t arrival,
+                                  const uint8_t *id)
+{
+    sqlite3_stmt *q = sq(s, arrival ? held : waiting);
+    if (q && arrival)
+        sqlite3_bind_int64(q, 1, arrival);
+    else if (q)
+        sq_bind_id(q, 1, id);
+    return q;
+}
+
 /* removal_due - a removal of the post `id` (held at arrival, or 0: waiting for it)
  * by someone ever made moderator is held. */
 static herr removal_due(struct store *s, const uint8_t *id, int64_t arrival, bool *yes)
 {
     herr e = HERR_OK;
     *yes = false;
-    sqlite3_stmt *q = sq(s, arrival ? Q_EV_REMOVES : Q_WAIT_REMOVES);
+    sqlite3_stmt *q = target_query(s, Q_EV_REMOVES, Q_WAIT_REMOVES, arrival, id);
     if (!q)
         return HERR_IO;
-    if (arrival)
-        sqlite3_bind_int64(q, 1, arrival);
-    else
-        sq_bind_id(q, 1, id);
     /* Few rows: collect the authors, then check each. */
     uint8_t authors[8][HEARTH_PK_LEN];
     size_t n = 0;
@@ -1640,13 +1649,9 @@ static herr edited_later(struct store *s, int64_t arrival, const uint8_t *id, co
                          uint64_t seq, const uint8_t *vid, bool *yes)
 {
     herr e = HERR_OK;
-    sqlite3_stmt *q = sq(s, arrival ? Q_EDIT_NEWER : Q_WAIT_EDIT_NEWER);
+    sqlite3_stmt *q = target_query(s, Q_EDIT_NEWER, Q_WAIT_EDIT_NEWER, arrival, id);
     if (!q)
         return HERR_IO;
-    if (arrival)
-        sqlite3_bind_int64(q, 1, arrival);
-    else
-        sq_bind_id(q, 1, id);
     sqlite3_bind_blob(q, 2, author, HEARTH_PK_LEN, SQLITE_STATIC);
     sqlite3_bind_int64(q, 3, (int64_t)seq);
     sq_bind_id(q, 4, vid);
