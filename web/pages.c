@@ -26,6 +26,8 @@ bool page_can_moderate(const char *roles)
            page_has_role(roles, "moderator");
 }
 
+static void who(struct html *h, const uint8_t pk[HEARTH_PK_LEN], const char *name);
+
 /* ---- the frame ---- */
 
 static void csrf_field(struct html *h, const struct page *p)
@@ -679,14 +681,10 @@ void page_conversation(struct html *h, const struct page *p, const uint8_t membe
                                                   "New</span> "
                                                 : "<li>");
         html_raw(h, "<p class=\"meta\">");
-        if (mine) {
+        if (mine)
             html_raw(h, "You");
-        } else {
-            html_text(h, m->author_name ? m->author_name : "someone");
-            html_raw(h, " <span class=\"key\">");
-            html_hex(h, m->author, 4);
-            html_raw(h, "</span>");
-        }
+        else
+            who(h, m->author, m->author_name);
         if (m->from_mod)
             html_raw(h, " <span class=\"badge\">moderator</span>");
         html_raw(h, ", ");
