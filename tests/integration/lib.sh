@@ -28,7 +28,14 @@ cleanup() {
 trap cleanup EXIT
 
 die() { echo "FAIL: $*" >&2; FAILED=$((FAILED + 1)); exit 1; }
-ok() { echo "ok: $*"; PASSED=$((PASSED + 1)); }
+# ok MSG - a step passed; the log says how long it took (where a suite's time goes).
+OK_T0=${EPOCHREALTIME/[.,]/}
+ok() {
+  local now=${EPOCHREALTIME/[.,]/}
+  echo "ok: $* [$(((now - OK_T0) / 1000)) ms]"
+  OK_T0=$now
+  PASSED=$((PASSED + 1))
+}
 finish() { echo "$PASSED passed, $FAILED failed"; [ $FAILED -eq 0 ]; }
 
 # h DIR ARGS... : run hearth on data dir DIR
