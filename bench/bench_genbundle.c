@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/limits.h"
 #include "store/bundle.h"
 #include "store/event.h"
-#include "store/limits.h"
 
 struct gen {
     struct bundle_writer *w;

@@ -21,8 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/limits.h"
 #include "store/event.h"
-#include "store/limits.h"
 #include "store/store.h"
 
 #define AUTHORS 100

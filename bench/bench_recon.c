@@ -24,7 +24,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "store/crypto.h"
+#include "base/crypto.h"
 #include "sync/memstore.h"
 #include "sync/recon.h"
 #include "sync/session.h"

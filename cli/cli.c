@@ -12,8 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli/utf8.h"
-#include "store/limits.h"
+#include "base/limits.h"
+#include "base/utf8.h"
 
 /* The most that `post` and friends read from standard input: far above any body the
  * format allows, so that the "too long" message can say how long, and bounded. */
@@ -1190,6 +1190,6 @@ int cli_json_flush(struct cli *c)
 {
     if (!json_finish(&c->out))
         return cli_error(c, HERR_NOMEM, "%s", herr_str(HERR_NOMEM));
-    fwrite(c->out.buf, 1, c->out.len, stdout);
+    fwrite(c->out.b.data, 1, c->out.b.len, stdout);
     return CLI_OK;
 }

@@ -21,9 +21,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "base/crypto.h"
+#include "base/herr.h"
 #include "cli/json.h"
-#include "store/crypto.h"
-#include "store/herr.h"
 #include "store/store.h"
 
 /* Exit codes: what kind of trouble, for scripts. docs/CLI.md and `hearth help` list

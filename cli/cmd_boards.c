@@ -2,8 +2,8 @@
  * rename BOARD NAME` (the founder and admins). */
 #include <string.h>
 
+#include "base/limits.h"
 #include "cli/cli.h"
-#include "store/limits.h"
 
 /* change - add a board (target NULL) or rename one, with --about. */
 static int change(struct cli *c, const char *board, const char *name)

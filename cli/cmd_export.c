@@ -37,24 +37,6 @@ static herr write_one(void *ctx, const uint8_t *env, size_t len)
     return bundle_write(x->w, env, len);
 }
 
-static herr errno_herr(int err)
-{
-    switch (err) {
-    case ENOENT:
-        return HERR_NOT_FOUND;
-    case EACCES:
-    case EPERM:
-    case EROFS:
-        return HERR_READONLY;
-    case ENOSPC:
-    case EDQUOT:
-    case EFBIG:
-        return HERR_FULL;
-    default:
-        return HERR_IO;
-    }
-}
-
 /* write_bundle - the whole bundle on f; sets *count. */
 static int write_bundle(struct cli *c, FILE *f, const char *name, uint64_t since, uint64_t *count)
 {
@@ -84,10 +66,12 @@ static int to_file(struct cli *c, const char *path, uint64_t since, uint64_t *co
     if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
         FILE *f = fopen(path, "wb");
         if (!f)
-            return cli_error(c, errno_herr(errno), "cannot write '%s': %s", path, strerror(errno));
+            return cli_error(c, herr_from_errno(errno), "cannot write '%s': %s", path,
+                             strerror(errno));
         int rc = write_bundle(c, f, path, since, count);
         if (fclose(f) != 0 && !rc)
-            rc = cli_error(c, errno_herr(errno), "cannot write '%s': %s", path, strerror(errno));
+            rc = cli_error(c, herr_from_errno(errno), "cannot write '%s': %s", path,
+                           strerror(errno));
         return rc;
     }
     size_t n = strlen(path);
@@ -99,13 +83,13 @@ static int to_file(struct cli *c, const char *path, uint64_t since, uint64_t *co
     if (fd < 0) {
         int err = errno;
         free(tmp);
-        return cli_error(c, errno_herr(err), "cannot write '%s': %s", path, strerror(err));
+        return cli_error(c, herr_from_errno(err), "cannot write '%s': %s", path, strerror(err));
     }
     FILE *f = fdopen(fd, "wb");
     int rc = f ? write_bundle(c, f, path, since, count)
                : cli_error(c, HERR_NOMEM, "%s", herr_str(HERR_NOMEM));
     if (!rc && (fflush(f) != 0 || fsync(fileno(f)) != 0 || rename(tmp, path) != 0))
-        rc = cli_error(c, errno_herr(errno), "cannot write '%s': %s", path, strerror(errno));
+        rc = cli_error(c, herr_from_errno(errno), "cannot write '%s': %s", path, strerror(errno));
     if (f)
         fclose(f);
     else

@@ -1,8 +1,8 @@
 /* cmd_flag.c - `hearth flag ID --reason TEXT`: ask the moderators to look at a post. */
 #include <string.h>
 
+#include "base/limits.h"
 #include "cli/cli.h"
-#include "store/limits.h"
 
 static int run(struct cli *c)
 {

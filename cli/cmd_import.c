@@ -16,9 +16,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/limits.h"
 #include "cli/cli.h"
 #include "store/bundle.h"
-#include "store/limits.h"
 
 #define BATCH_EVENTS 1000
 #define BATCH_BYTES (8u * 1024 * 1024)
@@ -171,9 +171,7 @@ static int ingest(struct cli *c, FILE *f, const char *name, struct tally *t)
 
 static int spool_error(const struct cli *c, int err)
 {
-    herr e = err == EROFS || err == EACCES || err == EPERM ? HERR_READONLY
-             : err == ENOSPC || err == EDQUOT              ? HERR_FULL
-                                                           : HERR_IO;
+    herr e = herr_from_errno(err);
     return cli_error(c, e, "%s: %s (cannot keep the bundle from standard input: %s)", c->dir,
                      herr_str(e), strerror(err));
 }

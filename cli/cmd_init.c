@@ -8,8 +8,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/limits.h"
 #include "cli/cli.h"
-#include "store/limits.h"
 
 /* A new forum's settings: no first posts held for approval (a small community can
  * turn that on when it needs it), and a post that three members flag is hidden until

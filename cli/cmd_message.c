@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/limits.h"
 #include "cli/cli.h"
-#include "store/limits.h"
 
 static int write_message(struct cli *c)
 {

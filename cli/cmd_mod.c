@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/limits.h"
 #include "cli/cli.h"
-#include "store/limits.h"
 
 enum acts_on {
     ON_POST,   /* a post or reply */

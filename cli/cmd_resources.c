@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/limits.h"
 #include "cli/cli.h"
-#include "store/limits.h"
 
 static int set(struct cli *c)
 {

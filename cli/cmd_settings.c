@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/limits.h"
 #include "cli/cli.h"
-#include "store/limits.h"
 
 #define MAX_SETTING 1000 /* docs/EVENTS.md: hold and flags are 0..1000 */
 

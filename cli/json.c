@@ -1,42 +1,29 @@
+/* json.c - the command's JSON writer (cli/json.h). */
 #include "cli/json.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/utf8.h"
+#include "base/json.h"
 
 void json_init(struct json *j)
 {
     memset(j, 0, sizeof *j);
+    hbuf_init(&j->b, SIZE_MAX);
     j->first[0] = true;
 }
 
 void json_release(struct json *j)
 {
-    free(j->buf);
+    hbuf_release(&j->b);
     json_init(j);
 }
 
 static void put(struct json *j, const char *p, size_t n)
 {
-    if (j->failed)
-        return;
-    if (j->cap - j->len < n + 1) {
-        size_t cap = j->cap ? j->cap : 4096;
-        while (cap - j->len < n + 1)
-            cap *= 2;
-        char *nb = realloc(j->buf, cap);
-        if (!nb) {
-            j->failed = true;
-            return;
-        }
-        j->buf = nb;
-        j->cap = cap;
-    }
-    memcpy(j->buf + j->len, p, n);
-    j->len += n;
-    j->buf[j->len] = '\0';
+    if (!j->failed && hbuf_append(&j->b, p, n))
+        j->failed = true;
 }
 
 static void puts_(struct json *j, const char *s)
@@ -53,55 +40,8 @@ static void newline(struct json *j)
 
 static void write_string(struct json *j, const char *s, size_t n)
 {
-    put(j, "\"", 1);
-    size_t i = 0;
-    while (i < n) {
-        unsigned char c = (unsigned char)s[i];
-        char esc[8];
-        if (c >= 0x80) {
-            size_t len = utf8_char_len(s + i, n - i);
-            if (len == 0) {
-                puts_(j, "\\ufffd");
-                i++;
-            } else {
-                put(j, s + i, len);
-                i += len;
-            }
-            continue;
-        }
-        switch (c) {
-        case '"':
-            puts_(j, "\\\"");
-            break;
-        case '\\':
-            puts_(j, "\\\\");
-            break;
-        case '\n':
-            puts_(j, "\\n");
-            break;
-        case '\r':
-            puts_(j, "\\r");
-            break;
-        case '\t':
-            puts_(j, "\\t");
-            break;
-        case '\b':
-            puts_(j, "\\b");
-            break;
-        case '\f':
-            puts_(j, "\\f");
-            break;
-        default:
-            if (c < 0x20 || c == 0x7f) {
-                snprintf(esc, sizeof esc, "\\u%04x", c);
-                puts_(j, esc);
-            } else {
-                put(j, s + i, 1);
-            }
-        }
-        i++;
-    }
-    put(j, "\"", 1);
+    if (!j->failed && json_string(&j->b, s, n))
+        j->failed = true;
 }
 
 /* begin - the separator, indentation and key before a value. */

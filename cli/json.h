@@ -5,9 +5,8 @@
  * holding half a document. Members and elements are separated and indented by the
  * writer (two spaces a level); the caller only says what comes next.
  *
- * Strings are escaped per RFC 8259: quote, backslash and every control character;
- * bytes that are not valid UTF-8 become U+FFFD, so the output is always valid JSON
- * and valid UTF-8 whatever the store hands us. A NULL string is written as null.
+ * Strings are escaped by base/json.h, so the output is always valid JSON and valid
+ * UTF-8 whatever the store hands us. A NULL string is written as null.
  *
  * In an object every value takes a key; in an array, and at the top level, the key
  * is NULL. Nesting deeper than JSON_MAX_DEPTH, or an allocation failure, sets `failed`
@@ -20,11 +19,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/hbuf.h"
+
 #define JSON_MAX_DEPTH 32
 
 struct json {
-    char *buf;
-    size_t len, cap;
+    struct hbuf b; /* the document so far */
     int depth;
     bool first[JSON_MAX_DEPTH]; /* no member written yet at this level */
     bool failed;

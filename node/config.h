@@ -43,8 +43,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/herr.h"
 #include "node/log.h"
-#include "store/herr.h"
 
 #define CONFIG_MAX_PEERS 32
 #define CONFIG_MAX_STR 256

@@ -11,7 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "store/mp.h"
+#include "base/mp.h"
 
 void beacon_encode(const struct beacon *b, uint8_t *out, size_t *len)
 {

@@ -18,9 +18,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/crypto.h"
+#include "base/herr.h"
 #include "node/log.h"
-#include "store/crypto.h"
-#include "store/herr.h"
 
 #define BEACON_VERSION 1
 #define BEACON_MAX 128 /* bytes; larger datagrams are not beacons */

@@ -13,7 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "store/crypto.h"
+#include "base/crypto.h"
 #include "store/store.h"
 
 #define PEER_MAX_ENDPOINT 160

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/json.h"
+
 #define STATUS_MAX_DEPTH 4
 
 const char *node_replica_name(enum node_replica r)
@@ -71,24 +73,13 @@ static uint64_t *u64_at(void *base, const struct u64_field *f)
 
 /* ---- writing ---- */
 
-/* put_string - "key":"s" with quote, backslash and control characters escaped. */
+/* put_string - "key":"s", s escaped by base/json.h. */
 static herr put_string(struct hbuf *b, const char *key, const char *s)
 {
-    char buf[2 * 256 + 80];
-    size_t j = (size_t)snprintf(buf, sizeof buf, "\"%s\":\"", key);
-    for (; *s && j + 8 < sizeof buf; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') {
-            buf[j++] = '\\';
-            buf[j++] = (char)c;
-        } else if (c < 0x20) {
-            j += (size_t)snprintf(buf + j, sizeof buf - j, "\\u%04x", c);
-        } else {
-            buf[j++] = (char)c;
-        }
-    }
-    buf[j++] = '"';
-    return hbuf_append(b, buf, j);
+    herr e = json_string(b, key, strlen(key));
+    if (!e)
+        e = hbuf_append(b, ":", 1);
+    return e ? e : json_string(b, s, strlen(s));
 }
 
 static herr put_u64(struct hbuf *b, const char *key, uint64_t v)
@@ -199,7 +190,7 @@ static bool read_string(struct cursor *c, char *out, size_t n)
                 c->p += 4;
                 ch = u >= 0x20 && u < 0x7f ? (char)u : '?';
             } else {
-                ch = esc == 'n' || esc == 't' ? ' ' : esc;
+                ch = strchr("nrtbf", esc) ? '?' : esc; /* a control character */
             }
         }
         if (j + 1 < n)

@@ -19,8 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/hbuf.h"
 #include "node/peers.h"
-#include "store/hbuf.h"
 #include "store/store.h"
 
 #define NODE_STATUS_PEERS 64 /* NODE_MAX_PEERS */

@@ -13,8 +13,8 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "base/limits.h"
 #include "node/clock.h"
-#include "store/limits.h"
 
 #define ZAP_ENDPOINT "inproc://zeromq.zap.01"
 #define ZAP_DOMAIN "hearth"

@@ -35,9 +35,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/crypto.h"
+#include "base/herr.h"
 #include "node/log.h"
-#include "store/crypto.h"
-#include "store/herr.h"
 
 #define HEARTH_DEFAULT_PORT 7437
 #define HEARTH_DEFAULT_WEB_PORT 8080 /* the web pages of `hearth serve` (web/) */

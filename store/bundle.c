@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store/limits.h"
+#include "base/limits.h"
 
 #define MAGIC_LEN 8
 /* Items are read from the file in pieces of at most this many bytes, so the buffer
@@ -52,27 +52,13 @@ struct bundle_writer {
     herr err; /* the first write error; every later call returns it */
 };
 
-static herr errno_herr(int e)
-{
-    switch (e) {
-    case ENOSPC:
-    case EDQUOT:
-    case EFBIG:
-        return HERR_FULL;
-    case ENOMEM:
-        return HERR_NOMEM;
-    default:
-        return HERR_IO;
-    }
-}
-
 /* put_raw - write n bytes; remembers the first failure. */
 static herr put_raw(struct bundle_writer *w, const void *p, size_t n)
 {
     if (w->err)
         return w->err;
     if (n && fwrite(p, 1, n, w->f) != n)
-        w->err = errno_herr(errno);
+        w->err = herr_from_errno(errno);
     return w->err;
 }
 
@@ -153,7 +139,7 @@ herr bundle_writer_finish(struct bundle_writer **wp, uint64_t *count)
     if (!e)
         e = put_raw(w, sum, sizeof sum);
     if (!e && fflush(w->f) != 0)
-        e = errno_herr(errno);
+        e = herr_from_errno(errno);
     if (!e && count)
         *count = w->count;
     free(w);

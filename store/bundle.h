@@ -29,9 +29,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "store/crypto.h"
-#include "store/hbuf.h"
-#include "store/herr.h"
+#include "base/crypto.h"
+#include "base/hbuf.h"
+#include "base/herr.h"
 
 #define BUNDLE_MAGIC "HEARTHB1"
 #define BUNDLE_VERSION 1

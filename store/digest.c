@@ -8,7 +8,7 @@
  *   then str "end"
  *   section = msgpack str(name) followed by its records, each one msgpack array
  *
- * Every value is canonical msgpack (store/mp.h): ids, keys as bin; counts, times,
+ * Every value is canonical msgpack (base/mp.h): ids, keys as bin; counts, times,
  * seqs and states as uint; text as str; absent as nil; flags as bool. Records:
  *
  *   forum    [forum id|nil, founder|nil, name|nil, about|nil]          (one record)
@@ -41,7 +41,7 @@
 #include <sodium.h>
 #include <string.h>
 
-#include "store/mp.h"
+#include "base/mp.h"
 #include "store/store_int.h"
 
 #define DIGEST_TAG "hearth/view/v1"

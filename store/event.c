@@ -2,8 +2,8 @@
 
 #include <string.h>
 
-#include "store/limits.h"
-#include "store/mp.h"
+#include "base/limits.h"
+#include "base/mp.h"
 
 #define HEADER_FIELDS 10
 #define ENVELOPE_FIELDS 3
@@ -205,30 +205,6 @@ fail:
     return e;
 }
 
-/* skip_scalar - an unknown key's value: any canonical scalar, nothing nested. */
-static herr skip_scalar(struct mp_reader *r)
-{
-    const char *s;
-    const uint8_t *p;
-    uint32_t n;
-    uint64_t u;
-    bool v;
-    switch (mp_peek(r)) {
-    case MP_NIL:
-        return mp_read_nil(r);
-    case MP_BOOL:
-        return mp_read_bool(r, &v);
-    case MP_UINT:
-        return mp_read_uint(r, &u);
-    case MP_STR:
-        return mp_read_str(r, &s, &n, HEARTH_MAX_BODY);
-    case MP_BIN:
-        return mp_read_bin(r, &p, &n, HEARTH_MAX_BODY);
-    default:
-        return HERR_MALFORMED;
-    }
-}
-
 static herr parse_body(struct event *ev, const char **why)
 {
     herr e;
@@ -253,7 +229,7 @@ static herr parse_body(struct event *ev, const char **why)
         prev = k, prev_n = kn;
         int f = field_of(k, kn);
         if (f < 0) {
-            e = skip_scalar(&r);
+            e = mp_skip(&r, 0, HEARTH_MAX_BODY); /* an unknown key: a scalar */
             if (e)
                 FAIL(e, "unknown body field is not a scalar");
             continue;

@@ -13,7 +13,7 @@
  * travels with a nil body.
  *
  * event_parse() is the one decoder of untrusted event bytes. It is strict (canonical
- * msgpack only, no trailing bytes, every length checked against store/limits.h before
+ * msgpack only, no trailing bytes, every length checked against base/limits.h before
  * use) and allocates nothing: the parsed event points into the caller's buffer, which
  * must outlive it. It checks everything that can be checked from the event alone;
  * event_verify() checks the signature separately so that callers can verify on
@@ -26,9 +26,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "store/crypto.h"
-#include "store/hbuf.h"
-#include "store/herr.h"
+#include "base/crypto.h"
+#include "base/hbuf.h"
+#include "base/herr.h"
 
 #define EVENT_VERSION 1
 #define EVENT_SIG_TAG "hearth/event/v1" /* signed with its terminating NUL */
@@ -63,7 +63,7 @@ struct hstr {
 struct event_body {
     struct hstr name, about, title, text, cw, reaction, reason, role, action;
     const uint8_t *subject; /* bin(32): a key, for role, ban and message; NULL when absent */
-    const uint8_t *sealed;  /* bin: a message's text sealed to its readers (store/crypto.h) */
+    const uint8_t *sealed;  /* bin: a message's text sealed to its readers (base/crypto.h) */
     uint32_t sealed_len;
     bool has_grant, grant;
     bool has_hold, has_flags, has_until;

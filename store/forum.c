@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store/limits.h"
+#include "base/limits.h"
 #include "store/store.h"
 #include "store/store_int.h"
 

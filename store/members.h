@@ -1,7 +1,7 @@
 /* members.h - browser members: accounts, invites and reading state, local to one hub.
  *
  * A person who uses the forum through a hub's web pages has an ordinary author key;
- * the hub keeps its seed sealed under their passphrase (seed_seal, store/crypto.h) in
+ * the hub keeps its seed sealed under their passphrase (seed_seal, base/crypto.h) in
  * an account named by a login. People join with an invite code that a founder, admin
  * or moderator made, and the hub remembers, per member, what they have read.
  *
@@ -27,9 +27,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "store/crypto.h"
-#include "store/herr.h"
-#include "store/limits.h"
+#include "base/crypto.h"
+#include "base/herr.h"
+#include "base/limits.h"
 #include "store/store.h"
 
 /* Login names: 1 to 32 bytes of [a-z0-9._-]; the caller lower-cases what people type. */

@@ -10,7 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store/mp.h"
+#include "base/mp.h"
+#include "base/utf8.h"
 #include "store/store.h"
 #include "store/store_int.h"
 
@@ -44,7 +45,7 @@ herr messages_seal(struct store *s, const uint8_t author[HEARTH_PK_LEN], struct 
         return store_fail(s, HERR_USAGE, "the message is empty");
     if (len > HEARTH_MSG_MAX_TEXT)
         return store_fail(s, HERR_USAGE, "a message holds at most %d bytes", HEARTH_MSG_MAX_TEXT);
-    if (!mp_utf8_valid(text, len))
+    if (!utf8_valid(text, len))
         return store_fail(s, HERR_USAGE, "the message is not valid UTF-8");
     uint8_t readers[HEARTH_MSG_MAX_READERS][HEARTH_PK_LEN];
     size_t n = 0;
@@ -185,7 +186,7 @@ static herr take_message(struct store *s, const struct seen_message *m, void *ct
         return store_fail(s, e, "out of memory");
     /* A text that does not open, or opens to what is not UTF-8 (its author sealed
      * nonsense), is shown as unreadable. */
-    if (x->text && !mp_utf8_valid(x->text, strlen(x->text))) {
+    if (x->text && !utf8_valid(x->text, strlen(x->text))) {
         free(x->text);
         x->text = NULL;
     }

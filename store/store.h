@@ -22,9 +22,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "store/crypto.h"
+#include "base/crypto.h"
+#include "base/herr.h"
 #include "store/event.h"
-#include "store/herr.h"
 
 struct store;
 

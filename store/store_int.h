@@ -16,8 +16,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "store/hbuf.h"
-#include "store/limits.h"
+#include "base/hbuf.h"
+#include "base/limits.h"
 #include "store/store.h"
 
 /* Derived state of a post or reply (posts.state). */

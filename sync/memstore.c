@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store/mp.h"
+#include "base/mp.h"
 
 struct memstore {
     bool has_forum;

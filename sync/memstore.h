@@ -17,8 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "store/crypto.h"
-#include "store/herr.h"
+#include "base/crypto.h"
+#include "base/herr.h"
 #include "sync/session.h"
 
 #define MEMSTORE_HEADER_LEN 32

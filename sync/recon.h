@@ -43,8 +43,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "store/crypto.h"
-#include "store/herr.h"
+#include "base/crypto.h"
+#include "base/herr.h"
 
 #define RECON_KEY_LEN 16   /* bytes of a key: the first bytes of an event id */
 #define RECON_M (1u << 18) /* coded symbols held by an index and decodable */

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store/crypto.h"
+#include "base/crypto.h"
 
 /* Ids fetched at a time, events streamed at a time, and the envelope bytes at which a
  * streamed chunk stops: what a session that reads nothing pins beside its queued

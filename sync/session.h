@@ -41,7 +41,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "store/herr.h"
+#include "base/herr.h"
 #include "store/store.h"
 #include "sync/recon.h"
 #include "sync/wire.h"

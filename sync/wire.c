@@ -13,40 +13,6 @@ static herr fieldf(herr e, const char **why, const char *reason)
     return e;
 }
 
-/* skip - one value of the canonical subset, nested at most `depth` deep. */
-static herr skip(struct mp_reader *r, int depth)
-{
-    const uint8_t *p;
-    uint32_t n;
-    uint64_t u;
-    bool b;
-    if (depth <= 0)
-        return HERR_TOO_LARGE;
-    switch (mp_peek(r)) {
-    case MP_NIL:
-        return mp_read_nil(r);
-    case MP_BOOL:
-        return mp_read_bool(r, &b);
-    case MP_UINT:
-        return mp_read_uint(r, &u);
-    case MP_STR:
-        return mp_read_str(r, (const char **)&p, &n, HEARTH_MAX_FRAME);
-    case MP_BIN:
-        return mp_read_bin(r, &p, &n, HEARTH_MAX_FRAME);
-    case MP_ARRAY:
-    case MP_MAP: {
-        bool map = mp_peek(r) == MP_MAP;
-        herr e =
-            map ? mp_read_map(r, &n, HEARTH_MAX_FRAME) : mp_read_array(r, &n, HEARTH_MAX_FRAME);
-        for (uint64_t i = 0; !e && i < (uint64_t)n * (map ? 2 : 1); i++)
-            e = skip(r, depth - 1);
-        return e;
-    }
-    default:
-        return HERR_MALFORMED;
-    }
-}
-
 /* A nil or a bin of exactly len bytes. */
 static herr read_opt_bin(struct mp_reader *r, bool *has, uint8_t *out, uint32_t len)
 {
@@ -89,7 +55,8 @@ static herr dec_hello(struct mp_reader *r, uint32_t fields, struct sync_hello *h
         return fieldf(HERR_INVALID, w, "hello: unknown plan");
     /* Fields a later version adds at the end: well-formed, canonical, ignored. */
     for (uint32_t i = 8; i < fields; i++) {
-        if ((e = fieldf(skip(r, SYNC_MAX_SKIP_DEPTH), w, "hello: bad later field")))
+        if ((e = fieldf(mp_skip(r, SYNC_MAX_SKIP_DEPTH - 1, HEARTH_MAX_FRAME), w,
+                        "hello: bad later field")))
             return e;
         h->extra++;
     }

@@ -21,7 +21,7 @@
  * reason for every rejection. It checks what can be checked from one message alone;
  * whether a message fits the session's state is the session's business.
  *
- * The maxima belong in store/limits.h (one header for the attack surface); they are
+ * The maxima belong in base/limits.h (one header for the attack surface); they are
  * here until that header is changed, and docs/PROTOCOL.md states the same numbers.
  */
 #ifndef HEARTH_SYNC_WIRE_H
@@ -31,18 +31,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "store/hbuf.h"
-#include "store/herr.h"
-#include "store/limits.h"
-#include "store/mp.h"
+#include "base/hbuf.h"
+#include "base/herr.h"
+#include "base/limits.h"
+#include "base/mp.h"
 #include "store/store.h"
 #include "sync/recon.h"
 
 #define SYNC_VERSION 1
 #define SYNC_FORUM_TAG_LEN 8
-#define SYNC_MIN_FRAME_LOG2 17          /* 128 KiB: a frame must hold the largest event */
-#define SYNC_MAX_HELLO_FIELDS 32        /* elements of a HELLO, later fields included */
-#define SYNC_MAX_SKIP_DEPTH 8           /* nesting of a later HELLO field we skip */
+#define SYNC_MIN_FRAME_LOG2 17   /* 128 KiB: a frame must hold the largest event */
+#define SYNC_MAX_HELLO_FIELDS 32 /* elements of a HELLO, later fields included */
+#define SYNC_MAX_SKIP_DEPTH 8    /* levels of a later HELLO field we skip (itself the first) */
 #define SYNC_MAX_SET_COUNT (1ULL << 40) /* a set count a peer may claim */
 #define SYNC_MAX_EVENTS_PER_MSG 16384   /* envelopes in one EVENTS */
 #define SYNC_MAX_ERROR_TEXT 200         /* bytes of an ERROR's text */

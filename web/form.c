@@ -4,7 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store/mp.h"
+#include "base/mp.h"
+#include "base/utf8.h"
 
 static int hexval(char c)
 {
@@ -79,7 +80,7 @@ herr form_parse(struct form *f, const char *body, size_t len, const char **why)
             goto malformed;
         }
         long dn = decode(body + i, nlen, o);
-        if (dn < 0 || dn > FORM_MAX_NAME || !mp_utf8_valid(o, (size_t)dn)) {
+        if (dn < 0 || dn > FORM_MAX_NAME || !utf8_valid(o, (size_t)dn)) {
             *why = "a form field's name is not valid";
             goto malformed;
         }
@@ -91,7 +92,7 @@ herr form_parse(struct form *f, const char *body, size_t len, const char **why)
             *why = "a form value has a bad %-escape or a NUL byte";
             goto malformed;
         }
-        if (!mp_utf8_valid(o, (size_t)dv)) {
+        if (!utf8_valid(o, (size_t)dv)) {
             *why = "a form value is not valid UTF-8";
             goto malformed;
         }
@@ -122,7 +123,7 @@ void form_release(struct form *f)
 int form_text_ok(const char *s)
 {
     size_t n = strlen(s);
-    if (!mp_utf8_valid(s, n))
+    if (!utf8_valid(s, n))
         return 0;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];

@@ -12,7 +12,7 @@
 
 #include <stddef.h>
 
-#include "store/herr.h"
+#include "base/herr.h"
 
 #define FORM_MAX_FIELDS 24
 #define FORM_MAX_NAME 32

@@ -19,8 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "store/hbuf.h"
-#include "store/herr.h"
+#include "base/hbuf.h"
+#include "base/herr.h"
 
 struct cache;
 

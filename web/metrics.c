@@ -92,7 +92,7 @@ herr metrics_text(const struct node_stats *s, struct hbuf *b)
     one(&p, "hearth_ingest_duplicates_total", "counter",
         "Events from peers that the replica already held.", s->ingest.duplicate);
     head(&p, "hearth_ingest_rejected_total", "counter",
-         "Events from peers refused, by reason (docs/EVENTS.md; the codes of store/herr.h).");
+         "Events from peers refused, by reason (docs/EVENTS.md; the codes of base/herr.h).");
     for (int r = 0; r < HERR_COUNT; r++)
         if (herr_is_bad_input((herr)r) || s->ingest.rejected[r])
             out(&p, "hearth_ingest_rejected_total{reason=\"%s\"} %" PRIu64 "\n", herr_name((herr)r),

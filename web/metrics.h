@@ -14,9 +14,9 @@
 #ifndef HEARTH_WEB_METRICS_H
 #define HEARTH_WEB_METRICS_H
 
+#include "base/hbuf.h"
+#include "base/herr.h"
 #include "node/status.h"
-#include "store/hbuf.h"
-#include "store/herr.h"
 
 /* Fills *out with the numbers to show (the node's latest snapshot). */
 typedef void (*metrics_fn)(void *ctx, struct node_stats *out);

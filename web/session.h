@@ -21,8 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "store/crypto.h"
-#include "store/herr.h"
+#include "base/crypto.h"
+#include "base/herr.h"
 
 #define SESSION_TOKEN_HEX 64
 #define SESSION_LOGIN_MAX 32

@@ -13,10 +13,11 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "base/limits.h"
+#include "base/mp.h"
+#include "base/utf8.h"
 #include "store/event.h"
-#include "store/limits.h"
 #include "store/members.h"
-#include "store/mp.h"
 #include "store/store.h"
 #include "web/cache.h"
 #include "web/form.h"
@@ -123,7 +124,7 @@ static void pool_give(struct web *w, struct store *st)
 static const char *arg(struct req *r, const char *name)
 {
     const char *v = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
-    return v && mp_utf8_valid(v, strlen(v)) && strlen(v) <= HEARTH_MAX_SHORT ? v : NULL;
+    return v && utf8_valid(v, strlen(v)) && strlen(v) <= HEARTH_MAX_SHORT ? v : NULL;
 }
 
 static const char *header(struct req *r, const char *name)
@@ -1465,7 +1466,7 @@ static enum MHD_Result answer(struct web *w, struct MHD_Connection *conn, const 
             fail_page(r, 413, "that was too long to send");
         else if (post && form_parse(&r->form, (const char *)up->body.data, up->body.len, &why))
             fail_page(r, 400, why);
-        else if (!mp_utf8_valid(url, strlen(url)))
+        else if (!utf8_valid(url, strlen(url)))
             fail_page(r, 400, "that address is not valid");
         else
             route(r);

@@ -28,8 +28,8 @@
 
 #include <sys/socket.h>
 
+#include "base/herr.h"
 #include "node/log.h"
-#include "store/herr.h"
 #include "web/metrics.h"
 
 /* Four threads on two cores: a login's Argon2id (a third of a second, one at a time)

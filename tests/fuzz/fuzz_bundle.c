@@ -14,9 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/limits.h"
 #include "store/bundle.h"
 #include "store/event.h"
-#include "store/limits.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -16,9 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/limits.h"
+#include "base/mp.h"
 #include "store/event.h"
-#include "store/limits.h"
-#include "store/mp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

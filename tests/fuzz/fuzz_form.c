@@ -5,7 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store/mp.h"
+#include "base/mp.h"
+#include "base/utf8.h"
 #include "web/form.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -24,7 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             __builtin_trap();
         for (size_t i = 0; i < f.n; i++) {
             size_t n = strlen(f.value[i]);
-            if (!mp_utf8_valid(f.value[i], n) || strlen(f.name[i]) > FORM_MAX_NAME ||
+            if (!utf8_valid(f.value[i], n) || strlen(f.name[i]) > FORM_MAX_NAME ||
                 form_get(&f, f.name[i]) == NULL)
                 __builtin_trap();
             (void)form_text_ok(f.value[i]);

@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "store/crypto.h"
+#include "base/crypto.h"
 #include "sync/memstore.h"
 #include "sync/session.h"
 #include "sync/wire.h"

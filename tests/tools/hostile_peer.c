@@ -40,11 +40,11 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "base/crypto.h"
+#include "base/limits.h"
 #include "node/transport.h"
 #include "store/bundle.h"
-#include "store/crypto.h"
 #include "store/event.h"
-#include "store/limits.h"
 #include "sync/wire.h"
 
 /* ---- small things ---- */

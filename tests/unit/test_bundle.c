@@ -10,9 +10,9 @@
 
 #include <cmocka.h>
 
+#include "base/limits.h"
 #include "store/bundle.h"
 #include "store/event.h"
-#include "store/limits.h"
 #include "tests/unit/testutil.h"
 
 /* docs/EVENTS.md, section 15, "bundle": the genesis, the board and the purged post. */

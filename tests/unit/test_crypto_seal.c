@@ -10,8 +10,8 @@
 
 #include <cmocka.h>
 
-#include "store/crypto.h"
-#include "store/limits.h"
+#include "base/crypto.h"
+#include "base/limits.h"
 #include "tests/unit/testutil.h"
 
 /* Low limits for the many cases: 1 pass over 64 KiB. */

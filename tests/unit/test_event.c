@@ -10,9 +10,9 @@
 
 #include <cmocka.h>
 
+#include "base/limits.h"
+#include "base/mp.h"
 #include "store/event.h"
-#include "store/limits.h"
-#include "store/mp.h"
 #include "tests/unit/testutil.h"
 
 #define T0 1718000000000ULL

@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "store/hbuf.h"
+#include "base/hbuf.h"
 #include "store/store.h"
 #include "tests/unit/testutil.h"
 

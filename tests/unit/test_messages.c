@@ -1,5 +1,5 @@
 /* test_messages.c - the private channel between a member and the moderators: a
- * message's text sealed to its readers (store/crypto.h), the event that carries it
+ * message's text sealed to its readers (base/crypto.h), the event that carries it
  * (kind 14), who may write to whom, who can read, and a second replica that holds
  * the events and still cannot read them. */
 #include <setjmp.h>
@@ -13,9 +13,9 @@
 
 #include <cmocka.h>
 
+#include "base/hbuf.h"
+#include "base/limits.h"
 #include "store/event.h"
-#include "store/hbuf.h"
-#include "store/limits.h"
 #include "store/store.h"
 #include "tests/unit/testutil.h"
 

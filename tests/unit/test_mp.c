@@ -8,7 +8,8 @@
 
 #include <cmocka.h>
 
-#include "store/mp.h"
+#include "base/mp.h"
+#include "base/utf8.h"
 #include "tests/unit/testutil.h"
 
 /* A byte string written as a C literal, with its length. */
@@ -368,7 +369,7 @@ static void test_utf8(void **state)
         U("\xe2\x28\xa1", false),
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        assert_int_equal(mp_utf8_valid(cases[i].s, cases[i].n), cases[i].ok);
+        assert_int_equal(utf8_valid(cases[i].s, cases[i].n), cases[i].ok);
         /* The same through mp_read_str: invalid text is non-canonical. */
         uint8_t buf[16];
         buf[0] = (uint8_t)(0xa0 | cases[i].n);

@@ -11,8 +11,8 @@
 
 #include <cmocka.h>
 
-#include "store/crypto.h"
-#include "store/hbuf.h"
+#include "base/crypto.h"
+#include "base/hbuf.h"
 #include "sync/memstore.h"
 #include "sync/recon.h"
 #include "sync/session.h"

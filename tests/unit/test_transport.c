@@ -8,8 +8,8 @@
 #include <cmocka.h>
 #include <zmq.h>
 
+#include "base/limits.h"
 #include "node/transport.h"
-#include "store/limits.h"
 #include "tests/unit/testutil.h"
 
 struct pair {

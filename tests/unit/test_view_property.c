@@ -26,8 +26,8 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "base/limits.h"
 #include "store/event.h"
-#include "store/limits.h"
 #include "store/store.h"
 #include "tests/unit/testutil.h"
 

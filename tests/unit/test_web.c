@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "store/crypto.h"
+#include "base/crypto.h"
 #include "web/cache.h"
 #include "web/form.h"
 #include "web/html.h"

@@ -1,4 +1,4 @@
-#include "store/hbuf.h"
+#include "base/hbuf.h"
 
 #include <stdlib.h>
 #include <string.h>

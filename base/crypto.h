@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "store/herr.h"
+#include "base/herr.h"
 
 #define HEARTH_ID_LEN 32
 #define HEARTH_PK_LEN 32
@@ -89,7 +89,7 @@ uint32_t random_uniform(uint32_t upper);
  * The limits travel in the blob so that they can be raised for new seals (or at a
  * passphrase change) while old blobs still open. A wrong passphrase and an altered
  * byte look the same (the MAC fails), except that an unknown version or limits
- * outside HEARTH_SEAL_MAX_OPSLIMIT / HEARTH_SEAL_MAX_MEMLIMIT (store/limits.h) are
+ * outside HEARTH_SEAL_MAX_OPSLIMIT / HEARTH_SEAL_MAX_MEMLIMIT (base/limits.h) are
  * refused before any hashing: a blob cannot make the hub spend unbounded time or
  * memory.
  *

@@ -1,4 +1,4 @@
-#include "store/crypto.h"
+#include "base/crypto.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "store/limits.h"
+#include "base/limits.h"
 
 herr crypto_start(void)
 {
@@ -26,25 +26,6 @@ void hkey_wipe(struct hkey *k)
     sodium_memzero(k->sk, sizeof k->sk);
 }
 
-static herr errno_herr(int e)
-{
-    switch (e) {
-    case ENOENT:
-        return HERR_NOT_FOUND;
-    case EACCES:
-    case EPERM:
-    case EROFS:
-        return HERR_READONLY;
-    case ENOSPC:
-    case EDQUOT:
-        return HERR_FULL;
-    case ENOMEM:
-        return HERR_NOMEM;
-    default:
-        return HERR_IO;
-    }
-}
-
 static herr read_seed(int fd, uint8_t seed[HEARTH_SEED_LEN])
 {
     uint8_t buf[HEARTH_SEED_LEN + 1];
@@ -54,7 +35,7 @@ static herr read_seed(int fd, uint8_t seed[HEARTH_SEED_LEN])
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0)
-            return errno_herr(errno);
+            return herr_from_errno(errno);
         if (r == 0)
             break;
         got += (size_t)r;
@@ -70,15 +51,15 @@ static herr write_seed(const char *path, const uint8_t seed[HEARTH_SEED_LEN])
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0)
-        return errno_herr(errno);
+        return herr_from_errno(errno);
     herr e = HERR_OK;
     ssize_t w = write(fd, seed, HEARTH_SEED_LEN);
     if (w != HEARTH_SEED_LEN)
-        e = w < 0 ? errno_herr(errno) : HERR_IO;
+        e = w < 0 ? herr_from_errno(errno) : HERR_IO;
     else if (fsync(fd) != 0)
-        e = errno_herr(errno);
+        e = herr_from_errno(errno);
     if (close(fd) != 0 && !e)
-        e = errno_herr(errno);
+        e = herr_from_errno(errno);
     if (e)
         unlink(path);
     return e;
@@ -95,7 +76,7 @@ herr seed_file_load(const char *path, bool create, uint8_t seed[HEARTH_SEED_LEN]
         return e;
     }
     if (errno != ENOENT || !create)
-        return errno_herr(errno);
+        return herr_from_errno(errno);
     randombytes_buf(seed, HEARTH_SEED_LEN);
     herr e = write_seed(path, seed);
     if (e) {
@@ -200,7 +181,7 @@ uint32_t random_uniform(uint32_t upper)
 
 /* ---- sealed seeds ---- */
 
-/* Offsets in a sealed blob (store/crypto.h). */
+/* Offsets in a sealed blob (base/crypto.h). */
 enum {
     SEAL_OPS = 1,
     SEAL_MEM = SEAL_OPS + 4,

@@ -27,7 +27,7 @@
 /* Sync (docs/PROTOCOL.md). */
 #define HEARTH_MAX_FRAME (1024 * 1024) /* bytes of one ZeroMQ message */
 
-/* Sealed author seeds (store/crypto.h): a stored blob names its own Argon2id limits,
+/* Sealed author seeds (base/crypto.h): a stored blob names its own Argon2id limits,
  * bounded here so that a damaged or planted blob cannot stall the hub or exhaust its
  * memory. Four times the production limits leaves room to raise them. */
 #define HEARTH_SEAL_MAX_OPSLIMIT 48

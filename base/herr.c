@@ -1,4 +1,7 @@
-#include "store/herr.h"
+/* herr.c - error codes and their words (base/herr.h). */
+#include "base/herr.h"
+
+#include <errno.h>
 
 const char *herr_str(herr e)
 {
@@ -97,4 +100,24 @@ const char *herr_name(herr e)
         [HERR_NOOP] = "noop",
     };
     return (unsigned)e < HERR_COUNT ? names[e] : "unknown";
+}
+
+herr herr_from_errno(int err)
+{
+    switch (err) {
+    case ENOENT:
+        return HERR_NOT_FOUND;
+    case EACCES:
+    case EPERM:
+    case EROFS:
+        return HERR_READONLY;
+    case ENOSPC:
+    case EDQUOT:
+    case EFBIG:
+        return HERR_FULL;
+    case ENOMEM:
+        return HERR_NOMEM;
+    default:
+        return HERR_IO;
+    }
 }

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "store/herr.h"
+#include "base/herr.h"
 
 struct hbuf {
     uint8_t *data;

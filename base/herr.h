@@ -60,4 +60,9 @@ const char *herr_name(herr e);
  * (HERR_MALFORMED through HERR_INVALID), as opposed to local trouble. */
 int herr_is_bad_input(herr e);
 
+/* herr_from_errno - what a failed system call's errno means to a person:
+ * ENOENT HERR_NOT_FOUND; EACCES, EPERM, EROFS HERR_READONLY; ENOSPC, EDQUOT, EFBIG
+ * HERR_FULL; ENOMEM HERR_NOMEM; anything else HERR_IO. */
+herr herr_from_errno(int err);
+
 #endif

@@ -23,8 +23,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "store/hbuf.h"
-#include "store/herr.h"
+#include "base/hbuf.h"
+#include "base/herr.h"
 
 struct mp_reader {
     const uint8_t *pos;
@@ -55,12 +55,13 @@ HEARTH_MUST_CHECK herr mp_read_bin(struct mp_reader *r, const uint8_t **p, uint3
 /* mp_read_bin_fixed - a bin of exactly n bytes, copied into out. */
 HEARTH_MUST_CHECK herr mp_read_bin_fixed(struct mp_reader *r, uint8_t *out, uint32_t n);
 
+/* mp_skip - read past one value of the canonical subset. Containers may nest `depth`
+ * levels below it (0: a scalar only); a deeper container is HERR_MALFORMED, and every
+ * str, bin, array and map is bounded by max like the typed readers. */
+HEARTH_MUST_CHECK herr mp_skip(struct mp_reader *r, unsigned depth, uint32_t max);
+
 /* mp_at_end - true when every byte has been read. */
 bool mp_at_end(const struct mp_reader *r);
-
-/* mp_utf8_valid - true when p[0..n) is well-formed UTF-8 (no overlongs, no
- * surrogates, nothing above U+10FFFF) and holds no NUL byte. */
-bool mp_utf8_valid(const char *p, size_t n);
 
 struct mp_writer {
     msgpack_packer pk;

@@ -1,4 +1,5 @@
-#include "cli/utf8.h"
+/* utf8.c - strict UTF-8 (base/utf8.h). */
+#include "base/utf8.h"
 
 size_t utf8_char_len(const char *s, size_t n)
 {
@@ -39,7 +40,7 @@ bool utf8_valid(const char *s, size_t n)
     size_t i = 0;
     while (i < n) {
         size_t len = utf8_char_len(s + i, n - i);
-        if (len == 0)
+        if (len == 0 || s[i] == '\0')
             return false;
         i += len;
     }

@@ -1,11 +1,47 @@
-#include "store/mp.h"
+/* mp.c - canonical msgpack (base/mp.h). */
+#include "base/mp.h"
 
 #include <string.h>
+
+#include "base/utf8.h"
 
 void mp_reader_init(struct mp_reader *r, const void *p, size_t n)
 {
     r->pos = p;
     r->end = r->pos + n;
+}
+
+herr mp_skip(struct mp_reader *r, unsigned depth, uint32_t max)
+{
+    const char *s;
+    const uint8_t *p;
+    uint32_t n;
+    uint64_t u;
+    bool b;
+    switch (mp_peek(r)) {
+    case MP_NIL:
+        return mp_read_nil(r);
+    case MP_BOOL:
+        return mp_read_bool(r, &b);
+    case MP_UINT:
+        return mp_read_uint(r, &u);
+    case MP_STR:
+        return mp_read_str(r, &s, &n, max);
+    case MP_BIN:
+        return mp_read_bin(r, &p, &n, max);
+    case MP_ARRAY:
+    case MP_MAP: {
+        if (depth == 0)
+            return HERR_MALFORMED;
+        bool map = mp_peek(r) == MP_MAP;
+        herr e = map ? mp_read_map(r, &n, max) : mp_read_array(r, &n, max);
+        for (uint64_t i = 0; !e && i < (uint64_t)n * (map ? 2 : 1); i++)
+            e = mp_skip(r, depth - 1, max);
+        return e;
+    }
+    default:
+        return HERR_MALFORMED;
+    }
 }
 
 bool mp_at_end(const struct mp_reader *r)
@@ -190,7 +226,7 @@ herr mp_read_str(struct mp_reader *r, const char **p, uint32_t *n, uint32_t max)
     herr e = read_bytes(r, MP_STR, &q, n, max);
     if (e)
         return e;
-    if (!mp_utf8_valid((const char *)q, *n)) {
+    if (!utf8_valid((const char *)q, *n)) {
         r->pos = start;
         return HERR_NONCANONICAL;
     }
@@ -217,42 +253,6 @@ herr mp_read_bin_fixed(struct mp_reader *r, uint8_t *out, uint32_t n)
     }
     memcpy(out, p, n);
     return HERR_OK;
-}
-
-bool mp_utf8_valid(const char *s, size_t n)
-{
-    const unsigned char *p = (const unsigned char *)s, *end = p + n;
-    while (p < end) {
-        unsigned c = *p;
-        if (c == 0)
-            return false;
-        if (c < 0x80) {
-            p++;
-            continue;
-        }
-        unsigned need;
-        uint32_t cp, min;
-        if ((c & 0xe0) == 0xc0) {
-            need = 1, cp = c & 0x1f, min = 0x80;
-        } else if ((c & 0xf0) == 0xe0) {
-            need = 2, cp = c & 0x0f, min = 0x800;
-        } else if ((c & 0xf8) == 0xf0) {
-            need = 3, cp = c & 0x07, min = 0x10000;
-        } else {
-            return false;
-        }
-        if ((size_t)(end - p) < need + 1)
-            return false;
-        for (unsigned i = 1; i <= need; i++) {
-            if ((p[i] & 0xc0) != 0x80)
-                return false;
-            cp = cp << 6 | (p[i] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return false;
-        p += need + 1;
-    }
-    return true;
 }
 
 static int hbuf_write(void *data, const char *buf, size_t len)
