@@ -110,6 +110,8 @@ herr mp_read_uint(struct mp_reader *r, uint64_t *v)
         r->pos++;
         return HERR_OK;
     }
+    if (b < 0xcc || b > 0xcf) /* never: what mp_peek calls MP_UINT */
+        return HERR_MALFORMED;
     unsigned n = 1u << (b - 0xcc); /* 0xcc..0xcf: 1, 2, 4, 8 bytes */
     if (left(r) < 1 + (size_t)n)
         return HERR_MALFORMED;

@@ -297,8 +297,8 @@ static bool read_peers(struct cursor *c, struct node_stats *s)
     if (eat(c, ']'))
         return true;
     do {
-        struct node_peer_stats ignored,
-            *p = s->npeers < NODE_STATUS_PEERS ? &s->peers[s->npeers] : &ignored;
+        struct node_peer_stats ignored = {0},
+                               *p = s->npeers < NODE_STATUS_PEERS ? &s->peers[s->npeers] : &ignored;
         memset(p, 0, sizeof *p);
         if (!read_object(c, peer_member, p))
             return false;

@@ -407,7 +407,7 @@ static herr config_event(struct store *s, int64_t ev, struct pick *hold, struct 
 {
     struct event x;
     int64_t ref_ev;
-    bool ok;
+    bool ok = false;
     herr e = care_parse(s, ev, &x, &ref_ev);
     if (!e)
         e = care_valid(s, x.author, x.seq, ROLE_ADMIN, &ok);

@@ -114,7 +114,7 @@ static herr live(struct store *s, const uint8_t *id, struct ptarget *t, const ch
 
 static herr check_reply(struct store *s, const struct event *ev)
 {
-    struct ptarget root, parent;
+    struct ptarget root = {0}, parent = {0};
     herr e = check_not_banned(s, ev);
     if (!e)
         e = live(s, ev->root, &root, "thread");

@@ -633,15 +633,13 @@ static bool has_suffix_file(const char *path, const char *suffix)
  * allow (and reading the file without its log would hide committed writes). */
 static bool log_without_index(const char *path)
 {
-    char p[4300];
+    char shm[4300], wal[4300];
     struct stat st;
-    int k = snprintf(p, sizeof p, "%s-shm", path);
-    if (k < 0 || (size_t)k >= sizeof p || stat(p, &st) == 0)
+    int k = snprintf(shm, sizeof shm, "%s-shm", path);
+    if (k < 0 || (size_t)k >= sizeof shm || stat(shm, &st) == 0)
         return false;
-    p[k - 3] = 'w';
-    p[k - 2] = 'a';
-    p[k - 1] = 'l';
-    return stat(p, &st) == 0 && st.st_size > 32;
+    snprintf(wal, sizeof wal, "%s-wal", path); /* as long as shm: it fits */
+    return stat(wal, &st) == 0 && st.st_size > 32;
 }
 
 /* SQLite's locks are POSIX advisory locks, and a process loses every lock it holds on

@@ -527,7 +527,7 @@ static herr compute_content(struct store *s, const struct postrow *p, const stru
                             bool own_body, bool referenced, struct content *c)
 {
     struct refs r = {0}, vers = {0};
-    struct care_facts f;
+    struct care_facts f = {0};
     herr e = referenced ? refs_load(s, p->ev, &r) : HERR_OK;
     memset(c, 0, sizeof *c);
     if (!e)
@@ -1386,7 +1386,7 @@ static herr care_event_add(struct store *s, int64_t ev, uint32_t kind)
 /* role_apply / config_apply - a role, settings or resources event arrived. */
 static herr role_apply(struct store *s, int64_t ev)
 {
-    bool changed;
+    bool changed = false;
     herr e = care_event_add(s, ev, EK_ROLE);
     if (!e)
         e = care_roles_recompute(s, &changed);
@@ -1398,7 +1398,7 @@ static herr role_apply(struct store *s, int64_t ev)
  * is looked at again. */
 static herr config_apply(struct store *s, int64_t ev, uint32_t kind)
 {
-    bool changed;
+    bool changed = false;
     herr e = care_event_add(s, ev, kind);
     if (!e)
         e = care_config_recompute(s, &changed);
