@@ -309,6 +309,14 @@ herr store_role_grants(struct store *s, struct store_role_grant **out, size_t *n
     return e;
 }
 
+herr store_founder(struct store *s, uint8_t pk[HEARTH_PK_LEN])
+{
+    if (!s->has_founder)
+        return store_fail(s, HERR_NOT_FOUND, "the forum's genesis is not here yet");
+    memcpy(pk, s->founder, HEARTH_PK_LEN);
+    return HERR_OK;
+}
+
 void store_role_grants_free(struct store_role_grant *v, size_t n)
 {
     for (size_t i = 0; v && i < n; i++) {

@@ -419,6 +419,10 @@ struct store_role_grant {
     char *subject_name; /* NULL when no profile */
 };
 
+/* store_founder - the key of the forum's founder (the genesis event's author).
+ * HERR_NOT_FOUND before the genesis is held. */
+HEARTH_MUST_CHECK herr store_founder(struct store *s, uint8_t pk[HEARTH_PK_LEN]);
+
 /* store_role_grants - every grant in force, by role then (created, id). Caller frees
  * with store_role_grants_free. */
 HEARTH_MUST_CHECK herr store_role_grants(struct store *s, struct store_role_grant **out, size_t *n);
