@@ -206,6 +206,8 @@ static int serve(struct cli *c, const struct config *cfgp)
             return cli_error(c, e, "cannot start the web pages: %s", db ? why : "out of memory");
         }
         web_addresses(&log, cfg.web_listen, web_port(w), cfg.web_tls_cert[0] != '\0');
+        cli_note_web(c, cfg.web_listen, web_port(w), cfg.web_tls_cert[0] != '\0',
+                     cfg.web_open_join);
     }
     struct metrics_server *ms = NULL;
     if (cfg.metrics_listen[0]) {
@@ -223,6 +225,8 @@ static int serve(struct cli *c, const struct config *cfgp)
         hlog(&log, HLOG_INFO, "address %s", addr);
     e = node_run(n, &stop_requested);
     metrics_server_destroy(&ms);
+    if (w)
+        cli_note_web(c, NULL, 0, false, false);
     web_destroy(&w);
     node_destroy(&n);
     return e ? cli_error(c, e, "the node stopped: %s", herr_str(e)) : CLI_OK;

@@ -10,7 +10,7 @@
 #include "store/store_int.h"
 
 /* No 0/O, 1/I/L: a code is read off a poster. 31 symbols, so 16 carry ~79 bits. */
-static const char code_alphabet[] = "23456789ABCDEFGHJKMNPQRSTUVWXYZ";
+static const char code_alphabet[] = STORE_INVITE_ALPHABET;
 
 /* A code may need a new draw if it meets an existing one; with 79 bits it never
  * does, but a bound keeps the loop honest. */

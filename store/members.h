@@ -40,6 +40,7 @@
  * in groups (ABCD-EFGH-JKMN-PQRS): checks upper-case what they are given and ignore
  * '-' and spaces. */
 #define STORE_INVITE_CODE_LEN 16
+#define STORE_INVITE_ALPHABET "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 
 /* ---- accounts ---- */
 
