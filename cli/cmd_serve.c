@@ -187,9 +187,13 @@ static int serve(struct cli *c, const struct config *cfgp)
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     struct web *w = NULL;
+    char *owner_key = NULL;
     if (cfg.web) {
         char *db = cli_path(c, "hearth.db");
+        /* The owner's login (`hearth open`) signs with the node's author key, if any. */
+        owner_key = c->has_key ? cli_path(c, "author.key") : NULL;
         struct web_config wc = {.db_path = db,
+                                .owner_key_path = owner_key,
                                 .open_join = cfg.web_open_join,
                                 .metrics = show_stats,
                                 .metrics_ctx = n,
@@ -203,6 +207,7 @@ static int serve(struct cli *c, const struct config *cfgp)
         free(db);
         if (e) {
             node_destroy(&n);
+            free(owner_key);
             return cli_error(c, e, "cannot start the web pages: %s", db ? why : "out of memory");
         }
         web_addresses(&log, cfg.web_listen, web_port(w), cfg.web_tls_cert[0] != '\0');
@@ -213,6 +218,7 @@ static int serve(struct cli *c, const struct config *cfgp)
     if (cfg.metrics_listen[0]) {
         if ((e = metrics_server_new(&ms, cfg.metrics_listen, show_stats, n, &why))) {
             web_destroy(&w);
+            free(owner_key);
             node_destroy(&n);
             return cli_error(c, e, "cannot serve the metrics: %s", why);
         }
@@ -228,6 +234,7 @@ static int serve(struct cli *c, const struct config *cfgp)
     if (w)
         cli_note_web(c, NULL, 0, false, false);
     web_destroy(&w);
+    free(owner_key);
     node_destroy(&n);
     return e ? cli_error(c, e, "the node stopped: %s", herr_str(e)) : CLI_OK;
 }
