@@ -78,7 +78,8 @@ static int make_dir(struct cli *c)
     return rc;
 }
 
-/* open_store - create or open DIR/hearth.db, and the author key. */
+/* open_store - create or open DIR/hearth.db, the author key and the node key (so that
+ * `hearth id` has an address to show, and makes no key itself). */
 static int open_store(struct cli *c)
 {
     uint8_t seed[HEARTH_SEED_LEN];
@@ -106,6 +107,8 @@ static int open_store(struct cli *c)
     hkey_from_seed(&c->key, seed);
     explicit_bzero(seed, sizeof seed);
     c->has_key = true;
+    if ((rc = cli_node_seed(c, seed)) == CLI_OK)
+        secret_wipe(seed, sizeof seed);
 done:
     free(key);
     free(db);
@@ -383,13 +386,13 @@ const struct cli_command cmd_init = {
     .group = "start",
     .summary = "found a forum, or prepare this node to join one",
     .synopsis = "(--forum NAME [--about TEXT] [--resources TEXT] | --join LINK|FORUM_ID)",
-    .details = "Creates the data directory (mode 0700) with the forum's database and your\n"
-               "author key. --forum founds a forum with boards for welcome, lived experience,\n"
-               "carers, information and advice, and everyday life, and its crisis resources\n"
-               "(--resources, asked for on a terminal; else a placeholder that says this forum\n"
-               "is not a crisis service). --join prepares an empty replica that accepts only\n"
-               "that forum's events (running it again is harmless); given a join link\n"
-               "(hearth://NODEKEY@HOST:PORT/FORUM_ID, from 'hearth invite' on a node of the\n"
-               "forum) it also syncs with that node at once, over CURVE with the link's key.",
+    .details = "Creates the data directory (mode 0700) with the forum's database, your\n"
+               "author key and the node's transport key. --forum founds a forum with boards\n"
+               "for welcome, lived experience, carers, information and advice, and everyday\n"
+               "life, and its crisis resources (--resources, asked for on a terminal; else a\n"
+               "placeholder that says this forum is not a crisis service). --join FORUM_ID\n"
+               "prepares an empty replica that accepts only that forum's events (running it\n"
+               "again is harmless); --join LINK (a join link from 'hearth invite' on a node of\n"
+               "the forum) also syncs with that node at once, over CURVE with the link's key.",
     .options = options,
 };
