@@ -205,7 +205,7 @@ static bool poster(FILE *f, const struct invitation *v)
         svg_line(f, 100, y + 12, 6, "bold", "On a phone", 10);
         svg_line(f, 100, y + 21, 4.5, "normal", "Join this hub's Wi-Fi, then scan", 99);
         svg_line(f, 100, y + 27, 4.5, "normal", "the code or open:", 99);
-        y = svg_wrapped(f, 100, y + 35, 4.5, v->phone, 40, 3);
+        y = svg_wrapped(f, 100, y + 35, 4.5, v->phone, 36, 3);
         if (v->link.invite[0]) {
             svg_line(f, 100, y + 3, 4.5, "normal", "invite code (works once):", 99);
             svg_line(f, 100, y + 10, 5.5, "bold", v->link.invite, STORE_INVITE_CODE_LEN);
@@ -308,6 +308,16 @@ static int invitation(struct cli *c, struct invitation *v, unsigned long days)
     return CLI_OK;
 }
 
+/* loopback_only - whether every place of l is on this machine's loopback. */
+static bool loopback_only(const struct joinlink *l)
+{
+    for (size_t i = 0; i < l->naddrs; i++)
+        if (strncmp(l->addrs[i], "127.", 4) != 0 && strncmp(l->addrs[i], "[::1]:", 6) != 0 &&
+            strncmp(l->addrs[i], "localhost:", 10) != 0)
+            return false;
+    return true;
+}
+
 static void print_invitation(struct cli *c, const struct invitation *v)
 {
     char when[96];
@@ -330,6 +340,9 @@ static void print_invitation(struct cli *c, const struct invitation *v)
         printf("  (or %s)\n", v->urls[i]);
     if (!v->running)
         printf("no node is running here: the link names where 'hearth serve' will listen\n");
+    if (loopback_only(&v->link))
+        printf("the node listens on this machine's loopback only: other machines cannot reach "
+               "it ([node] listen = tcp://0.0.0.0:7437)\n");
 }
 
 static void json_invitation(struct cli *c, const struct invitation *v, const char *poster_path)

@@ -211,8 +211,11 @@ static int serve(struct cli *c, const struct config *cfgp)
             return cli_error(c, e, "cannot start the web pages: %s", db ? why : "out of memory");
         }
         web_addresses(&log, cfg.web_listen, web_port(w), cfg.web_tls_cert[0] != '\0');
-        cli_note_web(c, cfg.web_listen, web_port(w), cfg.web_tls_cert[0] != '\0',
-                     cfg.web_open_join);
+        if (cli_note_web(c, cfg.web_listen, web_port(w), cfg.web_tls_cert[0] != '\0',
+                         cfg.web_open_join) != HERR_OK)
+            hlog(&log, HLOG_WARN,
+                 "web: cannot note the pages' address for hearth invite and open: %s",
+                 store_errmsg(c->store));
     }
     struct metrics_server *ms = NULL;
     if (cfg.metrics_listen[0]) {
@@ -231,8 +234,8 @@ static int serve(struct cli *c, const struct config *cfgp)
         hlog(&log, HLOG_INFO, "address %s", addr);
     e = node_run(n, &stop_requested);
     metrics_server_destroy(&ms);
-    if (w)
-        cli_note_web(c, NULL, 0, false, false);
+    if (w && cli_note_web(c, NULL, 0, false, false) != HERR_OK)
+        hlog(&log, HLOG_WARN, "web: cannot forget the pages' address: %s", store_errmsg(c->store));
     web_destroy(&w);
     free(owner_key);
     node_destroy(&n);

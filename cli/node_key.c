@@ -137,20 +137,18 @@ int cli_join_places(struct cli *c, const struct config *cfg, struct joinlink *l,
     return CLI_OK;
 }
 
-void cli_note_web(struct cli *c, const char *listen, uint16_t port, bool tls, bool open_join)
+herr cli_note_web(struct cli *c, const char *listen, uint16_t port, bool tls, bool open_join)
 {
     char host[CONFIG_MAX_STR], text[CONFIG_MAX_STR + 64];
     unsigned ignored;
     if (!listen) {
-        if (store_meta_delete(c->store, CLI_WEB_META) != HERR_OK)
-            return;
-        return;
+        herr e = store_meta_delete(c->store, CLI_WEB_META);
+        return e == HERR_NOT_FOUND ? HERR_OK : e;
     }
     split_hostport(listen, host, sizeof host, &ignored);
     snprintf(text, sizeof text, "%ld %s %s:%u %s", (long)getpid(), tls ? "https" : "http", host,
              (unsigned)port, open_join ? "open" : "invite");
-    if (store_meta_set(c->store, CLI_WEB_META, text) != HERR_OK)
-        return;
+    return store_meta_set(c->store, CLI_WEB_META, text);
 }
 
 void cli_web_place(struct cli *c, const struct config *cfg, struct cli_web *w)

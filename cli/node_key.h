@@ -57,8 +57,9 @@ struct cli_web {
 #define CLI_WEB_META "web:listen"
 
 /* cli_note_web - note (or with listen NULL, forget) the web pages this process
- * serves. Errors are ignored: the note only helps other commands. */
-void cli_note_web(struct cli *c, const char *listen, uint16_t port, bool tls, bool open_join);
+ * serves, for `invite` and `open` in other processes. The store's errors. */
+HEARTH_MUST_CHECK herr cli_note_web(struct cli *c, const char *listen, uint16_t port, bool tls,
+                                    bool open_join);
 
 /* cli_web_place - where the web pages are: as the running node's serve noted them,
  * else as cfg says `hearth serve` would serve them. */
