@@ -286,7 +286,7 @@ static int join_sync(struct cli *c, const struct joinlink *link, struct join_syn
     struct hlog log = {.level = HLOG_ERROR, .out = stderr};
     for (size_t i = 0; i < link->naddrs; i++) {
         joinlink_address(link, i, js->address, sizeof js->address);
-        if (!c->json)
+        if (!c->json && isatty(STDERR_FILENO)) /* a wait of up to 30 s: say what for */
             fprintf(stderr, "syncing with %s\xe2\x80\xa6\n", link->addrs[i]);
         memset(&js->st, 0, sizeof js->st);
         e = node_sync_once(c->store, seed, js->address, JOIN_TIMEOUT_S * 1000, &log, NULL, NULL,

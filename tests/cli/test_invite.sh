@@ -117,6 +117,14 @@ same "one forum, one view" "$(value "$C" 'd["view_digest"]' status)" "$(value "$
 expect_ok "$HEARTH" -d "$C" --json init --join "$FORUM"
 same "--join FORUM_ID still works (again: harmless)" "$(json 'd["joined"]')" true
 
+# A link whose node does not answer: the replica is prepared, the command says so.
+GONE=$(free_port)
+D=$(new_dir d)
+expect_fail 7 "this node is ready for the forum but could not sync" "$HEARTH" -d "$D" init \
+    --join "hearth://$NODE_KEY@127.0.0.1:$GONE/$FORUM"
+expect_ok "$HEARTH" -d "$D" --json id
+same "prepared for the link's forum" "$(json 'd["forum"]')" "$FORUM"
+
 # Malformed links: one line, exit 2, nothing made.
 BAD=$(new_dir bad)
 for bad in "hearth://$NODE_KEY@127.0.0.1:$NODE_PORT/${FORUM:0:60}" \
