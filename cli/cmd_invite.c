@@ -250,7 +250,9 @@ static int write_poster(struct cli *c, const char *path, const struct invitation
         return rc;
     }
     bool ok = poster(f, v);
-    ok = (fflush(f) == 0) & !ferror(f) & (fclose(f) == 0) && ok;
+    /* Close the file whatever went wrong before (one unlink follows). */
+    ok = fflush(f) == 0 && !ferror(f) && ok;
+    ok = fclose(f) == 0 && ok;
     int rc = CLI_OK;
     if (!ok || rename(tmp, path) != 0) {
         rc = cli_error(c, HERR_IO, "cannot write the poster '%s'%s", path,
