@@ -384,7 +384,7 @@ const struct cli_command cmd_init = {
     .name = "init",
     .run = run,
     .group = "start",
-    .summary = "found a forum, or prepare this node to join one",
+    .summary = "found a forum, or join one (by a join link or its id)",
     .synopsis = "(--forum NAME [--about TEXT] [--resources TEXT] | --join LINK|FORUM_ID)",
     .details = "Creates the data directory (mode 0700) with the forum's database, your\n"
                "author key and the node's transport key. --forum founds a forum with boards\n"
