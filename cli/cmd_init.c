@@ -1,6 +1,7 @@
 /* cmd_init.c - `hearth init`: found a forum, or prepare this node to join one. */
 #include <ctype.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,11 @@
 
 #include "base/limits.h"
 #include "cli/cli.h"
+#include "cli/node_key.h"
+#include "node/joinlink.h"
+#include "node/node.h"
+
+#define JOIN_TIMEOUT_S 30 /* for each place of a link: to connect, and while nothing moves */
 
 /* A new forum's settings: no first posts held for approval (a small community can
  * turn that on when it needs it), and a post that three members flag is hidden until
@@ -72,7 +78,8 @@ static int make_dir(struct cli *c)
     return rc;
 }
 
-/* open_store - create or open DIR/hearth.db, and the author key. */
+/* open_store - create or open DIR/hearth.db, the author key and the node key (so that
+ * `hearth id` has an address to show, and makes no key itself). */
 static int open_store(struct cli *c)
 {
     uint8_t seed[HEARTH_SEED_LEN];
@@ -100,6 +107,8 @@ static int open_store(struct cli *c)
     hkey_from_seed(&c->key, seed);
     explicit_bzero(seed, sizeof seed);
     c->has_key = true;
+    if ((rc = cli_node_seed(c, seed)) == CLI_OK)
+        secret_wipe(seed, sizeof seed);
 done:
     free(key);
     free(db);
@@ -118,8 +127,15 @@ static void print_boards_json(struct cli *c, uint8_t ids[][HEARTH_ID_LEN], size_
     json_array_close(&c->out);
 }
 
+/* What `init --join LINK` did after preparing the replica. */
+struct join_sync {
+    bool done;
+    char address[JOINLINK_MAX];
+    struct sync_stats st;
+};
+
 static int report(struct cli *c, const char *name, bool joined, bool placeholder,
-                  uint8_t boards[][HEARTH_ID_LEN], size_t nboards)
+                  uint8_t boards[][HEARTH_ID_LEN], size_t nboards, const struct join_sync *js)
 {
     char forum[2 * HEARTH_ID_LEN + 1];
     hex_encode(forum, c->forum, HEARTH_ID_LEN);
@@ -135,8 +151,26 @@ static int report(struct cli *c, const char *name, bool joined, bool placeholder
             json_null(&c->out, "resources");
         else
             json_str(&c->out, "resources", placeholder ? "placeholder" : "set");
+        if (js && js->done) {
+            json_object_open(&c->out, "synced");
+            json_str(&c->out, "address", js->address);
+            json_u64(&c->out, "events_received", js->st.events_recv);
+            json_u64(&c->out, "events_accepted", js->st.events_accepted);
+            json_object_close(&c->out);
+        } else {
+            json_null(&c->out, "synced");
+        }
         json_object_close(&c->out);
         return cli_json_flush(c);
+    }
+    if (js && js->done) {
+        char *fname = cli_forum_name(c);
+        fputs("joined '", stdout);
+        cli_print_text(stdout, fname ? fname : "?", NULL);
+        printf("' (%s) in %s\nsynced with %s: %" PRIu64 " events received\n", forum, c->dir,
+               js->address, js->st.events_accepted);
+        free(fname);
+        return CLI_OK;
     }
     if (joined) {
         printf("ready to join forum %s in %s\n"
@@ -213,14 +247,65 @@ static int found(struct cli *c, const char *name, const char *about, const char 
     int rc = publish_resources(c, resources);
     if (rc)
         return rc;
-    return report(c, name, false, resources == NULL, boards, N_BOARDS);
+    return report(c, name, false, resources == NULL, boards, N_BOARDS, NULL);
 }
 
-static int join(struct cli *c, const char *arg)
+/* join_arg - what --join names: a forum id, or a join link (then *link is filled and
+ * *is_link set). Prints and returns an exit code when it is neither. */
+static int join_arg(struct cli *c, const char *arg, uint8_t forum[HEARTH_ID_LEN],
+                    struct joinlink *link, bool *is_link)
 {
-    uint8_t forum[HEARTH_ID_LEN];
-    if (strlen(arg) != 2 * HEARTH_ID_LEN || hex_decode(forum, HEARTH_ID_LEN, arg) != HERR_OK)
-        return cli_error(c, HERR_USAGE, "'%s' is not a forum id (64 hex digits)", arg);
+    const char *why;
+    *is_link = strncmp(arg, "hearth://", 9) == 0;
+    if (!*is_link) {
+        if (strlen(arg) != 2 * HEARTH_ID_LEN || hex_decode(forum, HEARTH_ID_LEN, arg) != HERR_OK)
+            return cli_error(c, HERR_USAGE,
+                             "'%s' is not a forum id (64 hex digits) or a join link (hearth://...)",
+                             arg);
+        return CLI_OK;
+    }
+    if (joinlink_parse(arg, link, &why) != HERR_OK)
+        return cli_error(c, HERR_USAGE, "not a join link: %s", why);
+    if (!link->has_forum)
+        return cli_error(c, HERR_USAGE,
+                         "that is a node's address, not a join link: it has no /FORUM_ID at the "
+                         "end (on that node, 'hearth invite' prints a join link)");
+    memcpy(forum, link->forum, HEARTH_ID_LEN);
+    return CLI_OK;
+}
+
+/* join_sync - one sync with the node of the link, trying its places in turn. */
+static int join_sync(struct cli *c, const struct joinlink *link, struct join_sync *js)
+{
+    uint8_t seed[HEARTH_SEED_LEN];
+    char why[512] = "";
+    herr e = HERR_NET;
+    int rc = cli_node_seed(c, seed);
+    if (rc)
+        return rc;
+    struct hlog log = {.level = HLOG_ERROR, .out = stderr};
+    for (size_t i = 0; i < link->naddrs; i++) {
+        joinlink_address(link, i, js->address, sizeof js->address);
+        if (!c->json && isatty(STDERR_FILENO)) /* a wait of up to 30 s: say what for */
+            fprintf(stderr, "syncing with %s\xe2\x80\xa6\n", link->addrs[i]);
+        memset(&js->st, 0, sizeof js->st);
+        e = node_sync_once(c->store, seed, js->address, JOIN_TIMEOUT_S * 1000, &log, NULL, NULL,
+                           &js->st, why, sizeof why);
+        if (!e)
+            break;
+    }
+    secret_wipe(seed, sizeof seed);
+    if (e)
+        return cli_error(c, e == HERR_BUSY ? HERR_NET : e,
+                         "this node is ready for the forum but could not sync: %s (try again "
+                         "with 'hearth sync ADDRESS' or the same command)",
+                         why[0] ? why : herr_str(e));
+    js->done = true;
+    return CLI_OK;
+}
+
+static int join(struct cli *c, const uint8_t forum[HEARTH_ID_LEN], const struct joinlink *link)
+{
     herr e = store_set_forum(c->store, forum);
     if (e == HERR_STATE) {
         char held[13];
@@ -231,7 +316,10 @@ static int join(struct cli *c, const char *arg)
     if (e)
         return cli_store_error(c, e, NULL);
     memcpy(c->forum, forum, HEARTH_ID_LEN);
-    return report(c, NULL, true, false, NULL, 0);
+    struct join_sync js;
+    memset(&js, 0, sizeof js);
+    int rc = link ? join_sync(c, link, &js) : CLI_OK;
+    return rc ? rc : report(c, NULL, true, false, NULL, 0, &js);
 }
 
 static int run(struct cli *c)
@@ -239,11 +327,14 @@ static int run(struct cli *c)
     const char *name = cli_opt(c, "forum"), *about = cli_opt(c, "about");
     const char *joining = cli_opt(c, "join"), *resources = cli_opt(c, "resources");
     char *asked = NULL;
+    uint8_t forum[HEARTH_ID_LEN];
+    struct joinlink link;
+    bool is_link = false;
     int rc;
     if (!name == !joining)
         return cli_error(c, HERR_USAGE,
                          "give --forum NAME to found a forum, or --join "
-                         "FORUM_ID to join one");
+                         "LINK or FORUM_ID to join one");
     if (joining && (about || resources))
         return cli_error(c, HERR_USAGE, "--%s goes with --forum", about ? "about" : "resources");
     if (name && (rc = cli_check_text(c, "forum name", name, strlen(name), HEARTH_MAX_NAME, false)))
@@ -252,6 +343,9 @@ static int run(struct cli *c)
         return rc;
     if (resources &&
         (rc = cli_check_text(c, "resources", resources, strlen(resources), HEARTH_MAX_TEXT, true)))
+        return rc;
+    /* A bad link is refused before anything is made. */
+    if (joining && (rc = join_arg(c, joining, forum, &link, &is_link)))
         return rc;
     if ((rc = cli_resolve_dir(c)) || (rc = make_dir(c)) || (rc = open_store(c)))
         return rc;
@@ -272,7 +366,7 @@ static int run(struct cli *c)
         free(asked);
         return rc;
     }
-    return join(c, joining);
+    return join(c, forum, is_link ? &link : NULL);
 }
 
 static const struct cli_option options[] = {
@@ -280,7 +374,9 @@ static const struct cli_option options[] = {
     {"about", 0, "TEXT", "what the new forum is for"},
     {"resources", 0, "TEXT",
      "crisis resources shown on every page: helplines, when moderators are on duty"},
-    {"join", 0, "FORUM_ID", "prepare this node for the existing forum FORUM_ID"},
+    {"join", 0, "LINK",
+     "join the forum of a join link (hearth invite) and sync with its node; or "
+     "prepare this node for the forum FORUM_ID"},
     {NULL, 0, NULL, NULL},
 };
 
@@ -288,13 +384,15 @@ const struct cli_command cmd_init = {
     .name = "init",
     .run = run,
     .group = "start",
-    .summary = "found a forum, or prepare this node to join one",
-    .synopsis = "(--forum NAME [--about TEXT] [--resources TEXT] | --join FORUM_ID)",
-    .details = "Creates the data directory (mode 0700) with the forum's database and your\n"
-               "author key. --forum founds a forum with boards for welcome, lived experience,\n"
-               "carers, information and advice, and everyday life, and its crisis resources\n"
-               "(--resources, asked for on a terminal; else a placeholder that says this forum\n"
-               "is not a crisis service). --join prepares an empty replica that accepts only\n"
-               "that forum's events (running it again is harmless).",
+    .summary = "found a forum, or join one (by a join link or its id)",
+    .synopsis = "(--forum NAME [--about TEXT] [--resources TEXT] | --join LINK|FORUM_ID)",
+    .details = "Creates the data directory (mode 0700) with the forum's database, your\n"
+               "author key and the node's transport key. --forum founds a forum with boards\n"
+               "for welcome, lived experience, carers, information and advice, and everyday\n"
+               "life, and its crisis resources (--resources, asked for on a terminal; else a\n"
+               "placeholder that says this forum is not a crisis service). --join FORUM_ID\n"
+               "prepares an empty replica that accepts only that forum's events (running it\n"
+               "again is harmless); --join LINK (a join link from 'hearth invite' on a node of\n"
+               "the forum) also syncs with that node at once, over CURVE with the link's key.",
     .options = options,
 };

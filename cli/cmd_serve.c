@@ -187,9 +187,13 @@ static int serve(struct cli *c, const struct config *cfgp)
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     struct web *w = NULL;
+    char *owner_key = NULL;
     if (cfg.web) {
         char *db = cli_path(c, "hearth.db");
+        /* The owner's login (`hearth open`) signs with the node's author key, if any. */
+        owner_key = c->has_key ? cli_path(c, "author.key") : NULL;
         struct web_config wc = {.db_path = db,
+                                .owner_key_path = owner_key,
                                 .open_join = cfg.web_open_join,
                                 .metrics = show_stats,
                                 .metrics_ctx = n,
@@ -203,14 +207,21 @@ static int serve(struct cli *c, const struct config *cfgp)
         free(db);
         if (e) {
             node_destroy(&n);
+            free(owner_key);
             return cli_error(c, e, "cannot start the web pages: %s", db ? why : "out of memory");
         }
         web_addresses(&log, cfg.web_listen, web_port(w), cfg.web_tls_cert[0] != '\0');
+        if (cli_note_web(c, cfg.web_listen, web_port(w), cfg.web_tls_cert[0] != '\0',
+                         cfg.web_open_join) != HERR_OK)
+            hlog(&log, HLOG_WARN,
+                 "web: cannot note the pages' address for hearth invite and open: %s",
+                 store_errmsg(c->store));
     }
     struct metrics_server *ms = NULL;
     if (cfg.metrics_listen[0]) {
         if ((e = metrics_server_new(&ms, cfg.metrics_listen, show_stats, n, &why))) {
             web_destroy(&w);
+            free(owner_key);
             node_destroy(&n);
             return cli_error(c, e, "cannot serve the metrics: %s", why);
         }
@@ -223,7 +234,10 @@ static int serve(struct cli *c, const struct config *cfgp)
         hlog(&log, HLOG_INFO, "address %s", addr);
     e = node_run(n, &stop_requested);
     metrics_server_destroy(&ms);
+    if (w && cli_note_web(c, NULL, 0, false, false) != HERR_OK)
+        hlog(&log, HLOG_WARN, "web: cannot forget the pages' address: %s", store_errmsg(c->store));
     web_destroy(&w);
+    free(owner_key);
     node_destroy(&n);
     return e ? cli_error(c, e, "the node stopped: %s", herr_str(e)) : CLI_OK;
 }

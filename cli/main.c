@@ -38,6 +38,7 @@
     X(export)                                                                                      \
     X(import)                                                                                      \
     X(serve)                                                                                       \
+    X(open)                                                                                        \
     X(sync)                                                                                        \
     X(peers)                                                                                       \
     X(repair)                                                                                      \

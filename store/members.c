@@ -10,7 +10,7 @@
 #include "store/store_int.h"
 
 /* No 0/O, 1/I/L: a code is read off a poster. 31 symbols, so 16 carry ~79 bits. */
-static const char code_alphabet[] = "23456789ABCDEFGHJKMNPQRSTUVWXYZ";
+static const char code_alphabet[] = STORE_INVITE_ALPHABET;
 
 /* A code may need a new draw if it meets an existing one; with 79 bits it never
  * does, but a bound keeps the loop honest. */
@@ -414,4 +414,83 @@ herr store_seen_set(struct store *s, const uint8_t pk[HEARTH_PK_LEN], const char
     /* Stored as SQLite's int64, bit for bit: the value is the front end's. */
     sqlite3_bind_int64(q, 3, (int64_t)value);
     return sq_exec(s, q, "cannot save a reading mark");
+}
+
+/* ---- the owner's login links ---- */
+
+static void owner_token_key(char key[sizeof STORE_OWNER_TOKEN_PREFIX + 2 * HEARTH_ID_LEN],
+                            const uint8_t token[STORE_OWNER_TOKEN_LEN])
+{
+    uint8_t h[HEARTH_ID_LEN];
+    char hex[2 * HEARTH_ID_LEN + 1];
+    hash_id(h, token, STORE_OWNER_TOKEN_LEN);
+    hex_encode(hex, h, sizeof h);
+    snprintf(key, sizeof STORE_OWNER_TOKEN_PREFIX + 2 * HEARTH_ID_LEN, "%s%s",
+             STORE_OWNER_TOKEN_PREFIX, hex);
+}
+
+#define OWNER_SWEEP_MAX 64 /* expired tokens forgotten at one add */
+
+struct owner_sweep {
+    uint64_t now;
+    size_t n;
+    char keys[OWNER_SWEEP_MAX][sizeof STORE_OWNER_TOKEN_PREFIX + 2 * HEARTH_ID_LEN];
+};
+
+static herr owner_expired(void *ctx, const char *key, const char *value)
+{
+    struct owner_sweep *w = ctx;
+    if (w->n < OWNER_SWEEP_MAX && strtoull(value, NULL, 10) <= w->now &&
+        strlen(key) < sizeof w->keys[0])
+        snprintf(w->keys[w->n++], sizeof w->keys[0], "%s", key);
+    return HERR_OK;
+}
+
+herr store_owner_token_add(struct store *s, const uint8_t token[STORE_OWNER_TOKEN_LEN],
+                           uint64_t now_ms, uint64_t expires_ms)
+{
+    char key[sizeof STORE_OWNER_TOKEN_PREFIX + 2 * HEARTH_ID_LEN], value[24];
+    if (expires_ms <= now_ms)
+        return store_fail(s, HERR_USAGE, "a login link must expire after it is made");
+    struct owner_sweep *w = calloc(1, sizeof *w);
+    if (!w)
+        return HERR_NOMEM;
+    w->now = now_ms;
+    herr e = store_meta_each(s, STORE_OWNER_TOKEN_PREFIX, owner_expired, w);
+    for (size_t i = 0; !e && i < w->n; i++)
+        if ((e = store_meta_delete(s, w->keys[i])) == HERR_NOT_FOUND)
+            e = HERR_OK; /* taken meanwhile */
+    free(w);
+    if (e)
+        return e;
+    owner_token_key(key, token);
+    snprintf(value, sizeof value, "%llu", (unsigned long long)expires_ms);
+    return store_meta_set(s, key, value);
+}
+
+herr store_owner_token_take(struct store *s, const char *hex, uint64_t now_ms)
+{
+    uint8_t token[STORE_OWNER_TOKEN_LEN];
+    char key[sizeof STORE_OWNER_TOKEN_PREFIX + 2 * HEARTH_ID_LEN], *value = NULL;
+    if (!hex || strlen(hex) != 2 * STORE_OWNER_TOKEN_LEN ||
+        hex_decode(token, sizeof token, hex) != HERR_OK)
+        return store_fail(s, HERR_DENIED, "not a login token");
+    owner_token_key(key, token);
+    secret_wipe(token, sizeof token);
+    herr e = store_meta_get(s, key, &value);
+    if (e == HERR_NOT_FOUND)
+        return store_fail(s, HERR_DENIED, "no such login token: it was used, or never made here");
+    if (e)
+        return e;
+    uint64_t expires = strtoull(value, NULL, 10);
+    free(value);
+    /* Deleting it is what takes it: of two racing requests, one deletes it. */
+    e = store_meta_delete(s, key);
+    if (e == HERR_NOT_FOUND)
+        return store_fail(s, HERR_DENIED, "no such login token: it was used, or never made here");
+    if (e)
+        return e;
+    if (expires <= now_ms)
+        return store_fail(s, HERR_DENIED, "the login token has expired");
+    return HERR_OK;
 }

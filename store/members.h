@@ -40,6 +40,7 @@
  * in groups (ABCD-EFGH-JKMN-PQRS): checks upper-case what they are given and ignore
  * '-' and spaces. */
 #define STORE_INVITE_CODE_LEN 16
+#define STORE_INVITE_ALPHABET "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 
 /* ---- accounts ---- */
 
@@ -99,6 +100,28 @@ HEARTH_MUST_CHECK herr store_invite_revoke(struct store *s, const char *code);
 /* store_invite_check - HERR_OK when `code` (any case, '-' and spaces ignored) is
  * usable at now_ms, else HERR_DENIED with the reason in store_errmsg. */
 HEARTH_MUST_CHECK herr store_invite_check(struct store *s, const char *code, uint64_t now_ms);
+
+/* ---- the owner's login links ---- */
+
+/* `hearth open` signs the owner of a node in to its own web pages with a link that
+ * holds a random token of STORE_OWNER_TOKEN_LEN bytes (hex in the link). The hub keeps
+ * only its BLAKE2b-256 hash, with an expiry, in the local settings (key
+ * STORE_OWNER_TOKEN_PREFIX + hex of the hash, value the expiry in ms): a stolen
+ * database holds no usable token. A token works once: taking it deletes it, and of
+ * two requests racing with one token only one deletes it. */
+#define STORE_OWNER_TOKEN_LEN 32
+#define STORE_OWNER_TOKEN_PREFIX "owner-login:"
+
+/* store_owner_token_add - remember token until expires_ms, and forget the tokens
+ * expired at now_ms. HERR_USAGE when expires_ms is not after now_ms. */
+HEARTH_MUST_CHECK herr store_owner_token_add(struct store *s,
+                                             const uint8_t token[STORE_OWNER_TOKEN_LEN],
+                                             uint64_t now_ms, uint64_t expires_ms);
+
+/* store_owner_token_take - HERR_OK, once, when hex is the hex of a remembered token
+ * unexpired at now_ms; it is forgotten then. HERR_DENIED otherwise (malformed,
+ * unknown, used or expired: store_errmsg says which). */
+HEARTH_MUST_CHECK herr store_owner_token_take(struct store *s, const char *hex, uint64_t now_ms);
 
 /* ---- reading state ---- */
 

@@ -1100,6 +1100,39 @@ static void do_join(struct req *r)
         page_join(&r->h, &r->page, code, login, name, problem);
 }
 
+static bool from_loopback(struct MHD_Connection *conn);
+
+/* do_owner - the one-time link of `hearth open`: the node's owner, on this machine,
+ * signed in as the node's own author. */
+static void do_owner(struct req *r)
+{
+    uint8_t seed[HEARTH_SEED_LEN];
+    if (!r->w->cfg.owner_key_path)
+        return fail_page(r, 404, "there is no such page");
+    if (!from_loopback(r->conn)) {
+        hlog(r->w->log, HLOG_WARN, "web: an owner's login link refused from %s (not this machine)",
+             r->addr);
+        return fail_page(r, 403, "the owner's login link works only on the hub's own machine");
+    }
+    herr e = store_owner_token_take(r->st, arg(r, "token"), now_ms());
+    if (e == HERR_DENIED) {
+        hlog(r->w->log, HLOG_INFO, "web: an owner's login link refused: %s", store_errmsg(r->st));
+        return fail_page(r, 403,
+                         "this login link was used already or has expired: run 'hearth open' "
+                         "again for a new one");
+    }
+    if (e)
+        return store_problem(r, e);
+    if ((e = seed_file_load(r->w->cfg.owner_key_path, false, seed, NULL))) {
+        hlog(r->w->log, HLOG_ERROR, "web: the owner's key %s: %s", r->w->cfg.owner_key_path,
+             herr_str(e));
+        return fail_page(r, 500, "the node's author key could not be read");
+    }
+    hlog(r->w->log, HLOG_INFO, "web: the node's owner signed in");
+    start_session(r, seed, "owner");
+    secret_wipe(seed, sizeof seed);
+}
+
 static void do_logout(struct req *r)
 {
     sessions_end(r->w->sessions, r->sess.token);
@@ -1155,6 +1188,7 @@ static const struct route routes[] = {
     {"/about", false, R_GET, get_about, NULL},
     {"/login", false, R_GET | R_POST, do_login, NULL},
     {"/join", false, R_GET | R_POST, do_join, NULL},
+    {"/owner", false, R_GET, do_owner, NULL},
     {"/new/", true, R_GET | R_POST | R_MEMBER, NULL, do_new},
     {"/reply/", true, R_POST | R_MEMBER, NULL, do_reply},
     {"/edit/", true, R_GET | R_POST | R_MEMBER, NULL, do_edit},

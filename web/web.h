@@ -11,7 +11,10 @@
  * Each request takes one of WEB_POOL store connections (SQLite WAL: readers never
  * wait for the node's writes; a write waits for SQLite's one write lock). Members log
  * in with a login and passphrase (web/session.h); their keys are sealed in the store
- * (store/members.h) and unsealed only into a session's guarded memory.
+ * (store/members.h) and unsealed only into a session's guarded memory. The node's
+ * owner, on the node's own machine, logs in with a one-time link from `hearth open`
+ * instead, as the node's own author: no account, no passphrase; the link is refused
+ * from any address but loopback.
  *
  * Security (docs/SECURITY.md, "The web pages"): one escaper (web/html.h); a CSRF
  * token in every form, checked with the Origin header on every POST; state changes by
@@ -56,6 +59,11 @@ struct web_config {
     char tls_cert[256];  /* PEM files; both empty: plain HTTP */
     char tls_key[256];
     bool open_join; /* visitors may join without an invite */
+    /* The node's own author key (DIR/author.key), with which /owner?token=T signs its
+     * owner in after `hearth open` (store_owner_token_take), from this machine only;
+     * read at each such login, never kept outside the session. NULL: no owner login.
+     * Owned by the caller, who keeps it until web_destroy. */
+    const char *owner_key_path;
     /* For benchmarks only: a fixed page of this many bytes at /bench-fixed, answered
      * through the same path as a page, to measure the server's ceiling (`hearth serve`
      * takes it from $HEARTH_BENCH_FIXED_PAGE). 0: no such page. */

@@ -328,6 +328,51 @@ static void test_local_only(void **state)
     fx_free(f);
 }
 
+static herr count_meta(void *ctx, const char *key, const char *value)
+{
+    (void)key, (void)value;
+    ++*(int *)ctx;
+    return HERR_OK;
+}
+
+/* The owner's login tokens: kept hashed, taken once, not after expiry, and the
+ * expired ones forgotten at the next add. */
+static void test_owner_tokens(void **state)
+{
+    struct fx *f = fx_new("members_owner");
+    uint8_t t1[STORE_OWNER_TOKEN_LEN], t2[STORE_OWNER_TOKEN_LEN], t3[STORE_OWNER_TOKEN_LEN];
+    char h1[2 * STORE_OWNER_TOKEN_LEN + 1], h2[sizeof h1], h3[sizeof h1], *v = NULL;
+    memset(t1, 1, sizeof t1), memset(t2, 2, sizeof t2), memset(t3, 3, sizeof t3);
+    hex_encode(h1, t1, sizeof t1), hex_encode(h2, t2, sizeof t2), hex_encode(h3, t3, sizeof t3);
+    assert_int_equal(store_owner_token_add(f->s, t1, NOW, NOW), HERR_USAGE);
+    assert_int_equal(store_owner_token_add(f->s, t1, NOW, NOW + 600000), HERR_OK);
+    assert_int_equal(store_owner_token_add(f->s, t2, NOW, NOW + 1000), HERR_OK);
+    /* Not the token itself in the store: only its hash. */
+    char key[128];
+    snprintf(key, sizeof key, "%s%s", STORE_OWNER_TOKEN_PREFIX, h1);
+    assert_int_equal(store_meta_get(f->s, key, &v), HERR_NOT_FOUND);
+    /* Once. */
+    assert_int_equal(store_owner_token_take(f->s, h1, NOW + 1), HERR_OK);
+    assert_int_equal(store_owner_token_take(f->s, h1, NOW + 2), HERR_DENIED);
+    assert_non_null(strstr(store_errmsg(f->s), "used"));
+    /* Not after its expiry (and gone then too). */
+    assert_int_equal(store_owner_token_take(f->s, h2, NOW + 1000), HERR_DENIED);
+    assert_non_null(strstr(store_errmsg(f->s), "expired"));
+    assert_int_equal(store_owner_token_take(f->s, h2, NOW), HERR_DENIED);
+    /* Unknown, malformed. */
+    assert_int_equal(store_owner_token_take(f->s, h3, NOW), HERR_DENIED);
+    assert_int_equal(store_owner_token_take(f->s, "zz", NOW), HERR_DENIED);
+    assert_int_equal(store_owner_token_take(f->s, NULL, NOW), HERR_DENIED);
+    /* An expired one that nobody took is forgotten at the next add. */
+    assert_int_equal(store_owner_token_add(f->s, t3, NOW, NOW + 10), HERR_OK);
+    assert_int_equal(store_owner_token_add(f->s, t1, NOW + 20, NOW + 600000), HERR_OK);
+    int n = 0;
+    assert_int_equal(store_meta_each(f->s, STORE_OWNER_TOKEN_PREFIX, count_meta, &n), HERR_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(store_owner_token_take(f->s, h1, NOW + 30), HERR_OK);
+    fx_free(f);
+}
+
 int main(void)
 {
     uint8_t seed[32];
@@ -342,9 +387,10 @@ int main(void)
     testutil_seed(seed, 34);
     hkey_from_seed(&B, seed);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_accounts),   cmocka_unit_test(test_invite_who),
-        cmocka_unit_test(test_invite_use), cmocka_unit_test(test_invite_expired_revoked),
-        cmocka_unit_test(test_seen),       cmocka_unit_test(test_local_only),
+        cmocka_unit_test(test_accounts),     cmocka_unit_test(test_invite_who),
+        cmocka_unit_test(test_invite_use),   cmocka_unit_test(test_invite_expired_revoked),
+        cmocka_unit_test(test_seen),         cmocka_unit_test(test_local_only),
+        cmocka_unit_test(test_owner_tokens),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,8 +9,9 @@ import { accessibility } from './a11y.mjs';
 import { hostile } from './hostile.mjs';
 import { care } from './care.mjs';
 import { messages } from './messages.mjs';
+import { owner } from './owner.mjs';
 
-// Phases to run after the journeys, comma-separated (care,messages,a11y,hostile): all
+// Phases to run after the journeys, comma-separated (care,messages,owner,a11y,hostile): all
 // when none is given.
 const only = process.argv[2] ? process.argv[2].split(',') : null;
 const want = (name) => !only || only.includes(name);
@@ -31,6 +32,7 @@ try {
   await phase('journeys', journeys);
   if (want('care')) await phase('moderation and admin', care);
   if (want('messages')) await phase('messages with the moderators', messages);
+  if (want('owner')) await phase('the owner in their own browser (hearth open)', owner);
   if (want('a11y')) await phase('axe', accessibility);
   if (want('hostile')) await phase('hostile input', hostile);
 } catch (e) {
