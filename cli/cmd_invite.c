@@ -137,6 +137,12 @@ static void svg_line(FILE *f, double x, double y, double size, const char *weigh
     fputs("</text>\n", f);
 }
 
+/* svg_say - svg_line for a whole string. */
+static void svg_say(FILE *f, double x, double y, double size, const char *weight, const char *s)
+{
+    svg_line(f, x, y, size, weight, s, strlen(s));
+}
+
 /* svg_wrapped - s in lines of at most `width` bytes (broken at spaces where it can,
  * never inside a UTF-8 sequence), from y down, at most max_lines; returns the next y. */
 static double svg_wrapped(FILE *f, double x, double y, double size, const char *s, size_t width,
@@ -198,33 +204,33 @@ static bool poster(FILE *f, const struct invitation *v)
     fputs("</title>\n", f);
     svg_line(f, 15, y, 12, "bold", name, strlen(name));
     y += 9;
-    svg_line(f, 15, y, 5.5, "normal", "A peer-support forum that works without the internet.", 99);
+    svg_say(f, 15, y, 5.5, "normal", "A peer-support forum that works without the internet.");
     y += 8;
     if (v->phone[0]) {
         ok = ok && svg_qr(f, "qr-phone", v->phone, 15, y, 80);
-        svg_line(f, 100, y + 12, 6, "bold", "On a phone", 10);
-        svg_line(f, 100, y + 21, 4.5, "normal", "Join this hub's Wi-Fi, then scan", 99);
-        svg_line(f, 100, y + 27, 4.5, "normal", "the code or open:", 99);
+        svg_say(f, 100, y + 12, 6, "bold", "On a phone");
+        svg_say(f, 100, y + 21, 4.5, "normal", "Join this hub's Wi-Fi, then scan");
+        svg_say(f, 100, y + 27, 4.5, "normal", "the code or open:");
         y = svg_wrapped(f, 100, y + 35, 4.5, v->phone, 36, 3);
         if (v->link.invite[0]) {
-            svg_line(f, 100, y + 3, 4.5, "normal", "invite code (works once):", 99);
+            svg_say(f, 100, y + 3, 4.5, "normal", "invite code (works once):");
             svg_line(f, 100, y + 10, 5.5, "bold", v->link.invite, STORE_INVITE_CODE_LEN);
         }
         y = 37 + 8 + 85;
     }
     ok = ok && svg_qr(f, "qr-link", v->text, 15, y, 60);
-    svg_line(f, 80, y + 10, 6, "bold", "On a laptop with hearth", 99);
-    svg_line(f, 80, y + 18, 4.2, "normal", "Scan, or type: hearth init --join LINK", 99);
+    svg_say(f, 80, y + 10, 6, "bold", "On a laptop with hearth");
+    svg_say(f, 80, y + 18, 4.2, "normal", "Scan, or type: hearth init --join LINK");
     y = svg_wrapped(f, 80, y + 25, 3.2, v->text, 52, 6);
     y = (y > 37 + 8 + 85 + 65 ? y : (v->phone[0] ? 37 + 8 + 85 + 65 : 37 + 8 + 65)) + 6;
     fprintf(f,
             "<rect x=\"12\" y=\"%.1f\" width=\"186\" height=\"%.1f\" fill=\"none\" "
             "stroke=\"#000\" stroke-width=\"0.6\"/>\n",
             y - 7, 297 - y - 2);
-    svg_line(f, 15, y, 5.5, "bold", "If you need help now", 99);
+    svg_say(f, 15, y, 5.5, "bold", "If you need help now");
     y += 8;
     if (!v->resources || !cli_contains_nocase(v->resources, CLI_NOT_A_CRISIS_SERVICE)) {
-        svg_line(f, 15, y, 4.2, "normal", CLI_NOT_A_CRISIS_SERVICE, 99);
+        svg_say(f, 15, y, 4.2, "normal", CLI_NOT_A_CRISIS_SERVICE);
         y += 6;
     }
     svg_wrapped(f, 15, y, 4.2, v->resources ? v->resources : "", 80, (int)((292 - y) / 5.7));
