@@ -553,51 +553,25 @@ const char *cli_board_name(struct cli *c, const uint8_t id[HEARTH_ID_LEN])
     return NULL;
 }
 
-/* An author key prefix being looked for in the events held. */
-struct author_search {
-    char prefix[2 * HEARTH_PK_LEN + 1];
-    size_t n, found;
-    uint8_t pk[HEARTH_PK_LEN];
-};
-
-static herr author_match(void *ctx, const uint8_t *env, size_t len)
-{
-    struct author_search *a = ctx;
-    struct event ev;
-    char hex[2 * HEARTH_PK_LEN + 1];
-    if (event_parse(&ev, env, len, NULL) != HERR_OK)
-        return HERR_OK;
-    hex_encode(hex, ev.author, HEARTH_PK_LEN);
-    if (memcmp(hex, a->prefix, a->n) != 0 ||
-        (a->found && memcmp(a->pk, ev.author, HEARTH_PK_LEN) == 0))
-        return HERR_OK;
-    memcpy(a->pk, ev.author, HEARTH_PK_LEN);
-    /* Two different keys are enough to know the prefix is ambiguous. */
-    return ++a->found > 1 ? HERR_AMBIGUOUS : HERR_OK;
-}
-
 int cli_resolve_author(struct cli *c, const char *arg, uint8_t pk[HEARTH_PK_LEN])
 {
-    struct author_search a = {.n = strlen(arg)};
+    char prefix[2 * HEARTH_PK_LEN + 1];
+    size_t n = strlen(arg);
     if (!is_hex_prefix(arg))
         return cli_error(c, HERR_USAGE, "'%s' is not an author key (4 to 64 hex digits)", arg);
-    for (size_t i = 0; i <= a.n; i++)
-        a.prefix[i] = (char)tolower((unsigned char)arg[i]);
-    if (a.n == 2 * HEARTH_PK_LEN)
-        return hex_decode(pk, HEARTH_PK_LEN, a.prefix) == HERR_OK
+    for (size_t i = 0; i <= n; i++)
+        prefix[i] = (char)tolower((unsigned char)arg[i]);
+    if (n == 2 * HEARTH_PK_LEN)
+        return hex_decode(pk, HEARTH_PK_LEN, prefix) == HERR_OK
                    ? CLI_OK
                    : cli_error(c, HERR_USAGE, "'%s' is not an author key", arg);
-    /* A prefix names someone this node has heard from. The store has no index of
-     * authors by key, so this walks the events; a command runs it once. */
-    herr e = store_export(c->store, author_match, &a);
+    /* A prefix names someone this node has heard from: an author of an event held. */
+    herr e = store_author_find(c->store, prefix, pk);
     if (e == HERR_AMBIGUOUS)
         return cli_error(c, e, "'%s': ambiguous author key, give more digits", arg);
-    if (e)
-        return cli_store_error(c, e, NULL);
-    if (!a.found)
+    if (e == HERR_NOT_FOUND)
         return cli_error(c, HERR_NOT_FOUND, "'%s': no author with that key here", arg);
-    memcpy(pk, a.pk, HEARTH_PK_LEN);
-    return CLI_OK;
+    return e ? cli_store_error(c, e, NULL) : CLI_OK;
 }
 
 char *cli_forum_name(struct cli *c)

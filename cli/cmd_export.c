@@ -10,31 +10,10 @@
 
 #include "cli/cli.h"
 #include "store/bundle.h"
-#include "store/event.h"
-
-struct export
-{
-    struct bundle_writer *w;
-    uint64_t since; /* ms; 0: everything */
-};
-
-/* dated - the kinds --since leaves out when older: what people write. Everything else
- * (the genesis, boards, profiles, roles, moderation, retractions, settings, resources)
- * is few and is what makes sense of the rest, so it always goes. */
-static bool dated(uint32_t kind)
-{
-    return kind == EK_POST || kind == EK_REPLY || kind == EK_EDIT || kind == EK_REACT ||
-           kind == EK_FLAG;
-}
 
 static herr write_one(void *ctx, const uint8_t *env, size_t len)
 {
-    struct export *x = ctx;
-    struct event ev;
-    if (x->since && event_parse(&ev, env, len, NULL) == HERR_OK && dated(ev.kind) &&
-        ev.created < x->since)
-        return HERR_OK;
-    return bundle_write(x->w, env, len);
+    return bundle_write(ctx, env, len);
 }
 
 /* write_bundle - the whole bundle on f; sets *count. */
@@ -44,8 +23,7 @@ static int write_bundle(struct cli *c, FILE *f, const char *name, uint64_t since
     herr e = bundle_writer_new(&w, f, c->forum);
     if (e)
         return cli_error(c, e, "%s: %s", name, herr_str(e));
-    struct export x = {w, since};
-    e = store_export(c->store, write_one, &x);
+    e = store_export_since(c->store, since, write_one, w);
     if (e) {
         bundle_writer_destroy(&w);
         /* A failure of ours (a write) or of the store (a read). */

@@ -144,42 +144,11 @@ static int act(struct cli *c, const struct action *a)
 
 /* ---- the queue ---- */
 
-/* A flag's reason, for the post it flags. */
-struct flag_note {
-    size_t post; /* index in the queue */
-    char *reason;
-};
-
+/* The queue as the store gives it: each post with its flags' reasons. */
 struct queue {
     struct store_post *p;
     size_t n;
-    struct flag_note *notes;
-    size_t nnotes;
 };
-
-/* note_flag - keep the reason of a flag on a queued post. The store gives the queue
- * and the count of standing flags, not their reasons; a flag's reason is in its event,
- * and a flag taken back has lost its body, so only standing reasons are found. */
-static herr note_flag(void *ctx, const uint8_t *env, size_t len)
-{
-    struct queue *q = ctx;
-    struct event ev;
-    if (event_parse(&ev, env, len, NULL) != HERR_OK || ev.kind != EK_FLAG || !ev.b.reason.p)
-        return HERR_OK;
-    for (size_t i = 0; i < q->n; i++) {
-        if (memcmp(q->p[i].id, ev.ref, HEARTH_ID_LEN) != 0 ||
-            memcmp(q->p[i].author, ev.author, HEARTH_PK_LEN) == 0)
-            continue;
-        struct flag_note *grown = realloc(q->notes, (q->nnotes + 1) * sizeof *grown);
-        if (!grown)
-            return HERR_NOMEM;
-        q->notes = grown;
-        if (!(q->notes[q->nnotes].reason = strndup(ev.b.reason.p, ev.b.reason.n)))
-            return HERR_NOMEM;
-        q->notes[q->nnotes++].post = i;
-    }
-    return HERR_OK;
-}
 
 static void queue_json(struct cli *c, const struct queue *q)
 {
@@ -190,9 +159,8 @@ static void queue_json(struct cli *c, const struct queue *q)
         json_str(j, "why", q->p[i].status == POST_HELD ? "held" : "flagged");
         json_u64(j, "flags", q->p[i].flags);
         json_array_open(j, "flag_reasons");
-        for (size_t k = 0; k < q->nnotes; k++)
-            if (q->notes[k].post == i)
-                json_str(j, NULL, q->notes[k].reason);
+        for (size_t k = 0; k < q->p[i].n_flag_reasons; k++)
+            json_str(j, NULL, q->p[i].flag_reasons[k]);
         json_array_close(j);
         cli_json_post(c, "post", &q->p[i]);
         json_object_close(j);
@@ -231,11 +199,9 @@ static void queue_item(struct cli *c, const struct queue *q, size_t i)
         cli_print_excerpt(stdout, p->title ? p->title : p->text, 100);
     }
     fputs("\n", stdout);
-    for (size_t k = 0; k < q->nnotes; k++) {
-        if (q->notes[k].post != i)
-            continue;
+    for (size_t k = 0; k < p->n_flag_reasons; k++) {
         fputs("              flag: ", stdout);
-        cli_print_excerpt(stdout, q->notes[k].reason, 200);
+        cli_print_excerpt(stdout, p->flag_reasons[k], 200);
         fputs("\n", stdout);
     }
 }
@@ -251,12 +217,10 @@ static int queue(struct cli *c)
     herr e = store_mod_queue(c->store, &q.p, &q.n);
     if (e)
         return cli_store_error(c, e, NULL);
-    if (q.n && (e = store_export(c->store, note_flag, &q)))
-        rc = cli_store_error(c, e, NULL);
-    if (!rc && c->json) {
+    if (c->json) {
         queue_json(c, &q);
         rc = cli_json_flush(c);
-    } else if (!rc) {
+    } else {
         printf("%zu waiting for a moderator\n", q.n);
         for (size_t i = 0; i < q.n; i++)
             queue_item(c, &q, i);
@@ -264,9 +228,6 @@ static int queue(struct cli *c)
             printf("\nhearth read ID shows one in its thread; then hearth mod approve, hide,\n"
                    "unhide or remove ID --reason TEXT\n");
     }
-    for (size_t k = 0; k < q.nnotes; k++)
-        free(q.notes[k].reason);
-    free(q.notes);
     store_posts_free(q.p, q.n);
     return rc;
 }

@@ -104,6 +104,9 @@ void store_posts_free(struct store_post *p, size_t n)
         free(p[i].mod_reason);
         for (int r = 0; r < STORE_MAX_ROLES; r++)
             free(p[i].role_about[r]);
+        for (size_t r = 0; r < p[i].n_flag_reasons; r++)
+            free(p[i].flag_reasons[r]);
+        free(p[i].flag_reasons);
     }
     if (n > 0 && p[0].list_base == p)
         free(p);
@@ -750,6 +753,14 @@ herr store_resolve(struct store *s, const char *prefix, uint8_t id[HEARTH_ID_LEN
                         "event");
 }
 
+herr store_author_find(struct store *s, const char *prefix, uint8_t pk[HEARTH_PK_LEN])
+{
+    s->err[0] = '\0';
+    return match_prefix(s,
+                        "SELECT DISTINCT author FROM events WHERE author BETWEEN ?1 AND ?2 LIMIT 2",
+                        prefix, pk, "author");
+}
+
 herr store_board_find(struct store *s, const char *name, uint8_t id[HEARTH_ID_LEN])
 {
     sqlite3_stmt *q = NULL;
@@ -903,14 +914,24 @@ static herr emit_all(struct store *s, const struct i64vec *evs, store_event_fn f
 
 herr store_export(struct store *s, store_event_fn fn, void *ctx)
 {
+    return store_export_since(s, 0, fn, ctx);
+}
+
+herr store_export_since(struct store *s, uint64_t since_ms, store_event_fn fn, void *ctx)
+{
     struct i64vec evs = {0};
     sqlite3_stmt *q = NULL;
     s->err[0] = '\0';
     herr e = store_read_begin(s);
     if (!e)
-        e = prepare(s, "SELECT arrival FROM events ORDER BY " PRIORITY_SQL ", created, id", &q);
-    if (!e)
+        e = prepare(s,
+                    "SELECT arrival FROM events WHERE ?1 = 0 OR kind NOT IN (3, 4, 5, 7, 8) OR "
+                    "created >= ?1 ORDER BY " PRIORITY_SQL ", created, id",
+                    &q);
+    if (!e) {
+        sqlite3_bind_int64(q, 1, (int64_t)(since_ms > INT64_MAX ? INT64_MAX : since_ms));
         e = sq_collect(s, q, &evs, "cannot list events");
+    }
     sqlite3_finalize(q);
     if (!e)
         e = emit_all(s, &evs, fn, ctx);
@@ -1474,6 +1495,36 @@ herr store_mentions(struct store *s, const uint8_t author[HEARTH_PK_LEN], uint64
     return e;
 }
 
+/* flag_reasons - p->flag_reasons, as store_mod_queue gives them. */
+static herr flag_reasons(struct store *s, struct store_post *p)
+{
+    sqlite3_stmt *q = NULL;
+    bool oom = false;
+    int rc = SQLITE_DONE;
+    herr e = prepare(s,
+                     "SELECT f.reason FROM events p JOIN events x ON x.ref_ev = p.arrival JOIN "
+                     "flags f ON f.ev = x.arrival WHERE p.id = ?1 AND x.kind = 8 AND f.live = 1 "
+                     "AND f.author != p.author AND f.reason IS NOT NULL ORDER BY x.created, x.id",
+                     &q);
+    if (!e) {
+        sq_bind_id(q, 1, p->id);
+        while (!oom && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+            char **grown = realloc(p->flag_reasons, (p->n_flag_reasons + 1) * sizeof *grown);
+            if (!grown) {
+                oom = true;
+                break;
+            }
+            p->flag_reasons = grown;
+            if ((grown[p->n_flag_reasons] = col_dup(q, 0, &oom)))
+                p->n_flag_reasons++;
+        }
+        if (!oom && rc != SQLITE_DONE)
+            e = store_sqlerr(s, rc, "cannot read the flags' reasons");
+    }
+    sqlite3_finalize(q);
+    return !e && oom ? store_fail(s, HERR_NOMEM, "out of memory") : e;
+}
+
 herr store_mod_queue(struct store *s, struct store_post **out, size_t *n)
 {
     bool mod = false;
@@ -1504,5 +1555,15 @@ herr store_mod_queue(struct store *s, struct store_post **out, size_t *n)
             "FROM roles r WHERE r.subject = x.author AND r.role <= 2 AND r.valid = 1 AND "
             "r.revoked = 0)))))" VISIBLE_SQL "ORDER BY p.created, e.id",
             &a, out, n);
+    if (!e && !(e = store_read_begin(s))) {
+        for (size_t i = 0; i < *n && !e; i++)
+            e = flag_reasons(s, &(*out)[i]);
+        store_read_end(s);
+    }
+    if (e) {
+        store_posts_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+    }
     return e;
 }

@@ -254,6 +254,10 @@ struct store_post {
     uint32_t n_reactions;
     struct store_reaction reactions[STORE_MAX_REACTIONS];
     uint32_t flags; /* distinct members (not the author) whose flags stand */
+    /* store_mod_queue only (else NULL, 0): the reasons given by the flags that stand,
+     * not the author's own, oldest first. */
+    char **flag_reasons;
+    size_t n_flag_reasons;
     /* Private: in a list from a query returning many posts, the list's first element
      * points at the list, so that store_posts_free knows to free the array. */
     void *list_base;
@@ -338,6 +342,12 @@ HEARTH_MUST_CHECK herr store_post_get(struct store *s, const uint8_t id[HEARTH_I
  * digits). HERR_USAGE when not hex, HERR_NOT_FOUND, HERR_AMBIGUOUS. */
 HEARTH_MUST_CHECK herr store_resolve(struct store *s, const char *prefix,
                                      uint8_t id[HEARTH_ID_LEN]);
+
+/* store_author_find - the one author of an event held whose hex key starts with
+ * `prefix` (at least 4 digits). HERR_USAGE when not hex, HERR_NOT_FOUND,
+ * HERR_AMBIGUOUS. */
+HEARTH_MUST_CHECK herr store_author_find(struct store *s, const char *prefix,
+                                         uint8_t pk[HEARTH_PK_LEN]);
 
 /* store_profile - the pseudonym and about text of an author (caller frees both; NULL
  * when none). */
@@ -550,6 +560,13 @@ typedef herr (*store_event_fn)(void *ctx, const uint8_t *env, size_t len);
 /* store_export - every event, in transfer priority order (docs/EVENTS.md: role,
  * moderation and retraction events first, then genesis, boards, posts...). */
 HEARTH_MUST_CHECK herr store_export(struct store *s, store_event_fn fn, void *ctx);
+
+/* store_export_since - store_export, less what people wrote (posts, replies, edits,
+ * reactions, flags) before since_ms by its author's clock. Everything else (the
+ * genesis, boards, profiles, roles, moderation, retractions, settings, resources) is
+ * few and is what makes sense of the rest, so it always goes. since_ms 0: all. */
+HEARTH_MUST_CHECK herr store_export_since(struct store *s, uint64_t since_ms, store_event_fn fn,
+                                          void *ctx);
 
 /* store_get - append the envelope of the event `id` to out. HERR_NOT_FOUND. */
 HEARTH_MUST_CHECK herr store_get(struct store *s, const uint8_t id[HEARTH_ID_LEN],
