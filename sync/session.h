@@ -64,6 +64,10 @@ struct sync_config {
                          * power of two from 2^17 to HEARTH_MAX_FRAME */
     uint32_t few_send;  /* a listing responder sends up to this many events by id and
                          * streams more, skipping what the peer listed; 0: 4096 */
+    bool no_compress;   /* neither offer nor send compressed events (ZEVENTS) */
+    bool legacy;        /* offer none of the protocol's later additions (ZEVENTS,
+                         * plan ONE): speak as hearth did before them, so that tests
+                         * can check that such a peer still syncs */
     sync_log_fn log;    /* may be NULL */
     void *log_ctx;
 };
@@ -72,9 +76,11 @@ struct sync_config {
  * transport (the transport's own framing and encryption are not counted). */
 struct sync_stats {
     uint64_t msgs_sent, msgs_recv;
-    uint64_t bytes_sent, bytes_recv;             /* all messages */
-    uint64_t recon_bytes_sent, recon_bytes_recv; /* all messages but EVENTS */
-    uint64_t event_bytes_sent, event_bytes_recv; /* envelope bytes inside EVENTS */
+    uint64_t bytes_sent, bytes_recv;                 /* all messages */
+    uint64_t recon_bytes_sent, recon_bytes_recv;     /* all messages but EVENTS */
+    uint64_t event_bytes_sent, event_bytes_recv;     /* envelope bytes inside EVENTS */
+    uint64_t zevents_sent, zevents_recv;             /* EVENTS that went compressed */
+    uint64_t zevents_bytes_sent, zevents_bytes_recv; /* their bytes on the wire */
     uint64_t events_sent, events_recv;
     uint64_t events_accepted, events_duplicate, events_rejected;
     uint64_t symbols_sent, symbols_recv; /* coded symbols (count-only entries apart) */
