@@ -12,6 +12,10 @@
  *      a small set is listed; otherwise the responder streams rateless IBLT symbols
  *      (sync/recon.h) and the initiator decodes, asking for more once with an
  *      estimate of the difference, and falls back to listing ids if decoding fails.
+ *      When the responder holds exactly one event more (not its newest) and the
+ *      initiator offers it, plan ONE: the initiator sends the XOR of its keys (a
+ *      SKETCH), the responder finds the one key and sends its event, or goes on as
+ *      IBLT when the sketch does not verify.
  *   3. The side that knows the difference sends WANT for what it lacks, its events the
  *      peer lacks and DONE; the other side answers the WANT and sends DONE. Events go
  *      in batches that fit the peer's frame size, in transfer priority order across
@@ -22,6 +26,9 @@
  *      list and the difference, not the size of our replica: listing compares the
  *      peer's keys with our ids as the store walks them, and the events the peer
  *      lacks are streamed from the store a chunk at a time (struct sync_ops).
+ *      To a peer that offers it, each EVENTS frame goes compressed with zstd
+ *      (ZEVENTS) when that is shorter; a received ZEVENTS is decompressed within
+ *      our frame size (a bomb ends the session with HERR_TOO_LARGE).
  *
  * A peer that sends a malformed or unexpected message gets an ERROR and the session
  * ends with HERR_PROTOCOL and a reason; another forum ends it with HERR_WRONG_FORUM.
