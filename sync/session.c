@@ -379,6 +379,13 @@ static herr queue_hello(struct sync_session *s, enum sync_plan plan, bool with_f
     h.has_fp = with_fp;
     memcpy(h.fp, s->fp, RECON_FP_LEN);
     h.plan = plan;
+    /* SUFFIX_I one apart: the XOR of our keys, in case our newest is not the one. */
+    if (plan == SYNC_PLAN_SUFFIX_I && s->peer_one && s->peer.count == s->count + 1) {
+        uint8_t sym0[RECON_SYM_LEN];
+        recon_index_encode(s->idx, 0, 1, sym0);
+        h.has_sum = true;
+        memcpy(h.sum, sym0, RECON_KEY_LEN);
+    }
     struct item *it;
     herr e = queue_msg(s, &it);
     if (!e)
@@ -716,6 +723,40 @@ static herr push_suffix(struct sync_session *s, uint64_t j)
     return e ? local_failure(s, e, "cannot queue our newest events") : HERR_OK;
 }
 
+/* The one key we hold and the peer lacks, if the difference is one key: our keys'
+ * XOR against the peer's (sum), checked against the peer's fingerprint (fp, of our
+ * set without the key). Queues its event and DONE; HERR_NOT_FOUND when the difference
+ * is not one key we hold (nothing queued). */
+static herr push_one(struct sync_session *s, const uint8_t sum[RECON_KEY_LEN],
+                     const uint8_t fp[RECON_FP_LEN])
+{
+    uint8_t sym0[RECON_SYM_LEN], key[RECON_KEY_LEN], f[RECON_FP_LEN], id[HEARTH_ID_LEN];
+    recon_index_encode(s->idx, 0, 1, sym0);
+    bool zero = true;
+    for (size_t i = 0; i < RECON_KEY_LEN; i++) {
+        key[i] = sym0[i] ^ sum[i];
+        zero = zero && key[i] == 0;
+    }
+    if (zero)
+        return HERR_NOT_FOUND;
+    recon_index_fingerprint_without(s->idx, key, f);
+    if (memcmp(f, fp, RECON_FP_LEN) != 0)
+        return HERR_NOT_FOUND;
+    herr e = s->ops->resolve(s->ctx, key, id);
+    if (e == HERR_NOT_FOUND || e == HERR_AMBIGUOUS)
+        return HERR_NOT_FOUND;
+    struct vec want, send;
+    vec_init(&want, RECON_KEY_LEN);
+    vec_init(&send, HEARTH_ID_LEN);
+    if (!e)
+        e = vec_push(&send, id);
+    if (!e)
+        e = finish_compute(s, &want, &send, 0);
+    vec_release(&want);
+    vec_release(&send);
+    return e ? local_failure(s, e, "cannot queue the one event") : HERR_OK;
+}
+
 static herr start_iblt_decoder(struct sync_session *s)
 {
     herr e = recon_decoder_new(&s->dec, s->idx, s->peer.count, s->peer.fp);
@@ -820,6 +861,11 @@ static herr on_hello_initiator(struct sync_session *s, const struct sync_hello *
             return protocol(s, "the responder's plan does not fit the counts");
         if (suffix_matches(s, s->count - h->count, h->fp, NULL))
             return push_suffix(s, s->count - h->count);
+        if (h->has_sum && !s->cfg.legacy && s->count == h->count + 1) {
+            e = push_one(s, h->sum, h->fp);
+            if (e != HERR_NOT_FOUND)
+                return e;
+        }
         uint32_t syms, counts;
         recon_first_batch(h->count, s->count, &syms, &counts);
         s->plan = SYNC_PLAN_IBLT;
@@ -904,33 +950,9 @@ static herr on_sketch(struct sync_session *s, const struct sync_sketch *k)
 {
     if (s->initiator || s->plan != SYNC_PLAN_ONE || s->computed || s->sym_sent)
         return protocol(s, "unexpected sketch");
-    uint8_t sym0[RECON_SYM_LEN], key[RECON_KEY_LEN], fp[RECON_FP_LEN];
-    recon_index_encode(s->idx, 0, 1, sym0);
-    bool zero = true;
-    for (size_t i = 0; i < RECON_KEY_LEN; i++) {
-        key[i] = sym0[i] ^ k->sum[i];
-        zero = zero && key[i] == 0;
-    }
-    uint8_t id[HEARTH_ID_LEN];
-    herr e = HERR_NOT_FOUND;
-    if (!zero) {
-        recon_index_fingerprint_without(s->idx, key, fp);
-        if (memcmp(fp, s->peer.fp, RECON_FP_LEN) == 0)
-            e = s->ops->resolve(s->ctx, key, id);
-    }
-    if (e == HERR_OK) {
-        struct vec want, send;
-        vec_init(&want, RECON_KEY_LEN);
-        vec_init(&send, HEARTH_ID_LEN);
-        e = vec_push(&send, id);
-        if (!e)
-            e = finish_compute(s, &want, &send, 0);
-        vec_release(&want);
-        vec_release(&send);
-        return e ? local_failure(s, e, "cannot queue the one event") : HERR_OK;
-    }
-    if (e != HERR_NOT_FOUND && e != HERR_AMBIGUOUS)
-        return local_failure(s, e, "cannot find the one event");
+    herr e = push_one(s, k->sum, s->peer.fp);
+    if (e != HERR_NOT_FOUND)
+        return e;
     logf_(s, "the difference is not one event: reconciling with symbols");
     s->plan = SYNC_PLAN_IBLT;
     s->st.plan = s->plan;

@@ -89,6 +89,23 @@ static herr dec_hello(struct mp_reader *r, uint32_t fields, struct sync_hello *h
         return e;
     if (h->plan > SYNC_PLAN_MAX)
         return fieldf(HERR_INVALID, w, "hello: unknown plan");
+    /* The sum of plan SUFFIX_I: a bin(16) as the 9th element (anything else there is
+     * a later field like the others). */
+    if (fields > 8 && mp_peek(r) == MP_BIN) {
+        const uint8_t *p;
+        uint32_t n;
+        if ((e = fieldf(mp_read_bin(r, &p, &n, HEARTH_MAX_FRAME), w, "hello: bad later field")))
+            return e;
+        if (n == RECON_KEY_LEN) {
+            h->has_sum = true;
+            memcpy(h->sum, p, RECON_KEY_LEN);
+        } else {
+            h->extra++;
+        }
+        if (fields == 9)
+            return HERR_OK;
+        fields--; /* one element fewer to skip below */
+    }
     /* Fields a later version adds at the end: well-formed, canonical, ignored. */
     for (uint32_t i = 8; i < fields; i++) {
         if ((e = fieldf(skip(r, SYNC_MAX_SKIP_DEPTH), w, "hello: bad later field")))
@@ -474,7 +491,7 @@ herr sync_encode_hello(struct hbuf *out, const struct sync_hello *h)
 {
     struct mp_writer w;
     mp_writer_init(&w, out);
-    mp_write_array(&w, 8);
+    mp_write_array(&w, h->has_sum ? 9 : 8);
     mp_write_uint(&w, SYNC_HELLO);
     mp_write_uint(&w, h->version);
     write_opt_bin(&w, h->has_forum, h->forum, SYNC_FORUM_TAG_LEN);
@@ -483,6 +500,8 @@ herr sync_encode_hello(struct hbuf *out, const struct sync_hello *h)
     mp_write_uint(&w, h->count);
     write_opt_bin(&w, h->has_fp, h->fp, RECON_FP_LEN);
     mp_write_uint(&w, h->plan);
+    if (h->has_sum)
+        mp_write_bin(&w, h->sum, RECON_KEY_LEN);
     return mp_writer_status(&w);
 }
 

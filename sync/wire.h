@@ -4,7 +4,7 @@
  * is the message type (docs/PROTOCOL.md, "Messages", has each layout byte for byte):
  *
  *   HELLO   [1, version, forum_tag: bin(8)|nil, caps, frame_log2, count,
- *            fingerprint: bin(16)|nil, plan, ...later fields]
+ *            fingerprint: bin(16)|nil, plan, [sum: bin(16)], ...later fields]
  *   SYMBOLS [2, start, last: bool, symbols: bin(22 n), counts: bin(2 k)]
  *   MORE    [3, upto, counts]
  *   IDS     [4, last: bool, keys: bin(16 n)]
@@ -95,7 +95,9 @@ struct sync_hello {
     bool has_fp;
     uint8_t fp[RECON_FP_LEN];
     uint64_t plan;
-    uint32_t extra; /* later fields that were skipped */
+    bool has_sum;               /* a responder's 9th field (plan SUFFIX_I, docs/PROTOCOL.md 9.4): */
+    uint8_t sum[RECON_KEY_LEN]; /* the XOR of its keys */
+    uint32_t extra;             /* later fields that were skipped */
 };
 
 struct sync_symbols {

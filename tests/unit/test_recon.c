@@ -652,6 +652,9 @@ static const struct vector vectors[] = {
      SYNC_PUSH},
     {"zevents", "930a2bc41b28b52ffd202b95000060920691c42693c42011c400c001000d3802", SYNC_ZEVENTS},
     {"sketch", "920bc410000102030405060708090a0b0c0d0e0f", SYNC_SKETCH},
+    {"hello-responder-suffix-i-sum",
+     "990101c0031403c4105126471621bb8e0b36b869b4591a118105c410000102030405060708090a0b0c0d0e0f",
+     SYNC_HELLO},
 };
 
 /* Re-encode a decoded message. */
@@ -751,6 +754,10 @@ static void test_wire_vectors(void **state)
     n = unhex(buf, sizeof buf, vectors[10].hex);
     assert_int_equal(sync_msg_decode(&m, buf, n, &why), HERR_OK);
     assert_true(m.u.error.code == HERR_WRONG_FORUM && m.u.error.len == 33);
+    n = unhex(buf, sizeof buf, vectors[14].hex);
+    assert_int_equal(sync_msg_decode(&m, buf, n, &why), HERR_OK);
+    assert_true(m.u.hello.plan == SYNC_PLAN_SUFFIX_I && m.u.hello.has_sum &&
+                m.u.hello.sum[15] == 0x0f && m.u.hello.extra == 0);
     /* The d = 0 exchange at a million events is 39 + 13 = 52 bytes. */
     assert_int_equal(
         unhex(buf, sizeof buf, vectors[1].hex) + unhex(buf, sizeof buf, vectors[2].hex), 52);
@@ -1171,12 +1178,13 @@ static void test_session_plans(void **state)
         enum sync_plan plan;
         uint32_t max_rt;
     } cases[] = {
-        {2000, 0, 1, true, SYNC_PLAN_SUFFIX_R, 1}, {2000, 3, 0, true, SYNC_PLAN_SUFFIX_I, 2},
-        {2000, 3, 0, false, SYNC_PLAN_IBLT, 4},    {2000, 0, 1, false, SYNC_PLAN_ONE, 2},
-        {2000, 40, 40, false, SYNC_PLAN_IBLT, 4},  {2000, 700, 500, true, SYNC_PLAN_IBLT, 4},
-        {0, 5, 0, true, SYNC_PLAN_LIST_R, 2},      {0, 0, 5, true, SYNC_PLAN_LIST_I, 1},
-        {10, 100, 0, true, SYNC_PLAN_LIST_R, 2},   {10, 0, 100, false, SYNC_PLAN_LIST_I, 2},
-        {0, 0, 0, true, SYNC_PLAN_NONE, 1},        {2000, 1, 2, false, SYNC_PLAN_IBLT, 4},
+        {2000, 0, 1, true, SYNC_PLAN_SUFFIX_R, 1},  {2000, 3, 0, true, SYNC_PLAN_SUFFIX_I, 2},
+        {2000, 3, 0, false, SYNC_PLAN_IBLT, 4},     {2000, 0, 1, false, SYNC_PLAN_ONE, 2},
+        {2000, 40, 40, false, SYNC_PLAN_IBLT, 4},   {2000, 700, 500, true, SYNC_PLAN_IBLT, 4},
+        {0, 5, 0, true, SYNC_PLAN_LIST_R, 2},       {0, 0, 5, true, SYNC_PLAN_LIST_I, 1},
+        {10, 100, 0, true, SYNC_PLAN_LIST_R, 2},    {10, 0, 100, false, SYNC_PLAN_LIST_I, 2},
+        {0, 0, 0, true, SYNC_PLAN_NONE, 1},         {2000, 1, 2, false, SYNC_PLAN_IBLT, 4},
+        {2000, 1, 0, false, SYNC_PLAN_SUFFIX_I, 2},
     };
     for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
         struct side i, r;

@@ -634,11 +634,13 @@ static void test_compressed_refused(void **state)
 /* One event that the responder alone holds, not its newest: plan ONE finds it from the
  * initiator's sketch in two round trips and at most 100 bytes beyond the event; an
  * initiator that does not offer plan ONE gets the IBLT; a difference of three with
- * counts one apart goes from ONE to the IBLT. */
+ * counts one apart goes from ONE to the IBLT. The same event held by the initiator:
+ * SUFFIX_I, whose hello carries the responder's sum, finds it in two round trips too
+ * (three for an initiator that does not offer ONE). */
 static void test_plan_one(void **state)
 {
     (void)state;
-    for (int c = 0; c < 3; c++) {
+    for (int c = 0; c < 5; c++) {
         struct node *a = node_new("sess-one-a");
         found(a, "Riverbend");
         for (int i = 0; i < 100; i++)
@@ -653,10 +655,14 @@ static void test_plan_one(void **state)
         assert_int_equal(store_export(b->s, copy_one, a->s), HERR_OK);
         if (c == 2)
             post(b, &B, "only on b", NULL);
-        struct sync_config ci = {.legacy = c == 1, .no_compress = true};
+        struct sync_config ci = {.legacy = c == 1 || c == 4, .no_compress = true};
         struct sync_config cr = {.no_compress = true};
         struct run x;
-        start(&x, b, a, &ci, &cr);
+        /* Cases 3 and 4: the initiator holds the one more (SUFFIX_I with the sum). */
+        if (c >= 3)
+            start(&x, a, b, &ci, &cr);
+        else
+            start(&x, b, a, &ci, &cr);
         pump(&x, 0);
         expect_ok(&x);
         const struct sync_stats *si = sync_session_stats(x.i), *sr = sync_session_stats(x.r);
@@ -664,11 +670,15 @@ static void test_plan_one(void **state)
             si->bytes_sent + si->bytes_recv - si->event_bytes_recv - si->event_bytes_sent;
         print_message("case %d: plan %s, %u round trips, %llu bytes beyond the events\n", c,
                       sync_plan_name(si->plan), si->round_trips, (unsigned long long)beyond);
-        if (c == 0) {
-            assert_int_equal(si->plan, SYNC_PLAN_ONE);
+        if (c == 0 || c == 3) {
+            assert_int_equal(si->plan, c == 0 ? SYNC_PLAN_ONE : SYNC_PLAN_SUFFIX_I);
             assert_int_equal(si->round_trips, 2);
-            assert_int_equal(sr->local_only, 1);
+            assert_int_equal((c == 0 ? sr : si)->local_only, 1);
             assert_true(beyond <= 100);
+        } else if (c == 4) {
+            /* An older initiator: no sum; its MORE turns the plan into the IBLT. */
+            assert_int_equal(si->plan, SYNC_PLAN_SUFFIX_I);
+            assert_int_equal(si->round_trips, 3);
         } else {
             assert_int_equal(si->plan, SYNC_PLAN_IBLT);
         }
