@@ -1,7 +1,10 @@
 /* bench_genbundle.c - write a bundle of a synthetic forum, for tests and benchmarks.
  *
- *   bench_genbundle --events N [--seed S] [--salt T] [--authors A] [--body BYTES] OUT
+ *   bench_genbundle --events N [--seed S] [--salt T] [--authors A] [--body BYTES]
+ *                   [--text FILE] OUT
  *
+ * Bodies are a periodic run of letters (which compresses far better than prose), or
+ * with --text consecutive slices of FILE (printable ASCII kept, wrapping around).
  * The forum (genesis and boards) depends on S only, so bundles made with one S and
  * different salts T hold different events of the same forum. Prints the forum id.
  * Threads of posts with replies and reactions, from A authors, each event signed.
@@ -51,10 +54,28 @@ static void seed_key(struct hkey *k, unsigned a, unsigned b)
     hkey_from_seed(k, seed);
 }
 
+/* load_text - the file's bytes as bodies may hold them: printable ASCII and newlines
+ * (anything else becomes a space), at least `body` bytes of it. */
+static char *load_text(const char *path, unsigned long body, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    char *t = malloc(16u << 20);
+    if (!f || !t)
+        die(path, HERR_IO, NULL);
+    *n = fread(t, 1, 16u << 20, f);
+    fclose(f);
+    if (*n < body)
+        die(path, HERR_INVALID, "shorter than one body");
+    for (size_t i = 0; i < *n; i++)
+        if (t[i] != '\n' && (t[i] < 0x20 || t[i] > 0x7e))
+            t[i] = ' ';
+    return t;
+}
+
 int main(int argc, char **argv)
 {
     unsigned long events = 1000, seed = 1, salt = 1, authors = 50, body = 256;
-    const char *out = NULL;
+    const char *out = NULL, *text_path = NULL;
     for (int i = 1; i < argc; i++) {
         if (i + 1 < argc && !strcmp(argv[i], "--events"))
             events = strtoul(argv[++i], NULL, 10);
@@ -66,12 +87,14 @@ int main(int argc, char **argv)
             authors = strtoul(argv[++i], NULL, 10);
         else if (i + 1 < argc && !strcmp(argv[i], "--body"))
             body = strtoul(argv[++i], NULL, 10);
+        else if (i + 1 < argc && !strcmp(argv[i], "--text"))
+            text_path = argv[++i];
         else
             out = argv[i];
     }
     if (!out || !authors || authors > 60000 || body < 1 || body > 4000) {
         fprintf(stderr, "usage: bench_genbundle --events N [--seed S] [--salt T] "
-                        "[--authors A] [--body BYTES] OUT\n");
+                        "[--authors A] [--body BYTES] [--text FILE] OUT\n");
         return 2;
     }
     if (crypto_start() != HERR_OK)
@@ -97,6 +120,8 @@ int main(int argc, char **argv)
     bd.b.name = (struct hstr){"general", 7};
     emit(&g, &bd, &founder, board);
 
+    size_t corpus_n = 0;
+    char *corpus = text_path ? load_text(text_path, body, &corpus_n) : NULL;
     char *text = malloc(body + 1);
     uint64_t *seqs = calloc(authors, sizeof *seqs);
     uint8_t(*threads)[HEARTH_ID_LEN] = malloc(64 * HEARTH_ID_LEN);
@@ -110,7 +135,7 @@ int main(int argc, char **argv)
         seed_key(&k, a + 1, (unsigned)(seed * 1000 + salt));
         struct event_draft p = {.forum = g.forum, .seq = ++seqs[a], .created = ++g.clock};
         for (unsigned long j = 0; j < body; j++)
-            text[j] = (char)('a' + (i + j * 7) % 26);
+            text[j] = corpus ? corpus[(i * body + j) % corpus_n] : (char)('a' + (i + j * 7) % 26);
         text[body] = 0;
         int roll = rand() % 10;
         if (nthreads == 0 || roll < 3) {
@@ -143,6 +168,7 @@ int main(int argc, char **argv)
     hex_encode(hex, g.forum, HEARTH_ID_LEN);
     fprintf(f == stdout ? stderr : stdout, "%s\n", hex);
     free(text);
+    free(corpus);
     free(seqs);
     free(threads);
     hbuf_release(&g.buf);

@@ -13,7 +13,11 @@
  * in arrival order, so that no shortcut for newest events applies.
  *
  *   bench_recon [--quick] [--json] [--placement newest|random|both] [--seed N]
- *               [--n N --d D [--reps K]]
+ *               [--n N --d D [--reps K]] [--legacy]
+ *
+ * --legacy runs the sessions as hearth before plan ONE (sync_config.legacy), for a
+ * before/after on one machine. Events are never compressed here (the stand-in
+ * envelopes are random bytes, and the figures are about reconciliation).
  *
  * With --n and --d one cell is run K times with different seeds and summarised (the
  * worst round trips and bytes per differing event): a check of the tails.
@@ -28,6 +32,9 @@
 #include "sync/memstore.h"
 #include "sync/recon.h"
 #include "sync/session.h"
+
+/* The sessions' configuration: --legacy sets legacy. */
+static struct sync_config session_cfg = {.no_compress = true};
 
 struct row {
     uint64_t n, d;
@@ -170,8 +177,8 @@ static void run(struct row *r, uint8_t (*shared)[MEMSTORE_HEADER_LEN], uint64_t 
         must(recon_index_clone(&ib, base_idx), "index");
     }
     struct sync_session *si, *sr;
-    must(sync_session_new_ops(&si, memstore_ops(), a, ia, NULL), "session");
-    must(sync_session_new_ops(&sr, memstore_ops(), b, ib, NULL), "session");
+    must(sync_session_new_ops(&si, memstore_ops(), a, ia, &session_cfg), "session");
+    must(sync_session_new_ops(&sr, memstore_ops(), b, ib, &session_cfg), "session");
     double t0 = now();
     must(sync_session_start(si), "start");
     for (int guard = 0; guard < 100000; guard++) {
@@ -289,6 +296,8 @@ int main(int argc, char **argv)
             quick = true;
         } else if (!strcmp(argv[i], "--json")) {
             json = true;
+        } else if (!strcmp(argv[i], "--legacy")) {
+            session_cfg.legacy = true;
         } else if (!strcmp(argv[i], "--no-check")) {
             check = false;
         } else if (!strcmp(argv[i], "--n") && i + 1 < argc) {
@@ -309,7 +318,7 @@ int main(int argc, char **argv)
             }
         } else {
             fprintf(stderr, "usage: bench_recon [--quick] [--json] [--placement "
-                            "newest|random|both] [--seed N] [--no-check]\n");
+                            "newest|random|both] [--seed N] [--no-check] [--legacy]\n");
             return 2;
         }
     }

@@ -383,12 +383,18 @@ def netns_ok():
     return True
 
 
-def goodput_run(b, events, rate_kbit):
-    """Event bytes per second over a tbf-limited veth, as a share of the link rate."""
+def goodput_run(b, events, rate_kbit, compat=None, text=None):
+    """Event bytes per second over a tbf-limited veth, as a share of the link rate.
+    compat: HEARTH_SYNC_COMPAT for both nodes ("no-compress": events travel as they did
+    before compressed transfer); text: a file whose prose makes the bodies."""
     if not netns_ok():
         return {"skipped": "cannot create network namespaces"}
     work = tempfile.mkdtemp(prefix="goodput-", dir=b.work)
-    pre = "hgp%d" % os.getpid()
+    pre = "hgp%d%s%s" % (os.getpid(), "n" if compat else "", "t" if text else "")
+    env = dict(os.environ)
+    env.pop("HEARTH_SYNC_COMPAT", None)
+    if compat:
+        env["HEARTH_SYNC_COMPAT"] = compat
     nss = [pre + "s", pre + "r"]
     run = lambda *a: subprocess.run(a, check=True, capture_output=True)
     try:
@@ -406,19 +412,20 @@ def goodput_run(b, events, rate_kbit):
                 "rate", "%dkbit" % rate_kbit, "burst", "16kbit", "latency", "400ms")
         src, dst = os.path.join(work, "src"), os.path.join(work, "dst")
         bundle = os.path.join(work, "g.bundle")
-        fid = subprocess.run([b.gen, "--events", str(events), "--seed", "41", bundle],
+        fid = subprocess.run([b.gen, "--events", str(events), "--seed", "41", bundle,
+                              *(["--text", text] if text else [])],
                              capture_output=True, text=True, check=True).stdout.strip()
         b.h(src, "init", "--join", fid)
         b.h(src, "import", bundle)
         b.h(dst, "init", "--join", fid)
         p = b.serve(src, 7437, "--no-discovery", "--interval", "3600", ns=nss[0],
-                    host="10.76.0.1")
+                    host="10.76.0.1", env=env)
         b.wait_ready(p)
         key = b.hj(src, "id")["node_key"]
         t = time.time()
         r = subprocess.run(["ip", "netns", "exec", nss[1], b.hearth, "-d", dst, "--json", "sync",
                             "--timeout", "120", "hearth://%s@10.76.0.1:7437" % key],
-                           capture_output=True, text=True)
+                           capture_output=True, text=True, env=env)
         wall = time.time() - t
         b.stop_all()
         if r.returncode != 0:
@@ -436,7 +443,9 @@ def goodput_run(b, events, rate_kbit):
         link = rate_kbit * 1000 / 8
         return {
             "rate_kbit": rate_kbit,
+            "compressed": not compat,
             "events": s["events_accepted"],
+            "events_per_minute": round(s["events_accepted"] / secs * 60, 1),
             "event_bytes": payload,
             "message_bytes": s["bytes_received"],
             "seconds": round(secs, 2),
@@ -502,6 +511,15 @@ def table(res, out):
                       gp["goodput"] * 100, gp["message_goodput"] * 100), file=out)
         else:
             print("\ngoodput: %s" % (gp.get("skipped") or gp.get("error")), file=out)
+    for plain, comp, what in (("goodput", "goodput_zstd", "bench text"),
+                              ("goodput_prose", "goodput_prose_zstd", "prose")):
+        gp, gz = res.get(plain), res.get(comp)
+        if gz and "ratio_to_uncompressed" in gz:
+            print("compressed over %d kbit/s (%s): %d events in %.1f s, %.0f events/min "
+                  "against %.0f uncompressed: %.2fx (target >= 1.8x)" % (
+                      gz["rate_kbit"], what, gz["events"], gz["seconds"],
+                      gz["events_per_minute"], gp["events_per_minute"],
+                      gz["ratio_to_uncompressed"]), file=out)
 
 
 def main():
@@ -515,6 +533,8 @@ def main():
     ap.add_argument("--large", type=int, default=None, help="events in the large replica (0: skip)")
     ap.add_argument("--large-seconds", type=int, default=300)
     ap.add_argument("--goodput-events", type=int, default=None, help="0: skip")
+    ap.add_argument("--goodput-only", action="store_true",
+                    help="only the thin-link runs (uncompressed, then compressed)")
     ap.add_argument("--no-push-runs", action="store_true",
                     help="also measure anti-entropy alone (HEARTH_TEST_NO_PUSH=1)")
     ap.add_argument("--seed", type=int, default=1)
@@ -524,9 +544,13 @@ def main():
     a = ap.parse_args()
     quick = a.quick
     sizes = [int(x) for x in (a.sizes or ("6" if quick else "10,50")).split(",") if int(x) > 0]
+    if a.goodput_only:
+        sizes = []
     period = a.period or (1 if quick else 2)
     posts = a.posts or (2 if quick else 10)
     large = a.large if a.large is not None else (2000 if quick else 1000000)
+    if a.goodput_only:
+        large = 0
     gp_events = a.goodput_events if a.goodput_events is not None else (0 if quick else 1000)
     timeout = 30 if quick else 120
     repeat = a.repeat or (1 if quick else 3)
@@ -553,8 +577,28 @@ def main():
             b.say("  %s" % json.dumps(res["large"]))
         if gp_events:
             b.say("goodput: %d events over 64 kbit/s..." % gp_events)
-            res["goodput"] = goodput_run(b, gp_events, 64)
+            res["goodput"] = goodput_run(b, gp_events, 64, compat="no-compress")
             b.say("  %s" % json.dumps(res["goodput"]))
+            b.say("goodput: %d events over 64 kbit/s, compressed..." % gp_events)
+            res["goodput_zstd"] = goodput_run(b, gp_events, 64)
+            b.say("  %s" % json.dumps(res["goodput_zstd"]))
+            # The same with prose bodies (the bench forum's are a periodic run of
+            # letters): Python's own documentation, English text that ships with it.
+            prose = os.path.join(workroot, "prose.txt")
+            import pydoc_data.topics
+            with open(prose, "w") as f:
+                f.write("\n".join(pydoc_data.topics.topics[k]
+                                  for k in sorted(pydoc_data.topics.topics)))
+            for key, compat in (("goodput_prose", "no-compress"), ("goodput_prose_zstd", None)):
+                b.say("goodput: %d events of prose over 64 kbit/s, %s..." %
+                      (gp_events, "plain" if compat else "compressed"))
+                res[key] = goodput_run(b, gp_events, 64, compat=compat, text=prose)
+                b.say("  %s" % json.dumps(res[key]))
+            for u, z in ((res["goodput"], res["goodput_zstd"]),
+                         (res["goodput_prose"], res["goodput_prose_zstd"])):
+                if "events_per_minute" in u and "events_per_minute" in z:
+                    z["ratio_to_uncompressed"] = round(z["events_per_minute"] /
+                                                       u["events_per_minute"], 2)
     finally:
         b.stop_all()
         if all(r["converged"] for r in res["convergence"]):

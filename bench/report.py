@@ -96,6 +96,14 @@ def main():
         if g:
             row(f'goodput over {g["rate_kbit"]} kbit/s ({g["events"]:,} events)',
                 f'{g["goodput"]:.1%} of the link', ">= 90%", g["goodput"] >= 0.9)
+        for plain, comp, what in (("goodput", "goodput_zstd", "bench text"),
+                                  ("goodput_prose", "goodput_prose_zstd", "prose")):
+            g, gz = doc.get(plain), doc.get(comp)
+            if g and gz and "ratio_to_uncompressed" in gz:
+                row(f'compressed over {gz["rate_kbit"]} kbit/s ({what}): events/min',
+                    f'{gz["events_per_minute"]:,.0f} vs {g["events_per_minute"]:,.0f}: '
+                    f'{gz["ratio_to_uncompressed"]:.2f}x', ">= 1.8x",
+                    gz["ratio_to_uncompressed"] >= 1.8)
 
 
 if __name__ == "__main__":

@@ -218,12 +218,22 @@ static void log_session_line(void *ctx, const char *line)
     hlog(log, HLOG_DEBUG, "sync: %s", line);
 }
 
+void node_sync_compat(struct sync_config *cfg)
+{
+    const char *v = getenv("HEARTH_SYNC_COMPAT");
+    if (v && !strcmp(v, "legacy"))
+        cfg->legacy = true;
+    else if (v && !strcmp(v, "no-compress"))
+        cfg->no_compress = true;
+}
+
 static herr sess_begin(struct node *n, struct sess *x, bool initiator)
 {
     /* Small frames: ZeroMQ sees a link as alive only when whole messages cross it,
      * and 128 KiB crosses 64 kbit/s in 17 s where 1 MiB would take 131 s. */
     struct sync_config cfg = {
         .max_frame = NODE_FRAME, .log = log_session_line, .log_ctx = (void *)n->log};
+    node_sync_compat(&cfg);
     herr e = sync_session_new(&x->s, n->st, n->idx, &cfg);
     if (!e && initiator)
         e = sync_session_start(x->s);

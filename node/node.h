@@ -83,6 +83,12 @@
 
 struct node;
 
+/* node_sync_compat - apply HEARTH_SYNC_COMPAT from the environment to a session's
+ * config: "legacy" offers none of the protocol's later additions (compressed events,
+ * plan ONE), as a hearth from before them; "no-compress" only declines compression.
+ * For interoperability tests and measurements (docs/OPERATIONS.md). */
+void node_sync_compat(struct sync_config *cfg);
+
 /* What a node has done since it started: `hearth status` shows them (the JSON under
  * meta "node:status", docs/OPERATIONS.md, uses the names in quotes), and the metrics
  * page, both from node_stats's snapshot (node/status.h). All count up from 0 at

@@ -309,6 +309,7 @@ herr node_sync_once(struct store *st, const uint8_t seed[HEARTH_SEED_LEN], const
     int restarts = 0;
     for (uint64_t wait = 500;;) {
         struct sync_config sc = {.max_frame = NODE_FRAME};
+        node_sync_compat(&sc);
         if ((e = sync_session_new(&s, st, idx, &sc)) != HERR_OK ||
             (e = sync_session_start(s)) != HERR_OK) {
             snprintf(why, why_n, "cannot start a session: %s", store_errmsg(st));

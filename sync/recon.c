@@ -287,6 +287,17 @@ void recon_index_suffix(const struct recon_index *x, uint32_t j, uint8_t fp[RECO
     recon_fingerprint(x->count - j, sum, fp);
 }
 
+void recon_index_fingerprint_without(const struct recon_index *x, const uint8_t key[RECON_KEY_LEN],
+                                     uint8_t fp[RECON_FP_LEN])
+{
+    uint64_t sum[8];
+    struct recon_hash h;
+    memcpy(sum, x->sum, sizeof sum);
+    recon_hash_key(key, &h);
+    sum_sub(sum, h.elem);
+    recon_fingerprint(x->count - (x->count > 0), sum, fp);
+}
+
 void recon_index_encode(const struct recon_index *x, uint32_t start, uint32_t n, uint8_t *out)
 {
     for (uint32_t i = 0; i < n; i++, out += RECON_SYM_LEN) {
@@ -714,6 +725,12 @@ void recon_first_batch(uint64_t n_local, uint64_t n_remote, uint32_t *symbols, u
     if (s > RECON_M / 2)
         s = RECON_M / 2;
     *symbols = (uint32_t)s;
+    *counts = FIRST_COUNTS;
+}
+
+void recon_wider_batch(uint32_t *symbols, uint32_t *counts)
+{
+    *symbols = FIRST_SYMBOLS;
     *counts = FIRST_COUNTS;
 }
 

@@ -133,6 +133,12 @@ void recon_index_fingerprint(const struct recon_index *x, uint8_t fp[RECON_FP_LE
 void recon_index_suffix(const struct recon_index *x, uint32_t j, uint8_t fp[RECON_FP_LEN],
                         uint8_t (*ids)[HEARTH_ID_LEN]);
 
+/* recon_index_fingerprint_without - the fingerprint the set would have without the
+ * key `key` (count one less, its element taken off the sum). Whether the set holds
+ * the key is not checked: a match with a peer's fingerprint is what says it does. */
+void recon_index_fingerprint_without(const struct recon_index *x, const uint8_t key[RECON_KEY_LEN],
+                                     uint8_t fp[RECON_FP_LEN]);
+
 /* recon_index_suffix_max - how many newest ids the index remembers (<= RECON_SUFFIX). */
 uint32_t recon_index_suffix_max(const struct recon_index *x);
 
@@ -198,6 +204,11 @@ void recon_decoder_estimate(const struct recon_decoder *d, double *d_hat, double
 /* recon_first_batch - how many symbols and how many count-only entries a responder
  * sends first, given both set counts. */
 void recon_first_batch(uint64_t n_local, uint64_t n_remote, uint32_t *symbols, uint32_t *counts);
+
+/* recon_wider_batch - the first batch when the counts differ by one but the
+ * difference is known not to be one key (plan ONE's sketch did not verify): the
+ * batch a difference of two would get. */
+void recon_wider_batch(uint32_t *symbols, uint32_t *counts);
 
 /* recon_next_request - after a batch that did not decode: the total number of symbols
  * to ask for, or 0 when reconciliation should fall back to listing ids (the estimate

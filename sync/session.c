@@ -142,6 +142,11 @@ struct sync_session {
     struct item *head, *tail;
     struct hbuf out;
     struct store_blob *blobs; /* SYNC_MAX_EVENTS_PER_MSG, for packing EVENTS */
+    bool zsend;               /* the peer takes ZEVENTS and we may send them */
+    bool peer_one;            /* responder: the initiator speaks plan ONE */
+    ZSTD_CCtx *cctx;          /* made when first needed */
+    ZSTD_DCtx *dctx;
+    struct hbuf zbuf; /* a compressed frame being made, or one decompressed */
     struct sync_stats st;
 };
 
@@ -177,6 +182,8 @@ const char *sync_plan_name(enum sync_plan p)
         return "suffix-responder";
     case SYNC_PLAN_SUFFIX_I:
         return "suffix-initiator";
+    case SYNC_PLAN_ONE:
+        return "one";
     }
     return "unknown";
 }
@@ -365,11 +372,20 @@ static herr queue_hello(struct sync_session *s, enum sync_plan plan, bool with_f
     memcpy(h.forum, s->forum, SYNC_FORUM_TAG_LEN);
     h.caps = (s->cfg.mode != SYNC_MODE_WANT_ONLY ? SYNC_CAP_SEND : 0) |
              (s->cfg.mode != SYNC_MODE_PUSH_ONLY ? SYNC_CAP_RECV : 0);
+    if (!s->cfg.legacy)
+        h.caps |= SYNC_CAP_ONE | (s->cfg.no_compress ? 0 : SYNC_CAP_ZSTD);
     h.frame_log2 = s->frame_log2;
     h.count = s->count;
     h.has_fp = with_fp;
     memcpy(h.fp, s->fp, RECON_FP_LEN);
     h.plan = plan;
+    /* SUFFIX_I one apart: the XOR of our keys, in case our newest is not the one. */
+    if (plan == SYNC_PLAN_SUFFIX_I && s->peer_one && s->peer.count == s->count + 1) {
+        uint8_t sym0[RECON_SYM_LEN];
+        recon_index_encode(s->idx, 0, 1, sym0);
+        h.has_sum = true;
+        memcpy(h.sum, sym0, RECON_KEY_LEN);
+    }
     struct item *it;
     herr e = queue_msg(s, &it);
     if (!e)
@@ -649,6 +665,8 @@ static herr take_peer_hello(struct sync_session *s, const struct sync_hello *h)
         s->peer_frame = (size_t)1 << s->frame_log2;
     s->can_send = s->cfg.mode != SYNC_MODE_WANT_ONLY && (h->caps & SYNC_CAP_RECV);
     s->can_recv = s->cfg.mode != SYNC_MODE_PUSH_ONLY && (h->caps & SYNC_CAP_SEND);
+    s->zsend = !s->cfg.legacy && !s->cfg.no_compress && (h->caps & SYNC_CAP_ZSTD);
+    s->peer_one = !s->cfg.legacy && (h->caps & SYNC_CAP_ONE);
     if (forums_clash(s, h))
         return end_with(s, HERR_WRONG_FORUM, true, "the peer belongs to another forum");
     if (!s->initiator && !h->has_forum && h->count > 0)
@@ -681,6 +699,8 @@ static enum sync_plan choose_plan(const struct sync_session *s, const struct syn
     uint64_t nmin = nr < ni ? nr : ni, delta = nr > ni ? nr - ni : ni - nr;
     if (nmin <= 2 * delta + 32)
         return nr <= ni ? SYNC_PLAN_LIST_R : SYNC_PLAN_LIST_I;
+    if (nr == ni + 1 && s->peer_one)
+        return SYNC_PLAN_ONE;
     return SYNC_PLAN_IBLT;
 }
 
@@ -701,6 +721,40 @@ static herr push_suffix(struct sync_session *s, uint64_t j)
         e = finish_compute(s, &none, &v, 0);
     vec_release(&v);
     return e ? local_failure(s, e, "cannot queue our newest events") : HERR_OK;
+}
+
+/* The one key we hold and the peer lacks, if the difference is one key: our keys'
+ * XOR against the peer's (sum), checked against the peer's fingerprint (fp, of our
+ * set without the key). Queues its event and DONE; HERR_NOT_FOUND when the difference
+ * is not one key we hold (nothing queued). */
+static herr push_one(struct sync_session *s, const uint8_t sum[RECON_KEY_LEN],
+                     const uint8_t fp[RECON_FP_LEN])
+{
+    uint8_t sym0[RECON_SYM_LEN], key[RECON_KEY_LEN], f[RECON_FP_LEN], id[HEARTH_ID_LEN];
+    recon_index_encode(s->idx, 0, 1, sym0);
+    bool zero = true;
+    for (size_t i = 0; i < RECON_KEY_LEN; i++) {
+        key[i] = sym0[i] ^ sum[i];
+        zero = zero && key[i] == 0;
+    }
+    if (zero)
+        return HERR_NOT_FOUND;
+    recon_index_fingerprint_without(s->idx, key, f);
+    if (memcmp(f, fp, RECON_FP_LEN) != 0)
+        return HERR_NOT_FOUND;
+    herr e = s->ops->resolve(s->ctx, key, id);
+    if (e == HERR_NOT_FOUND || e == HERR_AMBIGUOUS)
+        return HERR_NOT_FOUND;
+    struct vec want, send;
+    vec_init(&want, RECON_KEY_LEN);
+    vec_init(&send, HEARTH_ID_LEN);
+    if (!e)
+        e = vec_push(&send, id);
+    if (!e)
+        e = finish_compute(s, &want, &send, 0);
+    vec_release(&want);
+    vec_release(&send);
+    return e ? local_failure(s, e, "cannot queue the one event") : HERR_OK;
 }
 
 static herr start_iblt_decoder(struct sync_session *s)
@@ -726,8 +780,8 @@ static herr on_hello_responder(struct sync_session *s, const struct sync_hello *
         return HERR_OK;
     }
     s->plan = choose_plan(s, h);
-    /* Only the IBLT (and a suffix plan that may turn into it) reads the index later. */
-    if (s->plan != SYNC_PLAN_IBLT && s->plan != SYNC_PLAN_SUFFIX_I)
+    /* Only the IBLT (and plans that may turn into it) reads the index later. */
+    if (s->plan != SYNC_PLAN_IBLT && s->plan != SYNC_PLAN_SUFFIX_I && s->plan != SYNC_PLAN_ONE)
         let_go(s);
     s->st.plan = s->plan;
     logf_(s, "sync plan %s (%llu here, %llu there)", sync_plan_name(s->plan),
@@ -771,7 +825,7 @@ static herr on_hello_initiator(struct sync_session *s, const struct sync_hello *
         return e;
     s->plan = (enum sync_plan)h->plan;
     s->st.plan = s->plan;
-    if (s->plan != SYNC_PLAN_IBLT && s->plan != SYNC_PLAN_SUFFIX_I)
+    if (s->plan != SYNC_PLAN_IBLT && s->plan != SYNC_PLAN_SUFFIX_I && s->plan != SYNC_PLAN_ONE)
         let_go(s);
     if (s->plan == SYNC_PLAN_NONE) {
         if (h->has_fp || h->count != s->count)
@@ -807,6 +861,11 @@ static herr on_hello_initiator(struct sync_session *s, const struct sync_hello *
             return protocol(s, "the responder's plan does not fit the counts");
         if (suffix_matches(s, s->count - h->count, h->fp, NULL))
             return push_suffix(s, s->count - h->count);
+        if (h->has_sum && !s->cfg.legacy && s->count == h->count + 1) {
+            e = push_one(s, h->sum, h->fp);
+            if (e != HERR_NOT_FOUND)
+                return e;
+        }
         uint32_t syms, counts;
         recon_first_batch(h->count, s->count, &syms, &counts);
         s->plan = SYNC_PLAN_IBLT;
@@ -814,6 +873,20 @@ static herr on_hello_initiator(struct sync_session *s, const struct sync_hello *
         if ((e = queue_msg(s, &it)) || (e = sync_encode_more(&it->msg, syms, counts)))
             return local_failure(s, e, "cannot ask for symbols");
         return start_iblt_decoder(s);
+    }
+    case SYNC_PLAN_ONE: {
+        if (s->cfg.legacy)
+            return protocol(s, "plan one, which we did not offer");
+        if (h->count != s->count + 1)
+            return protocol(s, "the responder's plan does not fit the counts");
+        /* Our symbol 0 is the XOR of all our keys: the responder's, XORed with it,
+         * is the one key it alone holds, if the difference is one key. */
+        uint8_t sym0[RECON_SYM_LEN];
+        recon_index_encode(s->idx, 0, 1, sym0);
+        struct item *it;
+        if ((e = queue_msg(s, &it)) || (e = sync_encode_sketch(&it->msg, sym0)))
+            return local_failure(s, e, "cannot write our sketch");
+        return HERR_OK;
     }
     default:
         return protocol(s, "unknown plan");
@@ -825,6 +898,14 @@ static herr on_hello_initiator(struct sync_session *s, const struct sync_hello *
 static herr on_symbols(struct sync_session *s, const struct sync_symbols *m)
 {
     s->st.symbols_recv += m->nsyms;
+    if (s->plan == SYNC_PLAN_ONE && s->initiator && !s->dec) {
+        /* Our sketch did not make one key the responder holds: decode as IBLT. */
+        s->plan = SYNC_PLAN_IBLT;
+        s->st.plan = s->plan;
+        herr e0 = start_iblt_decoder(s);
+        if (e0 || s->ended)
+            return e0;
+    }
     if (s->plan != SYNC_PLAN_IBLT || !s->initiator)
         return s->computed || s->st.fell_back ? HERR_OK : protocol(s, "unexpected symbols");
     if (!s->dec)
@@ -859,6 +940,25 @@ static herr on_more(struct sync_session *s, const struct sync_more *m)
     s->plan = SYNC_PLAN_IBLT;
     s->st.plan = s->plan;
     herr e = queue_symbols(s, m->upto, m->counts);
+    return e ? local_failure(s, e, "cannot queue symbols") : HERR_OK;
+}
+
+/* Plan ONE, responder: the initiator's symbol 0 sum. If the difference is the one key
+ * we alone hold, our symbol 0 XOR theirs is that key, and our set without it has their
+ * fingerprint; we send its event. Otherwise we stream symbols as for the IBLT. */
+static herr on_sketch(struct sync_session *s, const struct sync_sketch *k)
+{
+    if (s->initiator || s->plan != SYNC_PLAN_ONE || s->computed || s->sym_sent)
+        return protocol(s, "unexpected sketch");
+    herr e = push_one(s, k->sum, s->peer.fp);
+    if (e != HERR_NOT_FOUND)
+        return e;
+    logf_(s, "the difference is not one event: reconciling with symbols");
+    s->plan = SYNC_PLAN_IBLT;
+    s->st.plan = s->plan;
+    uint32_t syms, counts;
+    recon_wider_batch(&syms, &counts);
+    e = queue_symbols(s, syms, counts);
     return e ? local_failure(s, e, "cannot queue symbols") : HERR_OK;
 }
 
@@ -1023,7 +1123,33 @@ static herr on_error(struct sync_session *s, const struct sync_error *er)
 
 static bool is_recon(enum sync_type t)
 {
-    return t != SYNC_EVENTS;
+    return t != SYNC_EVENTS && t != SYNC_ZEVENTS;
+}
+
+/* A ZEVENTS: decompress it, within our frame size, into s->zbuf, and decode the
+ * EVENTS inside into *m (which then borrows from s->zbuf). */
+static herr take_zevents(struct sync_session *s, struct sync_msg *m, size_t wire_len)
+{
+    if (s->cfg.legacy || s->cfg.no_compress)
+        return protocol(s, "compressed events, which we did not offer to take");
+    if (!s->dctx && !(s->dctx = ZSTD_createDCtx()))
+        return local_failure(s, HERR_NOMEM, "cannot decompress");
+    const char *why = "bad compressed events";
+    struct sync_zevents z = m->u.zevents;
+    herr e = sync_zevents_inflate(s->dctx, &z, (size_t)1 << s->frame_log2, &s->zbuf, &why);
+    if (e == HERR_NOMEM)
+        return local_failure(s, e, "cannot decompress");
+    if (e)
+        return end_with(s, e, true, "bad message from the peer: %s: %s", herr_str(e), why);
+    e = sync_msg_decode(m, s->zbuf.data, s->zbuf.len, &why);
+    if (e)
+        return end_with(s, HERR_PROTOCOL, true, "bad compressed message from the peer: %s: %s",
+                        herr_str(e), why);
+    if (m->type != SYNC_EVENTS)
+        return protocol(s, "compressed message that is not events");
+    s->st.zevents_recv++;
+    s->st.zevents_bytes_recv += wire_len;
+    return HERR_OK;
 }
 
 herr sync_session_receive(struct sync_session *s, const uint8_t *msg, size_t len)
@@ -1055,12 +1181,20 @@ herr sync_session_receive(struct sync_session *s, const uint8_t *msg, size_t len
         return protocol(s, "a message before hello");
     if (s->got_done && m.type != SYNC_DONE)
         return protocol(s, "a message after the peer's done");
+    if (m.type == SYNC_ZEVENTS && (e = take_zevents(s, &m, len)))
+        return e;
     /* A responder's symbols are done with once the initiator says anything else. */
-    if (!s->initiator && m.type != SYNC_MORE) {
+    if (!s->initiator && m.type != SYNC_MORE && m.type != SYNC_SKETCH) {
         drop_symbols(s);
         let_go(s);
     }
+    /* Plan ONE, initiator: the responder sent its event, so no symbols will come. */
+    if (s->initiator && s->plan == SYNC_PLAN_ONE && m.type != SYNC_SYMBOLS)
+        let_go(s);
     switch (m.type) {
+    case SYNC_SKETCH:
+        e = on_sketch(s, &m.u.sketch);
+        break;
     case SYNC_SYMBOLS:
         e = on_symbols(s, &m.u.symbols);
         break;
@@ -1172,6 +1306,25 @@ static bool events_exhausted(const struct item *it)
     return it->ordered && it->rpos == it->refs.n && it->fetched == it->ids.n;
 }
 
+/* Replace the EVENTS message in s->out by a ZEVENTS when that is shorter. */
+static herr compress_out(struct sync_session *s)
+{
+    if (!s->cctx && !(s->cctx = ZSTD_createCCtx()))
+        return HERR_NOMEM;
+    hbuf_reset(&s->zbuf);
+    herr e = sync_encode_zevents(&s->zbuf, s->cctx, s->out.data, s->out.len);
+    if (e == HERR_INVALID || e == HERR_TOO_LARGE || (!e && s->zbuf.len >= s->out.len))
+        return HERR_OK; /* send it as it is */
+    if (e)
+        return e;
+    struct hbuf t = s->out;
+    s->out = s->zbuf;
+    s->zbuf = t;
+    s->st.zevents_sent++;
+    s->st.zevents_bytes_sent += s->out.len;
+    return HERR_OK;
+}
+
 /* One EVENTS frame, or nothing when the item has no more events. */
 static herr frame_events(struct sync_session *s, struct item *it, bool *made)
 {
@@ -1206,7 +1359,9 @@ static herr frame_events(struct sync_session *s, struct item *it, bool *made)
         return HERR_OK;
     s->st.events_sent += nb;
     *made = true;
-    return sync_encode_events(&s->out, blobs, nb);
+    if ((e = sync_encode_events(&s->out, blobs, nb)) || !s->zsend)
+        return e;
+    return compress_out(s);
 }
 
 static herr frame_symbols(struct sync_session *s, struct item *it)
@@ -1371,6 +1526,7 @@ herr sync_session_new_ops(struct sync_session **out, const struct sync_ops *ops,
     s->frame_log2 = log2;
     s->result = HERR_STATE;
     hbuf_init(&s->out, HEARTH_MAX_FRAME);
+    hbuf_init(&s->zbuf, HEARTH_MAX_FRAME);
     vec_init(&s->peer_keys, RECON_KEY_LEN);
     vec_init(&s->want_keys, RECON_KEY_LEN);
     herr e = recon_index_catch_up(idx, catch_up_source, s);
@@ -1431,6 +1587,9 @@ void sync_session_destroy(struct sync_session **sp)
     vec_release(&s->peer_keys);
     vec_release(&s->want_keys);
     hbuf_release(&s->out);
+    hbuf_release(&s->zbuf);
+    ZSTD_freeCCtx(s->cctx);
+    ZSTD_freeDCtx(s->dctx);
     free(s->blobs);
     free(s);
     *sp = NULL;

@@ -12,6 +12,10 @@
  *      a small set is listed; otherwise the responder streams rateless IBLT symbols
  *      (sync/recon.h) and the initiator decodes, asking for more once with an
  *      estimate of the difference, and falls back to listing ids if decoding fails.
+ *      When the responder holds exactly one event more (not its newest) and the
+ *      initiator offers it, plan ONE: the initiator sends the XOR of its keys (a
+ *      SKETCH), the responder finds the one key and sends its event, or goes on as
+ *      IBLT when the sketch does not verify.
  *   3. The side that knows the difference sends WANT for what it lacks, its events the
  *      peer lacks and DONE; the other side answers the WANT and sends DONE. Events go
  *      in batches that fit the peer's frame size, in transfer priority order across
@@ -22,6 +26,9 @@
  *      list and the difference, not the size of our replica: listing compares the
  *      peer's keys with our ids as the store walks them, and the events the peer
  *      lacks are streamed from the store a chunk at a time (struct sync_ops).
+ *      To a peer that offers it, each EVENTS frame goes compressed with zstd
+ *      (ZEVENTS) when that is shorter; a received ZEVENTS is decompressed within
+ *      our frame size (a bomb ends the session with HERR_TOO_LARGE).
  *
  * A peer that sends a malformed or unexpected message gets an ERROR and the session
  * ends with HERR_PROTOCOL and a reason; another forum ends it with HERR_WRONG_FORUM.
@@ -64,6 +71,10 @@ struct sync_config {
                          * power of two from 2^17 to HEARTH_MAX_FRAME */
     uint32_t few_send;  /* a listing responder sends up to this many events by id and
                          * streams more, skipping what the peer listed; 0: 4096 */
+    bool no_compress;   /* neither offer nor send compressed events (ZEVENTS) */
+    bool legacy;        /* offer none of the protocol's later additions (ZEVENTS,
+                         * plan ONE): speak as hearth did before them, so that tests
+                         * can check that such a peer still syncs */
     sync_log_fn log;    /* may be NULL */
     void *log_ctx;
 };
@@ -72,9 +83,11 @@ struct sync_config {
  * transport (the transport's own framing and encryption are not counted). */
 struct sync_stats {
     uint64_t msgs_sent, msgs_recv;
-    uint64_t bytes_sent, bytes_recv;             /* all messages */
-    uint64_t recon_bytes_sent, recon_bytes_recv; /* all messages but EVENTS */
-    uint64_t event_bytes_sent, event_bytes_recv; /* envelope bytes inside EVENTS */
+    uint64_t bytes_sent, bytes_recv;                 /* all messages */
+    uint64_t recon_bytes_sent, recon_bytes_recv;     /* all messages but EVENTS */
+    uint64_t event_bytes_sent, event_bytes_recv;     /* envelope bytes inside EVENTS */
+    uint64_t zevents_sent, zevents_recv;             /* EVENTS that went compressed */
+    uint64_t zevents_bytes_sent, zevents_bytes_recv; /* their bytes on the wire */
     uint64_t events_sent, events_recv;
     uint64_t events_accepted, events_duplicate, events_rejected;
     uint64_t symbols_sent, symbols_recv; /* coded symbols (count-only entries apart) */

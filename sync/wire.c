@@ -1,7 +1,9 @@
 /* wire.c - encoders and the bounded decoder of the sync messages. */
 #include "sync/wire.h"
 
+#include <stdlib.h>
 #include <string.h>
+#include <zstd_errors.h>
 
 /* ---- decoding ---- */
 
@@ -53,6 +55,23 @@ static herr dec_hello(struct mp_reader *r, uint32_t fields, struct sync_hello *h
         return e;
     if (h->plan > SYNC_PLAN_MAX)
         return fieldf(HERR_INVALID, w, "hello: unknown plan");
+    /* The sum of plan SUFFIX_I: a bin(16) as the 9th element (anything else there is
+     * a later field like the others). */
+    if (fields > 8 && mp_peek(r) == MP_BIN) {
+        const uint8_t *p;
+        uint32_t n;
+        if ((e = fieldf(mp_read_bin(r, &p, &n, HEARTH_MAX_FRAME), w, "hello: bad later field")))
+            return e;
+        if (n == RECON_KEY_LEN) {
+            h->has_sum = true;
+            memcpy(h->sum, p, RECON_KEY_LEN);
+        } else {
+            h->extra++;
+        }
+        if (fields == 9)
+            return HERR_OK;
+        fields--; /* one element fewer to skip below */
+    }
     /* Fields a later version adds at the end: well-formed, canonical, ignored. */
     for (uint32_t i = 8; i < fields; i++) {
         if ((e = fieldf(mp_skip(r, SYNC_MAX_SKIP_DEPTH - 1, HEARTH_MAX_FRAME), w,
@@ -172,6 +191,43 @@ static herr dec_push(struct mp_reader *r, uint32_t fields, struct sync_push *p, 
                   "push: envelope is not a bin of at most the event size");
 }
 
+static herr dec_zevents(struct mp_reader *r, uint32_t fields, struct sync_zevents *z,
+                        const char **w)
+{
+    herr e;
+    uint64_t size;
+    if (fields != 3)
+        return fieldf(HERR_MALFORMED, w, "zevents: wrong number of fields");
+    if ((e = fieldf(mp_read_uint(r, &size), w, "zevents: bad size field")))
+        return e;
+    if (size > HEARTH_MAX_FRAME)
+        return fieldf(HERR_TOO_LARGE, w, "zevents: decompressed size above the frame limit");
+    if (size == 0)
+        return fieldf(HERR_INVALID, w, "zevents: decompressed size 0");
+    z->size = (uint32_t)size;
+    if ((e = fieldf(mp_read_bin(r, &z->data, &z->len, HEARTH_MAX_FRAME), w,
+                    "zevents: data is not a bin")))
+        return e;
+    if (z->len == 0)
+        return fieldf(HERR_INVALID, w, "zevents: no data");
+    return HERR_OK;
+}
+
+static herr dec_sketch(struct mp_reader *r, uint32_t fields, struct sync_sketch *k, const char **w)
+{
+    const uint8_t *p;
+    uint32_t len;
+    if (fields != 2)
+        return fieldf(HERR_MALFORMED, w, "sketch: wrong number of fields");
+    herr e = fieldf(mp_read_bin(r, &p, &len, RECON_KEY_LEN), w, "sketch: sum is not a bin(16)");
+    if (e)
+        return e;
+    if (len != RECON_KEY_LEN)
+        return fieldf(HERR_MALFORMED, w, "sketch: sum is not a bin(16)");
+    k->sum = p;
+    return HERR_OK;
+}
+
 herr sync_msg_decode(struct sync_msg *m, const uint8_t *p, size_t n, const char **why)
 {
     struct mp_reader r;
@@ -223,6 +279,12 @@ herr sync_msg_decode(struct sync_msg *m, const uint8_t *p, size_t n, const char 
         break;
     case SYNC_PUSH:
         e = dec_push(&r, fields, &m->u.push, &w);
+        break;
+    case SYNC_ZEVENTS:
+        e = dec_zevents(&r, fields, &m->u.zevents, &w);
+        break;
+    case SYNC_SKETCH:
+        e = dec_sketch(&r, fields, &m->u.sketch, &w);
         break;
     default:
         e = HERR_PROTOCOL;
@@ -276,7 +338,113 @@ herr sync_push_decode(const uint8_t *p, size_t n, const uint8_t **env, size_t *l
     return HERR_OK;
 }
 
+/* ---- compressed events ---- */
+
+herr sync_zevents_inflate(ZSTD_DCtx *dctx, const struct sync_zevents *z, size_t max,
+                          struct hbuf *out, const char **why)
+{
+    const char *w;
+    unsigned long long fcs;
+    hbuf_reset(out);
+    /* Everything a peer claims is checked before a byte is allocated or produced. */
+    if (z->size > max) {
+        w = "compressed events larger than our frame once decompressed";
+        goto too_large;
+    }
+    if (z->len < 4 || (uint32_t)z->data[0] + ((uint32_t)z->data[1] << 8) +
+                              ((uint32_t)z->data[2] << 16) + ((uint32_t)z->data[3] << 24) !=
+                          ZSTD_MAGICNUMBER) {
+        w = "compressed events are not a zstd frame";
+        goto malformed;
+    }
+    if (ZSTD_findFrameCompressedSize(z->data, z->len) != z->len) {
+        w = "compressed events are not exactly one zstd frame";
+        goto malformed;
+    }
+    fcs = ZSTD_getFrameContentSize(z->data, z->len);
+    if (fcs == ZSTD_CONTENTSIZE_UNKNOWN || fcs == ZSTD_CONTENTSIZE_ERROR) {
+        w = "compressed events do not state their size";
+        goto malformed;
+    }
+    if (fcs > max) {
+        w = "compressed events larger than our frame once decompressed";
+        goto too_large;
+    }
+    if (fcs != z->size) {
+        w = "compressed events' frame size differs from the stated size";
+        goto malformed;
+    }
+    if (ZSTD_getDictID_fromFrame(z->data, z->len) != 0) {
+        w = "compressed events name a dictionary";
+        goto malformed;
+    }
+    unsigned wlog = 10;
+    while (wlog < 31 && ((size_t)1 << wlog) < max)
+        wlog++;
+    ZSTD_DCtx_reset(dctx, ZSTD_reset_session_and_parameters);
+    if (ZSTD_isError(ZSTD_DCtx_setParameter(dctx, ZSTD_d_windowLogMax, (int)wlog)))
+        return HERR_NOMEM;
+    herr e = hbuf_reserve(out, z->size);
+    if (e)
+        return e;
+    size_t got = ZSTD_decompressDCtx(dctx, out->data, z->size, z->data, z->len);
+    if (ZSTD_isError(got) || got != z->size) {
+        w = ZSTD_isError(got) && ZSTD_getErrorCode(got) == ZSTD_error_dstSize_tooSmall
+                ? "compressed events decompress to more than they state"
+                : "compressed events do not decompress";
+        goto malformed;
+    }
+    out->len = got;
+    return HERR_OK;
+too_large:
+    if (why)
+        *why = w;
+    return HERR_TOO_LARGE;
+malformed:
+    if (why)
+        *why = w;
+    return HERR_MALFORMED;
+}
+
+herr sync_encode_zevents(struct hbuf *out, ZSTD_CCtx *cctx, const uint8_t *msg, size_t len)
+{
+    size_t bound = ZSTD_compressBound(len);
+    uint8_t *tmp = malloc(bound);
+    if (!tmp)
+        return HERR_NOMEM;
+    ZSTD_CCtx_reset(cctx, ZSTD_reset_session_and_parameters);
+    size_t n =
+        ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, SYNC_ZSTD_LEVEL)) ||
+                ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_contentSizeFlag, 1)) ||
+                ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 0)) ||
+                ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_dictIDFlag, 0))
+            ? (size_t)-1
+            : ZSTD_compress2(cctx, tmp, bound, msg, len);
+    if (ZSTD_isError(n)) {
+        free(tmp);
+        return HERR_INVALID;
+    }
+    struct mp_writer w;
+    mp_writer_init(&w, out);
+    mp_write_array(&w, 3);
+    mp_write_uint(&w, SYNC_ZEVENTS);
+    mp_write_uint(&w, len);
+    mp_write_bin(&w, tmp, n);
+    free(tmp);
+    return mp_writer_status(&w);
+}
+
 /* ---- encoding ---- */
+
+herr sync_encode_sketch(struct hbuf *out, const uint8_t sum[RECON_KEY_LEN])
+{
+    struct mp_writer w;
+    mp_writer_init(&w, out);
+    mp_write_array(&w, 2);
+    mp_write_uint(&w, SYNC_SKETCH);
+    mp_write_bin(&w, sum, RECON_KEY_LEN);
+    return mp_writer_status(&w);
+}
 
 static void write_opt_bin(struct mp_writer *w, bool has, const uint8_t *p, size_t n)
 {
@@ -290,7 +458,7 @@ herr sync_encode_hello(struct hbuf *out, const struct sync_hello *h)
 {
     struct mp_writer w;
     mp_writer_init(&w, out);
-    mp_write_array(&w, 8);
+    mp_write_array(&w, h->has_sum ? 9 : 8);
     mp_write_uint(&w, SYNC_HELLO);
     mp_write_uint(&w, h->version);
     write_opt_bin(&w, h->has_forum, h->forum, SYNC_FORUM_TAG_LEN);
@@ -299,6 +467,8 @@ herr sync_encode_hello(struct hbuf *out, const struct sync_hello *h)
     mp_write_uint(&w, h->count);
     write_opt_bin(&w, h->has_fp, h->fp, RECON_FP_LEN);
     mp_write_uint(&w, h->plan);
+    if (h->has_sum)
+        mp_write_bin(&w, h->sum, RECON_KEY_LEN);
     return mp_writer_status(&w);
 }
 

@@ -4,7 +4,7 @@
  * is the message type (docs/PROTOCOL.md, "Messages", has each layout byte for byte):
  *
  *   HELLO   [1, version, forum_tag: bin(8)|nil, caps, frame_log2, count,
- *            fingerprint: bin(16)|nil, plan, ...later fields]
+ *            fingerprint: bin(16)|nil, plan, [sum: bin(16)], ...later fields]
  *   SYMBOLS [2, start, last: bool, symbols: bin(22 n), counts: bin(2 k)]
  *   MORE    [3, upto, counts]
  *   IDS     [4, last: bool, keys: bin(16 n)]
@@ -13,6 +13,9 @@
  *   DONE    [7]
  *   ERROR   [8, code, text: str]
  *   PUSH    [9, envelope: bin]          (outside a session: eager push of one event)
+ *   ZEVENTS [10, size, zstd: bin]       (an EVENTS message compressed with zstd; only to
+ *                                        a peer whose HELLO offered SYNC_CAP_ZSTD)
+ *   SKETCH  [11, sum: bin(16)]          (plan ONE: the initiator's symbol 0 sum)
  *
  * sync_msg_decode() is the one decoder of these bytes. It reads only through the
  * bounded mp_reader, checks every length and count against the maxima below before
@@ -31,6 +34,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <zstd.h>
+
 #include "base/hbuf.h"
 #include "base/herr.h"
 #include "base/limits.h"
@@ -46,6 +51,7 @@
 #define SYNC_MAX_SET_COUNT (1ULL << 40) /* a set count a peer may claim */
 #define SYNC_MAX_EVENTS_PER_MSG 16384   /* envelopes in one EVENTS */
 #define SYNC_MAX_ERROR_TEXT 200         /* bytes of an ERROR's text */
+#define SYNC_ZSTD_LEVEL 3               /* zstd level for ZEVENTS (higher levels gain ~2%) */
 
 enum sync_type {
     SYNC_HELLO = 1,
@@ -57,11 +63,15 @@ enum sync_type {
     SYNC_DONE = 7,
     SYNC_ERROR = 8,
     SYNC_PUSH = 9,
+    SYNC_ZEVENTS = 10,
+    SYNC_SKETCH = 11,
 };
 
 /* Capability bits of a HELLO; unknown bits are ignored. */
 #define SYNC_CAP_SEND 1u /* the sender will send events */
 #define SYNC_CAP_RECV 2u /* the sender accepts events */
+#define SYNC_CAP_ZSTD 4u /* the sender accepts ZEVENTS (docs/PROTOCOL.md 7.11) */
+#define SYNC_CAP_ONE 8u  /* the sender speaks plan ONE and SKETCH (docs/PROTOCOL.md 9.5) */
 
 /* The plan a responder announces in its HELLO (an initiator sends SYNC_PLAN_NONE). */
 enum sync_plan {
@@ -71,7 +81,8 @@ enum sync_plan {
     SYNC_PLAN_LIST_I = 3,   /* the initiator lists its keys, the responder compares */
     SYNC_PLAN_SUFFIX_R = 4, /* the responder's newest events are all the difference */
     SYNC_PLAN_SUFFIX_I = 5, /* the initiator holds more: it checks its newest events */
-    SYNC_PLAN_MAX = 5,
+    SYNC_PLAN_ONE = 6,      /* the responder holds one more: the initiator sends a SKETCH */
+    SYNC_PLAN_MAX = 6,
 };
 
 struct sync_hello {
@@ -84,7 +95,9 @@ struct sync_hello {
     bool has_fp;
     uint8_t fp[RECON_FP_LEN];
     uint64_t plan;
-    uint32_t extra; /* later fields that were skipped */
+    bool has_sum;               /* a responder's 9th field (plan SUFFIX_I, docs/PROTOCOL.md 9.4): */
+    uint8_t sum[RECON_KEY_LEN]; /* the XOR of its keys */
+    uint32_t extra;             /* later fields that were skipped */
 };
 
 struct sync_symbols {
@@ -124,6 +137,16 @@ struct sync_push {
     uint32_t len;
 };
 
+struct sync_zevents {
+    uint32_t size;       /* the EVENTS message's length once decompressed */
+    const uint8_t *data; /* one zstd frame */
+    uint32_t len;
+};
+
+struct sync_sketch {
+    const uint8_t *sum; /* RECON_KEY_LEN bytes */
+};
+
 struct sync_msg {
     enum sync_type type;
     union {
@@ -134,6 +157,8 @@ struct sync_msg {
         struct sync_events events;
         struct sync_error error;
         struct sync_push push;
+        struct sync_zevents zevents;
+        struct sync_sketch sketch;
     } u;
 };
 
@@ -177,6 +202,25 @@ HEARTH_MUST_CHECK herr sync_encode_error(struct hbuf *out, herr code, const char
 HEARTH_MUST_CHECK herr sync_encode_push(struct hbuf *out, const uint8_t *env, size_t len);
 HEARTH_MUST_CHECK herr sync_push_decode(const uint8_t *p, size_t n, const uint8_t **env,
                                         size_t *len, const char **why);
+
+/* sync_encode_zevents - append to out a ZEVENTS message holding msg[0..len) (an
+ * encoded EVENTS message) compressed with cctx at SYNC_ZSTD_LEVEL, as one zstd frame
+ * that states its content size and names no dictionary. HERR_NOMEM, HERR_TOO_LARGE
+ * (out's maximum), HERR_INVALID when zstd fails. */
+HEARTH_MUST_CHECK herr sync_encode_zevents(struct hbuf *out, ZSTD_CCtx *cctx, const uint8_t *msg,
+                                           size_t len);
+
+/* sync_zevents_inflate - decompress a decoded ZEVENTS into out (reset first), never
+ * producing or allocating more than max bytes: a size above max is HERR_TOO_LARGE
+ * before anything is allocated; data that is not exactly one zstd frame stating
+ * content size `size`, with no dictionary and a window of at most max, or that does
+ * not decompress to exactly `size` bytes, is HERR_MALFORMED (HERR_TOO_LARGE when the
+ * frame claims more than max). *why gets a static reason. HERR_NOMEM. The result is
+ * the bytes of a message still to be decoded (sync_msg_decode), which must be EVENTS. */
+HEARTH_MUST_CHECK herr sync_zevents_inflate(ZSTD_DCtx *dctx, const struct sync_zevents *z,
+                                            size_t max, struct hbuf *out, const char **why);
+
+HEARTH_MUST_CHECK herr sync_encode_sketch(struct hbuf *out, const uint8_t sum[RECON_KEY_LEN]);
 
 /* Bytes a message adds around its payload, for packing frames. */
 #define SYNC_SYMBOLS_OVERHEAD 24 /* array, type, start, last, two bin headers */

@@ -5,7 +5,8 @@
  * that starts with "SESS" is then also played, as a sequence of messages each
  * prefixed with a 2-byte big-endian length, into a responder session over a small
  * in-memory store: no input may crash it, grow it without bound, or leave it neither
- * going on nor ended with a reason.
+ * going on nor ended with a reason. A ZEVENTS is also decompressed with a 128 KiB
+ * bound, which nothing may exceed, and what it holds decoded in turn.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -70,10 +71,48 @@ static void check_roundtrip(const struct sync_msg *m, const uint8_t *data, size_
     case SYNC_PUSH:
         e = sync_encode_push(&out, m->u.push.env, m->u.push.len);
         break;
+    case SYNC_ZEVENTS: {
+        struct mp_writer w;
+        mp_writer_init(&w, &out);
+        mp_write_array(&w, 3);
+        mp_write_uint(&w, SYNC_ZEVENTS);
+        mp_write_uint(&w, m->u.zevents.size);
+        mp_write_bin(&w, m->u.zevents.data, m->u.zevents.len);
+        e = mp_writer_status(&w);
+        break;
+    }
+    case SYNC_SKETCH:
+        e = sync_encode_sketch(&out, m->u.sketch.sum);
+        break;
     }
     if (e || out.len != size || memcmp(out.data, data, size) != 0)
         __builtin_trap();
 done:
+    hbuf_release(&out);
+}
+
+static void check_inflate(const struct sync_zevents *z)
+{
+    enum { MAX = 1 << 17 };
+    static ZSTD_DCtx *d;
+    if (!d && !(d = ZSTD_createDCtx()))
+        return;
+    struct hbuf out;
+    hbuf_init(&out, HEARTH_MAX_FRAME);
+    const char *why = NULL;
+    herr e = sync_zevents_inflate(d, z, MAX, &out, &why);
+    if (out.len > MAX || out.cap > MAX + 4096)
+        __builtin_trap();
+    if (e == HERR_OK) {
+        struct sync_msg inner;
+        if (out.len != z->size)
+            __builtin_trap();
+        if (sync_msg_decode(&inner, out.data, out.len, &why) == HERR_OK &&
+            inner.type != SYNC_ZEVENTS)
+            check_roundtrip(&inner, out.data, out.len);
+    } else if (e != HERR_NOMEM && (!why || !*why)) {
+        __builtin_trap();
+    }
     hbuf_release(&out);
 }
 
@@ -124,9 +163,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     struct sync_msg m;
     const char *why = NULL;
-    if (sync_msg_decode(&m, data, size, &why) == HERR_OK)
+    if (sync_msg_decode(&m, data, size, &why) == HERR_OK) {
         check_roundtrip(&m, data, size);
-    else if (!why || !*why)
+        if (m.type == SYNC_ZEVENTS)
+            check_inflate(&m.u.zevents);
+    } else if (!why || !*why)
         __builtin_trap();
     if (size >= 4 && memcmp(data, "SESS", 4) == 0)
         play_session(data, size);

@@ -231,6 +231,7 @@ run_case unknown-type
 run_case no-session
 run_case push-in-session
 run_case huge-counts
+run_case zbomb
 run_case deep-nesting
 run_case multipart
 run_case oversize

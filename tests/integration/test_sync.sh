@@ -36,6 +36,16 @@ out=$(h "$B" --json sync "$ADDR_A")
 bytes=$(( $(echo "$out" | json_get bytes_sent) + $(echo "$out" | json_get bytes_received) ))
 [ "$bytes" -le 64 ] || die "equal sets cost $bytes bytes (at most 64)"
 ok "a post travels; equal sets cost $bytes bytes in one round trip"
+# To a node that speaks as hearth did before compressed events and plan ONE.
+node_stop A
+export HEARTH_SYNC_COMPAT=legacy
+node_start A "$A" "$PA" --no-discovery
+unset HEARTH_SYNC_COMPAT
+echo "hello again from b" | h "$B" post welcome --title "to an older node" >/dev/null
+out=$(h "$B" --json sync "$ADDR_A")
+[ "$(echo "$out" | json_get events_sent)" = 1 ] || die "b did not send its post to a legacy node: $out"
+[ "$(digest "$A")" = "$(digest "$B")" ] || die "nodes differ after b's post to a legacy node"
+ok "a post travels to a node that offers neither compression nor plan ONE"
 node_stop A
 
 # --- a full node and an empty one ----------------------------------------------------
@@ -51,6 +61,46 @@ out=$(h "$E" --json sync --timeout 120 "$ADDR_F")
 [ "$(echo "$out" | json_get events_accepted)" = "$((BIG + 2))" ] || die "empty node got: $out"
 [ "$(digest "$F")" = "$(digest "$E")" ] || die "full and empty differ after sync"
 ok "empty node receives all $((BIG + 2)) events ($(echo "$out" | json_get milliseconds) ms)"
+
+# --- compressed events, and peers that do not offer them (an older hearth) -------------
+# The empty node above took everything compressed (both offer it): fewer bytes than the
+# envelopes. HEARTH_SYNC_COMPAT=legacy makes a side speak as hearth did before
+# compressed events and plan ONE: it still syncs, in either role, uncompressed.
+envelope_bytes() { # DIR: the envelope bytes of every event held (docs/EVENTS.md)
+  python3 - "$1/hearth.db" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+b = lambda n: n + (2 if n < 256 else 3 if n < 65536 else 5)
+print(sum(1 + b(h) + b(s) + (b(x) if x is not None else 1) for h, s, x in
+          db.execute("select length(header), length(sig), length(body) from events")))
+PY
+}
+EB=$(envelope_bytes "$E")
+RB=$(echo "$out" | json_get bytes_received)
+[ $((RB * 2)) -lt "$EB" ] || die "compressed transfer took $RB bytes for $EB envelope bytes"
+ok "compressed: $RB bytes on the wire for $EB envelope bytes"
+L1=$WORK/legacy1
+join_forum "$L1" "$FID2"
+out=$(HEARTH_SYNC_COMPAT=legacy h "$L1" --json sync --timeout 120 "$ADDR_F")
+[ "$(echo "$out" | json_get events_accepted)" = "$((BIG + 2))" ] || die "legacy initiator got: $out"
+[ "$(digest "$F")" = "$(digest "$L1")" ] || die "a legacy initiator did not converge"
+RB=$(echo "$out" | json_get bytes_received)
+[ "$RB" -gt "$EB" ] || die "a legacy initiator got $RB bytes for $EB envelope bytes: compressed?"
+ok "an initiator that does not offer compression syncs uncompressed ($RB bytes)"
+node_stop F
+export HEARTH_SYNC_COMPAT=legacy
+node_start F "$F" "$PF" --no-discovery
+unset HEARTH_SYNC_COMPAT
+L2=$WORK/legacy2
+join_forum "$L2" "$FID2"
+out=$(h "$L2" --json sync --timeout 120 "$ADDR_F")
+[ "$(echo "$out" | json_get events_accepted)" = "$((BIG + 2))" ] || die "from a legacy responder: $out"
+[ "$(digest "$F")" = "$(digest "$L2")" ] || die "no convergence with a legacy responder"
+RB=$(echo "$out" | json_get bytes_received)
+[ "$RB" -gt "$EB" ] || die "a legacy responder sent $RB bytes for $EB envelope bytes: compressed?"
+ok "a responder that does not offer compression syncs uncompressed ($RB bytes)"
+node_stop F
+node_start F "$F" "$PF" --no-discovery
 
 # --- cut the link mid-transfer, on either side, then resume ----------------------------
 C=$WORK/cut

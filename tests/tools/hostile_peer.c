@@ -39,6 +39,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <zmq.h>
+#include <zstd.h>
 
 #include "base/crypto.h"
 #include "base/limits.h"
@@ -1063,6 +1064,124 @@ static int case_push_in_session(struct ctx *c)
     return 0;
 }
 
+/* zmsg - a ZEVENTS stating `size`, holding the zstd frame of content[0..n). */
+static void zmsg(struct raw *out, uint64_t size, const void *content, size_t n)
+{
+    size_t cap = ZSTD_compressBound(n);
+    uint8_t *z = malloc(cap);
+    if (!z)
+        die("out of memory");
+    size_t zn = ZSTD_compress(z, cap, content, n, 19);
+    if (ZSTD_isError(zn))
+        die("zstd: %s", ZSTD_getErrorName(zn));
+    raw_array(out, 3, 0);
+    raw_uint(out, SYNC_ZEVENTS, 0);
+    raw_uint(out, size, 0);
+    raw_bin(out, z, zn, 0);
+    free(z);
+}
+
+/* zbomb_one - open a session offering compression, send m, and wait for the ERROR:
+ * its code must be `code`. */
+static void zbomb_one(struct ctx *c, const struct raw *m, uint64_t code, const char *what)
+{
+    struct raw h = {0}, r = {0};
+    void *d = dealer(c);
+    msg_hello(&h, SYNC_VERSION, c->forum, SYNC_CAP_SEND | SYNC_CAP_RECV | SYNC_CAP_ZSTD, 5);
+    if (!(send_raw(d, &h) && recv_type(d, SYNC_HELLO, 5000, NULL, 0)))
+        fail("%s: the session did not open", what);
+    uint64_t got = 0;
+    char text[256] = "";
+    if (send_raw(d, m)) {
+        uint64_t end = mono_ms() + 5000;
+        while (!got && mono_ms() < end && recv_msg(d, &r, (int)(end - mono_ms()))) {
+            struct sync_msg sm;
+            const char *why;
+            if (sync_msg_decode(&sm, r.p, r.n, &why) == HERR_OK && sm.type == SYNC_ERROR) {
+                got = sm.u.error.code;
+                snprintf(text, sizeof text, "%.*s", (int)sm.u.error.len, sm.u.error.text);
+            }
+        }
+    }
+    if (got == code)
+        say("check %s (%zu bytes) got ERROR %llu \"%s\"", what, m->n, (unsigned long long)got,
+            text);
+    else
+        fail("%s got ERROR %llu \"%s\", not %llu", what, (unsigned long long)got, text,
+             (unsigned long long)code);
+    close_sock(&d);
+    raw_free(&h), raw_free(&r);
+}
+
+/* case_zbomb - compressed events that would make the victim allocate more than a
+ * frame: a frame of 1 MiB of zeros (a few dozen bytes) stated as 1 MiB and as 1000
+ * bytes, a frame that does not state its size, garbage; and a compressed message that
+ * is not EVENTS. Each ends its session with an ERROR of the right code; then a valid
+ * event, compressed, is taken (docs/PROTOCOL.md 7.11). */
+static int case_zbomb(struct ctx *c)
+{
+    size_t big = 1u << 20;
+    uint8_t *zeros = calloc(1, big);
+    if (!zeros)
+        die("out of memory");
+    struct raw m[5] = {0};
+    zmsg(&m[0], big, zeros, big);
+    zmsg(&m[1], 1000, zeros, big);
+    /* A frame with no content size: zstd's streaming API, never told the size. */
+    {
+        ZSTD_CCtx *cc = ZSTD_createCCtx();
+        uint8_t z[4096];
+        ZSTD_outBuffer ob = {z, sizeof z, 0};
+        ZSTD_inBuffer ib = {zeros, 100000, 0};
+        /* Input first, the end apart: told all at once, zstd would state the size. */
+        if (!cc || ZSTD_isError(ZSTD_compressStream2(cc, &ob, &ib, ZSTD_e_continue)) ||
+            ZSTD_compressStream2(cc, &ob, &ib, ZSTD_e_end) != 0 ||
+            ZSTD_getFrameContentSize(z, ob.pos) != ZSTD_CONTENTSIZE_UNKNOWN)
+            die("zstd streaming failed");
+        ZSTD_freeCCtx(cc);
+        raw_array(&m[2], 3, 0), raw_uint(&m[2], SYNC_ZEVENTS, 0), raw_uint(&m[2], 100000, 0);
+        raw_bin(&m[2], z, ob.pos, 0);
+    }
+    raw_array(&m[3], 3, 0), raw_uint(&m[3], SYNC_ZEVENTS, 0), raw_uint(&m[3], 5000, 0);
+    static const char junk[] = "\x28\xb5\x2f\xfd garbage, not a frame";
+    raw_bin(&m[3], junk, sizeof junk - 1, 0);
+    struct raw done = {0};
+    raw_array(&done, 1, 0), raw_uint(&done, SYNC_DONE, 0);
+    zmsg(&m[4], done.n, done.p, done.n);
+    zbomb_one(c, &m[0], HERR_TOO_LARGE, "1 MiB of zeros stated as 1 MiB");
+    zbomb_one(c, &m[1], HERR_TOO_LARGE, "1 MiB of zeros stated as 1000 bytes");
+    zbomb_one(c, &m[2], HERR_MALFORMED, "a frame that does not state its size");
+    zbomb_one(c, &m[3], HERR_MALFORMED, "garbage stated as 5000 bytes");
+    zbomb_one(c, &m[4], HERR_PROTOCOL, "a compressed DONE");
+    say("expect compressed events larger than our frame once decompressed");
+    say("expect compressed events do not state their size");
+    say("expect compressed message that is not events");
+    /* A valid event, compressed: taken. */
+    struct raw env = {0}, ev = {0}, z = {0}, h = {0};
+    valid_profile(&env, c->forum, "compressed and welcome");
+    raw_array(&ev, 2, 0), raw_uint(&ev, SYNC_EVENTS, 0), raw_array(&ev, 1, 0);
+    raw_bin(&ev, env.p, env.n, 0);
+    zmsg(&z, ev.n, ev.p, ev.n);
+    void *d = dealer(c);
+    msg_hello(&h, SYNC_VERSION, c->forum, SYNC_CAP_SEND | SYNC_CAP_RECV | SYNC_CAP_ZSTD, 5);
+    bool sent = send_raw(d, &h) && recv_type(d, SYNC_HELLO, 5000, NULL, 0) && send_raw(d, &z);
+    if (!sent)
+        fail("a valid compressed event could not be sent");
+    say("sent %d", 5 + (sent ? 1 : 0));
+    say("valid %d", sent ? 1 : 0);
+    /* Wait for the victim to take it before hanging up: its answer to our DONE. */
+    struct raw dn = {0};
+    raw_array(&dn, 1, 0), raw_uint(&dn, SYNC_DONE, 0);
+    if (sent && send_raw(d, &dn) && recv_type(d, SYNC_DONE, 5000, NULL, 0))
+        say("check a valid compressed event was taken and the session ended with DONE");
+    close_sock(&d);
+    raw_free(&env), raw_free(&ev), raw_free(&z), raw_free(&h), raw_free(&dn), raw_free(&done);
+    for (int i = 0; i < 5; i++)
+        raw_free(&m[i]);
+    free(zeros);
+    return 0;
+}
+
 static int case_huge_counts(struct ctx *c)
 {
     enum { N = 9 };
@@ -1868,6 +1987,7 @@ static const struct hcase cases[] = {
     {"unknown-type", case_unknown_type, "unknown message types and protocol versions"},
     {"no-session", case_no_session, "messages other than HELLO from a peer with no session"},
     {"push-in-session", case_push_in_session, "a PUSH of a valid event inside an open session"},
+    {"zbomb", case_zbomb, "compressed events that decompress beyond a frame, and malformed ones"},
     {"huge-counts", case_huge_counts, "lengths and counts that claim gigabytes"},
     {"deep-nesting", case_deep_nesting, "messages and bodies nested thousands deep"},
     {"oversize", case_oversize, "frames above the 1 MiB cap"},

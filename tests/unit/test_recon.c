@@ -650,6 +650,11 @@ static const struct vector vectors[] = {
      "9209c42693c42011111111111111111111111111111111111111111111111111"
      "11111111111111c400c0",
      SYNC_PUSH},
+    {"zevents", "930a2bc41b28b52ffd202b95000060920691c42693c42011c400c001000d3802", SYNC_ZEVENTS},
+    {"sketch", "920bc410000102030405060708090a0b0c0d0e0f", SYNC_SKETCH},
+    {"hello-responder-suffix-i-sum",
+     "990101c0031403c4105126471621bb8e0b36b869b4591a118105c410000102030405060708090a0b0c0d0e0f",
+     SYNC_HELLO},
 };
 
 /* Re-encode a decoded message. */
@@ -695,6 +700,21 @@ static void reencode(const struct sync_msg *m, struct hbuf *out)
     case SYNC_PUSH:
         e = sync_encode_push(out, m->u.push.env, m->u.push.len);
         break;
+    case SYNC_ZEVENTS: {
+        /* The compressed bytes are the compressor's choice: what is kept is the
+         * message around them. */
+        struct mp_writer w;
+        mp_writer_init(&w, out);
+        mp_write_array(&w, 3);
+        mp_write_uint(&w, SYNC_ZEVENTS);
+        mp_write_uint(&w, m->u.zevents.size);
+        mp_write_bin(&w, m->u.zevents.data, m->u.zevents.len);
+        e = mp_writer_status(&w);
+        break;
+    }
+    case SYNC_SKETCH:
+        e = sync_encode_sketch(out, m->u.sketch.sum);
+        break;
     }
     assert_int_equal(e, HERR_OK);
 }
@@ -734,10 +754,117 @@ static void test_wire_vectors(void **state)
     n = unhex(buf, sizeof buf, vectors[10].hex);
     assert_int_equal(sync_msg_decode(&m, buf, n, &why), HERR_OK);
     assert_true(m.u.error.code == HERR_WRONG_FORUM && m.u.error.len == 33);
+    n = unhex(buf, sizeof buf, vectors[14].hex);
+    assert_int_equal(sync_msg_decode(&m, buf, n, &why), HERR_OK);
+    assert_true(m.u.hello.plan == SYNC_PLAN_SUFFIX_I && m.u.hello.has_sum &&
+                m.u.hello.sum[15] == 0x0f && m.u.hello.extra == 0);
     /* The d = 0 exchange at a million events is 39 + 13 = 52 bytes. */
     assert_int_equal(
         unhex(buf, sizeof buf, vectors[1].hex) + unhex(buf, sizeof buf, vectors[2].hex), 52);
     hbuf_release(&out);
+}
+
+static void expect_reject(const char *hex, herr code);
+
+/* ZEVENTS: the vector decompresses to the EVENTS vector; our encoder's output does
+ * too; every way to ask for more than the bound, or to be other than one plain zstd
+ * frame of the stated size, is refused before anything is allocated or produced. */
+static void test_wire_zevents(void **state)
+{
+    (void)state;
+    uint8_t buf[256], evb[64];
+    struct sync_msg m;
+    const char *why = NULL;
+    struct hbuf out, z;
+    hbuf_init(&out, HEARTH_MAX_FRAME);
+    hbuf_init(&z, SIZE_MAX);
+    ZSTD_DCtx *d = ZSTD_createDCtx();
+    ZSTD_CCtx *c = ZSTD_createCCtx();
+    assert_true(d && c);
+    size_t nev = unhex(evb, sizeof evb, vectors[8].hex); /* EVENTS */
+    size_t n = unhex(buf, sizeof buf, vectors[12].hex);  /* ZEVENTS */
+    assert_int_equal(sync_msg_decode(&m, buf, n, &why), HERR_OK);
+    assert_int_equal(m.u.zevents.size, nev);
+    assert_int_equal(sync_zevents_inflate(d, &m.u.zevents, 1u << 17, &out, &why), HERR_OK);
+    assert_int_equal(out.len, nev);
+    assert_memory_equal(out.data, evb, nev);
+    /* Our encoder. */
+    assert_int_equal(sync_encode_zevents(&z, c, evb, nev), HERR_OK);
+    assert_int_equal(sync_msg_decode(&m, z.data, z.len, &why), HERR_OK);
+    assert_int_equal(sync_zevents_inflate(d, &m.u.zevents, 1u << 17, &out, &why), HERR_OK);
+    assert_memory_equal(out.data, evb, nev);
+    /* A stated size above the receiver's frame: refused, nothing allocated. */
+    struct sync_zevents bad = m.u.zevents;
+    struct hbuf fresh;
+    hbuf_init(&fresh, HEARTH_MAX_FRAME);
+    bad.size = (1u << 17) + 1;
+    assert_int_equal(sync_zevents_inflate(d, &bad, 1u << 17, &fresh, &why), HERR_TOO_LARGE);
+    assert_true(fresh.cap == 0);
+    /* A bomb: 1 MiB of zeros in a few bytes, stated as such, to a 128 KiB receiver. */
+    uint8_t *zeros = calloc(1, 1u << 20);
+    assert_non_null(zeros);
+    hbuf_reset(&z);
+    assert_int_equal(sync_encode_zevents(&z, c, zeros, 1u << 20), HERR_OK);
+    assert_true(z.len < 200);
+    assert_int_equal(sync_msg_decode(&m, z.data, z.len, &why), HERR_OK);
+    assert_int_equal(sync_zevents_inflate(d, &m.u.zevents, 1u << 17, &fresh, &why), HERR_TOO_LARGE);
+    assert_true(fresh.cap == 0);
+    /* ... stating a small size while its frame says 1 MiB. */
+    bad = m.u.zevents;
+    bad.size = 100;
+    assert_int_equal(sync_zevents_inflate(d, &bad, 1u << 17, &fresh, &why), HERR_TOO_LARGE);
+    assert_true(fresh.cap == 0);
+    /* ... and within the bound, but stating less than its frame holds. */
+    uint8_t fr[64];
+    size_t fl = unhex(fr, sizeof fr, "28b52ffd202b95000060920691c42693c42011c400c001000d3802");
+    fr[5] = 0x20; /* frame content size 32 instead of 43 */
+    bad.data = fr;
+    bad.len = (uint32_t)fl;
+    bad.size = 32;
+    assert_int_equal(sync_zevents_inflate(d, &bad, 1u << 17, &out, &why), HERR_MALFORMED);
+    fr[5] = 0x2b;
+    bad.size = 43;
+    assert_int_equal(sync_zevents_inflate(d, &bad, 1u << 17, &out, &why), HERR_OK);
+    /* Not exactly one frame: two frames, a truncated one, a skippable one, garbage. */
+    uint8_t two[128];
+    memcpy(two, fr, fl);
+    memcpy(two + fl, fr, fl);
+    bad.data = two;
+    bad.len = (uint32_t)(2 * fl);
+    assert_int_equal(sync_zevents_inflate(d, &bad, 1u << 17, &out, &why), HERR_MALFORMED);
+    bad.len = (uint32_t)(fl - 1);
+    assert_int_equal(sync_zevents_inflate(d, &bad, 1u << 17, &out, &why), HERR_MALFORMED);
+    uint8_t skip[12] = {0x50, 0x2a, 0x4d, 0x18, 4, 0, 0, 0, 1, 2, 3, 4};
+    bad.data = skip;
+    bad.len = sizeof skip;
+    assert_int_equal(sync_zevents_inflate(d, &bad, 1u << 17, &out, &why), HERR_MALFORMED);
+    bad.data = evb;
+    bad.len = (uint32_t)nev;
+    assert_int_equal(sync_zevents_inflate(d, &bad, 1u << 17, &out, &why), HERR_MALFORMED);
+    /* A frame without its content size (streamed). */
+    ZSTD_CCtx_reset(c, ZSTD_reset_session_and_parameters);
+    uint8_t st[128];
+    ZSTD_outBuffer ob = {st, sizeof st, 0};
+    ZSTD_inBuffer ib = {evb, nev, 0};
+    assert_false(ZSTD_isError(ZSTD_compressStream2(c, &ob, &ib, ZSTD_e_continue)));
+    assert_int_equal(ZSTD_compressStream2(c, &ob, &ib, ZSTD_e_end), 0);
+    bad.data = st;
+    bad.len = (uint32_t)ob.pos;
+    bad.size = (uint32_t)nev;
+    assert_int_equal(ZSTD_getFrameContentSize(st, ob.pos), ZSTD_CONTENTSIZE_UNKNOWN);
+    assert_int_equal(sync_zevents_inflate(d, &bad, 1u << 17, &out, &why), HERR_MALFORMED);
+    /* The decoder's own checks. */
+    expect_reject("930a00c40100", HERR_INVALID);                             /* size 0 */
+    expect_reject("930ace00100001c40100", HERR_TOO_LARGE);                   /* size 2^20 + 1 */
+    expect_reject("930a2bc400", HERR_INVALID);                               /* no data */
+    expect_reject("930a2bc0", HERR_MALFORMED);                               /* data not a bin */
+    expect_reject("920bc40f000102030405060708090a0b0c0d0e", HERR_MALFORMED); /* 15-byte sum */
+    free(zeros);
+    hbuf_release(&fresh);
+    hbuf_release(&out);
+    hbuf_release(&z);
+    ZSTD_freeDCtx(d);
+    ZSTD_freeCCtx(c);
 }
 
 static void expect_reject(const char *hex, herr code)
@@ -811,7 +938,7 @@ static void test_wire_rejects_detail(void **state)
         strcat(hex, "61");
     expect_reject(hex, HERR_TOO_LARGE);
     /* Unknown type, signed and float type fields. */
-    expect_reject("910a", HERR_PROTOCOL);
+    expect_reject("910c", HERR_PROTOCOL);
     expect_reject("91d00a", HERR_MALFORMED);
     expect_reject("91ca00000000", HERR_MALFORMED);
 }
@@ -824,7 +951,7 @@ static void test_wire_hello_rules(void **state)
     /* frame 2^16: too small to carry an event */
     expect_reject("980101c0031000c000", HERR_INVALID);
     /* an unknown plan */
-    expect_reject("980101c0031400c006", HERR_INVALID);
+    expect_reject("980101c0031400c007", HERR_INVALID);
     /* a forum tag of 7 bytes */
     expect_reject("980101c40701020304050607031400c000", HERR_MALFORMED);
     /* a fingerprint of 15 bytes */
@@ -1051,12 +1178,13 @@ static void test_session_plans(void **state)
         enum sync_plan plan;
         uint32_t max_rt;
     } cases[] = {
-        {2000, 0, 1, true, SYNC_PLAN_SUFFIX_R, 1}, {2000, 3, 0, true, SYNC_PLAN_SUFFIX_I, 2},
-        {2000, 3, 0, false, SYNC_PLAN_IBLT, 4},    {2000, 0, 1, false, SYNC_PLAN_IBLT, 3},
-        {2000, 40, 40, false, SYNC_PLAN_IBLT, 4},  {2000, 700, 500, true, SYNC_PLAN_IBLT, 4},
-        {0, 5, 0, true, SYNC_PLAN_LIST_R, 2},      {0, 0, 5, true, SYNC_PLAN_LIST_I, 1},
-        {10, 100, 0, true, SYNC_PLAN_LIST_R, 2},   {10, 0, 100, false, SYNC_PLAN_LIST_I, 2},
-        {0, 0, 0, true, SYNC_PLAN_NONE, 1},
+        {2000, 0, 1, true, SYNC_PLAN_SUFFIX_R, 1},  {2000, 3, 0, true, SYNC_PLAN_SUFFIX_I, 2},
+        {2000, 3, 0, false, SYNC_PLAN_IBLT, 4},     {2000, 0, 1, false, SYNC_PLAN_ONE, 2},
+        {2000, 40, 40, false, SYNC_PLAN_IBLT, 4},   {2000, 700, 500, true, SYNC_PLAN_IBLT, 4},
+        {0, 5, 0, true, SYNC_PLAN_LIST_R, 2},       {0, 0, 5, true, SYNC_PLAN_LIST_I, 1},
+        {10, 100, 0, true, SYNC_PLAN_LIST_R, 2},    {10, 0, 100, false, SYNC_PLAN_LIST_I, 2},
+        {0, 0, 0, true, SYNC_PLAN_NONE, 1},         {2000, 1, 2, false, SYNC_PLAN_IBLT, 4},
+        {2000, 1, 0, false, SYNC_PLAN_SUFFIX_I, 2},
     };
     for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
         struct side i, r;
@@ -1355,6 +1483,7 @@ int main(void)
         cmocka_unit_test(test_policy_too_large),
         cmocka_unit_test(test_wire_vectors),
         cmocka_unit_test(test_wire_truncated_and_trailing),
+        cmocka_unit_test(test_wire_zevents),
         cmocka_unit_test(test_wire_rejects),
         cmocka_unit_test(test_wire_rejects_detail),
         cmocka_unit_test(test_wire_hello_rules),

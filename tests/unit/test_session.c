@@ -131,7 +131,7 @@ static void deliver(struct sync_session *to, const uint8_t *m, size_t n)
 
 static bool is_events(const uint8_t *m, size_t n)
 {
-    return n > 1 && m[1] == SYNC_EVENTS;
+    return n > 1 && (m[1] == SYNC_EVENTS || m[1] == SYNC_ZEVENTS);
 }
 
 /* Pump both ways until quiet, or until `cut` EVENTS messages have reached the
@@ -528,6 +528,167 @@ static void test_iblt_between_stores(void **state)
     node_free(b);
 }
 
+/* Events travel compressed (ZEVENTS) between two sides that offer it, and plainly
+ * when either side does not (an older peer, simulated by `legacy` or `no_compress`):
+ * the same events arrive either way. */
+static void test_compressed_transfer(void **state)
+{
+    (void)state;
+    static const struct {
+        bool legacy_i, legacy_r, nocomp_r;
+        bool compressed;
+    } cases[] = {
+        {false, false, false, true}, /* both new: compressed */
+        {true, false, false, false}, /* old initiator */
+        {false, true, false, false}, /* old responder */
+        {false, false, true, false}, /* a responder that declines compression */
+    };
+    char text[700];
+    for (size_t j = 0; j < sizeof text - 1; j++)
+        text[j] = "we talked about sleep and the long winter evenings "[j % 51];
+    text[sizeof text - 1] = '\0';
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        struct node *a = node_new("sess-z-a");
+        found(a, "Riverbend");
+        for (int i = 0; i < 300; i++)
+            post(a, &A, text, NULL);
+        struct node *b = node_new("sess-z-b");
+        struct sync_config ci = {.legacy = cases[c].legacy_i};
+        struct sync_config cr = {.legacy = cases[c].legacy_r, .no_compress = cases[c].nocomp_r};
+        struct run x;
+        start(&x, b, a, &ci, &cr);
+        pump(&x, 0);
+        expect_ok(&x);
+        const struct sync_stats *si = sync_session_stats(x.i), *sr = sync_session_stats(x.r);
+        assert_int_equal(si->events_accepted, 302);
+        if (cases[c].compressed) {
+            assert_true(sr->zevents_sent > 0);
+            assert_int_equal(si->zevents_recv, sr->zevents_sent);
+            /* The whole transfer took less than half the envelope bytes. */
+            assert_true(si->bytes_recv * 2 < si->event_bytes_recv);
+        } else {
+            assert_int_equal(sr->zevents_sent, 0);
+            assert_int_equal(si->zevents_recv, 0);
+            assert_true(si->bytes_recv > si->event_bytes_recv);
+        }
+        finish(&x);
+        same_view(a, b);
+        node_free(a);
+        node_free(b);
+    }
+}
+
+/* A compressed message that breaks the bounds ends the session with an ERROR and
+ * stores nothing; compressed events to a side that did not offer to take them too. */
+static void test_compressed_refused(void **state)
+{
+    (void)state;
+    struct node *a = node_new("sess-zr-a");
+    found(a, "Riverbend");
+    struct node *b = node_copy(a, "sess-zr-b");
+    post(b, &B, "not to be stored", NULL);
+    uint64_t before = events_of(a);
+    struct hbuf ev, big, z;
+    hbuf_init(&ev, HEARTH_MAX_FRAME);
+    hbuf_init(&big, SIZE_MAX);
+    hbuf_init(&z, SIZE_MAX);
+    ZSTD_CCtx *cctx = ZSTD_createCCtx();
+    assert_non_null(cctx);
+    /* 0: an EVENTS of 2^17 + 1 bytes (zeros after a real message make it malformed, but
+     * its size is checked first); 1: the same for a side that declines compression. */
+    assert_int_equal(hbuf_reserve(&big, (1u << 17) + 1), HERR_OK);
+    memset(big.data, 0, (1u << 17) + 1);
+    big.len = (1u << 17) + 1;
+    assert_int_equal(sync_encode_zevents(&z, cctx, big.data, big.len), HERR_OK);
+    assert_true(z.len < 200); /* a bomb: 128 KiB from a few bytes */
+    for (int c = 0; c < 2; c++) {
+        struct sync_config cr = {.max_frame = 1u << 17, .no_compress = c == 1};
+        struct run x;
+        start(&x, b, a, NULL, &cr);
+        const uint8_t *m;
+        size_t n;
+        while (sync_session_next(x.i, &m, &n)) /* our HELLO */
+            deliver(x.r, m, n);
+        while (sync_session_next(x.r, &m, &n))
+            deliver(x.i, m, n);
+        deliver(x.r, z.data, z.len);
+        const char *why;
+        assert_int_equal(sync_session_result(x.r, &why), c == 0 ? HERR_TOO_LARGE : HERR_PROTOCOL);
+        assert_true(strstr(why, c == 0 ? "larger than our frame" : "did not offer") != NULL);
+        assert_true(sync_session_next(x.r, &m, &n)); /* the ERROR for the peer */
+        struct sync_msg em;
+        assert_int_equal(sync_msg_decode(&em, m, n, &why), HERR_OK);
+        assert_int_equal(em.type, SYNC_ERROR);
+        assert_int_equal(em.u.error.code, c == 0 ? HERR_TOO_LARGE : HERR_PROTOCOL);
+        finish(&x);
+    }
+    assert_int_equal(events_of(a), before);
+    ZSTD_freeCCtx(cctx);
+    hbuf_release(&ev);
+    hbuf_release(&big);
+    hbuf_release(&z);
+    node_free(a);
+    node_free(b);
+}
+
+/* One event that the responder alone holds, not its newest: plan ONE finds it from the
+ * initiator's sketch in two round trips and at most 100 bytes beyond the event; an
+ * initiator that does not offer plan ONE gets the IBLT; a difference of three with
+ * counts one apart goes from ONE to the IBLT. The same event held by the initiator:
+ * SUFFIX_I, whose hello carries the responder's sum, finds it in two round trips too
+ * (three for an initiator that does not offer ONE). */
+static void test_plan_one(void **state)
+{
+    (void)state;
+    for (int c = 0; c < 5; c++) {
+        struct node *a = node_new("sess-one-a");
+        found(a, "Riverbend");
+        for (int i = 0; i < 100; i++)
+            post(a, &A, "shared", NULL);
+        struct node *b = node_copy(a, "sess-one-b");
+        post(a, &A, "only on a, then buried", NULL);
+        if (c == 2)
+            post(a, &A, "also only on a", NULL);
+        /* Newer events on both sides, so that the buried one is not a's newest. */
+        for (int i = 0; i < 3; i++)
+            post(b, &B, "newer", NULL);
+        assert_int_equal(store_export(b->s, copy_one, a->s), HERR_OK);
+        if (c == 2)
+            post(b, &B, "only on b", NULL);
+        struct sync_config ci = {.legacy = c == 1 || c == 4, .no_compress = true};
+        struct sync_config cr = {.no_compress = true};
+        struct run x;
+        /* Cases 3 and 4: the initiator holds the one more (SUFFIX_I with the sum). */
+        if (c >= 3)
+            start(&x, a, b, &ci, &cr);
+        else
+            start(&x, b, a, &ci, &cr);
+        pump(&x, 0);
+        expect_ok(&x);
+        const struct sync_stats *si = sync_session_stats(x.i), *sr = sync_session_stats(x.r);
+        uint64_t beyond =
+            si->bytes_sent + si->bytes_recv - si->event_bytes_recv - si->event_bytes_sent;
+        print_message("case %d: plan %s, %u round trips, %llu bytes beyond the events\n", c,
+                      sync_plan_name(si->plan), si->round_trips, (unsigned long long)beyond);
+        if (c == 0 || c == 3) {
+            assert_int_equal(si->plan, c == 0 ? SYNC_PLAN_ONE : SYNC_PLAN_SUFFIX_I);
+            assert_int_equal(si->round_trips, 2);
+            assert_int_equal((c == 0 ? sr : si)->local_only, 1);
+            assert_true(beyond <= 100);
+        } else if (c == 4) {
+            /* An older initiator: no sum; its MORE turns the plan into the IBLT. */
+            assert_int_equal(si->plan, SYNC_PLAN_SUFFIX_I);
+            assert_int_equal(si->round_trips, 3);
+        } else {
+            assert_int_equal(si->plan, SYNC_PLAN_IBLT);
+        }
+        finish(&x);
+        same_view(a, b);
+        node_free(a);
+        node_free(b);
+    }
+}
+
 /* The link drops after two batches: what arrived is kept, the next session brings the
  * rest, nothing is stored twice. */
 static void test_cut_and_resume(void **state)
@@ -742,6 +903,9 @@ int main(void)
         cmocka_unit_test(test_both_sides_differ),
         cmocka_unit_test(test_iblt_between_stores),
         cmocka_unit_test(test_cut_and_resume),
+        cmocka_unit_test(test_compressed_transfer),
+        cmocka_unit_test(test_compressed_refused),
+        cmocka_unit_test(test_plan_one),
         cmocka_unit_test(test_other_forum),
         cmocka_unit_test(test_garbage_refused),
         cmocka_unit_test(test_tampered_events_rejected),
