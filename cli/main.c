@@ -37,6 +37,8 @@
     X(settings)                                                                                    \
     X(export)                                                                                      \
     X(import)                                                                                      \
+    X(backup)                                                                                      \
+    X(restore)                                                                                     \
     X(serve)                                                                                       \
     X(sync)                                                                                        \
     X(peers)                                                                                       \
