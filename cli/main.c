@@ -37,6 +37,7 @@
     X(settings)                                                                                    \
     X(export)                                                                                      \
     X(import)                                                                                      \
+    X(stick)                                                                                       \
     X(backup)                                                                                      \
     X(restore)                                                                                     \
     X(serve)                                                                                       \
