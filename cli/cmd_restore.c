@@ -168,6 +168,32 @@ static int extract_one(struct cli *c, struct restore *r, struct backup_reader *b
     return rc;
 }
 
+/* same_forum - a data directory that holds a forum takes back only that forum. */
+static int same_forum(struct cli *c, struct restore *r)
+{
+    char *db = cli_path(c, "hearth.db");
+    struct store *s = NULL;
+    uint8_t forum[HEARTH_ID_LEN];
+    if (!db)
+        return cli_error(c, HERR_NOMEM, "out of memory");
+    herr e = access(db, F_OK) == 0 ? store_open(&s, db, STORE_READONLY) : HERR_NOT_FOUND;
+    free(db);
+    if (e == HERR_NOT_FOUND)
+        return CLI_OK;
+    if (!e)
+        e = store_forum(s, forum);
+    store_destroy(&s);
+    if (e)
+        return CLI_OK; /* a damaged or empty replica: what restore is for */
+    if (memcmp(forum, r->forum, HEARTH_ID_LEN) == 0)
+        return CLI_OK;
+    char here[13], theirs[13];
+    return cli_error(c, HERR_WRONG_FORUM,
+                     "'%s' is a backup of forum %s but %s holds forum %s: restore it into "
+                     "another directory (-d DIR); nothing was changed",
+                     r->file, cli_short_id(theirs, r->forum), c->dir, cli_short_id(here, forum));
+}
+
 /* extract - decrypt the whole backup into the staging directory. */
 static int extract(struct cli *c, struct restore *r)
 {
@@ -184,7 +210,8 @@ static int extract(struct cli *c, struct restore *r)
         return refuse(c, r, e, why);
     memcpy(r->forum, backup_forum(br), HEARTH_ID_LEN);
     r->created = backup_created(br);
-    for (;;) {
+    rc = same_forum(c, r);
+    for (; !rc;) {
         const char *name;
         uint64_t size;
         if ((e = backup_next(br, &name, &size, &why)) != HERR_OK) {
@@ -261,6 +288,9 @@ static int verify(struct cli *c, struct restore *r)
         e = store_verify_all(s, &r->events);
     if (!e)
         e = store_set_restored(s, r->created);
+    /* The status a running node had written when the backup was taken is not ours. */
+    if (!e && (e = store_meta_delete(s, "node:status")) == HERR_NOT_FOUND)
+        e = HERR_OK;
     if (e) {
         snprintf(why, sizeof why, "the replica inside does not pass its check (%s)",
                  store_errmsg(s));
@@ -270,32 +300,6 @@ static int verify(struct cli *c, struct restore *r)
     }
     store_destroy(&s);
     return rc;
-}
-
-/* same_forum - a data directory that holds a forum takes back only that forum. */
-static int same_forum(struct cli *c, struct restore *r)
-{
-    char *db = cli_path(c, "hearth.db");
-    struct store *s = NULL;
-    uint8_t forum[HEARTH_ID_LEN];
-    if (!db)
-        return cli_error(c, HERR_NOMEM, "out of memory");
-    herr e = access(db, F_OK) == 0 ? store_open(&s, db, STORE_READONLY) : HERR_NOT_FOUND;
-    free(db);
-    if (e == HERR_NOT_FOUND)
-        return CLI_OK;
-    if (!e)
-        e = store_forum(s, forum);
-    store_destroy(&s);
-    if (e)
-        return CLI_OK; /* a damaged or empty replica: what restore is for */
-    if (memcmp(forum, r->forum, HEARTH_ID_LEN) == 0)
-        return CLI_OK;
-    char here[13], theirs[13];
-    return cli_error(c, HERR_WRONG_FORUM,
-                     "'%s' is a backup of forum %s but %s holds forum %s: restore it into "
-                     "another directory (-d DIR); nothing was changed",
-                     r->file, cli_short_id(theirs, r->forum), c->dir, cli_short_id(here, forum));
 }
 
 /* old_file - a file of the data directory that the restore replaces. */
@@ -495,8 +499,6 @@ static int run(struct cli *c)
         rc = extract(c, &r);
     if (!rc)
         rc = verify(c, &r);
-    if (!rc)
-        rc = same_forum(c, &r);
     if (!rc)
         rc = swap(c, &r);
     remove_stage(&r);

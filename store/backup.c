@@ -285,7 +285,7 @@ static herr check_trailer(FILE *f, uint64_t *size, const char **why)
         return HERR_IO;
     }
     if (total < BACKUP_HEADER_LEN + TRAILER_LEN) {
-        *why = total >= 8 || total == 0 ? "the backup is truncated" : "not a hearth backup";
+        *why = "the backup is truncated";
         return HERR_MALFORMED;
     }
     crypto_generichash_final(&h, sum, TRAILER_LEN);
@@ -409,6 +409,17 @@ herr backup_reader_new(struct backup_reader **out, FILE *f, const char *pass, si
 {
     *out = NULL;
     uint64_t size;
+    uint8_t magic[8];
+    size_t got = fread(magic, 1, sizeof magic, f);
+    if (ferror(f) || fseek(f, 0, SEEK_SET) != 0) {
+        *why = "cannot read the backup";
+        return HERR_IO;
+    }
+    /* A file that does not even begin like a backup is not called damaged. */
+    if (memcmp(magic, BACKUP_MAGIC, got) != 0 || got == 0) {
+        *why = got ? "not a hearth backup" : "the backup is empty";
+        return HERR_MALFORMED;
+    }
     herr e = check_trailer(f, &size, why);
     if (e)
         return e;

@@ -194,7 +194,7 @@ static void test_flipped_bytes(void **state)
         v[i] ^= 0x20;
         assert_int_not_equal(e, HERR_OK);
         assert_non_null(why);
-        if (i >= 8) /* past the magic */
+        if (i >= 8) /* past the magic: else "not a hearth backup" */
             assert_non_null(strstr(why, "damaged"));
     }
 }
