@@ -172,7 +172,30 @@ wait "$A_PID" 2>/dev/null || true
 # The restored node lacks A's last posts: it refuses to sign, syncs, then signs above.
 expect_fail 8 "restored from a backup" \
     "$HEARTH" -d "$L" post welcome --title "Fork?" --body "This would reuse a number."
+expect_ok "$HEARTH" -d "$L" status --json
+check "status says the replica was restored" "$(json 'd["restored"]')" != null
+expect_ok "$HEARTH" -d "$L" status
+contains "in words too" "$OUT" "restored: from a backup made"
 serve_hub "$B"
+
+# A restored node that serves: its first sync with a peer lifts the mark.
+S=$(new_dir served)
+expect_ok "$HEARTH" -d "$S" restore "$TMP_ROOT/load.hbk"
+S_PORT=$(free_port)
+"$HEARTH" -d "$S" serve --listen "tcp://127.0.0.1:$S_PORT" --no-discovery --no-web \
+    --peer "$HUB_ADDR" >"$TMP_ROOT/served.log" 2>&1 &
+S_PID=$!
+on_exit "ours $S_PID && kill $S_PID; wait $S_PID"
+until grep -q "restore: synced with .* since the restore; this node signs again" \
+    "$TMP_ROOT/served.log"; do
+    ours "$S_PID" || fail "the restored node exited: $(cat "$TMP_ROOT/served.log")"
+    sleep 0.1
+done
+pass
+kill "$S_PID"
+wait "$S_PID" 2>/dev/null || true
+same "the served node caught up" "$(state "$S")" "$(state "$B")"
+same "and its mark is gone" "$(value "$S" 'd["restored"]' status)" null
 expect_ok "$HEARTH" -d "$L" sync "$HUB_ADDR"
 same "the restored node caught up with the peer" "$(state "$L")" "$(state "$B")"
 post "$L" welcome "Back" "The hub is back."
