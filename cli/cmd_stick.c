@@ -214,7 +214,7 @@ static int read_all(struct cli *c, struct stick *k)
             rc = cli_error(c, HERR_NOMEM, "out of memory");
     }
     closedir(d);
-    if (!rc)
+    if (!rc && n)
         qsort(names, n, sizeof *names, cmp_name);
     for (size_t i = 0; i < n && !rc; i++)
         rc = read_one(c, k, names[i]);
@@ -313,7 +313,8 @@ static int write_new(struct cli *c, struct stick *k)
 
 static int write_missing(struct cli *c, struct stick *k)
 {
-    qsort(k->on_stick.v, k->on_stick.n, HEARTH_ID_LEN, cmp_id);
+    if (k->on_stick.n)
+        qsort(k->on_stick.v, k->on_stick.n, HEARTH_ID_LEN, cmp_id);
     struct merge m = {.on = &k->on_stick, .missing = &k->missing};
     herr e = store_ids_in_order(c->store, lacking, &m);
     if (e == HERR_NOMEM)
