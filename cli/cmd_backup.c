@@ -99,26 +99,40 @@ static int list_files(struct cli *c, struct plan *p)
     return rc;
 }
 
-/* snapshot - the replica's consistent copy into a new file of the data directory
- * (as private as the replica itself; the copy is never written in the clear beside
- * the backup, which may be on a stick). */
-static int snapshot(struct cli *c, struct plan *p)
+/* temp_in - a new empty file "dir/.backup-PID-XXXXXX" of mode 0600 into *path. */
+static int temp_in(const char *dir, char **path)
 {
-    char name[64];
-    snprintf(name, sizeof name, ".backup-%ld-XXXXXX", (long)getpid());
-    p->snap = cli_path(c, name);
-    if (!p->snap)
-        return cli_error(c, HERR_NOMEM, "out of memory");
-    int fd = mkstemp(p->snap);
+    size_t n = strlen(dir) + 48;
+    *path = malloc(n);
+    if (!*path)
+        return ENOMEM;
+    snprintf(*path, n, "%s/.backup-%ld-XXXXXX", dir, (long)getpid());
+    int fd = mkstemp(*path);
     if (fd < 0) {
         int err = errno;
-        free(p->snap);
-        p->snap = NULL;
-        return cli_error(c, errno_herr(err), "cannot make a copy of the replica in %s: %s", c->dir,
-                         strerror(err));
+        free(*path);
+        *path = NULL;
+        return err;
     }
     fchmod(fd, 0600);
     close(fd);
+    return 0;
+}
+
+/* snapshot - the replica's consistent copy into a new file of the data directory
+ * (as private as the replica itself; the copy is never written in the clear beside
+ * the backup, which may be on a stick), or of $TMPDIR when the data directory cannot
+ * be written (a replica on read-only media). */
+static int snapshot(struct cli *c, struct plan *p)
+{
+    int err = temp_in(c->dir, &p->snap);
+    if (err == EROFS || err == EACCES || err == EPERM) {
+        const char *tmp = getenv("TMPDIR");
+        err = temp_in(tmp && *tmp ? tmp : "/tmp", &p->snap);
+    }
+    if (err)
+        return cli_error(c, errno_herr(err), "cannot make a copy of the replica in %s: %s", c->dir,
+                         strerror(err));
     herr e = store_snapshot(c->store, p->snap);
     if (e)
         return cli_store_error(c, e, NULL);
