@@ -20,8 +20,8 @@
 
 #define STICK_TOP "hearth"
 #define STICK_SUFFIX ".bundle"
-#define BATCH_EVENTS 256
-#define BATCH_BYTES (4u << 20)
+#define BATCH_EVENTS 1000 /* as import: each batch is one commit */
+#define BATCH_BYTES (8u << 20)
 #define MAX_DAMAGED 16
 
 struct ids {
