@@ -395,12 +395,34 @@ static void remove_stage(struct restore *r)
     r->stage = NULL;
 }
 
+/* mkdir_p - make dir (mode 0700) and any missing parents (0755), as init does. */
+static int mkdir_p(const char *dir)
+{
+    char *p = strdup(dir);
+    if (!p) {
+        errno = ENOMEM;
+        return -1;
+    }
+    for (char *q = p + 1; *q; q++) {
+        if (*q != '/')
+            continue;
+        *q = '\0';
+        if (mkdir(p, 0755) != 0 && errno != EEXIST) {
+            free(p);
+            return -1;
+        }
+        *q = '/';
+    }
+    free(p);
+    return mkdir(dir, 0700);
+}
+
 /* prepare - the data directory (made when absent) and the staging directory in it. */
 static int prepare(struct cli *c, struct restore *r)
 {
     struct stat st;
     if (stat(c->dir, &st) != 0) {
-        if (errno != ENOENT || mkdir(c->dir, 0700) != 0)
+        if (errno != ENOENT || mkdir_p(c->dir) != 0)
             return cli_error(c, errno_herr(errno), "cannot make '%s': %s", c->dir, strerror(errno));
         r->made_dir = true;
     } else if (!S_ISDIR(st.st_mode)) {

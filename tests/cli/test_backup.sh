@@ -69,6 +69,11 @@ check "the old replica was moved aside" -f "$R/$ASIDE/hearth.db"
 check "the old key was moved aside" -f "$R/$ASIDE/author.key"
 same "the restored digest is the backup's again" "$(state "$R")" "$(state "$A")"
 
+# The default data directory of a fresh account: made with its parents.
+check "no default data directory yet" ! -e "$HOME/.local/share"
+expect_ok "$HEARTH" restore "$TMP_ROOT/a.hbk"
+same "restored into ~/.local/share/hearth" "$(state "$HOME/.local/share/hearth")" "$(state "$A")"
+
 # --passphrase-file, and passphrases that are refused.
 printf 'a passphrase for tests\n' >"$TMP_ROOT/pass"
 chmod 600 "$TMP_ROOT/pass"
