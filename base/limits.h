@@ -33,6 +33,11 @@
 #define HEARTH_SEAL_MAX_OPSLIMIT 48
 #define HEARTH_SEAL_MAX_MEMLIMIT (256ULL * 1024 * 1024)
 
+/* Backups (store/backup.h, docs/BACKUP.md): the Argon2id limits a backup file may ask
+ * for. Four times the limits backups are made with. */
+#define BACKUP_MAX_OPSLIMIT 12
+#define BACKUP_MAX_MEMLIMIT (1024ULL * 1024 * 1024)
+
 /* Browser members (store/members.h). */
 #define HEARTH_MAX_SEEN_WHAT 96 /* bytes of a reading-state key ("thread:<64 hex>") */
 

@@ -145,6 +145,11 @@ static void print_json(struct cli *c, const struct store_stats *st, const char *
     json_u64(j, "replies", st->replies);
     json_u64(j, "authors", st->authors);
     json_u64(j, "forks", st->forks);
+    uint64_t made;
+    if (store_restored(c->store, &made) == HERR_OK) /* docs/BACKUP.md, "Fork safety" */
+        json_u64(j, "restored", made);
+    else
+        json_null(j, "restored");
     json_u64(j, "db_bytes", st->db_bytes);
     json_u64(j, "disk_free", sp->avail);
     json_bool(j, "disk_full", sp->full || (node && node->disk_full));
@@ -272,6 +277,12 @@ static void print_human(const struct cli *c, const struct store_stats *st, const
     if (st->forks)
         printf("forks:    %llu (an author signed two events with one number; both are kept)\n",
                (unsigned long long)st->forks);
+    uint64_t made;
+    if (store_restored(c->store, &made) == HERR_OK) {
+        char when[64];
+        printf("restored: from a backup made %s; signs nothing until it has synced with a peer\n",
+               cli_format_time(when, sizeof when, made));
+    }
     printf("view:     %s\n", view);
     print_node(node, sp->full);
 }

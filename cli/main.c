@@ -37,6 +37,9 @@
     X(settings)                                                                                    \
     X(export)                                                                                      \
     X(import)                                                                                      \
+    X(stick)                                                                                       \
+    X(backup)                                                                                      \
+    X(restore)                                                                                     \
     X(serve)                                                                                       \
     X(open)                                                                                        \
     X(sync)                                                                                        \

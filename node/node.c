@@ -138,6 +138,7 @@ struct session_source {
 
 struct node {
     struct store *st;
+    bool restored; /* the replica was restored and has not synced since (store.h) */
     struct config cfg;
     const struct hlog *log;
     struct transport *tp;
@@ -702,6 +703,15 @@ static herr session_finished(struct node *n, struct sess *x, const uint8_t key[H
              k, initiator ? "we asked" : "they asked", sync_plan_name(st->plan), st->events_sent,
              st->events_recv, st->events_accepted, st->events_rejected, st->bytes_sent,
              st->bytes_recv);
+        bool was = false;
+        if (n->restored && store_clear_restored(n->st, &was) != HERR_OK) {
+            hlog(n->log, HLOG_WARN, "restore: cannot clear the restored mark: %s",
+                 store_errmsg(n->st));
+        } else if (n->restored) {
+            n->restored = false;
+            hlog(n->log, HLOG_INFO,
+                 "restore: synced with %s since the restore; this node signs again", k);
+        }
         if (p) {
             p->rec.last_sync = wall_ms();
             p->rec.failures = 0;
@@ -1549,6 +1559,7 @@ herr node_new(struct node **out, struct store *st, const struct config *cfg,
     if (!n)
         return HERR_NOMEM;
     n->st = st;
+    n->restored = store_restored(st, NULL) == HERR_OK;
     n->cfg = *cfg;
     n->log = log;
     n->started = wall_ms();

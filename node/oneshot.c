@@ -263,6 +263,18 @@ done:
     return e;
 }
 
+/* confirm_restore - a session that ended well leaves this replica holding all the
+ * peer held: a restored replica may sign again (store.h, "Fork safety"). */
+static void confirm_restore(struct store *st, const struct hlog *log, const char *endpoint)
+{
+    bool was = false;
+    if (store_clear_restored(st, &was) != HERR_OK)
+        hlog(log, HLOG_WARN, "restore: cannot clear the restored mark: %s", store_errmsg(st));
+    else if (was)
+        hlog(log, HLOG_INFO, "restore: synced with %s since the restore; this node signs again",
+             endpoint);
+}
+
 herr node_sync_once(struct store *st, const uint8_t seed[HEARTH_SEED_LEN], const char *address,
                     int timeout_ms, const struct hlog *log, node_progress_fn progress,
                     void *progress_ctx, struct sync_stats *stats, char *why, size_t why_n)
@@ -336,6 +348,8 @@ herr node_sync_once(struct store *st, const uint8_t seed[HEARTH_SEED_LEN], const
         }
         wait *= 2;
     }
+    if (!e)
+        confirm_restore(st, log, endpoint);
 done:
     sync_session_destroy(&s);
     recon_index_destroy(&idx);

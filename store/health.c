@@ -690,3 +690,80 @@ herr store_repair(const char *path, struct store_repair *r)
         remove_db(tmp);
     return e;
 }
+
+/* ---- backups: a consistent copy, and a full check of one ---- */
+
+herr store_snapshot(struct store *s, const char *path)
+{
+    s->err[0] = '\0';
+    sqlite3_stmt *q;
+    /* VACUUM INTO reads in one read transaction: in WAL mode writers go on meanwhile,
+     * and the copy is the replica as of that transaction's start. */
+    int rc = sqlite3_prepare_v2(s->db, "VACUUM INTO ?1", -1, &q, NULL);
+    if (rc != SQLITE_OK)
+        return store_sqlerr(s, rc, "cannot copy the replica");
+    sqlite3_bind_text(q, 1, path, -1, SQLITE_STATIC);
+    rc = sqlite3_step(q);
+    sqlite3_finalize(q);
+    if (rc != SQLITE_DONE)
+        return store_sqlerr(s, rc, "cannot copy the replica");
+    return HERR_OK;
+}
+
+struct verify_all {
+    struct store *s;
+    uint64_t n;
+};
+
+static herr verify_one(void *ctx, const uint8_t *env, size_t len)
+{
+    struct verify_all *v = ctx;
+    struct event ev;
+    const char *why = NULL;
+    char hex[2 * HEARTH_ID_LEN + 1] = "";
+    herr e = event_parse(&ev, env, len, &why);
+    if (!e) {
+        hex_encode(hex, ev.id, HEARTH_ID_LEN);
+        hex[12] = '\0';
+        if ((e = event_verify(&ev)) != HERR_OK)
+            why = "its signature does not verify";
+        else if ((e = event_check_forum(&ev, v->s->forum)) != HERR_OK)
+            why = "it belongs to another forum";
+    }
+    if (e)
+        return store_fail(v->s, HERR_CORRUPT, "event %s%s%s", hex[0] ? hex : "(unreadable)",
+                          hex[0] ? ": " : " ", why ? why : herr_str(e));
+    v->n++;
+    return HERR_OK;
+}
+
+herr store_verify_all(struct store *s, uint64_t *events)
+{
+    s->err[0] = '\0';
+    *events = 0;
+    uint8_t forum[HEARTH_ID_LEN];
+    herr e = store_forum(s, forum);
+    if (e)
+        return e;
+    sqlite3_stmt *q;
+    int rc = sqlite3_prepare_v2(s->db, "PRAGMA integrity_check(1)", -1, &q, NULL);
+    if (rc != SQLITE_OK)
+        return store_sqlerr(s, rc, "cannot check the database");
+    rc = sqlite3_step(q);
+    const char *r = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(q, 0) : NULL;
+    if (rc == SQLITE_ROW && (!r || strcmp(r, "ok") != 0))
+        e = store_fail(s, HERR_CORRUPT, "integrity check: %.200s", r ? r : "no answer");
+    else if (rc != SQLITE_ROW)
+        e = store_sqlerr(s, rc, "integrity check");
+    sqlite3_finalize(q);
+    if (e)
+        return e;
+    struct verify_all v = {.s = s};
+    e = store_export(s, verify_one, &v);
+    if (!e) {
+        bool complete;
+        e = store_check(s, 0x7fffffff, &complete);
+    }
+    *events = v.n;
+    return e;
+}

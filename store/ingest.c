@@ -429,7 +429,17 @@ static herr publish_locked(struct store *s, const struct hkey *k, const struct e
         return store_fail(s, HERR_STATE, "replica already belongs to a forum");
     if (d.kind != EK_GENESIS && !s->has_forum)
         return store_fail(s, HERR_STATE, "replica has no forum yet");
-    herr e = stamp(s, k, &d);
+    herr e = store_restored(s, NULL);
+    if (e == HERR_OK)
+        return store_fail(
+            s, HERR_STATE,
+            "restored from a backup and not synced with a peer since: signing now could "
+            "fork its authors (sync with a peer first, or run 'hearth restore "
+            "--confirm' if nothing was signed after the backup)");
+    if (e != HERR_NOT_FOUND)
+        return e;
+    s->err[0] = '\0';
+    e = stamp(s, k, &d);
     if (!e)
         e = rules_prepare(s, k->pk, &d);
     if (!e && (e = event_build(&d, k, buf, id, &why)) != HERR_OK)

@@ -2,6 +2,8 @@
  * used for the node's peer list and status. Rarely called: statements are prepared
  * per call. */
 #include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "store/store_int.h"
@@ -42,4 +44,33 @@ herr store_meta_delete(struct store *s, const char *key)
     if (rc != SQLITE_DONE)
         return store_fail(s, HERR_IO, "cannot remove a setting: %s", sqlite3_errmsg(s->db));
     return changed ? HERR_OK : HERR_NOT_FOUND;
+}
+
+/* ---- a replica restored from a backup (docs/BACKUP.md, "Fork safety") ---- */
+
+herr store_restored(struct store *s, uint64_t *backup_ms)
+{
+    char *v = NULL;
+    herr e = store_meta_get(s, STORE_RESTORED_KEY, &v);
+    if (!e && backup_ms)
+        *backup_ms = strtoull(v, NULL, 10);
+    free(v);
+    return e;
+}
+
+herr store_set_restored(struct store *s, uint64_t backup_ms)
+{
+    char v[32];
+    snprintf(v, sizeof v, "%llu", (unsigned long long)backup_ms);
+    return store_meta_set(s, STORE_RESTORED_KEY, v);
+}
+
+herr store_clear_restored(struct store *s, bool *was)
+{
+    *was = false;
+    herr e = store_meta_delete(s, STORE_RESTORED_KEY);
+    if (e == HERR_NOT_FOUND)
+        return HERR_OK;
+    *was = e == HERR_OK;
+    return e;
 }

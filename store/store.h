@@ -633,6 +633,42 @@ HEARTH_MUST_CHECK herr store_keys_since(struct store *s, uint64_t arrival, store
 /* store_last_arrival - the arrival number of the newest event (0 when empty). */
 HEARTH_MUST_CHECK herr store_last_arrival(struct store *s, uint64_t *arrival);
 
+/* ---- backups (docs/BACKUP.md) ---- */
+
+/* store_snapshot - write a consistent copy of the replica to path (which must not
+ * exist, or be empty) with SQLite's VACUUM INTO: one read transaction, so that a
+ * running node goes on writing meanwhile and the copy is the replica as of its start,
+ * compacted. Works on a read-only store. HERR_IO / HERR_FULL. */
+HEARTH_MUST_CHECK herr store_snapshot(struct store *s, const char *path);
+
+/* store_verify_all - check a replica fully, as restore does before it trusts one:
+ * SQLite's integrity_check, every event parses, its signature verifies and it belongs
+ * to the replica's forum, and store_check's view check. Sets *events to the events
+ * that verified. HERR_CORRUPT with the detail (the first bad event's id and why) in
+ * store_errmsg(); HERR_STATE when the replica has no forum. Reads everything: about
+ * the time of an import of the same events. */
+HEARTH_MUST_CHECK herr store_verify_all(struct store *s, uint64_t *events);
+
+/* Fork safety. A replica restored from a backup may lack events its own authors (the
+ * node's author key, its browser members) signed after the backup was made; signing
+ * again from it could reuse their sequence numbers: a fork. So restore marks it
+ * (the local setting STORE_RESTORED_KEY, holding when the backup was made), and
+ * store_publish refuses every event with HERR_STATE while the mark stands. The node
+ * clears it when a sync session with a peer ends well (the session reconciles both
+ * ways, so this replica then holds everything that peer held), and a person who knows
+ * nothing was signed after the backup clears it by hand (hearth restore --confirm). */
+#define STORE_RESTORED_KEY "restored"
+
+/* store_restored - HERR_OK when the mark stands (*backup_ms, when not NULL, is when
+ * the backup was made), HERR_NOT_FOUND when not. */
+HEARTH_MUST_CHECK herr store_restored(struct store *s, uint64_t *backup_ms);
+
+/* store_set_restored - set the mark. */
+HEARTH_MUST_CHECK herr store_set_restored(struct store *s, uint64_t backup_ms);
+
+/* store_clear_restored - clear the mark; *was says whether it stood. */
+HEARTH_MUST_CHECK herr store_clear_restored(struct store *s, bool *was);
+
 /* ---- small local state ---- */
 
 /* store_meta_get / store_meta_set - a local key/value table (not replicated) for

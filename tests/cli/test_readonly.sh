@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test_readonly.sh - a data directory that cannot be written (a mounted backup, a
 # locked stick) can still be read: read, threads, boards, search (its index behind,
-# the newest post found all the same), export and status work; every write is
+# the newest post found all the same), export, backup and status work; every write is
 # refused with one line, "the data directory DIR is read-only", exit 5, and nothing
 # changes. Read-only as a remounted tmpfs, as a read-only bind mount of a replica
 # left with a write-ahead log by a crash, and, as nobody (root passes permission
@@ -40,6 +40,10 @@ readable() {
     rm -f "$OUTB"
     expect_ok "${as[@]}" "$HEARTH" -d "$dir" export "$OUTB"
     check "the bundle was written elsewhere" -s "$OUTB"
+    rm -f "$OUTK"
+    expect_ok "${as[@]}" env HEARTH_PASSPHRASE="a passphrase for tests" \
+        "$HEARTH" -d "$dir" backup "$OUTK"
+    check "a backup of it was written elsewhere" -s "$OUTK"
 }
 
 # unwritable AS... DIR - every write is refused in one line, and nothing changes.
@@ -62,6 +66,7 @@ unwritable() {
 }
 
 OUTB="$TMP_ROOT/out.bundle"
+OUTK="$TMP_ROOT/out.hbk"
 CASES=0
 
 # ---- a tmpfs remounted read-only ----
@@ -134,6 +139,7 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
     chown -R nobody "$N"
     chmod -R a-w "$N"
     OUTB="$NOBODY/out-nobody/out.bundle"
+    OUTK="$NOBODY/out-nobody/out.hbk"
     mkdir -p "$NOBODY/out-nobody"
     chown nobody "$NOBODY/out-nobody"
 elif [ "$(id -u)" != 0 ]; then
