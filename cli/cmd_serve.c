@@ -28,14 +28,9 @@ static void on_signal(int sig)
 static int settings(struct cli *c, struct config *cfg)
 {
     char why[512];
-    config_defaults(cfg);
-    char *path = cli_path(c, "hearth.conf");
-    if (!path)
-        return cli_error(c, HERR_NOMEM, "out of memory");
-    herr e = config_load(cfg, path, why, sizeof why);
-    free(path);
-    if (e)
-        return cli_error(c, e, "%s", why);
+    int rc = cli_config(c, cfg);
+    if (rc)
+        return rc;
     const char *v;
     if ((v = cli_opt(c, "listen")))
         snprintf(cfg->listen, sizeof cfg->listen, "%s", v);
