@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/recovery.h"
 #include "store/limits.h"
 
 /* A new forum's settings: no first posts held for approval (a small community can
@@ -72,8 +73,9 @@ static int make_dir(struct cli *c)
     return rc;
 }
 
-/* open_store - create or open DIR/hearth.db, and the author key. */
-static int open_store(struct cli *c)
+/* open_store - create or open DIR/hearth.db, and the author key: the one a recovery
+ * code (`recover`) gives, else a new one, whose recovery code is shown on a terminal. */
+static int open_store(struct cli *c, const char *recover)
 {
     uint8_t seed[HEARTH_SEED_LEN];
     bool created;
@@ -82,6 +84,21 @@ static int open_store(struct cli *c)
     if (!key || !db) {
         rc = cli_error(c, HERR_NOMEM, "%s", herr_str(HERR_NOMEM));
         goto done;
+    }
+    if (recover) {
+        if (!recovery_seed(recover, seed)) {
+            rc = cli_error(c, HERR_USAGE, "not a recovery code (hr1-...), or mistyped");
+            goto done;
+        }
+        herr e = seed_file_save(key, seed);
+        secret_wipe(seed, sizeof seed);
+        if (e) {
+            rc = cli_error(c, e, "%s: %s", key,
+                           e == HERR_STATE ? "this data directory has an author key already: "
+                                             "recover into a new one"
+                                           : herr_str(e));
+            goto done;
+        }
     }
     herr e = store_open(&c->store, db, STORE_CREATE);
     if (e) {
@@ -98,6 +115,8 @@ static int open_store(struct cli *c)
         goto done;
     }
     hkey_from_seed(&c->key, seed);
+    if (created && !c->json && isatty(STDERR_FILENO))
+        recovery_warn(seed); /* once, at its making; 'hearth recovery show' again */
     explicit_bzero(seed, sizeof seed);
     c->has_key = true;
 done:
@@ -238,6 +257,7 @@ static int run(struct cli *c)
 {
     const char *name = cli_opt(c, "forum"), *about = cli_opt(c, "about");
     const char *joining = cli_opt(c, "join"), *resources = cli_opt(c, "resources");
+    const char *recover = cli_opt(c, "recover");
     char *asked = NULL;
     int rc;
     if (!name == !joining)
@@ -253,7 +273,9 @@ static int run(struct cli *c)
     if (resources &&
         (rc = cli_check_text(c, "resources", resources, strlen(resources), HEARTH_MAX_TEXT, true)))
         return rc;
-    if ((rc = cli_resolve_dir(c)) || (rc = make_dir(c)) || (rc = open_store(c)))
+    if (recover && !joining)
+        return cli_error(c, HERR_USAGE, "--recover goes with --join FORUM_ID");
+    if ((rc = cli_resolve_dir(c)) || (rc = make_dir(c)) || (rc = open_store(c, recover)))
         return rc;
     if (name) {
         char held[13];
@@ -281,6 +303,7 @@ static const struct cli_option options[] = {
     {"resources", 0, "TEXT",
      "crisis resources shown on every page: helplines, when moderators are on duty"},
     {"join", 0, "FORUM_ID", "prepare this node for the existing forum FORUM_ID"},
+    {"recover", 0, "CODE", "with --join: restore your identity from its recovery code"},
     {NULL, 0, NULL, NULL},
 };
 
@@ -289,7 +312,8 @@ const struct cli_command cmd_init = {
     .run = run,
     .group = "start",
     .summary = "found a forum, or prepare this node to join one",
-    .synopsis = "(--forum NAME [--about TEXT] [--resources TEXT] | --join FORUM_ID)",
+    .synopsis = "(--forum NAME [--about TEXT] [--resources TEXT] | --join FORUM_ID [--recover "
+                "CODE])",
     .details = "Creates the data directory (mode 0700) with the forum's database and your\n"
                "author key. --forum founds a forum with boards for welcome, lived experience,\n"
                "carers, information and advice, and everyday life, and its crisis resources\n"
