@@ -450,11 +450,12 @@ static herr publish_locked(struct store *s, const struct hkey *k, const struct e
         e = rules_prepare(s, k->pk, &d);
     if (!e && (e = event_build(&d, k, buf, id, &why)) != HERR_OK)
         return store_fail(s, e, "cannot build the event: %s", why);
-    if (!e && (e = event_parse(&ev, buf->data, buf->len, &why)) != HERR_OK)
+    if (e)
+        return e;
+    if ((e = event_parse(&ev, buf->data, buf->len, &why)) != HERR_OK)
         return store_fail(s, e, "cannot parse the built event: %s", why);
     struct event pev = ev; /* the rules judge the person the key counts for */
-    if (!e)
-        e = dev_person(s, ev.author, ev.seq, pev.author);
+    e = dev_person(s, ev.author, ev.seq, pev.author);
     if (!e)
         e = rules_check_publish(s, &pev);
     if (!e && d.kind == EK_GENESIS)
