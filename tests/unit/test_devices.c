@@ -124,6 +124,7 @@ static int status_of(struct fx *f, const uint8_t *id)
     struct store_post *p = get(f, id);
     int st = (int)p->status;
     store_posts_free(p, 1);
+    free(p);
     return st;
 }
 
@@ -132,6 +133,7 @@ static void author_is(struct fx *f, const uint8_t *id, const struct hkey *who)
     struct store_post *p = get(f, id);
     assert_memory_equal(p->author, who->pk, HEARTH_PK_LEN);
     store_posts_free(p, 1);
+    free(p);
 }
 
 /* ---- replaying a replica's events in other orders ---- */
@@ -243,6 +245,7 @@ static void test_device_counts_as_person(void **state)
     struct store_post *pp = get(f, p1);
     assert_string_equal(pp->text, "edited on the phone");
     store_posts_free(pp, 1);
+    free(pp);
 
     /* the device's profile is the person's */
     struct event_draft pr = {.kind = EK_PROFILE};
