@@ -88,6 +88,19 @@ herr seed_file_load(const char *path, bool create, uint8_t seed[HEARTH_SEED_LEN]
     return HERR_OK;
 }
 
+herr seed_file_save(const char *path, const uint8_t seed[HEARTH_SEED_LEN])
+{
+    if (access(path, F_OK) == 0)
+        return HERR_STATE;
+    return write_seed(path, seed);
+}
+
+void hash_keyed(uint8_t out[HEARTH_ID_LEN], const uint8_t *key, size_t keylen, const void *p,
+                size_t n)
+{
+    crypto_generichash(out, HEARTH_ID_LEN, p, n, key, keylen);
+}
+
 void nodekey_from_seed(uint8_t pk[HEARTH_PK_LEN], uint8_t sk[32],
                        const uint8_t seed[HEARTH_SEED_LEN])
 {

@@ -43,6 +43,15 @@ void hkey_wipe(struct hkey *k);
 HEARTH_MUST_CHECK herr seed_file_load(const char *path, bool create, uint8_t seed[HEARTH_SEED_LEN],
                                       bool *created);
 
+/* seed_file_save - write seed to a new file `path` (mode 0600, fsynced): a recovered
+ * identity. HERR_STATE when the file exists. */
+HEARTH_MUST_CHECK herr seed_file_save(const char *path, const uint8_t seed[HEARTH_SEED_LEN]);
+
+/* hash_keyed - BLAKE2b-256 of p[0..n) keyed with key[0..keylen) (16..64 bytes): a
+ * device pairing request's hash (docs/EVENTS.md, 6.3). */
+void hash_keyed(uint8_t out[HEARTH_ID_LEN], const uint8_t *key, size_t keylen, const void *p,
+                size_t n);
+
 /* nodekey_from_seed - the X25519 (CURVE) key pair of a node's transport key. */
 void nodekey_from_seed(uint8_t pk[HEARTH_PK_LEN], uint8_t sk[32],
                        const uint8_t seed[HEARTH_SEED_LEN]);

@@ -20,6 +20,7 @@
 #define HEARTH_MAX_NAME 64        /* bytes of a pseudonym, board or forum name */
 #define HEARTH_MAX_SHORT 1000     /* bytes of any other string field (reason, cw, about) */
 #define HEARTH_MAX_SEQ 0x7fffffffffffffffULL /* seq and timestamps fit in SQLite's int64 */
+#define HEARTH_MAX_KIND 1000 /* kinds above the known ones up to this are stored unread */
 
 /* Bundles (docs/EVENTS.md, "Bundle files"). */
 #define HEARTH_MAX_BUNDLE_EVENTS 100000000ULL

@@ -12,6 +12,7 @@
 #include "base/limits.h"
 #include "cli/cli.h"
 #include "cli/node_key.h"
+#include "cli/recovery.h"
 #include "node/joinlink.h"
 #include "node/node.h"
 
@@ -79,8 +80,10 @@ static int make_dir(struct cli *c)
 }
 
 /* open_store - create or open DIR/hearth.db, the author key and the node key (so that
- * `hearth id` has an address to show, and makes no key itself). */
-static int open_store(struct cli *c)
+ * `hearth id` has an address to show, and makes no key itself). The author key is
+ * the one a recovery code (`recover`) gives, else a new one, whose recovery code is
+ * shown on a terminal. */
+static int open_store(struct cli *c, const char *recover)
 {
     uint8_t seed[HEARTH_SEED_LEN];
     bool created;
@@ -89,6 +92,21 @@ static int open_store(struct cli *c)
     if (!key || !db) {
         rc = cli_error(c, HERR_NOMEM, "%s", herr_str(HERR_NOMEM));
         goto done;
+    }
+    if (recover) {
+        if (!recovery_seed(recover, seed)) {
+            rc = cli_error(c, HERR_USAGE, "not a recovery code (hr1-...), or mistyped");
+            goto done;
+        }
+        herr e = seed_file_save(key, seed);
+        secret_wipe(seed, sizeof seed);
+        if (e) {
+            rc = cli_error(c, e, "%s: %s", key,
+                           e == HERR_STATE ? "this data directory has an author key already: "
+                                             "recover into a new one"
+                                           : herr_str(e));
+            goto done;
+        }
     }
     herr e = store_open(&c->store, db, STORE_CREATE);
     if (e) {
@@ -105,6 +123,8 @@ static int open_store(struct cli *c)
         goto done;
     }
     hkey_from_seed(&c->key, seed);
+    if (created && !c->json && isatty(STDERR_FILENO))
+        recovery_warn(seed); /* once, at its making; 'hearth recovery show' again */
     explicit_bzero(seed, sizeof seed);
     c->has_key = true;
     if ((rc = cli_node_seed(c, seed)) == CLI_OK)
@@ -326,6 +346,7 @@ static int run(struct cli *c)
 {
     const char *name = cli_opt(c, "forum"), *about = cli_opt(c, "about");
     const char *joining = cli_opt(c, "join"), *resources = cli_opt(c, "resources");
+    const char *recover = cli_opt(c, "recover");
     char *asked = NULL;
     uint8_t forum[HEARTH_ID_LEN];
     struct joinlink link;
@@ -344,10 +365,12 @@ static int run(struct cli *c)
     if (resources &&
         (rc = cli_check_text(c, "resources", resources, strlen(resources), HEARTH_MAX_TEXT, true)))
         return rc;
+    if (recover && !joining)
+        return cli_error(c, HERR_USAGE, "--recover goes with --join LINK|FORUM_ID");
     /* A bad link is refused before anything is made. */
     if (joining && (rc = join_arg(c, joining, forum, &link, &is_link)))
         return rc;
-    if ((rc = cli_resolve_dir(c)) || (rc = make_dir(c)) || (rc = open_store(c)))
+    if ((rc = cli_resolve_dir(c)) || (rc = make_dir(c)) || (rc = open_store(c, recover)))
         return rc;
     if (name) {
         char held[13];
@@ -377,6 +400,7 @@ static const struct cli_option options[] = {
     {"join", 0, "LINK",
      "join the forum of a join link (hearth invite) and sync with its node; or "
      "prepare this node for the forum FORUM_ID"},
+    {"recover", 0, "CODE", "with --join: restore your identity from its recovery code"},
     {NULL, 0, NULL, NULL},
 };
 
@@ -385,7 +409,8 @@ const struct cli_command cmd_init = {
     .run = run,
     .group = "start",
     .summary = "found a forum, or join one (by a join link or its id)",
-    .synopsis = "(--forum NAME [--about TEXT] [--resources TEXT] | --join LINK|FORUM_ID)",
+    .synopsis = "(--forum NAME [--about TEXT] [--resources TEXT] | --join LINK|FORUM_ID "
+                "[--recover CODE])",
     .details = "Creates the data directory (mode 0700) with the forum's database, your\n"
                "author key and the node's transport key. --forum founds a forum with boards\n"
                "for welcome, lived experience, carers, information and advice, and everyday\n"
@@ -393,6 +418,8 @@ const struct cli_command cmd_init = {
                "placeholder that says this forum is not a crisis service). --join FORUM_ID\n"
                "prepares an empty replica that accepts only that forum's events (running it\n"
                "again is harmless); --join LINK (a join link from 'hearth invite' on a node of\n"
-               "the forum) also syncs with that node at once, over CURVE with the link's key.",
+               "the forum) also syncs with that node at once, over CURVE with the link's key.\n"
+               "--recover CODE restores your identity from its recovery code (hearth\n"
+               "recovery show); then 'hearth device revoke --all' revokes your lost devices.",
     .options = options,
 };

@@ -17,6 +17,8 @@
     X(init)                                                                                        \
     X(id)                                                                                          \
     X(profile)                                                                                     \
+    X(device)                                                                                      \
+    X(recovery)                                                                                    \
     X(status)                                                                                      \
     X(boards)                                                                                      \
     X(threads)                                                                                     \

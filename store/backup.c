@@ -60,11 +60,6 @@ static uint64_t get64(const uint8_t *p)
     return (uint64_t)get32(p) << 32 | get32(p + 4);
 }
 
-static herr errno_herr(int e)
-{
-    return e == ENOSPC || e == EDQUOT || e == EFBIG ? HERR_FULL : HERR_IO;
-}
-
 /* zalloc - a zeroed object whose libsodium states want 64-byte alignment. */
 static void *zalloc(size_t n)
 {
@@ -108,7 +103,7 @@ struct backup_writer {
 static herr w_put(struct backup_writer *w, const void *p, size_t n)
 {
     if (fwrite(p, 1, n, w->f) != n)
-        return w->err = errno_herr(errno);
+        return w->err = herr_from_errno(errno);
     crypto_generichash_update(&w->hash, p, n);
     return HERR_OK;
 }
@@ -212,9 +207,9 @@ herr backup_writer_finish(struct backup_writer **wp)
     uint8_t sum[TRAILER_LEN];
     crypto_generichash_final(&w->hash, sum, TRAILER_LEN);
     if (!e && fwrite(sum, 1, TRAILER_LEN, w->f) != TRAILER_LEN)
-        e = errno_herr(errno);
+        e = herr_from_errno(errno);
     if (!e && fflush(w->f) != 0)
-        e = errno_herr(errno);
+        e = herr_from_errno(errno);
     backup_writer_destroy(wp);
     return e;
 }
@@ -472,7 +467,7 @@ static herr r_data(struct backup_reader *r, FILE *dst)
     if (r->plain[0] != 'D' || n > r->left)
         return r_fail(r, HERR_MALFORMED, "the backup is damaged (a file's data is out of place)");
     if (dst && fwrite(r->plain + 1, 1, n, dst) != n)
-        return errno_herr(errno); /* ours, not the backup's: not final */
+        return herr_from_errno(errno); /* ours, not the backup's: not final */
     r->left -= n;
     return HERR_OK;
 }

@@ -114,7 +114,8 @@ static herr care_parse(struct store *s, int64_t ev, struct event *x, int64_t *re
     e = view_parse_stored(s, q, 0, x);
     *ref_ev = sqlite3_column_int64(q, 3);
     sqlite3_reset(q);
-    return e;
+    /* care reads an event as its person's (store/devices.c) */
+    return e ? e : dev_person(s, x->author, x->seq, x->author);
 }
 
 static herr care_list(struct store *s, uint32_t kind, struct i64vec *out)
@@ -176,7 +177,9 @@ static herr roles_load_events(struct store *s, struct roleset *r)
             continue;
         v->ev = evs.v[i];
         memcpy(v->author, x.author, HEARTH_PK_LEN);
-        memcpy(v->subject, x.b.subject, HEARTH_PK_LEN);
+        e = dev_subject(s, x.b.subject, v->subject);
+        if (e)
+            break;
         v->seq = x.seq;
         v->grant = x.b.grant;
         v->has_until = x.b.has_until;
@@ -612,28 +615,35 @@ herr care_ban_event(struct store *s, const uint8_t *subject, uint8_t id[HEARTH_I
 
 herr care_banned(struct store *s, const uint8_t *author, bool *yes)
 {
-    herr e = HERR_OK;
     *yes = false;
-    if (!s->any_banned)
-        return HERR_OK;
-    sqlite3_stmt *q = sq(s, Q_BANNED_GET);
-    if (!q)
-        return HERR_IO;
-    sqlite3_bind_blob(q, 1, author, HEARTH_PK_LEN, SQLITE_STATIC);
-    int n = sq_step(s, q, &e, "cannot read bans");
-    *yes = n > 0;
-    if (n > 0)
-        sqlite3_reset(q);
-    return n < 0 ? e : HERR_OK;
+    /* a revoked device's events past its revocation count as its own: hidden */
+    for (int pass = 0; pass < 2 && !*yes; pass++) {
+        herr e = HERR_OK;
+        if (!(pass ? s->any_revoked : s->any_banned))
+            continue;
+        sqlite3_stmt *q = sq(s, pass ? Q_DEV_REVOKED : Q_BANNED_GET);
+        if (!q)
+            return HERR_IO;
+        sqlite3_bind_blob(q, 1, author, HEARTH_PK_LEN, SQLITE_STATIC);
+        int n = sq_step(s, q, &e, "cannot read bans");
+        *yes = n > 0;
+        if (n > 0)
+            sqlite3_reset(q);
+        if (n < 0)
+            return e;
+    }
+    return HERR_OK;
 }
 
 herr care_ban_recompute(struct store *s, const uint8_t *subject, bool *changed)
 {
     bool now = false, was = false;
-    bool any = s->any_banned;
+    bool any = s->any_banned, revoked = s->any_revoked;
     s->any_banned = true; /* read the table itself */
+    s->any_revoked = false;
     herr e = care_banned(s, subject, &was);
     s->any_banned = any;
+    s->any_revoked = revoked;
     if (!e)
         e = ban_state(s, subject, &now);
     *changed = !e && now != was;
@@ -662,6 +672,7 @@ herr care_load(struct store *s)
         s->flag_limit = (uint64_t)sqlite3_column_int64(q, 1);
         s->any_banned = sqlite3_column_int(q, 2) != 0;
         s->search_upto = sqlite3_column_int64(q, 3);
+        s->any_revoked = sqlite3_column_int(q, 4) != 0;
         sqlite3_reset(q);
     }
     s->holds_loaded = false; /* another connection may have added settings */

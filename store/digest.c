@@ -5,7 +5,7 @@
  *
  *   "hearth/view/v1" NUL
  *   section*, in this order: forum, boards, posts, profiles, roles, bans, config,
- *   then str "end"
+ *   devices, then str "end"
  *   section = msgpack str(name) followed by its records, each one msgpack array
  *
  * Every value is canonical msgpack (base/mp.h): ids, keys as bin; counts, times,
@@ -21,11 +21,14 @@
  *   roles    [grant id, subject, role, valid, revoked, until]          by grant id
  *   bans     [subject]                                                 by subject
  *   config   [hold, flags, resources id|nil]                            (one record)
+ *   devices  [device, person, until|nil]                               by device
  *
  * roles lists every grant made by someone who could ever make it (role: 1 admin,
  * 2 moderator, 3 professional, 4 peer-worker; valid: the granter's power held at the
  * grant's seq; until: what revocations left, 0 when unrevoked); bans the subjects
- * banned now; config the settings and resources in force.
+ * banned now; config the settings and resources in force; devices the keys that
+ * count for a person (store/devices.c), until nil while unrevoked. An author key
+ * anywhere above is the person an event counts for.
  *
  * Every post and reply held is listed with its state (0 ok, 1 pending, 2 invalid)
  * and status (enum post_status) whatever the viewer; a board's state is the same
@@ -257,6 +260,9 @@ static herr digest_run(struct store *s, struct digest *d)
         e = put_rows(s, d, "config",
                      "SELECT c.hold, c.flags, e.id FROM config c LEFT JOIN events e ON "
                      "e.arrival = c.resources_ev",
+                     false);
+    if (!e)
+        e = put_rows(s, d, "devices", "SELECT device, person, until FROM devices ORDER BY device",
                      false);
     if (!e) {
         put_str(d, "end");

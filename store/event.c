@@ -17,6 +17,8 @@ enum field {
     F_GRANT,
     F_HOLD,
     F_NAME,
+    F_PAIRING,
+    F_PROOF,
     F_REACTION,
     F_REASON,
     F_ROLE,
@@ -29,8 +31,8 @@ enum field {
 };
 
 static const char *const field_key[F_COUNT] = {
-    "about",  "action", "cw",     "flags",   "grant", "hold",  "name",  "reaction",
-    "reason", "role",   "sealed", "subject", "text",  "title", "until",
+    "about",    "action", "cw",   "flags",  "grant",   "hold", "name",  "pairing", "proof",
+    "reaction", "reason", "role", "sealed", "subject", "text", "title", "until",
 };
 
 #define BIT(f) (1u << (f))
@@ -46,7 +48,7 @@ struct kind_rule {
     bool purgeable; /* may travel with a nil body */
 };
 
-static const struct kind_rule rules[EK_MAX_KIND + 1] = {
+static const struct kind_rule rules[EK_LAST_KIND + 1] = {
     [EK_GENESIS] = {"genesis", BIT(F_NAME), BIT(F_ABOUT) | BIT(F_HOLD) | BIT(F_FLAGS), REF_NONE,
                     REF_NONE, false},
     /* board: a ref, when present, is the board it renames. */
@@ -67,7 +69,51 @@ static const struct kind_rule rules[EK_MAX_KIND + 1] = {
     [EK_SETTINGS] = {"settings", 0, BIT(F_HOLD) | BIT(F_FLAGS), REF_NONE, REF_NONE, false},
     /* message: ref, when present, is the post or reply it is about. */
     [EK_MESSAGE] = {"message", BIT(F_SUBJECT) | BIT(F_SEALED), 0, REF_NONE, REF_OPTIONAL, true},
+    /* device: an add (grant true, proof), a revocation (grant false, until) or a
+     * pairing request (no grant; pairing and proof), checked below. */
+    [EK_DEVICE] = {"device", BIT(F_SUBJECT),
+                   BIT(F_GRANT) | BIT(F_UNTIL) | BIT(F_PROOF) | BIT(F_PAIRING), REF_NONE, REF_NONE,
+                   false},
 };
+
+/* A kind this build does not know (EK_MAX_KIND < kind <= HEARTH_MAX_KIND): any known
+ * field of its type, references either way, and a body always (whether a later
+ * version may purge it cannot be told). */
+static const struct kind_rule unknown_rule = {"unknown",    0,    (1u << F_COUNT) - 1, REF_OPTIONAL,
+                                              REF_OPTIONAL, false};
+
+static const struct kind_rule *rule_of(uint32_t kind)
+{
+    return kind >= 1 && kind <= EK_MAX_KIND ? &rules[kind] : &unknown_rule;
+}
+
+bool event_kind_known(uint32_t kind)
+{
+    return kind >= 1 && kind <= EK_MAX_KIND;
+}
+
+static void proof_msg(uint8_t msg[HEARTH_ID_LEN + HEARTH_PK_LEN], const uint8_t *forum,
+                      const uint8_t *person)
+{
+    memcpy(msg, forum, HEARTH_ID_LEN);
+    memcpy(msg + HEARTH_ID_LEN, person, HEARTH_PK_LEN);
+}
+
+void device_proof_sign(uint8_t sig[HEARTH_SIG_LEN], const uint8_t forum[HEARTH_ID_LEN],
+                       const uint8_t person[HEARTH_PK_LEN], const struct hkey *device)
+{
+    uint8_t msg[HEARTH_ID_LEN + HEARTH_PK_LEN];
+    proof_msg(msg, forum, person);
+    sign_detached(sig, DEVICE_PROOF_TAG, msg, sizeof msg, device);
+}
+
+bool device_proof_ok(const uint8_t sig[HEARTH_SIG_LEN], const uint8_t forum[HEARTH_ID_LEN],
+                     const uint8_t person[HEARTH_PK_LEN], const uint8_t device[HEARTH_PK_LEN])
+{
+    uint8_t msg[HEARTH_ID_LEN + HEARTH_PK_LEN];
+    proof_msg(msg, forum, person);
+    return sign_verify(sig, DEVICE_PROOF_TAG, msg, sizeof msg, device);
+}
 
 const char *const event_reactions[] = {"support", "thinking-of-you", "this-helped", "me-too", "hug",
                                        NULL};
@@ -77,7 +123,7 @@ static const char *const actions[] = {"hide",  "unhide", "remove", "lock",    "u
 
 const char *event_kind_name(uint32_t kind)
 {
-    if (kind == 0 || kind > EK_MAX_KIND)
+    if (!event_kind_known(kind))
         return "unknown";
     return rules[kind].name;
 }
@@ -165,6 +211,17 @@ static herr read_field(struct mp_reader *r, int f, struct event_body *b, const c
         b->subject = p;
         return HERR_OK;
     }
+    case F_PROOF:
+    case F_PAIRING: {
+        const uint8_t *p;
+        uint32_t n, want = f == F_PROOF ? HEARTH_SIG_LEN : HEARTH_ID_LEN;
+        e = mp_read_bin(r, &p, &n, want);
+        if (e || n != want)
+            FAIL(e == HERR_NONCANONICAL ? e : HERR_MALFORMED,
+                 f == F_PROOF ? "proof is not 64 bytes" : "pairing is not 32 bytes");
+        *(f == F_PROOF ? &b->proof : &b->pairing) = p;
+        return HERR_OK;
+    }
     case F_SEALED:
         e = mp_read_bin(r, &b->sealed, &b->sealed_len, HEARTH_MSG_MAX_SEALED);
         if (e)
@@ -201,6 +258,31 @@ static herr read_field(struct mp_reader *r, int f, struct event_body *b, const c
     }
     }
     return HERR_MALFORMED;
+fail:
+    return e;
+}
+
+/* device_shape - an add names a device with its proof; a revocation names a device;
+ * a request names the person, with the device's proof and the pairing hash. A key
+ * is never its own device. */
+static herr device_shape(const struct event *ev, const char **why)
+{
+    herr e;
+    const struct event_body *b = &ev->b;
+    if (!memcmp(b->subject, ev->author, HEARTH_PK_LEN))
+        FAIL(HERR_INVALID, "a key cannot be its own device");
+    if (b->has_grant && b->grant && (!b->proof || b->pairing || b->has_until))
+        FAIL(HERR_INVALID, "a device add carries the device's proof and nothing else");
+    if (b->has_grant && !b->grant && (b->proof || b->pairing))
+        FAIL(HERR_INVALID, "a device revocation carries no proof");
+    if (!b->has_grant && (!b->proof || !b->pairing || b->has_until))
+        FAIL(HERR_INVALID, "a pairing request carries a proof and a pairing hash");
+    bool add = b->has_grant && b->grant;
+    if ((add || !b->has_grant) &&
+        !device_proof_ok(b->proof, ev->forum, add ? ev->author : b->subject,
+                         add ? b->subject : ev->author))
+        FAIL(HERR_INVALID, "the device's proof does not verify");
+    return HERR_OK;
 fail:
     return e;
 }
@@ -242,7 +324,7 @@ static herr parse_body(struct event *ev, const char **why)
     if (!mp_at_end(&r))
         FAIL(HERR_MALFORMED, "trailing bytes after body");
 
-    const struct kind_rule *kr = &rules[ev->kind];
+    const struct kind_rule *kr = rule_of(ev->kind);
     if ((seen & kr->required) != kr->required)
         FAIL(HERR_INVALID, "a required body field is missing");
     if (seen & ~(kr->required | kr->optional))
@@ -269,6 +351,11 @@ static herr parse_body(struct event *ev, const char **why)
         FAIL(HERR_INVALID, "settings change nothing");
     if (ev->kind == EK_MESSAGE) {
         e = msg_shape(ev->b.sealed, ev->b.sealed_len, ev->author, ev->b.subject, why);
+        if (e)
+            goto fail;
+    }
+    if (ev->kind == EK_DEVICE && event_kind_known(EK_DEVICE)) {
+        e = device_shape(ev, why);
         if (e)
             goto fail;
     }
@@ -323,7 +410,7 @@ static herr parse_header(struct event *ev, const char **why)
     e = mp_read_uint(&r, &v);
     if (e)
         FAIL(e, "kind is not an unsigned integer");
-    if (v == 0 || v > EK_MAX_KIND)
+    if (v == 0 || v > HEARTH_MAX_KIND)
         FAIL(HERR_KIND, "unknown event kind");
     ev->kind = (uint32_t)v;
     e = read_ref(&r, &ev->has_root, ev->root);
@@ -348,12 +435,12 @@ static herr parse_header(struct event *ev, const char **why)
         FAIL(HERR_INVALID, "seq out of range");
     if (ev->created > HEARTH_MAX_SEQ)
         FAIL(HERR_INVALID, "created out of range");
-    const struct kind_rule *kr = &rules[ev->kind];
+    const struct kind_rule *kr = rule_of(ev->kind);
     if ((ev->kind == EK_GENESIS) == ev->has_forum)
         FAIL(HERR_INVALID, "only the genesis event has no forum");
     if (ev->kind == EK_GENESIS && ev->seq != 1)
         FAIL(HERR_INVALID, "genesis must be its author's first event");
-    if ((kr->root == REF_REQUIRED) != ev->has_root)
+    if (kr->root != REF_OPTIONAL && (kr->root == REF_REQUIRED) != ev->has_root)
         FAIL(HERR_INVALID, kr->root == REF_REQUIRED ? "root missing" : "unexpected root");
     if (ev->kind != EK_MOD && ev->kind != EK_ROLE && kr->ref != REF_OPTIONAL &&
         (kr->ref == REF_REQUIRED) != ev->has_ref)
@@ -401,7 +488,7 @@ herr event_parse(struct event *ev, const uint8_t *buf, size_t len, const char **
         goto fail;
     hash_id(ev->id, ev->header, ev->header_len);
     if (!ev->body) {
-        if (!rules[ev->kind].purgeable)
+        if (!rule_of(ev->kind)->purgeable)
             FAIL(HERR_INVALID, "body missing on a kind that cannot be purged");
         return HERR_OK;
     }
@@ -450,6 +537,8 @@ static void write_body(struct mp_writer *w, const struct event_body *b)
         present[f] = strs[f]          ? strs[f]->p != NULL
                      : f == F_SUBJECT ? b->subject != NULL
                      : f == F_SEALED  ? b->sealed != NULL
+                     : f == F_PROOF   ? b->proof != NULL
+                     : f == F_PAIRING ? b->pairing != NULL
                      : f == F_GRANT   ? b->has_grant
                      : f == F_HOLD    ? b->has_hold
                      : f == F_UNTIL   ? b->has_until
@@ -467,6 +556,10 @@ static void write_body(struct mp_writer *w, const struct event_body *b)
             mp_write_bin(w, b->subject, HEARTH_PK_LEN);
         else if (f == F_SEALED)
             mp_write_bin(w, b->sealed, b->sealed_len);
+        else if (f == F_PROOF)
+            mp_write_bin(w, b->proof, HEARTH_SIG_LEN);
+        else if (f == F_PAIRING)
+            mp_write_bin(w, b->pairing, HEARTH_ID_LEN);
         else if (f == F_GRANT)
             mp_write_bool(w, b->grant);
         else

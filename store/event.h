@@ -48,8 +48,24 @@ enum event_kind {
     EK_RESOURCES = 12, /* crisis resources shown everywhere (founder or admin) */
     EK_SETTINGS = 13,  /* forum settings (founder or admin) */
     EK_MESSAGE = 14,   /* a member and the moderators, privately: sealed to its readers */
-    EK_MAX_KIND = 14,
+    EK_DEVICE = 15,    /* a person certifies (or revokes) a device key; or a device asks to be */
+    EK_LAST_KIND = 15, /* the highest kind this version defines */
 };
+
+/* EK_MAX_KIND - the highest kind this build knows. Kinds above it, up to
+ * HEARTH_MAX_KIND (store/limits.h), are "unknown but stored": a well-formed, signed
+ * event of such a kind is held and forwarded like any other, and the view ignores it,
+ * so that a forum can upgrade node by node (docs/EVENTS.md, section 6.2). A test build
+ * sets HEARTH_KNOWN_KINDS to an older number to be an older node. */
+#ifdef HEARTH_KNOWN_KINDS
+#define EK_MAX_KIND HEARTH_KNOWN_KINDS
+#else
+#define EK_MAX_KIND EK_LAST_KIND
+#endif
+
+/* The tag of a device's proof of possession (docs/EVENTS.md, "device"): the device
+ * key signs DEVICE_PROOF_TAG || forum id || the person's key. */
+#define DEVICE_PROOF_TAG "hearth/device/v1"
 
 /* A string inside a parsed buffer: not NUL-terminated; p is NULL when absent. */
 struct hstr {
@@ -65,6 +81,8 @@ struct event_body {
     const uint8_t *subject; /* bin(32): a key, for role, ban and message; NULL when absent */
     const uint8_t *sealed;  /* bin: a message's text sealed to its readers (base/crypto.h) */
     uint32_t sealed_len;
+    const uint8_t *proof;   /* bin(64): a device's proof of possession (EK_DEVICE) */
+    const uint8_t *pairing; /* bin(32): a pairing request's keyed hash (EK_DEVICE) */
     bool has_grant, grant;
     bool has_hold, has_flags, has_until;
     uint64_t hold, flags, until;
@@ -138,6 +156,17 @@ HEARTH_MUST_CHECK herr event_envelope(struct hbuf *out, const uint8_t *header, s
  * the order people see them; each list ends with NULL. */
 extern const char *const event_reactions[];
 extern const char *const event_roles[];
+
+/* event_kind_known - kind is one this build knows (1..EK_MAX_KIND). */
+bool event_kind_known(uint32_t kind);
+
+/* device_proof_sign / device_proof_ok - the proof a device key gives that it agrees to
+ * be the device of `person` in `forum`: an Ed25519 signature by the device over
+ * DEVICE_PROOF_TAG || forum || person. */
+void device_proof_sign(uint8_t sig[HEARTH_SIG_LEN], const uint8_t forum[HEARTH_ID_LEN],
+                       const uint8_t person[HEARTH_PK_LEN], const struct hkey *device);
+bool device_proof_ok(const uint8_t sig[HEARTH_SIG_LEN], const uint8_t forum[HEARTH_ID_LEN],
+                     const uint8_t person[HEARTH_PK_LEN], const uint8_t device[HEARTH_PK_LEN]);
 
 /* event_kind_name - "post", "reply"...; "unknown" outside the enum. */
 const char *event_kind_name(uint32_t kind);

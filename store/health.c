@@ -25,7 +25,8 @@
 
 #define REPAIR_BATCH 256
 #define REPAIR_MAX_PAYLOAD (2 * HEARTH_MAX_EVENT) /* larger cells are not events */
-#define EVENTS_COLUMNS 13 /* arrival (NULL: the rowid), id ... body, as in migration 1 */
+#define EVENTS_COLUMNS 13     /* arrival (NULL: the rowid), id ... body, as in migration 1 */
+#define EVENTS_COLUMNS_MAX 14 /* and signer (migration 6): a key or NULL */
 
 static uint64_t mono_now_ms(void)
 {
@@ -224,20 +225,22 @@ static uint64_t serial_len(uint64_t t)
 static herr record_event(struct scan *sc, const uint8_t *p, size_t n)
 {
     const uint8_t *end = p + n;
-    uint64_t hlen, t[EVENTS_COLUMNS];
+    uint64_t hlen, t[EVENTS_COLUMNS_MAX];
     size_t k = varint(p, end, &hlen);
     if (!k || hlen > n)
         return HERR_OK;
     const uint8_t *h = p + k, *hend = p + hlen;
     int cols = 0;
-    while (h < hend && cols < EVENTS_COLUMNS) {
+    while (h < hend && cols < EVENTS_COLUMNS_MAX) {
         size_t m = varint(h, hend, &t[cols]);
         if (!m)
             return HERR_OK;
         h += m;
         cols++;
     }
-    if (cols != EVENTS_COLUMNS || h != hend || t[0] != 0 || t[1] != 12 + 2 * HEARTH_ID_LEN ||
+    if (cols == EVENTS_COLUMNS_MAX && t[13] != 0 && t[13] != 12 + 2 * HEARTH_PK_LEN)
+        return HERR_OK;
+    if (cols < EVENTS_COLUMNS || h != hend || t[0] != 0 || t[1] != 12 + 2 * HEARTH_ID_LEN ||
         t[2] != 12 + 2 * HEARTH_PK_LEN || t[11] != 12 + 2 * 64 || t[10] < 12 || t[10] % 2 ||
         (t[12] != 0 && (t[12] < 12 || t[12] % 2)))
         return HERR_OK;

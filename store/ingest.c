@@ -139,8 +139,10 @@ static herr waiters_of(struct store *s, const uint8_t *id, struct i64vec *w)
     return sq_collect(s, q, w, "cannot read waiting events");
 }
 
-/* insert_row - the events row; *arrival gets its number. HERR_DUPLICATE when held. */
-static herr insert_row(struct store *s, const struct event *x, int64_t ref_ev, int64_t *arrival)
+/* insert_row - the events row; *arrival gets its number. HERR_DUPLICATE when held.
+ * x->author is the person the event counts for, signer the key that signed it. */
+static herr insert_row(struct store *s, const struct event *x, const uint8_t *signer,
+                       int64_t ref_ev, int64_t *arrival)
 {
     sqlite3_stmt *q = sq(s, Q_EV_INSERT);
     if (!q)
@@ -161,6 +163,7 @@ static herr insert_row(struct store *s, const struct event *x, int64_t ref_ev, i
     sqlite3_bind_blob(q, 11, x->sig, HEARTH_SIG_LEN, SQLITE_STATIC);
     if (x->body)
         sqlite3_bind_blob(q, 12, x->body, (int)x->body_len, SQLITE_STATIC);
+    sqlite3_bind_blob(q, 13, signer, HEARTH_PK_LEN, SQLITE_STATIC);
     int rc = sqlite3_step(q);
     sqlite3_reset(q);
     if (rc == SQLITE_CONSTRAINT_UNIQUE)
@@ -207,18 +210,20 @@ static herr insert_linked(struct store *s, const struct event *ev, const struct 
     bool purge;
     int64_t arrival = 0;
     struct view_target ref = {0};
-    herr e = view_must_purge(s, ev, 0, w->n > 0, &purge);
+    struct event x = *ev; /* as the view sees it: by the person the signer counts for */
+    herr e = dev_person(s, ev->author, ev->seq, x.author);
+    if (!e)
+        e = view_must_purge(s, &x, 0, w->n > 0, &purge);
     if (!e && ev->has_ref)
         e = view_target_find(s, ev->ref, &ref);
     if (e)
         return e;
     int64_t ref_ev = ref.held ? ref.ev : 0;
-    struct event x = *ev;
     if (purge) {
         x.body = NULL;
         memset(&x.b, 0, sizeof x.b);
     }
-    e = insert_row(s, &x, ref_ev, &arrival);
+    e = insert_row(s, &x, ev->author, ref_ev, &arrival);
     if (!e)
         e = link_waiting(s, &x, arrival, ref_ev, w);
     if (!e)
@@ -242,12 +247,15 @@ static herr restore(struct store *s, const struct event *ev)
 {
     int64_t arrival;
     bool lacking, purge;
+    struct event x = *ev;
     if (!ev->body)
         return HERR_OK;
     herr e = arrival_of(s, ev->id, &arrival, &lacking);
     if (e || !arrival || !lacking)
         return e;
-    e = view_must_purge(s, ev, arrival, true, &purge);
+    e = dev_person(s, ev->author, ev->seq, x.author);
+    if (!e)
+        e = view_must_purge(s, &x, arrival, true, &purge);
     if (e || purge)
         return e;
     sqlite3_stmt *q = sq(s, Q_EV_RESTORE);
@@ -257,7 +265,7 @@ static herr restore(struct store *s, const struct event *ev)
     sqlite3_bind_blob(q, 2, ev->body, (int)ev->body_len, SQLITE_STATIC);
     e = sq_exec(s, q, "cannot restore a body");
     struct view_target none = {0};
-    return e ? e : view_apply(s, arrival, &none, ev, VIEW_REFERENCED);
+    return e ? e : view_apply(s, arrival, &none, &x, VIEW_REFERENCED);
 }
 
 /* ---- a batch ---- */
@@ -384,13 +392,16 @@ static uint64_t now_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-static herr author_max(struct store *s, enum q which, const uint8_t *author, uint64_t *v)
+static herr author_max(struct store *s, enum q which, const uint8_t *author, const uint8_t *person,
+                       uint64_t *v)
 {
     herr e = HERR_OK;
     sqlite3_stmt *q = sq(s, which);
     if (!q)
         return HERR_IO;
     sqlite3_bind_blob(q, 1, author, HEARTH_PK_LEN, SQLITE_STATIC);
+    if (person)
+        sqlite3_bind_blob(q, 2, person, HEARTH_PK_LEN, SQLITE_STATIC);
     int n = sq_step(s, q, &e, "cannot read the author's events");
     if (n < 0)
         return e;
@@ -400,13 +411,18 @@ static herr author_max(struct store *s, enum q which, const uint8_t *author, uin
     return HERR_OK;
 }
 
-/* stamp - the next seq of k's author, and a time never before their last event. */
+/* stamp - the next seq of k's author, and a time never before their last event. A
+ * device numbers its events above every seq of its person's that the node holds, so
+ * that (seq, id) order (edits, profiles) follows the person across devices. */
 static herr stamp(struct store *s, const struct hkey *k, struct event_draft *d)
 {
     uint64_t seq = 0, last = 0; /* set by author_max on success; gcc -O2 cannot tell */
-    herr e = author_max(s, Q_EV_MAX_SEQ, k->pk, &seq);
+    uint8_t person[HEARTH_PK_LEN];
+    herr e = dev_subject(s, k->pk, person);
     if (!e)
-        e = author_max(s, Q_EV_MAX_CREATED, k->pk, &last);
+        e = author_max(s, Q_EV_MAX_SEQ, k->pk, person, &seq);
+    if (!e)
+        e = author_max(s, Q_EV_MAX_CREATED, k->pk, NULL, &last);
     if (e)
         return e;
     if (seq >= HEARTH_MAX_SEQ)
@@ -444,10 +460,14 @@ static herr publish_locked(struct store *s, const struct hkey *k, const struct e
         e = rules_prepare(s, k->pk, &d);
     if (!e && (e = event_build(&d, k, buf, id, &why)) != HERR_OK)
         return store_fail(s, e, "cannot build the event: %s", why);
-    if (!e && (e = event_parse(&ev, buf->data, buf->len, &why)) != HERR_OK)
+    if (e)
+        return e;
+    if ((e = event_parse(&ev, buf->data, buf->len, &why)) != HERR_OK)
         return store_fail(s, e, "cannot parse the built event: %s", why);
+    struct event pev = ev; /* the rules judge the person the key counts for */
+    e = dev_person(s, ev.author, ev.seq, pev.author);
     if (!e)
-        e = rules_check_publish(s, &ev);
+        e = rules_check_publish(s, &pev);
     if (!e && d.kind == EK_GENESIS)
         e = bind_forum(s, &ev);
     if (!e)
@@ -455,7 +475,7 @@ static herr publish_locked(struct store *s, const struct hkey *k, const struct e
     if (e == HERR_DUPLICATE)
         e = store_fail(s, HERR_STATE, "an identical event is already held");
     if (!e)
-        e = rules_check_effect(s, &ev);
+        e = rules_check_effect(s, &pev);
     return e;
 }
 

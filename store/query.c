@@ -849,7 +849,7 @@ herr store_stats(struct store *s, struct store_stats *st)
         {offsetof(struct store_stats, authors),
          "SELECT count(*) FROM (SELECT DISTINCT author FROM events)"},
         {offsetof(struct store_stats, forks),
-         "SELECT count(*) FROM (SELECT 1 FROM events GROUP BY author, seq HAVING count(*) > 1)"},
+         "SELECT count(*) FROM (SELECT 1 FROM events GROUP BY signer, seq HAVING count(*) > 1)"},
         {offsetof(struct store_stats, db_bytes),
          "SELECT page_count * page_size FROM pragma_page_count, pragma_page_size"},
     };
@@ -866,18 +866,19 @@ herr store_stats(struct store *s, struct store_stats *st)
 
 /* Transfer priority (docs/EVENTS.md): what protects people travels first. */
 #define PRIORITY_SQL                                                                               \
-    "CASE kind WHEN 10 THEN 0 WHEN 11 THEN 1 WHEN 6 THEN 2 WHEN 1 THEN 3 WHEN 13 THEN 4 "          \
+    "CASE kind WHEN 10 THEN 0 WHEN 15 THEN 0 WHEN 11 THEN 1 WHEN 6 THEN 2 WHEN 1 THEN 3 WHEN 13 "  \
+    "THEN 4 "                                                                                      \
     "WHEN 12 THEN 5 WHEN 2 THEN 6 WHEN 9 THEN 7 WHEN 3 THEN 8 WHEN 4 THEN 9 WHEN 5 THEN 10 "       \
     "WHEN 7 THEN 11 WHEN 8 THEN 12 ELSE 13 END"
 
 static int priority(uint32_t kind)
 {
-    static const int8_t prio[EK_MAX_KIND + 1] = {
-        [EK_ROLE] = 0,      [EK_MOD] = 1,    [EK_RETRACT] = 2, [EK_GENESIS] = 3, [EK_SETTINGS] = 4,
-        [EK_RESOURCES] = 5, [EK_BOARD] = 6,  [EK_PROFILE] = 7, [EK_POST] = 8,    [EK_REPLY] = 9,
-        [EK_EDIT] = 10,     [EK_REACT] = 11, [EK_FLAG] = 12,
+    static const int8_t prio[EK_LAST_KIND + 1] = {
+        [EK_ROLE] = 0,     [EK_DEVICE] = 0,    [EK_MOD] = 1,    [EK_RETRACT] = 2, [EK_GENESIS] = 3,
+        [EK_SETTINGS] = 4, [EK_RESOURCES] = 5, [EK_BOARD] = 6,  [EK_PROFILE] = 7, [EK_POST] = 8,
+        [EK_REPLY] = 9,    [EK_EDIT] = 10,     [EK_REACT] = 11, [EK_FLAG] = 12,   [EK_MESSAGE] = 13,
     };
-    return kind >= 1 && kind <= EK_MAX_KIND ? prio[kind] : 13;
+    return kind >= 1 && kind <= EK_LAST_KIND ? prio[kind] : 13;
 }
 
 /* emit - call fn with the envelope of the event at `arrival`. */
@@ -1084,13 +1085,15 @@ herr store_sort_ids(struct store *s, uint8_t (*ids)[HEARTH_ID_LEN], size_t *n)
 }
 
 /* The kinds in transfer priority order (the order of priority() above): store_stream
- * walks them one after another. */
+ * walks them one after another, and last every kind above EK_LAST_KIND (kinds a later
+ * version defines, which this node stores and forwards unread). */
 static const uint8_t stream_kinds[] = {
-    EK_ROLE,    EK_MOD,  EK_RETRACT, EK_GENESIS, EK_SETTINGS, EK_RESOURCES, EK_BOARD,
-    EK_PROFILE, EK_POST, EK_REPLY,   EK_EDIT,    EK_REACT,    EK_FLAG,
+    EK_ROLE,    EK_DEVICE, EK_MOD,   EK_RETRACT, EK_GENESIS, EK_SETTINGS, EK_RESOURCES, EK_BOARD,
+    EK_PROFILE, EK_POST,   EK_REPLY, EK_EDIT,    EK_REACT,   EK_FLAG,     EK_MESSAGE,
 };
 
-#define STREAM_CLASSES (sizeof stream_kinds / sizeof stream_kinds[0])
+#define STREAM_CLASSES (sizeof stream_kinds / sizeof stream_kinds[0] + 1)
+#define STREAM_LATER_KINDS (sizeof stream_kinds / sizeof stream_kinds[0])
 
 /* The events of one kind after the cursor, by (created, id), through events_kind:
  * a seek, not a scan, so that a chunk costs the same at the start and the end of a
@@ -1101,13 +1104,18 @@ static const uint8_t stream_kinds[] = {
     "SELECT id, created, header, sig, body FROM events INDEXED BY events_kind WHERE kind = ?1 "    \
     "AND arrival <= ?2 AND created >= ?3 AND (created > ?3 OR id > ?4) ORDER BY created, id "      \
     "LIMIT ?5"
+/* The last class: every kind above ?1 (few events; sorted). */
+#define STREAM_LATER_SQL                                                                           \
+    "SELECT id, created, header, sig, body FROM events WHERE kind > ?1 "                           \
+    "AND arrival <= ?2 AND created >= ?3 AND (created > ?3 OR id > ?4) ORDER BY created, id "      \
+    "LIMIT ?5"
 
 static herr stream_class(struct store *s, sqlite3_stmt *q, struct store_cursor *cur, uint64_t upto,
                          size_t *left, size_t *bytes, struct hbuf *buf, store_stream_fn fn,
                          void *ctx, bool *more)
 {
     sqlite3_reset(q);
-    sqlite3_bind_int(q, 1, stream_kinds[cur->cls]);
+    sqlite3_bind_int(q, 1, cur->cls < STREAM_LATER_KINDS ? stream_kinds[cur->cls] : EK_LAST_KIND);
     sqlite3_bind_int64(q, 2, upto > INT64_MAX ? INT64_MAX : (int64_t)upto);
     sqlite3_bind_int64(q, 3, cur->in_class ? (int64_t)cur->created : -1);
     sqlite3_bind_blob(q, 4, cur->id, cur->in_class ? HEARTH_ID_LEN : 0, SQLITE_TRANSIENT);
@@ -1142,17 +1150,20 @@ static herr stream_class(struct store *s, sqlite3_stmt *q, struct store_cursor *
 herr store_stream(struct store *s, struct store_cursor *cur, uint64_t upto, size_t max,
                   size_t max_bytes, store_stream_fn fn, void *ctx)
 {
-    sqlite3_stmt *q = NULL;
+    sqlite3_stmt *q = NULL, *later = NULL;
     s->err[0] = '\0';
     if (cur->done || max == 0 || max_bytes == 0)
         return HERR_OK;
     herr e = prepare(s, STREAM_SQL, &q);
+    if (!e)
+        e = prepare(s, STREAM_LATER_SQL, &later);
     struct hbuf buf;
     hbuf_init(&buf, HEARTH_MAX_EVENT + 64);
     size_t left = max, bytes = max_bytes;
     while (!e && left > 0 && bytes > 0 && cur->cls < STREAM_CLASSES) {
         bool more;
-        e = stream_class(s, q, cur, upto, &left, &bytes, &buf, fn, ctx, &more);
+        e = stream_class(s, cur->cls < STREAM_LATER_KINDS ? q : later, cur, upto, &left, &bytes,
+                         &buf, fn, ctx, &more);
         if (!e && !more) {
             cur->cls++;
             cur->in_class = false;
@@ -1162,6 +1173,7 @@ herr store_stream(struct store *s, struct store_cursor *cur, uint64_t upto, size
         cur->done = true;
     hbuf_release(&buf);
     sqlite3_finalize(q);
+    sqlite3_finalize(later);
     return e;
 }
 

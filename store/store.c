@@ -107,6 +107,17 @@ static const char *const migrations[] = {
      * threads are counted from this index alone. */
     ("CREATE INDEX posts_board ON posts(board_ev, pinned DESC, last_activity DESC, status) "
      "WHERE kind = 3 AND state = 0;"),
+    /* 6: one person, many devices (docs/EVENTS.md, "device"). events.author is now the
+     * person an event counts for (what the view reads), signer the key that signed it;
+     * devices is the mapping the device events make (store/devices.c); mods.key is the
+     * subject key as the event names it, mods.subject its person. */
+    "ALTER TABLE events ADD COLUMN signer BLOB;"
+    "UPDATE events SET signer = author;"
+    "CREATE INDEX events_signer ON events(signer, seq);"
+    "CREATE TABLE devices(device BLOB PRIMARY KEY, person BLOB NOT NULL, until INTEGER)"
+    "  WITHOUT ROWID;"
+    "ALTER TABLE mods ADD COLUMN key BLOB;"
+    "UPDATE mods SET key = subject;",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))

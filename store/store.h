@@ -349,6 +349,42 @@ HEARTH_MUST_CHECK herr store_resolve(struct store *s, const char *prefix,
 HEARTH_MUST_CHECK herr store_author_find(struct store *s, const char *prefix,
                                          uint8_t pk[HEARTH_PK_LEN]);
 
+/* ---- one person, many devices (docs/EVENTS.md, "device"; store/devices.c) ---- */
+
+/* A key that counts for a person. */
+struct store_device {
+    uint8_t device[HEARTH_PK_LEN], person[HEARTH_PK_LEN];
+    bool revoked;
+    uint64_t until;    /* with revoked: its last seq that counts */
+    uint64_t last_seq; /* the highest seq of the key's that this replica holds (0: none) */
+};
+
+/* store_devices - the devices of `person` (every device when person is NULL), by key.
+ * The caller frees *out. */
+HEARTH_MUST_CHECK herr store_devices(struct store *s, const uint8_t *person,
+                                     struct store_device **out, size_t *n);
+
+/* store_person_of - the person a key stands for: its person when it is (or was) a
+ * device, else the key itself. */
+HEARTH_MUST_CHECK herr store_person_of(struct store *s, const uint8_t key[HEARTH_PK_LEN],
+                                       uint8_t person[HEARTH_PK_LEN]);
+
+/* A pairing request: a key that asks to become a device of `person`. */
+struct store_pair_request {
+    uint8_t device[HEARTH_PK_LEN];
+    uint8_t proof[HEARTH_SIG_LEN];  /* the device's proof, for the add */
+    uint8_t pairing[HEARTH_ID_LEN]; /* BLAKE2b-256 keyed by the pairing secret of the key */
+};
+
+/* store_pair_requests - the pairing requests naming `person` (caller frees *out). */
+HEARTH_MUST_CHECK herr store_pair_requests(struct store *s, const uint8_t person[HEARTH_PK_LEN],
+                                           struct store_pair_request **out, size_t *n);
+
+/* store_key_last_seq - the highest seq signed by `key` that this replica holds (0:
+ * none). */
+HEARTH_MUST_CHECK herr store_key_last_seq(struct store *s, const uint8_t key[HEARTH_PK_LEN],
+                                          uint64_t *seq);
+
 /* store_profile - the pseudonym and about text of an author (caller frees both; NULL
  * when none). */
 HEARTH_MUST_CHECK herr store_profile(struct store *s, const uint8_t author[HEARTH_PK_LEN],

@@ -45,8 +45,8 @@ enum post_state {
     X(Q_EV_PARTS_BY_ID, "SELECT header, sig, body FROM events WHERE id = ?1")                      \
     X(Q_EV_INSERT,                                                                                 \
       "INSERT INTO events(id, author, seq, created, kind, root, ref, ref_ev, "                     \
-      "body_len, header, sig, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "             \
-      "?11, ?12)")                                                                                 \
+      "body_len, header, sig, body, signer) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "     \
+      "?11, ?12, ?13)")                                                                            \
     X(Q_EV_PURGE, "UPDATE events SET body = NULL WHERE arrival = ?1 AND body IS NOT NULL")         \
     X(Q_EV_RESTORE, "UPDATE events SET body = ?2 WHERE arrival = ?1 AND body IS NULL")             \
     X(Q_EV_REFS, "SELECT e.arrival, e.kind, e.author, e.seq, e.id, e.body IS NULL, e.created, "    \
@@ -75,8 +75,8 @@ enum post_state {
     X(Q_WAIT_EDIT_NEWER,                                                                           \
       "SELECT 1 FROM waiting w JOIN events e ON e.arrival = w.ev WHERE w.ref = ?1 AND e.kind = 5 " \
       "AND e.author = ?2 AND (e.seq > ?3 OR (e.seq = ?3 AND e.id > ?4)) LIMIT 1")                  \
-    X(Q_EV_MAX_SEQ, "SELECT max(seq) FROM events WHERE author = ?1")                               \
-    X(Q_EV_MAX_CREATED, "SELECT max(created) FROM events WHERE author = ?1")                       \
+    X(Q_EV_MAX_SEQ, "SELECT max(seq) FROM events WHERE signer = ?1 OR author = ?2")                \
+    X(Q_EV_MAX_CREATED, "SELECT max(created) FROM events WHERE signer = ?1")                       \
     X(Q_WAIT_ADD, "INSERT OR IGNORE INTO waiting(ref, ev) VALUES (?1, ?2)")                        \
     X(Q_WAIT_ANY, "SELECT 1 FROM waiting LIMIT 1")                                                 \
     X(Q_WAIT_LIST, "SELECT ev FROM waiting WHERE ref = ?1")                                        \
@@ -171,11 +171,11 @@ enum post_state {
     X(Q_CARE_PARTS, "SELECT header, sig, body, ref_ev FROM events WHERE arrival = ?1")             \
     X(Q_CARE_LIST, "SELECT ev FROM care_events WHERE kind = ?1 ORDER BY ev")                       \
     X(Q_CARE_ADD, "INSERT OR IGNORE INTO care_events(ev, kind) VALUES (?1, ?2)")                   \
-    X(Q_MOD_ADD, "INSERT OR IGNORE INTO mods(ev, action, subject) VALUES (?1, ?2, ?3)")            \
+    X(Q_MOD_ADD, "INSERT OR IGNORE INTO mods(ev, action, subject, key) VALUES (?1, ?2, ?3, ?4)")   \
     X(Q_MOD_SUBJECTS, "SELECT subject FROM mods WHERE subject IS NOT NULL UNION SELECT subject "   \
                       "FROM banned")                                                               \
-    X(Q_CONFIG_GET, "SELECT hold, flags, EXISTS (SELECT 1 FROM banned), search_upto FROM config "  \
-                    "WHERE one = 1")                                                               \
+    X(Q_CONFIG_GET, "SELECT hold, flags, EXISTS (SELECT 1 FROM banned), search_upto, EXISTS "      \
+                    "(SELECT 1 FROM devices WHERE until IS NOT NULL) FROM config WHERE one = 1")   \
     X(Q_CONFIG_SET, "UPDATE config SET hold = ?1, flags = ?2, resources_ev = ?3 WHERE one = 1")    \
     X(Q_BAN_ACTIONS, "SELECT m.action, e.author, e.seq, e.created, e.id FROM mods m JOIN events "  \
                      "e ON e.arrival = m.ev WHERE m.subject = ?1")                                 \
@@ -196,6 +196,26 @@ enum post_state {
     X(Q_SEARCH_DEL, "DELETE FROM search WHERE rowid = ?1")                                         \
     X(Q_SEARCH_ADD, "INSERT INTO search(rowid, title, text) VALUES (?1, ?2, ?3)")                  \
     X(Q_SEARCH_UPTO, "UPDATE config SET search_upto = ?1 WHERE one = 1")                           \
+    X(Q_DEV_GET, "SELECT person, until FROM devices WHERE device = ?1")                            \
+    X(Q_DEV_REVOKED, "SELECT 1 FROM devices WHERE device = ?1 AND until IS NOT NULL")              \
+    X(Q_DEV_EVENTS, "SELECT arrival FROM events WHERE kind = 15 ORDER BY arrival")                 \
+    X(Q_DEV_ALL, "SELECT device, person, until FROM devices ORDER BY device")                      \
+    X(Q_DEV_LAST_SEQ, "SELECT max(seq) FROM events WHERE signer = ?1")                             \
+    X(Q_DEV_CLEAR, "DELETE FROM devices")                                                          \
+    X(Q_DEV_PUT, "INSERT OR REPLACE INTO devices(device, person, until) VALUES (?1, ?2, ?3)")      \
+    X(Q_DEV_REMAP,                                                                                 \
+      "UPDATE events SET author = coalesce((SELECT d.person FROM devices d WHERE d.device = "      \
+      "events.signer AND (d.until IS NULL OR events.seq <= d.until)), signer) WHERE signer = ?1")  \
+    X(Q_DEV_REMAP_REACTS, "UPDATE reacts SET author = (SELECT author FROM events WHERE arrival = " \
+                          "reacts.ev) WHERE ev IN (SELECT arrival FROM events WHERE signer = ?1)") \
+    X(Q_DEV_REMAP_FLAGS, "UPDATE flags SET author = (SELECT author FROM events WHERE arrival = "   \
+                         "flags.ev) WHERE ev IN (SELECT arrival FROM events WHERE signer = ?1)")   \
+    X(Q_DEV_REMAP_BOARDS, "UPDATE boards SET author = (SELECT author FROM events WHERE arrival = " \
+                          "boards.ev) WHERE ev IN (SELECT arrival FROM events WHERE signer = ?1)") \
+    X(Q_DEV_REMAP_MODS, "UPDATE mods SET subject = coalesce((SELECT person FROM devices WHERE "    \
+                        "device = mods.key), key) WHERE key IS NOT NULL")                          \
+    X(Q_DEV_RETRACTS,                                                                              \
+      "SELECT arrival FROM events WHERE kind = 6 AND (signer = ?1 OR author = ?1)")                \
     X(Q_META_GET, "SELECT value FROM local_meta WHERE key = ?1")                                   \
     X(Q_META_SET, "INSERT OR REPLACE INTO local_meta(key, value) VALUES (?1, ?2)")                 \
     X(Q_ACCOUNT_GET, "SELECT pk, sealed FROM accounts WHERE login = ?1")                           \
@@ -237,6 +257,7 @@ struct store {
     struct hold_steps holds;   /* the hold timeline (care_hold_at), when holds_loaded */
     bool holds_loaded;
     bool any_banned;
+    bool any_revoked;    /* a device is revoked: its later events count as nobody's */
     int64_t search_upto; /* posts up to this arrival are in the search index */
     /* The time horizon (view.c, "time"), read once a write transaction needs it: the
      * event with the greatest (created, id) and the newest created of any other
@@ -352,6 +373,30 @@ HEARTH_MUST_CHECK herr view_must_purge(struct store *s, const struct event *ev, 
  * ban, or for POST_REMOVED the latest valid removal), when there is one (*has_mod). */
 HEARTH_MUST_CHECK herr view_post_why(struct store *s, int64_t ev, int status, int *hidden_by,
                                      uint8_t mod_id[HEARTH_ID_LEN], bool *has_mod);
+
+/* ---- devices (devices.c) ---- */
+
+/* A set of keys. */
+struct dev_keys {
+    uint8_t (*v)[HEARTH_PK_LEN];
+    size_t n, cap;
+};
+void dev_keys_release(struct dev_keys *k);
+
+/* dev_person - the person an event signed by `key` with sequence number `seq` counts
+ * for: the key's person while it is a device and seq is within its revocation's
+ * until, else the key itself. out may be key. */
+HEARTH_MUST_CHECK herr dev_person(struct store *s, const uint8_t key[HEARTH_PK_LEN], uint64_t seq,
+                                  uint8_t out[HEARTH_PK_LEN]);
+/* dev_subject - the person a key named as a subject (a ban, a role) stands for: its
+ * person when it is (or was, before a revocation) a device, else itself. */
+HEARTH_MUST_CHECK herr dev_subject(struct store *s, const uint8_t key[HEARTH_PK_LEN],
+                                   uint8_t out[HEARTH_PK_LEN]);
+/* dev_recompute - recompute the devices table from the device events; rewrite the
+ * authors of the events of every device whose mapping changed, and add those devices
+ * and their persons (before and after) to devs and persons. */
+HEARTH_MUST_CHECK herr dev_recompute(struct store *s, struct dev_keys *devs,
+                                     struct dev_keys *persons);
 
 /* view_recompute_all - recompute every derived row (after the genesis or a change
  * of roles). */

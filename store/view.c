@@ -163,7 +163,8 @@ static herr parse_arrival(struct store *s, int64_t arrival, struct event *ev)
         return e;
     e = view_parse_stored(s, q, 0, ev);
     sqlite3_reset(q);
-    return e;
+    /* the view reads an event as its person's (store/devices.c) */
+    return e ? e : dev_person(s, ev->author, ev->seq, ev->author);
 }
 
 /* is_retracted - a retraction by `author` of the event at `arrival` is held. */
@@ -1410,20 +1411,24 @@ static herr config_apply(struct store *s, int64_t ev, uint32_t kind)
 static herr mod_apply(struct store *s, int64_t ev, const struct event *x, int64_t ref_ev)
 {
     int action = care_action_of(x->b.action);
-    sqlite3_stmt *q = sq(s, Q_MOD_ADD);
+    uint8_t subject[HEARTH_PK_LEN]; /* the person the key named stands for */
+    herr e = x->b.subject ? dev_subject(s, x->b.subject, subject) : HERR_OK;
+    sqlite3_stmt *q = e ? NULL : sq(s, Q_MOD_ADD);
     if (!q)
-        return HERR_IO;
+        return e ? e : HERR_IO;
     sqlite3_bind_int64(q, 1, ev);
     sqlite3_bind_int(q, 2, action);
-    if (x->b.subject)
-        sqlite3_bind_blob(q, 3, x->b.subject, HEARTH_PK_LEN, SQLITE_STATIC);
-    herr e = sq_exec(s, q, "cannot record a moderation event");
+    if (x->b.subject) {
+        sqlite3_bind_blob(q, 3, subject, HEARTH_PK_LEN, SQLITE_STATIC);
+        sqlite3_bind_blob(q, 4, x->b.subject, HEARTH_PK_LEN, SQLITE_STATIC);
+    }
+    e = sq_exec(s, q, "cannot record a moderation event");
     if (e)
         return e;
     if (x->b.subject) {
         bool changed;
-        e = care_ban_recompute(s, x->b.subject, &changed);
-        return !e && changed ? author_refresh(s, x->b.subject) : e;
+        e = care_ban_recompute(s, subject, &changed);
+        return !e && changed ? author_refresh(s, subject) : e;
     }
     return ref_ev ? refresh_post_at(s, ref_ev) : HERR_OK;
 }
@@ -1696,6 +1701,47 @@ herr view_must_purge(struct store *s, const struct event *ev, int64_t arrival, b
     return edit_purge_due(s, ev, yes);
 }
 
+/* device_apply - a device event arrived: when the mapping of keys to persons changed,
+ * every event of the devices concerned counts for its new person. The profiles and
+ * retractions of those keys and persons are read again, then everything that reads
+ * authors (roles, bans, boards, posts and their times). */
+static herr device_apply(struct store *s)
+{
+    struct dev_keys devs = {0}, persons = {0};
+    struct i64vec rets = {0};
+    herr e = dev_recompute(s, &devs, &persons);
+    for (size_t i = 0; i < devs.n && !e; i++)
+        e = profile_recompute(s, devs.v[i]);
+    for (size_t i = 0; i < persons.n && !e; i++)
+        e = profile_recompute(s, persons.v[i]);
+    for (int pass = 0; pass < 2 && !e; pass++) {
+        const struct dev_keys *k = pass ? &persons : &devs;
+        for (size_t i = 0; i < k->n && !e; i++) {
+            sqlite3_stmt *q = sq(s, Q_DEV_RETRACTS);
+            if (!q) {
+                e = HERR_IO;
+                break;
+            }
+            sqlite3_bind_blob(q, 1, k->v[i], HEARTH_PK_LEN, SQLITE_STATIC);
+            e = sq_collect(s, q, &rets, "cannot read retractions");
+        }
+    }
+    for (size_t i = 0; i < rets.n && !e; i++) {
+        struct event x;
+        e = parse_arrival(s, rets.v[i], &x);
+        if (!e)
+            e = retract_apply(s, &x);
+    }
+    if (!e && devs.n) {
+        s->time_loaded = false;
+        e = view_recompute_all(s);
+    }
+    i64vec_release(&rets);
+    dev_keys_release(&devs);
+    dev_keys_release(&persons);
+    return e;
+}
+
 /* content_apply - a post or reply arrived (fresh) or got its body back. */
 static herr content_apply(struct store *s, int64_t ev, const struct view_target *ref,
                           const struct event *x, unsigned how)
@@ -1742,7 +1788,9 @@ static herr apply_kind(struct store *s, int64_t ev, const struct view_target *re
     case EK_SETTINGS:
     case EK_RESOURCES:
         return config_apply(s, ev, x->kind);
-    default:
+    case EK_DEVICE:
+        return event_kind_known(EK_DEVICE) ? device_apply(s) : HERR_OK;
+    default: /* a kind this build does not know: stored, forwarded, not read */
         return HERR_OK;
     }
 }

@@ -29,7 +29,7 @@ expect_ok "$HEARTH" -d "$A" --json backup "$TMP_ROOT/a.hbk"
 json_valid
 same "backup names the forum" "$(json 'd["forum"]')" "$A_FORUM"
 same "backup holds the keys, the configuration and the replica" "$(json 'd["files"]')" \
-    '["author.key", "hearth.conf", "hearth.db"]'
+    '["author.key", "hearth.conf", "node.key", "hearth.db"]'
 same "backup starts with the magic" "$(head -c 8 "$TMP_ROOT/a.hbk")" "HEARTHBK"
 check "no temporary file beside the backup" \
     "$(find "$TMP_ROOT" -maxdepth 1 -name 'a.hbk.tmp*' | wc -l)" -eq 0

@@ -859,7 +859,8 @@ static int case_unknown_kind(struct ctx *c)
     struct raw envs[N] = {0};
     struct hkey k;
     random_key(&k);
-    uint64_t kinds[] = {0, EK_MAX_KIND + 1, 99, 0xffffffffULL};
+    /* kinds above the known ones up to HEARTH_MAX_KIND are stored unread */
+    uint64_t kinds[] = {0, HEARTH_MAX_KIND + 1, 65536, 0xffffffffULL};
     for (int i = 0; i < 4; i++) {
         struct evspec s = profile_spec;
         s.forum = c->forum;

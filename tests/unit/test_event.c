@@ -38,6 +38,8 @@ enum {
     V_REVOKE,
     V_RETRACT,
     V_RENAME,
+    V_DEVICE,
+    V_UNDEVICE,
     V_PURGED,
     N_VECTORS
 };
@@ -165,6 +167,27 @@ static const struct vector vectors[N_VECTORS] = {
      "b4c4da2e2439645d43a4c0d5b0cf7e3a3032f90fc45582a561626f7574d933466f722070656f706c"
      "652077686f206361726520666f7220736f6d656f6e652c20616e642074686569722066616d696c69"
      "6573a46e616d65b343617265727320616e642066616d696c696573"},
+    {"device add", "e093fc0538c17c8847bce209e4e3d78e45205108d396474aa2f88d0232117580",
+     "4620236a8dc46f2dc88b9c96575c8d635343d29b350948441fff90051ae07f8ce2bf1598f4dc12bf"
+     "ac614b62a63477e0d8adb0f78659ab17b399464b64f29c0d",
+     "93c4769a01c4201062bf04a92e0a304194cdce14a856bff85c2e6c16969c74846d46a114de989ec4"
+     "2003a107bff3ce10be1d70dd18e74bc09967e4d6309ba50d5f1ddc8664125531b80acf0000019000"
+     "d298800fc0c0c420020d74d277fcdd6e343c3cd5223942072fac6609f7b72b94143d3add09d39193"
+     "7ac4404620236a8dc46f2dc88b9c96575c8d635343d29b350948441fff90051ae07f8ce2bf1598f4"
+     "dc12bfac614b62a63477e0d8adb0f78659ab17b399464b64f29c0dc47a83a56772616e74c3a57072"
+     "6f6f66c440373618323b200a72b01180e80464cacd16b80cd87fc497e93725de0a260d4b43906caf"
+     "94a9121cb58431f85f4fd2a9cbffdbf3ffc7429093d1380619f2d1e50fa77375626a656374c42029"
+     "acbae141bccaf0b22e1a94d34d0bc7361e526d0bfe12c89794bc9322966dd7"},
+    {"device revocation", "d21f2c3aeb886dcd3d8908f0fd3330110a2927050149c13ea93eaddfec36b104",
+     "4616676bf8c2fab0d4b1b5637a947599873e92e6d29fc3bafdca1ed0ae9a7e395c1597083fb4d656"
+     "1a4843ec531ef2058d1dc6c385d6fa29ecdbaf4a61b7910d",
+     "93c4769a01c4201062bf04a92e0a304194cdce14a856bff85c2e6c16969c74846d46a114de989ec4"
+     "2003a107bff3ce10be1d70dd18e74bc09967e4d6309ba50d5f1ddc8664125531b80bcf0000019000"
+     "d382e00fc0c0c420b0b2fa8af20ca70e069ad126991f73104b96b3744c124dd1ede6c20de6407199"
+     "39c4404616676bf8c2fab0d4b1b5637a947599873e92e6d29fc3bafdca1ed0ae9a7e395c1597083f"
+     "b4d6561a4843ec531ef2058d1dc6c385d6fa29ecdbaf4a61b7910dc43983a56772616e74c2a77375"
+     "626a656374c42029acbae141bccaf0b22e1a94d34d0bc7361e526d0bfe12c89794bc9322966dd7a5"
+     "756e74696c05"},
     {"purged post", "a3a15b264cea598ebfab6b81975752d95f7729b5877a1286b70724fde045aa18",
      "c06043e186f1d696a5e110b47c29a4626ca309b0d198b53cb9af76aeef627c1a9a59c82ed0cce5de"
      "419b3023ec37f61c80a05dd8174630bb88a622735b9ffe0e",
@@ -205,7 +228,9 @@ static int setup(void **state)
 static void build_vectors(struct hbuf env[N_VECTORS], uint8_t id[N_VECTORS][HEARTH_ID_LEN])
 {
     struct event_draft d[N_VECTORS - 1];
-    const struct hkey *key[N_VECTORS - 1] = {&A, &A, &B, &A, &B, &A, &B, &A, &B, &A, &B, &A};
+    const struct hkey *key[N_VECTORS - 1] = {&A, &A, &B, &A, &B, &A, &B,
+                                             &A, &B, &A, &B, &A, &A, &A};
+    static uint8_t proof[HEARTH_SIG_LEN];
     memset(d, 0, sizeof d);
     d[V_GENESIS] = (struct event_draft){.kind = EK_GENESIS, .seq = 1, .created = T0};
     d[V_GENESIS].b.name = S("Riverbend Peer Support");
@@ -240,6 +265,13 @@ static void build_vectors(struct hbuf env[N_VECTORS], uint8_t id[N_VECTORS][HEAR
     d[V_RENAME] = (struct event_draft){.kind = EK_BOARD, .seq = 7, .created = T0 + 660000};
     d[V_RENAME].b.name = S("Carers and families");
     d[V_RENAME].b.about = S("For people who care for someone, and their families");
+    d[V_DEVICE] = (struct event_draft){.kind = EK_DEVICE, .seq = 10, .created = T0 + 720000};
+    d[V_DEVICE].b.subject = B.pk, d[V_DEVICE].b.proof = proof;
+    d[V_DEVICE].b.has_grant = true, d[V_DEVICE].b.grant = true;
+    d[V_UNDEVICE] = (struct event_draft){.kind = EK_DEVICE, .seq = 11, .created = T0 + 780000};
+    d[V_UNDEVICE].b.subject = B.pk;
+    d[V_UNDEVICE].b.has_grant = true, d[V_UNDEVICE].b.grant = false;
+    d[V_UNDEVICE].b.has_until = true, d[V_UNDEVICE].b.until = 5;
 
     for (int i = 0; i < N_VECTORS - 1; i++) {
         const char *why = NULL;
@@ -258,6 +290,8 @@ static void build_vectors(struct hbuf env[N_VECTORS], uint8_t id[N_VECTORS][HEAR
             d[i].ref = id[V_GRANT];
         if (i == V_RENAME)
             d[i].ref = id[V_BOARD];
+        if (i == V_DEVICE) /* B's proof that it is A's device in this forum */
+            device_proof_sign(proof, id[V_GENESIS], A.pk, &B);
         hbuf_init(&env[i], HEARTH_MAX_EVENT);
         herr e = event_build(&d[i], key[i], &env[i], id[i], &why);
         if (e)
@@ -307,7 +341,8 @@ static void test_vectors_parse(void **state)
         assert_string_equal(idhex, vectors[i].id);
         assert_int_equal(sn, HEARTH_SIG_LEN);
         assert_memory_equal(ev.sig, sig, HEARTH_SIG_LEN);
-        bool by_a = (i == V_GENESIS || i % 2 == 1) && i != V_PURGED;
+        bool by_a =
+            ((i == V_GENESIS || i % 2 == 1) && i != V_PURGED) || i == V_DEVICE || i == V_UNDEVICE;
         assert_memory_equal(ev.author, by_a ? A.pk : B.pk, HEARTH_PK_LEN);
         assert_int_equal(ev.version, 1);
         free(buf);
@@ -494,6 +529,10 @@ static struct spec spec_valid(uint32_t k)
         s.kv[s.nkv++] = KBIN("subject", A.pk, HEARTH_PK_LEN);
         break;
     }
+    case EK_DEVICE: /* a revocation: the add needs a proof (test_device_rules) */
+        s.kv[s.nkv++] = KB("grant", 0);
+        s.kv[s.nkv++] = KBIN("subject", B.pk, HEARTH_PK_LEN);
+        break;
     default:
         break;
     }
@@ -930,12 +969,85 @@ static void test_unknown_version(void **state)
 
 static void test_unknown_kind(void **state)
 {
-    uint64_t kinds[] = {0, EK_MAX_KIND + 1, 255, 1000, UINT64_MAX};
+    uint64_t kinds[] = {0, HEARTH_MAX_KIND + 1, 65536, UINT64_MAX};
     for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
         struct spec s = spec_valid(EK_BOARD);
         s.kind = kinds[i];
         expect(&s, HERR_KIND, "unknown event kind");
     }
+}
+
+/* A kind above the known ones, up to HEARTH_MAX_KIND, is stored unread: any known
+ * field of its type, any references, unknown scalars; never a nil body, never a
+ * genesis without a forum, and known fields still checked. */
+static void test_later_kind(void **state)
+{
+    uint64_t kinds[] = {EK_MAX_KIND + 1, 255, HEARTH_MAX_KIND};
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+        struct spec s = spec_valid(EK_BOARD);
+        s.kind = kinds[i];
+        expect(&s, HERR_OK, NULL);
+        s.root = X, s.ref = Y;
+        spec_add(&s, KU("zz", 7));
+        spec_add(&s, KBIN("subject", B.pk, HEARTH_PK_LEN));
+        expect(&s, HERR_OK, NULL);
+        s.nil_body = true;
+        expect(&s, HERR_INVALID, "body missing on a kind that cannot be purged");
+        s = spec_valid(EK_BOARD);
+        s.kind = kinds[i];
+        s.forum = NULL;
+        expect(&s, HERR_INVALID, "only the genesis event has no forum");
+        s = spec_valid(EK_BOARD);
+        s.kind = kinds[i];
+        s.kv[0] = KS("name", "");
+        expect(&s, HERR_INVALID, "body field is empty");
+        s.kv[0] = KU("name", 3);
+        expect(&s, HERR_MALFORMED, "body field is not a valid string");
+    }
+}
+
+/* device: an add carries the device's proof over (forum, person); a revocation no
+ * proof; a pairing request, by the device, a proof and a pairing hash; a key is never
+ * its own device. */
+static void test_device_rules(void **state)
+{
+    static uint8_t proof[HEARTH_SIG_LEN], pairing[HEARTH_ID_LEN] = {7};
+    device_proof_sign(proof, F, A.pk, &B);
+    struct spec s = spec_valid(EK_DEVICE);
+    expect(&s, HERR_OK, NULL);
+    spec_add(&s, KU("until", 4));
+    expect(&s, HERR_OK, NULL);
+    spec_add(&s, KBIN("proof", proof, HEARTH_SIG_LEN));
+    expect(&s, HERR_INVALID, "a device revocation carries no proof");
+    s = spec_valid(EK_DEVICE);
+    s.kv[0] = KB("grant", 1);
+    expect(&s, HERR_INVALID, "a device add carries the device's proof and nothing else");
+    spec_add(&s, KBIN("proof", proof, HEARTH_SIG_LEN));
+    expect(&s, HERR_OK, NULL);
+    spec_add(&s, KU("until", 4));
+    expect(&s, HERR_INVALID, "a device add carries the device's proof and nothing else");
+    s = spec_valid(EK_DEVICE);
+    s.kv[0] = KB("grant", 1);
+    uint8_t bad[HEARTH_SIG_LEN];
+    device_proof_sign(bad, X, A.pk, &B); /* another forum's */
+    spec_add(&s, KBIN("proof", bad, HEARTH_SIG_LEN));
+    expect(&s, HERR_INVALID, "the device's proof does not verify");
+    s.kv[1] = KBIN("proof", proof, 63);
+    expect(&s, HERR_MALFORMED, "proof is not 64 bytes");
+    s = spec_valid(EK_DEVICE);
+    s.kv[1] = KBIN("subject", A.pk, HEARTH_PK_LEN);
+    expect(&s, HERR_INVALID, "a key cannot be its own device");
+    /* a request: by B, naming its person A */
+    s = spec_valid(EK_DEVICE);
+    s.key = &B;
+    spec_drop(&s, "grant");
+    s.kv[0] = KBIN("subject", A.pk, HEARTH_PK_LEN);
+    expect(&s, HERR_INVALID, "a pairing request carries a proof and a pairing hash");
+    spec_add(&s, KBIN("pairing", pairing, HEARTH_ID_LEN));
+    spec_add(&s, KBIN("proof", proof, HEARTH_SIG_LEN));
+    expect(&s, HERR_OK, NULL);
+    s.kv[0] = KBIN("pairing", pairing, 31);
+    expect(&s, HERR_MALFORMED, "pairing is not 32 bytes");
 }
 
 static void test_genesis_with_forum(void **state)
@@ -1038,6 +1150,8 @@ static void test_missing_required(void **state)
             continue; /* nothing required; "settings change nothing" below */
         for (int i = 0; i < base.nkv; i++) {
             struct spec s = base;
+            if (k == EK_DEVICE && !strcmp(base.kv[i].k, "grant"))
+                continue; /* without it, a pairing request (test_device_rules) */
             spec_drop(&s, base.kv[i].k);
             expect(&s, HERR_INVALID, "a required body field is missing");
         }
@@ -1615,7 +1729,7 @@ static void test_build_rejects(void **state)
     assert_int_equal(out.len, 4);
 
     d.ref = X;
-    d.kind = 99;
+    d.kind = HEARTH_MAX_KIND + 1;
     assert_int_equal(event_build(&d, &A, &out, id, &why), HERR_KIND);
     assert_int_equal(out.len, 4);
 
@@ -1651,9 +1765,9 @@ static void test_message_rules(void **state)
 
 static void test_kind_names(void **state)
 {
-    const char *names[] = {NULL,   "genesis", "board",     "post",     "reply",
-                           "edit", "retract", "react",     "flag",     "profile",
-                           "role", "mod",     "resources", "settings", "message"};
+    const char *names[] = {NULL,        "genesis",  "board",   "post",    "reply", "edit",
+                           "retract",   "react",    "flag",    "profile", "role",  "mod",
+                           "resources", "settings", "message", "device"};
     for (uint32_t k = 1; k <= EK_MAX_KIND; k++) {
         assert_string_equal(event_kind_name(k), names[k]);
         assert_int_equal(event_kind_from_name(names[k]), k);
@@ -1679,6 +1793,8 @@ int main(void)
         cmocka_unit_test(test_header_shape),
         cmocka_unit_test(test_unknown_version),
         cmocka_unit_test(test_unknown_kind),
+        cmocka_unit_test(test_later_kind),
+        cmocka_unit_test(test_device_rules),
         cmocka_unit_test(test_genesis_with_forum),
         cmocka_unit_test(test_missing_forum),
         cmocka_unit_test(test_genesis_seq),

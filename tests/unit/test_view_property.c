@@ -8,7 +8,8 @@
  * moderators before and after their revocation and by people who never were, bans
  * before and after the banned author's posts, approvals, settings that hold first
  * posts (turned on and off between posts) and hide flagged ones, resources; and
- * clocks days or a year fast) is applied
+ * clocks days or a year fast; and devices: keys certified as other keys' devices,
+ * revoked with and without `until`, claimed twice, chained, asked for) is applied
  * to many replicas: in random orders, in random batch sizes, with duplicates, and as
  * pairs of partial replicas that then merge through each other's export. Every
  * replica's view digest (and stats) must equal those of a replica fed in the order
@@ -32,6 +33,7 @@
 #include "tests/unit/testutil.h"
 
 #define NKEYS 6 /* keys[0] is the founder */
+#define NDEVS 2 /* keys[NKEYS..]: device keys, certified by persons among keys[1..] */
 #define T0 1718000000000ULL
 
 /* ---- a small deterministic random source ---- */
@@ -76,11 +78,11 @@ struct gen {
     size_t n, cap;
     struct grant_made grants[64];
     size_t ngrants;
-    struct hkey keys[NKEYS];
-    uint64_t seq[NKEYS], clock;
+    struct hkey keys[NKEYS + NDEVS];
+    uint64_t seq[NKEYS + NDEVS], clock;
     uint8_t forum[HEARTH_ID_LEN];
-    bool fork_next[NKEYS];
-    size_t counts[EK_MAX_KIND + 1];
+    bool fork_next[NKEYS + NDEVS];
+    size_t counts[EK_LAST_KIND + 1];
 };
 
 static struct hstr S(const char *s) {
@@ -167,7 +169,7 @@ static void gen_reply(struct gen *g, int a)
 static void gen_edit(struct gen *g, int a)
 {
     const struct gev *t = pick(g, K(EK_POST) | K(EK_REPLY));
-    if (!t)
+    if (!t || t->author >= NKEYS)
         return;
     struct event_draft d = {.kind = EK_EDIT, .ref = t->id};
     d.b.text = text();
@@ -182,7 +184,7 @@ static void gen_retract(struct gen *g, int a)
 {
     const struct gev *t =
         pick(g, K(EK_POST) | K(EK_REPLY) | K(EK_EDIT) | K(EK_REACT) | K(EK_PROFILE) | K(EK_FLAG));
-    if (!t)
+    if (!t || t->author >= NKEYS)
         return;
     struct event_draft d = {.kind = EK_RETRACT, .ref = t->id};
     emit(g, chance(85) ? t->author : a, d, NULL);
@@ -260,7 +262,7 @@ static void gen_mod(struct gen *g, int a)
     d.b.action = S(actions[k]);
     d.b.reason = S("care");
     if (k >= 8) {
-        d.b.subject = g->keys[below(NKEYS)].pk;
+        d.b.subject = g->keys[below(NKEYS + NDEVS)].pk; /* a device's ban bans its person */
     } else {
         const struct gev *t = pick(g, K(EK_POST) | K(EK_REPLY));
         if (!t)
@@ -282,6 +284,40 @@ static void gen_setting(struct gen *g, int a)
             d.b.has_flags = true, d.b.flags = below(3);
     }
     emit(g, chance(50) ? 0 : chance(50) ? 1 : a, d, NULL);
+}
+
+/* gen_device - a person certifies, or revokes, a device key; now and then a key two
+ * persons claim, a revocation before its add, and a pairing request (no effect).
+ * Device keys post, reply, react, flag and write profiles, and are banned; they do
+ * not retract, edit, moderate or hold roles, and nobody else retracts or edits
+ * their words: a purge follows the mapping in force when it is made, and is not
+ * undone when a later revocation changes it (docs/EVENTS.md, 13, "Devices"). */
+static void gen_device(struct gen *g, int which, int a)
+{
+    int dev = NKEYS + which;
+    struct event_draft d = {.kind = EK_DEVICE};
+    d.b.subject = g->keys[dev].pk;
+    static uint8_t proof[HEARTH_SIG_LEN], pairing[HEARTH_ID_LEN];
+    size_t r = below(100);
+    if (r < 60) {
+        device_proof_sign(proof, g->forum, g->keys[a].pk, &g->keys[dev]);
+        d.b.has_grant = true, d.b.grant = true;
+        d.b.proof = proof;
+    } else if (r < 80) {
+        d.b.has_grant = true, d.b.grant = false;
+        if (chance(80)) {
+            d.b.has_until = true;
+            d.b.until = chance(20) ? 0 : g->seq[dev] + below(3) - 1;
+        }
+    } else { /* a request by the device to become a's */
+        device_proof_sign(proof, g->forum, g->keys[a].pk, &g->keys[dev]);
+        d.b.subject = g->keys[a].pk;
+        a = dev;
+        pairing[0] = (uint8_t)below(256);
+        d.b.proof = proof;
+        d.b.pairing = pairing;
+    }
+    emit(g, a, d, NULL);
 }
 
 static void gen_care(struct gen *g, int a)
@@ -316,7 +352,7 @@ static void gen_forum(struct gen *g, size_t n)
     memset(g, 0, sizeof *g);
     g->cap = n + 16;
     g->v = calloc(g->cap, sizeof *g->v);
-    for (int i = 0; i < NKEYS; i++) {
+    for (int i = 0; i < NKEYS + NDEVS; i++) {
         testutil_seed(seed, (uint8_t)(40 + i));
         hkey_from_seed(&g->keys[i], seed);
     }
@@ -346,7 +382,23 @@ static void gen_forum(struct gen *g, size_t n)
         if (chance(4))
             g->fork_next[a] = true;
         size_t r = below(100);
-        if (chance(14))
+        if (chance(12)) { /* a device acts */
+            int dv = NKEYS + (int)below(NDEVS);
+            if (r < 30)
+                gen_post(g, dv, (const uint8_t(*)[HEARTH_ID_LEN])boards, 3);
+            else if (r < 60)
+                gen_reply(g, dv);
+            else if (r < 80)
+                gen_mark(g, dv, EK_REACT);
+            else if (r < 90)
+                gen_mark(g, dv, EK_FLAG);
+            else
+                gen_profile(g, dv);
+        } else if (chance(4)) {
+            /* device i is person 2 + i's; rarely another person claims it too */
+            int dv = (int)below(NDEVS);
+            gen_device(g, dv, chance(4) ? 1 + (int)below(NKEYS - 1) : 2 + dv);
+        } else if (chance(14))
             gen_care(g, a);
         else if (r < 18)
             gen_post(g, a, (const uint8_t(*)[HEARTH_ID_LEN])boards, chance(95) ? 3 : 4);

@@ -1,0 +1,397 @@
+/* test_devices.c - one person, many devices (docs/EVENTS.md, "device"): a device's
+ * events count as its person's (posts, edits, profiles, bans, roles), a revocation
+ * stops what the device signs after it, and all of it whatever order the events
+ * arrive in; events of a kind this build does not know are stored and forwarded. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "base/limits.h"
+#include "store/event.h"
+#include "store/store.h"
+#include "tests/unit/testutil.h"
+
+static struct hkey F, P, D, X; /* founder; a person; P's device; a stranger */
+
+struct fx {
+    char *dir, path[512];
+    struct store *s;
+    uint8_t forum[HEARTH_ID_LEN], board[HEARTH_ID_LEN];
+};
+
+static struct hstr S(const char *s) {
+    return (struct hstr){s, (uint32_t)strlen(s)};
+}
+
+static void
+publish(struct fx *f, const struct hkey *k, struct event_draft d, uint8_t *id)
+{
+    uint8_t dummy[HEARTH_ID_LEN];
+    usleep(1500); /* toggles are ordered by time */
+    herr e = store_publish(f->s, k, &d, id ? id : dummy);
+    if (e)
+        fail_msg("publish: %s: %s", herr_str(e), store_errmsg(f->s));
+}
+
+static struct fx *fx_open(const char *name)
+{
+    struct fx *f = calloc(1, sizeof *f);
+    f->dir = testutil_tmpdir(name);
+    snprintf(f->path, sizeof f->path, "%s/hearth.db", f->dir);
+    if (store_open(&f->s, f->path, STORE_CREATE))
+        fail_msg("store_open: %s", store_open_error());
+    return f;
+}
+
+static struct fx *fx_new(const char *name)
+{
+    struct fx *f = fx_open(name);
+    struct event_draft g = {.kind = EK_GENESIS};
+    g.b.name = S("Riverbend");
+    publish(f, &F, g, f->forum);
+    struct event_draft b = {.kind = EK_BOARD};
+    b.b.name = S("General");
+    publish(f, &F, b, f->board);
+    return f;
+}
+
+static void fx_free(struct fx *f)
+{
+    store_destroy(&f->s);
+    free(f->dir);
+    free(f);
+}
+
+static void post(struct fx *f, const struct hkey *k, const char *text, uint8_t *id)
+{
+    struct event_draft d = {.kind = EK_POST, .ref = f->board};
+    d.b.title = S("A thread");
+    d.b.text = S(text);
+    publish(f, k, d, id);
+}
+
+static void device_add(struct fx *f, const struct hkey *person, const struct hkey *dev)
+{
+    uint8_t proof[HEARTH_SIG_LEN];
+    device_proof_sign(proof, f->forum, person->pk, dev);
+    struct event_draft d = {.kind = EK_DEVICE};
+    d.b.subject = dev->pk;
+    d.b.has_grant = true, d.b.grant = true;
+    d.b.proof = proof;
+    publish(f, person, d, NULL);
+}
+
+static void device_revoke(struct fx *f, const struct hkey *person, const struct hkey *dev,
+                          uint64_t until)
+{
+    struct event_draft d = {.kind = EK_DEVICE};
+    d.b.subject = dev->pk;
+    d.b.has_grant = true, d.b.grant = false;
+    d.b.has_until = true, d.b.until = until;
+    publish(f, person, d, NULL);
+}
+
+static void ban(struct fx *f, const char *action, const struct hkey *who)
+{
+    struct event_draft d = {.kind = EK_MOD};
+    d.b.action = S(action);
+    d.b.reason = S("care");
+    d.b.subject = who->pk;
+    publish(f, &F, d, NULL);
+}
+
+static struct store_post *get(struct fx *f, const uint8_t *id)
+{
+    struct store_post *p = calloc(1, sizeof *p);
+    store_set_viewer(f->s, F.pk); /* a moderator sees hidden posts */
+    herr e = store_post_get(f->s, id, p);
+    store_set_viewer(f->s, NULL);
+    if (e)
+        fail_msg("store_post_get: %s: %s", herr_str(e), store_errmsg(f->s));
+    return p;
+}
+
+static int status_of(struct fx *f, const uint8_t *id)
+{
+    struct store_post *p = get(f, id);
+    int st = (int)p->status;
+    store_posts_free(p, 1);
+    free(p);
+    return st;
+}
+
+static void author_is(struct fx *f, const uint8_t *id, const struct hkey *who)
+{
+    struct store_post *p = get(f, id);
+    assert_memory_equal(p->author, who->pk, HEARTH_PK_LEN);
+    store_posts_free(p, 1);
+    free(p);
+}
+
+/* ---- replaying a replica's events in other orders ---- */
+
+struct evs {
+    struct hbuf *v;
+    size_t n, cap;
+};
+
+static herr collect(void *ctx, const uint8_t *env, size_t len)
+{
+    struct evs *e = ctx;
+    if (e->n == e->cap) {
+        e->cap = e->cap ? e->cap * 2 : 64;
+        e->v = realloc(e->v, e->cap * sizeof *e->v);
+    }
+    hbuf_init(&e->v[e->n], HEARTH_MAX_EVENT);
+    assert_int_equal(hbuf_append(&e->v[e->n], env, len), HERR_OK);
+    e->n++;
+    return HERR_OK;
+}
+
+static void evs_free(struct evs *e)
+{
+    for (size_t i = 0; i < e->n; i++)
+        hbuf_release(&e->v[i]);
+    free(e->v);
+}
+
+/* replay - a fresh replica fed ev in the order `order`, one at a time; its digest. */
+static void replay(const char *name, const struct evs *ev, const size_t *order,
+                   uint8_t digest[HEARTH_ID_LEN])
+{
+    struct fx *g = fx_open(name);
+    for (size_t i = 0; i < ev->n; i++) {
+        struct store_blob b = {ev->v[order[i]].data, ev->v[order[i]].len};
+        struct ingest_result r;
+        assert_int_equal(store_ingest(g->s, &b, 1, &r, NULL), HERR_OK);
+        if (r.err && r.err != HERR_DUPLICATE)
+            fail_msg("ingest: %s: %s", herr_str(r.err), r.why);
+    }
+    assert_int_equal(store_view_digest(g->s, digest), HERR_OK);
+    fx_free(g);
+}
+
+static void same_in_every_order(struct fx *f, const char *name)
+{
+    struct evs ev = {0};
+    uint8_t want[HEARTH_ID_LEN], got[HEARTH_ID_LEN];
+    assert_int_equal(store_export(f->s, collect, &ev), HERR_OK);
+    assert_int_equal(store_view_digest(f->s, want), HERR_OK);
+    size_t *order = calloc(ev.n, sizeof *order);
+    uint64_t rng = 12345;
+    for (int round = 0; round < 12; round++) {
+        /* the genesis first (a replica binds to its forum), then the rest: round 0 in
+         * export order, round 1 reversed, the others shuffled */
+        size_t gi = 0, k = 0;
+        for (size_t i = 0; i < ev.n; i++) {
+            struct event x;
+            assert_int_equal(event_parse(&x, ev.v[i].data, ev.v[i].len, NULL), HERR_OK);
+            if (x.kind == EK_GENESIS)
+                gi = i;
+        }
+        order[k++] = gi;
+        for (size_t i = 0; i < ev.n; i++) {
+            size_t at = round == 1 ? ev.n - 1 - i : i;
+            if (at != gi)
+                order[k++] = at;
+        }
+        for (size_t i = ev.n - 1; round > 1 && i > 1; i--) {
+            rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+            size_t j = 1 + (size_t)((rng >> 33) % i);
+            size_t t = order[i];
+            order[i] = order[j];
+            order[j] = t;
+        }
+        char nm[96];
+        snprintf(nm, sizeof nm, "%s_%d", name, round);
+        replay(nm, &ev, order, got);
+        assert_memory_equal(got, want, HEARTH_ID_LEN);
+    }
+    free(order);
+    evs_free(&ev);
+}
+
+/* ---- tests ---- */
+
+/* A device's post, edit and profile count as its person's; a ban of the device bans
+ * the person; a revocation makes what the device signs later nobody's; and every
+ * order of arrival gives the same view. */
+static void test_device_counts_as_person(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new("devices_person");
+    uint8_t p1[HEARTH_ID_LEN], d1[HEARTH_ID_LEN], x1[HEARTH_ID_LEN], d2[HEARTH_ID_LEN];
+    post(f, &P, "from the laptop", p1);
+    post(f, &D, "from the phone, not yet paired", d1);
+    post(f, &X, "a stranger", x1);
+    author_is(f, d1, &D);
+    device_add(f, &P, &D);
+    author_is(f, d1, &P); /* the earlier post is the person's now */
+    author_is(f, p1, &P);
+
+    /* the device edits the person's post: it is theirs */
+    struct event_draft e = {.kind = EK_EDIT, .ref = p1};
+    e.b.title = S("A thread");
+    e.b.text = S("edited on the phone");
+    publish(f, &D, e, NULL);
+    struct store_post *pp = get(f, p1);
+    assert_string_equal(pp->text, "edited on the phone");
+    store_posts_free(pp, 1);
+    free(pp);
+
+    /* the device's profile is the person's */
+    struct event_draft pr = {.kind = EK_PROFILE};
+    pr.b.name = S("willow");
+    publish(f, &D, pr, NULL);
+    char *name, *about;
+    assert_int_equal(store_profile(f->s, P.pk, &name, &about), HERR_OK);
+    assert_non_null(name);
+    assert_string_equal(name, "willow");
+    free(name), free(about);
+
+    uint8_t person[HEARTH_PK_LEN];
+    assert_int_equal(store_person_of(f->s, D.pk, person), HERR_OK);
+    assert_memory_equal(person, P.pk, HEARTH_PK_LEN);
+
+    /* ban the device: the person is banned, on both keys */
+    ban(f, "ban", &D);
+    assert_int_equal(status_of(f, p1), POST_HIDDEN);
+    assert_int_equal(status_of(f, d1), POST_HIDDEN);
+    assert_int_equal(status_of(f, x1), POST_VISIBLE);
+    ban(f, "unban", &P);
+    assert_int_equal(status_of(f, p1), POST_VISIBLE);
+    assert_int_equal(status_of(f, d1), POST_VISIBLE);
+
+    /* revoke the device at its last seq: what it signs later is nobody's */
+    uint64_t last;
+    assert_int_equal(store_key_last_seq(f->s, D.pk, &last), HERR_OK);
+    assert_true(last > 0);
+    device_revoke(f, &P, &D, last);
+    author_is(f, d1, &P);
+    /* this node refuses to sign for a revoked device; the lost one's node would not */
+    struct event_draft late = {.kind = EK_POST, .ref = f->board};
+    late.b.title = S("A thread");
+    late.b.text = S("after the revocation");
+    assert_int_equal(store_publish(f->s, &D, &late, d2), HERR_DENIED);
+    late.forum = f->forum, late.seq = last + 1, late.created = 1718000000000ULL;
+    struct hbuf out;
+    const char *why;
+    hbuf_init(&out, HEARTH_MAX_EVENT);
+    assert_int_equal(event_build(&late, &D, &out, d2, &why), HERR_OK);
+    struct store_blob b = {out.data, out.len};
+    struct ingest_result r;
+    assert_int_equal(store_ingest(f->s, &b, 1, &r, NULL), HERR_OK);
+    assert_int_equal(r.err, HERR_OK);
+    hbuf_release(&out);
+    author_is(f, d2, &D);
+    assert_int_equal(status_of(f, d2), POST_HIDDEN);
+    assert_int_equal(status_of(f, d1), POST_VISIBLE);
+
+    struct store_device *devs;
+    size_t n;
+    assert_int_equal(store_devices(f->s, P.pk, &devs, &n), HERR_OK);
+    assert_int_equal(n, 1);
+    assert_memory_equal(devs[0].device, D.pk, HEARTH_PK_LEN);
+    assert_true(devs[0].revoked);
+    assert_int_equal(devs[0].until, last);
+    free(devs);
+
+    same_in_every_order(f, "devices_person_order");
+    fx_free(f);
+}
+
+/* An add without the device's consent, or by a key that is itself a device, or of a
+ * key two persons claim, counts for nobody. */
+static void test_device_rules(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new("devices_rules");
+    uint8_t proof[HEARTH_SIG_LEN], id[HEARTH_ID_LEN];
+    /* a proof for another person does not verify */
+    device_proof_sign(proof, f->forum, X.pk, &D);
+    struct event_draft d = {.kind = EK_DEVICE};
+    d.b.subject = D.pk;
+    d.b.has_grant = true, d.b.grant = true;
+    d.b.proof = proof;
+    assert_int_equal(store_publish(f->s, &P, &d, id), HERR_INVALID);
+
+    /* two persons claim D (D signed both proofs): it is nobody's device */
+    device_add(f, &P, &D);
+    device_add(f, &X, &D);
+    uint8_t person[HEARTH_PK_LEN];
+    assert_int_equal(store_person_of(f->s, D.pk, person), HERR_OK);
+    assert_memory_equal(person, D.pk, HEARTH_PK_LEN);
+    same_in_every_order(f, "devices_rules_order");
+    fx_free(f);
+}
+
+struct streamed {
+    const uint8_t *want;
+    bool found;
+};
+
+static herr saw(void *ctx, const uint8_t id[HEARTH_ID_LEN], const uint8_t *env, size_t len)
+{
+    struct streamed *st = ctx;
+    st->found = st->found || !memcmp(id, st->want, HEARTH_ID_LEN);
+    return HERR_OK;
+}
+
+/* A kind above the known ones is stored, forwarded (exported, streamed) and ignored;
+ * above HEARTH_MAX_KIND it is refused. */
+static void test_unknown_kind_stored(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new("devices_unknown");
+    uint8_t before[HEARTH_ID_LEN], after[HEARTH_ID_LEN];
+    assert_int_equal(store_view_digest(f->s, before), HERR_OK);
+    /* build an event of kind 777 by hand: event_build takes any kind */
+    struct event_draft d = {.kind = 777, .forum = f->forum, .seq = 5, .created = 1};
+    d.b.text = S("from the future");
+    struct hbuf out;
+    uint8_t id[HEARTH_ID_LEN];
+    const char *why;
+    hbuf_init(&out, HEARTH_MAX_EVENT);
+    assert_int_equal(event_build(&d, &X, &out, id, &why), HERR_OK);
+    struct store_blob b = {out.data, out.len};
+    struct ingest_result r;
+    assert_int_equal(store_ingest(f->s, &b, 1, &r, NULL), HERR_OK);
+    assert_int_equal(r.err, HERR_OK);
+    assert_int_equal(store_has(f->s, id), HERR_OK);
+    assert_int_equal(store_view_digest(f->s, after), HERR_OK);
+    assert_memory_equal(before, after, HEARTH_ID_LEN);
+    /* streamed to a peer like any event */
+    struct store_cursor cur = {0};
+    struct streamed st = {.want = id};
+    while (!cur.done)
+        assert_int_equal(store_stream(f->s, &cur, UINT64_MAX, 1000, 1 << 24, saw, &st), HERR_OK);
+    assert_true(st.found);
+    hbuf_reset(&out);
+    d.kind = HEARTH_MAX_KIND + 1;
+    assert_int_equal(event_build(&d, &X, &out, id, &why), HERR_KIND);
+    hbuf_release(&out);
+    fx_free(f);
+}
+
+int main(void)
+{
+    uint8_t seed[32];
+    testutil_seed(seed, 0), hkey_from_seed(&F, seed);
+    testutil_seed(seed, 40), hkey_from_seed(&P, seed);
+    testutil_seed(seed, 80), hkey_from_seed(&D, seed);
+    testutil_seed(seed, 120), hkey_from_seed(&X, seed);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_device_counts_as_person),
+        cmocka_unit_test(test_device_rules),
+        cmocka_unit_test(test_unknown_kind_stored),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
