@@ -219,7 +219,7 @@ static herr changes(struct store *s, const struct devrow *old, size_t nold,
                             : memcmp(old[i].device, now[j].device, HEARTH_PK_LEN);
         const struct devrow *a = c <= 0 ? &old[i] : NULL, *b = c >= 0 ? &now[j] : NULL;
         if (!a || !b || !row_same(a, b)) {
-            e = add_key(s, devs, a ? a->device : b->device);
+            e = add_key(s, devs, c <= 0 ? old[i].device : now[j].device);
             if (!e && a)
                 e = add_key(s, persons, a->person);
             if (!e && b)

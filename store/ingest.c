@@ -246,7 +246,7 @@ herr ingest_insert(struct store *s, const struct event *ev)
 static herr restore(struct store *s, const struct event *ev)
 {
     int64_t arrival;
-    bool lacking, purge;
+    bool lacking, purge = false;
     struct event x = *ev;
     if (!ev->body)
         return HERR_OK;

@@ -757,7 +757,7 @@ herr store_author_find(struct store *s, const char *prefix, uint8_t pk[HEARTH_PK
 {
     s->err[0] = '\0';
     return match_prefix(s,
-                        "SELECT DISTINCT author FROM events WHERE author BETWEEN ?1 AND ?2 LIMIT 2",
+                        "SELECT DISTINCT signer FROM events WHERE signer BETWEEN ?1 AND ?2 LIMIT 2",
                         prefix, pk, "author");
 }
 

@@ -343,9 +343,9 @@ HEARTH_MUST_CHECK herr store_post_get(struct store *s, const uint8_t id[HEARTH_I
 HEARTH_MUST_CHECK herr store_resolve(struct store *s, const char *prefix,
                                      uint8_t id[HEARTH_ID_LEN]);
 
-/* store_author_find - the one author of an event held whose hex key starts with
- * `prefix` (at least 4 digits). HERR_USAGE when not hex, HERR_NOT_FOUND,
- * HERR_AMBIGUOUS. */
+/* store_author_find - the one key that signed an event held (an author, or one of a
+ * person's devices) whose hex starts with `prefix` (at least 4 digits). HERR_USAGE when not hex,
+ * HERR_NOT_FOUND, HERR_AMBIGUOUS. */
 HEARTH_MUST_CHECK herr store_author_find(struct store *s, const char *prefix,
                                          uint8_t pk[HEARTH_PK_LEN]);
 
