@@ -153,7 +153,7 @@ void hex_encode(char *out, const uint8_t *p, size_t n)
     out[2 * n] = 0;
 }
 
-static int hexval(char c)
+int hex_digit(char c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -169,7 +169,7 @@ herr hex_decode(uint8_t *out, size_t n, const char *s)
     if (strlen(s) != 2 * n)
         return HERR_USAGE;
     for (size_t i = 0; i < n; i++) {
-        int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
+        int hi = hex_digit(s[2 * i]), lo = hex_digit(s[2 * i + 1]);
         if (hi < 0 || lo < 0)
             return HERR_USAGE;
         out[i] = (uint8_t)(hi << 4 | lo);

@@ -71,6 +71,9 @@ bool sign_verify(const uint8_t sig[HEARTH_SIG_LEN], const char *tag, const uint8
 /* hex_encode - lower-case hex of p[0..n) into out, which holds 2n+1 bytes. */
 void hex_encode(char *out, const uint8_t *p, size_t n);
 
+/* hex_digit - the value 0..15 of a hex digit (either case), or -1. */
+int hex_digit(char c);
+
 /* hex_decode - decode exactly 2n hex digits of s into out[0..n). HERR_USAGE when s is
  * not that. */
 HEARTH_MUST_CHECK herr hex_decode(uint8_t *out, size_t n, const char *s);

@@ -4,19 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/crypto.h"
 #include "base/mp.h"
 #include "base/utf8.h"
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 /* decode - percent-decode s[0..n) into out (which has room for n + 1), folding CR LF
  * to LF; returns the decoded length, or -1 on a bad escape or a NUL. */
@@ -30,8 +20,8 @@ static long decode(const char *s, size_t n, char *out)
         } else if (c == '%') {
             if (i + 2 >= n)
                 return -1;
-            int hi = hexval(s[i + 1]);
-            int lo = hexval(s[i + 2]);
+            int hi = hex_digit(s[i + 1]);
+            int lo = hex_digit(s[i + 2]);
             if (hi < 0 || lo < 0)
                 return -1;
             c = (char)(hi << 4 | lo);
