@@ -122,7 +122,7 @@ expect_ok "$HEARTH" -d "$A" reply "$T" --body "after the lock"
 # A small file system that fills up: the post that does not fit is refused and the
 # replica keeps what it had.
 if [ "$(id -u)" = 0 ] && mkdir -p "$TMP_ROOT/small" &&
-    mount -t tmpfs -o size=512k tmpfs "$TMP_ROOT/small" 2>/dev/null; then
+    mount -t tmpfs -o size=2m tmpfs "$TMP_ROOT/small" 2>/dev/null; then
     on_exit "umount '$TMP_ROOT/small'"
     S="$TMP_ROOT/small/forum"
     forum "$S" "Small"
