@@ -251,7 +251,7 @@ herr store_mod_log(struct store *s, const uint8_t *target, size_t limit,
 {
     return mod_list(s,
                     "SELECT e.id FROM mods m JOIN events e ON e.arrival = m.ev WHERE ?1 IS NULL "
-                    "OR e.ref = ?1 ORDER BY e.created DESC, e.id DESC LIMIT ?3",
+                    "OR e.ref = ?1 ORDER BY e.created DESC, e.seq DESC, e.id DESC LIMIT ?3",
                     target, 0, limit, out, n);
 }
 
@@ -262,7 +262,7 @@ herr store_mod_about(struct store *s, const uint8_t author[HEARTH_PK_LEN], uint6
     return mod_list(s,
                     "SELECT e.id FROM events e WHERE e.ref_ev IN (SELECT arrival FROM events "
                     "WHERE author = ?1 AND +kind IN (3, 4)) AND +e.kind = 11 AND +e.created > ?2 "
-                    "ORDER BY e.created DESC, e.id DESC LIMIT ?3",
+                    "ORDER BY e.created DESC, e.seq DESC, e.id DESC LIMIT ?3",
                     author, since_ms, limit, out, n);
 }
 
