@@ -66,16 +66,19 @@ static int devrow_cmp(const void *a, const void *b)
                   HEARTH_PK_LEN);
 }
 
-static herr load_events(struct store *s, struct devev **out, size_t *n)
+/* each_event - every device event held, parsed, in Q_DEV_EVENTS's order, offered to
+ * fill(), which copies what it keeps into `slot` (an element of size bytes) and says
+ * whether it kept it; *out holds the *n kept (the caller frees it, also on error). */
+static herr each_event(struct store *s, size_t size,
+                       bool (*fill)(void *slot, const struct event *x, const void *arg),
+                       const void *arg, void **out, size_t *n)
 {
     struct i64vec evs = {0};
     *out = NULL;
     *n = 0;
     sqlite3_stmt *q = sq(s, Q_DEV_EVENTS);
-    if (!q)
-        return HERR_IO;
-    herr e = sq_collect(s, q, &evs, "cannot list device events");
-    if (!e && evs.n && !(*out = calloc(evs.n, sizeof **out)))
+    herr e = q ? sq_collect(s, q, &evs, "cannot list device events") : HERR_IO;
+    if (!e && evs.n && !(*out = calloc(evs.n, size)))
         e = store_fail(s, HERR_NOMEM, "out of memory");
     for (size_t i = 0; i < evs.n && !e; i++) {
         struct event x;
@@ -91,15 +94,31 @@ static herr load_events(struct store *s, struct devev **out, size_t *n)
         }
         e = view_parse_stored(s, q, 0, &x);
         sqlite3_reset(q);
-        if (e || !x.b.has_grant) /* a pairing request: no effect */
-            continue;
-        struct devev *d = &(*out)[(*n)++];
-        memcpy(d->author, x.author, HEARTH_PK_LEN);
-        memcpy(d->subject, x.b.subject, HEARTH_PK_LEN);
-        d->add = x.b.grant;
-        d->until = x.b.has_until ? x.b.until : 0;
+        if (!e && fill((char *)*out + *n * size, &x, arg))
+            (*n)++;
     }
     i64vec_release(&evs);
+    return e;
+}
+
+static bool fill_devev(void *slot, const struct event *x, const void *arg)
+{
+    struct devev *d = slot;
+    (void)arg;
+    if (!x->b.has_grant) /* a pairing request: no effect */
+        return false;
+    memcpy(d->author, x->author, HEARTH_PK_LEN);
+    memcpy(d->subject, x->b.subject, HEARTH_PK_LEN);
+    d->add = x->b.grant;
+    d->until = x->b.has_until ? x->b.until : 0;
+    return true;
+}
+
+static herr load_events(struct store *s, struct devev **out, size_t *n)
+{
+    void *v;
+    herr e = each_event(s, sizeof **out, fill_devev, NULL, &v, n);
+    *out = v;
     return e;
 }
 
@@ -363,45 +382,33 @@ herr store_person_of(struct store *s, const uint8_t key[HEARTH_PK_LEN],
     return e;
 }
 
+/* fill_request - a pairing request that names the person `arg`. */
+static bool fill_request(void *slot, const struct event *x, const void *arg)
+{
+    struct store_pair_request *p = slot;
+    if (x->b.has_grant || !x->b.pairing || memcmp(x->b.subject, arg, HEARTH_PK_LEN))
+        return false;
+    memcpy(p->device, x->author, HEARTH_PK_LEN);
+    memcpy(p->proof, x->b.proof, HEARTH_SIG_LEN);
+    memcpy(p->pairing, x->b.pairing, HEARTH_ID_LEN);
+    return true;
+}
+
 herr store_pair_requests(struct store *s, const uint8_t person[HEARTH_PK_LEN],
                          struct store_pair_request **out, size_t *n)
 {
-    struct i64vec evs = {0};
-    *out = NULL;
-    *n = 0;
+    void *v = NULL;
     s->err[0] = '\0';
     herr e = store_read_begin(s);
-    if (e)
-        return e;
-    sqlite3_stmt *q = sq(s, Q_DEV_EVENTS);
-    e = q ? sq_collect(s, q, &evs, "cannot list device events") : HERR_IO;
-    if (!e && evs.n && !(*out = calloc(evs.n, sizeof **out)))
-        e = store_fail(s, HERR_NOMEM, "out of memory");
-    for (size_t i = 0; i < evs.n && !e; i++) {
-        struct event x;
-        if (!(q = sq(s, Q_EV_PARTS))) {
-            e = HERR_IO;
-            break;
-        }
-        sqlite3_bind_int64(q, 1, evs.v[i]);
-        int r = sq_step(s, q, &e, "cannot read a device event");
-        if (r <= 0)
-            break;
-        e = view_parse_stored(s, q, 0, &x);
-        sqlite3_reset(q);
-        if (e || x.b.has_grant || !x.b.pairing || memcmp(x.b.subject, person, HEARTH_PK_LEN))
-            continue;
-        struct store_pair_request *p = &(*out)[(*n)++];
-        memcpy(p->device, x.author, HEARTH_PK_LEN);
-        memcpy(p->proof, x.b.proof, HEARTH_SIG_LEN);
-        memcpy(p->pairing, x.b.pairing, HEARTH_ID_LEN);
+    if (!e) {
+        e = each_event(s, sizeof **out, fill_request, person, &v, n);
+        store_read_end(s);
     }
-    store_read_end(s);
-    i64vec_release(&evs);
     if (e) {
-        free(*out);
-        *out = NULL;
+        free(v);
+        v = NULL;
         *n = 0;
     }
+    *out = v;
     return e;
 }
