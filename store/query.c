@@ -817,40 +817,6 @@ static herr count_sql(struct store *s, const char *sql, uint64_t *v)
     return rc == SQLITE_ROW ? HERR_OK : store_sqlerr(s, rc, "cannot count");
 }
 
-herr store_stats(struct store *s, struct store_stats *st)
-{
-    static const struct {
-        size_t off;
-        const char *sql;
-    } counts[] = {
-        {offsetof(struct store_stats, events), "SELECT count(*) FROM events"},
-        {offsetof(struct store_stats, pending),
-         "SELECT (SELECT count(*) FROM posts WHERE state = 1) + (SELECT count(*) FROM boards "
-         "WHERE valid = 1) + (SELECT count(*) FROM waiting w JOIN events e ON "
-         "e.arrival = w.ev WHERE e.kind IN (5, 6, 7, 8))"},
-        {offsetof(struct store_stats, purged),
-         "SELECT count(*) FROM events WHERE body IS NULL AND kind IN (3, 4, 5, 7, 8, 9)"},
-        {offsetof(struct store_stats, boards), "SELECT count(*) FROM boards WHERE valid = 0"},
-        {offsetof(struct store_stats, threads),
-         "SELECT count(*) FROM posts WHERE kind = 3 AND state = 0"},
-        {offsetof(struct store_stats, replies),
-         "SELECT count(*) FROM posts WHERE kind = 4 AND state = 0"},
-        {offsetof(struct store_stats, authors),
-         "SELECT count(*) FROM (SELECT DISTINCT author FROM events)"},
-        {offsetof(struct store_stats, forks),
-         "SELECT count(*) FROM (SELECT 1 FROM events GROUP BY author, seq HAVING count(*) > 1)"},
-        {offsetof(struct store_stats, db_bytes),
-         "SELECT page_count * page_size FROM pragma_page_count, pragma_page_size"},
-    };
-    s->err[0] = '\0';
-    memset(st, 0, sizeof *st);
-    herr e = store_read_begin(s);
-    for (size_t i = 0; i < sizeof counts / sizeof counts[0] && !e; i++)
-        e = count_sql(s, counts[i].sql, (uint64_t *)((char *)st + counts[i].off));
-    store_read_end(s);
-    return e;
-}
-
 /* ---- moving events ---- */
 
 /* Transfer priority (docs/EVENTS.md): what protects people travels first. */

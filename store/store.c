@@ -107,7 +107,17 @@ static const char *const migrations[] = {
      * threads are counted from this index alone. */
     ("CREATE INDEX posts_board ON posts(board_ev, pinned DESC, last_activity DESC, status) "
      "WHERE kind = 3 AND state = 0;"),
+    /* 6: the view digest and the counts `status` shows, kept up to date by the
+     * triggers of viewsum.c instead of recomputed over the whole replica (one row;
+     * sum is 32 bytes, docs/EVENTS.md "View digest"). Filled when the step runs. */
+    ("CREATE TABLE view_sum(one INTEGER PRIMARY KEY CHECK (one = 1), sum BLOB NOT NULL,"
+     "  events INTEGER NOT NULL, pending INTEGER NOT NULL, purged INTEGER NOT NULL,"
+     "  boards INTEGER NOT NULL, threads INTEGER NOT NULL, replies INTEGER NOT NULL,"
+     "  authors INTEGER NOT NULL, forks INTEGER NOT NULL);"),
 };
+
+/* The first schema version with view_sum. */
+#define SCHEMA_VIEWSUM 6
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -429,6 +439,8 @@ herr store_write_begin(struct store *s)
         e = load_waiting(s);
     if (!e)
         e = care_load(s);
+    if (!e)
+        e = viewsum_load(s);
     s->search_purged = false;
     if (e)
         (void)run(s, Q_ROLLBACK, "cannot roll back");
@@ -443,6 +455,8 @@ herr store_write_end(struct store *s, herr e)
         e = exec_sql(s, "INSERT INTO search(search) VALUES ('optimize')",
                      "cannot tidy the search index");
     s->search_purged = false;
+    if (!e)
+        e = viewsum_save(s);
     if (!e) {
         e = run(s, Q_COMMIT, "cannot commit");
         if (!e)
@@ -540,6 +554,8 @@ static herr migrate(struct store *s)
     e = check_identity(s, &version); /* again, under the lock */
     for (int64_t v = version; !e && v < SCHEMA_VERSION; v++)
         e = exec_sql(s, migrations[v], "cannot upgrade the schema");
+    if (!e && version < SCHEMA_VIEWSUM)
+        e = viewsum_fill(s);
     if (!e && version < SCHEMA_VERSION) {
         char sql[128];
         snprintf(sql, sizeof sql, "PRAGMA application_id = %d; PRAGMA user_version = %d",
@@ -603,6 +619,8 @@ static herr open_db(struct store *s, const char *path, unsigned flags, bool immu
     if (rc != SQLITE_OK)
         return store_sqlerr(s, rc, "cannot open the database");
     herr e = configure(s);
+    if (!e)
+        e = viewsum_register(s);
     int64_t version = 0;
     if (!e)
         e = check_identity(s, &version);
@@ -615,6 +633,8 @@ static herr open_db(struct store *s, const char *path, unsigned flags, bool immu
                      "cannot set the journal mode");
     if (!e && !s->readonly && version < SCHEMA_VERSION)
         e = migrate(s);
+    if (!e && !s->readonly)
+        e = viewsum_triggers(s);
     if (!e && (flags & STORE_CHECK))
         e = quick_check(s);
     return e;
@@ -764,6 +784,7 @@ void store_destroy(struct store **sp)
     if (s->noted)
         (void)opened_note(s->dev, s->ino, false);
     hbuf_release(&s->scratch);
+    hbuf_release(&s->vbuf);
     care_release(s);
     free(s->path);
     free(s->dir);

@@ -485,11 +485,28 @@ struct store_stats {
     uint64_t db_bytes; /* size of the database file */
 };
 
+/* store_stats - the counts above, kept up to date by the view as it changes (one row
+ * read, whatever the replica's size). store_stats_full counts them from the tables
+ * instead (reads every event: seconds at a million); the two agree unless the file
+ * was edited by something other than hearth. */
 HEARTH_MUST_CHECK herr store_stats(struct store *s, struct store_stats *st);
+HEARTH_MUST_CHECK herr store_stats_full(struct store *s, struct store_stats *st);
 
-/* store_view_digest - BLAKE2b-256 over a canonical dump of the whole view (see
- * docs/EVENTS.md): two replicas with equal digests show the same forum. */
+/* store_view_digest - the view digest (docs/EVENTS.md, "View digest"): a hash of the
+ * sum of one hash per record of the view tables, kept up to date in the transaction
+ * that changes them, so reading it costs one row. Two replicas with equal digests
+ * show the same forum. */
 HEARTH_MUST_CHECK herr store_view_digest(struct store *s, uint8_t out[HEARTH_ID_LEN]);
+
+/* store_view_digest_full - the same digest recomputed from every record of the view
+ * (reads the whole view: what store_view_digest must always equal). */
+HEARTH_MUST_CHECK herr store_view_digest_full(struct store *s, uint8_t out[HEARTH_ID_LEN]);
+
+/* store_view_dump_digest - BLAKE2b-256 over a canonical dump of everything the view
+ * shows, post by post in id order, including what is computed when read (reaction
+ * counts, flaggers, why a post is hidden): slow (the whole view, in order), and the
+ * strictest comparison of two replicas, for tests (docs/EVENTS.md). */
+HEARTH_MUST_CHECK herr store_view_dump_digest(struct store *s, uint8_t out[HEARTH_ID_LEN]);
 
 /* ---- community care (docs/EVENTS.md, "Roles and moderation") ----
  *

@@ -207,6 +207,38 @@ static void test_open_create_reopen(void **state)
     fx_free(f);
 }
 
+/* The view digest of docs/EVENTS.md ("View digest"): an empty replica holds config's
+ * one record [0, 0, nil], so its digest is the vector given there; a post changes it,
+ * and the kept digest is always the recomputed one. */
+static void test_view_digest_vector(void **state)
+{
+    static const char vector[] = "a47e9a2e4ee5af649129a702c5759c5d9c347a97771ddc61b1b46e6e82261e64";
+    struct fx *f = fx_new("store_vector", false);
+    uint8_t d[HEARTH_ID_LEN], full[HEARTH_ID_LEN];
+    char hex[2 * HEARTH_ID_LEN + 1];
+    assert_int_equal(store_view_digest(f->s, d), HERR_OK);
+    hex_encode(hex, d, HEARTH_ID_LEN);
+    assert_string_equal(hex, vector);
+    fx_free(f);
+    f = fx_new("store_vector", true);
+    uint8_t p[HEARTH_ID_LEN];
+    post(f, &A, "Hello", "first words", p);
+    assert_int_equal(store_view_digest(f->s, d), HERR_OK);
+    assert_int_equal(store_view_digest_full(f->s, full), HERR_OK);
+    assert_memory_equal(d, full, HEARTH_ID_LEN);
+    hex_encode(hex, d, HEARTH_ID_LEN);
+    assert_string_not_equal(hex, vector);
+    struct store_stats st, st_full;
+    assert_int_equal(store_stats(f->s, &st), HERR_OK);
+    assert_int_equal(store_stats_full(f->s, &st_full), HERR_OK);
+    assert_int_equal(st.events, 3);
+    assert_int_equal(st.threads, 1);
+    assert_int_equal(st.boards, 1);
+    assert_int_equal(st.authors, 2);
+    assert_memory_equal(&st, &st_full, sizeof st);
+    fx_free(f);
+}
+
 static void test_open_missing_and_foreign(void **state)
 {
     struct store *s = NULL;
@@ -1378,6 +1410,7 @@ int main(void)
     hkey_from_seed(&B, seed);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_open_create_reopen),
+        cmocka_unit_test(test_view_digest_vector),
         cmocka_unit_test(test_open_missing_and_foreign),
         cmocka_unit_test(test_open_newer_schema),
         cmocka_unit_test(test_open_readonly),
