@@ -114,6 +114,12 @@ static const char *const migrations[] = {
      "  events INTEGER NOT NULL, pending INTEGER NOT NULL, purged INTEGER NOT NULL,"
      "  boards INTEGER NOT NULL, threads INTEGER NOT NULL, replies INTEGER NOT NULL,"
      "  authors INTEGER NOT NULL, forks INTEGER NOT NULL);"),
+    /* 7: references with the referring event's created time, so that a thread is read
+     * a page at a time: a post's replies in (created, id) order are a range of this
+     * index (store_thread_before walks a thread from a cursor, one lookup a step),
+     * where events_ref(ref_ev, kind) made every step read all of a post's replies. */
+    ("DROP INDEX events_ref;"
+     "CREATE INDEX events_ref ON events(ref_ev, kind, created) WHERE ref_ev IS NOT NULL;"),
 };
 
 /* The first schema version with view_sum. */
@@ -635,6 +641,11 @@ static herr open_db(struct store *s, const char *path, unsigned flags, bool immu
         e = migrate(s);
     if (!e && !s->readonly)
         e = viewsum_triggers(s);
+    /* Prepared now, so that a write can always be rolled back: a ROLLBACK that could
+     * not be prepared when memory ran out left the failed write's transaction open,
+     * to be committed by whatever the handle did next. */
+    if (!e && !s->readonly && (!sq(s, Q_ROLLBACK) || !sq(s, Q_COMMIT)))
+        e = HERR_NOMEM;
     if (!e && (flags & STORE_CHECK))
         e = quick_check(s);
     return e;

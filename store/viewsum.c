@@ -139,16 +139,20 @@ static const char counts_sql[] =
                                                                                             "main."
                                                                                             "boards"
                                                                                             " BEGIN"
-                                                                                            " " BOARDS_COUNTS("-", "OLD") BOARDS_COUNTS(
-                                                                                                "",
-                                                                                                "NE"
-                                                                                                "W") " END;"
-                                                                                                     "CREATE TEMP TRIGGER vc_waiting_i AFTER INSERT ON main.waiting BEGIN " WAITING_COUNTS(
-                                                                                                         "",
-                                                                                                         "NEW") " END;"
-                                                                                                                "CREATE TEMP TRIGGER vc_waiting_d AFTER DELETE ON main.waiting BEGIN " WAITING_COUNTS(
-                                                                                                                    "-",
-                                                                                                                    "OLD") " END;";
+                                                                                            " " BOARDS_COUNTS(
+                                                                                                "-",
+                                                                                                "OL"
+                                                                                                "D")
+                                                                                                BOARDS_COUNTS(
+                                                                                                    "",
+                                                                                                    "NE"
+                                                                                                    "W") " END;"
+                                                                                                         "CREATE TEMP TRIGGER vc_waiting_i AFTER INSERT ON main.waiting BEGIN " WAITING_COUNTS(
+                                                                                                             "",
+                                                                                                             "NEW") " END;"
+                                                                                                                    "CREATE TEMP TRIGGER vc_waiting_d AFTER DELETE ON main.waiting BEGIN " WAITING_COUNTS(
+                                                                                                                        "-",
+                                                                                                                        "OLD") " END;";
 
 /* The same counts, from the tables (what the triggers must always agree with). */
 static const char *const count_full_sql[VIEWSUM_COUNTS] = {
@@ -169,10 +173,25 @@ static const char *const count_full_sql[VIEWSUM_COUNTS] = {
 
 /* hearth_vsum(sign, tag, value...) - add (sign 1) or subtract (-1) the hash of the
  * record [tag, value...] into the handle's sum. */
+/* in_transaction - the view changes only inside a transaction, whose end writes the
+ * sum back. A statement run in autocommit mode (SQLite rolls a transaction back by
+ * itself after some errors, such as running out of memory, and a caller that went on
+ * would then write outside it) fails here instead of committing a change the sum
+ * would miss. */
+static bool in_transaction(sqlite3_context *cx)
+{
+    if (!sqlite3_get_autocommit(sqlite3_context_db_handle(cx)))
+        return true;
+    sqlite3_result_error(cx, "the view changed outside a transaction", -1);
+    return false;
+}
+
 static void fn_vsum(sqlite3_context *cx, int argc, sqlite3_value **argv)
 {
     struct store *s = sqlite3_user_data(cx);
     struct mp_writer w;
+    if (!in_transaction(cx))
+        return;
     hbuf_reset(&s->vbuf);
     mp_writer_init(&w, &s->vbuf);
     mp_write_array(&w, (uint32_t)(argc - 1));
@@ -215,6 +234,8 @@ static void fn_vcount(sqlite3_context *cx, int argc, sqlite3_value **argv)
     struct store *s = sqlite3_user_data(cx);
     int which = sqlite3_value_int(argv[0]);
     (void)argc;
+    if (!in_transaction(cx))
+        return;
     if (which >= 0 && which < VIEWSUM_COUNTS) {
         s->vcount[which] += (uint64_t)sqlite3_value_int64(argv[1]);
         s->vsum_dirty = true;
