@@ -42,11 +42,14 @@ static const struct vtable {
 } tables[] = {
     {"forum", "forum", "$.id, $.founder", "id, founder"},
     {"boards", "board", "$.id, $.name, $.about, $.valid", "id, name, about, valid"},
+    /* A post is two records, so that a reply, which updates its thread's counts and
+     * time, does not hash the thread's text again. */
     {"posts", "post",
-     ID_OF("ev") ", $.state, $.depth, $.status, $.title, $.text, $.cw, $.edited, $.replies, "
-                 "$.last_activity, $.locked, $.pinned, " ID_OF("board_ev"),
-     "ev, state, depth, status, title, text, cw, edited, replies, last_activity, locked, "
-     "pinned, board_ev"},
+     ID_OF("ev") ", $.state, $.depth, $.status, $.replies, $.last_activity, $.locked, "
+                 "$.pinned, " ID_OF("board_ev"),
+     "ev, state, depth, status, replies, last_activity, locked, pinned, board_ev"},
+    {"posts", "text", ID_OF("ev") ", $.title, $.text, $.cw, $.edited",
+     "ev, title, text, cw, edited"},
     {"reacts", "react", ID_OF("ev") ", $.reaction, $.live", "ev, reaction, live"},
     {"flags", "flag", ID_OF("ev") ", $.reason, $.live", "ev, reason, live"},
     {"mods", "mod", ID_OF("ev") ", $.action, $.subject", "ev, action, subject"},
@@ -294,7 +297,7 @@ static herr table_triggers(struct store *s, const struct vtable *t)
                  "SELECT hearth_vsum(-1, '%s', %s); END;"
                  "CREATE TEMP TRIGGER vs_%s_u AFTER UPDATE OF %s ON main.%s BEGIN "
                  "SELECT hearth_vsum(-1, '%s', %s), hearth_vsum(1, '%s', %s); END;",
-                 t->table, t->table, t->tag, n, t->table, t->table, t->tag, o, t->table, t->update,
+                 t->tag, t->table, t->tag, n, t->tag, t->table, t->tag, o, t->tag, t->update,
                  t->table, t->tag, o, t->tag, n);
         e = exec(s, sql, "cannot keep the view digest");
     }
