@@ -160,22 +160,20 @@ static const char counts_sql[] =
 /* The same counts, from the tables (what the triggers must always agree with). */
 static const char *const count_full_sql[VIEWSUM_COUNTS] = {
     [VC_EVENTS] = "SELECT count(*) FROM events",
-    [VC_PENDING] = "SELECT (SELECT count(*) FROM posts WHERE state = 1) + (SELECT count(*) FROM "
-                   "boards WHERE valid = 1) + (SELECT count(*) FROM waiting w JOIN events e ON "
-                   "e.arrival = w.ev WHERE e.kind IN (5, 6, 7, 8))",
+    [VC_PENDING] = ("SELECT (SELECT count(*) FROM posts WHERE state = 1) + (SELECT count(*) FROM "
+                    "boards WHERE valid = 1) + (SELECT count(*) FROM waiting w JOIN events e ON "
+                    "e.arrival = w.ev WHERE e.kind IN (5, 6, 7, 8))"),
     [VC_PURGED] = "SELECT count(*) FROM events WHERE body IS NULL AND kind IN (3, 4, 5, 7, 8, 9)",
     [VC_BOARDS] = "SELECT count(*) FROM boards WHERE valid = 0",
     [VC_THREADS] = "SELECT count(*) FROM posts WHERE kind = 3 AND state = 0",
     [VC_REPLIES] = "SELECT count(*) FROM posts WHERE kind = 4 AND state = 0",
     [VC_AUTHORS] = "SELECT count(*) FROM (SELECT DISTINCT author FROM events)",
-    [VC_FORKS] = "SELECT count(*) FROM (SELECT 1 FROM events GROUP BY author, seq HAVING "
-                 "count(*) > 1)",
+    [VC_FORKS] = ("SELECT count(*) FROM (SELECT 1 FROM events GROUP BY author, seq HAVING "
+                  "count(*) > 1)"),
 };
 
 /* ---- the SQL functions ---- */
 
-/* hearth_vsum(sign, tag, value...) - add (sign 1) or subtract (-1) the hash of the
- * record [tag, value...] into the handle's sum. */
 /* in_transaction - the view changes only inside a transaction, whose end writes the
  * sum back. A statement run in autocommit mode (SQLite rolls a transaction back by
  * itself after some errors, such as running out of memory, and a caller that went on
@@ -189,6 +187,8 @@ static bool in_transaction(sqlite3_context *cx)
     return false;
 }
 
+/* hearth_vsum(sign, tag, value...) - add (sign 1) or subtract (-1) the hash of the
+ * record [tag, value...] into the handle's sum. */
 static void fn_vsum(sqlite3_context *cx, int argc, sqlite3_value **argv)
 {
     struct store *s = sqlite3_user_data(cx);
