@@ -202,6 +202,23 @@ int cli_resolve(struct cli *c, const char *arg, uint8_t id[HEARTH_ID_LEN]);
  * store_posts_free(p, 1)). Prints and returns an exit code on failure. */
 int cli_get_post(struct cli *c, const char *arg, struct store_post *p);
 
+/* Paged listings (threads, read, search): the options --limit N and --before CURSOR,
+ * for a command's options table. */
+#define CLI_PAGE_OPTIONS                                                                           \
+    {"limit", 'n', "N", "show at most N (default 50, at most 1000)"},                              \
+    {                                                                                              \
+        "before", 0, "CURSOR", "the page after the one that printed CURSOR"                        \
+    }
+
+/* cli_page_limit - the --limit given (0 when none: the store's default); prints and
+ * returns an exit code for one that is not a number from 1 to STORE_PAGE_MAX. */
+int cli_page_limit(struct cli *c, size_t *limit);
+
+/* cli_page_next - after a page: with --json, "next" (the cursor, or null at the end);
+ * else, when there is more, a line saying how to see it ("more: hearth CMD --before
+ * CURSOR"). `cmd` is the command line to repeat, without the cursor. */
+void cli_page_next(struct cli *c, const char *cmd, const char *next);
+
 /* cli_find_board - the board called `arg` or whose id starts with it. */
 int cli_find_board(struct cli *c, const char *arg, uint8_t id[HEARTH_ID_LEN]);
 

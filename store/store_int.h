@@ -27,6 +27,9 @@ enum post_state {
     PS_INVALID = 2, /* its references are wrong: kept as evidence, no effect */
 };
 
+/* How many counts of struct store_stats the view keeps (viewsum.c). */
+#define VIEWSUM_COUNTS 8
+
 /* Every cached statement, as X(name, sql). */
 #define STORE_QUERIES(X)                                                                           \
     X(Q_BEGIN, "BEGIN IMMEDIATE")                                                                  \
@@ -278,6 +281,12 @@ struct store {
     uint64_t full_avail, full_ms;          /* full_ms: when it filled up (monotonic) */
     struct store_ingest_tally tally;       /* store_ingest's outcomes on this handle */
     uint8_t sealed[HEARTH_MSG_MAX_SEALED]; /* a message being published (rules_prepare) */
+    /* The view digest's sum and the kept counts (viewsum.c), loaded at each write and
+     * saved before its commit when the triggers changed them. */
+    uint64_t vsum[4];
+    uint64_t vcount[VIEWSUM_COUNTS];
+    bool vsum_dirty;
+    struct hbuf vbuf; /* a record being hashed */
 };
 
 /* A growable list of int64 (arrival numbers), for collect-then-recurse. */
@@ -321,6 +330,19 @@ HEARTH_MUST_CHECK herr store_write_begin(struct store *s);
 HEARTH_MUST_CHECK herr store_write_end(struct store *s, herr e);
 HEARTH_MUST_CHECK herr store_read_begin(struct store *s);
 void store_read_end(struct store *s);
+
+/* ---- viewsum.c ---- */
+
+/* viewsum_register - the SQL functions the digest's triggers call (every connection). */
+HEARTH_MUST_CHECK herr viewsum_register(struct store *s);
+/* viewsum_triggers - the TEMP triggers that keep the digest and counts (writers). */
+HEARTH_MUST_CHECK herr viewsum_triggers(struct store *s);
+/* viewsum_load - the stored sum and counts into the handle (in a transaction). */
+HEARTH_MUST_CHECK herr viewsum_load(struct store *s);
+/* viewsum_save - write them back when changed (in the write transaction). */
+HEARTH_MUST_CHECK herr viewsum_save(struct store *s);
+/* viewsum_fill - recompute both from the tables and store them (schema upgrade). */
+HEARTH_MUST_CHECK herr viewsum_fill(struct store *s);
 
 /* ---- health.c ---- */
 
