@@ -50,6 +50,8 @@ enum post_state {
       "INSERT INTO events(id, author, seq, created, kind, root, ref, ref_ev, "                     \
       "body_len, header, sig, body, signer) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "     \
       "?11, ?12, ?13)")                                                                            \
+    X(Q_VS_EVENT, "SELECT EXISTS (SELECT 1 FROM events WHERE author = ?1 AND arrival != ?2), "     \
+                  "(SELECT count(*) FROM events WHERE signer = ?3 AND seq = ?4)")                  \
     X(Q_EV_PURGE, "UPDATE events SET body = NULL WHERE arrival = ?1 AND body IS NOT NULL")         \
     X(Q_EV_RESTORE, "UPDATE events SET body = ?2 WHERE arrival = ?1 AND body IS NULL")             \
     X(Q_EV_REFS, "SELECT e.arrival, e.kind, e.author, e.seq, e.id, e.body IS NULL, e.created, "    \
@@ -337,6 +339,10 @@ void store_read_end(struct store *s);
 HEARTH_MUST_CHECK herr viewsum_register(struct store *s);
 /* viewsum_triggers - the TEMP triggers that keep the digest and counts (writers). */
 HEARTH_MUST_CHECK herr viewsum_triggers(struct store *s);
+/* viewsum_event_added - count the event x just stored at arrival, signed by signer
+ * (x->author is its person): events, purged, authors, forks. */
+HEARTH_MUST_CHECK herr viewsum_event_added(struct store *s, const struct event *x,
+                                           const uint8_t *signer, int64_t arrival);
 /* viewsum_load - the stored sum and counts into the handle (in a transaction). */
 HEARTH_MUST_CHECK herr viewsum_load(struct store *s);
 /* viewsum_save - write them back when changed (in the write transaction). */
