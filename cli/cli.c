@@ -454,13 +454,15 @@ int cli_open(struct cli *c, bool write, bool need_key)
 int cli_check(struct cli *c)
 {
     bool complete;
-    herr e = store_check(c->store, CLI_CHECK_BUDGET_MS, &complete);
+    unsigned budget = c->cmd && c->cmd->check_ms ? c->cmd->check_ms : CLI_CHECK_BUDGET_MS;
+    herr e = store_check(c->store, budget, &complete);
     if (e == HERR_CORRUPT)
         return cli_error(c, e, "the replica in %s is damaged (%s): %s", c->dir,
                          store_errmsg(c->store), CLI_REPAIR_HINT);
     if (e)
         return cli_store_error(c, e, NULL);
     c->checked_ms = wall_ms();
+    c->checked_all = complete;
     return CLI_OK;
 }
 

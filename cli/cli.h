@@ -71,6 +71,7 @@ struct cli_command {
     const struct cli_option *options; /* ends with an entry whose name is NULL; may be NULL */
     int min_args, max_args;           /* positional arguments */
     unsigned needs;                   /* enum cli_needs */
+    unsigned check_ms;                /* CLI_NEEDS_SOUND's budget; 0: CLI_CHECK_BUDGET_MS */
 };
 
 /* The table, in the order `hearth help` lists it; ends with NULL. Defined in main.c. */
@@ -100,6 +101,7 @@ struct cli {
     bool has_key;
     struct hkey key;     /* the author key, when has_key */
     uint64_t checked_ms; /* wall-clock ms when cli_check found the replica sound; 0: not */
+    bool checked_all;    /* and it read all of it within its budget */
 
     struct store_board *boards; /* loaded by cli_board_name(), owned */
     size_t nboards;
