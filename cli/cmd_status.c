@@ -24,7 +24,7 @@
 #define STATUS_FRESH_MS 15000 /* several of the node's 2 s writes */
 /* The replica check status makes before it answers (cli_check): all of a small
  * replica, the start of a large one, so that status answers at once at any size. */
-#define STATUS_CHECK_MS 50
+#define STATUS_CHECK_MS 50u
 
 /* running_node - the status of the node serving this data directory; false when none
  * runs (no status, a dead process, a stale or unreadable status). On a full disk the

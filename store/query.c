@@ -435,25 +435,6 @@ herr store_threads(struct store *s, const uint8_t board[HEARTH_ID_LEN], struct s
     return posts_query(s, "SELECT " POST_COLS THREADS_WHERE THREADS_ORDER, &a, out, n);
 }
 
-herr store_threads_page(struct store *s, const uint8_t board[HEARTH_ID_LEN], size_t offset,
-                        size_t limit, struct store_post **out, size_t *n, size_t *total)
-{
-    uint64_t count = 0;
-    s->err[0] = '\0';
-    if (total)
-        *total = 0;
-    struct qargs a = {.id = board,
-                      .limit = list_limit(limit),
-                      .offset = offset > INT64_MAX ? INT64_MAX : (int64_t)offset,
-                      .count_sql = total ? THREADS_COUNT : NULL,
-                      .total = &count};
-    herr e = posts_query(s, "SELECT " POST_COLS THREADS_WHERE THREADS_ORDER " LIMIT ?3 OFFSET ?4",
-                         &a, out, n);
-    if (!e && total)
-        *total = (size_t)count;
-    return e;
-}
-
 /* ---- cursors ----
  *
  * A cursor names the last item of a page by the keys its list is ordered by, so the
@@ -880,7 +861,7 @@ herr store_thread_before(struct store *s, const uint8_t thread[HEARTH_ID_LEN], c
     int64_t *evs = malloc((size_t)(lim + 1) * sizeof *evs);
     struct hbuf list;
     hbuf_init(&list, (size_t)(lim + 1) * 24 + 8);
-    bool mod = false, at_root;
+    bool mod = false, at_root = false;
     size_t m = 0;
     herr e = ids && evs ? store_read_begin(s) : store_fail(s, HERR_NOMEM, "out of memory");
     if (!e) {

@@ -216,7 +216,7 @@ struct store_reaction {
 
 /* A post or a reply as people see it. Strings are NUL-terminated, owned by the
  * struct, NULL when absent or purged; free with store_posts_free. Lists come from
- * store_threads, store_threads_page, store_thread, store_search, store_mod_queue,
+ * store_threads, store_threads_before, store_thread, store_search, store_mod_queue,
  * store_replies_to and store_author_posts. */
 struct store_post {
     uint8_t id[HEARTH_ID_LEN];
@@ -292,15 +292,6 @@ HEARTH_MUST_CHECK herr store_board_find(struct store *s, const char *name,
  * made after it. Caller owns *out. */
 HEARTH_MUST_CHECK herr store_threads(struct store *s, const uint8_t board[HEARTH_ID_LEN],
                                      struct store_post **out, size_t *n);
-
-/* store_threads_page - one page of store_threads' list: at most `limit` threads (0:
- * 50) from place `offset` on, in the same order; *total is how many threads of the
- * board the viewer sees (the length of the whole list), or with total NULL not
- * counted (counting reads the board's whole index: 0.1 s at 300,000 threads). Caller owns *out;
- * *out is NULL and *n 0 past the end. */
-HEARTH_MUST_CHECK herr store_threads_page(struct store *s, const uint8_t board[HEARTH_ID_LEN],
-                                          size_t offset, size_t limit, struct store_post **out,
-                                          size_t *n, size_t *total);
 
 /* A place in a paged list, as text (at most STORE_CURSOR_MAX bytes with its NUL): a
  * page's `next`, given back as `before` for the page that follows. Cursors name the
