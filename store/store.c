@@ -120,7 +120,8 @@ static const char *const migrations[] = {
     "UPDATE mods SET key = subject;",
     /* 7: the view digest and the counts `status` shows, kept up to date by the
      * triggers of viewsum.c instead of recomputed over the whole replica (one row;
-     * sum is 32 bytes, docs/EVENTS.md "View digest"). Filled when the step runs. */
+     * sum is 32 bytes, docs/EVENTS.md "View digest"). The triggers are made and the
+     * row filled when the step runs (viewsum_create, viewsum_fill). */
     ("CREATE TABLE view_sum(one INTEGER PRIMARY KEY CHECK (one = 1), sum BLOB NOT NULL,"
      "  events INTEGER NOT NULL, pending INTEGER NOT NULL, purged INTEGER NOT NULL,"
      "  boards INTEGER NOT NULL, threads INTEGER NOT NULL, replies INTEGER NOT NULL,"
@@ -572,6 +573,8 @@ static herr migrate(struct store *s)
     for (int64_t v = version; !e && v < SCHEMA_VERSION; v++)
         e = exec_sql(s, migrations[v], "cannot upgrade the schema");
     if (!e && version < SCHEMA_VIEWSUM)
+        e = viewsum_create(s);
+    if (!e && version < SCHEMA_VIEWSUM)
         e = viewsum_fill(s);
     if (!e && version < SCHEMA_VERSION) {
         char sql[128];
@@ -650,8 +653,6 @@ static herr open_db(struct store *s, const char *path, unsigned flags, bool immu
                      "cannot set the journal mode");
     if (!e && !s->readonly && version < SCHEMA_VERSION)
         e = migrate(s);
-    if (!e && !s->readonly)
-        e = viewsum_triggers(s);
     /* Prepared now, so that a write can always be rolled back: a ROLLBACK that could
      * not be prepared when memory ran out left the failed write's transaction open,
      * to be committed by whatever the handle did next. */

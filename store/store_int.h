@@ -50,6 +50,10 @@ enum post_state {
       "INSERT INTO events(id, author, seq, created, kind, root, ref, ref_ev, "                     \
       "body_len, header, sig, body, signer) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "     \
       "?11, ?12, ?13)")                                                                            \
+    X(Q_VS_LOAD, "SELECT sum, events, pending, purged, boards, threads, replies, authors, "        \
+                 "forks FROM view_sum")                                                            \
+    X(Q_VS_SAVE, "INSERT OR REPLACE INTO view_sum(one, sum, events, pending, purged, boards, "     \
+                 "threads, replies, authors, forks) VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?)")        \
     X(Q_VS_EVENT, "SELECT EXISTS (SELECT 1 FROM events WHERE author = ?1 AND arrival != ?2), "     \
                   "(SELECT count(*) FROM events WHERE signer = ?3 AND seq = ?4)")                  \
     X(Q_EV_PURGE, "UPDATE events SET body = NULL WHERE arrival = ?1 AND body IS NOT NULL")         \
@@ -335,10 +339,12 @@ void store_read_end(struct store *s);
 
 /* ---- viewsum.c ---- */
 
-/* viewsum_register - the SQL functions the digest's triggers call (every connection). */
+/* viewsum_register - the SQL functions the digest's triggers call, and recursive
+ * triggers on (every connection, at open). */
 HEARTH_MUST_CHECK herr viewsum_register(struct store *s);
-/* viewsum_triggers - the TEMP triggers that keep the digest and counts (writers). */
-HEARTH_MUST_CHECK herr viewsum_triggers(struct store *s);
+/* viewsum_create - the triggers that keep the digest and counts (the schema upgrade
+ * that adds view_sum, in its transaction). */
+HEARTH_MUST_CHECK herr viewsum_create(struct store *s);
 /* viewsum_event_added - count the event x just stored at arrival, signed by signer
  * (x->author is its person): events, purged, authors, forks. */
 HEARTH_MUST_CHECK herr viewsum_event_added(struct store *s, const struct event *x,

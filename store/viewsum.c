@@ -8,14 +8,20 @@
  * subtracted) and put back (its new one added). Records name events by id, never by
  * arrival number, so two replicas holding the same events sum the same records.
  *
- * The sum is kept by TEMP triggers that each writing connection creates on the view
- * tables (so nothing in the file refers to a function only hearth has: the sqlite3
- * shell still opens and edits it, and such edits go uncounted until a full
- * recomputation, store_view_digest_full). The triggers call hearth_vsum(), which adds
- * into the handle; store_write_begin loads the stored sum under the write lock, and
- * store_write_end writes it back in the same transaction before COMMIT. The counts
- * of store_stats are kept the same way by hearth_vcount().
+ * The sum is kept by triggers on the view tables, created with the view_sum table by
+ * the schema upgrade that brought it (viewsum_create), which call hearth_vsum(): it
+ * adds into the handle; store_write_begin loads the stored sum under the write lock,
+ * and store_write_end writes it back in the same transaction before COMMIT. The counts
+ * of store_stats are kept the same way by hearth_vcount(), and an event's arrival by
+ * its insert (viewsum_event_added). Only hearth registers the two functions: a write
+ * to a view table by another program (the sqlite3 shell) fails ("no such function")
+ * instead of leaving the sum behind, and store_view_digest_full recomputes the sum
+ * from the tables whatever happened.
  *
+ * The triggers are in the schema, not made by each connection: an open costs nothing
+ * for them (TEMP triggers, made at every writing open, more than doubled the
+ * allocations of an open). So a change to `tables` or to a trigger is a schema
+ * migration: drop the old triggers and create them again.
  * A table added to the view must be added to `tables` below (and to docs/EVENTS.md)
  * for its rows to count in the digest.
  */
@@ -30,7 +36,7 @@
 #define VSUM_TAG "hearth/view/v2"
 
 /* An event's id from its arrival number ($ stands for NEW, OLD or the scanned row). */
-#define ID_OF(col) "(SELECT id FROM main.events WHERE arrival = $." col ")"
+#define ID_OF(col) "(SELECT id FROM events WHERE arrival = $." col ")"
 
 /* The view tables and each one's record: a tag, then columns. Columns that are a
  * function of the event's id (its author, kind, seq, created time, references) are
@@ -73,7 +79,7 @@ enum { VC_EVENTS, VC_PENDING, VC_PURGED, VC_BOARDS, VC_THREADS, VC_REPLIES, VC_A
     "SELECT hearth_vcount(3, " sign " (" r ".valid = 0)), hearth_vcount(1, " sign " (" r           \
     ".valid = 1));"
 #define WAITING_COUNTS(sign, r)                                                                    \
-    "SELECT hearth_vcount(1, " sign " coalesce((SELECT kind IN (5, 6, 7, 8) FROM main.events "     \
+    "SELECT hearth_vcount(1, " sign " coalesce((SELECT kind IN (5, 6, 7, 8) FROM events "          \
     "WHERE arrival = " r ".ev), 0));"
 
 /* The triggers that keep the counts (the same numbers as store_stats_full's queries),
@@ -84,33 +90,33 @@ enum { VC_EVENTS, VC_PENDING, VC_PURGED, VC_BOARDS, VC_THREADS, VC_REPLIES, VC_A
  * fifth of its time. */
 // clang-format off
 static const char *const counts_sql[] = {
-    "CREATE TEMP TRIGGER vc_events_d AFTER DELETE ON main.events BEGIN "
+    "CREATE TRIGGER vc_events_d AFTER DELETE ON events BEGIN "
     "SELECT hearth_vcount(0, -1), hearth_vcount(2, -" PURGED("OLD") "), "
-    "hearth_vcount(6, -NOT EXISTS (SELECT 1 FROM main.events WHERE author = OLD.author)), "
-    "hearth_vcount(7, -((SELECT count(*) FROM main.events WHERE signer = OLD.signer "
+    "hearth_vcount(6, -NOT EXISTS (SELECT 1 FROM events WHERE author = OLD.author)), "
+    "hearth_vcount(7, -((SELECT count(*) FROM events WHERE signer = OLD.signer "
     "AND seq = OLD.seq) = 1)); END",
-    "CREATE TEMP TRIGGER vc_events_body AFTER UPDATE OF body ON main.events BEGIN "
+    "CREATE TRIGGER vc_events_body AFTER UPDATE OF body ON events BEGIN "
     "SELECT hearth_vcount(2, " PURGED("NEW") " - " PURGED("OLD") "); END",
-    "CREATE TEMP TRIGGER vc_events_author AFTER UPDATE OF author ON main.events "
+    "CREATE TRIGGER vc_events_author AFTER UPDATE OF author ON events "
     "WHEN NEW.author IS NOT OLD.author BEGIN "
-    "SELECT hearth_vcount(6, -NOT EXISTS (SELECT 1 FROM main.events WHERE author = "
-    "OLD.author)), hearth_vcount(6, NOT EXISTS (SELECT 1 FROM main.events WHERE author = "
+    "SELECT hearth_vcount(6, -NOT EXISTS (SELECT 1 FROM events WHERE author = "
+    "OLD.author)), hearth_vcount(6, NOT EXISTS (SELECT 1 FROM events WHERE author = "
     "NEW.author AND arrival != NEW.arrival)); END",
-    "CREATE TEMP TRIGGER vc_posts_i AFTER INSERT ON main.posts BEGIN " POSTS_COUNTS("", "NEW")
+    "CREATE TRIGGER vc_posts_i AFTER INSERT ON posts BEGIN " POSTS_COUNTS("", "NEW")
     " END",
-    "CREATE TEMP TRIGGER vc_posts_d AFTER DELETE ON main.posts BEGIN " POSTS_COUNTS("-", "OLD")
+    "CREATE TRIGGER vc_posts_d AFTER DELETE ON posts BEGIN " POSTS_COUNTS("-", "OLD")
     " END",
-    "CREATE TEMP TRIGGER vc_posts_u AFTER UPDATE OF kind, state ON main.posts BEGIN "
+    "CREATE TRIGGER vc_posts_u AFTER UPDATE OF kind, state ON posts BEGIN "
     POSTS_COUNTS("-", "OLD") POSTS_COUNTS("", "NEW") " END",
-    "CREATE TEMP TRIGGER vc_boards_i AFTER INSERT ON main.boards BEGIN " BOARDS_COUNTS("", "NEW")
+    "CREATE TRIGGER vc_boards_i AFTER INSERT ON boards BEGIN " BOARDS_COUNTS("", "NEW")
     " END",
-    "CREATE TEMP TRIGGER vc_boards_d AFTER DELETE ON main.boards BEGIN " BOARDS_COUNTS("-", "OLD")
+    "CREATE TRIGGER vc_boards_d AFTER DELETE ON boards BEGIN " BOARDS_COUNTS("-", "OLD")
     " END",
-    "CREATE TEMP TRIGGER vc_boards_u AFTER UPDATE OF valid ON main.boards BEGIN "
+    "CREATE TRIGGER vc_boards_u AFTER UPDATE OF valid ON boards BEGIN "
     BOARDS_COUNTS("-", "OLD") BOARDS_COUNTS("", "NEW") " END",
-    "CREATE TEMP TRIGGER vc_waiting_i AFTER INSERT ON main.waiting BEGIN "
+    "CREATE TRIGGER vc_waiting_i AFTER INSERT ON waiting BEGIN "
     WAITING_COUNTS("", "NEW") " END",
-    "CREATE TEMP TRIGGER vc_waiting_d AFTER DELETE ON main.waiting BEGIN "
+    "CREATE TRIGGER vc_waiting_d AFTER DELETE ON waiting BEGIN "
     WAITING_COUNTS("-", "OLD") " END",
 };
 // clang-format on
@@ -206,11 +212,19 @@ static void fn_vcount(sqlite3_context *cx, int argc, sqlite3_value **argv)
 
 herr viewsum_register(struct store *s)
 {
+    /* The view replaces rows (INSERT OR REPLACE): with recursive triggers on, the row
+     * replaced fires its delete trigger and leaves the sum. */
+    int on = sqlite3_exec(s->db, "PRAGMA recursive_triggers = ON", NULL, NULL, NULL);
+    if (on != SQLITE_OK)
+        return store_sqlerr(s, on, "cannot keep the view digest");
     hbuf_init(&s->vbuf, 4 * HEARTH_MAX_EVENT);
-    int rc = sqlite3_create_function(s->db, "hearth_vsum", -1, SQLITE_UTF8, s, fn_vsum, NULL, NULL);
+    /* Innocuous, so that the schema's triggers may call them with trusted_schema off
+     * (SQLite's default here): all either can change is the handle's kept sum and
+     * counts, which a full recomputation (store_view_digest_full) checks. */
+    const int flags = SQLITE_UTF8 | SQLITE_INNOCUOUS;
+    int rc = sqlite3_create_function(s->db, "hearth_vsum", -1, flags, s, fn_vsum, NULL, NULL);
     if (rc == SQLITE_OK)
-        rc = sqlite3_create_function(s->db, "hearth_vcount", 2, SQLITE_UTF8, s, fn_vcount, NULL,
-                                     NULL);
+        rc = sqlite3_create_function(s->db, "hearth_vcount", 2, flags, s, fn_vcount, NULL, NULL);
     return rc == SQLITE_OK ? HERR_OK : store_sqlerr(s, rc, "cannot register the view digest");
 }
 
@@ -249,11 +263,11 @@ static herr table_triggers(struct store *s, const struct vtable *t)
     herr e = HERR_NOMEM;
     if (n && o && sql) {
         snprintf(sql, len,
-                 "CREATE TEMP TRIGGER vs_%s_i AFTER INSERT ON main.%s BEGIN "
+                 "CREATE TRIGGER vs_%s_i AFTER INSERT ON %s BEGIN "
                  "SELECT hearth_vsum(1, '%s', %s); END;"
-                 "CREATE TEMP TRIGGER vs_%s_d AFTER DELETE ON main.%s BEGIN "
+                 "CREATE TRIGGER vs_%s_d AFTER DELETE ON %s BEGIN "
                  "SELECT hearth_vsum(-1, '%s', %s); END;"
-                 "CREATE TEMP TRIGGER vs_%s_u AFTER UPDATE OF %s ON main.%s BEGIN "
+                 "CREATE TRIGGER vs_%s_u AFTER UPDATE OF %s ON %s BEGIN "
                  "SELECT hearth_vsum(-1, '%s', %s), hearth_vsum(1, '%s', %s); END;",
                  t->tag, t->table, t->tag, n, t->tag, t->table, t->tag, o, t->tag, t->update,
                  t->table, t->tag, o, t->tag, n);
@@ -265,11 +279,9 @@ static herr table_triggers(struct store *s, const struct vtable *t)
     return e;
 }
 
-herr viewsum_triggers(struct store *s)
+herr viewsum_create(struct store *s)
 {
-    /* The view replaces rows (INSERT OR REPLACE): with recursive triggers on, the row
-     * replaced fires its delete trigger and leaves the sum. */
-    herr e = exec(s, "PRAGMA recursive_triggers = ON", "cannot keep the view digest");
+    herr e = HERR_OK;
     for (size_t i = 0; i < sizeof tables / sizeof tables[0] && !e; i++)
         e = table_triggers(s, &tables[i]);
     for (size_t i = 0; i < sizeof counts_sql / sizeof counts_sql[0] && !e; i++)
@@ -310,14 +322,10 @@ herr viewsum_event_added(struct store *s, const struct event *x, const uint8_t *
 
 herr viewsum_load(struct store *s)
 {
-    sqlite3_stmt *q;
-    int rc = sqlite3_prepare_v2(s->db,
-                                "SELECT sum, events, pending, purged, boards, threads, replies, "
-                                "authors, forks FROM view_sum",
-                                -1, &q, NULL);
-    if (rc != SQLITE_OK)
-        return store_sqlerr(s, rc, "cannot read the view digest");
-    rc = sqlite3_step(q);
+    sqlite3_stmt *q = sq(s, Q_VS_LOAD);
+    if (!q)
+        return HERR_IO;
+    int rc = sqlite3_step(q);
     herr e = HERR_OK;
     if (rc == SQLITE_ROW && sqlite3_column_bytes(q, 0) == (int)sizeof s->vsum) {
         const uint8_t *b = sqlite3_column_blob(q, 0);
@@ -333,7 +341,7 @@ herr viewsum_load(struct store *s)
     } else {
         e = store_sqlerr(s, rc, "cannot read the view digest");
     }
-    sqlite3_finalize(q);
+    sqlite3_reset(q);
     s->vsum_dirty = false;
     return e;
 }
@@ -349,22 +357,16 @@ herr viewsum_save(struct store *s)
 {
     if (!s->vsum_dirty)
         return HERR_OK;
-    sqlite3_stmt *q;
-    int rc =
-        sqlite3_prepare_v2(s->db,
-                           "INSERT OR REPLACE INTO view_sum(one, sum, events, pending, purged, "
-                           "boards, threads, replies, authors, forks) VALUES (1, ?, ?, ?, ?, "
-                           "?, ?, ?, ?, ?)",
-                           -1, &q, NULL);
-    if (rc != SQLITE_OK)
-        return store_sqlerr(s, rc, "cannot keep the view digest");
+    sqlite3_stmt *q = sq(s, Q_VS_SAVE);
+    if (!q)
+        return HERR_IO;
     uint8_t b[32];
     sum_bytes(s->vsum, b);
     sqlite3_bind_blob(q, 1, b, sizeof b, SQLITE_TRANSIENT);
     for (int i = 0; i < VIEWSUM_COUNTS; i++)
         sqlite3_bind_int64(q, i + 2, (int64_t)s->vcount[i]);
-    rc = sqlite3_step(q);
-    sqlite3_finalize(q);
+    int rc = sqlite3_step(q);
+    sqlite3_reset(q);
     if (rc != SQLITE_DONE)
         return store_sqlerr(s, rc, "cannot keep the view digest");
     s->vsum_dirty = false;
@@ -384,8 +386,8 @@ static herr recompute(struct store *s)
         char *sql = malloc(len);
         e = HERR_NOMEM;
         if (cols && sql) {
-            snprintf(sql, len, "SELECT count(hearth_vsum(1, '%s', %s)) FROM main.%s AS X",
-                     tables[i].tag, cols, tables[i].table);
+            snprintf(sql, len, "SELECT count(hearth_vsum(1, '%s', %s)) FROM %s AS X", tables[i].tag,
+                     cols, tables[i].table);
             e = exec(s, sql, "cannot compute the view digest");
         }
         free(cols);

@@ -435,6 +435,19 @@ static void test_view_digest_vector(void **state)
     assert_int_equal(st.boards, 1);
     assert_int_equal(st.authors, 2);
     assert_memory_equal(&st, &st_full, sizeof st);
+    /* The triggers are in the schema: another program's write to the view fails (it
+     * lacks hearth's functions) and leaves the view and its digest as they were. */
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_not_equal(sqlite3_exec(db, "UPDATE posts SET text = 'forged'", NULL, NULL, NULL),
+                         SQLITE_OK);
+    assert_non_null(strstr(sqlite3_errmsg(db), "hearth_vsum"));
+    sqlite3_close(db);
+    struct store_post x = get(f, p);
+    assert_string_equal(x.text, "first words");
+    store_posts_free(&x, 1);
+    assert_int_equal(store_view_digest_full(f->s, full), HERR_OK);
+    assert_memory_equal(d, full, HEARTH_ID_LEN);
     fx_free(f);
 }
 
