@@ -189,7 +189,7 @@ enum post_state {
     X(Q_ROLE_CLEAR, "DELETE FROM roles")                                                           \
     X(Q_ROLE_PUT, "INSERT INTO roles(grant_ev, subject, role, valid, revoked, until) VALUES (?1, " \
                   "?2, ?3, ?4, ?5, ?6)")                                                           \
-    X(Q_CARE_PARTS, "SELECT header, sig, body, ref_ev FROM events WHERE arrival = ?1")             \
+    X(Q_EV_PARTS_REF, "SELECT header, sig, body, ref_ev FROM events WHERE arrival = ?1")           \
     X(Q_CARE_LIST, "SELECT ev FROM care_events WHERE kind = ?1 ORDER BY ev")                       \
     X(Q_CARE_ADD, "INSERT OR IGNORE INTO care_events(ev, kind) VALUES (?1, ?2)")                   \
     X(Q_MOD_ADD, "INSERT OR IGNORE INTO mods(ev, action, subject, key) VALUES (?1, ?2, ?3, ?4)")   \
@@ -363,6 +363,13 @@ HEARTH_MUST_CHECK herr stored_event_parse(struct store *s, sqlite3_stmt *q, int 
 /* stored_event_get - the held event `id`, parsed into ev (borrowing s->scratch);
  * HERR_NOT_FOUND when not held. */
 HEARTH_MUST_CHECK herr stored_event_get(struct store *s, const uint8_t *id, struct event *ev);
+
+/* stored_event_at - the event stored at `arrival`, parsed into ev (borrowing
+ * s->scratch), and its ref's arrival into *ref_ev (0 when none; ref_ev may be NULL);
+ * HERR_NOT_FOUND when no event is stored there. The author is the signer's key as the
+ * event says: a reader that counts events by person asks dev_person. */
+HEARTH_MUST_CHECK herr stored_event_at(struct store *s, int64_t arrival, struct event *ev,
+                                       int64_t *ref_ev);
 
 /* ---- view.c ---- */
 

@@ -23,18 +23,37 @@ herr stored_event_parse(struct store *s, sqlite3_stmt *q, int col, struct event 
     return e ? store_fail(s, HERR_CORRUPT, "a stored event does not parse") : HERR_OK;
 }
 
-/* stored_event_get - the held event `id`, parsed (borrowing s->scratch). */
-herr stored_event_get(struct store *s, const uint8_t *id, struct event *ev)
+/* parse_one - step q (bound) to its one row and parse it into ev, with column 3 into
+ * *ref_ev when ref_ev is not NULL; HERR_NOT_FOUND when there is no row. */
+static herr parse_one(struct store *s, sqlite3_stmt *q, struct event *ev, int64_t *ref_ev)
 {
     herr e = HERR_OK;
-    sqlite3_stmt *q = sq(s, Q_EV_PARTS_BY_ID);
-    if (!q)
-        return HERR_IO;
-    sq_bind_id(q, 1, id);
     int n = sq_step(s, q, &e, "cannot read an event");
     if (n <= 0)
         return n < 0 ? e : HERR_NOT_FOUND;
     e = stored_event_parse(s, q, 0, ev);
+    if (ref_ev)
+        *ref_ev = sqlite3_column_int64(q, 3);
     sqlite3_reset(q);
     return e;
+}
+
+/* stored_event_get - the held event `id`, parsed (borrowing s->scratch). */
+herr stored_event_get(struct store *s, const uint8_t *id, struct event *ev)
+{
+    sqlite3_stmt *q = sq(s, Q_EV_PARTS_BY_ID);
+    if (!q)
+        return HERR_IO;
+    sq_bind_id(q, 1, id);
+    return parse_one(s, q, ev, NULL);
+}
+
+/* stored_event_at - the event stored at `arrival`, parsed (borrowing s->scratch). */
+herr stored_event_at(struct store *s, int64_t arrival, struct event *ev, int64_t *ref_ev)
+{
+    sqlite3_stmt *q = sq(s, Q_EV_PARTS_REF);
+    if (!q)
+        return HERR_IO;
+    sqlite3_bind_int64(q, 1, arrival);
+    return parse_one(s, q, ev, ref_ev);
 }

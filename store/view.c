@@ -135,18 +135,9 @@ static herr ev_row(struct store *s, int64_t arrival, struct evrow *r)
 /* parse_arrival - parse the stored event `arrival` (borrowing s->scratch). */
 static herr parse_arrival(struct store *s, int64_t arrival, struct event *ev)
 {
-    herr e = HERR_OK;
-    sqlite3_stmt *q = sq(s, Q_EV_PARTS);
-    if (!q)
-        return HERR_IO;
-    sqlite3_bind_int64(q, 1, arrival);
-    int n = sq_step(s, q, &e, "cannot read an event");
-    if (n == 0)
+    herr e = stored_event_at(s, arrival, ev, NULL);
+    if (e == HERR_NOT_FOUND)
         return store_fail(s, HERR_CORRUPT, "an event of the view is missing");
-    if (n < 0)
-        return e;
-    e = stored_event_parse(s, q, 0, ev);
-    sqlite3_reset(q);
     /* the view reads an event as its person's (store/devices.c) */
     return e ? e : dev_person(s, ev->author, ev->seq, ev->author);
 }
