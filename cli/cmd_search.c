@@ -21,11 +21,7 @@ static void print_hit(struct cli *c, const struct store_post *p)
     fputs(" · ", stdout);
     cli_print_author(stdout, p);
     printf(" · %s\n              ", cli_format_time(when, sizeof when, p->created));
-    if (p->cw) {
-        fputs("[content warning: ", stdout);
-        cli_print_text(stdout, p->cw, NULL);
-        fputs("] ", stdout);
-    }
+    cli_print_cw(stdout, p->cw);
     if (muted) {
         cli_print_muted(stdout, muted);
         fputs("\n", stdout);
