@@ -1170,6 +1170,14 @@ void cli_json_post(struct cli *c, const char *key, const struct store_post *p)
     json_object_close(j);
 }
 
+void cli_json_posts(struct cli *c, const struct store_post *p, size_t n)
+{
+    json_array_open(&c->out, NULL);
+    for (size_t i = 0; i < n; i++)
+        cli_json_post(c, NULL, &p[i]);
+    json_array_close(&c->out);
+}
+
 int cli_json_published(struct cli *c, uint32_t kind, const uint8_t event[HEARTH_ID_LEN],
                        const uint8_t *target, const uint8_t *post)
 {

@@ -332,6 +332,9 @@ void cli_note_held(struct cli *c, const uint8_t id[HEARTH_ID_LEN]);
 /* cli_json_post - p as a JSON object (docs/CLI.md, "A post"). */
 void cli_json_post(struct cli *c, const char *key, const struct store_post *p);
 
+/* cli_json_posts - p[0..n) as a JSON array of posts (cli_json_post). */
+void cli_json_posts(struct cli *c, const struct store_post *p, size_t n);
+
 /* cli_json_published - print the JSON report of a published event (docs/CLI.md,
  * "Writing commands"): {"event", "kind", "target", "post"}, where post is the post or
  * reply with id `post` as it now reads, or null when post is NULL. */

@@ -116,10 +116,7 @@ static int run(struct cli *c)
     if (e)
         return cli_store_error(c, e, NULL);
     if (c->json) {
-        json_array_open(&c->out, NULL);
-        for (size_t i = 0; i < n; i++)
-            cli_json_post(c, NULL, &p[i]);
-        json_array_close(&c->out);
+        cli_json_posts(c, p, n);
     } else if (n > 0) {
         cli_print_resources_box(c, stdout);
         print_head(c, &p[0]);

@@ -80,10 +80,7 @@ static int run(struct cli *c)
     if (rc)
         return rc;
     if (c->json) {
-        json_array_open(&c->out, NULL);
-        for (size_t i = 0; i < n; i++)
-            cli_json_post(c, NULL, &p[i]);
-        json_array_close(&c->out);
+        cli_json_posts(c, p, n);
     } else {
         printf("%zu found%s\n", n, n == 50 ? " (the best 50)" : "");
         for (size_t i = 0; i < n; i++)
