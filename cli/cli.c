@@ -2,6 +2,7 @@
 #include "node/clock.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <pwd.h>
 #include <stdarg.h>
@@ -353,6 +354,22 @@ int cli_resolve_dir(struct cli *c)
 char *cli_path(const struct cli *c, const char *name)
 {
     return join(c->dir, name);
+}
+
+int cli_dir_each(struct cli *c, bool (*want)(const char *name),
+                 int (*fn)(struct cli *c, const char *name, void *ctx), void *ctx)
+{
+    DIR *d = opendir(c->dir);
+    if (!d)
+        return cli_error(c, herr_from_errno(errno), "cannot read '%s': %s", c->dir,
+                         strerror(errno));
+    struct dirent *de;
+    int rc = CLI_OK;
+    while (!rc && (de = readdir(d)))
+        if (want(de->d_name))
+            rc = fn(c, de->d_name, ctx);
+    closedir(d);
+    return rc;
 }
 
 /* cli_open_error - "cannot open DIR/hearth.db: <kind of trouble> (<sqlite's detail>)". */
@@ -986,6 +1003,25 @@ void cli_print_folded(FILE *f, const uint8_t id[HEARTH_ID_LEN])
     fprintf(f, "[folded under the warning: hearth read %s --show]", cli_short_id(sid, id));
 }
 
+void cli_print_cw(FILE *f, const char *cw)
+{
+    if (!cw)
+        return;
+    fputs("[content warning: ", f);
+    cli_print_text(f, cw, NULL);
+    fputs("] ", f);
+}
+
+void cli_print_title(FILE *f, const struct store_post *p, const char *muted)
+{
+    if (cli_placeholder(p))
+        fputs(cli_placeholder(p), f);
+    else if (muted)
+        cli_print_muted(f, muted);
+    else
+        cli_print_text(f, p->title ? p->title : "(untitled)", NULL);
+}
+
 void cli_print_person(struct cli *c, FILE *f, const uint8_t pk[HEARTH_PK_LEN])
 {
     char *name = NULL, *about = NULL, hex[2 * HEARTH_PK_LEN + 1];
@@ -1162,6 +1198,14 @@ void cli_json_post(struct cli *c, const char *key, const struct store_post *p)
     json_u64(j, "depth", p->depth);
     json_u64(j, "last_activity", p->last_activity);
     json_object_close(j);
+}
+
+void cli_json_posts(struct cli *c, const struct store_post *p, size_t n)
+{
+    json_array_open(&c->out, NULL);
+    for (size_t i = 0; i < n; i++)
+        cli_json_post(c, NULL, &p[i]);
+    json_array_close(&c->out);
 }
 
 int cli_json_published(struct cli *c, uint32_t kind, const uint8_t event[HEARTH_ID_LEN],

@@ -153,6 +153,13 @@ int cli_resolve_dir(struct cli *c);
 /* cli_path - "DIR/name"; caller frees. NULL when out of memory. */
 char *cli_path(const struct cli *c, const char *name);
 
+/* cli_dir_each - fn(c, name, ctx) for each entry of the data directory whose name
+ * want(name) accepts, in the directory's order, until fn returns non-zero, which is
+ * returned; CLI_OK after the last. Prints and returns an exit code when the directory
+ * cannot be read. */
+int cli_dir_each(struct cli *c, bool (*want)(const char *name),
+                 int (*fn)(struct cli *c, const char *name, void *ctx), void *ctx);
+
 /* cli_dir_readonly - whether the data directory (resolved) cannot be written: a
  * read-only file system (a mounted backup, a locked stick), or permissions that deny
  * this user. Root passes permission bits, so for root only the first counts. */
@@ -301,6 +308,15 @@ void cli_print_muted(FILE *f, const char *warning);
  * for the words of a post with a content warning until the reader opens them. */
 void cli_print_folded(FILE *f, const uint8_t id[HEARTH_ID_LEN]);
 
+/* cli_print_cw - "[content warning: CW] " before a post's words or title; nothing when
+ * cw is NULL. */
+void cli_print_cw(FILE *f, const char *cw);
+
+/* cli_print_title - a thread's title as a list shows it: what stands in for a post that
+ * cannot be shown (cli_placeholder), "[muted: ...]" when muted is not NULL, else the
+ * title or "(untitled)". */
+void cli_print_title(FILE *f, const struct store_post *p, const char *muted);
+
 /* cli_print_person - an author key as people read it: "name (1a2b3c4d)" with their
  * pseudonym, else the first 12 digits of the key. */
 void cli_print_person(struct cli *c, FILE *f, const uint8_t pk[HEARTH_PK_LEN]);
@@ -334,6 +350,9 @@ void cli_note_held(struct cli *c, const uint8_t id[HEARTH_ID_LEN]);
 
 /* cli_json_post - p as a JSON object (docs/CLI.md, "A post"). */
 void cli_json_post(struct cli *c, const char *key, const struct store_post *p);
+
+/* cli_json_posts - p[0..n) as a JSON array of posts (cli_json_post). */
+void cli_json_posts(struct cli *c, const struct store_post *p, size_t n);
 
 /* cli_json_published - print the JSON report of a published event (docs/CLI.md,
  * "Writing commands"): {"event", "kind", "target", "post"}, where post is the post or

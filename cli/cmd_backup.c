@@ -57,27 +57,22 @@ static int cmp_item(const void *a, const void *b)
     return strcmp(((const struct item *)a)->name, ((const struct item *)b)->name);
 }
 
+/* add_file - the data directory's file `name`, when it is a regular file. */
+static int add_file(struct cli *c, const char *name, void *ctx)
+{
+    struct stat st;
+    char *path = cli_path(c, name);
+    if (path && (stat(path, &st) != 0 || !S_ISREG(st.st_mode))) {
+        free(path);
+        return CLI_OK;
+    }
+    return add_item(c, ctx, name, path);
+}
+
 /* list_files - the keys and hearth.conf, by name. */
 static int list_files(struct cli *c, struct plan *p)
 {
-    DIR *d = opendir(c->dir);
-    if (!d)
-        return cli_error(c, herr_from_errno(errno), "cannot read '%s': %s", c->dir,
-                         strerror(errno));
-    struct dirent *de;
-    int rc = CLI_OK;
-    while (!rc && (de = readdir(d))) {
-        struct stat st;
-        if (!node_file(de->d_name))
-            continue;
-        char *path = cli_path(c, de->d_name);
-        if (path && (stat(path, &st) != 0 || !S_ISREG(st.st_mode))) {
-            free(path);
-            continue;
-        }
-        rc = add_item(c, p, de->d_name, path);
-    }
-    closedir(d);
+    int rc = cli_dir_each(c, node_file, add_file, p);
     qsort(p->items, p->n, sizeof p->items[0], cmp_item);
     return rc;
 }

@@ -184,11 +184,7 @@ static void queue_item(struct cli *c, const struct queue *q, size_t i)
     fputs("\n              ", stdout);
     cli_print_author(stdout, p);
     printf(" · %s\n              ", cli_format_time(when, sizeof when, p->created));
-    if (p->cw) {
-        fputs("[content warning: ", stdout);
-        cli_print_text(stdout, p->cw, NULL);
-        fputs("] ", stdout);
-    }
+    cli_print_cw(stdout, p->cw);
     if (cli_placeholder(p)) {
         fputs(cli_placeholder(p), stdout);
     } else if (muted) {

@@ -90,13 +90,7 @@ static void print_head(struct cli *c, const struct store_post *p)
 {
     char id[13];
     const char *board = cli_board_name(c, p->board), *muted = cli_muted(c, p->cw);
-    if (cli_placeholder(p)) {
-        fputs(cli_placeholder(p), stdout);
-    } else if (muted) {
-        cli_print_muted(stdout, muted);
-    } else {
-        cli_print_text(stdout, p->title ? p->title : "(untitled)", NULL);
-    }
+    cli_print_title(stdout, p, muted);
     fputs("\nin ", stdout);
     cli_print_text(stdout, board ? board : "?", NULL);
     printf(" · thread %s", cli_short_id(id, p->id));
@@ -126,10 +120,7 @@ static int run(struct cli *c)
     if (e)
         return cli_store_error(c, e, NULL);
     if (c->json) {
-        json_array_open(&c->out, NULL);
-        for (size_t i = 0; i < n; i++)
-            cli_json_post(c, NULL, &p[i]);
-        json_array_close(&c->out);
+        cli_json_posts(c, p, n);
     } else if (n > 0) {
         cli_print_resources_box(c, stdout);
         if (before && *before)

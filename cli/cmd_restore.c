@@ -292,41 +292,38 @@ static bool old_file(const char *name)
            (ends_with(name, ".key") && name[0] != '.');
 }
 
+/* move_one - the file `name` into DIR/replaced-DATE/, made at the first. */
+static int move_one(struct cli *c, const char *name, void *ctx)
+{
+    struct restore *r = ctx;
+    int rc = CLI_OK;
+    if (!r->aside[0]) {
+        time_t now = time(NULL);
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        strftime(r->aside, sizeof r->aside, "replaced-%Y%m%d-%H%M%S", &tm);
+        char *dir = cli_path(c, r->aside);
+        if (!dir || (mkdir(dir, 0700) != 0 && errno != EEXIST))
+            rc = cli_error(c, dir ? herr_from_errno(errno) : HERR_NOMEM, "cannot make '%s': %s",
+                           dir ? dir : r->aside, dir ? strerror(errno) : "out of memory");
+        free(dir);
+        if (rc)
+            return rc;
+    }
+    char *from = cli_path(c, name), *to = in_dir(c->dir, r->aside, name);
+    if (!from || !to || rename(from, to) != 0)
+        rc = cli_error(c, from && to ? herr_from_errno(errno) : HERR_NOMEM,
+                       "cannot move '%s' aside: %s", from ? from : name,
+                       from && to ? strerror(errno) : "out of memory");
+    free(from);
+    free(to);
+    return rc;
+}
+
 /* move_aside - the files the restore replaces into DIR/replaced-DATE/. */
 static int move_aside(struct cli *c, struct restore *r)
 {
-    DIR *d = opendir(c->dir);
-    if (!d)
-        return cli_error(c, herr_from_errno(errno), "cannot read '%s': %s", c->dir,
-                         strerror(errno));
-    struct dirent *de;
-    int rc = CLI_OK;
-    while (!rc && (de = readdir(d))) {
-        if (!old_file(de->d_name))
-            continue;
-        if (!r->aside[0]) {
-            time_t now = time(NULL);
-            struct tm tm;
-            gmtime_r(&now, &tm);
-            strftime(r->aside, sizeof r->aside, "replaced-%Y%m%d-%H%M%S", &tm);
-            char *dir = cli_path(c, r->aside);
-            if (!dir || (mkdir(dir, 0700) != 0 && errno != EEXIST))
-                rc = cli_error(c, dir ? herr_from_errno(errno) : HERR_NOMEM, "cannot make '%s': %s",
-                               dir ? dir : r->aside, dir ? strerror(errno) : "out of memory");
-            free(dir);
-            if (rc)
-                break;
-        }
-        char *from = cli_path(c, de->d_name), *to = in_dir(c->dir, r->aside, de->d_name);
-        if (!from || !to || rename(from, to) != 0)
-            rc = cli_error(c, from && to ? herr_from_errno(errno) : HERR_NOMEM,
-                           "cannot move '%s' aside: %s", from ? from : de->d_name,
-                           from && to ? strerror(errno) : "out of memory");
-        free(from);
-        free(to);
-    }
-    closedir(d);
-    return rc;
+    return cli_dir_each(c, old_file, move_one, r);
 }
 
 static void sync_dir(const char *dir)

@@ -21,11 +21,7 @@ static void print_hit(struct cli *c, const struct store_post *p)
     fputs(" · ", stdout);
     cli_print_author(stdout, p);
     printf(" · %s\n              ", cli_format_time(when, sizeof when, p->created));
-    if (p->cw) {
-        fputs("[content warning: ", stdout);
-        cli_print_text(stdout, p->cw, NULL);
-        fputs("] ", stdout);
-    }
+    cli_print_cw(stdout, p->cw);
     if (muted) {
         cli_print_muted(stdout, muted);
         fputs("\n", stdout);
@@ -90,10 +86,7 @@ static int run(struct cli *c)
     if (rc)
         return rc;
     if (c->json) {
-        json_array_open(&c->out, NULL);
-        for (size_t i = 0; i < n; i++)
-            cli_json_post(c, NULL, &p[i]);
-        json_array_close(&c->out);
+        cli_json_posts(c, p, n);
     } else {
         bool newest = next[0] == '0';
         printf("%zu found%s\n", n,

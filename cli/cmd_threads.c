@@ -15,18 +15,8 @@ static void print_thread(struct cli *c, const struct store_post *p)
         fputs("[hidden] ", stdout);
     if (p->status == POST_HELD)
         fputs("[waiting for approval] ", stdout);
-    if (p->cw) {
-        fputs("[content warning: ", stdout);
-        cli_print_text(stdout, p->cw, NULL);
-        fputs("] ", stdout);
-    }
-    if (cli_placeholder(p)) {
-        fputs(cli_placeholder(p), stdout);
-    } else if (muted) {
-        cli_print_muted(stdout, muted);
-    } else {
-        cli_print_text(stdout, p->title ? p->title : "(untitled)", NULL);
-    }
+    cli_print_cw(stdout, p->cw);
+    cli_print_title(stdout, p, muted);
     fputs("\n              ", stdout);
     cli_print_author(stdout, p);
     printf(" · %u repl%s · %s\n", p->replies, p->replies == 1 ? "y" : "ies",

@@ -101,19 +101,9 @@ herr care_current(struct store *s, const uint8_t *author, int upto, bool *yes)
 /* care_parse - the stored event at ev, parsed (borrowing s->scratch). */
 static herr care_parse(struct store *s, int64_t ev, struct event *x, int64_t *ref_ev)
 {
-    herr e = HERR_OK;
-    sqlite3_stmt *q = sq(s, Q_CARE_PARTS);
-    if (!q)
-        return HERR_IO;
-    sqlite3_bind_int64(q, 1, ev);
-    int n = sq_step(s, q, &e, "cannot read an event");
-    if (n == 0)
+    herr e = stored_event_at(s, ev, x, ref_ev);
+    if (e == HERR_NOT_FOUND)
         return store_fail(s, HERR_CORRUPT, "a care event is missing");
-    if (n < 0)
-        return e;
-    e = view_parse_stored(s, q, 0, x);
-    *ref_ev = sqlite3_column_int64(q, 3);
-    sqlite3_reset(q);
     /* care reads an event as its person's (store/devices.c) */
     return e ? e : dev_person(s, x->author, x->seq, x->author);
 }
@@ -428,22 +418,15 @@ static herr config_event(struct store *s, int64_t ev, struct pick *hold, struct 
 /* genesis_defaults - the hold and flags the genesis set (0 when none). */
 static herr genesis_defaults(struct store *s, uint64_t *hold, uint64_t *flags)
 {
-    herr e = HERR_OK;
     *hold = *flags = 0;
     if (!s->has_forum)
         return HERR_OK;
-    sqlite3_stmt *q = sq(s, Q_EV_PARTS_BY_ID);
-    if (!q)
-        return HERR_IO;
-    sq_bind_id(q, 1, s->forum);
-    int n = sq_step(s, q, &e, "cannot read the genesis");
-    if (n > 0) {
-        struct event g;
-        e = view_parse_stored(s, q, 0, &g);
-        sqlite3_reset(q);
-        *hold = !e && g.b.has_hold ? g.b.hold : 0;
-        *flags = !e && g.b.has_flags ? g.b.flags : 0;
-    }
+    struct event g;
+    herr e = stored_event_get(s, s->forum, &g);
+    if (e == HERR_NOT_FOUND)
+        return HERR_OK;
+    *hold = !e && g.b.has_hold ? g.b.hold : 0;
+    *flags = !e && g.b.has_flags ? g.b.flags : 0;
     return e;
 }
 
@@ -526,13 +509,6 @@ herr care_hold_at(struct store *s, uint64_t t, uint64_t *hold)
     for (size_t i = 0; i < s->holds.n && s->holds.v[i].created <= t; i++)
         *hold = s->holds.v[i].value;
     return HERR_OK;
-}
-
-void care_release(struct store *s)
-{
-    free(s->holds.v);
-    memset(&s->holds, 0, sizeof s->holds);
-    s->holds_loaded = false;
 }
 
 /* ---- bans ---- */
@@ -657,27 +633,6 @@ herr care_ban_recompute(struct store *s, const uint8_t *subject, bool *changed)
     if (!e && now)
         s->any_banned = true;
     return e;
-}
-
-/* care_load - the settings that every event's status reads, once per transaction. */
-herr care_load(struct store *s)
-{
-    herr e = HERR_OK;
-    sqlite3_stmt *q = sq(s, Q_CONFIG_GET);
-    if (!q)
-        return HERR_IO;
-    int n = sq_step(s, q, &e, "cannot read the settings");
-    if (n > 0) {
-        s->hold = (uint64_t)sqlite3_column_int64(q, 0);
-        s->flag_limit = (uint64_t)sqlite3_column_int64(q, 1);
-        s->any_banned = sqlite3_column_int(q, 2) != 0;
-        s->search_upto = sqlite3_column_int64(q, 3);
-        s->any_revoked = sqlite3_column_int(q, 4) != 0;
-        sqlite3_reset(q);
-    }
-    s->holds_loaded = false; /* another connection may have added settings */
-    s->time_loaded = false;  /* or events */
-    return n < 0 ? e : HERR_OK;
 }
 
 /* care_bans_recompute_all - every subject of a ban or unban (after roles changed).

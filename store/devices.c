@@ -92,7 +92,7 @@ static herr each_event(struct store *s, size_t size,
             e = r < 0 ? e : store_fail(s, HERR_CORRUPT, "a device event is missing");
             break;
         }
-        e = view_parse_stored(s, q, 0, &x);
+        e = stored_event_parse(s, q, 0, &x);
         sqlite3_reset(q);
         if (!e && fill((char *)*out + *n * size, &x, arg))
             (*n)++;

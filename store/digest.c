@@ -206,7 +206,7 @@ static herr put_forum(struct store *s, struct digest *d)
         sq_bind_id(q, 1, s->forum);
         int r = sq_step(s, q, &e, "cannot read the genesis");
         if (r > 0) {
-            e = view_parse_stored(s, q, 0, &g);
+            e = stored_event_parse(s, q, 0, &g);
             have = !e;
             sqlite3_reset(q);
         }

@@ -124,7 +124,7 @@ static herr each_message(struct store *s, message_fn fn, void *ctx)
         e = store_sqlerr(s, rc, "cannot prepare a query");
     while (!e && (rc = sqlite3_step(q)) == SQLITE_ROW) {
         struct event ev;
-        if ((e = view_parse_stored(s, q, 0, &ev)))
+        if ((e = stored_event_parse(s, q, 0, &ev)))
             break;
         if (ev.kind != EK_MESSAGE || !ev.b.subject)
             continue;

@@ -285,7 +285,7 @@ static herr why_fill(struct store *s, struct store_post *p, int64_t ev, bool may
     if (!has_mod || !may_see_reason)
         return HERR_OK;
     struct event x;
-    e = rules_parse_held(s, mod_id, &x);
+    e = stored_event_get(s, mod_id, &x);
     if (!e && x.b.reason.p && !(p->mod_reason = strndup(x.b.reason.p, x.b.reason.n)))
         e = store_fail(s, HERR_NOMEM, "out of memory");
     return e;
@@ -1563,7 +1563,7 @@ static herr resources_read(struct store *s, char **text, char **about)
     int n = sq_step(s, q, &e, "cannot read the resources");
     if (n <= 0)
         return n < 0 ? e : store_fail(s, HERR_CORRUPT, "the resources event is missing");
-    e = view_parse_stored(s, q, 0, &x);
+    e = stored_event_parse(s, q, 0, &x);
     sqlite3_reset(q);
     if (e)
         return e;

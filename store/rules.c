@@ -159,7 +159,7 @@ static herr check_role(struct store *s, const struct event *ev)
                          role == ROLE_ADMIN ? "only the founder can make admins"
                                             : "only the founder or an admin can grant roles");
     struct event g;
-    herr e = rules_parse_held(s, ev->ref, &g);
+    herr e = stored_event_get(s, ev->ref, &g);
     if (e == HERR_NOT_FOUND)
         return store_fail(s, HERR_NOT_FOUND, "no such role grant to revoke");
     if (e)
@@ -410,20 +410,4 @@ herr rules_prepare(struct store *s, const uint8_t author[HEARTH_PK_LEN], struct 
     if (n > 0)
         sqlite3_reset(q);
     return n < 0 ? e : HERR_OK;
-}
-
-/* rules_parse_held - the held event `id`, parsed (borrowing s->scratch). */
-herr rules_parse_held(struct store *s, const uint8_t *id, struct event *ev)
-{
-    herr e = HERR_OK;
-    sqlite3_stmt *q = sq(s, Q_EV_PARTS_BY_ID);
-    if (!q)
-        return HERR_IO;
-    sq_bind_id(q, 1, id);
-    int n = sq_step(s, q, &e, "cannot read an event");
-    if (n <= 0)
-        return n < 0 ? e : HERR_NOT_FOUND;
-    e = view_parse_stored(s, q, 0, ev);
-    sqlite3_reset(q);
-    return e;
 }

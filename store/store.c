@@ -442,6 +442,28 @@ static herr run(struct store *s, enum q which, const char *what)
     return q ? sq_exec(s, q, what) : HERR_IO;
 }
 
+/* load_care - the settings that every event's status reads (care.c's inputs), once
+ * per transaction. */
+static herr load_care(struct store *s)
+{
+    herr e = HERR_OK;
+    sqlite3_stmt *q = sq(s, Q_CONFIG_GET);
+    if (!q)
+        return HERR_IO;
+    int n = sq_step(s, q, &e, "cannot read the settings");
+    if (n > 0) {
+        s->hold = (uint64_t)sqlite3_column_int64(q, 0);
+        s->flag_limit = (uint64_t)sqlite3_column_int64(q, 1);
+        s->any_banned = sqlite3_column_int(q, 2) != 0;
+        s->search_upto = sqlite3_column_int64(q, 3);
+        s->any_revoked = sqlite3_column_int(q, 4) != 0;
+        sqlite3_reset(q);
+    }
+    s->holds_loaded = false; /* another connection may have added settings */
+    s->time_loaded = false;  /* or events */
+    return n < 0 ? e : HERR_OK;
+}
+
 herr store_write_begin(struct store *s)
 {
     if (s->readonly)
@@ -456,7 +478,7 @@ herr store_write_begin(struct store *s)
     if (!e)
         e = load_waiting(s);
     if (!e)
-        e = care_load(s);
+        e = load_care(s);
     if (!e)
         e = viewsum_load(s);
     s->search_purged = false;
@@ -494,7 +516,7 @@ herr store_read_begin(struct store *s)
     if (!e)
         e = load_forum(s);
     if (!e)
-        e = care_load(s);
+        e = load_care(s);
     if (e)
         store_read_end(s);
     return e;
@@ -687,7 +709,7 @@ static bool log_without_index(const char *path)
 
 /* SQLite's locks are POSIX advisory locks, and a process loses every lock it holds on
  * a file as soon as it closes any descriptor of that file. Reading the -shm file
- * ourselves (health_wal_lost) in a process that already has the replica open (serve:
+ * ourselves (wal_check) in a process that already has the replica open (serve:
  * the node's connection, then the web's) dropped the locks of its open connections;
  * another process then took itself for the only one, deleted the -shm file under them,
  * and the next write died of SIGBUS. So the check runs at a process's first open of a
@@ -762,7 +784,7 @@ herr store_open(struct store **out, const char *path, unsigned flags)
     if (stat(path, &st) == 0) {
         s->dev = st.st_dev, s->ino = st.st_ino, s->noted = true;
         if (!opened_note(s->dev, s->ino, true)) /* the first open in this process */
-            e = health_wal_lost(path, s->err, sizeof s->err);
+            e = wal_check(path, s->err, sizeof s->err);
     }
     if (!e)
         e = open_db(s, path, flags, false);
@@ -806,7 +828,7 @@ void store_destroy(struct store **sp)
         (void)opened_note(s->dev, s->ino, false);
     hbuf_release(&s->scratch);
     hbuf_release(&s->vbuf);
-    care_release(s);
+    free(s->holds.v); /* the hold timeline (care.c, care_hold_at) */
     free(s->path);
     free(s->dir);
     free(s);

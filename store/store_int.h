@@ -1,5 +1,27 @@
-/* store_int.h - the store's insides, shared by store/store.c, ingest.c, view.c, query.c,
- * digest.c and members.c. Not for use outside store/.
+/* store_int.h - the store's insides, shared by the files of store/. Not for use
+ * outside store/.
+ *
+ * Layers. The files of store/ call one another in one direction only, from the top of
+ * this list down (scripts/store-layers checks it on the built objects; a file may call
+ * those below it, never one above):
+ *   health.c    store_check, store_repair (they open replicas and ingest)
+ *   members.c   local members, invites, reading marks
+ *   forum.c     the forum's typed answers built on the queries
+ *   query.c     the typed queries of the front-ends
+ *   digest.c    the view digest
+ *   ingest.c    storing an event and applying it
+ *   view.c      applying events to the view; it calls care, never the reverse
+ *   rules.c     what a person may publish
+ *   messages.c  sealing private messages
+ *   care.c      roles, bans, holds and settings, from the set of events
+ *   devices.c   which person a key counts for
+ *   stored.c    reading a stored event back (stored_event_parse, stored_event_get)
+ *   meta.c      local key/value settings
+ *   store.c, viewsum.c  the handle: open, statements, errors, transactions (each
+ *               loads the forum, care's settings and the kept view sum, and saves the
+ *               sum before it commits: the two files call each other)
+ *   wal.c       the lost-log check before an open
+ *   event.c, bundle.c, backup.c: formats, which take no store handle
  *
  * The store keeps every prepared statement it uses in one table on the handle,
  * prepared on first use with SQLITE_PREPARE_PERSISTENT and reset on every later use:
@@ -177,7 +199,7 @@ enum post_state {
     X(Q_ROLE_CLEAR, "DELETE FROM roles")                                                           \
     X(Q_ROLE_PUT, "INSERT INTO roles(grant_ev, subject, role, valid, revoked, until) VALUES (?1, " \
                   "?2, ?3, ?4, ?5, ?6)")                                                           \
-    X(Q_CARE_PARTS, "SELECT header, sig, body, ref_ev FROM events WHERE arrival = ?1")             \
+    X(Q_EV_PARTS_REF, "SELECT header, sig, body, ref_ev FROM events WHERE arrival = ?1")           \
     X(Q_CARE_LIST, "SELECT ev FROM care_events WHERE kind = ?1 ORDER BY ev")                       \
     X(Q_CARE_ADD, "INSERT OR IGNORE INTO care_events(ev, kind) VALUES (?1, ?2)")                   \
     X(Q_MOD_ADD, "INSERT OR IGNORE INTO mods(ev, action, subject, key) VALUES (?1, ?2, ?3, ?4)")   \
@@ -261,7 +283,7 @@ struct store {
     uint8_t forum[HEARTH_ID_LEN], founder[HEARTH_PK_LEN];
     struct hbuf scratch; /* envelopes rebuilt from stored parts for parsing */
     bool any_waiting;    /* the waiting table may have rows (read at each write) */
-    /* Community care, read at each write (care_load). */
+    /* Community care, read at each write (store.c, load_care). */
     uint64_t hold, flag_limit; /* settings: held first posts, flags that hide */
     struct hold_steps holds;   /* the hold timeline (care_hold_at), when holds_loaded */
     bool holds_loaded;
@@ -356,13 +378,33 @@ HEARTH_MUST_CHECK herr viewsum_save(struct store *s);
 /* viewsum_fill - recompute both from the tables and store them (schema upgrade). */
 HEARTH_MUST_CHECK herr viewsum_fill(struct store *s);
 
-/* ---- health.c ---- */
+/* ---- wal.c ---- */
 
-/* health_wal_lost - HERR_CORRUPT, with the detail in why[0..n), when the database at
+/* wal_check - HERR_CORRUPT, with the detail in why[0..n), when the database at
  * path was left with committed writes in its write-ahead log (its -shm file says so)
  * and that log is gone or cut short; HERR_OK otherwise, or when it cannot tell. Must
  * run before SQLite opens the file: the first connection resets the -shm file. */
-HEARTH_MUST_CHECK herr health_wal_lost(const char *path, char *why, size_t n);
+HEARTH_MUST_CHECK herr wal_check(const char *path, char *why, size_t n);
+
+/* ---- stored.c ---- */
+
+/* stored_event_parse - rebuild and parse a stored event (bodies included) from the
+ * row q is on, whose columns col_header, +1 and +2 are the header, signature and
+ * body, into ev, which borrows from s->scratch until the next call. HERR_CORRUPT
+ * when it does not parse. */
+HEARTH_MUST_CHECK herr stored_event_parse(struct store *s, sqlite3_stmt *q, int col_header,
+                                          struct event *ev);
+
+/* stored_event_get - the held event `id`, parsed into ev (borrowing s->scratch);
+ * HERR_NOT_FOUND when not held. */
+HEARTH_MUST_CHECK herr stored_event_get(struct store *s, const uint8_t *id, struct event *ev);
+
+/* stored_event_at - the event stored at `arrival`, parsed into ev (borrowing
+ * s->scratch), and its ref's arrival into *ref_ev (0 when none; ref_ev may be NULL);
+ * HERR_NOT_FOUND when no event is stored there. The author is the signer's key as the
+ * event says: a reader that counts events by person asks dev_person. */
+HEARTH_MUST_CHECK herr stored_event_at(struct store *s, int64_t arrival, struct event *ev,
+                                       int64_t *ref_ev);
 
 /* ---- view.c ---- */
 
@@ -436,11 +478,6 @@ HEARTH_MUST_CHECK herr dev_recompute(struct store *s, struct dev_keys *devs,
  * of roles). */
 HEARTH_MUST_CHECK herr view_recompute_all(struct store *s);
 
-/* view_parse_stored - rebuild and parse a stored event (bodies included) into ev,
- * which borrows from s->scratch until the next call. */
-HEARTH_MUST_CHECK herr view_parse_stored(struct store *s, sqlite3_stmt *q, int col_header,
-                                         struct event *ev);
-
 /* ---- care.c ---- */
 
 enum role_id { ROLE_ADMIN = 1, ROLE_MODERATOR = 2, ROLE_PROFESSIONAL = 3, ROLE_PEER = 4 };
@@ -493,13 +530,10 @@ HEARTH_MUST_CHECK herr care_banned(struct store *s, const uint8_t *author, bool 
  * none): its id. */
 HEARTH_MUST_CHECK herr care_ban_event(struct store *s, const uint8_t *subject,
                                       uint8_t id[HEARTH_ID_LEN], bool *has);
-HEARTH_MUST_CHECK herr care_load(struct store *s);
 /* care_hold_at - the hold in force at time t: the value of the valid settings event
  * that set hold with the greatest (created, id) whose created is at most t, else the
  * genesis's (docs/EVENTS.md, "Held posts"). */
 HEARTH_MUST_CHECK herr care_hold_at(struct store *s, uint64_t t, uint64_t *hold);
-/* care_release - free what the care module keeps on the store (store_destroy). */
-void care_release(struct store *s);
 
 /* ---- ingest.c ---- */
 
@@ -537,9 +571,5 @@ HEARTH_MUST_CHECK herr messages_seal(struct store *s, const uint8_t author[HEART
  * and bidirectional mark, embedding, override or isolate replaced by U+FFFD; returns
  * how many were replaced. */
 size_t rules_name_clean(struct hstr in, char *out, size_t *len);
-
-/* rules_parse_held - the held event `id`, parsed into ev (borrowing s->scratch);
- * HERR_NOT_FOUND when not held. */
-HEARTH_MUST_CHECK herr rules_parse_held(struct store *s, const uint8_t *id, struct event *ev);
 
 #endif

@@ -132,37 +132,12 @@ static herr ev_row(struct store *s, int64_t arrival, struct evrow *r)
     return HERR_OK;
 }
 
-herr view_parse_stored(struct store *s, sqlite3_stmt *q, int col, struct event *ev)
-{
-    const void *body = sqlite3_column_blob(q, col + 2);
-    hbuf_reset(&s->scratch);
-    herr e = event_envelope(&s->scratch, sqlite3_column_blob(q, col),
-                            (size_t)sqlite3_column_bytes(q, col), sqlite3_column_blob(q, col + 1),
-                            body, (size_t)sqlite3_column_bytes(q, col + 2));
-    if (!e && sqlite3_column_bytes(q, col + 1) != HEARTH_SIG_LEN)
-        e = HERR_MALFORMED;
-    if (!e)
-        e = event_parse(ev, s->scratch.data, s->scratch.len, NULL);
-    if (e == HERR_NOMEM)
-        return store_fail(s, e, "out of memory");
-    return e ? store_fail(s, HERR_CORRUPT, "a stored event does not parse") : HERR_OK;
-}
-
 /* parse_arrival - parse the stored event `arrival` (borrowing s->scratch). */
 static herr parse_arrival(struct store *s, int64_t arrival, struct event *ev)
 {
-    herr e = HERR_OK;
-    sqlite3_stmt *q = sq(s, Q_EV_PARTS);
-    if (!q)
-        return HERR_IO;
-    sqlite3_bind_int64(q, 1, arrival);
-    int n = sq_step(s, q, &e, "cannot read an event");
-    if (n == 0)
+    herr e = stored_event_at(s, arrival, ev, NULL);
+    if (e == HERR_NOT_FOUND)
         return store_fail(s, HERR_CORRUPT, "an event of the view is missing");
-    if (n < 0)
-        return e;
-    e = view_parse_stored(s, q, 0, ev);
-    sqlite3_reset(q);
     /* the view reads an event as its person's (store/devices.c) */
     return e ? e : dev_person(s, ev->author, ev->seq, ev->author);
 }
@@ -729,7 +704,7 @@ static herr compute_state(struct store *s, struct postrow *p)
  * it passes an event's time, or an author's earlier event arrives, the times that
  * depended on it are computed again. */
 
-/* time_ready - the horizon, read once per write transaction (care_load resets it),
+/* time_ready - the horizon, read once per write transaction (load_care in store.c resets it),
  * as it was before the event at `fresh` (0: none) was stored. */
 static herr time_ready(struct store *s, int64_t fresh)
 {

@@ -17,69 +17,19 @@
 #include "base/limits.h"
 #include "store/event.h"
 #include "store/store.h"
+#include "tests/unit/fixture.h"
 #include "tests/unit/testutil.h"
 
 static struct hkey F, A, B, C; /* founder; alice, bob, carol */
 
 /* ---- fixtures ---- */
 
-struct fx {
-    char *dir, path[512];
-    struct store *s;
-    uint8_t forum[HEARTH_ID_LEN], board[HEARTH_ID_LEN];
-};
-
-static struct hstr S(const char *s) {
-    return (struct hstr){s, (uint32_t)strlen(s)};
-}
-
-static herr
-try_publish(struct fx *f, const struct hkey *k, struct event_draft d, uint8_t *id)
-{
-    uint8_t dummy[HEARTH_ID_LEN];
-    /* Moderation toggles are ordered by time: keep every event's ms apart. */
-    usleep(1500);
-    return store_publish(f->s, k, &d, id ? id : dummy);
-}
-
-static void publish(struct fx *f, const struct hkey *k, struct event_draft d, uint8_t *id)
-{
-    herr e = try_publish(f, k, d, id);
-    if (e)
-        fail_msg("publish: %s: %s", herr_str(e), store_errmsg(f->s));
-}
-
-static struct fx *fx_new(const char *name, uint64_t hold, uint64_t flags)
-{
-    struct fx *f = calloc(1, sizeof *f);
-    f->dir = testutil_tmpdir(name);
-    snprintf(f->path, sizeof f->path, "%s/hearth.db", f->dir);
-    if (store_open(&f->s, f->path, STORE_CREATE))
-        fail_msg("store_open: %s", store_open_error());
-    struct event_draft g = {.kind = EK_GENESIS};
-    g.b.name = S("Riverbend");
-    g.b.hold = hold, g.b.has_hold = hold > 0;
-    g.b.flags = flags, g.b.has_flags = flags > 0;
-    publish(f, &F, g, f->forum);
-    struct event_draft b = {.kind = EK_BOARD};
-    b.b.name = S("General");
-    publish(f, &F, b, f->board);
-    return f;
-}
-
-static void fx_free(struct fx *f)
-{
-    store_destroy(&f->s);
-    free(f->dir);
-    free(f);
-}
-
 static void post(struct fx *f, const struct hkey *k, const char *text, uint8_t *id)
 {
     struct event_draft d = {.kind = EK_POST, .ref = f->board};
     d.b.title = S("A thread");
     d.b.text = S(text);
-    publish(f, k, d, id);
+    fx_publish(f, k, d, id);
 }
 
 static struct event_draft reply_draft(const uint8_t *root, const char *text)
@@ -96,7 +46,7 @@ static uint8_t *grant(struct fx *f, const struct hkey *by, const struct hkey *to
     d.b.subject = to->pk;
     d.b.role = S(role);
     d.b.has_grant = true, d.b.grant = true;
-    publish(f, by, d, id);
+    fx_publish(f, by, d, id);
     return id;
 }
 
@@ -108,7 +58,7 @@ static herr revoke_role(struct fx *f, const struct hkey *by, const struct hkey *
     d.b.role = S(role);
     d.b.has_grant = true, d.b.grant = false;
     d.b.has_until = has_until, d.b.until = until;
-    return try_publish(f, by, d, NULL);
+    return fx_try_publish(f, by, d, NULL);
 }
 
 static herr mod(struct fx *f, const struct hkey *by, const char *action, const uint8_t *target)
@@ -116,7 +66,7 @@ static herr mod(struct fx *f, const struct hkey *by, const char *action, const u
     struct event_draft d = {.kind = EK_MOD, .ref = target};
     d.b.action = S(action);
     d.b.reason = S("care");
-    return try_publish(f, by, d, NULL);
+    return fx_try_publish(f, by, d, NULL);
 }
 
 static herr ban(struct fx *f, const struct hkey *by, const char *action, const struct hkey *who)
@@ -125,7 +75,7 @@ static herr ban(struct fx *f, const struct hkey *by, const char *action, const s
     d.b.action = S(action);
     d.b.reason = S("care");
     d.b.subject = who->pk;
-    return try_publish(f, by, d, NULL);
+    return fx_try_publish(f, by, d, NULL);
 }
 
 /* status - the status of a post as `viewer` sees it; -1 when they cannot see it. */
@@ -191,14 +141,14 @@ static herr mod_why(struct fx *f, const struct hkey *by, const char *action, con
     struct event_draft d = {.kind = EK_MOD, .ref = target};
     d.b.action = S(action);
     d.b.reason = S(reason);
-    return try_publish(f, by, d, NULL);
+    return fx_try_publish(f, by, d, NULL);
 }
 
 /* ---- roles ---- */
 
 static void test_roles_and_refusals(void **state)
 {
-    struct fx *f = fx_new("care_roles", 0, 0);
+    struct fx *f = fx_forum("care_roles", &F, 0, 0);
     uint8_t ga[HEARTH_ID_LEN], gb[HEARTH_ID_LEN], p[HEARTH_ID_LEN];
     post(f, &C, "carol's words", p);
     /* Without a role: every care event is refused, with a reason. */
@@ -206,18 +156,18 @@ static void test_roles_and_refusals(void **state)
     assert_true(strstr(store_errmsg(f->s), "not a moderator") != NULL);
     struct event_draft d = {.kind = EK_ROLE};
     d.b.subject = C.pk, d.b.role = S("moderator"), d.b.has_grant = true, d.b.grant = true;
-    assert_int_equal(try_publish(f, &B, d, NULL), HERR_DENIED);
+    assert_int_equal(fx_try_publish(f, &B, d, NULL), HERR_DENIED);
     struct event_draft st = {.kind = EK_SETTINGS};
     st.b.has_hold = true, st.b.hold = 2;
-    assert_int_equal(try_publish(f, &B, st, NULL), HERR_DENIED);
+    assert_int_equal(fx_try_publish(f, &B, st, NULL), HERR_DENIED);
     struct event_draft bo = {.kind = EK_BOARD};
     bo.b.name = S("Carers");
-    assert_int_equal(try_publish(f, &A, bo, NULL), HERR_DENIED);
+    assert_int_equal(fx_try_publish(f, &A, bo, NULL), HERR_DENIED);
     /* The founder makes A admin; A may make boards and moderators, not admins. */
     grant(f, &F, &A, "admin", ga);
-    publish(f, &A, bo, NULL);
+    fx_publish(f, &A, bo, NULL);
     d.b.role = S("admin");
-    assert_int_equal(try_publish(f, &A, d, NULL), HERR_DENIED);
+    assert_int_equal(fx_try_publish(f, &A, d, NULL), HERR_DENIED);
     assert_true(strstr(store_errmsg(f->s), "only the founder") != NULL);
     grant(f, &A, &B, "moderator", gb);
     assert_int_equal(mod(f, &B, "hide", p), HERR_OK);
@@ -247,7 +197,7 @@ static void test_roles_and_refusals(void **state)
  * fills in their last seq. Actions after it have no effect, from any replica. */
 static void test_revocation_keeps_the_past(void **state)
 {
-    struct fx *f = fx_new("care_until", 0, 0);
+    struct fx *f = fx_forum("care_until", &F, 0, 0);
     uint8_t g[HEARTH_ID_LEN], p[HEARTH_ID_LEN], q[HEARTH_ID_LEN];
     post(f, &C, "first", p);
     post(f, &C, "second", q);
@@ -276,7 +226,7 @@ static void test_revocation_keeps_the_past(void **state)
 
 static void test_hide_unhide_by_time(void **state)
 {
-    struct fx *f = fx_new("care_hide", 0, 0);
+    struct fx *f = fx_forum("care_hide", &F, 0, 0);
     uint8_t g[HEARTH_ID_LEN], p[HEARTH_ID_LEN];
     post(f, &C, "words", p);
     grant(f, &F, &B, "moderator", g);
@@ -293,13 +243,13 @@ static void test_hide_unhide_by_time(void **state)
 
 static void test_remove_purges(void **state)
 {
-    struct fx *f = fx_new("care_remove", 0, 0);
+    struct fx *f = fx_forum("care_remove", &F, 0, 0);
     const char *secret = "removed-words-that-must-go-99";
     uint8_t g[HEARTH_ID_LEN], p[HEARTH_ID_LEN], id[HEARTH_ID_LEN];
     post(f, &C, secret, p);
     struct event_draft ed = {.kind = EK_EDIT, .ref = p};
     ed.b.text = S("edited-removed-words-98");
-    publish(f, &C, ed, NULL);
+    fx_publish(f, &C, ed, NULL);
     grant(f, &F, &B, "moderator", g);
     assert_int_equal(mod(f, &B, "remove", p), HERR_OK);
     struct store_post x = get(f, NULL, p);
@@ -309,7 +259,7 @@ static void test_remove_purges(void **state)
     /* Unhiding does not bring a removal back; nor does editing. */
     assert_int_equal(mod(f, &B, "unhide", p), HERR_OK);
     assert_int_equal(status(f, NULL, p), POST_REMOVED);
-    assert_int_equal(try_publish(f, &C, ed, id), HERR_OK);
+    assert_int_equal(fx_try_publish(f, &C, ed, id), HERR_OK);
     x = get(f, NULL, p);
     assert_null(x.text);
     store_posts_free(&x, 1);
@@ -322,14 +272,14 @@ static void test_remove_purges(void **state)
 
 static void test_lock_and_pin(void **state)
 {
-    struct fx *f = fx_new("care_lock", 0, 0);
+    struct fx *f = fx_forum("care_lock", &F, 0, 0);
     uint8_t p[HEARTH_ID_LEN], q[HEARTH_ID_LEN], r[HEARTH_ID_LEN];
     post(f, &C, "older thread", p);
     post(f, &C, "newer thread", q);
-    publish(f, &A, reply_draft(p, "a reply"), r);
+    fx_publish(f, &A, reply_draft(p, "a reply"), r);
     assert_int_equal(mod(f, &F, "lock", r), HERR_USAGE); /* replies are not threads */
     assert_int_equal(mod(f, &F, "lock", p), HERR_OK);
-    assert_int_equal(try_publish(f, &A, reply_draft(p, "too late"), NULL), HERR_DENIED);
+    assert_int_equal(fx_try_publish(f, &A, reply_draft(p, "too late"), NULL), HERR_DENIED);
     assert_true(strstr(store_errmsg(f->s), "locked") != NULL);
     /* From a peer, a reply in a locked thread is still kept and shown. */
     struct event_draft d = {
@@ -357,17 +307,17 @@ static void test_lock_and_pin(void **state)
     assert_true(t[0].pinned);
     store_posts_free(t, n);
     assert_int_equal(mod(f, &F, "unlock", p), HERR_OK);
-    publish(f, &A, reply_draft(p, "open again"), NULL);
+    fx_publish(f, &A, reply_draft(p, "open again"), NULL);
     fx_free(f);
 }
 
 static void test_ban(void **state)
 {
-    struct fx *f = fx_new("care_ban", 0, 0);
+    struct fx *f = fx_forum("care_ban", &F, 0, 0);
     uint8_t g[HEARTH_ID_LEN], p[HEARTH_ID_LEN], r[HEARTH_ID_LEN], q[HEARTH_ID_LEN];
     post(f, &C, "carol's thread", q);
     post(f, &A, "alice's thread", p);
-    publish(f, &A, reply_draft(q, "alice replies"), r);
+    fx_publish(f, &A, reply_draft(q, "alice replies"), r);
     grant(f, &F, &B, "moderator", g);
     assert_int_equal(ban(f, &B, "ban", &A), HERR_OK); /* after alice's posts */
     assert_int_equal(status(f, NULL, p), -1);
@@ -376,12 +326,12 @@ static void test_ban(void **state)
     assert_int_equal(status(f, NULL, q), POST_VISIBLE);
     struct event_draft d = {.kind = EK_POST, .ref = f->board};
     d.b.title = S("t"), d.b.text = S("x");
-    assert_int_equal(try_publish(f, &A, d, NULL), HERR_DENIED);
+    assert_int_equal(fx_try_publish(f, &A, d, NULL), HERR_DENIED);
     assert_true(strstr(store_errmsg(f->s), "banned") != NULL);
-    assert_int_equal(try_publish(f, &A, reply_draft(q, "x"), NULL), HERR_DENIED);
+    assert_int_equal(fx_try_publish(f, &A, reply_draft(q, "x"), NULL), HERR_DENIED);
     assert_int_equal(ban(f, &B, "unban", &A), HERR_OK);
     assert_int_equal(status(f, NULL, p), POST_VISIBLE);
-    publish(f, &A, d, NULL);
+    fx_publish(f, &A, d, NULL);
     fx_free(f);
 }
 
@@ -389,7 +339,7 @@ static void test_ban(void **state)
 
 static void test_hold_and_approve(void **state)
 {
-    struct fx *f = fx_new("care_hold", 1, 0);
+    struct fx *f = fx_forum("care_hold", &F, 1, 0);
     uint8_t g[HEARTH_ID_LEN], p[HEARTH_ID_LEN], q[HEARTH_ID_LEN], m[HEARTH_ID_LEN];
     uint64_t hold, flags;
     assert_int_equal(store_settings(f->s, &hold, &flags), HERR_OK);
@@ -419,7 +369,7 @@ static void test_hold_and_approve(void **state)
      * was out already. */
     struct event_draft st = {.kind = EK_SETTINGS};
     st.b.has_hold = true, st.b.hold = 3;
-    publish(f, &F, st, NULL);
+    fx_publish(f, &F, st, NULL);
     assert_int_equal(status(f, NULL, q), POST_VISIBLE);
     assert_int_equal(status(f, NULL, p), POST_VISIBLE);
     uint8_t r[HEARTH_ID_LEN];
@@ -434,7 +384,7 @@ static void test_hold_and_approve(void **state)
  * which the events arrive does not matter. */
 static void test_hold_turned_on_keeps_the_past(void **state)
 {
-    struct fx *f = fx_new("care_hold_on", 0, 0);
+    struct fx *f = fx_forum("care_hold_on", &F, 0, 0);
     uint8_t p[HEARTH_ID_LEN], r[HEARTH_ID_LEN], s1[HEARTH_ID_LEN], q[HEARTH_ID_LEN],
         n[HEARTH_ID_LEN], d1[HEARTH_ID_LEN], d2[HEARTH_ID_LEN];
     struct event_draft pd = {
@@ -462,10 +412,7 @@ static void test_hold_turned_on_keeps_the_past(void **state)
     assert_int_equal(store_view_digest(f->s, d1), HERR_OK);
 
     /* The same events the other way round, in another replica. */
-    struct fx *g = fx_new("care_hold_on_b", 0, 0);
-    store_destroy(&g->s);
-    unlink(g->path);
-    assert_int_equal(store_open(&g->s, g->path, STORE_CREATE), HERR_OK);
+    struct fx *g = fx_empty("care_hold_on_b");
     const uint8_t *ids[] = {n, q, s1, r, p, f->board, f->forum};
     struct hbuf env;
     hbuf_init(&env, HEARTH_MAX_EVENT);
@@ -495,7 +442,7 @@ static void test_hold_turned_on_keeps_the_past(void **state)
 /* An approval that arrives before the post it approves. */
 static void test_approve_before_post(void **state)
 {
-    struct fx *f = fx_new("care_approve_first", 1, 0);
+    struct fx *f = fx_forum("care_approve_first", &F, 1, 0);
     struct event_draft pd = {
         .kind = EK_POST, .forum = f->forum, .seq = 1, .created = 10, .ref = f->board};
     pd.b.title = S("t"), pd.b.text = S("held words");
@@ -522,7 +469,7 @@ static void flag(struct fx *f, const struct hkey *k, const uint8_t *p)
 {
     struct event_draft d = {.kind = EK_FLAG, .ref = p};
     d.b.reason = S("worried about them");
-    publish(f, k, d, NULL);
+    fx_publish(f, k, d, NULL);
 }
 
 /* queue - how many posts wait in the founder's moderation queue; *flags (when not
@@ -542,7 +489,7 @@ static size_t queue(struct fx *f, uint32_t *flags)
 
 static void test_flags_hide_until_review(void **state)
 {
-    struct fx *f = fx_new("care_flags", 0, 2);
+    struct fx *f = fx_forum("care_flags", &F, 0, 2);
     uint8_t p[HEARTH_ID_LEN];
     post(f, &C, "words some find hard", p);
     /* The author's own flag does not count (from a peer: ours are refused). */
@@ -570,7 +517,7 @@ static void test_flags_hide_until_review(void **state)
  * approval after the flag settles it. */
 static void test_queue_flag_after_approval(void **state)
 {
-    struct fx *f = fx_new("care_queue_again", 1, 0);
+    struct fx *f = fx_forum("care_queue_again", &F, 1, 0);
     uint8_t p[HEARTH_ID_LEN];
     post(f, &C, "a new member's first words", p);
     assert_int_equal(queue(f, NULL), 1); /* held */
@@ -590,7 +537,7 @@ static void test_queue_flag_after_approval(void **state)
  * moderator hid; an unhide that leaves the post hidden is refused, saying why. */
 static void test_own_post_state(void **state)
 {
-    struct fx *f = fx_new("care_own_state", 0, 2);
+    struct fx *f = fx_forum("care_own_state", &F, 0, 2);
     uint8_t p[HEARTH_ID_LEN], q[HEARTH_ID_LEN], r[HEARTH_ID_LEN], u[HEARTH_ID_LEN];
     post(f, &C, "flagged words", p);
     post(f, &C, "hidden words", q);
@@ -670,34 +617,34 @@ static uint64_t events_held(struct fx *f)
  * twice, approving a post that is neither held nor flagged. */
 static void test_noop_actions(void **state)
 {
-    struct fx *f = fx_new("care_noop", 0, 0);
+    struct fx *f = fx_forum("care_noop", &F, 0, 0);
     uint8_t p[HEARTH_ID_LEN], q[HEARTH_ID_LEN], fl[HEARTH_ID_LEN], re[HEARTH_ID_LEN];
     post(f, &C, "carol's words", p);
     post(f, &C, "more words", q);
     uint64_t n = events_held(f);
     struct event_draft fd = {.kind = EK_FLAG, .ref = p};
     fd.b.reason = S("worried");
-    assert_int_equal(try_publish(f, &C, fd, NULL), HERR_NOOP);
+    assert_int_equal(fx_try_publish(f, &C, fd, NULL), HERR_NOOP);
     assert_true(strstr(store_errmsg(f->s), "your own post") != NULL);
     assert_int_equal(events_held(f), n);
-    publish(f, &A, fd, fl);
-    assert_int_equal(try_publish(f, &A, fd, NULL), HERR_NOOP);
+    fx_publish(f, &A, fd, fl);
+    assert_int_equal(fx_try_publish(f, &A, fd, NULL), HERR_NOOP);
     assert_true(strstr(store_errmsg(f->s), "already flagged") != NULL);
-    publish(f, &A, (struct event_draft){.kind = EK_RETRACT, .ref = fl}, NULL);
-    publish(f, &A, fd, NULL); /* a flag taken back can be given again */
+    fx_publish(f, &A, (struct event_draft){.kind = EK_RETRACT, .ref = fl}, NULL);
+    fx_publish(f, &A, fd, NULL); /* a flag taken back can be given again */
     struct event_draft rd = {.kind = EK_REACT, .ref = p};
     rd.b.reaction = S("support");
-    publish(f, &A, rd, re);
+    fx_publish(f, &A, rd, re);
     n = events_held(f);
-    assert_int_equal(try_publish(f, &A, rd, NULL), HERR_NOOP);
+    assert_int_equal(fx_try_publish(f, &A, rd, NULL), HERR_NOOP);
     assert_true(strstr(store_errmsg(f->s), "already sent support") != NULL);
     assert_int_equal(events_held(f), n);
     rd.b.reaction = S("hug");
-    publish(f, &A, rd, NULL);
-    publish(f, &B, rd, NULL); /* another member's hug is theirs */
-    publish(f, &A, (struct event_draft){.kind = EK_RETRACT, .ref = re}, NULL);
+    fx_publish(f, &A, rd, NULL);
+    fx_publish(f, &B, rd, NULL); /* another member's hug is theirs */
+    fx_publish(f, &A, (struct event_draft){.kind = EK_RETRACT, .ref = re}, NULL);
     rd.b.reaction = S("support");
-    publish(f, &A, rd, NULL);
+    fx_publish(f, &A, rd, NULL);
     /* Approving: a flagged post (the review is closed), not one nobody flagged. */
     assert_int_equal(mod(f, &F, "approve", p), HERR_OK);
     n = events_held(f);
@@ -711,7 +658,7 @@ static void profile(struct fx *f, const struct hkey *k, const char *name)
 {
     struct event_draft d = {.kind = EK_PROFILE};
     d.b.name = S(name);
-    publish(f, k, d, NULL);
+    fx_publish(f, k, d, NULL);
 }
 
 /* Names cannot pass for someone else: controls and bidirectional overrides are refused
@@ -719,18 +666,18 @@ static void profile(struct fx *f, const struct hkey *k, const char *name)
  * uses is shown with more of the key. */
 static void test_names(void **state)
 {
-    struct fx *f = fx_new("care_names", 0, 0);
+    struct fx *f = fx_forum("care_names", &F, 0, 0);
     uint8_t p[HEARTH_ID_LEN], q[HEARTH_ID_LEN];
     struct event_draft d = {.kind = EK_PROFILE};
     d.b.name = S("Sam \xe2\x80\xae[rotaredom]");
-    assert_int_equal(try_publish(f, &C, d, NULL), HERR_INVALID);
+    assert_int_equal(fx_try_publish(f, &C, d, NULL), HERR_INVALID);
     assert_true(strstr(store_errmsg(f->s), "bidirectional") != NULL);
     d.b.name = S("Sam\x1b[31m");
-    assert_int_equal(try_publish(f, &C, d, NULL), HERR_INVALID);
+    assert_int_equal(fx_try_publish(f, &C, d, NULL), HERR_INVALID);
     struct event_draft b = {.kind = EK_BOARD};
     b.b.name = S("Gen\xe2\x81\xa6"
                  "eral");
-    assert_int_equal(try_publish(f, &F, b, NULL), HERR_INVALID);
+    assert_int_equal(fx_try_publish(f, &F, b, NULL), HERR_INVALID);
     d.b.name = S("Tama \xe2\x80\xae");
     d.seq = 300, d.created = 1;
     ingest_draft(f, &C, d, NULL); /* a peer's: kept, shown cleaned */
@@ -764,23 +711,23 @@ static void test_names(void **state)
 
 static void test_resources(void **state)
 {
-    struct fx *f = fx_new("care_resources", 0, 0);
+    struct fx *f = fx_forum("care_resources", &F, 0, 0);
     char *text, *about;
     uint8_t g[HEARTH_ID_LEN];
     assert_int_equal(store_resources(f->s, &text, &about), HERR_NOT_FOUND);
     struct event_draft d = {.kind = EK_RESOURCES};
     d.b.text = S("Lifeline 13 11 14");
-    publish(f, &F, d, NULL);
+    fx_publish(f, &F, d, NULL);
     assert_int_equal(store_resources(f->s, &text, &about), HERR_OK);
     assert_string_equal(text, "Lifeline 13 11 14");
     assert_null(about);
     free(text);
     d.b.text = S("not theirs to set");
-    assert_int_equal(try_publish(f, &A, d, NULL), HERR_DENIED);
+    assert_int_equal(fx_try_publish(f, &A, d, NULL), HERR_DENIED);
     grant(f, &F, &A, "admin", g);
     d.b.text = S("Lifeline 13 11 14; Beyond Blue 1300 22 4636");
     d.b.about = S("call any time");
-    publish(f, &A, d, NULL);
+    fx_publish(f, &A, d, NULL);
     assert_int_equal(store_resources(f->s, &text, &about), HERR_OK);
     assert_string_equal(text, "Lifeline 13 11 14; Beyond Blue 1300 22 4636");
     assert_string_equal(about, "call any time");
@@ -791,11 +738,11 @@ static void test_resources(void **state)
 
 static void test_search(void **state)
 {
-    struct fx *f = fx_new("care_search", 0, 0);
+    struct fx *f = fx_forum("care_search", &F, 0, 0);
     uint8_t p[HEARTH_ID_LEN], q[HEARTH_ID_LEN], r[HEARTH_ID_LEN], g[HEARTH_ID_LEN];
     post(f, &C, "the dam is low and the sheep are thin", p);
     post(f, &A, "sheep prices at the saleyard", q);
-    publish(f, &B, reply_draft(p, "we lost sheep too, hang in there"), r);
+    fx_publish(f, &B, reply_draft(p, "we lost sheep too, hang in there"), r);
     struct store_post *t;
     size_t n;
     assert_int_equal(store_search(f->s, "sheep", 0, &t, &n), HERR_OK);
@@ -809,12 +756,12 @@ static void test_search(void **state)
     assert_int_equal(store_search(f->s, "\"sheep OR", 0, &t, &n), HERR_OK); /* not FTS syntax */
     store_posts_free(t, n);
     /* Retracted, hidden and edited text leave the index; new text enters it. */
-    publish(f, &A, (struct event_draft){.kind = EK_RETRACT, .ref = q}, NULL);
+    fx_publish(f, &A, (struct event_draft){.kind = EK_RETRACT, .ref = q}, NULL);
     grant(f, &F, &B, "moderator", g);
     assert_int_equal(mod(f, &B, "hide", r), HERR_OK);
     struct event_draft ed = {.kind = EK_EDIT, .ref = p};
     ed.b.text = S("the dam filled overnight");
-    publish(f, &C, ed, NULL);
+    fx_publish(f, &C, ed, NULL);
     assert_int_equal(store_search(f->s, "sheep", 0, &t, &n), HERR_OK);
     assert_int_equal(n, 0);
     assert_int_equal(store_search(f->s, "overnight", 0, &t, &n), HERR_OK);
@@ -869,8 +816,8 @@ static size_t found(struct store *s, const char *words)
  * that held the old words when the edit came; a peer offering them back is refused. */
 static void test_edit_purges(void **state)
 {
-    struct fx *f = fx_new("care_edit_purge", 0, 0);
-    struct fx *g = fx_new("care_edit_purge_peer", 0, 0);
+    struct fx *f = fx_forum("care_edit_purge", &F, 0, 0);
+    struct fx *g = fx_forum("care_edit_purge_peer", &F, 0, 0);
     const char *first = "first-words-of-a-bad-night-5150", *second = "second-try-words-7117";
     uint8_t p[HEARTH_ID_LEN], e1[HEARTH_ID_LEN], e2[HEARTH_ID_LEN];
     struct event_draft pd = {
@@ -934,10 +881,7 @@ static void test_edit_purges(void **state)
  * its path is dir's. */
 static struct fx *copy_reversed(struct fx *f, const char *name, const uint8_t *const *ids, size_t n)
 {
-    struct fx *g = fx_new(name, 0, 0);
-    store_destroy(&g->s);
-    unlink(g->path);
-    assert_int_equal(store_open(&g->s, g->path, STORE_CREATE), HERR_OK);
+    struct fx *g = fx_empty(name);
     assert_int_equal(store_set_forum(g->s, f->forum), HERR_OK);
     struct hbuf env;
     hbuf_init(&env, HEARTH_MAX_EVENT);
@@ -972,7 +916,7 @@ static void board_order(struct fx *f, const uint8_t *const *want, size_t n)
  * the same whatever order the events arrive in. */
 static void test_future_post_sinks(void **state)
 {
-    struct fx *f = fx_new("care_future", 0, 0);
+    struct fx *f = fx_forum("care_future", &F, 0, 0);
     const uint64_t day = 24ULL * 3600 * 1000, now = (uint64_t)time(NULL) * 1000;
     uint8_t p1[HEARTH_ID_LEN], q[HEARTH_ID_LEN], r[HEARTH_ID_LEN], p2[HEARTH_ID_LEN],
         r2[HEARTH_ID_LEN], d1[HEARTH_ID_LEN], d2[HEARTH_ID_LEN];
@@ -1040,7 +984,7 @@ static void feed(struct store *s, const struct evs *v, const size_t *order)
  * whatever order they arrive in, the replicas agree. */
 static void test_races_agree(void **state)
 {
-    struct fx *a = fx_new("care_race_a", 0, 0);
+    struct fx *a = fx_forum("care_race_a", &F, 0, 0);
     struct evs v = {0};
     uint8_t g[HEARTH_ID_LEN], p[HEARTH_ID_LEN], d1[HEARTH_ID_LEN], d2[HEARTH_ID_LEN];
     struct event_draft gd = {.kind = EK_ROLE, .forum = a->forum, .seq = 10, .created = 100};
@@ -1068,10 +1012,7 @@ static void test_races_agree(void **state)
     feed(a->s, &v, fwd);
     assert_int_equal(status(a, NULL, p), -1);
     assert_int_equal(store_view_digest(a->s, d1), HERR_OK);
-    struct fx *b = fx_new("care_race_b", 0, 0);
-    store_destroy(&b->s);
-    unlink(b->path);
-    assert_int_equal(store_open(&b->s, b->path, STORE_CREATE), HERR_OK);
+    struct fx *b = fx_empty("care_race_b");
     assert_int_equal(store_set_forum(b->s, a->forum), HERR_OK);
     feed(b->s, &v, back);
     /* b lacks a's genesis and board: bring them over. */

@@ -17,65 +17,17 @@
 #include "base/limits.h"
 #include "store/event.h"
 #include "store/store.h"
+#include "tests/unit/fixture.h"
 #include "tests/unit/testutil.h"
 
 static struct hkey F, P, D, X; /* founder; a person; P's device; a stranger */
-
-struct fx {
-    char *dir, path[512];
-    struct store *s;
-    uint8_t forum[HEARTH_ID_LEN], board[HEARTH_ID_LEN];
-};
-
-static struct hstr S(const char *s) {
-    return (struct hstr){s, (uint32_t)strlen(s)};
-}
-
-static void
-publish(struct fx *f, const struct hkey *k, struct event_draft d, uint8_t *id)
-{
-    uint8_t dummy[HEARTH_ID_LEN];
-    usleep(1500); /* toggles are ordered by time */
-    herr e = store_publish(f->s, k, &d, id ? id : dummy);
-    if (e)
-        fail_msg("publish: %s: %s", herr_str(e), store_errmsg(f->s));
-}
-
-static struct fx *fx_open(const char *name)
-{
-    struct fx *f = calloc(1, sizeof *f);
-    f->dir = testutil_tmpdir(name);
-    snprintf(f->path, sizeof f->path, "%s/hearth.db", f->dir);
-    if (store_open(&f->s, f->path, STORE_CREATE))
-        fail_msg("store_open: %s", store_open_error());
-    return f;
-}
-
-static struct fx *fx_new(const char *name)
-{
-    struct fx *f = fx_open(name);
-    struct event_draft g = {.kind = EK_GENESIS};
-    g.b.name = S("Riverbend");
-    publish(f, &F, g, f->forum);
-    struct event_draft b = {.kind = EK_BOARD};
-    b.b.name = S("General");
-    publish(f, &F, b, f->board);
-    return f;
-}
-
-static void fx_free(struct fx *f)
-{
-    store_destroy(&f->s);
-    free(f->dir);
-    free(f);
-}
 
 static void post(struct fx *f, const struct hkey *k, const char *text, uint8_t *id)
 {
     struct event_draft d = {.kind = EK_POST, .ref = f->board};
     d.b.title = S("A thread");
     d.b.text = S(text);
-    publish(f, k, d, id);
+    fx_publish(f, k, d, id);
 }
 
 static void device_add(struct fx *f, const struct hkey *person, const struct hkey *dev)
@@ -86,7 +38,7 @@ static void device_add(struct fx *f, const struct hkey *person, const struct hke
     d.b.subject = dev->pk;
     d.b.has_grant = true, d.b.grant = true;
     d.b.proof = proof;
-    publish(f, person, d, NULL);
+    fx_publish(f, person, d, NULL);
 }
 
 static void device_revoke(struct fx *f, const struct hkey *person, const struct hkey *dev,
@@ -96,7 +48,7 @@ static void device_revoke(struct fx *f, const struct hkey *person, const struct 
     d.b.subject = dev->pk;
     d.b.has_grant = true, d.b.grant = false;
     d.b.has_until = true, d.b.until = until;
-    publish(f, person, d, NULL);
+    fx_publish(f, person, d, NULL);
 }
 
 static void ban(struct fx *f, const char *action, const struct hkey *who)
@@ -105,7 +57,7 @@ static void ban(struct fx *f, const char *action, const struct hkey *who)
     d.b.action = S(action);
     d.b.reason = S("care");
     d.b.subject = who->pk;
-    publish(f, &F, d, NULL);
+    fx_publish(f, &F, d, NULL);
 }
 
 static struct store_post *get(struct fx *f, const uint8_t *id)
@@ -167,7 +119,7 @@ static void evs_free(struct evs *e)
 static void replay(const char *name, const struct evs *ev, const size_t *order,
                    uint8_t digest[HEARTH_ID_LEN])
 {
-    struct fx *g = fx_open(name);
+    struct fx *g = fx_empty(name);
     for (size_t i = 0; i < ev->n; i++) {
         struct store_blob b = {ev->v[order[i]].data, ev->v[order[i]].len};
         struct ingest_result r;
@@ -227,7 +179,7 @@ static void same_in_every_order(struct fx *f, const char *name)
 static void test_device_counts_as_person(void **state)
 {
     (void)state;
-    struct fx *f = fx_new("devices_person");
+    struct fx *f = fx_forum("devices_person", &F, 0, 0);
     uint8_t p1[HEARTH_ID_LEN], d1[HEARTH_ID_LEN], x1[HEARTH_ID_LEN], d2[HEARTH_ID_LEN];
     post(f, &P, "from the laptop", p1);
     post(f, &D, "from the phone, not yet paired", d1);
@@ -241,7 +193,7 @@ static void test_device_counts_as_person(void **state)
     struct event_draft e = {.kind = EK_EDIT, .ref = p1};
     e.b.title = S("A thread");
     e.b.text = S("edited on the phone");
-    publish(f, &D, e, NULL);
+    fx_publish(f, &D, e, NULL);
     struct store_post *pp = get(f, p1);
     assert_string_equal(pp->text, "edited on the phone");
     store_posts_free(pp, 1);
@@ -250,7 +202,7 @@ static void test_device_counts_as_person(void **state)
     /* the device's profile is the person's */
     struct event_draft pr = {.kind = EK_PROFILE};
     pr.b.name = S("willow");
-    publish(f, &D, pr, NULL);
+    fx_publish(f, &D, pr, NULL);
     char *name, *about;
     assert_int_equal(store_profile(f->s, P.pk, &name, &about), HERR_OK);
     assert_non_null(name);
@@ -313,7 +265,7 @@ static void test_device_counts_as_person(void **state)
 static void test_device_rules(void **state)
 {
     (void)state;
-    struct fx *f = fx_new("devices_rules");
+    struct fx *f = fx_forum("devices_rules", &F, 0, 0);
     uint8_t proof[HEARTH_SIG_LEN], id[HEARTH_ID_LEN];
     /* a proof for another person does not verify */
     device_proof_sign(proof, f->forum, X.pk, &D);
@@ -350,7 +302,7 @@ static herr saw(void *ctx, const uint8_t id[HEARTH_ID_LEN], const uint8_t *env, 
 static void test_unknown_kind_stored(void **state)
 {
     (void)state;
-    struct fx *f = fx_new("devices_unknown");
+    struct fx *f = fx_forum("devices_unknown", &F, 0, 0);
     uint8_t before[HEARTH_ID_LEN], after[HEARTH_ID_LEN];
     assert_int_equal(store_view_digest(f->s, before), HERR_OK);
     /* build an event of kind 777 by hand: event_build takes any kind */

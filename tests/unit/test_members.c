@@ -16,6 +16,7 @@
 #include "store/event.h"
 #include "store/members.h"
 #include "store/store.h"
+#include "tests/unit/fixture.h"
 #include "tests/unit/testutil.h"
 
 #define NOW 1718000000000ULL
@@ -23,17 +24,7 @@
 
 static struct hkey F, M, A, B; /* founder, a moderator, alice, bob */
 
-struct fx {
-    char *dir, path[512];
-    struct store *s;
-};
-
-static struct hstr S(const char *s) {
-    return (struct hstr){s, (uint32_t)strlen(s)};
-}
-
-static void
-publish(struct fx *f, const struct hkey *k, struct event_draft d)
+static void publish(struct fx *f, const struct hkey *k, struct event_draft d)
 {
     uint8_t id[HEARTH_ID_LEN];
     herr e = store_publish(f->s, k, &d, id);
@@ -44,11 +35,7 @@ publish(struct fx *f, const struct hkey *k, struct event_draft d)
 /* A forum founded by F, with M a moderator. */
 static struct fx *fx_new(const char *name)
 {
-    struct fx *f = calloc(1, sizeof *f);
-    f->dir = testutil_tmpdir(name);
-    snprintf(f->path, sizeof f->path, "%s/hearth.db", f->dir);
-    if (store_open(&f->s, f->path, STORE_CREATE))
-        fail_msg("store_open: %s", store_open_error());
+    struct fx *f = fx_empty(name);
     struct event_draft g = {.kind = EK_GENESIS};
     g.b.name = S("Riverbend");
     publish(f, &F, g);
@@ -58,13 +45,6 @@ static struct fx *fx_new(const char *name)
     r.b.has_grant = true, r.b.grant = true;
     publish(f, &F, r);
     return f;
-}
-
-static void fx_free(struct fx *f)
-{
-    store_destroy(&f->s);
-    free(f->dir);
-    free(f);
 }
 
 static void sealed_for(uint8_t sealed[HEARTH_SEALED_SEED_LEN], uint8_t n)
@@ -311,11 +291,8 @@ static void test_local_only(void **state)
     assert_int_equal(store_export(f->s, sink_fn, &k1), HERR_OK);
     assert_false(k1.found);
     /* A copy made from the export has the same view, and no members. */
-    struct fx *g = calloc(1, sizeof *g);
+    struct fx *g = fx_empty("members_copy");
     uint8_t pk[HEARTH_PK_LEN], forum[HEARTH_ID_LEN];
-    g->dir = testutil_tmpdir("members_copy");
-    snprintf(g->path, sizeof g->path, "%s/hearth.db", g->dir);
-    assert_int_equal(store_open(&g->s, g->path, STORE_CREATE), HERR_OK);
     /* Bound first: the export sends the role grant before the genesis. */
     assert_int_equal(store_forum(f->s, forum), HERR_OK);
     assert_int_equal(store_set_forum(g->s, forum), HERR_OK);

@@ -15,60 +15,17 @@
 
 #include "store/event.h"
 #include "store/store.h"
+#include "tests/unit/fixture.h"
 #include "tests/unit/testutil.h"
 
 static struct hkey F, A, B; /* founder (a moderator), alice, bob */
-
-struct fx {
-    char *dir, path[512];
-    struct store *s;
-    uint8_t forum[HEARTH_ID_LEN], board[HEARTH_ID_LEN];
-};
-
-static struct hstr S(const char *s) {
-    return (struct hstr){s, (uint32_t)strlen(s)};
-}
-
-static void
-publish(struct fx *f, const struct hkey *k, struct event_draft d, uint8_t *id)
-{
-    uint8_t dummy[HEARTH_ID_LEN];
-    /* Orders and time filters need every event's ms apart. */
-    usleep(1500);
-    herr e = store_publish(f->s, k, &d, id ? id : dummy);
-    if (e)
-        fail_msg("publish: %s: %s", herr_str(e), store_errmsg(f->s));
-}
-
-static struct fx *fx_new(const char *name)
-{
-    struct fx *f = calloc(1, sizeof *f);
-    f->dir = testutil_tmpdir(name);
-    snprintf(f->path, sizeof f->path, "%s/hearth.db", f->dir);
-    if (store_open(&f->s, f->path, STORE_CREATE))
-        fail_msg("store_open: %s", store_open_error());
-    struct event_draft g = {.kind = EK_GENESIS};
-    g.b.name = S("Riverbend");
-    publish(f, &F, g, f->forum);
-    struct event_draft b = {.kind = EK_BOARD};
-    b.b.name = S("General");
-    publish(f, &F, b, f->board);
-    return f;
-}
-
-static void fx_free(struct fx *f)
-{
-    store_destroy(&f->s);
-    free(f->dir);
-    free(f);
-}
 
 static void post(struct fx *f, const struct hkey *k, const char *title, uint8_t *id)
 {
     struct event_draft d = {.kind = EK_POST, .ref = f->board};
     d.b.title = S(title);
     d.b.text = S("text");
-    publish(f, k, d, id);
+    fx_publish(f, k, d, id);
 }
 
 static void reply(struct fx *f, const struct hkey *k, const uint8_t *root, const uint8_t *parent,
@@ -76,7 +33,7 @@ static void reply(struct fx *f, const struct hkey *k, const uint8_t *root, const
 {
     struct event_draft d = {.kind = EK_REPLY, .root = root, .ref = parent};
     d.b.text = S(text);
-    publish(f, k, d, id);
+    fx_publish(f, k, d, id);
 }
 
 static void mod(struct fx *f, const char *action, const uint8_t *target)
@@ -84,7 +41,7 @@ static void mod(struct fx *f, const char *action, const uint8_t *target)
     struct event_draft d = {.kind = EK_MOD, .ref = target};
     d.b.action = S(action);
     d.b.reason = S("care");
-    publish(f, &F, d, NULL);
+    fx_publish(f, &F, d, NULL);
 }
 
 static uint64_t created_of(struct fx *f, const uint8_t *id)
@@ -112,7 +69,7 @@ static void six_threads(struct fx *f, uint8_t t[6][HEARTH_ID_LEN])
 
 static void test_threads_page(void **state)
 {
-    struct fx *f = fx_new("pages_threads");
+    struct fx *f = fx_forum("pages_threads", &F, 0, 0);
     uint8_t t[6][HEARTH_ID_LEN];
     six_threads(f, t);
     struct store_post *all, *pg;
@@ -154,7 +111,7 @@ static void test_threads_page(void **state)
 
 static void test_board_new(void **state)
 {
-    struct fx *f = fx_new("pages_new");
+    struct fx *f = fx_forum("pages_new", &F, 0, 0);
     uint8_t t[6][HEARTH_ID_LEN], r[HEARTH_ID_LEN];
     uint32_t k;
     six_threads(f, t);
@@ -181,7 +138,7 @@ static void test_board_new(void **state)
 
 static void test_replies_to(void **state)
 {
-    struct fx *f = fx_new("pages_replies");
+    struct fx *f = fx_forum("pages_replies", &F, 0, 0);
     uint8_t p[HEARTH_ID_LEN], r1[HEARTH_ID_LEN], r2[HEARTH_ID_LEN], r3[HEARTH_ID_LEN];
     uint8_t own[HEARTH_ID_LEN], deep[HEARTH_ID_LEN], other[HEARTH_ID_LEN], hid[HEARTH_ID_LEN];
     post(f, &A, "alice asks", p);
@@ -228,7 +185,7 @@ static void test_replies_to(void **state)
 
 static void test_author_posts(void **state)
 {
-    struct fx *f = fx_new("pages_author");
+    struct fx *f = fx_forum("pages_author", &F, 0, 0);
     uint8_t p[HEARTH_ID_LEN], r[HEARTH_ID_LEN], q[HEARTH_ID_LEN], x[HEARTH_ID_LEN];
     post(f, &A, "first", p);
     reply(f, &B, p, p, "bob", NULL);

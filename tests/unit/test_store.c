@@ -19,6 +19,7 @@
 #include "base/limits.h"
 #include "store/event.h"
 #include "store/store.h"
+#include "tests/unit/fixture.h"
 #include "tests/unit/testutil.h"
 
 #define T0 1718000000000ULL
@@ -26,16 +27,6 @@
 static struct hkey F, A, B; /* founder, alice, bob */
 
 /* ---- fixtures ---- */
-
-struct fx {
-    char *dir, path[512];
-    struct store *s;
-    uint8_t forum[HEARTH_ID_LEN], board[HEARTH_ID_LEN];
-};
-
-static struct hstr S(const char *s) {
-    return (struct hstr){s, (uint32_t)strlen(s)};
-}
 
 /* An event built by hand (explicit seq and time), for ingest. */
 struct ev {
@@ -92,19 +83,7 @@ static void fx_open(struct fx *f)
 /* fx_new - an empty store, or with `forum` a forum with one board "General". */
 static struct fx *fx_new(const char *name, bool forum)
 {
-    struct fx *f = calloc(1, sizeof *f);
-    f->dir = testutil_tmpdir(name);
-    snprintf(f->path, sizeof f->path, "%s/hearth.db", f->dir);
-    fx_open(f);
-    if (!forum)
-        return f;
-    struct event_draft g = {.kind = EK_GENESIS};
-    g.b.name = S("Riverbend");
-    publish(f, &F, g, f->forum);
-    struct event_draft b = {.kind = EK_BOARD};
-    b.b.name = S("General");
-    publish(f, &F, b, f->board);
-    return f;
+    return forum ? fx_forum(name, &F, 0, 0) : fx_empty(name);
 }
 
 static herr ingest_cb(void *ctx, const uint8_t *env, size_t len)
@@ -122,13 +101,6 @@ static struct fx *fx_copy(struct fx *from, const char *name)
     memcpy(f->forum, from->forum, HEARTH_ID_LEN);
     memcpy(f->board, from->board, HEARTH_ID_LEN);
     return f;
-}
-
-static void fx_free(struct fx *f)
-{
-    store_destroy(&f->s);
-    free(f->dir);
-    free(f);
 }
 
 static void post(struct fx *f, const struct hkey *k, const char *title, const char *text,
