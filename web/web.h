@@ -32,6 +32,7 @@
 #include <sys/socket.h>
 
 #include "base/herr.h"
+#include "node/joinlink.h"
 #include "node/log.h"
 #include "web/metrics.h"
 
@@ -59,6 +60,11 @@ struct web_config {
     char tls_cert[256];  /* PEM files; both empty: plain HTTP */
     char tls_key[256];
     bool open_join; /* visitors may join without an invite */
+    /* Where the node listens, for the join link the invites page shows with each new
+     * code (node/joinlink.h; its forum and invite are filled in). has_join false: the
+     * page shows the web link only. */
+    struct joinlink join;
+    bool has_join;
     /* The node's own author key (DIR/author.key), with which /owner?token=T signs its
      * owner in after `hearth open` (store_owner_token_take), from this machine only;
      * read at each such login, never kept outside the session. NULL: no owner login.
