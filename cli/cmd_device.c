@@ -67,10 +67,20 @@ static int do_join(struct cli *c, const char *code)
     return CLI_OK;
 }
 
+/* refusal - note why the request of `device` was refused: on stderr when others are
+ * accepted, else in the one-line error at the end (first into why). */
+static void refusal(char *why, size_t n, size_t *refused, const char *hex, const char *reason)
+{
+    if (!*refused)
+        snprintf(why, n, "the request of %.16s... was refused: %s", hex, reason);
+    (*refused)++;
+}
+
 static int do_accept(struct cli *c)
 {
     struct store_pair_match *m;
     size_t n, added = 0, refused = 0;
+    char why[256] = "";
     herr e = store_pair_pending(c->store, c->key.pk, (int64_t)time(NULL), &m, &n);
     if (e)
         return cli_store_error(c, e, NULL);
@@ -82,18 +92,14 @@ static int do_accept(struct cli *c)
         uint8_t id[HEARTH_ID_LEN];
         hex_encode(hex, m[i].req.device, HEARTH_PK_LEN);
         if (m[i].state == STORE_PAIR_EXPIRED || m[i].state == STORE_PAIR_USED) {
-            fprintf(stderr, "hearth: device: refused the request of %.16s...: %s\n", hex,
-                    store_pair_state_str(m[i].state));
-            refused++;
+            refusal(why, sizeof why, &refused, hex, store_pair_state_str(m[i].state));
             continue;
         }
         if (m[i].state != STORE_PAIR_READY)
             continue;
         e = store_pair_accept(c->store, &c->key, c->forum, &m[i], id);
         if (e == HERR_STATE) { /* a second request with one code, in this run */
-            fprintf(stderr, "hearth: device: refused the request of %.16s...: %s\n", hex,
-                    store_errmsg(c->store));
-            refused++;
+            refusal(why, sizeof why, &refused, hex, store_errmsg(c->store));
             continue;
         }
         if (e) {
@@ -113,13 +119,16 @@ static int do_accept(struct cli *c)
     free(m);
     if (rc)
         return rc;
-    if (c->json) {
+    if (added && refused)
+        fprintf(stderr, "hearth: device: %s%s\n", why,
+                refused > 1 ? " (and more: run 'hearth device accept' again to see)" : "");
+    if (c->json && (added || !refused)) {
         json_array_close(&c->out);
         return cli_json_flush(c);
     }
     if (!added && refused)
-        return cli_error(c, HERR_NOT_FOUND, "no pairing request to accept: %zu refused (above)",
-                         refused);
+        return cli_error(c, HERR_NOT_FOUND, "no pairing request to accept: %s%s", why,
+                         refused > 1 ? " (and others)" : "");
     if (!added)
         return cli_error(c, HERR_NOT_FOUND,
                          "no pairing request with a code of this node's yet: sync first");

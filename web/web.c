@@ -1247,7 +1247,7 @@ static void do_join_device(struct req *r)
     r->status = 400;
     if (limiter_blocked(r->w->fails, key_addr, now)) {
         r->status = 429;
-        problem = "too many wrong codes; wait five minutes and try again";
+        problem = "too many tries from here; wait five minutes and try again";
     } else if (!code || store_pair_code_read(code, &pc, &why)) {
         limiter_fail(r->w->fails, key_addr, now);
         problem = why ? why : "give the code your device printed";
@@ -1282,6 +1282,10 @@ static void do_join_device(struct req *r)
     } else if (e) {
         store_problem(r, e);
     } else {
+        /* Anyone can write a well-formed code naming a known member, so every account
+         * made this way counts against the address like a wrong code: each costs the
+         * forum one (inert) request event. */
+        limiter_fail(r->w->fails, key_addr, now);
         hlog(r->w->log, HLOG_INFO, "web: '%s' signed in with a device code", login);
         start_session_to(r, seed, login, "/devices");
     }
