@@ -7,7 +7,7 @@
 // is its own data directory synced with the hub over its socket.
 import { execFileSync } from 'node:child_process';
 import {
-  env, hearth, hearthOn, joinPage, ok, phone, readThread, same, shot, step, submit,
+  env, hearth, hearthOn, joinPage, ok, phone, readThread, same, step, submit,
   threadIdOf,
 } from './lib.mjs';
 
@@ -50,7 +50,8 @@ export async function devices(browser, s) {
   const code = (await pm.textContent('#pair-code')).trim();
   ok(code.startsWith('hd1-'), `the page shows a device code: ${code}`);
   same(await pm.locator('main svg.qr').count(), 1, 'and its QR code');
-  await shot(pm, 'devices');
+  // the whole page: the code and its QR code are below the fold
+  if (env.shots) await pm.screenshot({ path: `${env.shots}/devices.png`, fullPage: true });
 
   step('the laptop asks with it and syncs; the member accepts in the page');
   const asked = hearthOn(laptop, 'device', 'join', code);
