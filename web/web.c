@@ -1238,8 +1238,8 @@ static void do_join_device(struct req *r)
         return page_join_device(&r->h, &r->page, arg(r, "code"), NULL, NULL);
     if (l && strlen(l) <= STORE_LOGIN_MAX)
         snprintf(login, sizeof login, "%s", l);
-    char key_addr[80];
-    snprintf(key_addr, sizeof key_addr, "addr:%s", r->addr);
+    char key_addr[80]; /* its own count, apart from logins and invite codes */
+    snprintf(key_addr, sizeof key_addr, "pair:%s", r->addr);
     uint64_t now = now_ms(), last = 0;
     struct store_pair_code pc;
     const char *problem = NULL, *why = NULL;
