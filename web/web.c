@@ -1000,8 +1000,13 @@ static void start_session_to(struct req *r, const uint8_t seed[HEARTH_SEED_LEN],
                              const char *to)
 {
     struct session_info info;
+    uint8_t person[HEARTH_PK_LEN];
     if (sessions_create(r->w->sessions, seed, login, now_ms(), &info))
         return fail_page(r, 503, "the hub is out of memory for sessions; try again later");
+    /* An account made with a device code (do_join_device) waits until it is a device;
+     * noted once here, not asked of the store on every page. */
+    if (store_pair_asked(r->st, info.pk, person) == HERR_OK)
+        sessions_note_asked(r->w->sessions, info.token);
     snprintf(r->cookie, sizeof r->cookie, "hs=%s; Path=/; HttpOnly; SameSite=Strict%s", info.token,
              r->w->tls_cert ? "; Secure" : "");
     redirect(r, to, NULL, NULL);
@@ -1616,8 +1621,7 @@ static void frame(struct req *r)
         memcpy(r->own, r->sess.pk, HEARTH_PK_LEN);
         if (store_person_of(r->st, r->own, person) == HERR_OK)
             memcpy(r->sess.pk, person, HEARTH_PK_LEN);
-        r->waiting = !memcmp(r->sess.pk, r->own, HEARTH_PK_LEN) &&
-                     store_pair_asked(r->st, r->own, person) == HERR_OK;
+        r->waiting = r->sess.asked && !memcmp(r->sess.pk, r->own, HEARTH_PK_LEN);
     }
     store_set_viewer(r->st, r->member ? r->sess.pk : NULL);
     char *about = NULL;

@@ -14,7 +14,9 @@
  * (store/members.h) and unsealed only into a session's guarded memory. The node's
  * owner, on the node's own machine, logs in with a one-time link from `hearth open`
  * instead, as the node's own author: no account, no passphrase; the link is refused
- * from any address but loopback.
+ * from any address but loopback. A browser account can be a device of a person
+ * (docs/CLI.md, `hearth device`): it then shows and acts as that person; one made
+ * with a laptop's code posts nothing until the laptop accepts it.
  *
  * Security (docs/SECURITY.md, "The web pages"): one escaper (web/html.h); a CSRF
  * token in every form, checked with the Origin header on every POST; state changes by
