@@ -7,7 +7,7 @@
 // is its own data directory synced with the hub over its socket.
 import { execFileSync } from 'node:child_process';
 import {
-  env, hearth, hearthOn, joinPage, ok, phone, readThread, same, step, submit,
+  env, form, hearth, hearthOn, joinPage, ok, phone, raw, readThread, same, step, submit,
   threadIdOf,
 } from './lib.mjs';
 
@@ -77,6 +77,21 @@ export async function devices(browser, s) {
   await pm.goto(`${env.base}/t/${post.event}`);
   ok((await pm.textContent('main article .who')).includes('Kiri'), 'the thread page shows it under Kiri');
   ok(await pm.isVisible(`a[href="/edit/${post.event}"]`), 'as hers to edit in the browser too');
+
+  step('the devices forms refuse a post without the session\'s CSRF token, and visitors');
+  const cookies = await mod.cookies();
+  const hs = cookies.find((c) => c.name === 'hs').value;
+  const forged = await raw('POST', '/devices', { headers: { Cookie: `hs=${hs}` },
+    body: form({ do: 'revoke', device: asked.device }) });
+  same(forged.status, 403, 'a revoke without the token is refused');
+  const foreign = await raw('POST', '/devices', {
+    headers: { Cookie: `hs=${hs}`, Origin: 'http://evil.example' },
+    body: form({ do: 'add', csrf: await pm.getAttribute('input[name=csrf]', 'value') }) });
+  same(foreign.status, 403, 'a form from another site is refused');
+  ok(hearth('device', 'list').devices !== undefined, 'the hub still answers');
+  same((await raw('GET', '/devices')).status, 303, 'a visitor is sent to log in');
+  same((await raw('POST', '/join/device', { body: form({ code: code, login: 'x', pass: PASS }) })).status,
+       403, 'a device sign-in without the visitor\'s token is refused');
 
   step('the member revokes the laptop in the page');
   await pm.goto(`${env.base}/devices`);
