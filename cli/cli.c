@@ -454,13 +454,15 @@ int cli_open(struct cli *c, bool write, bool need_key)
 int cli_check(struct cli *c)
 {
     bool complete;
-    herr e = store_check(c->store, CLI_CHECK_BUDGET_MS, &complete);
+    unsigned budget = c->cmd && c->cmd->check_ms ? c->cmd->check_ms : CLI_CHECK_BUDGET_MS;
+    herr e = store_check(c->store, budget, &complete);
     if (e == HERR_CORRUPT)
         return cli_error(c, e, "the replica in %s is damaged (%s): %s", c->dir,
                          store_errmsg(c->store), CLI_REPAIR_HINT);
     if (e)
         return cli_store_error(c, e, NULL);
     c->checked_ms = wall_ms();
+    c->checked_all = complete;
     return CLI_OK;
 }
 
@@ -521,6 +523,34 @@ int cli_get_post(struct cli *c, const char *arg, struct store_post *p)
     if (e)
         return cli_store_error(c, e, NULL);
     return CLI_OK;
+}
+
+int cli_page_limit(struct cli *c, size_t *limit)
+{
+    const char *v = cli_opt(c, "limit");
+    *limit = 0;
+    if (!v)
+        return CLI_OK;
+    char *end;
+    errno = 0;
+    unsigned long n = strtoul(v, &end, 10);
+    if (errno || end == v || *end || v[0] == '-' || n < 1 || n > STORE_PAGE_MAX)
+        return cli_error(c, HERR_USAGE, "--limit: give a number from 1 to %d, not '%s'",
+                         STORE_PAGE_MAX, v);
+    *limit = n;
+    return CLI_OK;
+}
+
+void cli_page_next(struct cli *c, const char *cmd, const char *next)
+{
+    if (c->json) {
+        if (next && *next)
+            json_str(&c->out, "next", next);
+        else
+            json_null(&c->out, "next");
+    } else if (next && *next) {
+        printf("more: hearth %s --before %s\n", cmd, next);
+    }
 }
 
 int cli_find_board(struct cli *c, const char *arg, uint8_t id[HEARTH_ID_LEN])

@@ -71,6 +71,7 @@ struct cli_command {
     const struct cli_option *options; /* ends with an entry whose name is NULL; may be NULL */
     int min_args, max_args;           /* positional arguments */
     unsigned needs;                   /* enum cli_needs */
+    unsigned check_ms;                /* CLI_NEEDS_SOUND's budget; 0: CLI_CHECK_BUDGET_MS */
 };
 
 /* The table, in the order `hearth help` lists it; ends with NULL. Defined in main.c. */
@@ -100,6 +101,7 @@ struct cli {
     bool has_key;
     struct hkey key;     /* the author key, when has_key */
     uint64_t checked_ms; /* wall-clock ms when cli_check found the replica sound; 0: not */
+    bool checked_all;    /* and it read all of it within its budget */
 
     struct store_board *boards; /* loaded by cli_board_name(), owned */
     size_t nboards;
@@ -201,6 +203,23 @@ int cli_resolve(struct cli *c, const char *arg, uint8_t id[HEARTH_ID_LEN]);
 /* cli_get_post - resolve `arg` to a post or reply and fetch it into *p (free with
  * store_posts_free(p, 1)). Prints and returns an exit code on failure. */
 int cli_get_post(struct cli *c, const char *arg, struct store_post *p);
+
+/* Paged listings (threads, read, search): the options --limit N and --before CURSOR,
+ * for a command's options table. */
+#define CLI_PAGE_OPTIONS                                                                           \
+    {"limit", 'n', "N", "show at most N (default 50, at most 1000)"},                              \
+    {                                                                                              \
+        "before", 0, "CURSOR", "the page after the one that printed CURSOR"                        \
+    }
+
+/* cli_page_limit - the --limit given (0 when none: the store's default); prints and
+ * returns an exit code for one that is not a number from 1 to STORE_PAGE_MAX. */
+int cli_page_limit(struct cli *c, size_t *limit);
+
+/* cli_page_next - after a page: with --json, "next" (the cursor, or null at the end);
+ * else, when there is more, a line saying how to see it ("more: hearth CMD --before
+ * CURSOR"). `cmd` is the command line to repeat, without the cursor. */
+void cli_page_next(struct cli *c, const char *cmd, const char *next);
 
 /* cli_find_board - the board called `arg` or whose id starts with it. */
 int cli_find_board(struct cli *c, const char *arg, uint8_t id[HEARTH_ID_LEN]);

@@ -110,12 +110,16 @@ static void print_head(struct cli *c, const struct store_post *p)
 static int run(struct cli *c)
 {
     struct store_post one, *p;
-    size_t n;
-    int rc = cli_get_post(c, c->args[0], &one);
+    size_t n, limit;
+    char next[STORE_CURSOR_MAX];
+    const char *before = cli_opt(c, "before");
+    int rc = cli_page_limit(c, &limit);
+    if (!rc)
+        rc = cli_get_post(c, c->args[0], &one);
     if (rc)
         return rc;
     /* A reply's id opens its whole thread. */
-    herr e = store_thread(c->store, one.root, &p, &n);
+    herr e = store_thread_before(c->store, one.root, before, limit, &p, &n, next);
     store_posts_free(&one, 1);
     if (e == HERR_NOT_FOUND)
         return cli_error(c, e, "'%s': no such thread", c->args[0]);
@@ -128,9 +132,19 @@ static int run(struct cli *c)
         json_array_close(&c->out);
     } else if (n > 0) {
         cli_print_resources_box(c, stdout);
-        print_head(c, &p[0]);
+        if (before && *before)
+            printf("thread %.12s, continued\n", c->args[0]);
+        else
+            print_head(c, &p[0]);
         for (size_t i = 0; i < n; i++)
             print_post(c, &p[i]);
+        char cmd[256];
+        snprintf(cmd, sizeof cmd, "read %s%s%s%s", c->args[0], cli_flag(c, "show") ? " --show" : "",
+                 cli_opt(c, "limit") ? " --limit " : "",
+                 cli_opt(c, "limit") ? cli_opt(c, "limit") : "");
+        if (next[0])
+            fputs("\n", stdout);
+        cli_page_next(c, cmd, next);
     }
     store_posts_free(p, n);
     return c->json ? cli_json_flush(c) : CLI_OK;
@@ -138,6 +152,7 @@ static int run(struct cli *c)
 
 static const struct cli_option options[] = {
     {"show", 0, NULL, "show the words of posts with a content warning"},
+    CLI_PAGE_OPTIONS,
     {NULL, 0, NULL, NULL},
 };
 
@@ -145,12 +160,14 @@ const struct cli_command cmd_read = {
     .name = "read",
     .run = run,
     .group = "read",
-    .summary = "read a thread with its replies",
-    .synopsis = "ID [--show]",
+    .summary = "read a thread with its replies, a page at a time",
+    .synopsis = "ID [--show] [--limit N] [--before CURSOR]",
     .details = "ID is the first digits (at least 4) of the thread's id, or of any reply in it.\n"
                "The words of a post with a content warning stay folded under the warning\n"
                "until --show opens them; a post whose warning this node has muted\n"
-               "(hearth settings --mute) shows [muted: WARNING] even then.",
+               "(hearth settings --mute) shows [muted: WARNING] even then. A page shows 50\n"
+               "posts (--limit N); when the thread goes on, the last line says how to see\n"
+               "the next page (--before CURSOR).",
     .options = options,
     .min_args = 1,
     .max_args = 1,

@@ -65,9 +65,12 @@ static char *join_words(const struct cli *c)
 static int run(struct cli *c)
 {
     struct store_post *p = NULL;
-    size_t n = 0;
+    size_t n = 0, limit;
+    char next[STORE_CURSOR_MAX];
+    int rc = cli_page_limit(c, &limit);
+    if (rc)
+        return rc;
     char *query = join_words(c);
-    int rc;
     if (!query)
         return cli_error(c, HERR_NOMEM, "%s", herr_str(HERR_NOMEM));
     if ((rc = cli_check_text(c, "search", query, strlen(query), MAX_QUERY, false)) ||
@@ -75,11 +78,14 @@ static int run(struct cli *c)
         free(query);
         return rc;
     }
-    herr e = store_search(c->store, query, 0, &p, &n);
-    if (e == HERR_USAGE)
+    herr e = store_search_before(c->store, query, cli_opt(c, "before"), limit, &p, &n, next);
+    if (e == HERR_USAGE && strstr(store_errmsg(c->store), "nothing to search"))
         rc = cli_error(c, e, "'%s': nothing to search for (give words)", query);
     else if (e)
         rc = cli_store_error(c, e, NULL);
+    char cmd[MAX_QUERY + 64];
+    snprintf(cmd, sizeof cmd, "search%s%s %s", cli_opt(c, "limit") ? " --limit " : "",
+             cli_opt(c, "limit") ? cli_opt(c, "limit") : "", query);
     free(query);
     if (rc)
         return rc;
@@ -89,23 +95,35 @@ static int run(struct cli *c)
             cli_json_post(c, NULL, &p[i]);
         json_array_close(&c->out);
     } else {
-        printf("%zu found%s\n", n, n == 50 ? " (the best 50)" : "");
+        bool newest = next[0] == '0';
+        printf("%zu found%s\n", n,
+               !next[0] ? ""
+               : newest ? " on this page (a common word: the newest first)"
+                        : " on this page (the best first)");
         for (size_t i = 0; i < n; i++)
             print_hit(c, &p[i]);
+        cli_page_next(c, cmd, next);
     }
     store_posts_free(p, n);
     return c->json ? cli_json_flush(c) : CLI_OK;
 }
+
+static const struct cli_option options[] = {
+    CLI_PAGE_OPTIONS,
+    {NULL, 0, NULL, NULL},
+};
 
 const struct cli_command cmd_search = {
     .name = "search",
     .run = run,
     .group = "read",
     .summary = "find the posts and replies that hold every word",
-    .synopsis = "WORDS...",
-    .details = "Searches what you may read, best match first (at most 50). Every word must\n"
-               "be there, whole, in any case. Hidden, held, removed and retracted posts are\n"
-               "never found.",
+    .synopsis = "WORDS... [--limit N] [--before CURSOR]",
+    .details = "Searches what you may read, best match first, 50 a page (--limit N; the last\n"
+               "line says how to see the next page). When more than 2,000 posts match (a\n"
+               "common word), the newest come first instead. Every word must be there,\n"
+               "whole, in any case. Hidden, held, removed and retracted posts are never found.",
+    .options = options,
     .min_args = 1,
     .max_args = CLI_MAX_ARGS,
 };

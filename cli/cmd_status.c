@@ -22,6 +22,9 @@
 #include "node/node.h"
 
 #define STATUS_FRESH_MS 15000 /* several of the node's 2 s writes */
+/* The replica check status makes before it answers (cli_check): all of a small
+ * replica, the start of a large one, so that status answers at once at any size. */
+#define STATUS_CHECK_MS 50u
 
 /* running_node - the status of the node serving this data directory; false when none
  * runs (no status, a dead process, a stale or unreadable status). On a full disk the
@@ -154,6 +157,7 @@ static void print_json(struct cli *c, const struct store_stats *st, const char *
     json_u64(j, "disk_free", sp->avail);
     json_bool(j, "disk_full", sp->full || (node && node->disk_full));
     json_hex(j, "view_digest", digest, HEARTH_ID_LEN);
+    json_str(j, "replica_check", c->checked_all ? "complete" : "partial");
     if (node)
         json_node(c, node);
     else
@@ -284,6 +288,10 @@ static void print_human(const struct cli *c, const struct store_stats *st, const
                cli_format_time(when, sizeof when, made));
     }
     printf("view:     %s\n", view);
+    if (!c->checked_all)
+        printf("check:    sound as far as %u ms of checking read (the replica is larger;\n"
+               "          export, sync and serve check more of it when they start)\n",
+               STATUS_CHECK_MS);
     print_node(node, sp->full);
 }
 
@@ -324,4 +332,5 @@ const struct cli_command cmd_status = {
                "directory, its peers, their state and its traffic are shown too (\"node\" in\n"
                "--json; null when no node runs).",
     .needs = CLI_NEEDS_STORE | CLI_NEEDS_SOUND,
+    .check_ms = STATUS_CHECK_MS,
 };

@@ -1,4 +1,5 @@
-/* cmd_sync.c - `hearth sync ADDRESS`: one sync session with another node. */
+/* cmd_sync.c - `hearth sync ADDRESS|LINK`: one sync session with another node; with a
+ * join link (node/joinlink.h), its places are tried in turn until one answers. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +9,7 @@
 
 #include "cli/cli.h"
 #include "cli/node_key.h"
+#include "node/joinlink.h"
 #include "node/node.h"
 #include "node/transport.h"
 
@@ -97,13 +99,38 @@ static int run(struct cli *c)
     bool tty = !c->json && isatty(STDERR_FILENO);
     struct progress_ctx pc = {.tty = tty, .next = 0, .t0 = 0};
     uint8_t key[HEARTH_PK_LEN];
-    char endpoint[300];
-    /* Before the wait: an unreachable peer is a silence of up to --timeout. */
-    if (address_parse(c->args[0], key, endpoint, sizeof endpoint, NULL) == HERR_OK)
-        fprintf(stderr, "connecting to %s\xe2\x80\xa6\n", endpoint + strlen("tcp://"));
+    char endpoint[300], place[JOINLINK_MAX + 64];
+    /* A join link names the node's places: each in turn, until one answers. A bare
+     * address parses as a link of one place; anything else goes to node_sync_once,
+     * which says what is wrong with it. */
+    struct joinlink link;
+    const char *bad;
+    bool is_link = joinlink_parse(c->args[0], &link, &bad) == HERR_OK;
+    if (is_link && link.has_forum && memcmp(link.forum, c->forum, HEARTH_ID_LEN) != 0) {
+        secret_wipe(seed, sizeof seed);
+        return cli_error(c, HERR_USAGE, "that link is for another forum than the one in %s",
+                         c->dir);
+    }
+    size_t places = is_link ? link.naddrs : 1;
     double t0 = now_s();
-    herr e = node_sync_once(c->store, seed, c->args[0], timeout_s * 1000, &log,
-                            c->json ? NULL : progress, &pc, &st, why, sizeof why);
+    herr e = HERR_NET;
+    for (size_t i = 0; i < places; i++) {
+        if (is_link)
+            joinlink_address(&link, i, place, sizeof place);
+        else
+            snprintf(place, sizeof place, "%s", c->args[0]);
+        /* Before the wait: an unreachable peer is a silence of up to --timeout. */
+        if (address_parse(place, key, endpoint, sizeof endpoint, NULL) == HERR_OK)
+            fprintf(stderr, "connecting to %s\xe2\x80\xa6\n", endpoint + strlen("tcp://"));
+        memset(&st, 0, sizeof st);
+        e = node_sync_once(c->store, seed, place, timeout_s * 1000, &log, c->json ? NULL : progress,
+                           &pc, &st, why, sizeof why);
+        if (!e || e == HERR_FULL || e == HERR_CORRUPT || e == HERR_IO)
+            break; /* done, or our own store's trouble: another place would not help */
+        if (i + 1 < places)
+            fprintf(stderr, "hearth: sync: %s: %s; trying the next place\n", endpoint,
+                    why[0] ? why : herr_str(e));
+    }
     secret_wipe(seed, sizeof seed);
     double secs = now_s() - t0;
     if (tty)
@@ -131,9 +158,11 @@ const struct cli_command cmd_sync = {
     .run = run,
     .group = "network",
     .summary = "exchange what is new with another node, once",
-    .synopsis = "ADDRESS",
+    .synopsis = "ADDRESS|LINK",
     .details = "ADDRESS is what `hearth id` prints on the other node:\n"
-               "hearth://NODEKEY@HOST:PORT",
+               "hearth://NODEKEY@HOST:PORT. LINK is a join link (`hearth invite`): its\n"
+               "places are tried in turn until one answers; a link of another forum is\n"
+               "refused.",
     .options = options,
     .min_args = 1,
     .max_args = 1,

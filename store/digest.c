@@ -1,4 +1,4 @@
-/* digest.c - store_view_digest: one hash of everything the view shows.
+/* digest.c - store_view_dump_digest: one hash of a canonical dump of the whole view.
  *
  * The digest is BLAKE2b-256 (unkeyed) of this byte stream (docs/EVENTS.md, "View
  * digest"); two replicas with equal digests show the same forum to every viewer:
@@ -48,6 +48,7 @@
 #include "store/store_int.h"
 
 #define DIGEST_TAG "hearth/view/v1"
+/* (store_view_digest, kept up to date, is viewsum.c's.) */
 #define DIGEST_FLUSH 16384
 
 struct digest {
@@ -271,7 +272,7 @@ static herr digest_run(struct store *s, struct digest *d)
     return e;
 }
 
-herr store_view_digest(struct store *s, uint8_t out[HEARTH_ID_LEN])
+herr store_view_dump_digest(struct store *s, uint8_t out[HEARTH_ID_LEN])
 {
     struct digest d;
     s->err[0] = '\0';

@@ -53,7 +53,7 @@ enum event_kind {
 };
 
 /* EK_MAX_KIND - the highest kind this build knows. Kinds above it, up to
- * HEARTH_MAX_KIND (store/limits.h), are "unknown but stored": a well-formed, signed
+ * HEARTH_MAX_KIND (base/limits.h), are "unknown but stored": a well-formed, signed
  * event of such a kind is held and forwarded like any other, and the view ignores it,
  * so that a forum can upgrade node by node (docs/EVENTS.md, section 6.2). A test build
  * sets HEARTH_KNOWN_KINDS to an older number to be an older node. */

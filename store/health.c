@@ -130,7 +130,7 @@ static herr quick(struct store *s, uint64_t deadline, bool *complete)
 /* view_matches - the view lists every post, reply and board held (docs/EVENTS.md,
  * "View digest"): a row lost from either side shows as a difference of counts. A
  * board event with a ref renames a board and has no row of its own. */
-static herr view_matches(struct store *s)
+static herr view_matches(struct store *s, uint64_t deadline, bool *complete)
 {
     sqlite3_stmt *q;
     int rc = sqlite3_prepare_v2(
@@ -141,9 +141,13 @@ static herr view_matches(struct store *s)
         -1, &q, NULL);
     if (rc != SQLITE_OK)
         return store_sqlerr(s, rc, "cannot compare the view with the events");
+    sqlite3_progress_handler(s->db, 1000, past_deadline, &deadline);
     rc = sqlite3_step(q);
+    sqlite3_progress_handler(s->db, 0, NULL, NULL);
     herr e = HERR_OK;
-    if (rc != SQLITE_ROW) {
+    if (rc == SQLITE_INTERRUPT) {
+        *complete = false;
+    } else if (rc != SQLITE_ROW) {
         e = store_sqlerr(s, rc, "cannot compare the view with the events");
     } else {
         int64_t ep = sqlite3_column_int64(q, 0), vp = sqlite3_column_int64(q, 1);
@@ -165,9 +169,10 @@ herr store_check(struct store *s, unsigned budget_ms, bool *complete)
     herr e = store_read_begin(s);
     if (e)
         return e;
-    e = quick(s, mono_now_ms() + budget_ms, complete);
+    uint64_t deadline = mono_now_ms() + budget_ms;
+    e = quick(s, deadline, complete);
     if (!e)
-        e = view_matches(s);
+        e = view_matches(s, deadline, complete);
     store_read_end(s);
     return e;
 }

@@ -171,7 +171,7 @@ static herr insert_row(struct store *s, const struct event *x, const uint8_t *si
     if (rc != SQLITE_DONE)
         return store_sqlerr(s, rc, "cannot store an event");
     *arrival = sqlite3_last_insert_rowid(s->db);
-    return HERR_OK;
+    return viewsum_event_added(s, x, signer, *arrival);
 }
 
 /* link_waiting - point the events that waited for `id` at its arrival, or make x wait for

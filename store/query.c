@@ -327,6 +327,10 @@ struct qargs {
     int64_t limit, offset, since;
     const char *count_sql;
     uint64_t *total;
+    /* A keyset cursor: ?6 and ?7 two integers, ?10 an id (store_threads_before). */
+    bool keyset;
+    int64_t k1, k2;
+    uint8_t kid[HEARTH_ID_LEN];
 };
 
 /* viewer_is_mod - the viewer (store_set_viewer) currently moderates. */
@@ -348,6 +352,11 @@ static void qargs_bind(struct store *s, sqlite3_stmt *q, const struct qargs *a, 
     sqlite3_bind_int(q, 8, mod);
     if (s->has_viewer)
         sqlite3_bind_blob(q, 9, s->viewer, HEARTH_PK_LEN, SQLITE_STATIC);
+    if (a->keyset) {
+        sqlite3_bind_int64(q, 6, a->k1);
+        sqlite3_bind_int64(q, 7, a->k2);
+        sqlite3_bind_blob(q, 10, a->kid, HEARTH_ID_LEN, SQLITE_STATIC);
+    }
 }
 
 /* count_run - a->count_sql's one number into *a->total. */
@@ -426,22 +435,90 @@ herr store_threads(struct store *s, const uint8_t board[HEARTH_ID_LEN], struct s
     return posts_query(s, "SELECT " POST_COLS THREADS_WHERE THREADS_ORDER, &a, out, n);
 }
 
-herr store_threads_page(struct store *s, const uint8_t board[HEARTH_ID_LEN], size_t offset,
-                        size_t limit, struct store_post **out, size_t *n, size_t *total)
+/* ---- cursors ----
+ *
+ * A cursor names the last item of a page by the keys its list is ordered by, so the
+ * next page starts from there through an index: "K1.K2.ID" (two decimal integers and
+ * an id in hex). */
+
+static void cursor_make(char out[STORE_CURSOR_MAX], int64_t k1, int64_t k2,
+                        const uint8_t id[HEARTH_ID_LEN])
 {
-    uint64_t count = 0;
+    char hex[2 * HEARTH_ID_LEN + 1];
+    hex_encode(hex, id, HEARTH_ID_LEN);
+    snprintf(out, STORE_CURSOR_MAX, "%lld.%lld.%s", (long long)k1, (long long)k2, hex);
+}
+
+/* dec - a decimal integer of at most 19 digits at *p, up to `stop`. */
+static bool dec(const char **p, char stop, int64_t *v)
+{
+    int64_t x = 0;
+    int digits = 0;
+    for (; **p >= '0' && **p <= '9' && digits < 19; (*p)++, digits++)
+        x = x * 10 + (**p - '0');
+    if (!digits || **p != stop)
+        return false;
+    if (stop)
+        (*p)++;
+    *v = x;
+    return true;
+}
+
+static herr cursor_parse(struct store *s, const char *c, struct qargs *a)
+{
+    const char *p = c;
+    a->keyset = true;
+    if (dec(&p, '.', &a->k1) && dec(&p, '.', &a->k2) && strlen(p) == 2 * HEARTH_ID_LEN &&
+        hex_decode(a->kid, HEARTH_ID_LEN, p) == HERR_OK)
+        return HERR_OK;
+    return store_fail(s, HERR_USAGE,
+                      "'%.80s' is not a place in this list (give the cursor a page ended with)", c);
+}
+
+/* page_cut - a query asked for one more than a page: keep `limit`, and when there
+ * was more, name the last kept in next (by k1, k2 and its id). */
+static void page_cut(struct store_post *v, size_t *n, size_t limit, char next[STORE_CURSOR_MAX],
+                     int64_t k1, int64_t k2)
+{
+    next[0] = '\0';
+    if (*n <= limit)
+        return;
+    cursor_make(next, k1, k2, v[limit - 1].id);
+    store_posts_free(&v[limit], *n - limit);
+    *n = limit;
+}
+
+/* Threads after a cursor: before it in (pinned DESC, last_activity DESC), or at the
+ * same place with a greater id; the row-value comparison is a range of the index
+ * posts_board, so a page reads that page's rows (and the threads tied with its
+ * last). */
+#define THREADS_AFTER                                                                              \
+    " AND (p.pinned, p.last_activity) <= (?6, ?7) AND NOT (p.pinned = ?6 AND "                     \
+    "p.last_activity = ?7 AND e.id <= ?10) "
+
+herr store_threads_before(struct store *s, const uint8_t board[HEARTH_ID_LEN], const char *before,
+                          size_t limit, struct store_post **out, size_t *n,
+                          char next[STORE_CURSOR_MAX])
+{
     s->err[0] = '\0';
-    if (total)
-        *total = 0;
-    struct qargs a = {.id = board,
-                      .limit = list_limit(limit),
-                      .offset = offset > INT64_MAX ? INT64_MAX : (int64_t)offset,
-                      .count_sql = total ? THREADS_COUNT : NULL,
-                      .total = &count};
-    herr e = posts_query(s, "SELECT " POST_COLS THREADS_WHERE THREADS_ORDER " LIMIT ?3 OFFSET ?4",
-                         &a, out, n);
-    if (!e && total)
-        *total = (size_t)count;
+    *out = NULL;
+    *n = 0;
+    next[0] = '\0';
+    int64_t lim = list_limit(limit);
+    if (lim > STORE_PAGE_MAX)
+        lim = STORE_PAGE_MAX;
+    struct qargs a = {.id = board, .limit = lim + 1, .keyset = true, .k1 = 1, .k2 = INT64_MAX};
+    if (before && *before) {
+        herr e = cursor_parse(s, before, &a);
+        if (e)
+            return e;
+    }
+    herr e = posts_query(
+        s, "SELECT " POST_COLS THREADS_WHERE THREADS_AFTER THREADS_ORDER " LIMIT ?3", &a, out, n);
+    if (!e && *n > (size_t)lim) {
+        const struct store_post *last = &(*out)[lim - 1];
+        page_cut(*out, n, (size_t)lim, next, last->pinned, (int64_t)last->last_activity);
+    }
     return e;
 }
 
@@ -610,6 +687,234 @@ herr store_thread(struct store *s, const uint8_t thread[HEARTH_ID_LEN], struct s
         *out = NULL;
         *n = 0;
     }
+    return e;
+}
+
+/* ---- a thread, a page at a time ----
+ *
+ * The page is a stretch of the thread's depth-first walk, found by walking from the
+ * cursor's reply with one index lookup a step (events_ref is (ref_ev, kind, created)):
+ * its first child, else the next sibling of it or of the nearest ancestor that has
+ * one. Replies the viewer may not see are walked through, not shown. */
+
+struct tnode {
+    int64_t ev, parent, created;
+    uint8_t id[HEARTH_ID_LEN];
+    bool visible;
+};
+
+/* The reply rows a walk reads: arrival, parent, created, id, whether the viewer sees it
+ * (?8 moderator, ?9 viewer as in VISIBLE_SQL). */
+#define TNODE_COLS                                                                                 \
+    "SELECT e.arrival, e.ref_ev, e.created, e.id, coalesce(p.state = 0 AND (p.status IN (0, 1, "   \
+    "2) OR ?8 OR e.author = ?9), 0) FROM events e LEFT JOIN posts p ON p.ev = e.arrival "
+
+struct twalk {
+    struct store *s;
+    sqlite3_stmt *child, *sibling, *node;
+    struct tnode cur;
+    int64_t root;
+};
+
+/* tnode_step - one row of q into t->cur; 1 found, 0 none, -1 error (in *e). */
+static int tnode_step(struct twalk *t, sqlite3_stmt *q, herr *e)
+{
+    int r = sq_step(t->s, q, e, "cannot read the thread");
+    if (r > 0) {
+        t->cur.ev = sqlite3_column_int64(q, 0);
+        t->cur.parent = sqlite3_column_int64(q, 1);
+        t->cur.created = sqlite3_column_int64(q, 2);
+        col_id(q, 3, t->cur.id, HEARTH_ID_LEN);
+        t->cur.visible = sqlite3_column_int(q, 4) != 0;
+    }
+    sqlite3_reset(q);
+    return r;
+}
+
+/* twalk_next - move t->cur to the next node of the walk; 0 at the end. */
+static int twalk_next(struct twalk *t, herr *e)
+{
+    sqlite3_reset(t->child);
+    sqlite3_bind_int64(t->child, 1, t->cur.ev);
+    int r = tnode_step(t, t->child, e);
+    while (r == 0 && t->cur.ev != t->root) {
+        sqlite3_bind_int64(t->sibling, 1, t->cur.parent);
+        sqlite3_bind_int64(t->sibling, 2, t->cur.created);
+        sqlite3_bind_blob(t->sibling, 3, t->cur.id, HEARTH_ID_LEN, SQLITE_TRANSIENT);
+        r = tnode_step(t, t->sibling, e);
+        if (r == 0) {
+            sqlite3_bind_int64(t->node, 1, t->cur.parent);
+            if ((r = tnode_step(t, t->node, e)) > 0)
+                r = 0; /* climbed to the parent: look for its next sibling */
+            else if (r == 0)
+                return 0; /* a broken link: end the walk */
+        }
+    }
+    return r;
+}
+
+static herr twalk_prepare(struct twalk *t, bool mod)
+{
+    herr e = prepare(t->s,
+                     TNODE_COLS "WHERE e.ref_ev = ?1 AND e.kind = 4 ORDER BY e.created, e.id "
+                                "LIMIT 1",
+                     &t->child);
+    if (!e)
+        e = prepare(t->s,
+                    TNODE_COLS "WHERE e.ref_ev = ?1 AND e.kind = 4 AND e.created >= ?2 AND "
+                               "(e.created, e.id) > (?2, ?3) ORDER BY e.created, e.id LIMIT 1",
+                    &t->sibling);
+    if (!e)
+        e = prepare(t->s, TNODE_COLS "WHERE e.arrival = ?1", &t->node);
+    sqlite3_stmt *qs[3] = {t->child, t->sibling, t->node};
+    for (int i = 0; i < 3 && !e; i++) {
+        sqlite3_bind_int(qs[i], 8, mod);
+        if (t->s->has_viewer)
+            sqlite3_bind_blob(qs[i], 9, t->s->viewer, HEARTH_PK_LEN, SQLITE_STATIC);
+    }
+    return e;
+}
+
+/* twalk_start - the root of `thread` into t->root, and t->cur at the cursor's reply
+ * (or the root without one). */
+static herr twalk_start(struct twalk *t, const uint8_t thread[HEARTH_ID_LEN], const char *before,
+                        bool *at_root)
+{
+    herr e = HERR_OK;
+    sqlite3_stmt *q = t->node;
+    struct qargs c = {0};
+    *at_root = !before || !*before;
+    if (!*at_root && (e = cursor_parse(t->s, before, &c)) != HERR_OK)
+        return e;
+    int r = 0;
+    sqlite3_stmt *byid = NULL;
+    e = prepare(t->s, "SELECT arrival, kind FROM events WHERE id = ?1", &byid);
+    if (!e) {
+        sq_bind_id(byid, 1, thread);
+        r = sq_step(t->s, byid, &e, "cannot read the thread");
+        if (r > 0 && sqlite3_column_int(byid, 1) == EK_POST) {
+            t->root = sqlite3_column_int64(byid, 0);
+            sqlite3_bind_int64(q, 1, t->root);
+            r = tnode_step(t, q, &e);
+        } else if (r > 0) {
+            r = 0;
+        }
+    }
+    if (r == 0) {
+        sqlite3_finalize(byid);
+        return store_fail(t->s, HERR_NOT_FOUND, "no such thread");
+    }
+    if (r > 0 && !*at_root) {
+        /* The cursor's reply: it must be in this thread (its ancestors reach the root). */
+        sqlite3_reset(byid);
+        sq_bind_id(byid, 1, c.kid);
+        r = sq_step(t->s, byid, &e, "cannot read the thread");
+        int64_t at = r > 0 ? sqlite3_column_int64(byid, 0) : 0, up = at;
+        for (long steps = 0; r > 0 && up != t->root && steps < 10000000; steps++) {
+            sqlite3_bind_int64(q, 1, up);
+            r = tnode_step(t, q, &e);
+            up = t->cur.parent;
+        }
+        if (r > 0 && up != t->root)
+            r = 0;
+        if (r > 0) {
+            sqlite3_bind_int64(q, 1, at);
+            r = tnode_step(t, q, &e);
+        }
+    }
+    sqlite3_finalize(byid);
+    if (r < 0)
+        return e;
+    return r == 0 ? store_fail(t->s, HERR_USAGE, "that cursor is not a place in this thread")
+                  : HERR_OK;
+}
+
+/* page_order - put v[0..n) in the order of ids[0..n). */
+static void page_order(struct store_post *v, size_t n, const uint8_t (*ids)[HEARTH_ID_LEN])
+{
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = i; j < n; j++)
+            if (!memcmp(v[j].id, ids[i], HEARTH_ID_LEN)) {
+                struct store_post x = v[i];
+                v[i] = v[j];
+                v[j] = x;
+                break;
+            }
+    if (n)
+        v[0].list_base = v;
+    for (size_t i = 1; i < n; i++)
+        v[i].list_base = NULL;
+}
+
+herr store_thread_before(struct store *s, const uint8_t thread[HEARTH_ID_LEN], const char *before,
+                         size_t limit, struct store_post **out, size_t *n,
+                         char next[STORE_CURSOR_MAX])
+{
+    s->err[0] = '\0';
+    *out = NULL;
+    *n = 0;
+    next[0] = '\0';
+    int64_t lim = list_limit(limit);
+    lim = lim > STORE_PAGE_MAX ? STORE_PAGE_MAX : lim;
+    struct twalk t = {.s = s};
+    uint8_t(*ids)[HEARTH_ID_LEN] = malloc((size_t)(lim + 1) * HEARTH_ID_LEN);
+    int64_t *evs = malloc((size_t)(lim + 1) * sizeof *evs);
+    struct hbuf list;
+    hbuf_init(&list, (size_t)(lim + 1) * 24 + 8);
+    bool mod = false, at_root = false;
+    size_t m = 0;
+    herr e = ids && evs ? store_read_begin(s) : store_fail(s, HERR_NOMEM, "out of memory");
+    if (!e) {
+        e = viewer_is_mod(s, &mod);
+        if (!e)
+            e = twalk_prepare(&t, mod);
+        if (!e)
+            e = twalk_start(&t, thread, before, &at_root);
+        if (!e && at_root && !t.cur.visible)
+            e = store_fail(s, HERR_NOT_FOUND, "no such thread");
+        int r = !e;
+        if (r && at_root) {
+            evs[m] = t.cur.ev;
+            memcpy(ids[m++], t.cur.id, HEARTH_ID_LEN);
+        }
+        while (r > 0 && m < (size_t)lim + 1 && (r = twalk_next(&t, &e)) > 0)
+            if (t.cur.visible) {
+                evs[m] = t.cur.ev;
+                memcpy(ids[m++], t.cur.id, HEARTH_ID_LEN);
+            }
+        sqlite3_finalize(t.child);
+        sqlite3_finalize(t.sibling);
+        sqlite3_finalize(t.node);
+        store_read_end(s);
+    }
+    /* The page's posts, by arrival number, in one query; then in the walk's order. */
+    char num[32];
+    e = e ? e : hbuf_append(&list, "[", 1);
+    for (size_t i = 0; i < m && !e; i++) {
+        snprintf(num, sizeof num, "%s%lld", i ? "," : "", (long long)evs[i]);
+        e = hbuf_append(&list, num, strlen(num));
+    }
+    if (!e)
+        e = hbuf_append(&list, "]", 2);
+    struct qargs a = {.text = (const char *)list.data};
+    if (!e && m)
+        e = posts_query(s, "SELECT " POST_COLS "WHERE p.ev IN (SELECT value FROM json_each(?2))",
+                        &a, out, n);
+    if (!e && *n != m)
+        e = store_fail(s, HERR_BUSY, "the thread changed while it was read: try again");
+    if (!e) {
+        page_order(*out, *n, (const uint8_t(*)[HEARTH_ID_LEN])ids);
+        if (*n > (size_t)lim)
+            page_cut(*out, n, (size_t)lim, next, 0, (int64_t)(*out)[lim - 1].created);
+    }
+    if (e) {
+        store_posts_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+    }
+    hbuf_release(&list);
+    free(ids);
+    free(evs);
     return e;
 }
 
@@ -826,40 +1131,6 @@ static herr count_sql(struct store *s, const char *sql, uint64_t *v)
     *v = rc == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(q, 0) : 0;
     sqlite3_finalize(q);
     return rc == SQLITE_ROW ? HERR_OK : store_sqlerr(s, rc, "cannot count");
-}
-
-herr store_stats(struct store *s, struct store_stats *st)
-{
-    static const struct {
-        size_t off;
-        const char *sql;
-    } counts[] = {
-        {offsetof(struct store_stats, events), "SELECT count(*) FROM events"},
-        {offsetof(struct store_stats, pending),
-         "SELECT (SELECT count(*) FROM posts WHERE state = 1) + (SELECT count(*) FROM boards "
-         "WHERE valid = 1) + (SELECT count(*) FROM waiting w JOIN events e ON "
-         "e.arrival = w.ev WHERE e.kind IN (5, 6, 7, 8))"},
-        {offsetof(struct store_stats, purged),
-         "SELECT count(*) FROM events WHERE body IS NULL AND kind IN (3, 4, 5, 7, 8, 9)"},
-        {offsetof(struct store_stats, boards), "SELECT count(*) FROM boards WHERE valid = 0"},
-        {offsetof(struct store_stats, threads),
-         "SELECT count(*) FROM posts WHERE kind = 3 AND state = 0"},
-        {offsetof(struct store_stats, replies),
-         "SELECT count(*) FROM posts WHERE kind = 4 AND state = 0"},
-        {offsetof(struct store_stats, authors),
-         "SELECT count(*) FROM (SELECT DISTINCT author FROM events)"},
-        {offsetof(struct store_stats, forks),
-         "SELECT count(*) FROM (SELECT 1 FROM events GROUP BY signer, seq HAVING count(*) > 1)"},
-        {offsetof(struct store_stats, db_bytes),
-         "SELECT page_count * page_size FROM pragma_page_count, pragma_page_size"},
-    };
-    s->err[0] = '\0';
-    memset(st, 0, sizeof *st);
-    herr e = store_read_begin(s);
-    for (size_t i = 0; i < sizeof counts / sizeof counts[0] && !e; i++)
-        e = count_sql(s, counts[i].sql, (uint64_t *)((char *)st + counts[i].off));
-    store_read_end(s);
-    return e;
 }
 
 /* ---- moving events ---- */
@@ -1319,6 +1590,11 @@ herr store_resources(struct store *s, char **text, char **about)
     return e;
 }
 
+/* A search ranks its matches (bm25) when at most this many posts match; past that,
+ * ranking would read and sort every match of a common word (seconds at a million
+ * posts), so the newest matches come first instead. */
+#define SEARCH_RANKED 2000
+
 /* search_words - the words of a person's query as an FTS5 query: each word quoted
  * (so nothing in it is FTS syntax), all of them required. */
 static herr search_words(struct store *s, const char *query, struct hbuf *out)
@@ -1397,15 +1673,11 @@ static herr search_late(struct store *s)
     return e;
 }
 
-herr store_search(struct store *s, const char *query, size_t limit, struct store_post **out,
-                  size_t *n)
+/* search_ready - the words of query as an FTS5 query into words, and the index
+ * brought up to date (or, read-only, the rest indexed for this connection). */
+static herr search_ready(struct store *s, const char *query, struct hbuf *words)
 {
-    struct hbuf words;
-    s->err[0] = '\0';
-    *out = NULL;
-    *n = 0;
-    hbuf_init(&words, 4096);
-    herr e = search_words(s, query, &words);
+    herr e = search_words(s, query, words);
     /* A store another process is writing still answers, from the index as it is; one
      * that cannot write (read-only, or a full disk) indexes the rest for this run. */
     bool late = s->readonly;
@@ -1419,21 +1691,133 @@ herr store_search(struct store *s, const char *query, size_t limit, struct store
         e = search_late(s);
         store_read_end(s);
     }
-    struct qargs a = {.text = (const char *)words.data, .limit = limit ? (int64_t)limit : 50};
-    if (!e && s->search_late)
-        e = posts_query(s,
-                        "SELECT " POST_COLS "JOIN (SELECT rowid AS r, bm25(search) AS rank FROM "
-                        "search WHERE search MATCH ?2 UNION ALL SELECT rowid, "
-                        "bm25(search_late) FROM search_late WHERE search_late MATCH ?2) m ON m.r "
-                        "= p.ev WHERE p.state = 0" VISIBLE_SQL "ORDER BY m.rank LIMIT ?3",
-                        &a, out, n);
-    else if (!e)
-        e = posts_query(s,
-                        "SELECT " POST_COLS "JOIN search ON search.rowid = p.ev WHERE search "
-                        "MATCH ?2 AND p.state = 0" VISIBLE_SQL "ORDER BY bm25(search) LIMIT ?3",
-                        &a, out, n);
-    hbuf_release(&words);
     return e;
+}
+
+/* search_common - whether more than SEARCH_RANKED posts match: reads at most that
+ * many rowids of the index (each arm of the union stops at the limit). */
+static herr search_common(struct store *s, const char *words, bool *common)
+{
+    sqlite3_stmt *q = NULL;
+    char sql[512];
+    if (s->search_late)
+        snprintf(sql, sizeof sql,
+                 "SELECT (SELECT count(*) FROM (SELECT rowid FROM search WHERE search MATCH ?1 "
+                 "LIMIT %d)) + (SELECT count(*) FROM (SELECT rowid FROM search_late WHERE "
+                 "search_late MATCH ?1 LIMIT %d))",
+                 SEARCH_RANKED + 1, SEARCH_RANKED + 1);
+    else
+        snprintf(sql, sizeof sql,
+                 "SELECT count(*) FROM (SELECT rowid FROM search WHERE search MATCH ?1 LIMIT %d)",
+                 SEARCH_RANKED + 1);
+    herr e = store_read_begin(s);
+    if (!e)
+        e = prepare(s, sql, &q);
+    if (!e) {
+        sqlite3_bind_text(q, 1, words, -1, SQLITE_STATIC);
+        int rc = sqlite3_step(q);
+        if (rc == SQLITE_ROW)
+            *common = sqlite3_column_int64(q, 0) > SEARCH_RANKED;
+        else
+            e = store_sqlerr(s, rc, "cannot search");
+    }
+    sqlite3_finalize(q);
+    store_read_end(s);
+    return e;
+}
+
+/* The matches of ?2 in the index (and in search_late when there is one), as m(r, rank). */
+#define SEARCH_MAIN "SELECT rowid AS r, bm25(search) AS rank FROM search WHERE search MATCH ?2"
+#define SEARCH_LATE                                                                                \
+    " UNION ALL SELECT rowid, bm25(search_late) FROM search_late WHERE search_late MATCH ?2"
+/* Newest first: posts before the cursor's arrival number ?7, in arrival order
+ * backwards, which FTS5 gives without sorting (the late table holds only posts newer
+ * than the index). */
+#define SEARCH_NEWEST_MAIN "SELECT rowid AS r FROM search WHERE search MATCH ?2 AND rowid < ?7"
+#define SEARCH_NEWEST_LATE                                                                         \
+    "SELECT rowid AS r FROM search_late WHERE search_late MATCH ?2 AND rowid < ?7"
+
+herr store_search_before(struct store *s, const char *query, const char *before, size_t limit,
+                         struct store_post **out, size_t *n, char next[STORE_CURSOR_MAX])
+{
+    struct hbuf words;
+    s->err[0] = '\0';
+    *out = NULL;
+    *n = 0;
+    next[0] = '\0';
+    int64_t lim = list_limit(limit);
+    lim = lim > STORE_PAGE_MAX ? STORE_PAGE_MAX : lim;
+    /* A cursor "1.PLACE.ID" continues a ranked list at PLACE; "0.ARRIVAL.ID" a list of
+     * the newest matches below ARRIVAL (a number of this node's, as cursors are). */
+    struct qargs a = {.limit = lim + 1, .keyset = true, .k1 = -1, .k2 = INT64_MAX};
+    if (before && *before) {
+        herr e = cursor_parse(s, before, &a);
+        if (e)
+            return e;
+        if (a.k1 > 1 || (a.k1 == 1 && a.k2 > SEARCH_RANKED))
+            return store_fail(s, HERR_USAGE, "'%.80s' is not a place in this list", before);
+    }
+    hbuf_init(&words, 4096);
+    herr e = search_ready(s, query, &words);
+    a.text = (const char *)words.data;
+    bool common = a.k1 == 0;
+    if (!e && a.k1 < 0)
+        e = search_common(s, a.text, &common);
+    if (!e && common) {
+        a.k1 = 0;
+        e = posts_query(s,
+                        s->search_late
+                            ? "SELECT " POST_COLS "JOIN (SELECT r FROM (" SEARCH_NEWEST_LATE
+                              " ORDER BY r DESC) UNION ALL SELECT r FROM (" SEARCH_NEWEST_MAIN
+                              " ORDER BY r DESC)) m ON m.r = p.ev WHERE p.state = 0" VISIBLE_SQL
+                              "ORDER BY p.ev DESC LIMIT ?3"
+                            : "SELECT " POST_COLS "JOIN search ON search.rowid = p.ev WHERE search "
+                              "MATCH ?2 AND search.rowid < ?7 AND p.state = 0" VISIBLE_SQL
+                              "ORDER BY search.rowid DESC LIMIT ?3",
+                        &a, out, n);
+    } else if (!e) {
+        a.offset = a.k1 == 1 ? a.k2 : 0;
+        a.k1 = 1;
+        e = posts_query(s,
+                        s->search_late ? "SELECT " POST_COLS "JOIN (" SEARCH_MAIN SEARCH_LATE
+                                         ") m ON m.r = p.ev WHERE p.state = 0" VISIBLE_SQL
+                                         "ORDER BY m.rank, p.ev LIMIT ?3 OFFSET ?4"
+                                       : "SELECT " POST_COLS "JOIN (" SEARCH_MAIN
+                                         ") m ON m.r = p.ev WHERE p.state = 0" VISIBLE_SQL
+                                         "ORDER BY m.rank, p.ev LIMIT ?3 OFFSET ?4",
+                        &a, out, n);
+    }
+    hbuf_release(&words);
+    if (!e && *n > (size_t)lim) {
+        /* The next page of newest matches starts below the last one's arrival number. */
+        int64_t k2 = a.offset + lim;
+        if (a.k1 == 0) {
+            sqlite3_stmt *q = sq(s, Q_EV_BY_ID);
+            e = q ? HERR_OK : HERR_IO;
+            if (q) {
+                sq_bind_id(q, 1, (*out)[lim - 1].id);
+                if (sq_step(s, q, &e, "cannot search") > 0) {
+                    k2 = sqlite3_column_int64(q, 0);
+                    sqlite3_reset(q);
+                }
+            }
+        }
+        if (!e)
+            page_cut(*out, n, (size_t)lim, next, a.k1, k2);
+    }
+    if (e) {
+        store_posts_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+    }
+    return e;
+}
+
+herr store_search(struct store *s, const char *query, size_t limit, struct store_post **out,
+                  size_t *n)
+{
+    char next[STORE_CURSOR_MAX];
+    return store_search_before(s, query, NULL, limit, out, n, next);
 }
 
 static bool word_byte(unsigned char c)

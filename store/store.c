@@ -118,7 +118,23 @@ static const char *const migrations[] = {
     "  WITHOUT ROWID;"
     "ALTER TABLE mods ADD COLUMN key BLOB;"
     "UPDATE mods SET key = subject;",
+    /* 7: the view digest and the counts `status` shows, kept up to date by the
+     * triggers of viewsum.c instead of recomputed over the whole replica (one row;
+     * sum is 32 bytes, docs/EVENTS.md "View digest"). Filled when the step runs. */
+    ("CREATE TABLE view_sum(one INTEGER PRIMARY KEY CHECK (one = 1), sum BLOB NOT NULL,"
+     "  events INTEGER NOT NULL, pending INTEGER NOT NULL, purged INTEGER NOT NULL,"
+     "  boards INTEGER NOT NULL, threads INTEGER NOT NULL, replies INTEGER NOT NULL,"
+     "  authors INTEGER NOT NULL, forks INTEGER NOT NULL);"),
+    /* 8: references with the referring event's created time, so that a thread is read
+     * a page at a time: a post's replies in (created, id) order are a range of this
+     * index (store_thread_before walks a thread from a cursor, one lookup a step),
+     * where events_ref(ref_ev, kind) made every step read all of a post's replies. */
+    ("DROP INDEX events_ref;"
+     "CREATE INDEX events_ref ON events(ref_ev, kind, created) WHERE ref_ev IS NOT NULL;"),
 };
+
+/* The first schema version with view_sum. */
+#define SCHEMA_VIEWSUM 7
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -440,6 +456,8 @@ herr store_write_begin(struct store *s)
         e = load_waiting(s);
     if (!e)
         e = care_load(s);
+    if (!e)
+        e = viewsum_load(s);
     s->search_purged = false;
     if (e)
         (void)run(s, Q_ROLLBACK, "cannot roll back");
@@ -454,6 +472,8 @@ herr store_write_end(struct store *s, herr e)
         e = exec_sql(s, "INSERT INTO search(search) VALUES ('optimize')",
                      "cannot tidy the search index");
     s->search_purged = false;
+    if (!e)
+        e = viewsum_save(s);
     if (!e) {
         e = run(s, Q_COMMIT, "cannot commit");
         if (!e)
@@ -551,6 +571,8 @@ static herr migrate(struct store *s)
     e = check_identity(s, &version); /* again, under the lock */
     for (int64_t v = version; !e && v < SCHEMA_VERSION; v++)
         e = exec_sql(s, migrations[v], "cannot upgrade the schema");
+    if (!e && version < SCHEMA_VIEWSUM)
+        e = viewsum_fill(s);
     if (!e && version < SCHEMA_VERSION) {
         char sql[128];
         snprintf(sql, sizeof sql, "PRAGMA application_id = %d; PRAGMA user_version = %d",
@@ -614,6 +636,8 @@ static herr open_db(struct store *s, const char *path, unsigned flags, bool immu
     if (rc != SQLITE_OK)
         return store_sqlerr(s, rc, "cannot open the database");
     herr e = configure(s);
+    if (!e)
+        e = viewsum_register(s);
     int64_t version = 0;
     if (!e)
         e = check_identity(s, &version);
@@ -626,6 +650,13 @@ static herr open_db(struct store *s, const char *path, unsigned flags, bool immu
                      "cannot set the journal mode");
     if (!e && !s->readonly && version < SCHEMA_VERSION)
         e = migrate(s);
+    if (!e && !s->readonly)
+        e = viewsum_triggers(s);
+    /* Prepared now, so that a write can always be rolled back: a ROLLBACK that could
+     * not be prepared when memory ran out left the failed write's transaction open,
+     * to be committed by whatever the handle did next. */
+    if (!e && !s->readonly && (!sq(s, Q_ROLLBACK) || !sq(s, Q_COMMIT)))
+        e = HERR_NOMEM;
     if (!e && (flags & STORE_CHECK))
         e = quick_check(s);
     return e;
@@ -773,6 +804,7 @@ void store_destroy(struct store **sp)
     if (s->noted)
         (void)opened_note(s->dev, s->ino, false);
     hbuf_release(&s->scratch);
+    hbuf_release(&s->vbuf);
     care_release(s);
     free(s->path);
     free(s->dir);

@@ -57,9 +57,10 @@ const char *store_errmsg(const struct store *s);
 
 /* store_check - whether the replica is sound, cheaply enough to run at every start of
  * a node or an export: SQLite's quick_check (every page's structure, without
- * comparing indexes with their tables), cut short after budget_ms (*complete false
- * then, and what was read was sound), and then the view against the events: every
- * post, reply and board held has its row in the view. HERR_CORRUPT with the detail
+ * comparing indexes with their tables), and then the view against the events: every
+ * post, reply and board held has its row in the view. Both are cut short when
+ * budget_ms has passed (*complete false then, and what was read was sound), so a
+ * check costs at most about budget_ms however large the replica. HERR_CORRUPT with the detail
  * in store_errmsg() when damaged; other errors when the check itself could not run.
  * Not caught: a flipped bit inside a row whose page still has a sound structure
  * (SQLite keeps no checksums); store_repair re-verifies every event. */
@@ -215,7 +216,7 @@ struct store_reaction {
 
 /* A post or a reply as people see it. Strings are NUL-terminated, owned by the
  * struct, NULL when absent or purged; free with store_posts_free. Lists come from
- * store_threads, store_threads_page, store_thread, store_search, store_mod_queue,
+ * store_threads, store_threads_before, store_thread, store_search, store_mod_queue,
  * store_replies_to and store_author_posts. */
 struct store_post {
     uint8_t id[HEARTH_ID_LEN];
@@ -292,14 +293,23 @@ HEARTH_MUST_CHECK herr store_board_find(struct store *s, const char *name,
 HEARTH_MUST_CHECK herr store_threads(struct store *s, const uint8_t board[HEARTH_ID_LEN],
                                      struct store_post **out, size_t *n);
 
-/* store_threads_page - one page of store_threads' list: at most `limit` threads (0:
- * 50) from place `offset` on, in the same order; *total is how many threads of the
- * board the viewer sees (the length of the whole list), or with total NULL not
- * counted (counting reads the board's whole index: 0.1 s at 300,000 threads). Caller owns *out;
- * *out is NULL and *n 0 past the end. */
-HEARTH_MUST_CHECK herr store_threads_page(struct store *s, const uint8_t board[HEARTH_ID_LEN],
-                                          size_t offset, size_t limit, struct store_post **out,
-                                          size_t *n, size_t *total);
+/* A place in a paged list, as text (at most STORE_CURSOR_MAX bytes with its NUL): a
+ * page's `next`, given back as `before` for the page that follows. Cursors name the
+ * last item shown by the keys the list is ordered by, so a page is read through an
+ * index from there (no OFFSET): an item that arrives or moves meanwhile is shown on
+ * the page its place falls in, and none is shown twice nor skipped unless it moved. */
+#define STORE_CURSOR_MAX 96
+#define STORE_PAGE_MAX 1000 /* the largest page a paged query returns */
+
+/* store_threads_before - one page of store_threads' list: at most `limit` threads (0:
+ * 50; at most STORE_PAGE_MAX) that come after the cursor `before` (NULL or "": from the
+ * top), in the same order; next is set to the cursor of the page that follows, or ""
+ * when this page ends the list. HERR_USAGE for a cursor that is not one. Caller owns
+ * *out. */
+HEARTH_MUST_CHECK herr store_threads_before(struct store *s, const uint8_t board[HEARTH_ID_LEN],
+                                            const char *before, size_t limit,
+                                            struct store_post **out, size_t *n,
+                                            char next[STORE_CURSOR_MAX]);
 
 /* store_board_new - how many of the threads of board that the viewer sees had activity
  * (the post, or a visible reply) after since_ms. */
@@ -333,6 +343,20 @@ HEARTH_MUST_CHECK herr store_author_posts(struct store *s, const uint8_t author[
  * (created, id) order among siblings. Caller owns *out. HERR_NOT_FOUND. */
 HEARTH_MUST_CHECK herr store_thread(struct store *s, const uint8_t thread[HEARTH_ID_LEN],
                                     struct store_post **out, size_t *n);
+
+/* store_thread_before - one page of a thread, at most `limit` posts (0: 50; at most
+ * STORE_PAGE_MAX): with before NULL or "", the thread's post and then its replies,
+ * depth-first in (created, id) order among siblings; else the replies that follow the
+ * cursor's in that order. next is set to the cursor of the following page, "" at the
+ * end. Replies the viewer may not see are left out and their own replies shown in
+ * their place in the walk (store_thread lists those last instead). A page costs about
+ * its own size plus its depth (one index lookup a step), whatever the thread's size.
+ * HERR_NOT_FOUND when there is no such thread (or the viewer may not see its post);
+ * HERR_USAGE for a cursor that is not a place in this thread. Caller owns *out. */
+HEARTH_MUST_CHECK herr store_thread_before(struct store *s, const uint8_t thread[HEARTH_ID_LEN],
+                                           const char *before, size_t limit,
+                                           struct store_post **out, size_t *n,
+                                           char next[STORE_CURSOR_MAX]);
 
 /* store_post_get - one post or reply. HERR_NOT_FOUND. Free with store_posts_free(p, 1). */
 HEARTH_MUST_CHECK herr store_post_get(struct store *s, const uint8_t id[HEARTH_ID_LEN],
@@ -618,11 +642,28 @@ struct store_stats {
     uint64_t db_bytes; /* size of the database file */
 };
 
+/* store_stats - the counts above, kept up to date by the view as it changes (one row
+ * read, whatever the replica's size). store_stats_full counts them from the tables
+ * instead (reads every event: seconds at a million); the two agree unless the file
+ * was edited by something other than hearth. */
 HEARTH_MUST_CHECK herr store_stats(struct store *s, struct store_stats *st);
+HEARTH_MUST_CHECK herr store_stats_full(struct store *s, struct store_stats *st);
 
-/* store_view_digest - BLAKE2b-256 over a canonical dump of the whole view (see
- * docs/EVENTS.md): two replicas with equal digests show the same forum. */
+/* store_view_digest - the view digest (docs/EVENTS.md, "View digest"): a hash of the
+ * sum of one hash per record of the view tables, kept up to date in the transaction
+ * that changes them, so reading it costs one row. Two replicas with equal digests
+ * show the same forum. */
 HEARTH_MUST_CHECK herr store_view_digest(struct store *s, uint8_t out[HEARTH_ID_LEN]);
+
+/* store_view_digest_full - the same digest recomputed from every record of the view
+ * (reads the whole view: what store_view_digest must always equal). */
+HEARTH_MUST_CHECK herr store_view_digest_full(struct store *s, uint8_t out[HEARTH_ID_LEN]);
+
+/* store_view_dump_digest - BLAKE2b-256 over a canonical dump of everything the view
+ * shows, post by post in id order, including what is computed when read (reaction
+ * counts, flaggers, why a post is hidden): slow (the whole view, in order), and the
+ * strictest comparison of two replicas, for tests (docs/EVENTS.md). */
+HEARTH_MUST_CHECK herr store_view_dump_digest(struct store *s, uint8_t out[HEARTH_ID_LEN]);
 
 /* ---- community care (docs/EVENTS.md, "Roles and moderation") ----
  *
@@ -663,6 +704,17 @@ HEARTH_MUST_CHECK herr store_settings(struct store *s, uint64_t *hold, uint64_t 
  * has no words. */
 HEARTH_MUST_CHECK herr store_search(struct store *s, const char *query, size_t limit,
                                     struct store_post **out, size_t *n);
+
+/* store_search_before - one page of a search (store_search's first page when before
+ * is NULL or ""), at most `limit` (0: 50; at most STORE_PAGE_MAX), and in next the
+ * cursor of the following page ("" at the end). When at most 2,000 posts match, they
+ * come best match first (bm25); when more match (a common word), ranking them would
+ * read every match, so the newest matches come first instead, read from the index in
+ * arrival order: either way a page costs about its own size. A cursor keeps the order
+ * its first page had. HERR_USAGE for a query with no words or a cursor that is not one. */
+HEARTH_MUST_CHECK herr store_search_before(struct store *s, const char *query, const char *before,
+                                           size_t limit, struct store_post **out, size_t *n,
+                                           char next[STORE_CURSOR_MAX]);
 
 /* store_mod_queue - what waits for a moderator: held posts, and posts flagged by
  * members (not their author) that no moderator approved, unhid, removed or hid since

@@ -27,6 +27,9 @@ enum post_state {
     PS_INVALID = 2, /* its references are wrong: kept as evidence, no effect */
 };
 
+/* How many counts of struct store_stats the view keeps (viewsum.c). */
+#define VIEWSUM_COUNTS 8
+
 /* Every cached statement, as X(name, sql). */
 #define STORE_QUERIES(X)                                                                           \
     X(Q_BEGIN, "BEGIN IMMEDIATE")                                                                  \
@@ -47,6 +50,8 @@ enum post_state {
       "INSERT INTO events(id, author, seq, created, kind, root, ref, ref_ev, "                     \
       "body_len, header, sig, body, signer) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "     \
       "?11, ?12, ?13)")                                                                            \
+    X(Q_VS_EVENT, "SELECT EXISTS (SELECT 1 FROM events WHERE author = ?1 AND arrival != ?2), "     \
+                  "(SELECT count(*) FROM events WHERE signer = ?3 AND seq = ?4)")                  \
     X(Q_EV_PURGE, "UPDATE events SET body = NULL WHERE arrival = ?1 AND body IS NOT NULL")         \
     X(Q_EV_RESTORE, "UPDATE events SET body = ?2 WHERE arrival = ?1 AND body IS NULL")             \
     X(Q_EV_REFS, "SELECT e.arrival, e.kind, e.author, e.seq, e.id, e.body IS NULL, e.created, "    \
@@ -278,6 +283,12 @@ struct store {
     uint64_t full_avail, full_ms;          /* full_ms: when it filled up (monotonic) */
     struct store_ingest_tally tally;       /* store_ingest's outcomes on this handle */
     uint8_t sealed[HEARTH_MSG_MAX_SEALED]; /* a message being published (rules_prepare) */
+    /* The view digest's sum and the kept counts (viewsum.c), loaded at each write and
+     * saved before its commit when the triggers changed them. */
+    uint64_t vsum[4];
+    uint64_t vcount[VIEWSUM_COUNTS];
+    bool vsum_dirty;
+    struct hbuf vbuf; /* a record being hashed */
 };
 
 /* A growable list of int64 (arrival numbers), for collect-then-recurse. */
@@ -321,6 +332,23 @@ HEARTH_MUST_CHECK herr store_write_begin(struct store *s);
 HEARTH_MUST_CHECK herr store_write_end(struct store *s, herr e);
 HEARTH_MUST_CHECK herr store_read_begin(struct store *s);
 void store_read_end(struct store *s);
+
+/* ---- viewsum.c ---- */
+
+/* viewsum_register - the SQL functions the digest's triggers call (every connection). */
+HEARTH_MUST_CHECK herr viewsum_register(struct store *s);
+/* viewsum_triggers - the TEMP triggers that keep the digest and counts (writers). */
+HEARTH_MUST_CHECK herr viewsum_triggers(struct store *s);
+/* viewsum_event_added - count the event x just stored at arrival, signed by signer
+ * (x->author is its person): events, purged, authors, forks. */
+HEARTH_MUST_CHECK herr viewsum_event_added(struct store *s, const struct event *x,
+                                           const uint8_t *signer, int64_t arrival);
+/* viewsum_load - the stored sum and counts into the handle (in a transaction). */
+HEARTH_MUST_CHECK herr viewsum_load(struct store *s);
+/* viewsum_save - write them back when changed (in the write transaction). */
+HEARTH_MUST_CHECK herr viewsum_save(struct store *s);
+/* viewsum_fill - recompute both from the tables and store them (schema upgrade). */
+HEARTH_MUST_CHECK herr viewsum_fill(struct store *s);
 
 /* ---- health.c ---- */
 

@@ -364,8 +364,43 @@ void page_home(struct html *h, const struct page *p, const struct page_board *v,
     close_page(h);
 }
 
+/* pages_nav - a paged list's links: back to its start (unless on it) and on past
+ * `next` (unless ""). q: the search words the list is of, or NULL. */
+static void pages_nav(struct html *h, const char *q, bool first, const char *next,
+                      const char *start, const char *more)
+{
+    if (first && !*next)
+        return;
+    html_raw(h, "<nav aria-label=\"Pages\" class=\"pages\">");
+    if (!first) {
+        html_raw(h, "<a rel=\"first\" href=\"?");
+        if (q) {
+            html_raw(h, "q=");
+            html_urlarg(h, q);
+        }
+        html_raw(h, "\">");
+        html_text(h, start);
+        html_raw(h, "</a> ");
+    }
+    if (*next) {
+        html_raw(h, "<a rel=\"next\" href=\"?");
+        if (q) {
+            html_raw(h, "q=");
+            html_urlarg(h, q);
+            html_raw(h, "&amp;");
+        }
+        html_raw(h, "before=");
+        html_urlarg(h, next);
+        html_raw(h, "\">");
+        html_text(h, more);
+        html_raw(h, "</a>");
+    }
+    html_raw(h, "</nav>");
+}
+
 void page_board(struct html *h, const struct page *p, const struct store_board *b,
-                const struct store_post *t, const bool *unread, size_t n, size_t page_no, bool more)
+                const struct store_post *t, const bool *unread, size_t n, bool first,
+                const char *next)
 {
     open_page(h, p, b->name);
     html_raw(h, "<h1>");
@@ -401,22 +436,7 @@ void page_board(struct html *h, const struct page *p, const struct store_board *
         html_raw(h, "</p></li>");
     }
     html_raw(h, "</ul>");
-    if (page_no > 1 || more) {
-        html_raw(h, "<nav aria-label=\"Pages\" class=\"pages\">");
-        if (page_no > 1) {
-            html_raw(h, "<a rel=\"prev\" href=\"?page=");
-            html_uint(h, page_no - 1);
-            html_raw(h, "\">Newer</a> ");
-        }
-        html_raw(h, "Page ");
-        html_uint(h, page_no);
-        if (more) {
-            html_raw(h, " <a rel=\"next\" href=\"?page=");
-            html_uint(h, page_no + 1);
-            html_raw(h, "\">Older</a>");
-        }
-        html_raw(h, "</nav>");
-    }
+    pages_nav(h, NULL, first, next, "Newest threads", "Older threads");
     close_page(h);
 }
 
@@ -485,23 +505,26 @@ static void reply_form(struct html *h, const struct page *p, const struct store_
     html_raw(h, "\"><button type=\"submit\">Send reply</button></form></details>");
 }
 
-void page_thread(struct html *h, const struct page *p, const struct store_post *v, size_t n,
+void page_thread(struct html *h, const struct page *p, const struct store_post *t,
+                 const struct store_post *v, size_t n, bool first, const char *next,
                  const struct store_my_reaction *mine, size_t nmine)
 {
     struct mine m = {mine, nmine};
-    const struct store_post *t = &v[0];
     open_page(h, p, t->title ? t->title : "Thread");
     html_raw(h, "<h1>");
     html_text(h, t->title ? t->title : placeholder(t));
     html_raw(h, "</h1>");
     if (t->locked)
         html_raw(h, "<p class=\"note\">This thread is locked: no new replies.</p>");
+    if (!first)
+        html_raw(h, "<p class=\"note\">Later replies in this thread.</p>");
     for (size_t i = 0; i < n; i++) {
         one_post(h, p, v, n, i, &m);
         bool open = v[i].status == POST_VISIBLE && v[i].text;
-        if (p->member && !t->locked && open && i > 0)
+        if (p->member && !t->locked && open && (i > 0 || !first))
             reply_form(h, p, &v[i], "Reply to this");
     }
+    pages_nav(h, NULL, first, next, "The start of the thread", "Later replies");
     if (p->member && !t->locked && t->status == POST_VISIBLE) {
         html_raw(h, "<h2>Reply to the thread</h2>");
         html_raw(h, "<form method=\"post\" action=\"");
@@ -520,7 +543,7 @@ void page_thread(struct html *h, const struct page *p, const struct store_post *
 }
 
 void page_search(struct html *h, const struct page *p, const char *query,
-                 const struct store_post *v, size_t n)
+                 const struct store_post *v, size_t n, bool first, const char *next)
 {
     open_page(h, p, "Search");
     html_raw(h, "<h1>Search</h1><form method=\"get\" action=\"/search\" role=\"search\">"
@@ -530,12 +553,19 @@ void page_search(struct html *h, const struct page *p, const char *query,
     html_raw(h, "><button type=\"submit\">Search</button></form>");
     if (query && *query) {
         html_raw(h, "<h2>");
-        html_uint(h, n);
-        html_raw(h, n == 1 ? " post found</h2>" : " posts found</h2>");
+        if (first && !*next) {
+            html_uint(h, n);
+            html_raw(h, n == 1 ? " post found</h2>" : " posts found</h2>");
+        } else {
+            html_raw(h, "Posts found: ");
+            html_uint(h, n);
+            html_raw(h, " on this page</h2>");
+        }
         html_raw(h, "<ul class=\"found\">");
         for (size_t i = 0; i < n; i++)
             excerpt(h, &v[i], false);
         html_raw(h, "</ul>");
+        pages_nav(h, query, first, next, "The best matches", "More results");
     }
     close_page(h);
 }

@@ -53,17 +53,22 @@ void page_home(struct html *h, const struct page *p, const struct page_board *v,
 /* page_board - page page_no of a board's threads; unread[i] marks threads with
  * activity since the member last opened them; more says an older page follows. */
 void page_board(struct html *h, const struct page *p, const struct store_board *b,
-                const struct store_post *t, const bool *unread, size_t n, size_t page_no,
-                bool more);
+                const struct store_post *t, const bool *unread, size_t n, bool first,
+                const char *next);
 
-/* page_thread - a thread: post first, then replies depth-first. mine[0..nmine) are
- * the viewer's standing reactions in the thread (each names its post), for the
- * reaction buttons. */
-void page_thread(struct html *h, const struct page *p, const struct store_post *v, size_t n,
+/* page_thread - one page of a thread: on the first, the post (v[0] == *t) then
+ * replies depth-first; on a later one (first false), the replies that follow, under
+ * the thread's title. mine[0..nmine) are the viewer's standing reactions in the
+ * thread (each names its post), for the reaction buttons.
+ *
+ * Paged lists (board, thread, search) link on with the store's cursor `next`
+ * ("" at the end: no link) as ?before=, and back to their start when not on it. */
+void page_thread(struct html *h, const struct page *p, const struct store_post *t,
+                 const struct store_post *v, size_t n, bool first, const char *next,
                  const struct store_my_reaction *mine, size_t nmine);
 
 void page_search(struct html *h, const struct page *p, const char *query,
-                 const struct store_post *v, size_t n);
+                 const struct store_post *v, size_t n, bool first, const char *next);
 
 /* page_profile - a member's profile and posts; own adds the edit form. */
 void page_profile(struct html *h, const struct page *p, const uint8_t author[HEARTH_PK_LEN],

@@ -321,23 +321,19 @@ static void get_board(struct req *r, const uint8_t id[HEARTH_ID_LEN])
     struct store_board b;
     size_t n = 0;
     struct store_post *t = NULL;
-    const char *pg = arg(r, "page");
-    char *end;
-    unsigned long page_no = pg ? strtoul(pg, &end, 10) : 1;
-    if (pg && (*end || page_no == 0 || page_no > 1000000))
-        return fail_page(r, 400, "there is no such page");
+    const char *before = arg(r, "before");
+    char next[STORE_CURSOR_MAX];
     herr e = store_board_get(r->st, id, &b);
     if (e)
         return fail_page(r, e == HERR_NOT_FOUND ? 404 : 500, "there is no such board");
-    /* One more than a page tells whether there is an older page, without counting a
-     * board that may hold hundreds of thousands of threads. */
-    if ((e = store_threads_page(r->st, id, (page_no - 1) * WEB_PER_PAGE, WEB_PER_PAGE + 1, &t, &n,
-                                NULL))) {
+    /* A page is read from the cursor through the board's index: the thousandth page
+     * of a board of 300,000 threads costs what the first does. */
+    if ((e = store_threads_before(r->st, id, before, WEB_PER_PAGE, &t, &n, next))) {
         store_board_release(&b);
-        return fail_page(r, 500, "the board could not be read");
+        return fail_page(r, e == HERR_USAGE ? 400 : 500,
+                         e == HERR_USAGE ? "there is no such page" : "the board could not be read");
     }
-    bool more = n > WEB_PER_PAGE;
-    n = more ? WEB_PER_PAGE : n;
+    bool first = !before || !*before;
     bool unread[WEB_PER_PAGE] = {0};
     if (r->member) {
         char what[16 + 2 * HEARTH_ID_LEN];
@@ -348,46 +344,68 @@ static void get_board(struct req *r, const uint8_t id[HEARTH_ID_LEN])
                         t[i].last_activity > seen;
         }
         seen_key(what, "board:", id);
-        note_visit(r, what, page_no == 1 ? newest_activity(t, n) : 0);
+        note_visit(r, what, first ? newest_activity(t, n) : 0);
     }
-    page_board(&r->h, &r->page, &b, t, r->member ? unread : NULL, n, page_no, more);
-    store_posts_free(t, more ? n + 1 : n);
+    page_board(&r->h, &r->page, &b, t, r->member ? unread : NULL, n, first, next);
+    store_posts_free(t, n);
     store_board_release(&b);
 }
 
 static void get_thread(struct req *r, const uint8_t id[HEARTH_ID_LEN])
 {
-    struct store_post *v = NULL;
+    struct store_post *v = NULL, root;
     size_t n = 0;
-    herr e = store_thread(r->st, id, &v, &n);
-    if (e || !n)
-        return fail_page(r, e == HERR_NOT_FOUND || !n ? 404 : 500, "there is no such thread");
+    const char *before = arg(r, "before");
+    bool first = !before || !*before;
+    char next[STORE_CURSOR_MAX];
+    herr e = store_post_get(r->st, id, &root);
+    if (e)
+        return fail_page(r, e == HERR_NOT_FOUND ? 404 : 500, "there is no such thread");
+    if (root.kind != EK_POST) {
+        store_posts_free(&root, 1);
+        return fail_page(r, 404, "there is no such thread");
+    }
+    /* A page at a time from the cursor: a thread of 100,000 replies is read a page at
+     * a time (store_thread_before), never whole. */
+    e = store_thread_before(r->st, id, before, WEB_THREAD_PAGE, &v, &n, next);
+    if (e || (first && !n)) {
+        store_posts_free(&root, 1);
+        return fail_page(r,
+                         e == HERR_USAGE            ? 400
+                         : e && e != HERR_NOT_FOUND ? 500
+                                                    : 404,
+                         e == HERR_USAGE ? "there is no such page" : "there is no such thread");
+    }
     struct store_my_reaction *mine = NULL;
-    size_t nmine = 0, max = 8 * n;
+    size_t nmine = 0, max = 8 * (n + 1);
     if (r->member) {
         if (!(mine = calloc(max, sizeof *mine)) ||
             store_thread_reactions(r->st, id, r->sess.pk, mine, max, &nmine))
             nmine = 0;
         char what[16 + 2 * HEARTH_ID_LEN];
         seen_key(what, "thread:", id);
-        note_visit(r, what, v[0].last_activity);
+        note_visit(r, what, root.last_activity);
     }
-    page_thread(&r->h, &r->page, v, n, mine, nmine);
+    page_thread(&r->h, &r->page, &root, v, n, first, next, mine, nmine);
     free(mine);
     store_posts_free(v, n);
+    store_posts_free(&root, 1);
 }
 
 static void get_search(struct req *r)
 {
-    const char *q = arg(r, "q");
+    const char *q = arg(r, "q"), *before = arg(r, "before");
     struct store_post *v = NULL;
     size_t n = 0;
+    char next[STORE_CURSOR_MAX] = "";
     if (q && *q) {
-        herr e = store_search(r->st, q, 50, &v, &n);
+        herr e = store_search_before(r->st, q, before, WEB_SEARCH_PAGE, &v, &n, next);
+        if (e == HERR_USAGE && before && *before)
+            return fail_page(r, 400, "there is no such page");
         if (e && e != HERR_USAGE)
             return fail_page(r, 500, "the search did not work");
     }
-    page_search(&r->h, &r->page, q, v, n);
+    page_search(&r->h, &r->page, q, v, n, !before || !*before, next);
     store_posts_free(v, n);
 }
 

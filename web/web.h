@@ -50,6 +50,8 @@
 #define WEB_SESSIONS 1024               /* open sessions at most */
 #define WEB_IDLE_MS (30 * 60 * 1000ULL) /* a session unused this long ends */
 #define WEB_PER_PAGE 30                 /* threads on a board page */
+#define WEB_THREAD_PAGE 100             /* posts on a page of a thread */
+#define WEB_SEARCH_PAGE 50              /* posts on a page of search results */
 #define WEB_CACHED_PAGES 1024           /* visitors' pages kept rendered (web/cache.h)... */
 #define WEB_CACHED_TEXTS 16384          /* ...and posts' texts */
 #define WEB_CACHE_BYTES (24u << 20)     /* bytes each of the two caches may hold */

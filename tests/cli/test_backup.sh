@@ -170,7 +170,7 @@ B=$(new_dir b)
 expect_ok "$HEARTH" -d "$B" init --join "$A_FORUM"
 expect_ok "$HEARTH" -d "$B" sync "$A_ADDR"
 same "the peer holds all of A" "$(state "$B")" "$(state "$A")"
-LAST_SEQ=$(value "$A" 'max(p["seq"] for p in d)' threads welcome)
+LAST_SEQ=$(value "$A" 'max(p["seq"] for p in d["threads"])' threads welcome)
 kill "$A_PID"
 wait "$A_PID" 2>/dev/null || true
 

@@ -72,7 +72,7 @@ expect_ok "$HEARTH" -d "$S" --json import "$TMP_ROOT/none.bundle"
 same "a --since bundle founds a joined replica" "$(json 'd["accepted"]')" "$((N - 6))"
 same "none of it rejected" "$(json 'd["rejected"]')" 0
 expect_ok "$HEARTH" -d "$S" --json threads lived-experience
-same "no thread came with it" "$(json 'len(d)')" 0
+same "no thread came with it" "$(json 'len(d["threads"])')" 0
 expect_ok "$HEARTH" -d "$S" import "$TMP_ROOT/week.bundle"
 same "the next stick brings the rest" "$(state "$S")" "$(state "$A")"
 expect_fail 2 "--since: give a date (YYYY-MM-DD) or days (7d), not 'yesterday'" \
@@ -135,7 +135,7 @@ expect_ok "$HEARTH" -d "$B" export "$TMP_ROOT/b2.bundle"
 expect_ok "$HEARTH" -d "$A" import "$TMP_ROOT/b2.bundle"
 contains "one new event" "$OUT" "1 accepted"
 expect_ok "$HEARTH" -d "$A" threads carers --json
-same "B's edit shows on A" "$(json 'd[0]["body"]')" "Written on the second node, and edited."
+same "B's edit shows on A" "$(json 'd["threads"][0]["body"]')" "Written on the second node, and edited."
 same "A and B agree after the edit" "$(state "$A")" "$(state "$B")"
 
 # An empty forum exports and imports too.

@@ -327,18 +327,18 @@ post "$U" lived-experience "Newer thread" "Something else."
 NEWER=$ID
 mesh "$A" "$M" "$P" "$U" "$V"
 expect_ok "$HEARTH" -d "$V" --json threads lived-experience
-same "newest activity first" "$(json 'd[0]["id"]')" "$NEWER"
+same "newest activity first" "$(json 'd["threads"][0]["id"]')" "$NEWER"
 expect_ok "$HEARTH" -d "$M" mod pin "$T" --reason "good support here"
 contains "human pin" "$OUT" "thread ${T:0:12} is pinned to the top of its board"
 mesh "$M" "$V"
 expect_ok "$HEARTH" -d "$V" --json threads lived-experience
-same "pinned first" "$(json '[d[0]["id"], d[0]["pinned"]]')" "[\"$T\", true]"
+same "pinned first" "$(json '[d["threads"][0]["id"], d["threads"][0]["pinned"]]')" "[\"$T\", true]"
 expect_ok "$HEARTH" -d "$V" threads lived-experience
 contains "pinned in threads" "$OUT" "[pinned] A hard week"
 expect_ok "$HEARTH" -d "$M" mod unpin "$T" --reason "been up a week"
 mesh "$M" "$V"
 expect_ok "$HEARTH" -d "$V" --json threads lived-experience
-same "unpinned" "$(json '[t["pinned"] for t in d]')" "[false, false]"
+same "unpinned" "$(json '[t["pinned"] for t in d["threads"]]')" "[false, false]"
 
 # ---- remove: the words are purged on every node ----
 SECRET="phone-$RANDOM$RANDOM"
@@ -433,8 +433,8 @@ mesh "$A" "$M" "$U" "$W"
 expect_ok "$HEARTH" -d "$W" post welcome --title "New here" --body "First time posting."
 contains "the author is told it is held" "$OUT" "it waits for a moderator's approval"
 expect_ok "$HEARTH" -d "$W" --json threads welcome
-HELD=$(json '[t["id"] for t in d if t["title"] == "New here"][0]')
-same "the author sees it, held" "$(json '[t["status"] for t in d if t["id"] == "'"$HELD"'"][0]')" held
+HELD=$(json '[t["id"] for t in d["threads"] if t["title"] == "New here"][0]')
+same "the author sees it, held" "$(json '[t["status"] for t in d["threads"] if t["id"] == "'"$HELD"'"][0]')" held
 expect_ok "$HEARTH" -d "$W" threads welcome
 contains "held in threads" "$OUT" "[waiting for approval] New here"
 expect_ok "$HEARTH" -d "$W" read "$HELD"

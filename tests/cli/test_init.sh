@@ -68,6 +68,7 @@ json_valid
 same "status forum" "$(json 'd["forum"]')" "$FORUM"
 same "status events: genesis, five boards and the crisis resources" "$(json 'd["events"]')" 7
 same "status pending" "$(json 'd["pending"]')" 0
+same "a small replica is checked whole" "$(json 'd["replica_check"]')" complete
 check "status db size" "$(json 'd["db_bytes"]')" -gt 0
 same "status digest" "$(json 'len(d["view_digest"])')" 64
 expect_ok "$HEARTH" -d "$A" status

@@ -124,6 +124,14 @@ expect_fail 7 "this node is ready for the forum but could not sync" "$HEARTH" -d
     --join "hearth://$NODE_KEY@127.0.0.1:$GONE/$FORUM"
 expect_ok "$HEARTH" -d "$D" --json id
 same "prepared for the link's forum" "$(json 'd["forum"]')" "$FORUM"
+# `sync` takes a link too, and tries its places in turn: the dead one, then the hub's.
+expect_ok "$HEARTH" -d "$D" --json sync "hearth://$NODE_KEY@127.0.0.1:$GONE,127.0.0.1:$NODE_PORT/$FORUM" \
+    --timeout 3
+contains "sync: the dead place is reported" "$ERR" "trying the next place"
+check "sync: the second place gave the forum" "$(json 'd["events_accepted"]')" -gt 0
+same "sync by link: one view" "$(value "$D" 'd["view_digest"]' status)" "$(value "$A" 'd["view_digest"]' status)"
+expect_fail 2 "that link is for another forum" "$HEARTH" -d "$D" sync \
+    "hearth://$NODE_KEY@127.0.0.1:$NODE_PORT/$(printf '%064d' 7)"
 
 # Malformed links: one line, exit 2, nothing made.
 BAD=$(new_dir bad)

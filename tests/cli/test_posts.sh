@@ -96,13 +96,14 @@ contains "threads shows the warning first" "$OUT" "[content warning: low mood] B
 contains "threads counts replies" "$OUT" "3 replies"
 expect_ok "$HEARTH" -d "$A" threads LIVED-EXPERIENCE --json
 json_valid
-same "threads json" "$(json '[t["id"] for t in d]')" "[\"$T\"]"
+same "threads json" "$(json '[t["id"] for t in d["threads"]]')" "[\"$T\"]"
+same "one page: no next" "$(json 'd["next"]')" null
 expect_ok "$HEARTH" -d "$A" boards --json
 BOARD=$(json '[b["id"] for b in d if b["name"] == "carers"][0]')
 same "board thread count" "$(json '[b["threads"] for b in d if b["name"] == "carers"][0]')" 1
 expect_ok "$HEARTH" -d "$A" threads "${BOARD:0:8}" --json
-same "board by id prefix" "$(json 'd[0]["title"]')" "From stdin"
-same "stdin body kept, trailing blank lines dropped" "$(json 'd[0]["body"]')" \
+same "board by id prefix" "$(json 'd["threads"][0]["title"]')" "From stdin"
+same "stdin body kept, trailing blank lines dropped" "$(json 'd["threads"][0]["body"]')" \
     $'Line one of a post from stdin.\nLine two.'
 
 # edit: new words, the edited time, the title and warning carried over or changed.
@@ -203,6 +204,37 @@ for cmd in "id" "status" "boards" "profile" "threads welcome" "threads carers" "
     expect_ok "$HEARTH" -d "$A" $cmd --json
     json_valid
 done
+
+# Listings page: --limit N, then --before with the cursor the page ended with; every
+# thread once, in the order of the whole list.
+for i in 1 2 3 4 5; do post "$A" everyday-life "Paged $i" "words $i"; done
+expect_ok "$HEARTH" -d "$A" --json threads everyday-life
+ALL=$(json '[t["id"] for t in d["threads"]]')
+SEEN="[]"
+CUR=""
+while :; do
+    if [ -z "$CUR" ]; then
+        expect_ok "$HEARTH" -d "$A" --json threads everyday-life --limit 2
+    else
+        expect_ok "$HEARTH" -d "$A" --json threads everyday-life --limit 2 --before "$CUR"
+    fi
+    SEEN=$(python3 -c 'import json, sys
+print(json.dumps(json.loads(sys.argv[1]) + [t["id"] for t in json.loads(sys.argv[2])["threads"]],
+                 sort_keys=True))' "$SEEN" "$OUT")
+    CUR=$(json 'd["next"] or ""')
+    [ -n "$CUR" ] || break
+done
+same "threads page through, each once, in order" "$SEEN" "$ALL"
+expect_ok "$HEARTH" -d "$A" threads everyday-life --limit 2
+contains "a page says how to see the next" "$OUT" "more: hearth threads everyday-life --limit 2 --before "
+expect_ok "$HEARTH" -d "$A" read "$T" --limit 1
+contains "a thread pages too" "$OUT" "more: hearth read $T --limit 1 --before "
+NEXT=$(printf '%s\n' "$OUT" | sed -n 's/^more: .* --before //p')
+expect_ok "$HEARTH" -d "$A" --json read "$T" --limit 1 --before "$NEXT"
+same "the next page of a thread starts with its first reply" "$(json 'd[0]["id"]')" "$R1"
+expect_fail 2 "hearth: threads: --limit: give a number from 1 to 1000, not '0'" \
+    "$HEARTH" -d "$A" threads everyday-life --limit 0
+expect_fail 2 "is not a place in this list" "$HEARTH" -d "$A" threads everyday-life --before x
 
 # Text from the forum cannot drive the terminal.
 post "$A" everyday-life $'Escape \e[31mred' $'Bell \a and \e]0;title\a escape'

@@ -1,6 +1,6 @@
-/* test_pages.c - the queries the web pages make: a page of a board's threads and its
- * total, new threads since a time, replies to an author, an author's posts; each in
- * the order promised, filtered by time, and seen through store_set_viewer (hidden and
+/* test_pages.c - the queries the web pages make: a board's threads a page at a time,
+ * new threads since a time, replies to an author, an author's posts; each in the order
+ * promised, filtered by time, and seen through store_set_viewer (hidden and
  * held posts only for moderators and their authors). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -116,38 +116,36 @@ static void test_threads_page(void **state)
     uint8_t t[6][HEARTH_ID_LEN];
     six_threads(f, t);
     struct store_post *all, *pg;
-    size_t n, m, total;
+    size_t n, m;
     assert_int_equal(store_threads(f->s, f->board, &all, &n), HERR_OK);
     assert_int_equal(n, 5);
     assert_memory_equal(all[0].id, t[2], HEARTH_ID_LEN);
     assert_memory_equal(all[1].id, t[1], HEARTH_ID_LEN);
     assert_memory_equal(all[2].id, t[5], HEARTH_ID_LEN);
-    /* Pages of two run through the same list. */
+    /* Pages of two run through the same list, each from the last one's cursor. */
     size_t seen = 0;
-    for (size_t off = 0; off < 6; off += 2) {
-        assert_int_equal(store_threads_page(f->s, f->board, off, 2, &pg, &m, &total), HERR_OK);
-        assert_int_equal(total, 5);
-        assert_int_equal(m, off < 4 ? 2 : 1);
+    char before[STORE_CURSOR_MAX] = "", next[STORE_CURSOR_MAX];
+    for (int page = 0; page < 3; page++) {
+        assert_int_equal(store_threads_before(f->s, f->board, before, 2, &pg, &m, next), HERR_OK);
+        assert_int_equal(m, page < 2 ? 2 : 1);
         for (size_t i = 0; i < m; i++)
-            assert_memory_equal(pg[i].id, all[off + i].id, HEARTH_ID_LEN);
+            assert_memory_equal(pg[i].id, all[seen + i].id, HEARTH_ID_LEN);
         assert_non_null(pg[0].title);
+        assert_true(page < 2 ? next[0] != '\0' : next[0] == '\0'); /* the last page says so */
         seen += m;
         store_posts_free(pg, m);
+        memcpy(before, next, sizeof before);
     }
     assert_int_equal(seen, 5);
-    /* Past the end: nothing, and still the total. */
-    assert_int_equal(store_threads_page(f->s, f->board, 9, 2, &pg, &m, &total), HERR_OK);
-    assert_null(pg);
-    assert_int_equal(m, 0);
-    assert_int_equal(total, 5);
+    /* A cursor that is not one is refused. */
+    assert_int_equal(store_threads_before(f->s, f->board, "9.x", 2, &pg, &m, next), HERR_USAGE);
     /* Limit 0 is 50. */
-    assert_int_equal(store_threads_page(f->s, f->board, 0, 0, &pg, &m, &total), HERR_OK);
+    assert_int_equal(store_threads_before(f->s, f->board, NULL, 0, &pg, &m, next), HERR_OK);
     assert_int_equal(m, 5);
     store_posts_free(pg, m);
     /* The moderator sees the hidden thread too. */
     store_set_viewer(f->s, F.pk);
-    assert_int_equal(store_threads_page(f->s, f->board, 0, 10, &pg, &m, &total), HERR_OK);
-    assert_int_equal(total, 6);
+    assert_int_equal(store_threads_before(f->s, f->board, NULL, 10, &pg, &m, next), HERR_OK);
     assert_int_equal(m, 6);
     store_posts_free(pg, m);
     store_posts_free(all, n);

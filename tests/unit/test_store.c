@@ -187,6 +187,205 @@ static bool file_contains(const char *path, const char *needle)
     return found;
 }
 
+/* ---- paging ---- */
+
+/* ingest_many - hand-built events of k, in one batch: they all must be accepted. */
+static void ingest_many(struct fx *f, struct ev *v, size_t n)
+{
+    struct store_blob *b = calloc(n, sizeof *b);
+    struct ingest_result *r = calloc(n, sizeof *r);
+    for (size_t i = 0; i < n; i++)
+        b[i] = (struct store_blob){v[i].env.data, v[i].env.len};
+    assert_int_equal(store_ingest(f->s, b, n, r, NULL), HERR_OK);
+    for (size_t i = 0; i < n; i++)
+        if (r[i].err)
+            fail_msg("event %zu: %s: %s", i, herr_str(r[i].err), r[i].why ? r[i].why : "");
+    free(b);
+    free(r);
+}
+
+/* A paged walk of some list, compared with the whole list. */
+typedef herr (*page_fn)(struct fx *f, const void *key, const char *before, size_t limit,
+                        struct store_post **out, size_t *n, char next[STORE_CURSOR_MAX]);
+
+static herr threads_page(struct fx *f, const void *key, const char *before, size_t limit,
+                         struct store_post **out, size_t *n, char next[STORE_CURSOR_MAX])
+{
+    return store_threads_before(f->s, key, before, limit, out, n, next);
+}
+
+static herr thread_page(struct fx *f, const void *key, const char *before, size_t limit,
+                        struct store_post **out, size_t *n, char next[STORE_CURSOR_MAX])
+{
+    return store_thread_before(f->s, key, before, limit, out, n, next);
+}
+
+static herr search_page(struct fx *f, const void *key, const char *before, size_t limit,
+                        struct store_post **out, size_t *n, char next[STORE_CURSOR_MAX])
+{
+    return store_search_before(f->s, key, before, limit, out, n, next);
+}
+
+/* walk_pages - page through with `limit`; every item of want[0..m) exactly once, in
+ * order; the last page says there is no more. */
+static void walk_pages(struct fx *f, page_fn fn, const void *key, size_t limit,
+                       const struct store_post *want, size_t m)
+{
+    char before[STORE_CURSOR_MAX] = "", next[STORE_CURSOR_MAX];
+    size_t seen = 0, pages = 0;
+    for (;;) {
+        struct store_post *p = NULL;
+        size_t n = 0;
+        assert_int_equal(fn(f, key, before, limit, &p, &n, next), HERR_OK);
+        assert_true(n <= limit);
+        for (size_t i = 0; i < n; i++, seen++) {
+            if (seen >= m)
+                fail_msg("limit %zu: more items than the whole list (%zu)", limit, m);
+            if (memcmp(p[i].id, want[seen].id, HEARTH_ID_LEN) != 0)
+                fail_msg("limit %zu: item %zu differs from the whole list's", limit, seen);
+        }
+        store_posts_free(p, n);
+        pages++;
+        if (!next[0])
+            break;
+        assert_int_equal(n, limit); /* only the last page may be short */
+        strcpy(before, next);
+    }
+    if (seen != m)
+        fail_msg("limit %zu: %zu items in %zu pages, the whole list has %zu", limit, seen, pages,
+                 m);
+}
+
+/* A board of threads with ties in last activity (three threads a millisecond) pages
+ * through its index: every thread once, in the order of the whole list. */
+static void test_threads_paging(void **state)
+{
+    struct fx *f = fx_new("store_threads_paging", true);
+    enum { N = 41 };
+    struct ev v[N];
+    for (int i = 0; i < N; i++) {
+        struct event_draft d = dr(EK_POST, f->forum, (uint64_t)i + 1);
+        d.created = T0 + (uint64_t)(i / 3);
+        d.ref = f->board;
+        d.b.title = S("tied");
+        d.b.text = S("words");
+        v[i] = mk(&A, &d);
+    }
+    ingest_many(f, v, N);
+    struct store_post *all;
+    size_t m;
+    assert_int_equal(store_threads(f->s, f->board, &all, &m), HERR_OK);
+    assert_int_equal(m, N);
+    size_t limits[] = {1, 2, 3, 4, 7, 40, 41, 50};
+    for (size_t i = 0; i < sizeof limits / sizeof limits[0]; i++)
+        walk_pages(f, threads_page, f->board, limits[i], all, m);
+    struct store_post *p;
+    size_t n;
+    char next[STORE_CURSOR_MAX];
+    assert_int_equal(store_threads_before(f->s, f->board, "1.2.zz", 5, &p, &n, next), HERR_USAGE);
+    assert_int_equal(store_threads_before(f->s, f->board, "no", 5, &p, &n, next), HERR_USAGE);
+    store_posts_free(all, m);
+    for (int i = 0; i < N; i++)
+        ev_free(&v[i]);
+    fx_free(f);
+}
+
+/* A thread of nested replies, siblings with equal times, pages depth-first: the
+ * order of store_thread, a page at a time, from any cursor. */
+static void test_thread_paging(void **state)
+{
+    struct fx *f = fx_new("store_thread_paging", true);
+    enum { N = 40 };
+    struct ev v[N + 1];
+    struct event_draft d = dr(EK_POST, f->forum, 1);
+    d.ref = f->board;
+    d.b.title = S("nested");
+    d.b.text = S("the post");
+    v[0] = mk(&A, &d);
+    for (int i = 1; i <= N; i++) {
+        /* Parents: the post, or an earlier reply (a tree several levels deep). */
+        int parent = i < 4 ? 0 : (i * 7) % (i - 1);
+        struct event_draft r = dr(EK_REPLY, f->forum, (uint64_t)i + 1);
+        r.created = T0 + 1000 + (uint64_t)(i / 4); /* four replies a millisecond */
+        r.root = v[0].id;
+        r.ref = v[parent].id;
+        r.b.text = S("a reply");
+        v[i] = mk(&A, &r);
+    }
+    ingest_many(f, v, N + 1);
+    struct store_post *all;
+    size_t m;
+    assert_int_equal(store_thread(f->s, v[0].id, &all, &m), HERR_OK);
+    assert_int_equal(m, N + 1);
+    size_t limits[] = {1, 2, 3, 5, 8, 41, 50};
+    for (size_t i = 0; i < sizeof limits / sizeof limits[0]; i++)
+        walk_pages(f, thread_page, v[0].id, limits[i], all, m);
+    struct store_post *p;
+    size_t n;
+    char next[STORE_CURSOR_MAX], cursor[STORE_CURSOR_MAX];
+    /* A cursor from another thread is refused; an unknown thread is not found. */
+    uint8_t other[HEARTH_ID_LEN];
+    post(f, &B, "another", "thread", other);
+    assert_int_equal(store_thread_before(f->s, other, NULL, 1, &p, &n, cursor), HERR_OK);
+    store_posts_free(p, n);
+    assert_int_equal(store_thread_before(f->s, other, NULL, 1, &p, &n, cursor), HERR_OK);
+    store_posts_free(p, n);
+    assert_int_equal(store_thread_before(f->s, v[0].id, NULL, 2, &p, &n, cursor), HERR_OK);
+    store_posts_free(p, n);
+    assert_int_equal(store_thread_before(f->s, other, cursor, 2, &p, &n, next), HERR_USAGE);
+    assert_int_equal(store_thread_before(f->s, f->board, NULL, 2, &p, &n, next), HERR_NOT_FOUND);
+    store_posts_free(all, m);
+    for (int i = 0; i <= N; i++)
+        ev_free(&v[i]);
+    fx_free(f);
+}
+
+/* A rare word's matches page best first; a common one's (more than 2,000 posts)
+ * newest first, read from the index without ranking every match. */
+static void test_search_paging(void **state)
+{
+    struct fx *f = fx_new("store_search_paging", true);
+    enum { N = 2100 };
+    struct ev *v = calloc(N, sizeof *v);
+    for (int i = 0; i < N; i++) {
+        struct event_draft d = dr(EK_POST, f->forum, (uint64_t)i + 1);
+        d.ref = f->board;
+        d.b.title = S("common");
+        d.b.text = S(i % 100 == 0 ? "rare rare words" : i % 50 == 0 ? "rare words" : "words");
+        v[i] = mk(&A, &d);
+    }
+    ingest_many(f, v, N);
+    /* Rare: 42 matches, ranked; the pages give store_search's list. */
+    struct store_post *all;
+    size_t m;
+    assert_int_equal(store_search(f->s, "rare", 1000, &all, &m), HERR_OK);
+    assert_int_equal(m, 42);
+    size_t limits[] = {1, 5, 41, 42, 50};
+    for (size_t i = 0; i < sizeof limits / sizeof limits[0]; i++)
+        walk_pages(f, search_page, "rare", limits[i], all, m);
+    store_posts_free(all, m);
+    /* Common: every post matches, newest (last arrived) first. */
+    struct store_post *p;
+    size_t n;
+    char next[STORE_CURSOR_MAX];
+    assert_int_equal(store_search_before(f->s, "common", NULL, 1000, &p, &n, next), HERR_OK);
+    assert_int_equal(n, 1000);
+    assert_memory_equal(p[0].id, v[N - 1].id, HEARTH_ID_LEN);
+    assert_memory_equal(p[999].id, v[N - 1000].id, HEARTH_ID_LEN);
+    store_posts_free(p, n);
+    struct store_post *whole = calloc(N, sizeof *whole);
+    for (int i = 0; i < N; i++)
+        memcpy(whole[i].id, v[N - 1 - i].id, HEARTH_ID_LEN);
+    walk_pages(f, search_page, "common", 333, whole, N);
+    walk_pages(f, search_page, "common", 1000, whole, N);
+    free(whole);
+    assert_int_equal(store_search_before(f->s, "common", "7.1.x", 5, &p, &n, next), HERR_USAGE);
+    for (int i = 0; i < N; i++)
+        ev_free(&v[i]);
+    free(v);
+    fx_free(f);
+}
+
 /* ---- opening ---- */
 
 static void test_open_create_reopen(void **state)
@@ -204,6 +403,38 @@ static void test_open_create_reopen(void **state)
     store_posts_free(&x, 1);
     assert_int_equal(sql_int(f->path, "SELECT journal_mode = 'wal' FROM pragma_journal_mode", NULL),
                      1);
+    fx_free(f);
+}
+
+/* The view digest of docs/EVENTS.md ("View digest"): an empty replica holds config's
+ * one record [0, 0, nil], so its digest is the vector given there; a post changes it,
+ * and the kept digest is always the recomputed one. */
+static void test_view_digest_vector(void **state)
+{
+    static const char vector[] = "a47e9a2e4ee5af649129a702c5759c5d9c347a97771ddc61b1b46e6e82261e64";
+    struct fx *f = fx_new("store_vector", false);
+    uint8_t d[HEARTH_ID_LEN], full[HEARTH_ID_LEN];
+    char hex[2 * HEARTH_ID_LEN + 1];
+    assert_int_equal(store_view_digest(f->s, d), HERR_OK);
+    hex_encode(hex, d, HEARTH_ID_LEN);
+    assert_string_equal(hex, vector);
+    fx_free(f);
+    f = fx_new("store_vector", true);
+    uint8_t p[HEARTH_ID_LEN];
+    post(f, &A, "Hello", "first words", p);
+    assert_int_equal(store_view_digest(f->s, d), HERR_OK);
+    assert_int_equal(store_view_digest_full(f->s, full), HERR_OK);
+    assert_memory_equal(d, full, HEARTH_ID_LEN);
+    hex_encode(hex, d, HEARTH_ID_LEN);
+    assert_string_not_equal(hex, vector);
+    struct store_stats st, st_full;
+    assert_int_equal(store_stats(f->s, &st), HERR_OK);
+    assert_int_equal(store_stats_full(f->s, &st_full), HERR_OK);
+    assert_int_equal(st.events, 3);
+    assert_int_equal(st.threads, 1);
+    assert_int_equal(st.boards, 1);
+    assert_int_equal(st.authors, 2);
+    assert_memory_equal(&st, &st_full, sizeof st);
     fx_free(f);
 }
 
@@ -1378,6 +1609,10 @@ int main(void)
     hkey_from_seed(&B, seed);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_open_create_reopen),
+        cmocka_unit_test(test_view_digest_vector),
+        cmocka_unit_test(test_threads_paging),
+        cmocka_unit_test(test_thread_paging),
+        cmocka_unit_test(test_search_paging),
         cmocka_unit_test(test_open_missing_and_foreign),
         cmocka_unit_test(test_open_newer_schema),
         cmocka_unit_test(test_open_readonly),

@@ -294,7 +294,9 @@ export async function hostile(browser, s) {
     ['/t/../../etc/passwd', [400, 404]], ['/%2e%2e/%2e%2e/etc/passwd', [400, 404]],
     ['/b/%00', [400, 404]], ['/t/%FF%FE', [400, 404]], ['//etc/passwd', [400, 404]],
     ['/style.css/../../etc/passwd', [400, 404]], ['/search?q=%FF', [200, 400]],
-    ['/b/' + zero + '?page=-1', [400, 404]], ['/b/' + zero + '?page=99999999999999999999', [400, 404]],
+    [`/b/${s.board}?before=-1`, [400]], [`/b/${s.board}?before=99999999999999999999.1.${zero}`, [400]],
+    [`/b/${s.board}?before=${'9'.repeat(500)}`, [400]], [`/t/${zero}?before=1.1.${zero}`, [404]],
+    ['/search?q=help&before=1.2', [400]],
     ['/' + 'a'.repeat(20000), [400, 404, 414, 431]],
     ['/search?q=' + 'a'.repeat(60000), [200, 400, 414, 431]],
   ]) {

@@ -280,6 +280,41 @@ export async function journeys(browser, s) {
   const a = hearth('status'), b = hearthOn(env.dir2, 'status');
   same(b.view_digest, a.view_digest, 'both nodes show the same forum');
 
+  step('long lists come a page at a time: a board, a thread, a search');
+  const quiet = hearth('boards').find((b) => b.name !== 'welcome' && b.threads === 0);
+  const made = [];
+  for (let i = 0; i < 31; i++) {
+    made.push(hearth('post', quiet.id, '--title', `Paging thread ${i}`, '--body', `paging words ${i}`).event);
+  }
+  await pb.goto(`${env.base}/b/${quiet.id}`);
+  same(await pb.locator('ul.threads > li').count(), 30, 'a board page lists 30 threads');
+  ok(!(await pb.isVisible('ul.threads a:text-is("Paging thread 0")')), 'the oldest is not on the first page');
+  ok(!(await pb.isVisible('a:text("Newest threads")')), 'no way back from the first page');
+  await submit(pb, 'nav.pages a:text("Older threads")');
+  same(await pb.locator('ul.threads > li').count(), 1, 'the next page holds the one left');
+  ok(await pb.isVisible('ul.threads a:text-is("Paging thread 0")'), 'the oldest thread is there');
+  ok(!(await pb.isVisible('a:text("Older threads")')), 'and nothing lies beyond it');
+  await submit(pb, 'nav.pages a:text("Newest threads")');
+  ok(await pb.isVisible('ul.threads a:text-is("Paging thread 30")'), 'back at the newest');
+  const long = made[30];
+  for (let i = 0; i < 100; i++) hearth('reply', long, '--body', `reply number ${i}`);
+  await pb.goto(`${env.base}/t/${long}`);
+  same(await pb.locator('main article.post').count(), 100, 'a thread page shows the post and 99 replies');
+  ok(!(await pb.textContent('main')).includes('reply number 99'), 'the last reply waits for the next page');
+  await submit(pb, 'nav.pages a:text("Later replies")');
+  same(await pb.textContent('h1'), 'Paging thread 30', 'a later page keeps the thread\'s title');
+  ok((await pb.textContent('main')).includes('reply number 99'), 'the last reply is on the second page');
+  same(await pb.locator('main article.post').count(), 1, 'and only it');
+  same(hearth('read', long, '--limit', '1000').length, 101, 'the replica holds all 101');
+  await pb.goto(`${env.base}/search?q=number`);
+  same(await pb.locator('ul.found > li').count(), 50, 'a search page shows 50 of the 100 replies found');
+  const hrefs = () => pb.locator('ul.found > li > a').evaluateAll((as) => as.map((a) => a.getAttribute('href')));
+  const firstHalf = await hrefs();
+  await submit(pb, 'nav.pages a:text("More results")');
+  same(await pb.locator('ul.found > li').count(), 50, 'the next page the other 50');
+  ok(!(await pb.isVisible('a:text("More results")')), 'and no more');
+  same(new Set([...firstHalf, ...(await hrefs())]).size, 100, 'no reply is shown twice, none is missed');
+
   s.contexts = { mod, bea, cal, visitor, sam };
   s.pages = { pm, pb, pc, pv };
 }
