@@ -7,70 +7,24 @@
  *   device list           the person's devices
  *   device revoke KEY     stop what the device signs from now on from counting
  *
- * A code is "hd1-" and the base32 (RFC 4648, lower case) of the person's key, the
- * 16-byte secret and two bytes of BLAKE2b-256 over both (a typo is caught). The
- * person's node keeps the secret in its local settings ("pairing:<hex>" = expiry);
- * the request carries only a hash keyed with it. Requests and adds are events, so
- * they travel by whatever carries the forum: a hub both laptops sync with, a bundle
- * on a stick, a LAN with no internet.
+ * The codes, their secrets and the matching of requests are the store's (store.h,
+ * "pairing a device"), shared with the web pages; this file only formats. Requests
+ * and adds are events, so they travel by whatever carries the forum: a hub both
+ * laptops sync with, a bundle on a stick, a LAN with no internet.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #include "cli/cli.h"
-#include "cli/code32.h"
-
-#define SECRET_LEN 16
-#define CODE_BYTES (HEARTH_PK_LEN + SECRET_LEN + 2)
-#define CODE_PREFIX "hd1-"
-#define PAIR_TTL_S (24 * 3600)
-
-static int code_make(char *out, size_t n, const uint8_t person[HEARTH_PK_LEN],
-                     const uint8_t secret[SECRET_LEN])
-{
-    uint8_t raw[CODE_BYTES], h[HEARTH_ID_LEN];
-    memcpy(raw, person, HEARTH_PK_LEN);
-    memcpy(raw + HEARTH_PK_LEN, secret, SECRET_LEN);
-    hash_id(h, raw, HEARTH_PK_LEN + SECRET_LEN);
-    memcpy(raw + HEARTH_PK_LEN + SECRET_LEN, h, 2);
-    size_t p = strlen(CODE_PREFIX);
-    if (n < p + code32_len(CODE_BYTES) + 1)
-        return -1;
-    memcpy(out, CODE_PREFIX, p);
-    code32_encode(out + p, raw, CODE_BYTES);
-    return 0;
-}
-
-static bool code_read(const char *code, uint8_t person[HEARTH_PK_LEN], uint8_t secret[SECRET_LEN])
-{
-    uint8_t raw[CODE_BYTES], h[HEARTH_ID_LEN];
-    size_t p = strlen(CODE_PREFIX);
-    if (strncasecmp(code, CODE_PREFIX, p) != 0 || !code32_decode(raw, CODE_BYTES, code + p))
-        return false;
-    hash_id(h, raw, HEARTH_PK_LEN + SECRET_LEN);
-    if (memcmp(h, raw + HEARTH_PK_LEN + SECRET_LEN, 2) != 0)
-        return false;
-    memcpy(person, raw, HEARTH_PK_LEN);
-    memcpy(secret, raw + HEARTH_PK_LEN, SECRET_LEN);
-    return true;
-}
 
 static int do_add(struct cli *c)
 {
-    uint8_t secret[SECRET_LEN];
-    char code[128], key[16 + 2 * SECRET_LEN], until[32];
-    random_bytes(secret, sizeof secret);
-    memcpy(key, "pairing:", 9);
-    hex_encode(key + 8, secret, SECRET_LEN);
-    snprintf(until, sizeof until, "%lld", (long long)time(NULL) + PAIR_TTL_S);
-    herr e = store_meta_set(c->store, key, until);
+    char code[STORE_PAIR_CODE_MAX];
+    herr e = store_pair_code_new(c->store, c->key.pk, (int64_t)time(NULL), code);
     if (e)
         return cli_store_error(c, e, NULL);
-    if (code_make(code, sizeof code, c->key.pk, secret))
-        return cli_error(c, HERR_NOMEM, "%s", herr_str(HERR_NOMEM));
     if (c->json) {
         json_object_open(&c->out, NULL);
         json_str(&c->out, "code", code);
@@ -80,28 +34,24 @@ static int do_add(struct cli *c)
     }
     printf("%s\n", code);
     fprintf(stderr, "On the new device: 'hearth init --join FORUM_ID', then 'hearth device join "
-                    "CODE'. Once its request reaches this node, run 'hearth device accept'. The "
-                    "code works once, for 24 hours.\n");
+                    "CODE' (or on a hub's web page: 'Sign in with a code from your own "
+                    "device'). Once its request reaches this node, run 'hearth device accept'. "
+                    "The code works once, for 24 hours.\n");
     return CLI_OK;
 }
 
 static int do_join(struct cli *c, const char *code)
 {
-    uint8_t person[HEARTH_PK_LEN], secret[SECRET_LEN], proof[HEARTH_SIG_LEN];
-    uint8_t pairing[HEARTH_ID_LEN], id[HEARTH_ID_LEN];
-    if (!code_read(code, person, secret))
-        return cli_error(c, HERR_USAGE, "not a device code (hd1-...), or mistyped");
-    if (!memcmp(person, c->key.pk, HEARTH_PK_LEN))
+    uint8_t person[HEARTH_PK_LEN], id[HEARTH_ID_LEN];
+    struct store_pair_code parsed;
+    const char *why;
+    if (store_pair_code_read(code, &parsed, &why))
+        return cli_error(c, HERR_USAGE, "%s", why);
+    herr e = store_pair_join(c->store, &c->key, c->forum, code, person, id);
+    if (e == HERR_STATE)
         return cli_error(c, HERR_STATE, "this node is that person already");
-    device_proof_sign(proof, c->forum, person, &c->key);
-    hash_keyed(pairing, secret, SECRET_LEN, c->key.pk, HEARTH_PK_LEN);
-    struct event_draft d = {.kind = EK_DEVICE};
-    d.b.subject = person;
-    d.b.proof = proof;
-    d.b.pairing = pairing;
-    int rc = cli_publish(c, &d, id);
-    if (rc)
-        return rc;
+    if (e)
+        return cli_store_error(c, e, NULL);
     if (c->json) {
         json_object_open(&c->out, NULL);
         json_hex(&c->out, "request", id, HEARTH_ID_LEN);
@@ -113,82 +63,72 @@ static int do_join(struct cli *c, const char *code)
     char sid[13];
     printf("asked to become a device of %.8s... (event %s): sync with a node the other device "
            "reaches, and run 'hearth device accept' there\n",
-           code + strlen(CODE_PREFIX), cli_short_id(sid, id));
+           code + strlen(STORE_PAIR_CODE_PREFIX), cli_short_id(sid, id));
     return CLI_OK;
 }
 
-/* A pending secret of this node's, matched against a request. */
-struct pending {
-    struct cli *c;
-    const struct store_pair_request *req;
-    char matched[64];
-};
-
-static herr match_one(void *ctx, const char *key, const char *value)
+/* refusal - note why the request of `device` was refused: on stderr when others are
+ * accepted, else in the one-line error at the end (first into why). */
+static void refusal(char *why, size_t n, size_t *refused, const char *hex, const char *reason)
 {
-    struct pending *p = ctx;
-    uint8_t secret[SECRET_LEN], h[HEARTH_ID_LEN];
-    const char *hex = key + strlen("pairing:");
-    if (p->matched[0] || strlen(hex) != 2 * SECRET_LEN ||
-        hex_decode(secret, SECRET_LEN, hex) != HERR_OK)
-        return HERR_OK;
-    if (strtoll(value, NULL, 10) < (long long)time(NULL))
-        return HERR_OK; /* expired */
-    hash_keyed(h, secret, SECRET_LEN, p->req->device, HEARTH_PK_LEN);
-    if (!memcmp(h, p->req->pairing, HEARTH_ID_LEN))
-        snprintf(p->matched, sizeof p->matched, "%s", key);
-    return HERR_OK;
+    if (!*refused)
+        snprintf(why, n, "the request of %.16s... was refused: %s", hex, reason);
+    (*refused)++;
 }
 
 static int do_accept(struct cli *c)
 {
-    struct store_pair_request *reqs;
-    size_t n, added = 0;
-    herr e = store_pair_requests(c->store, c->key.pk, &reqs, &n);
+    struct store_pair_match *m;
+    size_t n, added = 0, refused = 0;
+    char why[256] = "";
+    herr e = store_pair_pending(c->store, c->key.pk, (int64_t)time(NULL), &m, &n);
     if (e)
         return cli_store_error(c, e, NULL);
     int rc = CLI_OK;
+    char hex[2 * HEARTH_PK_LEN + 1];
     if (c->json)
         json_array_open(&c->out, NULL);
     for (size_t i = 0; i < n && !rc; i++) {
-        struct pending p = {.c = c, .req = &reqs[i]};
-        e = store_meta_each(c->store, "pairing:", match_one, &p);
-        if (e) {
-            rc = cli_store_error(c, e, NULL);
-            break;
-        }
-        if (!p.matched[0])
-            continue;
-        struct event_draft d = {.kind = EK_DEVICE};
         uint8_t id[HEARTH_ID_LEN];
-        d.b.subject = reqs[i].device;
-        d.b.has_grant = true, d.b.grant = true;
-        d.b.proof = reqs[i].proof;
-        if ((rc = cli_publish(c, &d, id)))
-            break;
-        if ((e = store_meta_delete(c->store, p.matched)) != HERR_OK) { /* once */
+        hex_encode(hex, m[i].req.device, HEARTH_PK_LEN);
+        if (m[i].state == STORE_PAIR_EXPIRED || m[i].state == STORE_PAIR_USED) {
+            refusal(why, sizeof why, &refused, hex, store_pair_state_str(m[i].state));
+            continue;
+        }
+        if (m[i].state != STORE_PAIR_READY)
+            continue;
+        e = store_pair_accept(c->store, &c->key, c->forum, &m[i], id);
+        if (e == HERR_STATE) { /* a second request with one code, in this run */
+            refusal(why, sizeof why, &refused, hex, store_errmsg(c->store));
+            continue;
+        }
+        if (e) {
             rc = cli_store_error(c, e, NULL);
             break;
         }
         added++;
         if (c->json) {
             json_object_open(&c->out, NULL);
-            json_hex(&c->out, "device", reqs[i].device, HEARTH_PK_LEN);
+            json_hex(&c->out, "device", m[i].req.device, HEARTH_PK_LEN);
             json_hex(&c->out, "event", id, HEARTH_ID_LEN);
             json_object_close(&c->out);
         } else {
-            char hex[2 * HEARTH_PK_LEN + 1];
-            hex_encode(hex, reqs[i].device, HEARTH_PK_LEN);
             printf("added device %s\n", hex);
         }
     }
-    free(reqs);
+    free(m);
     if (rc)
         return rc;
-    if (c->json) {
+    if (added && refused)
+        fprintf(stderr, "hearth: device: %s%s\n", why,
+                refused > 1 ? " (and more: run 'hearth device accept' again to see)" : "");
+    if (c->json && (added || !refused)) {
         json_array_close(&c->out);
         return cli_json_flush(c);
     }
+    if (!added && refused)
+        return cli_error(c, HERR_NOT_FOUND, "no pairing request to accept: %s%s", why,
+                         refused > 1 ? " (and others)" : "");
     if (!added)
         return cli_error(c, HERR_NOT_FOUND,
                          "no pairing request with a code of this node's yet: sync first");
@@ -248,28 +188,21 @@ static int do_list(struct cli *c)
 static int revoke_one(struct cli *c, const uint8_t key[HEARTH_PK_LEN])
 {
     uint8_t id[HEARTH_ID_LEN];
-    uint64_t last;
-    herr e = store_key_last_seq(c->store, key, &last);
+    uint64_t until;
+    herr e = store_device_revoke(c->store, &c->key, c->forum, key, cli_flag(c, "undo"), &until, id);
     if (e)
         return cli_store_error(c, e, NULL);
-    struct event_draft d = {.kind = EK_DEVICE};
-    d.b.subject = key;
-    d.b.has_grant = true, d.b.grant = false;
-    d.b.has_until = true, d.b.until = cli_flag(c, "undo") ? 0 : last;
-    int rc = cli_publish(c, &d, id);
-    if (rc)
-        return rc;
     char hex[2 * HEARTH_PK_LEN + 1];
     hex_encode(hex, key, HEARTH_PK_LEN);
     if (c->json) {
         json_object_open(&c->out, NULL);
         json_str(&c->out, "device", hex);
-        json_u64(&c->out, "until", d.b.until);
+        json_u64(&c->out, "until", until);
         json_hex(&c->out, "event", id, HEARTH_ID_LEN);
         json_object_close(&c->out);
     } else {
         printf("revoked %s: what it signs after seq %llu no longer counts as yours\n", hex,
-               (unsigned long long)d.b.until);
+               (unsigned long long)until);
     }
     return CLI_OK;
 }

@@ -10,7 +10,7 @@
 
 #include "cli/cli.h"
 #include "cli/node_key.h"
-#include "cli/qr.h"
+#include "node/qr.h"
 #include "store/members.h"
 
 #define DAY_MS (24ULL * 3600 * 1000)
@@ -180,10 +180,15 @@ static bool svg_qr(FILE *f, const char *id, const char *text, double x, double y
             "<rect width=\"%d\" height=\"%d\" fill=\"#fff\"/>\n"
             "<path transform=\"translate(%d %d)\" fill=\"#000\" d=\"",
             id, q.width, x, y, unit, all, all, QR_QUIET, QR_QUIET);
-    qr_svg_path(&q, f);
+    struct hbuf d;
+    hbuf_init(&d, 1u << 20);
+    bool ok = qr_svg_path(&q, &d) == HERR_OK;
+    if (ok && d.len)
+        fwrite(d.data, 1, d.len, f);
+    hbuf_release(&d);
     fputs("\"/>\n</g>\n", f);
     qr_release(&q);
-    return true;
+    return ok;
 }
 
 /* poster - the printable A4 page (SVG, 210 x 297 mm): the forum's name, the QR for

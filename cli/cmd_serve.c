@@ -170,6 +170,9 @@ static int serve(struct cli *c, const struct config *cfgp)
     struct hlog log = {.level = cfg.log_level, .out = stderr};
     struct node *n = NULL;
     const char *why = "";
+    uint8_t node_pk[HEARTH_PK_LEN], node_sk[32];
+    nodekey_from_seed(node_pk, node_sk, seed);
+    secret_wipe(node_sk, sizeof node_sk);
     herr e = node_new(&n, c->store, &cfg, seed, &log, &why);
     secret_wipe(seed, sizeof seed);
     if (e)
@@ -193,6 +196,9 @@ static int serve(struct cli *c, const struct config *cfgp)
                                 .metrics = show_stats,
                                 .metrics_ctx = n,
                                 .metrics_public = cfg.metrics_public};
+        /* The invites page shows the join link of this node as `hearth invite` does. */
+        memcpy(wc.join.node, node_pk, HEARTH_PK_LEN);
+        wc.has_join = cli_join_places_at(c, &cfg, node_endpoint(n), &wc.join) == CLI_OK;
         const char *fixed = getenv("HEARTH_BENCH_FIXED_PAGE");
         wc.bench_fixed = fixed ? strtoul(fixed, NULL, 10) : 0;
         snprintf(wc.listen, sizeof wc.listen, "%s", cfg.web_listen);

@@ -99,9 +99,8 @@ int cli_config(struct cli *c, struct config *cfg)
 int cli_join_places(struct cli *c, const struct config *cfg, struct joinlink *l, bool *running)
 {
     uint8_t seed[HEARTH_SEED_LEN], sk[32];
-    char listen[CONFIG_MAX_STR], host[CONFIG_MAX_STR];
+    char listen[CONFIG_MAX_STR];
     uint64_t pid = 0;
-    unsigned port;
     int rc = cli_node_seed(c, seed);
     if (rc)
         return rc;
@@ -111,6 +110,14 @@ int cli_join_places(struct cli *c, const struct config *cfg, struct joinlink *l,
     *running = cli_running_endpoint(c, listen, sizeof listen, &pid);
     if (!*running)
         snprintf(listen, sizeof listen, "%s", cfg->listen);
+    return cli_join_places_at(c, cfg, listen, l);
+}
+
+int cli_join_places_at(struct cli *c, const struct config *cfg, const char *listen,
+                       struct joinlink *l)
+{
+    char host[CONFIG_MAX_STR];
+    unsigned port;
     split_hostport(listen, host, sizeof host, &port);
     if (port == 0)
         return cli_error(c, HERR_STATE,

@@ -43,6 +43,11 @@ int cli_config(struct cli *c, struct config *cfg);
  * failure (a configured port 0 with no node running). */
 int cli_join_places(struct cli *c, const struct config *cfg, struct joinlink *l, bool *running);
 
+/* cli_join_places_at - the same for a node that listens at `listen` (a running
+ * `hearth serve`'s own endpoint, the port resolved): the places only, l->node kept. */
+int cli_join_places_at(struct cli *c, const struct config *cfg, const char *listen,
+                       struct joinlink *l);
+
 /* Where the web pages of this data directory are served. */
 struct cli_web {
     bool serving;                /* a running `hearth serve` serves them (else: from hearth.conf) */

@@ -4,7 +4,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "cli/code32.h"
+#include "base/code32.h"
 
 #define PREFIX "hr1-"
 #define RAW (HEARTH_SEED_LEN + 2)

@@ -404,6 +404,89 @@ struct store_pair_request {
 HEARTH_MUST_CHECK herr store_pair_requests(struct store *s, const uint8_t person[HEARTH_PK_LEN],
                                            struct store_pair_request **out, size_t *n);
 
+/* ---- pairing a device (docs/CLI.md, `hearth device`) ----
+ *
+ * The person's replica makes a one-time code: "hd1-" and the base32 (base/code32.h)
+ * of the person's key, a 16-byte secret and two bytes of BLAKE2b-256 over both (a
+ * typo is caught, nothing more: anyone can make a well-formed code naming any key).
+ * The secret stays in the replica's local settings ("pairing:HEX" = "EXPIRY PERSON",
+ * then "used" once accepted); the new device's pairing request carries only a hash
+ * keyed with it. Whoever accepts must hold the secret, so only the device that read
+ * the code is added. Both the CLI and the web pages pair through these. */
+
+#define STORE_PAIR_SECRET_LEN 16
+#define STORE_PAIR_CODE_MAX 96       /* bytes of a code's text, NUL included */
+#define STORE_PAIR_TTL_S (24 * 3600) /* a code works this long */
+#define STORE_PAIR_CODE_PREFIX "hd1-"
+
+struct store_pair_code {
+    uint8_t person[HEARTH_PK_LEN];
+    uint8_t secret[STORE_PAIR_SECRET_LEN];
+};
+
+/* store_pair_code_new - a new one-time code for `person`, kept until now_s +
+ * STORE_PAIR_TTL_S (seconds since 1970), its text into code. The store's errors. */
+HEARTH_MUST_CHECK herr store_pair_code_new(struct store *s, const uint8_t person[HEARTH_PK_LEN],
+                                           int64_t now_s, char code[STORE_PAIR_CODE_MAX]);
+
+/* store_pair_code_read - what `code` holds (case, spaces and dashes forgiven).
+ * HERR_USAGE when it is not a code or is mistyped, *why (static) saying which. */
+HEARTH_MUST_CHECK herr store_pair_code_read(const char *code, struct store_pair_code *out,
+                                            const char **why);
+
+/* store_pair_join - publish, signed by k in `forum`, the request of k's key to become
+ * a device of the code's person; *person gets who was asked. HERR_USAGE (with
+ * store_errmsg) for a bad code, HERR_STATE when k is that person already, else
+ * store_publish's errors. */
+HEARTH_MUST_CHECK herr store_pair_join(struct store *s, const struct hkey *k,
+                                       const uint8_t forum[HEARTH_ID_LEN], const char *code,
+                                       uint8_t person[HEARTH_PK_LEN], uint8_t id[HEARTH_ID_LEN]);
+
+/* What became of a pairing request on the replica of the person asked. */
+enum store_pair_state {
+    STORE_PAIR_READY,   /* made with an unexpired code of this replica's: may be accepted */
+    STORE_PAIR_ADDED,   /* the key is a device of the person already */
+    STORE_PAIR_EXPIRED, /* made with a code of this replica's that has expired */
+    STORE_PAIR_USED,    /* made with a code that another device used first */
+    STORE_PAIR_FOREIGN, /* made with no code of this replica's (another device's, or none) */
+};
+
+/* store_pair_state_str - a person's words for st ("its code has expired"). */
+const char *store_pair_state_str(enum store_pair_state st);
+
+struct store_pair_match {
+    struct store_pair_request req;
+    enum store_pair_state state;
+    char setting[48]; /* the local setting of its code ("pairing:HEX"), or "" */
+};
+
+/* store_pair_pending - every pairing request naming `person`, with what this replica
+ * can tell of it at now_s. The caller frees *out. */
+HEARTH_MUST_CHECK herr store_pair_pending(struct store *s, const uint8_t person[HEARTH_PK_LEN],
+                                          int64_t now_s, struct store_pair_match **out, size_t *n);
+
+/* store_pair_accept - publish, signed by k (the person) in `forum`, the add of m's
+ * device, then mark its code used. HERR_STATE (store_errmsg says why) unless m is
+ * READY; store_publish's errors. */
+HEARTH_MUST_CHECK herr store_pair_accept(struct store *s, const struct hkey *k,
+                                         const uint8_t forum[HEARTH_ID_LEN],
+                                         const struct store_pair_match *m,
+                                         uint8_t id[HEARTH_ID_LEN]);
+
+/* store_pair_asked - the person that `device` last asked to become a device of, by a
+ * pairing request held here. HERR_NOT_FOUND when it asked no one. */
+HEARTH_MUST_CHECK herr store_pair_asked(struct store *s, const uint8_t device[HEARTH_PK_LEN],
+                                        uint8_t person[HEARTH_PK_LEN]);
+
+/* store_device_revoke - publish, signed by k in `forum`, the revocation of `device`:
+ * what it signs after the last seq this replica holds of it no longer counts (with
+ * undo: nothing it signed counts); *until gets that seq. HERR_NOT_FOUND when device
+ * is not a device of k's key; store_publish's errors. */
+HEARTH_MUST_CHECK herr store_device_revoke(struct store *s, const struct hkey *k,
+                                           const uint8_t forum[HEARTH_ID_LEN],
+                                           const uint8_t device[HEARTH_PK_LEN], bool undo,
+                                           uint64_t *until, uint8_t id[HEARTH_ID_LEN]);
+
 /* store_key_last_seq - the highest seq signed by `key` that this replica holds (0:
  * none). */
 HEARTH_MUST_CHECK herr store_key_last_seq(struct store *s, const uint8_t key[HEARTH_PK_LEN],

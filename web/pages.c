@@ -1,8 +1,10 @@
 /* pages.c - the pages (see pages.h). Each reads top to bottom like the HTML it makes. */
 #include "web/pages.h"
 
+#include <stdio.h>
 #include <string.h>
 
+#include "node/qr.h"
 #include "store/event.h"
 
 #define PAGE_INDENT_MAX 6 /* deeper replies are indented no further */
@@ -77,7 +79,7 @@ static void open_page(struct html *h, const struct page *p, const char *title)
         }
         html_raw(h, "</a></li><li><a href=\"/u/");
         html_hex(h, p->member->pk, HEARTH_PK_LEN);
-        html_raw(h, "\">My profile</a></li>");
+        html_raw(h, "\">My profile</a></li><li><a href=\"/devices\">Devices</a></li>");
         if (page_can_moderate(p->roles))
             html_raw(h, "<li><a href=\"/mod\">Moderation</a></li>"
                         "<li><a href=\"/invites\">Invites</a></li>");
@@ -897,7 +899,9 @@ void page_login(struct html *h, const struct page *p, const char *login, const c
     html_raw(h, "><label for=\"pass\">Passphrase</label><input required type=\"password\" "
                 "name=\"pass\" id=\"pass\" autocomplete=\"current-password\">"
                 "<button type=\"submit\">Log in</button></form><p>New here? "
-                "<a href=\"/join\">Join with an invite</a>.</p>");
+                "<a href=\"/join\">Join with an invite</a>. Have hearth on a laptop? "
+                "<a href=\"/join/device\">Sign in with a code from your own device</a>."
+                "</p>");
     close_page(h);
 }
 
@@ -926,23 +930,60 @@ void page_join(struct html *h, const struct page *p, const char *code, const cha
     html_attr(h, "value", name ? name : "");
     html_raw(h, "><label for=\"pass\">Passphrase (at least 10 characters)</label><input "
                 "required minlength=\"10\" type=\"password\" name=\"pass\" id=\"pass\" "
-                "autocomplete=\"new-password\"><button type=\"submit\">Join</button></form>");
+                "autocomplete=\"new-password\"><button type=\"submit\">Join</button></form>"
+                "<p>Already a member on a laptop of yours? <a href=\"/join/device\">Sign "
+                "in with a code from your own device</a>.</p>");
     close_page(h);
 }
 
+/* qr_figure - text as a QR code, an inline SVG (no request, nothing for the CSP to
+ * allow), labelled for a screen reader; nothing when text is too long for one. */
+static void qr_figure(struct html *h, const char *text, const char *label)
+{
+    struct qr q;
+    struct hbuf d;
+    if (!qr_make(&q, text))
+        return;
+    hbuf_init(&d, 1u << 20);
+    if (qr_svg_path(&q, &d) == HERR_OK) {
+        char box[160];
+        int all = q.width + 2 * QR_QUIET;
+        html_raw(h, "<svg class=\"qr\" xmlns=\"http://www.w3.org/2000/svg\" role=\"img\"");
+        html_attr(h, "aria-label", label);
+        snprintf(box, sizeof box,
+                 " viewBox=\"0 0 %d %d\"><rect width=\"%d\" height=\"%d\" fill=\"#fff\"/>"
+                 "<path transform=\"translate(%d %d)\" fill=\"#000\" d=\"",
+                 all, all, all, all, QR_QUIET, QR_QUIET);
+        html_raw(h, box);
+        html_rawn(h, (const char *)d.data, d.len); /* digits, spaces and "Mhvz-" only */
+        html_raw(h, "\"/></svg>");
+    }
+    hbuf_release(&d);
+    qr_release(&q);
+}
+
 void page_invites(struct html *h, const struct page *p, const char *fresh, const char *join_url,
-                  const struct store_invite *v, size_t n, uint64_t now_ms)
+                  const char *link, const struct store_invite *v, size_t n, uint64_t now_ms)
 {
     open_page(h, p, "Invites");
     html_raw(h, "<h1>Invites</h1>");
     if (fresh) {
         html_raw(h, "<p>A new invite, good for one person for 7 days:</p><p class=\"code\">");
         html_text(h, fresh);
-        html_raw(h, "</p><p>Or give them this link: <a");
+        html_raw(h, "</p><h2>For a phone</h2><p>Let them scan this, or give them the link: <a");
         html_attr(h, "href", join_url);
         html_raw(h, ">");
         html_text(h, join_url);
         html_raw(h, "</a></p>");
+        qr_figure(h, join_url, "QR code of the link for a phone");
+        if (link) {
+            html_raw(h, "<h2>For a laptop with hearth</h2><p>They run <code>hearth init "
+                        "--join LINK</code> with this link, which holds the code:</p>"
+                        "<p class=\"pcode\" id=\"join-link\">");
+            html_text(h, link);
+            html_raw(h, "</p>");
+            qr_figure(h, link, "QR code of the join link for a laptop");
+        }
     }
     html_raw(h, "<form method=\"post\" action=\"/invites\">");
     csrf_field(h, p);
@@ -971,6 +1012,136 @@ void page_invites(struct html *h, const struct page *p, const char *fresh, const
     }
     if (n)
         html_raw(h, "</ul>");
+    close_page(h);
+}
+
+/* ---- devices ---- */
+
+static void device_line(struct html *h, const struct page *p, const struct store_device *x,
+                        const uint8_t *own, bool can_revoke)
+{
+    html_raw(h, "<li><span class=\"key\">");
+    html_hex(h, x->device, 8);
+    html_raw(h, "</span>");
+    if (!memcmp(x->device, own, HEARTH_PK_LEN))
+        html_raw(h, " (this browser account)");
+    if (x->revoked) {
+        html_raw(h, " revoked: what it signed after its event ");
+        html_uint(h, x->until);
+        html_raw(h, " does not count");
+    } else if (can_revoke) {
+        html_raw(h, "<form method=\"post\" action=\"/devices\">");
+        csrf_field(h, p);
+        html_raw(h, "<input type=\"hidden\" name=\"device\"");
+        char hex[2 * HEARTH_PK_LEN + 1];
+        hex_encode(hex, x->device, HEARTH_PK_LEN);
+        html_attr(h, "value", hex);
+        html_raw(h, "><button type=\"submit\" name=\"do\" value=\"revoke\">Revoke device ");
+        html_hex(h, x->device, 8);
+        html_raw(h, "</button></form>");
+    }
+    html_raw(h, "</li>");
+}
+
+void page_devices(struct html *h, const struct page *p, const struct page_devices *d,
+                  const char *problem)
+{
+    bool root = !memcmp(d->own, d->person, HEARTH_PK_LEN);
+    open_page(h, p, "Your devices");
+    html_raw(h, "<h1>Your devices</h1>");
+    problem_box(h, problem);
+    if (d->waiting) {
+        html_raw(h, "<p class=\"state\" id=\"pair-state\" role=\"status\">Waiting for your "
+                    "device to accept. On it, sync with this hub (<code>hearth sync</code>), "
+                    "then run <code>hearth device accept</code> and sync again. Until then "
+                    "this account cannot post.</p>");
+    } else if (!root) {
+        html_raw(h, "<p class=\"state\" id=\"pair-state\" role=\"status\">This browser "
+                    "account is a device of ");
+        who(h, d->person, d->person_name);
+        html_raw(h, ": what you post here counts as theirs. Add or revoke devices from "
+                    "their own device.</p>");
+    } else {
+        html_raw(h, "<p>A laptop that runs hearth can post as you: add it here, and what "
+                    "it posts counts as yours on every hub.</p>");
+    }
+    if (d->n) {
+        html_raw(h, "<h2>Devices</h2><ul class=\"found\" id=\"devices\">");
+        for (size_t i = 0; i < d->n; i++)
+            device_line(h, p, &d->v[i], d->own, root);
+        html_raw(h, "</ul>");
+    } else if (root) {
+        html_raw(h, "<p>No other device counts as you yet.</p>");
+    }
+    if (!root)
+        return close_page(h);
+    if (d->code) {
+        html_raw(h, "<h2>Your code</h2><p>On the laptop, after <code>hearth init --join "
+                    "FORUM</code>, run <code>hearth device join</code> with this code, then "
+                    "sync it with this hub. It works once, for 24 hours; anyone who has it "
+                    "can ask to be your device, so give it to no one.</p>"
+                    "<p class=\"pcode\" id=\"pair-code\">");
+        html_text(h, d->code);
+        html_raw(h, "</p>");
+        qr_figure(h, d->code, "QR code of the device code");
+    }
+    html_raw(h, "<form method=\"post\" action=\"/devices\">");
+    csrf_field(h, p);
+    html_raw(h, "<button type=\"submit\" name=\"do\" value=\"add\">Add a device</button>"
+                "</form>");
+    size_t shown = 0;
+    for (size_t i = 0; i < d->nm; i++) {
+        const struct store_pair_match *m = &d->m[i];
+        if (m->state == STORE_PAIR_ADDED || m->state == STORE_PAIR_FOREIGN)
+            continue;
+        if (!shown++)
+            html_raw(h, "<h2>Devices that asked</h2><ul class=\"found\" id=\"requests\">");
+        html_raw(h, "<li><span class=\"key\">");
+        html_hex(h, m->req.device, 8);
+        html_raw(h, "</span> ");
+        if (m->state == STORE_PAIR_READY) {
+            char hex[2 * HEARTH_PK_LEN + 1];
+            hex_encode(hex, m->req.device, HEARTH_PK_LEN);
+            html_raw(h, "asked with your code.<form method=\"post\" action=\"/devices\">");
+            csrf_field(h, p);
+            html_raw(h, "<input type=\"hidden\" name=\"device\"");
+            html_attr(h, "value", hex);
+            html_raw(h, "><button type=\"submit\" name=\"do\" value=\"accept\">Accept device ");
+            html_hex(h, m->req.device, 8);
+            html_raw(h, "</button></form>");
+        } else {
+            html_raw(h, "refused: ");
+            html_text(h, store_pair_state_str(m->state));
+        }
+        html_raw(h, "</li>");
+    }
+    if (shown)
+        html_raw(h, "</ul>");
+    close_page(h);
+}
+
+void page_join_device(struct html *h, const struct page *p, const char *code, const char *login,
+                      const char *problem)
+{
+    open_page(h, p, "Sign in with your device");
+    html_raw(h, "<h1>Sign in with a code from your own device</h1>");
+    problem_box(h, problem);
+    html_raw(h, "<p>On your laptop, run <code>hearth device add</code> and type the code "
+                "it prints here. This makes a browser account on this hub that posts as "
+                "you once your laptop accepts it. Choose a login name and passphrase for "
+                "this browser; you keep your name.</p><form method=\"post\" "
+                "action=\"/join/device\">");
+    csrf_field(h, p);
+    html_raw(h, "<label for=\"code\">Device code (hd1-...)</label><input required "
+                "name=\"code\" id=\"code\" autocapitalize=\"none\" autocomplete=\"off\"");
+    html_attr(h, "value", code ? code : "");
+    html_raw(h, "><label for=\"login\">Login name for this browser (letters, digits, . _ -)"
+                "</label><input required maxlength=\"32\" name=\"login\" id=\"login\" "
+                "autocomplete=\"username\" autocapitalize=\"none\"");
+    html_attr(h, "value", login ? login : "");
+    html_raw(h, "><label for=\"pass\">Passphrase (at least 10 characters)</label><input "
+                "required minlength=\"10\" type=\"password\" name=\"pass\" id=\"pass\" "
+                "autocomplete=\"new-password\"><button type=\"submit\">Sign in</button></form>");
     close_page(h);
 }
 
@@ -1318,6 +1489,8 @@ const char page_css[] =
     "padding:.1rem .5rem;font-size:.9rem}\n"
     "form.reactions button[aria-pressed=true]{background:#e4eef6;font-weight:700}\n"
     ".code{font:700 1.6rem monospace;letter-spacing:.1rem}\n"
+    ".pcode{font:700 1.05rem monospace;overflow-wrap:anywhere}\n"
+    ".qr{display:block;width:100%;max-width:16rem;height:auto}\n"
     "blockquote{border-left:3px solid var(--line);margin:.5rem 0;padding-left:.7rem}\n"
     "pre{white-space:pre-wrap}\n"
     "footer{border-top:1px solid var(--line);margin-top:2rem;color:var(--muted)}\n";

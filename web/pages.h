@@ -120,9 +120,36 @@ void page_join(struct html *h, const struct page *p, const char *code, const cha
 
 /* page_invites - make invites and list this hub's (moderators and admins), newest
  * first, each with its state and a revoke button while usable. fresh is a code just
- * made, shown large, or NULL; join_url its link. now_ms tells which have expired. */
+ * made, shown large, or NULL; join_url its web link for phones and link the join link
+ * (`hearth init --join LINK`, node/joinlink.h) for laptops, or NULL; each with its QR
+ * code. now_ms tells which have expired. */
 void page_invites(struct html *h, const struct page *p, const char *fresh, const char *join_url,
-                  const struct store_invite *v, size_t n, uint64_t now_ms);
+                  const char *link, const struct store_invite *v, size_t n, uint64_t now_ms);
+
+/* What the member's devices page shows (docs/CLI.md, `hearth device`). */
+struct page_devices {
+    const uint8_t *own;           /* the browser account's own key */
+    const uint8_t *person;        /* whom it counts for: own, or the person it is a device of */
+    const char *person_name;      /* or NULL */
+    bool waiting;                 /* the account asked to be person's device; not accepted yet */
+    const struct store_device *v; /* person's devices */
+    size_t n;
+    const struct store_pair_match *m; /* requests naming person (own == person only) */
+    size_t nm;
+    const char *code; /* a pairing code just made, or NULL */
+};
+
+/* page_devices - the devices that count for the member's person, with a revoke button
+ * each; an "add a device" button, the code it made (text and QR) and the requests
+ * that wait, with an accept button (own == person); or, for an account that is a
+ * device, whose it is (or that it waits for its device to accept). */
+void page_devices(struct html *h, const struct page *p, const struct page_devices *d,
+                  const char *problem);
+
+/* page_join_device - "sign in with a code from your own device": a code `hearth
+ * device add` printed, a login name and a passphrase for this browser account. */
+void page_join_device(struct html *h, const struct page *p, const char *code, const char *login,
+                      const char *problem);
 
 /* page_queue - the moderation queue: held and flagged posts, oldest first. */
 void page_queue(struct html *h, const struct page *p, const struct store_post *v, size_t n);

@@ -89,6 +89,7 @@ herr sessions_create(struct sessions *s, const uint8_t seed[HEARTH_SEED_LEN], co
     hex_encode(x->info.csrf, csrf, sizeof csrf);
     snprintf(x->info.login, sizeof x->info.login, "%s", login);
     memcpy(x->info.pk, key->pk, HEARTH_PK_LEN);
+    x->info.asked = false;
     *out = x->info;
     pthread_mutex_unlock(&s->mu);
     return HERR_OK;
@@ -123,6 +124,15 @@ bool sessions_find(struct sessions *s, const char *token, uint64_t now_ms, struc
     }
     pthread_mutex_unlock(&s->mu);
     return x != NULL;
+}
+
+void sessions_note_asked(struct sessions *s, const char *token)
+{
+    pthread_mutex_lock(&s->mu);
+    struct session *x = lookup(s, token, 0);
+    if (x)
+        x->info.asked = true;
+    pthread_mutex_unlock(&s->mu);
 }
 
 bool sessions_sign_key(struct sessions *s, const char *token, struct hkey *k)

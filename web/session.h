@@ -35,6 +35,7 @@ struct session_info {
     char csrf[SESSION_TOKEN_HEX + 1];
     char login[SESSION_LOGIN_MAX + 1];
     uint8_t pk[HEARTH_PK_LEN];
+    bool asked; /* its key asked to become a device (sessions_note_asked) */
 };
 
 /* sessions_new - a table of at most max sessions ending after idle_ms unused.
@@ -49,6 +50,11 @@ void sessions_destroy(struct sessions **s);
 HEARTH_MUST_CHECK herr sessions_create(struct sessions *s, const uint8_t seed[HEARTH_SEED_LEN],
                                        const char *login, uint64_t now_ms,
                                        struct session_info *out);
+
+/* sessions_note_asked - note that the key of the session of token asked to become
+ * a device of a person (store_pair_asked): the web lets it post only once it is one.
+ * Noted at login, so that pages do not ask the store on every request. */
+void sessions_note_asked(struct sessions *s, const char *token);
 
 /* sessions_find - the live session of token (compared in constant time), touched at
  * now_ms. false when none (unknown, ended or idle too long). */

@@ -16,6 +16,7 @@
 #include "base/limits.h"
 #include "base/mp.h"
 #include "base/utf8.h"
+#include "node/joinlink.h"
 #include "store/event.h"
 #include "store/members.h"
 #include "store/store.h"
@@ -66,8 +67,10 @@ struct req {
     struct form form;
     struct store *st;
     char addr[INET6_ADDRSTRLEN + 8];
-    struct session_info sess;
+    struct session_info sess; /* sess.pk: the person the member counts as */
     bool member;
+    uint8_t own[HEARTH_PK_LEN]; /* the session's own key (a device's, for a paired account) */
+    bool waiting;               /* it asked to be a device and was not accepted yet */
     char anon_csrf[SESSION_TOKEN_HEX + 1]; /* visitors' forms: a cookie and a field */
     bool new_anon_csrf;
     struct page page;
@@ -212,7 +215,7 @@ static herr publish(struct req *r, struct event_draft *d, uint8_t id[HEARTH_ID_L
         return HERR_NOMEM;
     herr e = HERR_DENIED;
     d->forum = r->w->forum;
-    if (sessions_sign_key(r->w->sessions, r->sess.token, k))
+    if (!r->waiting && sessions_sign_key(r->w->sessions, r->sess.token, k))
         e = store_publish(r->st, k, d, id);
     hkey_wipe(k);
     sodium_free(k);
@@ -965,9 +968,9 @@ static void do_invites(struct req *r)
 {
     if (!page_can_moderate(r->roles))
         return fail_page(r, 403, "only moderators and admins make invites");
-    char code[STORE_INVITE_CODE_LEN + 1], url[300];
+    char code[STORE_INVITE_CODE_LEN + 1], url[300], link[JOINLINK_MAX + 1];
     const char *host = header(r, "Host"), *what = field(r, "do");
-    bool made = false;
+    bool made = false, has_link = false;
     uint64_t now = now_ms();
     herr e = HERR_OK;
     if (r->post && what && !strcmp(what, "revoke") && field(r, "revoke")) {
@@ -979,12 +982,20 @@ static void do_invites(struct req *r)
         made = true;
         snprintf(url, sizeof url, "%s://%s/join?code=%s", r->w->tls_cert ? "https" : "http",
                  host && strlen(host) < 200 ? host : "localhost", code);
+        if (r->w->cfg.has_join) { /* the link `hearth invite` prints, with this code */
+            struct joinlink l = r->w->cfg.join;
+            memcpy(l.forum, r->w->forum, HEARTH_ID_LEN);
+            l.has_forum = true;
+            snprintf(l.invite, sizeof l.invite, "%s", code);
+            has_link = joinlink_format(&l, link, sizeof link) == HERR_OK;
+        }
     }
     struct store_invite *v = NULL;
     size_t n = 0;
     if (store_invites(r->st, &v, &n))
         return fail_page(r, 500, "the invites could not be read");
-    page_invites(&r->h, &r->page, made ? code : NULL, made ? url : NULL, v, n, now);
+    page_invites(&r->h, &r->page, made ? code : NULL, made ? url : NULL,
+                 made && has_link ? link : NULL, v, n, now);
     free(v);
 }
 
@@ -1003,14 +1014,25 @@ static bool login_ok(char *login)
     return true;
 }
 
-static void start_session(struct req *r, const uint8_t seed[HEARTH_SEED_LEN], const char *login)
+static void start_session_to(struct req *r, const uint8_t seed[HEARTH_SEED_LEN], const char *login,
+                             const char *to)
 {
     struct session_info info;
+    uint8_t person[HEARTH_PK_LEN];
     if (sessions_create(r->w->sessions, seed, login, now_ms(), &info))
         return fail_page(r, 503, "the hub is out of memory for sessions; try again later");
+    /* An account made with a device code (do_join_device) waits until it is a device;
+     * noted once here, not asked of the store on every page. */
+    if (store_pair_asked(r->st, info.pk, person) == HERR_OK)
+        sessions_note_asked(r->w->sessions, info.token);
     snprintf(r->cookie, sizeof r->cookie, "hs=%s; Path=/; HttpOnly; SameSite=Strict%s", info.token,
              r->w->tls_cert ? "; Secure" : "");
-    redirect(r, "/", NULL, NULL);
+    redirect(r, to, NULL, NULL);
+}
+
+static void start_session(struct req *r, const uint8_t seed[HEARTH_SEED_LEN], const char *login)
+{
+    start_session_to(r, seed, login, "/");
 }
 
 static void do_login(struct req *r)
@@ -1118,6 +1140,186 @@ static void do_join(struct req *r)
         page_join(&r->h, &r->page, code, login, name, problem);
 }
 
+/* ---- devices (docs/CLI.md, `hearth device`; the codes are the store's) ---- */
+
+/* device_field - the 64-hex key in the form's `device`. */
+static bool device_field(struct req *r, uint8_t key[HEARTH_PK_LEN])
+{
+    const char *v = field(r, "device");
+    return v && strlen(v) == 2 * HEARTH_PK_LEN && hex_decode(key, HEARTH_PK_LEN, v) == HERR_OK;
+}
+
+/* devices_act - add (a new code, shown once: *code), accept or revoke, signed with the
+ * session's key, which must be the person's own (a device certifies no key). NULL, or
+ * a person's sentence for what went wrong. */
+static const char *devices_act(struct req *r, const char *what, char code[STORE_PAIR_CODE_MAX],
+                               bool *shown)
+{
+    uint8_t key[HEARTH_PK_LEN], id[HEARTH_ID_LEN];
+    int64_t now = (int64_t)time(NULL);
+    herr e = HERR_OK;
+    if (memcmp(r->own, r->sess.pk, HEARTH_PK_LEN))
+        return "this browser account is a device: add and revoke devices from your own";
+    if (!strcmp(what, "add")) {
+        if ((e = store_pair_code_new(r->st, r->own, now, code)))
+            return "the hub could not make a code just now; please try again";
+        *shown = true;
+        return NULL;
+    }
+    if (!device_field(r, key))
+        return "choose a device";
+    struct hkey *k = reader_key(r);
+    if (!k)
+        return "your session has ended; log in again";
+    if (!strcmp(what, "accept")) {
+        struct store_pair_match *m = NULL;
+        size_t n = 0;
+        const struct store_pair_match *x = NULL;
+        e = store_pair_pending(r->st, r->own, now, &m, &n);
+        for (size_t i = 0; !e && i < n; i++)
+            if (!memcmp(m[i].req.device, key, HEARTH_PK_LEN))
+                x = &m[i];
+        e = e ? e : x ? store_pair_accept(r->st, k, r->w->forum, x, id) : HERR_NOT_FOUND;
+        free(m);
+    } else if (!strcmp(what, "revoke")) {
+        uint64_t until;
+        e = store_device_revoke(r->st, k, r->w->forum, key, false, &until, id);
+    } else {
+        e = HERR_USAGE;
+    }
+    drop_key(k);
+    if (e == HERR_STATE || e == HERR_NOT_FOUND) {
+        static __thread char why[160];
+        snprintf(why, sizeof why, "%s",
+                 *store_errmsg(r->st) ? store_errmsg(r->st) : "no such device asked");
+        return why;
+    }
+    if (e == HERR_USAGE)
+        return "nothing to do";
+    if (e) {
+        hlog(r->w->log, HLOG_WARN, "web: devices: %s: %s", herr_str(e), store_errmsg(r->st));
+        return "the hub could not save that just now; please try again";
+    }
+    hlog(r->w->log, HLOG_INFO, "web: '%s' %s a device", r->sess.login,
+         !strcmp(what, "accept") ? "accepted" : "revoked");
+    return NULL;
+}
+
+/* do_devices - /devices: the member's devices, adding one (a code), accepting the
+ * requests made with it and revoking. */
+static void do_devices(struct req *r)
+{
+    char code[STORE_PAIR_CODE_MAX];
+    bool shown = false;
+    const char *problem = NULL, *what = field(r, "do");
+    if (r->post) {
+        problem = what ? devices_act(r, what, code, &shown) : "nothing to do";
+        if (!problem && !shown)
+            return redirect(r, "/devices", NULL, NULL);
+        if (problem)
+            r->status = 400;
+    }
+    struct page_devices d = {.own = r->own, .person = r->sess.pk, .waiting = r->waiting};
+    struct store_device *v = NULL;
+    struct store_pair_match *m = NULL;
+    size_t n = 0, nm = 0;
+    char *name = NULL, *about = NULL;
+    uint8_t asked[HEARTH_PK_LEN];
+    if (r->waiting && store_pair_asked(r->st, r->own, asked) == HERR_OK)
+        d.person = asked;
+    herr e = store_devices(r->st, d.person, &v, &n);
+    if (!e && !memcmp(r->own, r->sess.pk, HEARTH_PK_LEN) && !r->waiting)
+        e = store_pair_pending(r->st, r->own, (int64_t)time(NULL), &m, &nm);
+    if (!e && store_profile(r->st, d.person, &name, &about) != HERR_OK)
+        name = NULL;
+    if (e) {
+        free(v);
+        free(m);
+        return fail_page(r, 500, "your devices could not be read");
+    }
+    d.person_name = name;
+    d.v = v, d.n = n, d.m = m, d.nm = nm;
+    d.code = shown ? code : NULL;
+    page_devices(&r->h, &r->page, &d, problem);
+    free(v);
+    free(m);
+    free(name);
+    free(about);
+}
+
+/* do_join_device - /join/device: a browser account of someone who has hearth on a
+ * laptop. Their laptop's code (`hearth device add`) counts as an invite: it names a
+ * member of the forum, and the account it makes can do nothing but wait until that
+ * member's device accepts it (frame, publish), which only the holder of the code's
+ * secret can make happen. The new key is sealed under the passphrase like any
+ * account's, and its pairing request is published before the account is made. */
+static void do_join_device(struct req *r)
+{
+    char login[STORE_LOGIN_MAX + 1] = "";
+    const char *code = field(r, "code"), *l = field(r, "login"), *pass = field(r, "pass");
+    if (!r->post)
+        return page_join_device(&r->h, &r->page, arg(r, "code"), NULL, NULL);
+    if (l && strlen(l) <= STORE_LOGIN_MAX)
+        snprintf(login, sizeof login, "%s", l);
+    char key_addr[80]; /* its own count, apart from logins and invite codes */
+    snprintf(key_addr, sizeof key_addr, "pair:%s", r->addr);
+    uint64_t now = now_ms(), last = 0;
+    struct store_pair_code pc;
+    const char *problem = NULL, *why = NULL;
+    uint8_t pk[HEARTH_PK_LEN], sealed[HEARTH_SEALED_SEED_LEN];
+    r->status = 400;
+    if (limiter_blocked(r->w->fails, key_addr, now)) {
+        r->status = 429;
+        problem = "too many tries from here; wait five minutes and try again";
+    } else if (!code || store_pair_code_read(code, &pc, &why)) {
+        limiter_fail(r->w->fails, key_addr, now);
+        problem = why ? why : "give the code your device printed";
+    } else if (store_key_last_seq(r->st, pc.person, &last) != HERR_OK || !last) {
+        limiter_fail(r->w->fails, key_addr, now);
+        problem = "that code names no member this hub knows: sync your device with this hub "
+                  "first";
+    } else if (!login_ok(login)) {
+        problem = "a login name is 1 to 32 letters, digits, dots, dashes or underscores";
+    } else if (!pass || strlen(pass) < WEB_PASS_MIN || strlen(pass) > WEB_PASS_MAX) {
+        problem = "a passphrase has at least 10 characters";
+    } else if (store_account_get(r->st, login, pk, sealed) != HERR_NOT_FOUND) {
+        problem = "that login name is taken; choose another";
+    }
+    if (problem)
+        return page_join_device(&r->h, &r->page, code, login, problem);
+    uint8_t seed[HEARTH_SEED_LEN], id[HEARTH_ID_LEN], person[HEARTH_PK_LEN];
+    struct hkey *k = sodium_malloc(sizeof *k);
+    if (!k)
+        return fail_page(r, 503, "the hub is out of memory; try again later");
+    random_bytes(seed, sizeof seed);
+    hkey_from_seed(k, seed);
+    pthread_mutex_lock(&r->w->hash_mu);
+    herr e = seed_seal(sealed, seed, pass, strlen(pass));
+    pthread_mutex_unlock(&r->w->hash_mu);
+    if (!e)
+        e = store_pair_join(r->st, k, r->w->forum, code, person, id);
+    if (!e)
+        e = store_account_create(r->st, login, k->pk, sealed, NULL, now);
+    if (e == HERR_DUPLICATE) {
+        problem = "that login name is taken; choose another";
+    } else if (e) {
+        store_problem(r, e);
+    } else {
+        /* Anyone can write a well-formed code naming a known member, so every account
+         * made this way counts against the address like a wrong code: each costs the
+         * forum one (inert) request event. */
+        limiter_fail(r->w->fails, key_addr, now);
+        hlog(r->w->log, HLOG_INFO, "web: '%s' signed in with a device code", login);
+        start_session_to(r, seed, login, "/devices");
+    }
+    hkey_wipe(k);
+    sodium_free(k);
+    secret_wipe(seed, sizeof seed);
+    secret_wipe(&pc, sizeof pc);
+    if (problem)
+        page_join_device(&r->h, &r->page, code, login, problem);
+}
+
 static bool from_loopback(struct MHD_Connection *conn);
 
 /* do_owner - the one-time link of `hearth open`: the node's owner, on this machine,
@@ -1206,6 +1408,7 @@ static const struct route routes[] = {
     {"/about", false, R_GET, get_about, NULL},
     {"/login", false, R_GET | R_POST, do_login, NULL},
     {"/join", false, R_GET | R_POST, do_join, NULL},
+    {"/join/device", false, R_GET | R_POST, do_join_device, NULL},
     {"/owner", false, R_GET, do_owner, NULL},
     {"/new/", true, R_GET | R_POST | R_MEMBER, NULL, do_new},
     {"/reply/", true, R_POST | R_MEMBER, NULL, do_reply},
@@ -1223,6 +1426,7 @@ static const struct route routes[] = {
     {"/messages", false, R_GET | R_POST | R_MEMBER, do_messages, NULL},
     {"/messages/", true, R_GET | R_POST | R_MEMBER, NULL, do_member_messages},
     {"/admin", false, R_GET | R_POST | R_MEMBER, do_admin, NULL},
+    {"/devices", false, R_GET | R_POST | R_MEMBER, do_devices, NULL},
 };
 
 static void route(struct req *r)
@@ -1241,6 +1445,10 @@ static void route(struct req *r)
                 r, 405, r->post ? "nothing to send here" : "that is done with a form on the page");
         if ((x->how & R_MEMBER) && !r->member)
             return redirect(r, "/login", NULL, NULL);
+        if (r->post && r->waiting && x->plain != do_logout && x->plain != do_devices)
+            return fail_page(r, 403,
+                             "this account waits for your device to accept it; until then it "
+                             "cannot post (see Devices)");
         return x->with ? x->with(r, id) : x->plain(r);
     }
     fail_page(r, 404, "there is no such page");
@@ -1424,6 +1632,15 @@ static void frame(struct req *r)
         hex_encode(r->anon_csrf, raw, sizeof raw);
         r->new_anon_csrf = true;
     }
+    if (r->member) {
+        /* A browser account that is a device shows and acts as its person; one that
+         * asked to be a device and waits may do nothing but wait (see do_join_device). */
+        uint8_t person[HEARTH_PK_LEN];
+        memcpy(r->own, r->sess.pk, HEARTH_PK_LEN);
+        if (store_person_of(r->st, r->own, person) == HERR_OK)
+            memcpy(r->sess.pk, person, HEARTH_PK_LEN);
+        r->waiting = r->sess.asked && !memcmp(r->sess.pk, r->own, HEARTH_PK_LEN);
+    }
     store_set_viewer(r->st, r->member ? r->sess.pk : NULL);
     char *about = NULL;
     if (store_resources(r->st, &r->crisis, &about) == HERR_OK && r->crisis)
@@ -1471,7 +1688,7 @@ static enum MHD_Result answer(struct web *w, struct MHD_Connection *conn, const 
                               bool post, struct upload *up)
 {
     if (!post && !strcmp(url, "/style.css"))
-        return send_static(conn, page_css, "text/css; charset=utf-8", "\"css-2\"");
+        return send_static(conn, page_css, "text/css; charset=utf-8", "\"css-3\"");
     if (!post && !strcmp(url, "/quick.js"))
         return send_static(conn, page_js, "text/javascript; charset=utf-8", "\"js-1\"");
     if (w->fixed && !strcmp(url, "/bench-fixed"))

@@ -14,7 +14,9 @@
  * (store/members.h) and unsealed only into a session's guarded memory. The node's
  * owner, on the node's own machine, logs in with a one-time link from `hearth open`
  * instead, as the node's own author: no account, no passphrase; the link is refused
- * from any address but loopback.
+ * from any address but loopback. A browser account can be a device of a person
+ * (docs/CLI.md, `hearth device`): it then shows and acts as that person; one made
+ * with a laptop's code posts nothing until the laptop accepts it.
  *
  * Security (docs/SECURITY.md, "The web pages"): one escaper (web/html.h); a CSRF
  * token in every form, checked with the Origin header on every POST; state changes by
@@ -32,6 +34,7 @@
 #include <sys/socket.h>
 
 #include "base/herr.h"
+#include "node/joinlink.h"
 #include "node/log.h"
 #include "web/metrics.h"
 
@@ -61,6 +64,11 @@ struct web_config {
     char tls_cert[256];  /* PEM files; both empty: plain HTTP */
     char tls_key[256];
     bool open_join; /* visitors may join without an invite */
+    /* Where the node listens, for the join link the invites page shows with each new
+     * code (node/joinlink.h; its forum and invite are filled in). has_join false: the
+     * page shows the web link only. */
+    struct joinlink join;
+    bool has_join;
     /* The node's own author key (DIR/author.key), with which /owner?token=T signs its
      * owner in after `hearth open` (store_owner_token_take), from this machine only;
      * read at each such login, never kept outside the session. NULL: no owner login.

@@ -333,6 +333,122 @@ static void test_unknown_kind_stored(void **state)
     fx_free(f);
 }
 
+/* One pending request of person's, from device. */
+static struct store_pair_match pending_of(struct fx *f, const struct hkey *person,
+                                          const struct hkey *device, int64_t now)
+{
+    struct store_pair_match *m, found = {0};
+    size_t n, hits = 0;
+    assert_int_equal(store_pair_pending(f->s, person->pk, now, &m, &n), HERR_OK);
+    for (size_t i = 0; i < n; i++)
+        if (!memcmp(m[i].req.device, device->pk, HEARTH_PK_LEN))
+            found = m[i], hits++;
+    free(m);
+    assert_int_equal(hits, 1);
+    return found;
+}
+
+static void refused_with(struct fx *f, const struct store_pair_match *m, const char *why)
+{
+    uint8_t id[HEARTH_ID_LEN];
+    assert_int_equal(store_pair_accept(f->s, &P, f->forum, m, id), HERR_STATE);
+    if (!strstr(store_errmsg(f->s), why))
+        fail_msg("refused with '%s', not '%s'", store_errmsg(f->s), why);
+}
+
+/* The pairing codes (store.h, "pairing a device"): a typo, an expired code and a code
+ * used twice are refused, each with its reason; a good one is accepted once. One
+ * replica plays both sides: a request signed by any key reaches it as it would
+ * through a sync. */
+static void test_pairing_codes(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new("pairing");
+    struct store_pair_code pc;
+    const char *why;
+    char code[STORE_PAIR_CODE_MAX], bad[STORE_PAIR_CODE_MAX], old[STORE_PAIR_CODE_MAX];
+    uint8_t id[HEARTH_ID_LEN], who[HEARTH_PK_LEN];
+    int64_t now = 1800000000;
+    struct hkey Y;
+    uint8_t seed[32];
+    testutil_seed(seed, 160), hkey_from_seed(&Y, seed);
+    post(f, &P, "P is known here", NULL);
+
+    assert_int_equal(store_pair_code_new(f->s, P.pk, now, code), HERR_OK);
+    assert_int_equal(strncmp(code, "hd1-", 4), 0);
+    assert_int_equal(store_pair_code_read(code, &pc, &why), HERR_OK);
+    assert_memory_equal(pc.person, P.pk, HEARTH_PK_LEN);
+    /* a typo: one letter changed, one dropped, another prefix */
+    snprintf(bad, sizeof bad, "%s", code);
+    bad[20] = bad[20] == 'a' ? 'b' : 'a';
+    assert_int_equal(store_pair_code_read(bad, &pc, &why), HERR_USAGE);
+    assert_non_null(strstr(why, "mistyped"));
+    assert_int_equal(store_pair_join(f->s, &D, f->forum, bad, who, id), HERR_USAGE);
+    assert_non_null(strstr(store_errmsg(f->s), "mistyped"));
+    snprintf(bad, sizeof bad, "%.*s", (int)strlen(code) - 1, code);
+    assert_int_equal(store_pair_code_read(bad, &pc, &why), HERR_USAGE);
+    assert_non_null(strstr(why, "not a device code"));
+    assert_int_equal(store_pair_code_read("hr1-abcd", &pc, &why), HERR_USAGE);
+    assert_non_null(strstr(why, "not a device code"));
+    /* the person cannot be their own device */
+    assert_int_equal(store_pair_join(f->s, &P, f->forum, code, who, id), HERR_STATE);
+
+    /* good: D asks, P accepts, once */
+    assert_int_equal(store_pair_join(f->s, &D, f->forum, code, who, id), HERR_OK);
+    assert_memory_equal(who, P.pk, HEARTH_PK_LEN);
+    assert_int_equal(store_pair_asked(f->s, D.pk, who), HERR_OK);
+    assert_memory_equal(who, P.pk, HEARTH_PK_LEN);
+    assert_int_equal(store_pair_asked(f->s, X.pk, who), HERR_NOT_FOUND);
+    struct store_pair_match m = pending_of(f, &P, &D, now + 60);
+    assert_int_equal(m.state, STORE_PAIR_READY);
+    assert_int_equal(store_pair_accept(f->s, &P, f->forum, &m, id), HERR_OK);
+    assert_int_equal(store_person_of(f->s, D.pk, who), HERR_OK);
+    assert_memory_equal(who, P.pk, HEARTH_PK_LEN);
+    m = pending_of(f, &P, &D, now + 60);
+    assert_int_equal(m.state, STORE_PAIR_ADDED);
+    refused_with(f, &m, "added already");
+    refused_with(
+        f, &(struct store_pair_match){.req = m.req, .state = STORE_PAIR_READY, .setting = {0}},
+        "its code is gone");
+
+    /* reused: X read the same code; the code was spent on D */
+    assert_int_equal(store_pair_join(f->s, &X, f->forum, code, who, id), HERR_OK);
+    m = pending_of(f, &P, &X, now + 60);
+    assert_int_equal(m.state, STORE_PAIR_USED);
+    refused_with(f, &m, "used already");
+
+    /* expired: a code made two days ago */
+    assert_int_equal(store_pair_code_new(f->s, P.pk, now - 2 * STORE_PAIR_TTL_S, old), HERR_OK);
+    assert_int_equal(store_pair_join(f->s, &Y, f->forum, old, who, id), HERR_OK);
+    m = pending_of(f, &P, &Y, now);
+    assert_int_equal(m.state, STORE_PAIR_EXPIRED);
+    refused_with(f, &m, "expired");
+    /* a code this replica never made: P's, made on another replica (P's laptop) */
+    struct fx *g = fx_open("pairing-other");
+    assert_int_equal(store_pair_code_new(g->s, P.pk, now, old), HERR_OK);
+    fx_free(g);
+    struct hkey Z;
+    testutil_seed(seed, 200), hkey_from_seed(&Z, seed);
+    assert_int_equal(store_pair_join(f->s, &Z, f->forum, old, who, id), HERR_OK);
+    m = pending_of(f, &P, &Z, now);
+    assert_int_equal(m.state, STORE_PAIR_FOREIGN);
+    refused_with(f, &m, "not made here");
+
+    /* revoking: only the person's own devices */
+    uint64_t until = 99;
+    assert_int_equal(store_device_revoke(f->s, &P, f->forum, X.pk, false, &until, id),
+                     HERR_NOT_FOUND);
+    assert_int_equal(store_device_revoke(f->s, &P, f->forum, D.pk, false, &until, id), HERR_OK);
+    assert_int_equal(until, 1); /* D's one event, its request */
+    struct store_device *v;
+    size_t n;
+    assert_int_equal(store_devices(f->s, P.pk, &v, &n), HERR_OK);
+    assert_int_equal(n, 1);
+    assert_true(v[0].revoked);
+    free(v);
+    fx_free(f);
+}
+
 int main(void)
 {
     uint8_t seed[32];
@@ -344,6 +460,7 @@ int main(void)
         cmocka_unit_test(test_device_counts_as_person),
         cmocka_unit_test(test_device_rules),
         cmocka_unit_test(test_unknown_kind_stored),
+        cmocka_unit_test(test_pairing_codes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

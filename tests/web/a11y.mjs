@@ -63,6 +63,7 @@ export async function accessibility(browser, s) {
     ['messages: the moderators\' list', '/messages'],
     ['messages: a conversation with a member', `/messages/${s.calPk}`],
     ['invites', '/invites'],
+    ['devices', '/devices'],
     ['edit', `/edit/${s.moanaThread}`],
     ['flag', `/flag/${s.beaThread}`],
     ['retract', `/retract/${s.moanaThread}`],
@@ -77,11 +78,15 @@ export async function accessibility(browser, s) {
      'the replies page had a reply to show');
   await p.goto(`${env.base}/invites`);
   await submit(p, 'main form button[type=submit]');
-  await axe(p, 'invites with a fresh code');
+  await axe(p, 'invites with a fresh code (a link and two QR codes)');
+  await p.goto(`${env.base}/devices`);
+  await submit(p, 'main form button[value=add]');
+  await axe(p, 'devices with a fresh code and its QR code');
   await p.goto(`${env.base}/t/${s.cwThread}`);
   await p.click('article details.cw summary');
   await axe(p, 'a thread with its warning opened');
-  for (const [what, path] of [['login', '/login'], ['join', '/join'], ['home (visitor)', '/'],
+  for (const [what, path] of [['login', '/login'], ['join', '/join'],
+                              ['sign in with a device code', '/join/device'], ['home (visitor)', '/'],
                               ['a thread (visitor)', `/t/${s.beaThread}`]]) {
     await pv.goto(`${env.base}${path}`);
     await axe(pv, what);

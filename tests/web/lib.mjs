@@ -10,6 +10,8 @@ export const env = {
   base: process.env.WEB_URL,        // http://127.0.0.1:PORT
   addr: process.env.HUB_ADDR,       // hearth://KEY@127.0.0.1:PORT
   dir2: process.env.NODE2_DIR,      // a second node, joined to the forum, not running
+  laptop: process.env.LAPTOP_DIR,   // laptops for devices.mjs: not made yet, not running
+  laptop2: process.env.LAPTOP2_DIR,
   shots: process.env.HEARTH_SCREENSHOTS === '1' ? process.env.SHOT_DIR : null,
 };
 

@@ -10,8 +10,9 @@ import { hostile } from './hostile.mjs';
 import { care } from './care.mjs';
 import { messages } from './messages.mjs';
 import { owner } from './owner.mjs';
+import { devices } from './devices.mjs';
 
-// Phases to run after the journeys, comma-separated (care,messages,owner,a11y,hostile): all
+// Phases to run after the journeys, comma-separated (care,messages,owner,devices,a11y,hostile): all
 // when none is given.
 const only = process.argv[2] ? process.argv[2].split(',') : null;
 const want = (name) => !only || only.includes(name);
@@ -33,6 +34,7 @@ try {
   if (want('care')) await phase('moderation and admin', care);
   if (want('messages')) await phase('messages with the moderators', messages);
   if (want('owner')) await phase('the owner in their own browser (hearth open)', owner);
+  if (want('devices')) await phase('a person on a laptop and in the browser (hearth device)', devices);
   if (want('a11y')) await phase('axe', accessibility);
   if (want('hostile')) await phase('hostile input', hostile);
 } catch (e) {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # test_web.sh - the forum in a real browser: a hub (`hearth serve` with its web pages)
-# and a second node, then tests/web/run.mjs drives Debian's Chromium through
+# and a second node (and two laptops that devices.mjs makes), then tests/web/run.mjs drives Debian's Chromium through
 # playwright-core: people's journeys with JavaScript off on a phone's viewport, axe-core
 # on every page type, hostile input. The hub must still be serving at the end and stop
 # cleanly (under ASan that also checks for leaks).
@@ -52,6 +52,7 @@ if [ "${HEARTH_SCREENSHOTS:-0}" = 1 ]; then
   mkdir -p "$shots"
 fi
 HUB_DIR=$hub WEB_URL=$web HUB_ADDR=$node_addr NODE2_DIR=$WORK/node2 SHOT_DIR=$shots \
+LAPTOP_DIR=$WORK/laptop LAPTOP2_DIR=$WORK/laptop2 \
 CHROMIUM=$chromium nice node "$here/run.mjs" "$@" || {
   # A hub that is gone says how it ended (a signal shows as 128 + its number).
   if ! kill -0 "$pid" 2>/dev/null; then

@@ -1,5 +1,5 @@
 /* qr.c - QR symbols from libqrencode, drawn in text and SVG (see qr.h). */
-#include "cli/qr.h"
+#include "node/qr.h"
 
 #include <qrencode.h>
 #include <stdlib.h>
@@ -54,11 +54,12 @@ void qr_print(const struct qr *q, FILE *f, bool colour)
     }
 }
 
-void qr_svg_path(const struct qr *q, FILE *f)
+herr qr_svg_path(const struct qr *q, struct hbuf *b)
 {
     /* Runs of dark modules in a row become one rectangle each. */
-    for (int y = 0; y < q->width; y++) {
-        for (int x = 0; x < q->width;) {
+    herr e = HERR_OK;
+    for (int y = 0; y < q->width && !e; y++) {
+        for (int x = 0; x < q->width && !e;) {
             if (!q->dark[y * q->width + x]) {
                 x++;
                 continue;
@@ -66,8 +67,11 @@ void qr_svg_path(const struct qr *q, FILE *f)
             int run = 0;
             while (x + run < q->width && q->dark[y * q->width + x + run])
                 run++;
-            fprintf(f, "M%d %dh%dv1h-%dz", x, y, run, run);
+            char step[64];
+            int len = snprintf(step, sizeof step, "M%d %dh%dv1h-%dz", x, y, run, run);
+            e = hbuf_append(b, step, (size_t)len);
             x += run;
         }
     }
+    return e;
 }

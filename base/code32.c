@@ -1,4 +1,4 @@
-#include "cli/code32.h"
+#include "base/code32.h"
 
 #include <ctype.h>
 #include <string.h>

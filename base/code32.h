@@ -1,8 +1,8 @@
 /* code32.h - codes people copy by hand: RFC 4648 base32 in lower case, without
  * padding, read back forgiving case, spaces and dashes (device pairing codes and
  * recovery codes, docs/CLI.md). */
-#ifndef HEARTH_CLI_CODE32_H
-#define HEARTH_CLI_CODE32_H
+#ifndef HEARTH_BASE_CODE32_H
+#define HEARTH_BASE_CODE32_H
 
 #include <stdbool.h>
 #include <stddef.h>
