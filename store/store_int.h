@@ -6,6 +6,7 @@
  * those below it, never one above):
  *   health.c    store_check, store_repair (they open replicas and ingest)
  *   members.c   local members, invites, reading marks
+ *   pairing.c   pairing a device: codes, requests, the add and revoke it publishes
  *   forum.c     the forum's typed answers built on the queries
  *   query.c     the typed queries of the front-ends
  *   digest.c    the view digest
@@ -468,6 +469,13 @@ HEARTH_MUST_CHECK herr dev_person(struct store *s, const uint8_t key[HEARTH_PK_L
  * person when it is (or was, before a revocation) a device, else itself. */
 HEARTH_MUST_CHECK herr dev_subject(struct store *s, const uint8_t key[HEARTH_PK_LEN],
                                    uint8_t out[HEARTH_PK_LEN]);
+/* dev_each_event - every device event held, parsed, in arrival order, offered to
+ * fill(), which copies what it keeps into `slot` (an element of size bytes) and says
+ * whether it kept it; *out holds the *n kept (the caller frees it, also on error). */
+HEARTH_MUST_CHECK herr dev_each_event(struct store *s, size_t size,
+                                      bool (*fill)(void *slot, const struct event *x,
+                                                   const void *arg),
+                                      const void *arg, void **out, size_t *n);
 /* dev_recompute - recompute the devices table from the device events; rewrite the
  * authors of the events of every device whose mapping changed, and add those devices
  * and their persons (before and after) to devs and persons. */

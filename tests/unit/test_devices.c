@@ -363,7 +363,7 @@ static void refused_with(struct fx *f, const struct store_pair_match *m, const c
 static void test_pairing_codes(void **state)
 {
     (void)state;
-    struct fx *f = fx_new("pairing");
+    struct fx *f = fx_forum("pairing", &F, 0, 0);
     struct store_pair_code pc;
     const char *why;
     char code[STORE_PAIR_CODE_MAX], bad[STORE_PAIR_CODE_MAX], old[STORE_PAIR_CODE_MAX];
@@ -424,7 +424,7 @@ static void test_pairing_codes(void **state)
     assert_int_equal(m.state, STORE_PAIR_EXPIRED);
     refused_with(f, &m, "expired");
     /* a code this replica never made: P's, made on another replica (P's laptop) */
-    struct fx *g = fx_open("pairing-other");
+    struct fx *g = fx_empty("pairing-other");
     assert_int_equal(store_pair_code_new(g->s, P.pk, now, old), HERR_OK);
     fx_free(g);
     struct hkey Z;
