@@ -58,9 +58,10 @@ const char *store_errmsg(const struct store *s);
 /* store_check - whether the replica is sound, cheaply enough to run at every start of
  * a node or an export: SQLite's quick_check (every page's structure, without
  * comparing indexes with their tables), and then the view against the events: every
- * post, reply and board held has its row in the view. Both are cut short when
- * budget_ms has passed (*complete false then, and what was read was sound), so a
- * check costs at most about budget_ms however large the replica. HERR_CORRUPT with the detail
+ * post, reply and board held has its row in the view. A thread interrupts the check
+ * when budget_ms has passed (*complete false then, and what was read was sound; the
+ * view is compared only when the quick check ended), so a check costs about
+ * budget_ms at most however large the replica. HERR_CORRUPT with the detail
  * in store_errmsg() when damaged; other errors when the check itself could not run.
  * Not caught: a flipped bit inside a row whose page still has a sound structure
  * (SQLite keeps no checksums); store_repair re-verifies every event. */
