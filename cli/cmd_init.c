@@ -147,11 +147,17 @@ static void print_boards_json(struct cli *c, uint8_t ids[][HEARTH_ID_LEN], size_
     json_array_close(&c->out);
 }
 
+/* At most this many devices revoked by a recovering join (a person has a few). */
+#define MAX_REVOKED 64
+
 /* What `init --join LINK` did after preparing the replica. */
 struct join_sync {
     bool done;
     char address[JOINLINK_MAX];
     struct sync_stats st;
+    size_t nrevoked; /* --recover: the devices it revoked */
+    uint8_t revoked[MAX_REVOKED][HEARTH_PK_LEN];
+    bool told; /* and the hub took the revocations at once */
 };
 
 static int report(struct cli *c, const char *name, bool joined, bool placeholder,
@@ -180,6 +186,10 @@ static int report(struct cli *c, const char *name, bool joined, bool placeholder
         } else {
             json_null(&c->out, "synced");
         }
+        json_array_open(&c->out, "revoked");
+        for (size_t i = 0; js && i < js->nrevoked; i++)
+            json_hex(&c->out, NULL, js->revoked[i], HEARTH_PK_LEN);
+        json_array_close(&c->out);
         json_object_close(&c->out);
         return cli_json_flush(c);
     }
@@ -190,6 +200,15 @@ static int report(struct cli *c, const char *name, bool joined, bool placeholder
         printf("' (%s) in %s\nsynced with %s: %" PRIu64 " events received\n", forum, c->dir,
                js->address, js->st.events_accepted);
         free(fname);
+        for (size_t i = 0; i < js->nrevoked; i++) {
+            char hex[2 * HEARTH_PK_LEN + 1];
+            hex_encode(hex, js->revoked[i], HEARTH_PK_LEN);
+            printf("revoked your device %s: what it signs from now on does not count\n", hex);
+        }
+        if (js->nrevoked)
+            printf("%s\n", js->told ? "the hub has the revocations; pair the devices you still "
+                                      "have again ('hearth device add')"
+                                    : "the revocations travel with your next sync");
         return CLI_OK;
     }
     if (joined) {
@@ -324,7 +343,44 @@ static int join_sync(struct cli *c, const struct joinlink *link, struct join_syn
     return CLI_OK;
 }
 
-static int join(struct cli *c, const uint8_t forum[HEARTH_ID_LEN], const struct joinlink *link)
+/* revoke_lost - a recovery's join synced: the person's devices it learned of are
+ * revoked (what they sign after the last seq synced no longer counts: a lost or
+ * stolen laptop signs for nobody from now on), and the place that answered is told
+ * at once with a second sync. */
+static int revoke_lost(struct cli *c, struct join_sync *js)
+{
+    struct store_device *v;
+    size_t n;
+    herr e = store_devices(c->store, c->key.pk, &v, &n);
+    for (size_t i = 0; i < n && !e && js->nrevoked < MAX_REVOKED; i++) {
+        uint8_t id[HEARTH_ID_LEN];
+        uint64_t until;
+        if (v[i].revoked)
+            continue;
+        e = store_device_revoke(c->store, &c->key, c->forum, v[i].device, false, &until, id);
+        if (!e)
+            memcpy(js->revoked[js->nrevoked++], v[i].device, HEARTH_PK_LEN);
+    }
+    free(v);
+    if (e)
+        return cli_store_error(c, e, "cannot revoke the lost devices");
+    if (!js->nrevoked)
+        return CLI_OK;
+    struct sync_stats st;
+    uint8_t seed[HEARTH_SEED_LEN];
+    char why[512] = "";
+    int rc = cli_node_seed(c, seed);
+    if (rc)
+        return rc;
+    struct hlog log = {.level = HLOG_ERROR, .out = stderr};
+    js->told = node_sync_once(c->store, seed, js->address, JOIN_TIMEOUT_S * 1000, &log, NULL, NULL,
+                              &st, why, sizeof why) == HERR_OK;
+    secret_wipe(seed, sizeof seed);
+    return CLI_OK;
+}
+
+static int join(struct cli *c, const uint8_t forum[HEARTH_ID_LEN], const struct joinlink *link,
+                bool recovering)
 {
     herr e = store_set_forum(c->store, forum);
     if (e == HERR_STATE) {
@@ -339,6 +395,8 @@ static int join(struct cli *c, const uint8_t forum[HEARTH_ID_LEN], const struct 
     struct join_sync js;
     memset(&js, 0, sizeof js);
     int rc = link ? join_sync(c, link, &js) : CLI_OK;
+    if (!rc && js.done && recovering && !cli_flag(c, "keep-devices"))
+        rc = revoke_lost(c, &js);
     return rc ? rc : report(c, NULL, true, false, NULL, 0, &js);
 }
 
@@ -389,7 +447,7 @@ static int run(struct cli *c)
         free(asked);
         return rc;
     }
-    return join(c, forum, is_link ? &link : NULL);
+    return join(c, forum, is_link ? &link : NULL, recover != NULL);
 }
 
 static const struct cli_option options[] = {
@@ -401,6 +459,8 @@ static const struct cli_option options[] = {
      "join the forum of a join link (hearth invite) and sync with its node; or "
      "prepare this node for the forum FORUM_ID"},
     {"recover", 0, "CODE", "with --join: restore your identity from its recovery code"},
+    {"keep-devices", 0, NULL,
+     "with --recover and a link: keep your other devices (they are revoked otherwise)"},
     {NULL, 0, NULL, NULL},
 };
 
@@ -410,7 +470,7 @@ const struct cli_command cmd_init = {
     .group = "start",
     .summary = "found a forum, or join one (by a join link or its id)",
     .synopsis = "(--forum NAME [--about TEXT] [--resources TEXT] | --join LINK|FORUM_ID "
-                "[--recover CODE])",
+                "[--recover CODE [--keep-devices]])",
     .details = "Creates the data directory (mode 0700) with the forum's database, your\n"
                "author key and the node's transport key. --forum founds a forum with boards\n"
                "for welcome, lived experience, carers, information and advice, and everyday\n"
@@ -420,6 +480,8 @@ const struct cli_command cmd_init = {
                "again is harmless); --join LINK (a join link from 'hearth invite' on a node of\n"
                "the forum) also syncs with that node at once, over CURVE with the link's key.\n"
                "--recover CODE restores your identity from its recovery code (hearth\n"
-               "recovery show); then 'hearth device revoke --all' revokes your lost devices.",
+               "recovery show). With a link, the devices the sync shows you had are revoked\n"
+               "at once and the node told (--keep-devices: not); without one, sync first,\n"
+               "then 'hearth device revoke --all'.",
     .options = options,
 };

@@ -133,6 +133,39 @@ same "sync by link: one view" "$(value "$D" 'd["view_digest"]' status)" "$(value
 expect_fail 2 "that link is for another forum" "$HEARTH" -d "$D" sync \
     "hearth://$NODE_KEY@127.0.0.1:$NODE_PORT/$(printf '%064d' 7)"
 
+# Recovery by link: Wren's laptop (P) paired a second one (Q), then P was lost. A fresh
+# directory recovers Wren with her code and the link: the sync shows Q, which is
+# revoked at once, and the hub hears of it in the same command.
+P=$(new_dir wren)
+expect_ok "$HEARTH" -d "$P" init --join "$LINK"
+WREN=$(value "$P" 'd["author"]' id)
+RCODE=$(value "$P" 'd["code"]' recovery show)
+Q=$(new_dir wren2)
+expect_ok "$HEARTH" -d "$Q" init --join "$LINK"
+QKEY=$(value "$Q" 'd["author"]' id)
+expect_ok "$HEARTH" -d "$P" --json device add
+expect_ok "$HEARTH" -d "$Q" device join "$(json 'd["code"]')"
+expect_ok "$HEARTH" -d "$Q" sync "$LINK"
+expect_ok "$HEARTH" -d "$P" sync "$LINK"
+expect_ok "$HEARTH" -d "$P" device accept
+expect_ok "$HEARTH" -d "$P" sync "$LINK"
+R=$(new_dir wren3)
+expect_ok "$HEARTH" -d "$R" --json init --join "$LINK" --recover "$RCODE"
+same "recovered: Wren" "$(json 'd["author"]')" "$WREN"
+same "recovered: the second laptop is revoked" "$(json 'd["revoked"]')" "[\"$QKEY\"]"
+expect_ok "$HEARTH" -d "$R" --json device list
+same "recovered: her one device, revoked" "$(json '[[x["device"], x["revoked"]] for x in d["devices"]]')" \
+    "[[\"$QKEY\", true]]"
+# Q has not heard and posts: on the hub that post is nobody's (Q's own key), not Wren's.
+expect_ok "$HEARTH" -d "$Q" --json post welcome --title "Still here" --body "from a lost laptop"
+LOST=$(json 'd["event"]')
+expect_ok "$HEARTH" -d "$Q" sync "$LINK"
+same "the hub: the lost laptop's post is not Wren's" "$(value "$A" 'd[0]["author"]' read "$LOST")" "$QKEY"
+# --keep-devices: a second recovery keeps them (there is nothing left to revoke anyway).
+S=$(new_dir wren4)
+expect_ok "$HEARTH" -d "$S" --json init --join "$LINK" --recover "$RCODE" --keep-devices
+same "--keep-devices: nothing revoked" "$(json 'd["revoked"]')" "[]"
+
 # Malformed links: one line, exit 2, nothing made.
 BAD=$(new_dir bad)
 for bad in "hearth://$NODE_KEY@127.0.0.1:$NODE_PORT/${FORUM:0:60}" \
