@@ -178,11 +178,14 @@ static bool eat(struct cursor *c, char ch)
     return false;
 }
 
-/* read_string - a JSON string into out[0..n) (cut to fit; \u escapes outside
- * printable ASCII become '?'). */
-static bool read_string(struct cursor *c, char *out, size_t n)
+/* read_string - a JSON string into out[0..n) (\u escapes outside printable ASCII
+ * become '?'). One that does not fit is refused, as malformed: a field of ours is
+ * never longer than its place in struct node_stats. With `cut`, for a member's name,
+ * it is read as "" instead, a name no field has (a newer node's long one is skipped). */
+static bool read_string(struct cursor *c, char *out, size_t n, bool cut)
 {
     size_t j = 0;
+    bool over = false;
     if (!eat(c, '"'))
         return c->bad = true, false;
     while (c->p < c->end && *c->p != '"') {
@@ -204,10 +207,12 @@ static bool read_string(struct cursor *c, char *out, size_t n)
         }
         if (j + 1 < n)
             out[j++] = ch;
+        else
+            over = n > 0;
     }
     if (n)
-        out[j] = 0;
-    if (c->p >= c->end)
+        out[over && cut ? 0 : j] = 0;
+    if (c->p >= c->end || (over && !cut))
         return c->bad = true, false;
     c->p++;
     return true;
@@ -233,14 +238,14 @@ static bool skip_value(struct cursor *c, int depth)
         return c->bad = true, false;
     char ch = *c->p;
     if (ch == '"')
-        return read_string(c, NULL, 0);
+        return read_string(c, NULL, 0, false);
     if (ch == '{' || ch == '[') {
         char close = ch == '{' ? '}' : ']';
         c->p++;
         if (eat(c, close))
             return true;
         do {
-            if (ch == '{' && (!read_string(c, NULL, 0) || !eat(c, ':')))
+            if (ch == '{' && (!read_string(c, NULL, 0, false) || !eat(c, ':')))
                 return c->bad = true, false;
             if (!skip_value(c, depth + 1))
                 return false;
@@ -264,7 +269,7 @@ static bool read_object(struct cursor *c, member_fn fn, void *ctx)
         return true;
     do {
         char key[32];
-        if (!read_string(c, key, sizeof key) || !eat(c, ':') || !fn(c, key, ctx))
+        if (!read_string(c, key, sizeof key, true) || !eat(c, ':') || !fn(c, key, ctx))
             return c->bad = true, false;
     } while (eat(c, ','));
     return eat(c, '}') ? true : (c->bad = true, false);
@@ -289,13 +294,13 @@ static bool peer_member(struct cursor *c, const char *key, void *ctx)
     if (!read_field(c, key, peer_u64, N(peer_u64), p, &known) || known)
         return !c->bad;
     if (!strcmp(key, "key"))
-        return read_string(c, p->key, sizeof p->key);
+        return read_string(c, p->key, sizeof p->key, false);
     if (!strcmp(key, "endpoint"))
-        return read_string(c, p->endpoint, sizeof p->endpoint);
+        return read_string(c, p->endpoint, sizeof p->endpoint, false);
     if (!strcmp(key, "state"))
-        return read_string(c, p->state, sizeof p->state);
+        return read_string(c, p->state, sizeof p->state, false);
     if (!strcmp(key, "source"))
-        return read_string(c, p->source, sizeof p->source);
+        return read_string(c, p->source, sizeof p->source, false);
     return skip_value(c, 2);
 }
 
@@ -333,14 +338,14 @@ static bool node_member(struct cursor *c, const char *key, void *ctx)
     if (!read_field(c, key, node_u64, N(node_u64), s, &known) || known)
         return !c->bad;
     if (!strcmp(key, "version"))
-        return read_string(c, s->version, sizeof s->version);
+        return read_string(c, s->version, sizeof s->version, false);
     if (!strcmp(key, "listen"))
-        return read_string(c, s->listen, sizeof s->listen);
+        return read_string(c, s->listen, sizeof s->listen, false);
     if (!strcmp(key, "access"))
-        return read_string(c, s->access, sizeof s->access);
+        return read_string(c, s->access, sizeof s->access, false);
     if (!strcmp(key, "replica")) {
         char r[16];
-        if (!read_string(c, r, sizeof r))
+        if (!read_string(c, r, sizeof r, true))
             return false;
         s->replica = !strcmp(r, "ok")        ? NODE_REPLICA_OK
                      : !strcmp(r, "damaged") ? NODE_REPLICA_DAMAGED
