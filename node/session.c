@@ -183,13 +183,15 @@ herr sess_finished(struct node *n, struct sess *x, const uint8_t key[HEARTH_PK_L
 }
 
 /* sess_receive - hand m to session s with the peer `key`; the events it accepts are
- * remembered as that peer's (push then does not send them back to it). */
+ * remembered as that peer's (push then does not send them back to it), whether they
+ * came as EVENTS or compressed (ZEVENTS). */
 herr sess_receive(struct node *n, struct sync_session *s, const uint8_t *key,
                   const struct transport_msg *m)
 {
     uint64_t before = 0, after = 0;
     uint64_t accepted = sync_session_stats(s)->events_accepted;
-    bool events = sync_msg_peek(m->data, m->len) == SYNC_EVENTS &&
+    int type = sync_msg_peek(m->data, m->len);
+    bool events = (type == SYNC_EVENTS || type == SYNC_ZEVENTS) &&
                   store_last_arrival(n->st, &before) == HERR_OK;
     herr e = sync_session_receive(s, m->data, m->len);
     if (events && sync_session_stats(s)->events_accepted > accepted &&
