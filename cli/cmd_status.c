@@ -2,7 +2,7 @@
  * (`hearth serve`) is doing.
  *
  * A running node writes its state as JSON to the local setting "node:status" every
- * two seconds (node/node.c, write_status) and deletes it when it stops. A node that
+ * two seconds (node/status.c, node_write_status) and deletes it when it stops. A node that
  * was killed leaves it behind, so it counts only when its process is alive and it
  * was written in the last STATUS_FRESH_MS. node/status.h reads it (checked, not
  * trusted).

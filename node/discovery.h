@@ -5,11 +5,11 @@
  *
  *   beacon = msgpack array [ version: 1, forum: bin(32), node key: bin(32), port: uint ]
  *
- * (73 bytes for a port above 255; docs/PROTOCOL.md, "Discovery"). A beacon is only a hint: the node
- * then connects with CURVE to the announced key, and the sync hello checks the forum, so a forged
- * beacon can at most make us try a connection. Beacons of other forums and our own are ignored; one
- * source key is reported at most once per `quiet_ms`, and at most DISCOVERY_MAX_PER_SEC beacons a
- * second are decoded at all, so a flood costs little.
+ * (73 bytes for a port above 255; docs/PROTOCOL.md, "Discovery"; sync/beacon.h encodes and decodes
+ * it). A beacon is only a hint: the node then connects with CURVE to the announced key, and the
+ * sync hello checks the forum, so a forged beacon can at most make us try a connection. Beacons of
+ * other forums and our own are ignored; one source key is reported at most once per `quiet_ms`, and
+ * at most DISCOVERY_MAX_PER_SEC beacons a second are decoded at all, so a flood costs little.
  */
 #ifndef HEARTH_DISCOVERY_H
 #define HEARTH_DISCOVERY_H
@@ -21,25 +21,10 @@
 #include "base/crypto.h"
 #include "base/herr.h"
 #include "node/log.h"
+#include "sync/beacon.h"
 
-#define BEACON_VERSION 1
-#define BEACON_MAX 128 /* bytes; larger datagrams are not beacons */
 #define DISCOVERY_MAX_PER_SEC 50
 #define DISCOVERY_RECENT 64
-
-struct beacon {
-    uint8_t forum[HEARTH_ID_LEN];
-    uint8_t key[HEARTH_PK_LEN];
-    uint16_t port;
-};
-
-/* beacon_encode - the beacon's bytes into out (BEACON_MAX bytes); sets *len. */
-void beacon_encode(const struct beacon *b, uint8_t *out, size_t *len);
-
-/* beacon_decode - strictly decode a datagram. HERR_MALFORMED / HERR_NONCANONICAL /
- * HERR_VERSION with *why. */
-HEARTH_MUST_CHECK herr beacon_decode(struct beacon *b, const uint8_t *p, size_t n,
-                                     const char **why);
 
 struct discovery;
 

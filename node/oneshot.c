@@ -12,13 +12,9 @@
 
 #include "node/clock.h"
 #include "node/node.h"
+#include "node/node_int.h"
 #include "node/transport.h"
 #include "sync/wire.h"
-
-static herr source_keys(void *src, uint64_t arrival, recon_keys_fn fn, void *ctx)
-{
-    return store_keys_since(src, arrival, fn, ctx);
-}
 
 /* Sessions started again after the link dropped and came back, at most. */
 #define ONESHOT_RESTARTS 5
@@ -230,7 +226,7 @@ static herr exchange(struct transport *t, int conn, struct sync_session *s, int 
             pr.bytes_out = acked, pr.bytes_in = received;
             heard = now;
         }
-        if (got && m.conn == conn && !(m.len >= 2 && m.data[0] == 0x92 && m.data[1] == SYNC_PUSH)) {
+        if (got && m.conn == conn && sync_msg_peek(m.data, m.len) != SYNC_PUSH) {
             heard = now;
             answered = true;
             if (sync_session_receive(s, m.data, m.len) != HERR_OK)
@@ -306,7 +302,7 @@ herr node_sync_once(struct store *st, const uint8_t seed[HEARTH_SEED_LEN], const
         goto done;
     }
     if ((e = recon_index_new(&idx)) != HERR_OK ||
-        (e = recon_index_catch_up(idx, source_keys, st)) != HERR_OK) {
+        (e = recon_index_catch_up(idx, node_source_keys, st)) != HERR_OK) {
         snprintf(why, why_n, "cannot index the replica: %s", store_errmsg(st));
         goto done;
     }

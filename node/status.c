@@ -1,3 +1,9 @@
+/* status.c - what a running node tells about itself: the snapshot of its numbers
+ * (struct node_stats), taken on the node's thread every NODE_STATUS_MS and read by
+ * other threads through node_stats, and the one JSON form of it, written to the
+ * replica's "node:status" (node_status_json) and read back by `hearth status`
+ * (node_status_parse).
+ */
 #include "node/status.h"
 
 #include <inttypes.h>
@@ -5,8 +11,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/json.h"
+#include "node/clock.h"
+#include "node/node_int.h"
 
 #define STATUS_MAX_DEPTH 4
 
@@ -169,11 +178,14 @@ static bool eat(struct cursor *c, char ch)
     return false;
 }
 
-/* read_string - a JSON string into out[0..n) (cut to fit; \u escapes outside
- * printable ASCII become '?'). */
-static bool read_string(struct cursor *c, char *out, size_t n)
+/* read_string - a JSON string into out[0..n) (\u escapes outside printable ASCII
+ * become '?'). One that does not fit is refused, as malformed: a field of ours is
+ * never longer than its place in struct node_stats. With `cut`, for a member's name,
+ * it is read as "" instead, a name no field has (a newer node's long one is skipped). */
+static bool read_string(struct cursor *c, char *out, size_t n, bool cut)
 {
     size_t j = 0;
+    bool over = false;
     if (!eat(c, '"'))
         return c->bad = true, false;
     while (c->p < c->end && *c->p != '"') {
@@ -195,10 +207,12 @@ static bool read_string(struct cursor *c, char *out, size_t n)
         }
         if (j + 1 < n)
             out[j++] = ch;
+        else
+            over = n > 0;
     }
     if (n)
-        out[j] = 0;
-    if (c->p >= c->end)
+        out[over && cut ? 0 : j] = 0;
+    if (c->p >= c->end || (over && !cut))
         return c->bad = true, false;
     c->p++;
     return true;
@@ -224,14 +238,14 @@ static bool skip_value(struct cursor *c, int depth)
         return c->bad = true, false;
     char ch = *c->p;
     if (ch == '"')
-        return read_string(c, NULL, 0);
+        return read_string(c, NULL, 0, false);
     if (ch == '{' || ch == '[') {
         char close = ch == '{' ? '}' : ']';
         c->p++;
         if (eat(c, close))
             return true;
         do {
-            if (ch == '{' && (!read_string(c, NULL, 0) || !eat(c, ':')))
+            if (ch == '{' && (!read_string(c, NULL, 0, false) || !eat(c, ':')))
                 return c->bad = true, false;
             if (!skip_value(c, depth + 1))
                 return false;
@@ -255,7 +269,7 @@ static bool read_object(struct cursor *c, member_fn fn, void *ctx)
         return true;
     do {
         char key[32];
-        if (!read_string(c, key, sizeof key) || !eat(c, ':') || !fn(c, key, ctx))
+        if (!read_string(c, key, sizeof key, true) || !eat(c, ':') || !fn(c, key, ctx))
             return c->bad = true, false;
     } while (eat(c, ','));
     return eat(c, '}') ? true : (c->bad = true, false);
@@ -280,13 +294,13 @@ static bool peer_member(struct cursor *c, const char *key, void *ctx)
     if (!read_field(c, key, peer_u64, N(peer_u64), p, &known) || known)
         return !c->bad;
     if (!strcmp(key, "key"))
-        return read_string(c, p->key, sizeof p->key);
+        return read_string(c, p->key, sizeof p->key, false);
     if (!strcmp(key, "endpoint"))
-        return read_string(c, p->endpoint, sizeof p->endpoint);
+        return read_string(c, p->endpoint, sizeof p->endpoint, false);
     if (!strcmp(key, "state"))
-        return read_string(c, p->state, sizeof p->state);
+        return read_string(c, p->state, sizeof p->state, false);
     if (!strcmp(key, "source"))
-        return read_string(c, p->source, sizeof p->source);
+        return read_string(c, p->source, sizeof p->source, false);
     return skip_value(c, 2);
 }
 
@@ -324,14 +338,14 @@ static bool node_member(struct cursor *c, const char *key, void *ctx)
     if (!read_field(c, key, node_u64, N(node_u64), s, &known) || known)
         return !c->bad;
     if (!strcmp(key, "version"))
-        return read_string(c, s->version, sizeof s->version);
+        return read_string(c, s->version, sizeof s->version, false);
     if (!strcmp(key, "listen"))
-        return read_string(c, s->listen, sizeof s->listen);
+        return read_string(c, s->listen, sizeof s->listen, false);
     if (!strcmp(key, "access"))
-        return read_string(c, s->access, sizeof s->access);
+        return read_string(c, s->access, sizeof s->access, false);
     if (!strcmp(key, "replica")) {
         char r[16];
-        if (!read_string(c, r, sizeof r))
+        if (!read_string(c, r, sizeof r, true))
             return false;
         s->replica = !strcmp(r, "ok")        ? NODE_REPLICA_OK
                      : !strcmp(r, "damaged") ? NODE_REPLICA_DAMAGED
@@ -359,4 +373,115 @@ herr node_status_parse(const char *text, size_t n, struct node_stats *s)
         return HERR_MALFORMED;
     skip_ws(&cur);
     return cur.p == cur.end ? HERR_OK : HERR_MALFORMED;
+}
+
+/* ---- the snapshot ---- */
+
+static const char *peer_state(struct node *n, const struct peer *p)
+{
+    if (p->out.s)
+        return "syncing";
+    if (p->ready)
+        return "connected";
+    if (p->conn >= 0)
+        return "connecting";
+    return p->rec.endpoint[0] ? "waiting" : "inbound";
+}
+
+static unsigned outbound_sessions(const struct node *n)
+{
+    unsigned k = 0;
+    for (int i = 0; i < NODE_MAX_PEERS; i++)
+        k += n->peers[i].used && n->peers[i].out.s;
+    return k;
+}
+
+/* take_stats - a new snapshot of what the node holds and did, under the lock. */
+static void take_stats(struct node *n)
+{
+    /* The recon index holds every event: caught up (a few new keys, when no session
+     * holds it) it counts them for nothing, where store_stats reads whole tables. */
+    if (!recon_index_held(n->idx) &&
+        recon_index_catch_up(n->idx, node_source_keys, n->st) != HERR_OK)
+        hlog(n->log, HLOG_WARN, "status: cannot catch the index up: %s", store_errmsg(n->st));
+    const struct node_counters *c = &n->ctr;
+    pthread_mutex_lock(&n->stats_mu);
+    struct node_stats *s = &n->stats;
+    s->pid = (uint64_t)getpid();
+    snprintf(s->version, sizeof s->version, "%s", HEARTH_VERSION);
+    snprintf(s->listen, sizeof s->listen, "%s", node_endpoint(n));
+    snprintf(s->access, sizeof s->access, "%s",
+             n->cfg.access == ACCESS_OPEN ? "open" : "allowlist");
+    s->discovery = n->disc != NULL;
+    s->interval = n->cfg.sync_interval;
+    s->fanout = n->cfg.fanout;
+    s->taken = wall_ms();
+    s->started = n->started;
+    s->events = recon_index_count(n->idx);
+    s->bytes_sent = c->bytes_sent;
+    s->bytes_recv = c->bytes_recv;
+    s->sessions_ok = c->sessions_ok;
+    s->sessions_failed = c->sessions_failed;
+    s->sessions_in = inbound_count(n);
+    s->sessions_out = outbound_sessions(n);
+    s->busy_refused = c->busy_refused;
+    s->pushes_sent = c->pushes_sent;
+    s->pushes_recv = c->pushes_recv;
+    s->pushes_new = c->pushes_new;
+    s->contacts_dropped = c->contacts_dropped;
+    s->pushes_dropped = c->pushes_dropped;
+    s->pushes_handed_to_sync = c->pushes_handed_to_sync;
+    s->push_backlog = c->push_backlog;
+    s->inbound_evicted = c->inbound_evicted;
+    s->push_in_session = c->push_in_session;
+    s->disk_full = n->disk_full;
+    s->full_refused = c->full_refused;
+    store_ingest_tally(n->st, &s->ingest);
+    s->replica = n->replica;
+    s->replica_checked = n->replica_checked;
+    s->npeers = 0;
+    for (int i = 0; i < NODE_MAX_PEERS; i++) {
+        const struct peer *p = &n->peers[i];
+        if (!p->used)
+            continue;
+        struct node_peer_stats *ps = &s->peers[s->npeers++];
+        hex_encode(ps->key, p->rec.key, HEARTH_PK_LEN);
+        snprintf(ps->endpoint, sizeof ps->endpoint, "%s", p->rec.endpoint);
+        snprintf(ps->source, sizeof ps->source, "%s", p->rec.source);
+        snprintf(ps->state, sizeof ps->state, "%s", peer_state(n, p));
+        ps->bytes_sent = p->bytes_sent;
+        ps->bytes_recv = p->bytes_recv;
+        ps->last_seen = p->rec.last_seen;
+        ps->last_sync = p->rec.last_sync;
+        ps->failures = p->rec.failures;
+    }
+    pthread_mutex_unlock(&n->stats_mu);
+}
+
+void node_stats(struct node *n, struct node_stats *out)
+{
+    pthread_mutex_lock(&n->stats_mu);
+    *out = n->stats;
+    pthread_mutex_unlock(&n->stats_mu);
+}
+
+void node_note_replica(struct node *n, enum node_replica r, uint64_t when_ms)
+{
+    n->replica = r;
+    n->replica_checked = when_ms;
+}
+
+void node_write_status(struct node *n)
+{
+    take_stats(n);
+    hbuf_reset(&n->scratch);
+    pthread_mutex_lock(&n->stats_mu);
+    herr e = node_status_json(&n->stats, &n->scratch);
+    pthread_mutex_unlock(&n->stats_mu);
+    if (!e && store_meta_set(n->st, "node:status", (const char *)n->scratch.data) != HERR_OK)
+        hlog(n->log, n->disk_full ? HLOG_DEBUG : HLOG_WARN, "status: cannot save: %s",
+             store_errmsg(n->st));
+    for (int i = 0; i < NODE_MAX_PEERS; i++)
+        if (n->peers[i].used)
+            peer_save(n, &n->peers[i]);
 }

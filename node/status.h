@@ -9,8 +9,8 @@
  * the metrics they become in docs/OPERATIONS.md ("Metrics").
  *
  * The JSON comes from our own store, but the reader still checks it: bounded depth,
- * bounded strings, unknown fields skipped (an older `hearth status` reads a newer
- * node's status).
+ * bounded strings (a value longer than its field is refused, not cut), unknown fields
+ * skipped (an older `hearth status` reads a newer node's status).
  */
 #ifndef HEARTH_NODE_STATUS_H
 #define HEARTH_NODE_STATUS_H
@@ -81,7 +81,8 @@ HEARTH_MUST_CHECK herr node_status_json(const struct node_stats *s, struct hbuf 
 
 /* node_status_parse - read back what node_status_json wrote (text[0..n)) into *s.
  * HERR_MALFORMED when it is not such an object (too deep, cut short, a number
- * where a string belongs...). Peers beyond NODE_STATUS_PEERS are dropped. */
+ * where a string belongs, a string longer than its field...). Peers beyond NODE_STATUS_PEERS are
+ * dropped. */
 HEARTH_MUST_CHECK herr node_status_parse(const char *text, size_t n, struct node_stats *s);
 
 #endif

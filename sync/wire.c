@@ -307,6 +307,18 @@ fail:
     return e;
 }
 
+int sync_msg_peek(const uint8_t *p, size_t n)
+{
+    int type = 0;
+    if (n >= 2 && (p[0] & 0xf0) == 0x90 && p[1] < 0x80)
+        type = p[1]; /* fixarray */
+    else if (n >= 4 && p[0] == 0xdc && p[3] < 0x80)
+        type = p[3]; /* array 16 */
+    if (type == SYNC_PUSH && p[0] != 0x92)
+        return 0;
+    return type;
+}
+
 void sync_events_iter_init(struct sync_events_iter *it, const struct sync_events *ev)
 {
     mp_reader_init(&it->r, ev->first, (size_t)(ev->end - ev->first));

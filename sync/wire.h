@@ -171,6 +171,15 @@ struct sync_msg {
 HEARTH_MUST_CHECK herr sync_msg_decode(struct sync_msg *m, const uint8_t *p, size_t n,
                                        const char **why);
 
+/* sync_msg_peek - the type the message p[0..n) claims, read from its first bytes alone
+ * (the array's header and its first element, a positive fixint), so that a node can
+ * route a frame to a push or to a session before anything decodes it; whoever it goes
+ * to decodes it with sync_msg_decode, which checks the rest. 0 when those bytes name
+ * no type. SYNC_PUSH only for a frame laid out as a PUSH, an array of two: a push is
+ * taken outside any session, so a frame that only claims the type goes where other
+ * messages go, and is refused there. */
+int sync_msg_peek(const uint8_t *p, size_t n);
+
 /* An iterator over a decoded EVENTS message's envelopes. */
 struct sync_events_iter {
     struct mp_reader r;

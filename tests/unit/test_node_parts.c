@@ -338,6 +338,122 @@ static void test_status_roundtrip(void **state)
     hbuf_release(&j);
 }
 
+/* fill - n bytes of printable ASCII (quotes and backslashes among them) from seed,
+ * NUL-terminated: the longest string a field of n + 1 bytes holds. */
+static void fill(char *out, size_t n, unsigned seed)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] = (char)(0x20 + (seed + i * 7) % 95);
+    out[n] = 0;
+}
+
+/* Every field of the status, each with its own value and every string as long as its
+ * field holds, comes back from the JSON as it was; a string one byte longer than its
+ * field is refused, not cut. */
+static void test_status_every_field(void **state)
+{
+    (void)state;
+    static struct node_stats a, b;
+    memset(&a, 0, sizeof a);
+    uint64_t v = 1000;
+    uint64_t *u64s[] = {&a.pid,
+                        &a.interval,
+                        &a.fanout,
+                        &a.taken,
+                        &a.started,
+                        &a.events,
+                        &a.bytes_sent,
+                        &a.bytes_recv,
+                        &a.sessions_ok,
+                        &a.sessions_failed,
+                        &a.sessions_in,
+                        &a.sessions_out,
+                        &a.busy_refused,
+                        &a.pushes_sent,
+                        &a.pushes_recv,
+                        &a.pushes_new,
+                        &a.pushes_dropped,
+                        &a.pushes_handed_to_sync,
+                        &a.push_backlog,
+                        &a.inbound_evicted,
+                        &a.push_in_session,
+                        &a.contacts_dropped,
+                        &a.full_refused,
+                        &a.ingest.accepted,
+                        &a.ingest.duplicate,
+                        &a.replica_checked};
+    for (size_t i = 0; i < sizeof u64s / sizeof u64s[0]; i++)
+        *u64s[i] = v++;
+    a.bytes_sent = UINT64_MAX / 2; /* a 19-digit number */
+    for (int r = 0; r < HERR_COUNT; r++)
+        a.ingest.rejected[r] = v++;
+    fill(a.version, sizeof a.version - 1, 1);
+    fill(a.listen, sizeof a.listen - 1, 2);
+    fill(a.access, sizeof a.access - 1, 3);
+    a.discovery = true;
+    a.disk_full = true;
+    a.replica = NODE_REPLICA_OK;
+    a.npeers = NODE_STATUS_PEERS;
+    for (size_t i = 0; i < a.npeers; i++) {
+        struct node_peer_stats *p = &a.peers[i];
+        fill(p->key, sizeof p->key - 1, (unsigned)(4 * i + 4));
+        fill(p->endpoint, sizeof p->endpoint - 1, (unsigned)(4 * i + 5));
+        fill(p->source, sizeof p->source - 1, (unsigned)(4 * i + 6));
+        fill(p->state, sizeof p->state - 1, (unsigned)(4 * i + 7));
+        p->bytes_sent = v++;
+        p->bytes_recv = v++;
+        p->last_seen = v++;
+        p->last_sync = v++;
+        p->failures = v++;
+    }
+    struct hbuf j;
+    hbuf_init(&j, 1 << 20);
+    assert_int_equal(node_status_json(&a, &j), HERR_OK);
+    assert_int_equal(node_status_parse((const char *)j.data, strlen((const char *)j.data), &b),
+                     HERR_OK);
+    assert_memory_equal(&a, &b, sizeof a);
+    /* The other two states of the replica and of the flags. */
+    a.discovery = a.disk_full = false;
+    a.replica = NODE_REPLICA_DAMAGED;
+    hbuf_reset(&j);
+    assert_int_equal(node_status_json(&a, &j), HERR_OK);
+    assert_int_equal(node_status_parse((const char *)j.data, strlen((const char *)j.data), &b),
+                     HERR_OK);
+    assert_memory_equal(&a, &b, sizeof a);
+    hbuf_release(&j);
+
+    /* One byte too long, for each string field: refused. */
+    char text[1024], s[300];
+    static const struct {
+        const char *before, *after;
+        size_t len;
+    } over[] = {
+        {"{\"version\":\"", "\"}", sizeof a.version},
+        {"{\"listen\":\"", "\"}", sizeof a.listen},
+        {"{\"access\":\"", "\"}", sizeof a.access},
+        {"{\"peers\":[{\"key\":\"", "\"}]}", sizeof a.peers[0].key},
+        {"{\"peers\":[{\"endpoint\":\"", "\"}]}", sizeof a.peers[0].endpoint},
+        {"{\"peers\":[{\"source\":\"", "\"}]}", sizeof a.peers[0].source},
+        {"{\"peers\":[{\"state\":\"", "\"}]}", sizeof a.peers[0].state},
+    };
+    for (size_t i = 0; i < sizeof over / sizeof over[0]; i++) {
+        memset(s, 'x', over[i].len - 1);
+        s[over[i].len - 1] = 0;
+        snprintf(text, sizeof text, "%s%s%s", over[i].before, s, over[i].after);
+        assert_int_equal(node_status_parse(text, strlen(text), &b), HERR_OK);
+        s[over[i].len - 1] = 'x';
+        s[over[i].len] = 0;
+        snprintf(text, sizeof text, "%s%s%s", over[i].before, s, over[i].after);
+        assert_int_equal(node_status_parse(text, strlen(text), &b), HERR_MALFORMED);
+    }
+    /* A member name too long for any field of ours is a newer node's: skipped. */
+    memset(s, 'n', 100);
+    s[100] = 0;
+    snprintf(text, sizeof text, "{\"%s\":\"x\",\"pid\":5}", s);
+    assert_int_equal(node_status_parse(text, strlen(text), &b), HERR_OK);
+    assert_int_equal(b.pid, 5);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -350,6 +466,7 @@ int main(void)
         cmocka_unit_test(test_bucket_slow_rates_refill),
         cmocka_unit_test(test_bucket_idle_and_debt),
         cmocka_unit_test(test_status_roundtrip),
+        cmocka_unit_test(test_status_every_field),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
