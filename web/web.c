@@ -1077,6 +1077,25 @@ static void do_login(struct req *r)
     secret_wipe(seed, sizeof seed);
 }
 
+/* new_account_key - a fresh key for a new account: its seed into seed, and sealed
+ * under pass into sealed (*e: how the sealing went). NULL, with the page written, when
+ * out of memory. The caller wipes and frees the key. */
+static struct hkey *new_account_key(struct req *r, const char *pass, uint8_t seed[HEARTH_SEED_LEN],
+                                    uint8_t sealed[HEARTH_SEALED_SEED_LEN], herr *e)
+{
+    struct hkey *k = sodium_malloc(sizeof *k);
+    if (!k) {
+        fail_page(r, 503, "the hub is out of memory; try again later");
+        return NULL;
+    }
+    random_bytes(seed, HEARTH_SEED_LEN);
+    hkey_from_seed(k, seed);
+    pthread_mutex_lock(&r->w->hash_mu);
+    *e = seed_seal(sealed, seed, pass, strlen(pass));
+    pthread_mutex_unlock(&r->w->hash_mu);
+    return k;
+}
+
 static void do_join(struct req *r)
 {
     char login[STORE_LOGIN_MAX + 1] = "";
@@ -1106,14 +1125,10 @@ static void do_join(struct req *r)
     if (problem)
         return page_join(&r->h, &r->page, code, login, name, problem);
     uint8_t seed[HEARTH_SEED_LEN], sealed[HEARTH_SEALED_SEED_LEN];
-    struct hkey *k = sodium_malloc(sizeof *k);
+    herr e;
+    struct hkey *k = new_account_key(r, pass, seed, sealed, &e);
     if (!k)
-        return fail_page(r, 503, "the hub is out of memory; try again later");
-    random_bytes(seed, sizeof seed);
-    hkey_from_seed(k, seed);
-    pthread_mutex_lock(&r->w->hash_mu);
-    herr e = seed_seal(sealed, seed, pass, strlen(pass));
-    pthread_mutex_unlock(&r->w->hash_mu);
+        return;
     if (!e)
         e = store_account_create(r->st, login, k->pk, sealed, r->page.open_join ? NULL : code, now);
     if (e == HERR_DUPLICATE) {
@@ -1288,14 +1303,10 @@ static void do_join_device(struct req *r)
     if (problem)
         return page_join_device(&r->h, &r->page, code, login, problem);
     uint8_t seed[HEARTH_SEED_LEN], id[HEARTH_ID_LEN], person[HEARTH_PK_LEN];
-    struct hkey *k = sodium_malloc(sizeof *k);
+    herr e;
+    struct hkey *k = new_account_key(r, pass, seed, sealed, &e);
     if (!k)
-        return fail_page(r, 503, "the hub is out of memory; try again later");
-    random_bytes(seed, sizeof seed);
-    hkey_from_seed(k, seed);
-    pthread_mutex_lock(&r->w->hash_mu);
-    herr e = seed_seal(sealed, seed, pass, strlen(pass));
-    pthread_mutex_unlock(&r->w->hash_mu);
+        return;
     if (!e)
         e = store_pair_join(r->st, k, r->w->forum, code, person, id);
     if (!e)

@@ -314,3 +314,14 @@ else:
 open(dst, "wb").write(body)
 PY
 }
+
+# carry FROM TO... - export FROM's events to FROM.bundle and import them on each TO
+# (a USB stick carried between nodes).
+carry() {
+    local from="$1" to
+    shift
+    expect_ok "$HEARTH" -d "$from" export "$from.bundle"
+    for to in "$@"; do
+        expect_ok "$HEARTH" -d "$to" import "$from.bundle"
+    done
+}

@@ -13,15 +13,6 @@
 # shellcheck source=tests/cli/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-carry() {
-    local from="$1" to
-    shift
-    expect_ok "$HEARTH" -d "$from" export "$from.bundle"
-    for to in "$@"; do
-        expect_ok "$HEARTH" -d "$to" import "$from.bundle"
-    done
-}
-
 # status_of DIR ID - the status of a post as the founder's node... or anyone's.
 status_of() {
     value "$1" 'd[0]["status"]' read "$2"

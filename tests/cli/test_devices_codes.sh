@@ -7,15 +7,6 @@
 # shellcheck source=tests/cli/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-carry() {
-    local from="$1" to
-    shift
-    expect_ok "$HEARTH" -d "$from" export "$from.bundle"
-    for to in "$@"; do
-        expect_ok "$HEARTH" -d "$to" import "$from.bundle"
-    done
-}
-
 A=$(new_dir hub)
 L1=$(new_dir laptop)
 L2=$(new_dir laptop2)

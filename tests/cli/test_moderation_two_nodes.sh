@@ -12,16 +12,6 @@
 # shellcheck source=tests/cli/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-# carry FROM TO... - export FROM's events and import them on each TO.
-carry() {
-    local from="$1" to
-    shift
-    expect_ok "$HEARTH" -d "$from" export "$from.bundle"
-    for to in "$@"; do
-        expect_ok "$HEARTH" -d "$to" import "$from.bundle"
-    done
-}
-
 A=$(new_dir hub)
 B=$(new_dir sam)
 C=$(new_dir kiri)
