@@ -1,5 +1,6 @@
 #include "base/hbuf.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,6 +29,7 @@ herr hbuf_reserve(struct hbuf *b, size_t n)
 {
     if (n > b->max || b->len > b->max - n)
         return HERR_TOO_LARGE;
+    assert(b->len <= b->cap && b->len <= b->max); /* the buffer's invariant */
     size_t need = b->len + n;
     if (need <= b->cap)
         return HERR_OK;

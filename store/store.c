@@ -2,6 +2,7 @@
  * transactions, the forum binding and the local key/value table. */
 #include "store/store.h"
 
+#include <assert.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -323,6 +324,7 @@ herr store_sqlerr(struct store *s, int rc, const char *what)
 
 sqlite3_stmt *sq(struct store *s, enum q q)
 {
+    assert(q >= 0 && q < Q_COUNT);
     if (s->st[q]) {
         sqlite3_reset(s->st[q]);
         sqlite3_clear_bindings(s->st[q]);

@@ -27,6 +27,7 @@
  *   its created time when the set vouches for it, else the latest time the set proves
  *   it came after ("time" below).
  */
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1773,6 +1774,9 @@ static herr apply_kind(struct store *s, int64_t ev, const struct view_target *re
 herr view_apply(struct store *s, int64_t ev, const struct view_target *ref, const struct event *x,
                 unsigned how)
 {
+    /* The view changes only inside the write transaction that stores the event: its
+     * end saves the kept digest, and a crash undoes both together. */
+    assert(!sqlite3_get_autocommit(s->db));
     herr e = time_ready(s, how & VIEW_FRESH ? ev : 0);
     uint64_t b0 = time_bound(s);
     if (e)

@@ -25,6 +25,7 @@
  * A table added to the view must be added to `tables` below (and to docs/EVENTS.md)
  * for its rows to count in the digest.
  */
+#include <assert.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -292,6 +293,7 @@ herr viewsum_create(struct store *s)
 herr viewsum_event_added(struct store *s, const struct event *x, const uint8_t *signer,
                          int64_t arrival)
 {
+    assert(!sqlite3_get_autocommit(s->db)); /* counted in the transaction that stores it */
     sqlite3_stmt *q = sq(s, Q_VS_EVENT);
     if (!q)
         return HERR_IO;
@@ -355,6 +357,7 @@ static void sum_bytes(const uint64_t sum[4], uint8_t out[32])
 
 herr viewsum_save(struct store *s)
 {
+    assert(!sqlite3_get_autocommit(s->db)); /* before the COMMIT of the write it belongs to */
     if (!s->vsum_dirty)
         return HERR_OK;
     sqlite3_stmt *q = sq(s, Q_VS_SAVE);
