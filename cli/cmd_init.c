@@ -351,17 +351,27 @@ static int revoke_lost(struct cli *c, struct join_sync *js)
 {
     struct store_device *v;
     size_t n;
+    size_t left = 0;
     herr e = store_devices(c->store, c->key.pk, &v, &n);
-    for (size_t i = 0; i < n && !e && js->nrevoked < MAX_REVOKED; i++) {
+    for (size_t i = 0; i < n && !e; i++) {
         uint8_t id[HEARTH_ID_LEN];
         uint64_t until;
         if (v[i].revoked)
             continue;
+        if (js->nrevoked == MAX_REVOKED) {
+            left++;
+            continue;
+        }
         e = store_device_revoke(c->store, &c->key, c->forum, v[i].device, false, &until, id);
         if (!e)
             memcpy(js->revoked[js->nrevoked++], v[i].device, HEARTH_PK_LEN);
     }
     free(v);
+    if (!e && left)
+        fprintf(stderr,
+                "hearth: init: %zu more devices of yours are not revoked yet: run 'hearth "
+                "device revoke --all'\n",
+                left);
     if (e)
         return cli_store_error(c, e, "cannot revoke the lost devices");
     if (!js->nrevoked)
@@ -425,6 +435,8 @@ static int run(struct cli *c)
         return rc;
     if (recover && !joining)
         return cli_error(c, HERR_USAGE, "--recover goes with --join LINK|FORUM_ID");
+    if (cli_flag(c, "keep-devices") && !recover)
+        return cli_error(c, HERR_USAGE, "--keep-devices goes with --recover");
     /* A bad link is refused before anything is made. */
     if (joining && (rc = join_arg(c, joining, forum, &link, &is_link)))
         return rc;

@@ -165,6 +165,8 @@ same "the hub: the lost laptop's post is not Wren's" "$(value "$A" 'd[0]["author
 S=$(new_dir wren4)
 expect_ok "$HEARTH" -d "$S" --json init --join "$LINK" --recover "$RCODE" --keep-devices
 same "--keep-devices: nothing revoked" "$(json 'd["revoked"]')" "[]"
+expect_fail 2 "--keep-devices goes with --recover" "$HEARTH" -d "$(new_dir wren5)" init --join "$LINK" \
+    --keep-devices
 
 # Malformed links: one line, exit 2, nothing made.
 BAD=$(new_dir bad)
