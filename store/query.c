@@ -449,13 +449,18 @@ static void cursor_make(char out[STORE_CURSOR_MAX], int64_t k1, int64_t k2,
     snprintf(out, STORE_CURSOR_MAX, "%lld.%lld.%s", (long long)k1, (long long)k2, hex);
 }
 
-/* dec - a decimal integer of at most 19 digits at *p, up to `stop`. */
+/* dec - a decimal integer of at most 19 digits at *p, up to `stop`; false past
+ * INT64_MAX (a cursor from a person or a link is untrusted input). */
 static bool dec(const char **p, char stop, int64_t *v)
 {
     int64_t x = 0;
     int digits = 0;
-    for (; **p >= '0' && **p <= '9' && digits < 19; (*p)++, digits++)
-        x = x * 10 + (**p - '0');
+    for (; **p >= '0' && **p <= '9' && digits < 19; (*p)++, digits++) {
+        int d = **p - '0';
+        if (x > (INT64_MAX - d) / 10)
+            return false;
+        x = x * 10 + d;
+    }
     if (!digits || **p != stop)
         return false;
     if (stop)

@@ -96,6 +96,13 @@ static void test_threads_page(void **state)
     assert_int_equal(seen, 5);
     /* A cursor that is not one is refused. */
     assert_int_equal(store_threads_before(f->s, f->board, "9.x", 2, &pg, &m, next), HERR_USAGE);
+    /* nor one whose numbers do not fit in 64 bits (UBSan saw the overflow) */
+    char big[STORE_CURSOR_MAX];
+    snprintf(big, sizeof big, "9999999999999999999.1.%064d", 0);
+    assert_int_equal(store_threads_before(f->s, f->board, big, 2, &pg, &m, next), HERR_USAGE);
+    snprintf(big, sizeof big, "9223372036854775807.1.%064d", 0); /* INT64_MAX still parses */
+    assert_int_equal(store_threads_before(f->s, f->board, big, 2, &pg, &m, next), HERR_OK);
+    store_posts_free(pg, m);
     /* Limit 0 is 50. */
     assert_int_equal(store_threads_before(f->s, f->board, NULL, 0, &pg, &m, next), HERR_OK);
     assert_int_equal(m, 5);
