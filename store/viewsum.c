@@ -21,9 +21,9 @@
  * The triggers are in the schema, not made by each connection: an open costs nothing
  * for them (TEMP triggers, made at every writing open, more than doubled the
  * allocations of an open). So a change to `tables` or to a trigger is a schema
- * migration: drop the old triggers and create them again.
- * A table added to the view must be added to `tables` below (and to docs/EVENTS.md)
- * for its rows to count in the digest.
+ * migration: drop the old triggers and create them again. A table added to the view
+ * must be added to `tables` below (and to docs/EVENTS.md) for its rows to count in
+ * the digest.
  */
 #include <assert.h>
 #include <sodium.h>
