@@ -93,8 +93,9 @@ static herr quick(struct store *s, bool *complete)
 {
     sqlite3_stmt *q;
     int rc = sqlite3_prepare_v2(s->db, "PRAGMA quick_check(1)", -1, &q, NULL);
+    *complete = rc != SQLITE_INTERRUPT; /* the watchdog can fire while it is prepared */
     if (rc != SQLITE_OK)
-        return store_sqlerr(s, rc, "cannot check the database");
+        return rc == SQLITE_INTERRUPT ? HERR_OK : store_sqlerr(s, rc, "cannot check the database");
     rc = sqlite3_step(q);
     herr e = HERR_OK;
     *complete = rc != SQLITE_INTERRUPT;
@@ -121,6 +122,10 @@ static herr view_matches(struct store *s, bool *complete)
         " (SELECT count(*) FROM events WHERE kind = 2 AND ref IS NULL), (SELECT count(*) FROM "
         "boards)",
         -1, &q, NULL);
+    if (rc == SQLITE_INTERRUPT) { /* the watchdog fired while it was prepared */
+        *complete = false;
+        return HERR_OK;
+    }
     if (rc != SQLITE_OK)
         return store_sqlerr(s, rc, "cannot compare the view with the events");
     rc = sqlite3_step(q);
