@@ -462,22 +462,23 @@ static herr kept(struct store *s, bool full, uint64_t sum[4], uint64_t counts[VI
     return e;
 }
 
-herr store_view_digest(struct store *s, uint8_t out[HEARTH_ID_LEN])
+static herr digest(struct store *s, bool full, uint8_t out[HEARTH_ID_LEN])
 {
     uint64_t sum[4], counts[VIEWSUM_COUNTS];
-    herr e = kept(s, false, sum, counts);
+    herr e = kept(s, full, sum, counts);
     if (!e)
         finish(sum, out);
     return e;
 }
 
+herr store_view_digest(struct store *s, uint8_t out[HEARTH_ID_LEN])
+{
+    return digest(s, false, out);
+}
+
 herr store_view_digest_full(struct store *s, uint8_t out[HEARTH_ID_LEN])
 {
-    uint64_t sum[4], counts[VIEWSUM_COUNTS];
-    herr e = kept(s, true, sum, counts);
-    if (!e)
-        finish(sum, out);
-    return e;
+    return digest(s, true, out);
 }
 
 static herr db_bytes(struct store *s, uint64_t *v)
