@@ -35,6 +35,28 @@ ours() {
   [ "${2:-}" = "$$" ]
 }
 
+# leftovers DIR : the processes still running whose command line names DIR (a test's
+# own directory), one "PID COMMAND" line each. At a test's end there must be none: a
+# process started through a function or a subshell and killed by the subshell's pid
+# lives on (an orphan serving a deleted directory until the machine reboots).
+leftovers() {
+  pgrep -af -- "$(printf '%s/' "$1" | sed 's/[][\.*^$+?(){}|]/\\&/g')" || true
+}
+
+# reap_leftovers DIR : what leftovers DIR still finds after up to 2 s (a process killed
+# a moment ago may not have died yet), killed with -9 and printed; nothing when
+# nothing was left.
+reap_leftovers() {
+  local left p i
+  for i in $(seq 20); do
+    left=$(leftovers "$1")
+    [ -n "$left" ] || return 0
+    sleep 0.1
+  done
+  echo "$left"
+  for p in $(cut -d' ' -f1 <<<"$left"); do kill -9 "$p" 2>/dev/null || true; done
+}
+
 # free_port : print a port below the ephemeral range that no one listens on, claimed
 # for this test (the script's $$, also from a command substitution) until it exits
 free_port() {

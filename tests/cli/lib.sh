@@ -32,16 +32,23 @@ PASSED=0
 CLEANUPS=()
 
 cleanup() {
-    local i
+    local rc=$? i left
     for ((i = ${#CLEANUPS[@]} - 1; i >= 0; i--)); do
         eval "${CLEANUPS[$i]}" >/dev/null 2>&1 || true
     done
+    left=$(reap_leftovers "$TMP_ROOT")
+    if [ -n "$left" ]; then
+        echo "FAIL: still running at the end of the test (killed now):" >&2
+        echo "$left" >&2
+        [ $rc -ne 0 ] || rc=1
+    fi
     port_release
     if [ "${KEEP:-0}" = 1 ]; then
         echo "kept $TMP_ROOT" >&2
     else
         rm -rf "$TMP_ROOT"
     fi
+    exit $rc
 }
 trap cleanup EXIT
 trap 'exit 143' INT TERM

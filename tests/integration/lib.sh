@@ -14,6 +14,14 @@ PASSED=0
 cleanup() {
   local rc=$?
   for p in "${PIDS[@]:-}"; do ours "$p" && kill -9 "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]:-}"; do [ -n "$p" ] && wait "$p" 2>/dev/null || true; done
+  local left
+  left=$(reap_leftovers "$WORK")
+  if [ -n "$left" ]; then
+    echo "FAIL: still running at the end of the test (killed now):"
+    echo "$left"
+    [ $rc -ne 0 ] || rc=1
+  fi
   for ns in "${NETNS[@]:-}"; do [ -n "$ns" ] && ip netns del "$ns" 2>/dev/null || true; done
   port_release
   if [ "${KEEP:-0}" = 1 ]; then
@@ -24,6 +32,7 @@ cleanup() {
   else
     rm -rf "$WORK"
   fi
+  exit $rc
 }
 trap cleanup EXIT
 

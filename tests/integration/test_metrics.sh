@@ -34,8 +34,10 @@ PA=$(free_port) PB=$(free_port) WA=$(free_port) MA=$(free_port)
 node_start B "$B" "$PB" --no-discovery --interval 2
 ADDR_B=$(addr "$B" 127.0.0.1 "$PB")
 KEY_B=$(h "$B" id --json | json_get node_key)
-# A serves the web too (node_start turns it off), so it is started here.
-inns "$HEARTH" -d "$A" serve --listen "tcp://127.0.0.1:$PA" --no-discovery --interval 2 \
+# A serves the web too (node_start turns it off), so it is started here: ip execs
+# hearth in the same process, so $! is the node (a function run in the background
+# would be a subshell, and killing it would leave the node running).
+ip netns exec "$NS" "$HEARTH" -d "$A" serve --listen "tcp://127.0.0.1:$PA" --no-discovery --interval 2 \
   --peer "$ADDR_B" --web "0.0.0.0:$WA" --metrics "127.0.0.1:$MA" >"$WORK/A.log" 2>&1 &
 PID_A=$!
 PIDS+=("$PID_A")
