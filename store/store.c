@@ -133,6 +133,19 @@ static const char *const migrations[] = {
      * where events_ref(ref_ev, kind) made every step read all of a post's replies. */
     ("DROP INDEX events_ref;"
      "CREATE INDEX events_ref ON events(ref_ev, kind, created) WHERE ref_ev IS NOT NULL;"),
+    /* 9: less disk per event (docs/PERFORMANCE.md, "Disk"). The search index keeps no
+     * copy of the words (contentless): posts holds them, and taking a post out of the
+     * index gives the index the words it was given (view.c, search_touch). It is made
+     * again from posts at the next search. events_signer holds only the events whose
+     * signer is not the person they count for (a device's); an event its person signed
+     * is found through events_author (author = signer). The trigger that counts forks
+     * on a delete is made again to match (viewsum_upgrade). */
+    ("DROP TABLE search;"
+     "CREATE VIRTUAL TABLE search USING fts5(title, text, content = '', "
+     "tokenize = 'unicode61');"
+     "UPDATE config SET search_upto = 0;"
+     "DROP INDEX events_signer;"
+     "CREATE INDEX events_signer ON events(signer, seq) WHERE signer != author;"),
 };
 
 /* The first schema version with view_sum. */
@@ -600,6 +613,8 @@ static herr migrate(struct store *s)
         e = viewsum_create(s);
     if (!e && version < SCHEMA_VIEWSUM)
         e = viewsum_fill(s);
+    else if (!e)
+        e = viewsum_upgrade(s, version);
     if (!e && version < SCHEMA_VERSION) {
         char sql[128];
         snprintf(sql, sizeof sql, "PRAGMA application_id = %d; PRAGMA user_version = %d",
