@@ -1066,9 +1066,13 @@ herr store_resolve(struct store *s, const char *prefix, uint8_t id[HEARTH_ID_LEN
 herr store_author_find(struct store *s, const char *prefix, uint8_t pk[HEARTH_PK_LEN])
 {
     s->err[0] = '\0';
-    return match_prefix(s,
-                        "SELECT DISTINCT signer FROM events WHERE signer BETWEEN ?1 AND ?2 LIMIT 2",
-                        prefix, pk, "author");
+    return match_prefix(
+        s,
+        "SELECT k FROM (SELECT DISTINCT author AS k FROM events WHERE author BETWEEN "
+        "?1 AND ?2 AND signer = author LIMIT 2) UNION SELECT k FROM (SELECT "
+        "DISTINCT signer AS k FROM events WHERE signer BETWEEN ?1 AND ?2 AND "
+        "signer != author LIMIT 2) LIMIT 2",
+        prefix, pk, "author");
 }
 
 herr store_board_find(struct store *s, const char *name, uint8_t id[HEARTH_ID_LEN])
@@ -1663,7 +1667,7 @@ static herr search_late(struct store *s)
         return HERR_OK;
     sqlite3_stmt *q = NULL;
     herr e = exec_write(s, "CREATE VIRTUAL TABLE temp.search_late USING fts5(title, text, "
-                           "tokenize = 'unicode61')");
+                           "content = '', tokenize = 'unicode61')");
     if (!e)
         e = prepare(s,
                     "INSERT INTO temp.search_late(rowid, title, text) SELECT ev, title, text FROM "

@@ -133,6 +133,19 @@ static const char *const migrations[] = {
      * where events_ref(ref_ev, kind) made every step read all of a post's replies. */
     ("DROP INDEX events_ref;"
      "CREATE INDEX events_ref ON events(ref_ev, kind, created) WHERE ref_ev IS NOT NULL;"),
+    /* 9: less disk per event (docs/PERFORMANCE.md, "Disk"). The search index keeps no
+     * copy of the words (contentless): posts holds them, and taking a post out of the
+     * index gives the index the words it was given (view.c, search_touch). It is made
+     * again from posts at the next search. events_signer holds only the events whose
+     * signer is not the person they count for (a device's); an event its person signed
+     * is found through events_author (author = signer). The trigger that counts forks
+     * on a delete is made again to match (viewsum_upgrade). */
+    ("DROP TABLE search;"
+     "CREATE VIRTUAL TABLE search USING fts5(title, text, content = '', "
+     "tokenize = 'unicode61');"
+     "UPDATE config SET search_upto = 0;"
+     "DROP INDEX events_signer;"
+     "CREATE INDEX events_signer ON events(signer, seq) WHERE signer != author;"),
 };
 
 /* The first schema version with view_sum. */
@@ -548,9 +561,14 @@ const char *store_errmsg(const struct store *s)
     return s->err;
 }
 
-/* configure - per-connection settings. A checkpoint every 4000 pages (16 MB of WAL)
- * rather than SQLite's 1000: ingest rewrites the same index pages batch after batch,
- * and a checkpoint copies each page once however often it was rewritten. */
+/* configure - per-connection settings. A checkpoint every 4000 pages (16 MB of WAL
+ * at 4 KiB pages, 32 MB at 8 KiB) rather than SQLite's 1000: ingest rewrites the same index pages
+ * batch after batch, and a checkpoint copies each page once however often it was
+ * rewritten. Pages of 8 KiB for a new replica (the page size only takes on a file
+ * that has no table yet; a replica keeps the size it was made with): an event row is
+ * ~670 bytes and rows are appended, so a page ends with on average half a row of
+ * unused space, which is 6% of an event at 8 KiB and 12% at 4 KiB (docs/PERFORMANCE.md,
+ * "Disk per event"). The page cache is sized in bytes and stays 16 MB. */
 static herr configure(struct store *s)
 {
     sqlite3_extended_result_codes(s->db, 1);
@@ -559,7 +577,7 @@ static herr configure(struct store *s)
     sqlite3_db_config(s->db, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, NULL);
     sqlite3_busy_timeout(s->db, STORE_BUSY_MS);
     return exec_sql(s,
-                    "PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;"
+                    "PRAGMA page_size = 8192; PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;"
                     "PRAGMA trusted_schema = OFF; PRAGMA cache_size = -16000;"
                     "PRAGMA wal_autocheckpoint = 4000; PRAGMA journal_size_limit = 16777216;",
                     "cannot configure the database");
@@ -600,6 +618,8 @@ static herr migrate(struct store *s)
         e = viewsum_create(s);
     if (!e && version < SCHEMA_VIEWSUM)
         e = viewsum_fill(s);
+    else if (!e)
+        e = viewsum_upgrade(s, version);
     if (!e && version < SCHEMA_VERSION) {
         char sql[128];
         snprintf(sql, sizeof sql, "PRAGMA application_id = %d; PRAGMA user_version = %d",

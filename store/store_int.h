@@ -53,6 +53,15 @@ enum post_state {
 /* How many counts of struct store_stats the view keeps (viewsum.c). */
 #define VIEWSUM_COUNTS 8
 
+/* The schema version from which events_signer holds only the events whose signer is
+ * not their author (store.c, migration 9). */
+#define SCHEMA_SIGNER_PARTIAL 9
+
+/* The events signed by key k (an SQL expression), through events_author for those
+ * that count for their signer and events_signer for the rest (a device's). */
+#define SIGNED_BY(k)                                                                               \
+    "((author = " k " AND signer = " k ") OR (signer = " k " AND signer != author))"
+
 /* Every cached statement, as X(name, sql). */
 #define STORE_QUERIES(X)                                                                           \
     X(Q_BEGIN, "BEGIN IMMEDIATE")                                                                  \
@@ -78,7 +87,7 @@ enum post_state {
     X(Q_VS_SAVE, "INSERT OR REPLACE INTO view_sum(one, sum, events, pending, purged, boards, "     \
                  "threads, replies, authors, forks) VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?)")        \
     X(Q_VS_EVENT, "SELECT EXISTS (SELECT 1 FROM events WHERE author = ?1 AND arrival != ?2), "     \
-                  "(SELECT count(*) FROM events WHERE signer = ?3 AND seq = ?4)")                  \
+                  "(SELECT count(*) FROM events WHERE seq = ?4 AND " SIGNED_BY("?3") ")")          \
     X(Q_EV_PURGE, "UPDATE events SET body = NULL WHERE arrival = ?1 AND body IS NOT NULL")         \
     X(Q_EV_RESTORE, "UPDATE events SET body = ?2 WHERE arrival = ?1 AND body IS NULL")             \
     X(Q_EV_REFS, "SELECT e.arrival, e.kind, e.author, e.seq, e.id, e.body IS NULL, e.created, "    \
@@ -107,8 +116,8 @@ enum post_state {
     X(Q_WAIT_EDIT_NEWER,                                                                           \
       "SELECT 1 FROM waiting w JOIN events e ON e.arrival = w.ev WHERE w.ref = ?1 AND e.kind = 5 " \
       "AND e.author = ?2 AND (e.seq > ?3 OR (e.seq = ?3 AND e.id > ?4)) LIMIT 1")                  \
-    X(Q_EV_MAX_SEQ, "SELECT max(seq) FROM events WHERE signer = ?1 OR author = ?2")                \
-    X(Q_EV_MAX_CREATED, "SELECT max(created) FROM events WHERE signer = ?1")                       \
+    X(Q_EV_MAX_SEQ, "SELECT max(seq) FROM events WHERE author = ?2 OR " SIGNED_BY("?1"))           \
+    X(Q_EV_MAX_CREATED, "SELECT max(created) FROM events WHERE " SIGNED_BY("?1"))                  \
     X(Q_WAIT_ADD, "INSERT OR IGNORE INTO waiting(ref, ev) VALUES (?1, ?2)")                        \
     X(Q_WAIT_ANY, "SELECT 1 FROM waiting LIMIT 1")                                                 \
     X(Q_WAIT_LIST, "SELECT ev FROM waiting WHERE ref = ?1")                                        \
@@ -225,29 +234,35 @@ enum post_state {
       "m ON m.ev = e.arrival WHERE w.ref = ?1 AND m.action = 3")                                   \
     X(Q_EV_REMOVES, "SELECT e.author FROM events e JOIN mods m ON m.ev = e.arrival WHERE "         \
                     "e.ref_ev = ?1 AND e.kind = 11 AND m.action = 3")                              \
-    X(Q_SEARCH_DEL, "DELETE FROM search WHERE rowid = ?1")                                         \
+    X(Q_SEARCH_HAS, "SELECT 1 FROM search WHERE rowid = ?1")                                       \
+    X(Q_SEARCH_DEL, "INSERT INTO search(search, rowid, title, text) SELECT 'delete', ev, title, "  \
+                    "text FROM posts WHERE ev = ?1")                                               \
     X(Q_SEARCH_ADD, "INSERT INTO search(rowid, title, text) VALUES (?1, ?2, ?3)")                  \
     X(Q_SEARCH_UPTO, "UPDATE config SET search_upto = ?1 WHERE one = 1")                           \
     X(Q_DEV_GET, "SELECT person, until FROM devices WHERE device = ?1")                            \
     X(Q_DEV_REVOKED, "SELECT 1 FROM devices WHERE device = ?1 AND until IS NOT NULL")              \
     X(Q_DEV_EVENTS, "SELECT arrival FROM events WHERE kind = 15 ORDER BY arrival")                 \
     X(Q_DEV_ALL, "SELECT device, person, until FROM devices ORDER BY device")                      \
-    X(Q_DEV_LAST_SEQ, "SELECT max(seq) FROM events WHERE signer = ?1")                             \
+    X(Q_DEV_LAST_SEQ, "SELECT max(seq) FROM events WHERE " SIGNED_BY("?1"))                        \
     X(Q_DEV_CLEAR, "DELETE FROM devices")                                                          \
     X(Q_DEV_PUT, "INSERT OR REPLACE INTO devices(device, person, until) VALUES (?1, ?2, ?3)")      \
     X(Q_DEV_REMAP,                                                                                 \
       "UPDATE events SET author = coalesce((SELECT d.person FROM devices d WHERE d.device = "      \
-      "events.signer AND (d.until IS NULL OR events.seq <= d.until)), signer) WHERE signer = ?1")  \
-    X(Q_DEV_REMAP_REACTS, "UPDATE reacts SET author = (SELECT author FROM events WHERE arrival = " \
-                          "reacts.ev) WHERE ev IN (SELECT arrival FROM events WHERE signer = ?1)") \
-    X(Q_DEV_REMAP_FLAGS, "UPDATE flags SET author = (SELECT author FROM events WHERE arrival = "   \
-                         "flags.ev) WHERE ev IN (SELECT arrival FROM events WHERE signer = ?1)")   \
-    X(Q_DEV_REMAP_BOARDS, "UPDATE boards SET author = (SELECT author FROM events WHERE arrival = " \
-                          "boards.ev) WHERE ev IN (SELECT arrival FROM events WHERE signer = ?1)") \
+      "events.signer AND (d.until IS NULL OR events.seq <= d.until)), signer) WHERE " SIGNED_BY(   \
+          "?1"))                                                                                   \
+    X(Q_DEV_REMAP_REACTS,                                                                          \
+      "UPDATE reacts SET author = (SELECT author FROM events WHERE arrival = "                     \
+      "reacts.ev) WHERE ev IN (SELECT arrival FROM events WHERE " SIGNED_BY("?1") ")")             \
+    X(Q_DEV_REMAP_FLAGS,                                                                           \
+      "UPDATE flags SET author = (SELECT author FROM events WHERE arrival = "                      \
+      "flags.ev) WHERE ev IN (SELECT arrival FROM events WHERE " SIGNED_BY("?1") ")")              \
+    X(Q_DEV_REMAP_BOARDS,                                                                          \
+      "UPDATE boards SET author = (SELECT author FROM events WHERE arrival = "                     \
+      "boards.ev) WHERE ev IN (SELECT arrival FROM events WHERE " SIGNED_BY("?1") ")")             \
     X(Q_DEV_REMAP_MODS, "UPDATE mods SET subject = coalesce((SELECT person FROM devices WHERE "    \
                         "device = mods.key), key) WHERE key IS NOT NULL")                          \
-    X(Q_DEV_RETRACTS,                                                                              \
-      "SELECT arrival FROM events WHERE kind = 6 AND (signer = ?1 OR author = ?1)")                \
+    X(Q_DEV_RETRACTS, "SELECT arrival FROM events WHERE kind = 6 AND (author = ?1 OR (signer = "   \
+                      "?1 AND signer != author))")                                                 \
     X(Q_META_GET, "SELECT value FROM local_meta WHERE key = ?1")                                   \
     X(Q_META_SET, "INSERT OR REPLACE INTO local_meta(key, value) VALUES (?1, ?2)")                 \
     X(Q_ACCOUNT_GET, "SELECT pk, sealed FROM accounts WHERE login = ?1")                           \
@@ -378,6 +393,9 @@ HEARTH_MUST_CHECK herr viewsum_load(struct store *s);
 HEARTH_MUST_CHECK herr viewsum_save(struct store *s);
 /* viewsum_fill - recompute both from the tables and store them (schema upgrade). */
 HEARTH_MUST_CHECK herr viewsum_fill(struct store *s);
+/* viewsum_upgrade - make again the triggers a schema upgrade from version `from` (one
+ * that already had view_sum) changed the tables under (in its transaction). */
+HEARTH_MUST_CHECK herr viewsum_upgrade(struct store *s, int64_t from);
 
 /* ---- wal.c ---- */
 

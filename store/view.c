@@ -954,23 +954,45 @@ static void bind_text(sqlite3_stmt *q, int i, const char *t)
         sqlite3_bind_null(q, i);
 }
 
-/* search_touch - a post already in the search index changed: take it out, and put
- * it back when people can still see its words. Posts that arrived since the index
- * was last brought up to date are added by store_search. */
-static herr search_touch(struct store *s, const struct postrow *p, const struct content *c)
+/* search_out - before a post already in the search index changes: take it out. The
+ * index keeps no copy of the words (contentless), so it is given back the words it
+ * was given, which are the post's row as it still is (the index is filled from posts,
+ * and every change of a post's words passes here). *was says whether it was in.
+ * Posts that arrived since the index was last brought up to date are added by
+ * store_search. */
+static herr search_out(struct store *s, const struct postrow *p, bool *was)
 {
+    *was = false;
     if (p->ev > s->search_upto)
         return HERR_OK;
-    sqlite3_stmt *q = sq(s, Q_SEARCH_DEL);
+    sqlite3_stmt *q = sq(s, Q_SEARCH_HAS);
     if (!q)
         return HERR_IO;
     sqlite3_bind_int64(q, 1, p->ev);
-    herr e = sq_exec(s, q, "cannot update the search index");
-    if (!e && sqlite3_changes(s->db) && (!c->text || c->replaced))
-        s->search_purged = true;
-    if (e || p->state != PS_OK || c->status != POST_VISIBLE || !c->text)
+    herr e = HERR_OK;
+    int r = sq_step(s, q, &e, "cannot read the search index");
+    if (r <= 0)
         return e;
-    if (!(q = sq(s, Q_SEARCH_ADD)))
+    sqlite3_reset(q);
+    if (!(q = sq(s, Q_SEARCH_DEL)))
+        return HERR_IO;
+    sqlite3_bind_int64(q, 1, p->ev);
+    *was = true;
+    return sq_exec(s, q, "cannot update the search index");
+}
+
+/* search_in - after the change: put the post back when people can still see its
+ * words; when words went (a purge), the index is tidied before the commit. */
+static herr search_in(struct store *s, const struct postrow *p, const struct content *c, bool was)
+{
+    if (p->ev > s->search_upto)
+        return HERR_OK;
+    if (was && (!c->text || c->replaced))
+        s->search_purged = true;
+    if (p->state != PS_OK || c->status != POST_VISIBLE || !c->text)
+        return HERR_OK;
+    sqlite3_stmt *q = sq(s, Q_SEARCH_ADD);
+    if (!q)
         return HERR_IO;
     sqlite3_bind_int64(q, 1, p->ev);
     bind_text(q, 2, c->title);
@@ -980,6 +1002,10 @@ static herr search_touch(struct store *s, const struct postrow *p, const struct 
 
 static herr post_write(struct store *s, const struct postrow *p, const struct content *c)
 {
+    bool was;
+    herr e = search_out(s, p, &was);
+    if (e)
+        return e;
     sqlite3_stmt *q = sq(s, Q_POST_UPDATE);
     if (!q)
         return HERR_IO;
@@ -995,8 +1021,8 @@ static herr post_write(struct store *s, const struct postrow *p, const struct co
     sqlite3_bind_int64(q, 10, (int64_t)c->edited);
     sqlite3_bind_int(q, 11, c->locked);
     sqlite3_bind_int(q, 12, c->pinned);
-    herr e = sq_exec(s, q, "cannot update a post");
-    return e ? e : search_touch(s, p, c);
+    e = sq_exec(s, q, "cannot update a post");
+    return e ? e : search_in(s, p, c, was);
 }
 
 static herr post_load(struct store *s, int64_t ev, struct postrow *p)

@@ -94,8 +94,8 @@ static const char *const counts_sql[] = {
     "CREATE TRIGGER vc_events_d AFTER DELETE ON events BEGIN "
     "SELECT hearth_vcount(0, -1), hearth_vcount(2, -" PURGED("OLD") "), "
     "hearth_vcount(6, -NOT EXISTS (SELECT 1 FROM events WHERE author = OLD.author)), "
-    "hearth_vcount(7, -((SELECT count(*) FROM events WHERE signer = OLD.signer "
-    "AND seq = OLD.seq) = 1)); END",
+    "hearth_vcount(7, -((SELECT count(*) FROM events WHERE seq = OLD.seq AND "
+    SIGNED_BY("OLD.signer") ") = 1)); END",
     "CREATE TRIGGER vc_events_body AFTER UPDATE OF body ON events BEGIN "
     "SELECT hearth_vcount(2, " PURGED("NEW") " - " PURGED("OLD") "); END",
     "CREATE TRIGGER vc_events_author AFTER UPDATE OF author ON events "
@@ -133,8 +133,12 @@ static const char *const count_full_sql[VIEWSUM_COUNTS] = {
     [VC_THREADS] = "SELECT count(*) FROM posts WHERE kind = 3 AND state = 0",
     [VC_REPLIES] = "SELECT count(*) FROM posts WHERE kind = 4 AND state = 0",
     [VC_AUTHORS] = "SELECT count(*) FROM (SELECT DISTINCT author FROM events)",
-    [VC_FORKS] = ("SELECT count(*) FROM (SELECT 1 FROM events GROUP BY signer, seq HAVING "
-                  "count(*) > 1)"),
+    /* Events of one (signer, seq) count for one person (the device mapping is a
+     * function of both), so a fork is within the events a person signed or within a
+     * device's: each half is read through its own index. */
+    [VC_FORKS] = ("SELECT (SELECT count(*) FROM (SELECT 1 FROM events WHERE signer = author "
+                  "GROUP BY author, seq HAVING count(*) > 1)) + (SELECT count(*) FROM (SELECT 1 "
+                  "FROM events WHERE signer != author GROUP BY signer, seq HAVING count(*) > 1))"),
 };
 
 /* ---- the SQL functions ---- */
@@ -287,6 +291,17 @@ herr viewsum_create(struct store *s)
         e = table_triggers(s, &tables[i]);
     for (size_t i = 0; i < sizeof counts_sql / sizeof counts_sql[0] && !e; i++)
         e = exec(s, counts_sql[i], "cannot keep the counts");
+    return e;
+}
+
+herr viewsum_upgrade(struct store *s, int64_t from)
+{
+    herr e = HERR_OK;
+    if (from < SCHEMA_SIGNER_PARTIAL) {
+        e = exec(s, "DROP TRIGGER IF EXISTS vc_events_d", "cannot keep the counts");
+        if (!e)
+            e = exec(s, counts_sql[0], "cannot keep the counts");
+    }
     return e;
 }
 

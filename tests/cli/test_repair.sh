@@ -111,7 +111,7 @@ done
 for cut in 0.7 0.55; do
     D=$(copy "cut-$cut")
     size=$(stat -c %s "$D/hearth.db")
-    truncate -s "$(python3 -c "print(int($size * $cut) // 4096 * 4096 + ($cut == 0.55) * 1000)")" "$D/hearth.db"
+    truncate -s "$(python3 -c "print(int($size * $cut) // 8192 * 8192 + ($cut == 0.55) * 1000)")" "$D/hearth.db"
     refused "$D"
     repaired "$D"
 done

@@ -447,6 +447,104 @@ static void test_check_cut_anywhere(void **state)
     fx_free(f);
 }
 
+/* The schema as migration 8 left it: the search index with its own copy of the words
+ * (filled as far as config.search_upto), events_signer over every event, and the
+ * trigger that counted forks through it. */
+static const char schema8[] =
+    "DROP TABLE search;"
+    "CREATE VIRTUAL TABLE search USING fts5(title, text, tokenize = 'unicode61');"
+    "INSERT INTO search(rowid, title, text) SELECT ev, title, text FROM posts WHERE ev <= "
+    "(SELECT search_upto FROM config) AND state = 0 AND status = 0 AND text IS NOT NULL;"
+    "DROP INDEX events_signer;"
+    "CREATE INDEX events_signer ON events(signer, seq);"
+    "DROP TRIGGER vc_events_d;"
+    "CREATE TRIGGER vc_events_d AFTER DELETE ON events BEGIN SELECT hearth_vcount(0, -1), "
+    "hearth_vcount(2, -(OLD.body IS NULL AND OLD.kind IN (3, 4, 5, 7, 8, 9))), "
+    "hearth_vcount(6, -NOT EXISTS (SELECT 1 FROM events WHERE author = OLD.author)), "
+    "hearth_vcount(7, -((SELECT count(*) FROM events WHERE signer = OLD.signer AND seq = "
+    "OLD.seq) = 1)); END;"
+    "PRAGMA user_version = 8;";
+
+static size_t search_n(struct fx *f, const char *words)
+{
+    struct store_post *t;
+    size_t n;
+    assert_int_equal(store_search(f->s, words, 0, &t, &n), HERR_OK);
+    store_posts_free(t, n);
+    return n;
+}
+
+/* A replica of schema 8 upgrades when opened (migration 9: a search index without
+ * its own copy of the words, events_signer only for a device's events): the view, its
+ * digest and counts (a fork among them) are what they were, search finds the posts
+ * again, and a post taken back after the upgrade leaves the file and the index. */
+static void test_upgrade_from_8(void **state)
+{
+    struct fx *f = fx_new("store_upgrade8", true);
+    uint8_t p[HEARTH_ID_LEN], q[HEARTH_ID_LEN], r[HEARTH_ID_LEN], x[HEARTH_ID_LEN];
+    post(f, &A, "Before the upgrade", "words kept across the upgrade", p);
+    post(f, &A, "To take back later", "words-to-take-back-2207", q);
+    reply(f, &B, p, p, "a reply kept across it", r);
+    struct event_draft d = dr(EK_POST, f->forum, 40);
+    d.ref = f->board;
+    d.b.title = S("fork");
+    d.b.text = S("one side");
+    struct ev e1 = mk(&B, &d);
+    d.b.text = S("other side");
+    struct ev e2 = mk(&B, &d);
+    assert_int_equal(ingest1(f->s, &e1), HERR_OK);
+    assert_int_equal(ingest1(f->s, &e2), HERR_OK);
+    assert_int_equal(search_n(f, "kept"), 2); /* fills the index */
+    uint8_t d0[HEARTH_ID_LEN], d1[HEARTH_ID_LEN];
+    struct store_stats st0, st1;
+    assert_int_equal(store_view_digest(f->s, d0), HERR_OK);
+    assert_int_equal(store_stats(f->s, &st0), HERR_OK);
+    assert_int_equal(st0.forks, 1);
+    store_destroy(&f->s);
+
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, schema8, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(sql_int(f->path, "PRAGMA user_version", NULL), 8);
+    assert_true(file_contains(f->path, "words-to-take-back-2207"));
+
+    fx_open(f);
+    assert_int_equal(sql_int(f->path, "PRAGMA user_version", NULL), 9);
+    assert_int_equal(sql_int(f->path,
+                             "SELECT count(*) FROM sqlite_schema WHERE name = 'events_signer' AND "
+                             "sql LIKE '%WHERE signer != author'",
+                             NULL),
+                     1);
+    assert_int_equal(
+        sql_int(f->path, "SELECT count(*) FROM sqlite_schema WHERE name = 'search_content'", NULL),
+        0);
+    assert_int_equal(store_view_digest(f->s, d1), HERR_OK);
+    assert_memory_equal(d0, d1, HEARTH_ID_LEN);
+    assert_int_equal(store_view_digest_full(f->s, d1), HERR_OK);
+    assert_memory_equal(d0, d1, HEARTH_ID_LEN);
+    assert_int_equal(store_stats(f->s, &st1), HERR_OK);
+    st1.db_bytes = st0.db_bytes; /* the file's size is no count of the view */
+    assert_memory_equal(&st0, &st1, sizeof st0);
+    assert_int_equal(store_stats_full(f->s, &st1), HERR_OK);
+    st1.db_bytes = st0.db_bytes;
+    assert_memory_equal(&st0, &st1, sizeof st0);
+
+    assert_int_equal(search_n(f, "kept"), 2);
+    assert_int_equal(search_n(f, "words-to-take-back-2207"), 1);
+    struct event_draft rd = {.kind = EK_RETRACT, .ref = q};
+    publish(f, &A, rd, x);
+    assert_int_equal(search_n(f, "words-to-take-back-2207"), 0);
+    assert_int_equal(search_n(f, "words"), 1);
+    store_destroy(&f->s);
+    assert_false(file_contains(f->path, "words-to-take-back-2207"));
+    assert_true(file_contains(f->path, "words kept across the upgrade"));
+    ev_free(&e1);
+    ev_free(&e2);
+    fx_open(f);
+    fx_free(f);
+}
+
 static void test_open_missing_and_foreign(void **state)
 {
     struct store *s = NULL;
@@ -1619,6 +1717,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_open_create_reopen),
         cmocka_unit_test(test_view_digest_vector),
+        cmocka_unit_test(test_upgrade_from_8),
         cmocka_unit_test(test_check_cut_anywhere),
         cmocka_unit_test(test_threads_paging),
         cmocka_unit_test(test_thread_paging),
