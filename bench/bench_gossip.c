@@ -35,10 +35,14 @@
  *   bench_gossip [--quick] [--json] [--sizes 10,50,100,500] [--runs K] [--seed S]
  *                [--drop P]... [--push on|off|both] [--scenario heal|spread]
  *                [--period-ms MS] [--fanout F] [--posts PER_SIDE] [--max-periods M]
+ *                [--policy random|oldest]
  *
  * --scenario spread: no partition; the posts are made on the whole connected graph
- * and the clock runs from them. Exit status 0 when every run converged and every
- * replica's contents were checked equal (every event held by every replica).
+ * and the clock runs from them. --policy oldest is not the node's: each round takes
+ * the outbound peers it chose longest ago (a rotation), to measure what that would
+ * change. Exit status 0 when every run converged, every replica's contents were
+ * checked equal (every event of the forum held by every replica, and nothing else),
+ * and every session ended well with its two sides holding the same events.
  */
 #include <inttypes.h>
 #include <malloc.h>
