@@ -12,9 +12,10 @@
  *     inbound peer;
  *   - anti-entropy: each node's timer fires after jitter(1 s) and then every
  *     jitter(P) (P +-25%, uniform); it starts a session with `fanout` (2) of its
- *     connected outbound peers chosen at random; a connection that comes up gets a
- *     session at once; the initiator's push cursor for that peer jumps to what it has
- *     noticed (sess_start);
+ *     connected outbound peers, those its rounds chose longest ago first, ties at
+ *     random (rotation_pick, node/rotation.h, the node's own function); a
+ *     connection that comes up gets a session at once; the initiator's push cursor
+ *     for that peer jumps to what it has noticed (sess_start);
  *   - eager push: a node notices new arrivals every 200 ms (its own phase) and pushes
  *     each, in arrival order, to every peer but the one it came from (by push or in a
  *     session), over its connection, or over an inbound peer's route once that peer
@@ -35,14 +36,14 @@
  *   bench_gossip [--quick] [--json] [--sizes 10,50,100,500] [--runs K] [--seed S]
  *                [--drop P]... [--push on|off|both] [--scenario heal|spread]
  *                [--period-ms MS] [--fanout F] [--posts PER_SIDE] [--max-periods M]
- *                [--policy random|oldest]
+ *                [--policy oldest|random]
  *
  * --scenario spread: no partition; the posts are made on the whole connected graph
- * and the clock runs from them. --policy oldest is not the node's: each round takes
- * the outbound peers it chose longest ago (a rotation), to measure what that would
- * change. Exit status 0 when every run converged, every replica's contents were
- * checked equal (every event of the forum held by every replica, and nothing else),
- * and every session ended well with its two sides holding the same events.
+ * and the clock runs from them. --policy random is the node's choice before the
+ * rotation (fanout peers chosen at random each round), kept for comparison. Exit
+ * status 0 when every run converged, every replica's contents were checked equal
+ * (every event of the forum held by every replica, and nothing else), and every
+ * session ended well with its two sides holding the same events.
  */
 #include <inttypes.h>
 #include <malloc.h>
@@ -55,6 +56,7 @@
 #include "base/crypto.h"
 #include "base/hbuf.h"
 #include "node/node.h"
+#include "node/rotation.h"
 #include "sync/memstore.h"
 #include "sync/recon.h"
 #include "sync/session.h"
@@ -148,7 +150,7 @@ struct link {
     bool outbound;      /* we added it: our connection, our anti-entropy */
     bool route;         /* inbound: it has said HELLO to us, so we can push to it */
     uint64_t push_from; /* every arrival up to this one is pushed (or skipped) */
-    uint64_t tried;     /* --policy oldest: when our anti-entropy last chose it (+1) */
+    uint64_t ae_round;  /* the round of ours that last chose it (0: none; node_int.h) */
 };
 
 struct snode {
@@ -160,7 +162,8 @@ struct snode {
     size_t n_pending, cap_pending;
     int32_t *source; /* per arrival (0-based): the node it came from, -1 authored */
     size_t cap_source;
-    uint64_t noticed; /* arrivals the node has seen (its arrival poll) */
+    uint64_t noticed;   /* arrivals the node has seen (its arrival poll) */
+    uint64_t ae_rounds; /* anti-entropy rounds run */
     uint32_t half;
     uint64_t bytes_sent, bytes_at_heal;
     bool complete;
@@ -416,39 +419,41 @@ static void push_one(struct sim *s, uint32_t i, uint32_t j, uint64_t a)
 
 /* ---- the node's timers ---- */
 
-/* pick - the index in ready[0..count) of the peer to contact: at random (the node), or
- * (--policy oldest, not the node's) the one our anti-entropy chose longest ago, ties
- * at random. */
-static unsigned pick(struct sim *s, struct link **ready, unsigned count)
+static uint32_t sim_rand(void *ctx, uint32_t upper)
 {
-    unsigned j = rng_below(&s->rng, count);
-    if (!s->o->oldest)
-        return j;
-    unsigned best = j;
-    for (unsigned q = 1; q < count; q++) {
-        unsigned k = (j + q) % count;
-        if (ready[k]->tried < ready[best]->tried)
-            best = k;
-    }
-    return best;
+    return rng_below(ctx, upper);
 }
 
-/* anti_entropy - sessions with `fanout` of the connected outbound peers, chosen at
- * random (node.c). */
+/* anti_entropy - sessions with `fanout` of the connected outbound peers: those chosen
+ * longest ago first, ties at random (node.c, rotation_pick), or (--policy random, the
+ * node before the rotation) at random. */
 static void anti_entropy(struct sim *s, uint32_t i)
 {
     struct snode *x = &s->node[i];
     struct link *ready[NODE_MAX_PEERS];
-    unsigned count = 0;
-    for (size_t k = 0; k < x->n_peers && count < NODE_MAX_PEERS; k++)
-        if (x->peers[k].outbound)
-            ready[count++] = &x->peers[k];
-    for (unsigned k = 0; k < s->o->fanout && count > 0; k++) {
-        unsigned j = pick(s, ready, count);
-        struct link *p = ready[j];
-        ready[j] = ready[--count];
-        p->tried = s->now + 1;
-        contact(s, i, p->node); /* p is held: x->peers does not move */
+    uint64_t stamps[NODE_MAX_PEERS];
+    size_t chosen[NODE_MAX_PEERS], count = 0;
+    for (size_t q = 0; q < x->n_peers && count < NODE_MAX_PEERS; q++)
+        if (x->peers[q].outbound) {
+            stamps[count] = x->peers[q].ae_round;
+            ready[count++] = &x->peers[q];
+        }
+    x->ae_rounds++;
+    if (!s->o->oldest) {
+        /* As 6321e04 did it, draw by draw, so that a seed gives the runs it gave. */
+        for (unsigned q = 0; q < s->o->fanout && count > 0; q++) {
+            size_t j = rng_below(&s->rng, (uint32_t)count);
+            struct link *p = ready[j];
+            ready[j] = ready[--count];
+            p->ae_round = x->ae_rounds;
+            contact(s, i, p->node); /* held: x->peers does not move */
+        }
+        return;
+    }
+    size_t k = rotation_pick(stamps, count, s->o->fanout, chosen, sim_rand, &s->rng);
+    for (size_t q = 0; q < k; q++) {
+        ready[chosen[q]]->ae_round = x->ae_rounds;
+        contact(s, i, ready[chosen[q]]->node);
     }
 }
 
@@ -840,7 +845,7 @@ static void usage(void)
     fprintf(stderr, "usage: bench_gossip [--quick] [--json] [--sizes N,N...] [--runs K] "
                     "[--seed S] [--drop P]... [--push on|off|both] [--scenario heal|spread] "
                     "[--period-ms MS] [--fanout F] [--posts PER_SIDE] [--max-periods M] "
-                    "[--policy random|oldest]\n");
+                    "[--policy oldest|random]\n");
     exit(2);
 }
 
@@ -872,6 +877,7 @@ static void parse_sizes(struct opts *o, const char *s)
 int main(int argc, char **argv)
 {
     struct opts o = {.heal = true,
+                     .oldest = true,
                      .runs = 5,
                      .fanout = 2,
                      .posts = 10,
