@@ -71,6 +71,25 @@ def main():
             ok = c["ok"] and per <= 100 and (dd > 10000 or rt <= 3)
             row(f"recon {where}", f'{per} B/diff ({c["floor_ratio"]}x floor), {rt} RT',
                 "<= 100 B/diff" + (", <= 3 RT" if dd <= 10000 else ""), ok)
+    for doc in load(d, "gossip"):
+        if "error" in doc:
+            row("gossip simulated", doc["error"], "", None)
+            continue
+        sim = doc["gossip_sim"]
+        for c in sim["cases"]:
+            what = (f'gossip sim {c["nodes"]:,} nodes' +
+                    (f', {c["drop"]:.0%} contacts fail' if c["drop"] else "") +
+                    ("" if c["push"] else ", no push"))
+            target = 11 if c["drop"] else 7
+            ok = c["converged"] and c["verified"]
+            if not ok:
+                row(what, "did not converge" if not c["converged"] else "contents differ",
+                    f"<= {target} periods", False)
+                continue
+            row(what, f'{c["periods_mean"]:.2f} periods after heal (worst {c["periods_worst"]:.2f}); '
+                f'/ log2(n) = {c["ratio_mean"]:.2f} (worst {c["ratio_worst"]:.2f}); '
+                f'{c["bytes_per_node_mean"]:,.0f} B/node',
+                f"<= {target} periods", c["periods_worst"] <= target)
     for doc in load(d, "converge"):
         if "error" in doc:
             row("convergence", doc["error"], "", None)

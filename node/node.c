@@ -16,6 +16,7 @@
 #include "node/discovery.h"
 #include "node/node_int.h"
 #include "node/notify.h"
+#include "node/rotation.h"
 #include "sync/wire.h"
 
 #define RELOAD_EVERY_MS 1000
@@ -80,22 +81,26 @@ static void handle(struct node *n, const struct transport_msg *m)
         sess_handle_outbound(n, m);
 }
 
-/* anti_entropy - a session with `fanout` connected peers chosen at random among
- * those not in a session with us already. */
+/* anti_entropy - a session with `fanout` of the connected peers not in a session with
+ * us already: those a round chose longest ago first, ties at random (node/rotation.h),
+ * so that every connected peer is reached within a few periods. */
 static void anti_entropy(struct node *n)
 {
     struct peer *ready[NODE_MAX_PEERS];
-    unsigned count = 0;
+    uint64_t stamps[NODE_MAX_PEERS];
+    size_t chosen[NODE_MAX_PEERS], count = 0;
     for (int i = 0; i < NODE_MAX_PEERS; i++) {
         struct peer *p = &n->peers[i];
-        if (p->used && p->ready && !p->out.s)
+        if (p->used && p->ready && !p->out.s) {
+            stamps[count] = p->ae_round;
             ready[count++] = p;
+        }
     }
-    for (unsigned k = 0; k < n->cfg.fanout && count > 0; k++) {
-        unsigned j = random_uniform(count);
-        struct peer *p = ready[j];
-        ready[j] = ready[--count];
-        sess_start(n, p);
+    size_t k = rotation_pick(stamps, count, n->cfg.fanout, chosen, NULL, NULL);
+    n->ae_rounds++;
+    for (size_t i = 0; i < k; i++) {
+        ready[chosen[i]]->ae_round = n->ae_rounds;
+        sess_start(n, ready[chosen[i]]);
     }
 }
 

@@ -18,8 +18,10 @@
  *     peer's own anti-entropy over its connection to us repairs it); either way it
  *     is counted (struct node_counters);
  *   - anti-entropy: every sync interval, jittered by +-25%, the node starts a session
- *     with `fanout` connected peers chosen at random among those it is not already
- *     in a session with, and with a peer as soon as a connection to it comes up;
+ *     with `fanout` connected peers among those it is not already in a session
+ *     with, those it chose longest ago first (ties at random: every connected peer
+ *     in turn, node/rotation.h), and with a peer as soon as a connection to it comes
+ *     up;
  *     the initiator of a session is always the side whose connection it is;
  *   - connections to static, added and discovered peers; a refused connection or a
  *     failed session is retried on a new socket after an exponential back-off (1 s

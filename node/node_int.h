@@ -63,6 +63,9 @@ struct peer {
      * (or skipped, handed to a session, dropped and counted); push_wait_ms is when
      * its backlog last moved or began to wait (0: none). */
     uint64_t push_from, push_wait_ms;
+    /* The anti-entropy round that last chose it (node->ae_rounds then; 0: none yet):
+     * a round takes the peers chosen longest ago (node/rotation.h). */
+    uint64_t ae_round;
 };
 
 struct inbound {
@@ -111,6 +114,7 @@ struct node {
     struct inbound in[NODE_MAX_INBOUND];
     struct bucket global;
     uint64_t next_ae, next_beacon, next_status, next_reload, next_arrivals;
+    uint64_t ae_rounds; /* anti-entropy rounds run, this run */
     uint64_t next_push; /* when to try the push backlogs again (UINT64_MAX: none) */
     uint64_t arrived;   /* the newest arrival number seen in the replica */
     uint64_t started;   /* wall clock */

@@ -1,5 +1,6 @@
 /* test_node_parts.c - config file parsing, the discovery beacon, log limits, the
- * bandwidth bucket, and the status text a node writes for `hearth status`. */
+ * bandwidth bucket, the anti-entropy round's choice of peers, and the status text a
+ * node writes for `hearth status`. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,6 +19,7 @@
 #include "node/config.h"
 #include "node/discovery.h"
 #include "node/log.h"
+#include "node/rotation.h"
 #include "node/status.h"
 #include "tests/unit/testutil.h"
 
@@ -454,6 +456,86 @@ static void test_status_every_field(void **state)
     assert_int_equal(b.pid, 5);
 }
 
+/* A replayable source for rotation_pick's ties (splitmix64). */
+static uint32_t seeded(void *ctx, uint32_t upper)
+{
+    uint64_t *st = ctx;
+    uint64_t z = (*st += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return (uint32_t)((z ^ (z >> 31)) % upper);
+}
+
+/* Rounds as the node runs them (node.c, anti_entropy): k peers, `want` a round, the
+ * chosen stamped with the round's number. Every peer is chosen within ceil(k / want)
+ * rounds of the start, and within every ceil(k / want) rounds after; a round takes
+ * min(want, k) distinct peers, oldest stamps first. */
+static void rotate(size_t k, size_t want, uint64_t *seed)
+{
+    uint64_t stamps[40] = {0};
+    size_t chosen[40];
+    size_t turn = (k + want - 1) / want;
+    assert_true(k <= 40);
+    for (uint64_t round = 1; round <= 6 * turn + 3; round++) {
+        size_t got = rotation_pick(stamps, k, want, chosen, seed ? seeded : NULL, seed);
+        assert_int_equal(got, want < k ? want : k);
+        uint64_t newest_taken = 0, oldest_left = UINT64_MAX;
+        for (size_t i = 0; i < got; i++) {
+            assert_true(chosen[i] < k);
+            for (size_t j = 0; j < i; j++)
+                assert_true(chosen[j] != chosen[i]);
+            if (i)
+                assert_true(stamps[chosen[i - 1]] <= stamps[chosen[i]]);
+            if (stamps[chosen[i]] > newest_taken)
+                newest_taken = stamps[chosen[i]];
+        }
+        for (size_t p = 0; p < k; p++) {
+            bool taken = false;
+            for (size_t i = 0; i < got; i++)
+                taken |= chosen[i] == p;
+            if (!taken && stamps[p] < oldest_left)
+                oldest_left = stamps[p];
+        }
+        assert_true(oldest_left == UINT64_MAX || newest_taken <= oldest_left);
+        for (size_t i = 0; i < got; i++)
+            stamps[chosen[i]] = round;
+        /* No peer waits longer than its turn: after `round` rounds, each was last
+         * chosen less than `turn` rounds ago (or, before its first turn was up, not yet). */
+        for (size_t p = 0; p < k; p++)
+            if (round >= turn)
+                assert_true(stamps[p] > round - turn);
+    }
+}
+
+static void test_rotation_takes_every_peer_in_turn(void **state)
+{
+    (void)state;
+    uint64_t seed = 7;
+    for (size_t k = 1; k <= 33; k++)
+        for (size_t want = 1; want <= 5; want++) {
+            rotate(k, want, &seed);
+            rotate(k, want, NULL); /* the node's own randomness */
+        }
+    /* A peer never chosen (new, or not connected at the last rounds) goes first. */
+    uint64_t stamps[6] = {5, 3, 9, 0, 3, 7};
+    size_t chosen[6];
+    assert_int_equal(rotation_pick(stamps, 6, 2, chosen, seeded, &seed), 2);
+    assert_int_equal(chosen[0], 3);
+    assert_true(chosen[1] == 1 || chosen[1] == 4);
+    assert_int_equal(rotation_pick(stamps, 6, 0, chosen, NULL, NULL), 0);
+    assert_int_equal(rotation_pick(stamps, 0, 2, chosen, NULL, NULL), 0);
+    /* Ties go at random: among equal stamps each is taken first some of the time
+     * (seeded, so the counts are the same every run). */
+    uint64_t same[5] = {4, 4, 4, 4, 4};
+    unsigned first[5] = {0};
+    for (int t = 0; t < 500; t++) {
+        assert_int_equal(rotation_pick(same, 5, 1, chosen, seeded, &seed), 1);
+        first[chosen[0]]++;
+    }
+    for (int i = 0; i < 5; i++)
+        assert_in_range(first[i], 50, 150);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -465,6 +547,7 @@ int main(void)
         cmocka_unit_test(test_bucket_holds_the_rate),
         cmocka_unit_test(test_bucket_slow_rates_refill),
         cmocka_unit_test(test_bucket_idle_and_debt),
+        cmocka_unit_test(test_rotation_takes_every_peer_in_turn),
         cmocka_unit_test(test_status_roundtrip),
         cmocka_unit_test(test_status_every_field),
     };
