@@ -80,6 +80,14 @@ static int settings(struct cli *c, struct config *cfg)
     }
     if ((v = getenv("HEARTH_TEST_NO_PUSH")) != NULL && !strcmp(v, "1"))
         cfg->test_no_push = true;
+    if ((v = getenv("HEARTH_TEST_SLOW_INGEST")) != NULL && *v) {
+        char *end;
+        long ms = strtol(v, &end, 10);
+        if (*end || ms < 0 || ms > 60000)
+            return cli_error(c, HERR_USAGE,
+                             "HEARTH_TEST_SLOW_INGEST: give milliseconds from 0 to 60000");
+        cfg->test_slow_ingest_ms = (unsigned)ms;
+    }
     return CLI_OK;
 }
 

@@ -77,6 +77,10 @@ struct config {
     /* For benchmarks only: no eager push ($HEARTH_TEST_NO_PUSH=1), so that what
      * anti-entropy alone does can be measured. */
     bool test_no_push;
+    /* For tests only: the node waits this long (ms) before it applies each batch of
+     * events a session brings ($HEARTH_TEST_SLOW_INGEST), as a slow machine behind a
+     * fast link would: the peer's frames then wait in our queues. 0: no wait. */
+    unsigned test_slow_ingest_ms;
 };
 
 /* config_defaults - the settings of a node with no file and no flags. */

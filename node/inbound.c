@@ -108,8 +108,14 @@ static struct inbound *inbound_for(struct node *n, const struct transport_msg *m
     }
     if (!hello)
         return found;
-    if (found) /* the peer gave up on the old session and starts again */
+    if (found) {
+        /* A session that has ended (hearth sync confirming that we took its events:
+         * its HELLO can come in the same turn as the DONE that ended the last one) is
+         * logged and counted first; else the peer gave up on it and starts again. */
+        if (found->in.s && sync_session_result(found->in.s, NULL) != HERR_STATE)
+            (void)sess_finished(n, &found->in, found->key, false);
         inbound_free(found);
+    }
     struct inbound *b = found ? found : free_slot;
     bool own = from_address(n, m->address) >= NODE_MAX_INBOUND_PER_ADDR;
     if (!b && (b = idlest_inbound(n, m->address, own)) != NULL) {

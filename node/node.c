@@ -410,9 +410,11 @@ herr node_run(struct node *n, volatile sig_atomic_t *stop)
     n->next_arrivals = now;
     n->next_push = UINT64_MAX;
     n->next_beacon = now;
-    if (n->cfg.test_drop_permille || n->cfg.test_no_push)
-        hlog(n->log, HLOG_WARN, "test settings: %u/1000 of contacts fail%s",
-             n->cfg.test_drop_permille, n->cfg.test_no_push ? ", no eager push" : "");
+    if (n->cfg.test_drop_permille || n->cfg.test_no_push || n->cfg.test_slow_ingest_ms)
+        hlog(n->log, HLOG_WARN,
+             "test settings: %u/1000 of contacts fail%s, %u ms before each batch",
+             n->cfg.test_drop_permille, n->cfg.test_no_push ? ", no eager push" : "",
+             n->cfg.test_slow_ingest_ms);
     hlog(n->log, HLOG_INFO, "node %s ready, listening on %s", k, node_endpoint(n));
     notify_send("READY=1");
     herr e = HERR_OK;

@@ -12,7 +12,8 @@
  *     the listener) or a bandwidth cap does not take now waits and is tried again
  *     within 20 ms, so a burst is delivered, not lost. Pushes wait while a session
  *     is open on the channel they would take (a PUSH inside a session is a protocol
- *     error, docs/PROTOCOL.md 7.10). A backlog above NODE_PUSH_BACKLOG events, or
+ *     error, docs/PROTOCOL.md 7.10). A backlog (what arrived from the peer itself in a
+ *     session is no part of it) above NODE_PUSH_BACKLOG events, or
  *     one that has not moved for NODE_PUSH_STALL_MS, is handed to a session started
  *     at once when the peer is on a connection of ours, and otherwise dropped (the
  *     peer's own anti-entropy over its connection to us repairs it); either way it

@@ -190,6 +190,26 @@ static const uint8_t *source_of(const struct node *n, const uint8_t id[HEARTH_ID
     return NULL;
 }
 
+/* from_peer - how many arrivals after p's cursor came from p itself in a session
+ * (from_sessions; the ranges do not overlap): never due to p, so no part of its
+ * backlog. A large session from p would otherwise pass NODE_PUSH_BACKLOG with p's own
+ * events, and they were given up and counted as dropped (a warning in every large
+ * sync). */
+static uint64_t from_peer(const struct node *n, const struct peer *p)
+{
+    uint64_t k = 0;
+    for (size_t i = 0; i < SESSION_SOURCES; i++) {
+        const struct session_source *src = &n->from_sessions[i];
+        if (!src->hi || memcmp(src->key, p->rec.key, HEARTH_PK_LEN) != 0)
+            continue;
+        uint64_t lo = src->lo > p->push_from ? src->lo : p->push_from + 1;
+        uint64_t hi = src->hi < n->arrived ? src->hi : n->arrived;
+        if (hi >= lo)
+            k += hi - lo + 1;
+    }
+    return k;
+}
+
 /* open_session - a session is under way on the channel a push to p would take (our
  * connection, or its route to our listener): from the HELLO that began it to its
  * end. A push must not go inside it (docs/PROTOCOL.md, 7.10). */
@@ -216,9 +236,10 @@ static bool open_session(const struct node *n, const struct peer *p, bool conn)
  * routine). */
 static void push_give_up(struct node *n, struct peer *p, const char *why, bool gone)
 {
-    uint64_t left = 0;
+    uint64_t left = 0, own = from_peer(n, p);
     if (store_keys_since(n->st, p->push_from, count_one, &left) != HERR_OK)
         left = n->arrived - p->push_from;
+    left = left > own ? left - own : 0;
     p->push_from = n->arrived;
     p->push_wait_ms = 0;
     bool handed = false;
@@ -285,7 +306,7 @@ static bool push_peer(struct node *n, struct peer *p, uint64_t now)
     }
     if (!p->push_wait_ms)
         p->push_wait_ms = now;
-    if (n->arrived - p->push_from > NODE_PUSH_BACKLOG) {
+    if (n->arrived - p->push_from - from_peer(n, p) > NODE_PUSH_BACKLOG) {
         push_give_up(n, p, "more than a session's worth", false);
         return false;
     }

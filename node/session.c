@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "node/clock.h"
 #include "node/node_int.h"
@@ -193,6 +194,12 @@ herr sess_receive(struct node *n, struct sync_session *s, const uint8_t *key,
     int type = sync_msg_peek(m->data, m->len);
     bool events = (type == SYNC_EVENTS || type == SYNC_ZEVENTS) &&
                   store_last_arrival(n->st, &before) == HERR_OK;
+    if (events && n->cfg.test_slow_ingest_ms) { /* the test knob: a slow machine */
+        unsigned ms = n->cfg.test_slow_ingest_ms;
+        struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+        while (nanosleep(&ts, &ts) != 0) {
+        }
+    }
     herr e = sync_session_receive(s, m->data, m->len);
     if (events && sync_session_stats(s)->events_accepted > accepted &&
         store_last_arrival(n->st, &after) == HERR_OK)

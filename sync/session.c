@@ -137,6 +137,7 @@ struct sync_session {
     struct vec want_keys;      /* the peer's WANT (answering side) */
     bool holding;              /* we hold the index (recon_index_hold) */
     bool sent_done, got_done, done_queued;
+    bool last_word; /* our DONE, sent after the peer's, ended the session */
     bool sent_since_wait;
 
     struct item *head, *tail;
@@ -1484,6 +1485,7 @@ bool sync_session_next(struct sync_session *s, const uint8_t **msg, size_t *len)
         s->st.recon_bytes_sent += s->out.len;
     if (type == SYNC_DONE && !s->ended) {
         s->sent_done = true;
+        s->last_word = s->got_done;
         check_complete(s);
     }
     *msg = s->out.data;
@@ -1562,6 +1564,11 @@ herr sync_session_start(struct sync_session *s)
 bool sync_session_done(const struct sync_session *s)
 {
     return s->ended && !s->head;
+}
+
+bool sync_session_last_word(const struct sync_session *s)
+{
+    return s->ended && s->result == HERR_OK && s->last_word;
 }
 
 herr sync_session_result(const struct sync_session *s, const char **why)

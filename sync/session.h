@@ -169,6 +169,15 @@ bool sync_session_done(const struct sync_session *s);
  * until it is destroyed ("" when none). */
 herr sync_session_result(const struct sync_session *s, const char **why);
 
+/* sync_session_last_word - true when the session ended well with our DONE, sent after
+ * the peer's (we were the answering side, section 8.2 of docs/PROTOCOL.md): nothing
+ * the peer sends tells us that it has read that DONE and the events before it, which
+ * may still wait in its queues when the session ends on our side. A caller that
+ * closes the connection then must first learn that the peer has read them (hearth
+ * sync starts another session: the peer answers its HELLO only after the messages
+ * before it). */
+bool sync_session_last_word(const struct sync_session *s);
+
 /* sync_session_stats - the session's counters, owned by the session. */
 const struct sync_stats *sync_session_stats(const struct sync_session *s);
 

@@ -22,7 +22,9 @@ one_case() {
   node_start "A_$name" "$A" "$PA" --no-discovery --interval 600
   node_start "B_$name" "$B" "$PB" --no-discovery --interval 600
   wait_until 60 all_equal "$A" "$B" || die "$name: B did not get A's events"
-  grep -q "sync with .*: sent 0 events, received 30[0-9]" "$WORK/B_$name.log" ||
+  # B logs the session when it ends, after its last batch (which made the digests
+  # equal) and the DONEs: wait for the line.
+  wait_until 30 grep -q "sync with .*: sent 0 events, received 30[0-9]" "$WORK/B_$name.log" ||
     die "$name: B did not take A's events in one session: $(grep 'sync with' "$WORK/B_$name.log")"
   # Once B's loop has run past the session's end twice, its pushes of what arrived in
   # it have gone out, if any were due.

@@ -225,7 +225,13 @@ node_stop G3
 # queues. hearth sync used to exit at once (sockets close with linger 0), and the
 # server's pushes of those same events back to the client met a closed socket, whose
 # reset threw away what the kernel still held: success reported, ~1,000 events lost
-# on the way. Both nodes in one network namespace whose loopback is shaped by tbf.
+# on the way. Under ASan the server is the slow side: the client's last frames waited
+# in the server's queues, acknowledged by its kernel, and were lost when the
+# client's closed socket answered a heartbeat with a reset (issue 18; the case of a
+# slow receiver below makes that happen every time). hearth sync now returns once
+# the server has answered a new HELLO, sent after everything else: the server holds
+# every event by then. Both nodes in one network namespace whose loopback is shaped
+# by tbf.
 NSL=hs$$
 if ip netns add "$NSL" 2>/dev/null; then
   NETNS+=("$NSL")
@@ -246,9 +252,7 @@ if ip netns add "$NSL" 2>/dev/null; then
     die "the sync over a slow link failed: $out $(cat "$WORK/slow-sync.err")"
   echo "$out" | grep -q '"plan": *"list-initiator"' || die "not the plan this case needs: $out"
   sent=$(echo "$out" | json_get events_sent)
-  # The server commits what arrives as it arrives; all of it has arrived by now.
-  caught_up() { [ "$(digest "$S")" = "$(digest "$C")" ]; }
-  wait_until 60 caught_up ||
+  [ "$(digest "$S")" = "$(digest "$C")" ] ||
     die "hearth sync said it sent $sent events, but the server lacks some: $(events "$S") vs $(events "$C")"
   ok "a slow link (40 Mbit/s): hearth sync sent $sent events (20 MB) and every one arrived"
   # What the server took in a session it does not push back to the peer it came from
@@ -256,13 +260,60 @@ if ip netns add "$NSL" 2>/dev/null; then
   # Asked once the server's own loop has run past that point (its pushes go out in
   # the same turn as, and before, its status write).
   timers_ran "$S"
-  pushed=$(node_json "$S" | json_get pushes_sent)
+  st=$(node_json "$S")
+  pushed=$(echo "$st" | json_get pushes_sent)
   [ "$pushed" = 0 ] || die "the server pushed $pushed of the client's own events back to it"
-  ok "the server pushed none of the events it took in the session back to their sender"
+  # Nor does it count them as a backlog for the client, given up above 4,096 events
+  # and "dropped" (a warning in every large sync, issue 18's logs).
+  dropped=$(echo "$st" | json_get pushes_dropped)
+  [ "$dropped" = 0 ] && ! grep -q "dropped, left to anti-entropy" "$WORK/SLOW.log" ||
+    die "the server counted $dropped of the client's own events as pushes dropped for it"
+  ok "the server pushed none of the events it took in the session back to their sender, nor dropped them"
   node_stop SLOW
 else
   echo "note: no network namespaces here; the slow-link case did not run"
 fi
+
+# --- a slow receiver: hearth sync returns once the peer has taken what it sent -------------
+# The server holds more (it computes, LIST_I) and asks for the client's 400 events of
+# 4 kB, which it applies 300 ms a batch (HEARTH_TEST_SLOW_INGEST: a slow machine behind
+# a fast link): the client's session ends while its last frames and its DONE still
+# wait in the server's queues, acknowledged by the server's kernel. hearth sync used
+# to exit then, and its closed socket answered the server's next heartbeat with a
+# reset, on which libzmq, its reading held up by a full queue, dropped the connection
+# with what the kernel still held: success reported, events lost (ASan's slowness did
+# the same in the slow-link case above, now and then). It now starts a new session
+# and returns once the server has answered its HELLO, which the server reads after
+# everything before it: every event is there the moment hearth sync returns.
+R=$WORK/slowpeer-s Q=$WORK/slowpeer-c
+FIDR=$("$GEN" --events 1000 --seed 10 --salt 1 "$WORK/r.bundle")
+"$GEN" --events 400 --body 4000 --seed 10 --salt 2 "$WORK/q.bundle" >/dev/null
+join_forum "$R" "$FIDR"
+join_forum "$Q" "$FIDR"
+h "$R" import "$WORK/r.bundle" >/dev/null
+h "$Q" import "$WORK/q.bundle" >/dev/null
+both=$(python3 - "$R/hearth.db" "$Q/hearth.db" <<'PY'
+import sqlite3, sys
+print(len(set().union(*(set(r[0] for r in sqlite3.connect(p).execute("select id from events"))
+                          for p in sys.argv[1:]))))
+PY
+)
+PR=$(free_port)
+HEARTH_TEST_SLOW_INGEST=300 node_start SLOWPEER "$R" "$PR" --no-discovery --interval 600
+out=$(h "$Q" sync --json --timeout 60 "$(addr "$R" 127.0.0.1 "$PR")" 2>"$WORK/slowpeer.err") ||
+  die "a sync with a slow receiver failed: $out $(cat "$WORK/slowpeer.err")"
+got=$(events "$R")
+echo "$out" | grep -q '"plan": *"list-initiator"' || die "not the plan this case needs: $out"
+[ "$(echo "$out" | json_get events_sent)" = 400 ] || die "the client did not send its 400 events: $out"
+[ "$got" = "$both" ] || die "hearth sync returned while the server held $got of $both events"
+# The server logged and counted both sessions as ended well (the second one's HELLO
+# can come in the same turn as the first one's DONE).
+timers_ran "$R"
+n=$(node_json "$R")
+[ "$(echo "$n" | json_get sessions)" = 2 ] && [ "$(echo "$n" | json_get sessions_failed)" = 0 ] ||
+  die "the server's sessions: $n"
+ok "a slow receiver (300 ms a batch) held all $both events when hearth sync returned"
+node_stop SLOWPEER
 
 # --- refusals ----------------------------------------------------------------------------
 O=$WORK/other

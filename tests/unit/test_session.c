@@ -403,6 +403,9 @@ static void list_difference(uint32_t few_send)
     assert_int_equal(si->events_accepted, 33);
     assert_int_equal(si->events_duplicate, 0);
     assert_int_equal(sr->events_accepted, 2);
+    /* The initiator answered the WANT: its DONE, after the responder's, ended it. */
+    assert_true(sync_session_last_word(x.i));
+    assert_false(sync_session_last_word(x.r));
     assert_int_equal(store_has(part->s, late), HERR_NOT_FOUND);
     finish(&x);
 
@@ -487,6 +490,8 @@ static void test_both_sides_differ(void **state)
     pump(&x, 0);
     expect_ok(&x);
     assert_int_equal(sync_session_stats(x.r)->plan, SYNC_PLAN_NONE);
+    assert_false(sync_session_last_word(x.i)); /* no DONE at all */
+    assert_false(sync_session_last_word(x.r));
     finish(&x);
     /* One new post on one side: pushed as the newest, one round trip. */
     post(b, &B, "one more", NULL);
@@ -495,6 +500,8 @@ static void test_both_sides_differ(void **state)
     expect_ok(&x);
     assert_int_equal(sync_session_stats(x.r)->plan, SYNC_PLAN_SUFFIX_R);
     assert_int_equal(sync_session_stats(x.i)->round_trips, 1);
+    assert_true(sync_session_last_word(x.i)); /* R sent its event and DONE, I its DONE */
+    assert_false(sync_session_last_word(x.r));
     finish(&x);
     same_view(a, b);
     node_free(a);
@@ -522,6 +529,9 @@ static void test_iblt_between_stores(void **state)
     assert_true(sync_session_stats(x.i)->round_trips <= 3);
     assert_int_equal(sync_session_stats(x.i)->remote_only, 40);
     assert_int_equal(sync_session_stats(x.i)->local_only, 40);
+    /* I computed: R answered its WANT, and R's DONE ended the session. */
+    assert_false(sync_session_last_word(x.i));
+    assert_true(sync_session_last_word(x.r));
     finish(&x);
     same_view(a, b);
     node_free(a);
