@@ -119,14 +119,17 @@ static struct inbound *inbound_for(struct node *n, const struct transport_msg *m
     struct inbound *b = found ? found : free_slot;
     bool own = from_address(n, m->address) >= NODE_MAX_INBOUND_PER_ADDR;
     if (!b && (b = idlest_inbound(n, m->address, own)) != NULL) {
+        static const char *const why[] = {"half-open: its peer said hello and no more",
+                                          "waiting for its peer", "nothing moved"};
         char k[13];
         short_key(k, b->key);
-        uint64_t more;
-        if (hlog_due(&n->evict_warn, mono_ms(), &more))
+        uint64_t more, now = mono_ms();
+        int pass = evict_pass(b, now); /* idle only grew since idlest_inbound: still < 3 */
+        if (hlog_due(&n->evict_warn, now, &more))
             hlog(n->log, HLOG_INFO,
                  "sync: every session slot taken; %s's, idle for %" PRIu64
-                 " s, gives its place to a new one (%" PRIu64 " unlogged before)",
-                 k, since(mono_ms(), b->in.last_ms) / 1000, more);
+                 " s (%s), gives its place to a new one (%" PRIu64 " unlogged before)",
+                 k, since(now, b->in.last_ms) / 1000, why[pass < 3 ? pass : 2], more);
         node_send_error(n, b->route, b->route_len, HERR_BUSY,
                         "your session was idle and gave its place to another; try again later");
         n->ctr.sessions_failed++;

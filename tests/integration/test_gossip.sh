@@ -195,7 +195,11 @@ busy=$(echo "$st" | json_get busy_refused)
 [ "$CLIENTS" -le 64 ] || [ "$busy" -ge 1 ] || echo "note: the session table never filled"
 [ "$(echo "$st" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["peers"]))')" -le 64 ] ||
   die "the peer table grew past its size"
-! grep -q "gives its place" "$WORK/HUB.log" || die "a session waiting for the hub's own cap was taken for idle"
+# A client slowed down by the machine (ASan, load) may leave its session half-open
+# or keep it waiting for its next message: that session giving its place is what is
+# meant to happen (and the client tries again). One waiting for the hub is not.
+! grep "gives its place" "$WORK/HUB.log" | grep -v "(half-open: \|(waiting for its peer)" ||
+  die "a session waiting for the hub's own cap was taken for idle"
 h "$WORK/c1" sync "$ADDR_H" >/dev/null || die "the hub does not serve after the rush"
 ok "$CLIENTS clients at once: all synced; $busy refusals (try again later) retried; table empty after"
 node_stop HUB
