@@ -55,6 +55,7 @@
 
 #include "base/crypto.h"
 #include "base/hbuf.h"
+#include "bench/bench_rng.h"
 #include "node/node.h"
 #include "node/rotation.h"
 #include "sync/memstore.h"
@@ -83,14 +84,6 @@ struct opts {
 };
 
 /* ---- a deterministic generator (splitmix64) ---- */
-
-static uint64_t rng_next(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
 
 static uint32_t rng_below(uint64_t *s, uint32_t n)
 {
@@ -592,16 +585,6 @@ struct result {
     uint64_t edges, cross;
     struct counts c;
 };
-
-static void rng_header(uint64_t *rng, uint8_t h[MEMSTORE_HEADER_LEN])
-{
-    for (int i = 0; i < MEMSTORE_HEADER_LEN; i += 8) {
-        uint64_t v = rng_next(rng);
-        memcpy(h + i, &v, 8);
-    }
-    if (h[0] == 0xff) /* the memstore's "bad signature" marker */
-        h[0] = 0;
-}
 
 /* author - node i makes a new event. */
 static void author(struct sim *s, uint32_t i)

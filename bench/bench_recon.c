@@ -29,6 +29,7 @@
 #include <time.h>
 
 #include "base/crypto.h"
+#include "bench/bench_rng.h"
 #include "sync/memstore.h"
 #include "sync/recon.h"
 #include "sync/session.h"
@@ -51,25 +52,6 @@ static double now(void)
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
-/* A small deterministic generator for headers, so runs are repeatable. */
-static uint64_t rng_next(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
-static void rng_header(uint64_t *s, uint8_t h[MEMSTORE_HEADER_LEN])
-{
-    for (int i = 0; i < MEMSTORE_HEADER_LEN; i += 8) {
-        uint64_t v = rng_next(s);
-        memcpy(h + i, &v, 8);
-    }
-    if (h[0] == 0xff) /* the memstore's "bad signature" marker */
-        h[0] = 0;
 }
 
 static void die(const char *what, herr e)
