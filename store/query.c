@@ -1888,6 +1888,13 @@ herr store_mentions(struct store *s, const uint8_t author[HEARTH_PK_LEN], uint64
             (*out)[i] = t;
         }
     }
+    /* The list is freed through its first element's list_base, which the moves above
+     * may have carried elsewhere: back to the first. */
+    for (size_t i = 1; !e && i < *n; i++)
+        if ((*out)[i].list_base) {
+            (*out)[0].list_base = (*out)[i].list_base;
+            (*out)[i].list_base = NULL;
+        }
     if (!e && kept == 0) {
         store_posts_free(*out, *n);
         *out = NULL;
