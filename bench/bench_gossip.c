@@ -55,7 +55,7 @@
 
 #include "base/crypto.h"
 #include "base/hbuf.h"
-#include "bench/bench_rng.h"
+#include "bench/benchutil.h"
 #include "node/node.h"
 #include "node/rotation.h"
 #include "sync/memstore.h"
@@ -282,19 +282,6 @@ static void arrived(struct sim *s, uint32_t i, uint64_t before, int32_t from)
         if (++s->complete == s->n)
             s->t_done = s->now;
     }
-}
-
-static bool pump(struct sync_session *from, struct sync_session *to)
-{
-    const uint8_t *msg;
-    size_t len;
-    bool moved = false;
-    while (sync_session_next(from, &msg, &len)) {
-        moved = true;
-        herr e = sync_session_receive(to, msg, len);
-        (void)e; /* the result is read at the end */
-    }
-    return moved;
 }
 
 static herr held_by(void *ctx, const uint8_t id[HEARTH_ID_LEN], uint64_t created, uint64_t arrival)

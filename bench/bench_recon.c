@@ -29,7 +29,7 @@
 #include <time.h>
 
 #include "base/crypto.h"
-#include "bench/bench_rng.h"
+#include "bench/benchutil.h"
 #include "sync/memstore.h"
 #include "sync/recon.h"
 #include "sync/session.h"
@@ -100,19 +100,6 @@ static struct memstore *build_side(uint8_t (*shared)[MEMSTORE_HEADER_LEN], uint6
     }
     free(at);
     return m;
-}
-
-static bool pump(struct sync_session *from, struct sync_session *to)
-{
-    const uint8_t *msg;
-    size_t len;
-    bool moved = false;
-    while (sync_session_next(from, &msg, &len)) {
-        moved = true;
-        herr e = sync_session_receive(to, msg, len);
-        (void)e; /* the result is checked at the end */
-    }
-    return moved;
 }
 
 static bool same_sets(struct memstore *a, struct memstore *b)
