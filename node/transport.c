@@ -115,7 +115,11 @@ static herr bind_zap(struct transport *t)
     return HERR_OK;
 }
 
-/* open_monitor - watch `events` of sock through a PAIR socket, set in *mon. */
+/* open_monitor - watch `events` of sock through a PAIR socket, set in *mon. libzmq sends
+ * events from its I/O thread with a blocking send: the reader's queue has no limit
+ * (a zero receive high-water mark makes the inproc pipe unbounded), so that a burst
+ * of events we have not read yet, a flood of failed handshakes on the listener say,
+ * cannot hold that thread and with it every connection. stop_monitor ends it. */
 static herr open_monitor(struct transport *t, void *sock, int events, void **mon)
 {
     char name[64];
@@ -126,6 +130,8 @@ static herr open_monitor(struct transport *t, void *sock, int events, void **mon
     if (!*mon)
         return HERR_NET;
     setint(*mon, ZMQ_LINGER, 0);
+    if (setint(*mon, ZMQ_RCVHWM, 0) != 0)
+        return HERR_NET;
     return zmq_connect(*mon, name) == 0 ? HERR_OK : HERR_NET;
 }
 
@@ -252,10 +258,21 @@ fail:
     return e;
 }
 
+/* stop_monitor - end sock's monitor before its reader mon is closed: libzmq sends each
+ * event from its I/O thread with a blocking send, so an event for a reader already
+ * closed holds that thread for good, and with it every connection of the context
+ * (libzmq issue 3575). A serving node refused once then never reached a peer again. */
+static void stop_monitor(void *sock, void *mon)
+{
+    if (sock) /* none started: nothing done */
+        zmq_socket_monitor(sock, NULL, 0);
+    if (mon)
+        zmq_close(mon);
+}
+
 static void conn_release(struct conn *c)
 {
-    if (c->mon)
-        zmq_close(c->mon);
+    stop_monitor(c->sock, c->mon);
     if (c->sock)
         zmq_close(c->sock);
     memset(c, 0, sizeof *c);
@@ -270,8 +287,7 @@ void transport_destroy(struct transport **tp)
         zmq_msg_close(&t->msg);
     for (int i = 0; i < TRANSPORT_MAX_CONNS; i++)
         conn_release(&t->conns[i]);
-    if (t->lmon)
-        zmq_close(t->lmon);
+    stop_monitor(t->listener, t->lmon);
     if (t->listener)
         zmq_close(t->listener);
     if (t->zap)
@@ -616,7 +632,8 @@ static void serve_listener_monitor(struct transport *t)
 {
     uint16_t ev;
     uint32_t value = 0;
-    if (monitor_event(t->lmon, &ev, &value)) {
+    /* Many at a time: a flood of them must not outgrow what we read. */
+    for (int i = 0; i < 64 && monitor_event(t->lmon, &ev, &value); i++) {
         uint64_t more;
         if (hlog_due(&t->handshake, mono_ms(), &more)) {
             char why[96];

@@ -1,11 +1,18 @@
 /* test_transport.c - the ZeroMQ transport over real loopback sockets. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #include "base/limits.h"
@@ -127,6 +134,120 @@ static void test_zap_refusal(void **state)
     stop(&p);
 }
 
+/* Connections closed while libzmq is busy with them (just opened, just refused):
+ * libzmq sends a connection's events from its I/O thread with a blocking send, so a
+ * monitor's reader closed before the monitor is stopped could hold that thread for
+ * good, and with it every connection of the context (a serving node refused once
+ * never reached any peer again). After each round, a connection to a server that
+ * takes us must still get through. */
+static void test_close_midway_keeps_transport_alive(void **state)
+{
+    (void)state;
+    struct pair p;
+    int calls = 0;
+    start_server(&p, deny_all, &calls);
+    uint8_t open_seed[32];
+    testutil_seed(open_seed, 2);
+    struct transport *open = NULL;
+    struct transport_opts oo = {.listen = "tcp://127.0.0.1:0"};
+    assert_int_equal(transport_new(&open, open_seed, &oo, NULL), HERR_OK);
+    struct transport_msg m;
+    bool got;
+    for (int round = 0; round < 100; round++) {
+        int conn;
+        /* Opened and closed at once: its TCP connection comes up after the close. */
+        assert_int_equal(
+            transport_connect(p.client, transport_key(open), transport_endpoint(open), &conn),
+            HERR_OK);
+        transport_close(p.client, conn);
+        /* Refused, and closed the moment the refusal is known. */
+        assert_int_equal(transport_connect(p.client, transport_key(p.server),
+                                           transport_endpoint(p.server), &conn),
+                         HERR_OK);
+        assert_true(pump(&p, conn, NULL, NULL));
+        assert_int_equal(transport_conn_state(p.client, conn), CONN_REFUSED);
+        transport_close(p.client, conn);
+        if (round % 10)
+            continue;
+        assert_int_equal(
+            transport_connect(p.client, transport_key(open), transport_endpoint(open), &conn),
+            HERR_OK);
+        enum conn_state st = CONN_CONNECTING;
+        for (int i = 0; i < 1000 && st == CONN_CONNECTING; i++) {
+            assert_int_equal(transport_poll(open, 5, &m, &got), HERR_OK);
+            assert_int_equal(transport_poll(p.client, 5, &m, &got), HERR_OK);
+            st = transport_conn_state(p.client, conn);
+        }
+        if (st != CONN_READY)
+            fail_msg("round %d: a new connection stayed %d (libzmq's I/O thread is held)", round,
+                     (int)st);
+        transport_close(p.client, conn);
+    }
+    transport_destroy(&open);
+    stop(&p);
+}
+
+/* garbage_handshakes - open n TCP connections to endpoint, one after another, that
+ * each greet as ZMTP 3.0 with the NULL mechanism, which a CURVE listener fails as a
+ * protocol error and hangs up on. Each is awaited to its end, so that the listener's
+ * backlog never overflows (a dropped SYN is sent again only a second later). */
+static void garbage_handshakes(const char *endpoint, int n)
+{
+    unsigned port = (unsigned)atoi(strrchr(endpoint, ':') + 1);
+    uint8_t greeting[64] = {0xff, 0, 0, 0, 0, 0, 0, 0, 1, 0x7f, 3, 0, 'N', 'U', 'L', 'L'};
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    for (int i = 0; i < n; i++) {
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        assert_true(fd >= 0);
+        /* connect and read wait at most that long (Linux): a listener whose I/O thread
+         * is held fails here instead of hanging the test. */
+        struct timeval tv = {.tv_sec = 5};
+        assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv), 0);
+        assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv), 0);
+        if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0)
+            fail_msg("connection %d: the listener no longer accepts (libzmq's I/O thread held)", i);
+        assert_int_equal(write(fd, greeting, sizeof greeting), (ssize_t)sizeof greeting);
+        uint8_t buf[256];
+        ssize_t got;
+        while ((got = read(fd, buf, sizeof buf)) > 0)
+            ;
+        if (got < 0 && errno != ECONNRESET)
+            fail_msg("connection %d: the listener never hung up (%s)", i, strerror(errno));
+        close(fd);
+    }
+}
+
+/* A flood of failed handshakes while the node is busy (not polling) makes the
+ * listener's monitor report far more than a socket queues by default: libzmq must not
+ * wait for us to read them, or its I/O thread, and every connection, stops. */
+static void test_handshake_flood_unread_keeps_transport_alive(void **state)
+{
+    (void)state;
+    struct pair p;
+    start_server(&p, NULL, NULL);
+    garbage_handshakes(transport_endpoint(p.server), 3000);
+    int conn;
+    assert_int_equal(
+        transport_connect(p.client, transport_key(p.server), transport_endpoint(p.server), &conn),
+        HERR_OK);
+    /* The server is polled now and then (its ZAP handler answers our handshake), far
+     * fewer times than there are failures to report: a libzmq that waited for them to
+     * be read would still be stuck behind them. */
+    struct transport_msg m;
+    bool got;
+    enum conn_state st = CONN_CONNECTING;
+    for (int i = 0; i < 2000 && st == CONN_CONNECTING; i++) {
+        assert_int_equal(transport_poll(p.client, 5, &m, &got), HERR_OK);
+        if (i % 10 == 0)
+            assert_int_equal(transport_poll(p.server, 0, &m, &got), HERR_OK);
+        st = transport_conn_state(p.client, conn);
+    }
+    assert_int_equal(st, CONN_READY);
+    stop(&p);
+}
+
 /* A raw CURVE DEALER that breaks the rules: multipart and oversize frames. */
 static void *raw_dealer(void *ctx, struct pair *p)
 {
@@ -196,7 +317,9 @@ int main(void)
         cmocka_unit_test(test_exchange_identifies_peer_by_key),
         cmocka_unit_test(test_wrong_server_key_fails_handshake),
         cmocka_unit_test(test_zap_refusal),
+        cmocka_unit_test(test_close_midway_keeps_transport_alive),
         cmocka_unit_test(test_multipart_and_oversize_dropped),
+        cmocka_unit_test(test_handshake_flood_unread_keeps_transport_alive),
         cmocka_unit_test(test_address_parse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
