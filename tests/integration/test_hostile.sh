@@ -131,7 +131,9 @@ run_case() {
   local errs=() out="$WORK/case-$name.out" off e0 f0 peak=0 sampler tool_pid rc=0 t0=$SECONDS
   off=$(stat -c %s "$WORK/V.log")
   local woff; woff=$(stat -c %s "$WORK/W.log")
-  read -r e0 _ < <(counts) && [ -n "$e0" ] || die "cannot count the victim's events before case $name"
+  if ! read -r e0 _ < <(counts) || [ -z "$e0" ]; then
+    die "cannot count the victim's events before case $name"
+  fi
   # Forks before: as the last case's status left them (nothing else makes forks), read
   # again after a restart.
   if [ -z "$V_FORKS" ]; then
@@ -159,7 +161,7 @@ run_case() {
     V_FORKS=
   fi
   # Exactly the valid events, each once (read once they are all there, or after 30 s).
-  local valid forks want e1 f1=? dups
+  local valid forks want e1 f1='?' dups
   valid=$(awk '/^valid / {s += $2} END {print s + 0}' "$out")
   forks=$(awk '/^forks / {s += $2} END {print s + 0}' "$out")
   want=$((e0 + valid))
@@ -198,7 +200,7 @@ run_case() {
   [ "$grew" -lt "$RSS_MB" ] || [ "$SANITIZED" = 1 ] || errs+=("RSS grew by $grew MB (bound $RSS_MB MB)")
   # An honest peer still syncs, and converges. V's status answers (one look for the
   # forks, counted, and the digest the others are compared with).
-  local honest=1 vd= hd_pid
+  local honest=1 vd='' hd_pid
   honest_sync || { honest=0; errs+=("the honest sync after the case failed: $(tail -1 "$WORK/honest-sync.out")"); }
   digest_fast "$H" >"$WORK/hd" & # H's digest meanwhile
   hd_pid=$!
