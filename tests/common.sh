@@ -27,9 +27,11 @@ HEARTH_PORT_DIR=${HEARTH_PORT_DIR:-/tmp/hearth-ports}
 # else's (pid_max is 32768 on small machines, and a test run starts thousands of
 # processes), and a kill -9 of a stale pid at cleanup killed whatever got it, in
 # this test run or another's. $$ is the script's pid in subshells too.
+# (Read by bash itself, no process: waits and samplers call it many times a second.)
 ours() {
-  local stat
-  [ -n "${1:-}" ] && stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  local stat=
+  [ -n "${1:-}" ] && { read -r -d '' stat <"/proc/$1/stat" || [ -n "$stat" ]; } 2>/dev/null ||
+    return 1
   stat=${stat##*) } # past the command name, which may hold spaces and parentheses
   set -- $stat      # state ppid ...
   [ "${2:-}" = "$$" ]

@@ -38,6 +38,7 @@ fi
 declare -A KNOWN_BUGS=()
 [ "${HEARTH_HOSTILE_STRICT:-0}" = 1 ] && KNOWN_BUGS=()
 
+V_FORKS= # V's forks as its status last said
 CASES=0 ACCEPTED_INVALID=0 CRASHES=0 PEAK_MB=0 XFAILS=0 CASE_FAILS=0
 KNOWN_INVALID=0 # accepted-invalid events inside cases of KNOWN_BUGS
 KNOWN_CRASHES=0 # crashes inside cases of KNOWN_BUGS
@@ -63,26 +64,48 @@ BOARD=$(h "$H" --json boards | python3 -c 'import json,sys; print(json.load(sys.
 echo "hello from the honest node" | h "$H" post "$BOARD" --title "warm-up" >/dev/null
 h "$H" sync "$ADDR_V" >/dev/null || die "the warm-up sync failed"
 
-rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+# rss_kb PID: its VmRSS in kB (0 when gone), read by bash itself: the sampler below
+# calls it ten times a second through every case.
+rss_kb() {
+  local k v _
+  while read -r k v _; do
+    [ "$k" = VmRSS: ] && { echo "$v"; return 0; }
+  done 2>/dev/null <"/proc/$1/status"
+  echo 0
+}
 BASE_KB=$(rss_kb "$PID_V")
 echo "victim: $SIZE events, baseline RSS $((BASE_KB / 1024)) MB"
 
 stat_field() { h "$1" status --json | json_get "$2"; }
-# others - events V holds that are not H's own (H posts in every case; what the tool
-# sent is counted apart from that).
-others() {
-  python3 - "$V/hearth.db" "$H_AUTHOR" <<'PY'
-import sqlite3, sys
-db = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True)
-print(db.execute("select count(*) from events where author != ?",
-                 (bytes.fromhex(sys.argv[2]),)).fetchone()[0])
-PY
+# status_of DIR: `hearth status` of DIR, read into ST_FORKS and ST_DIGEST by bash (one
+# process per look; each is a process start, slow under the sanitizers). Fails when
+# status does not answer or says neither.
+status_of() {
+  local j
+  j=$(h "$1" status --json) || return 1
+  [[ $j =~ \"forks\":\ ([0-9]+) ]] || return 1
+  ST_FORKS=${BASH_REMATCH[1]}
+  [[ $j =~ \"view_digest\":\ \"([0-9a-f]+)\" ]] || return 1
+  ST_DIGEST=${BASH_REMATCH[1]}
 }
-dup_rows() { # DIR: rows stored more than once (0 when none)
-  python3 - "$1/hearth.db" <<'PY'
-import sqlite3, sys
-db = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True)
-print(db.execute("select count(*) - count(distinct id) from events").fetchone()[0])
+# counts [AT_LEAST]: "OTHERS DUPS" of V's database: OTHERS the events V holds that are
+# not H's own (H posts in every case; what the tool sent is counted apart from that),
+# DUPS the rows stored more than once. With AT_LEAST, first waits up to 30 s for
+# OTHERS to reach it (V may still be storing what the tool sent), in one process.
+counts() {
+  python3 - "$V/hearth.db" "$H_AUTHOR" "${1:-0}" <<'PY'
+import sqlite3, sys, time
+path, author, least = sys.argv[1], bytes.fromhex(sys.argv[2]), int(sys.argv[3])
+end = time.time() + 30
+while True:
+    db = sqlite3.connect("file:%s?mode=ro" % path, uri=True, timeout=10)
+    n = db.execute("select count(*) from events where author != ?", (author,)).fetchone()[0]
+    if n >= least or time.time() > end:
+        break
+    db.close()
+    time.sleep(0.3)
+dups = db.execute("select count(*) - count(distinct id) from events").fetchone()[0]
+print(n, dups)
 PY
 }
 
@@ -108,7 +131,16 @@ run_case() {
   local errs=() out="$WORK/case-$name.out" off e0 f0 peak=0 sampler tool_pid rc=0 t0=$SECONDS
   off=$(stat -c %s "$WORK/V.log")
   local woff; woff=$(stat -c %s "$WORK/W.log")
-  e0=$(others) f0=$(stat_field "$V" forks)
+  if ! read -r e0 _ < <(counts) || [ -z "$e0" ]; then
+    die "cannot count the victim's events before case $name"
+  fi
+  # Forks before: as the last case's status left them (nothing else makes forks), read
+  # again after a restart.
+  if [ -z "$V_FORKS" ]; then
+    status_of "$V" || die "hearth status of the victim does not answer before case $name"
+    V_FORKS=$ST_FORKS
+  fi
+  f0=$V_FORKS
   ( while ours "$PID_V"; do rss_kb "$PID_V"; sleep 0.1; done ) >"$WORK/rss-$name" &
   sampler=$!
   "$TOOL" "$name" "$ADDR_V" "$WORK/victim.bundle" "$@" >"$out" 2>&1 &
@@ -126,26 +158,21 @@ run_case() {
     errs+=("the victim died: $(grep -v '^20[0-9][0-9]-' "$WORK/V.log" | tail -1)")
     ours "$sampler" && kill "$sampler" 2>/dev/null || true; wait "$sampler" 2>/dev/null || true
     start_victim
-  else
-    h "$V" status >/dev/null || errs+=("hearth status does not answer")
+    V_FORKS=
   fi
-  # Exactly the valid events, each once; forks counted.
-  local valid forks want e1 f1 dups
+  # Exactly the valid events, each once (read once they are all there, or after 30 s).
+  local valid forks want e1 f1='?' dups
   valid=$(awk '/^valid / {s += $2} END {print s + 0}' "$out")
   forks=$(awk '/^forks / {s += $2} END {print s + 0}' "$out")
   want=$((e0 + valid))
-  if [ "$valid" -gt 0 ]; then
-    local t_end=$((SECONDS + 30))
-    while [ "$(others)" -lt "$want" ] && [ $SECONDS -lt $t_end ]; do sleep 0.3; done
+  if ! read -r e1 dups < <(counts "$want") || [ -z "$dups" ]; then
+    errs+=("cannot count the victim's events") e1=$want dups=0
   fi
-  e1=$(others) f1=$(stat_field "$V" forks)
   if [ "$e1" -gt "$want" ]; then
     ACCEPTED_INVALID=$((ACCEPTED_INVALID + e1 - want)); errs+=("stored $((e1 - want)) events it should have rejected")
   elif [ "$e1" -lt "$want" ]; then
     errs+=("lost $((want - e1)) of $valid valid events")
   fi
-  [ "$f1" = "$((f0 + forks))" ] || errs+=("forks $f0 -> $f1, expected +$forks")
-  dups=$(dup_rows "$V")
   [ "$dups" = 0 ] || errs+=("$dups events stored twice")
   # Every reason the case must have made V log. V may take the tool's last messages
   # after the tool has exited (a flood queues up): each line is waited for.
@@ -171,10 +198,20 @@ run_case() {
   local grew=$(( (peak - BASE_KB) / 1024 ))
   [ $((peak / 1024)) -gt "$PEAK_MB" ] && PEAK_MB=$((peak / 1024))
   [ "$grew" -lt "$RSS_MB" ] || [ "$SANITIZED" = 1 ] || errs+=("RSS grew by $grew MB (bound $RSS_MB MB)")
-  # An honest peer still syncs, and converges.
-  if ! honest_sync; then
-    errs+=("the honest sync after the case failed: $(tail -1 "$WORK/honest-sync.out")")
-  elif [ "$(digest "$H")" != "$(digest "$V")" ]; then
+  # An honest peer still syncs, and converges. V's status answers (one look for the
+  # forks, counted, and the digest the others are compared with).
+  local honest=1 vd='' hd_pid
+  honest_sync || { honest=0; errs+=("the honest sync after the case failed: $(tail -1 "$WORK/honest-sync.out")"); }
+  digest_fast "$H" >"$WORK/hd" & # H's digest meanwhile
+  hd_pid=$!
+  if status_of "$V"; then
+    f1=$ST_FORKS vd=$ST_DIGEST V_FORKS=$ST_FORKS
+  else
+    errs+=("hearth status does not answer") V_FORKS=
+  fi
+  [ "$f1" = "$((f0 + forks))" ] || errs+=("forks $f0 -> $f1, expected +$forks")
+  wait "$hd_pid" || true
+  if [ $honest = 1 ] && { [ -z "$vd" ] || [ "$(cat "$WORK/hd")" != "$vd" ]; }; then
     errs+=("the honest node did not converge with the victim")
   fi
   # Nothing invalid forwarded to W, which converges.
@@ -182,8 +219,13 @@ run_case() {
   if grep -qE "rejected (a pushed )?event" "$WORK/W-$name.txt"; then
     errs+=("the victim forwarded an invalid event: $(grep -m1 rejected "$WORK/W-$name.txt")")
   fi
-  wait_until 60 bash -c "[ \"\$(\"$HEARTH\" -d \"$W\" status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"view_digest\"])')\" = \"\$(\"$HEARTH\" -d \"$V\" status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"view_digest\"])')\" ]" \
-    || errs+=("the victim's peer did not converge")
+  # (V's digest looked at again only while W's differs: V may still change.)
+  w_converged() {
+    [ -n "$vd" ] && [ "$(digest_fast "$W")" = "$vd" ] && return 0
+    vd=$(digest_fast "$V")
+    [ "$vd" != "?" ] && [ "$(digest_fast "$W")" = "$vd" ]
+  }
+  wait_until 60 w_converged || errs+=("the victim's peer did not converge")
   local sent; sent=$(awk '/^sent / {s += $2} END {print s + 0}' "$out")
   local line="case $name: sent $sent, valid $valid, RSS +$grew MB, $((SECONDS - t0)) s"
   local bug=${KNOWN_BUGS[$name]:-}
@@ -214,6 +256,7 @@ run_case() {
 restart_victim() {
   node_stop V
   start_victim
+  V_FORKS=
 }
 
 # --- the cases -----------------------------------------------------------------------
