@@ -76,7 +76,8 @@ int main(int argc, char **argv)
 {
     unsigned long events = 1000, seed = 1, salt = 1, authors = 50, body = 256;
     const char *out = NULL, *text_path = NULL;
-    for (int i = 1; i < argc; i++) {
+    bool bad = false; /* an unknown option, or a second OUT */
+    for (int i = 1; i < argc && !bad; i++) {
         if (i + 1 < argc && !strcmp(argv[i], "--events"))
             events = strtoul(argv[++i], NULL, 10);
         else if (i + 1 < argc && !strcmp(argv[i], "--seed"))
@@ -89,10 +90,12 @@ int main(int argc, char **argv)
             body = strtoul(argv[++i], NULL, 10);
         else if (i + 1 < argc && !strcmp(argv[i], "--text"))
             text_path = argv[++i];
+        else if (argv[i][0] == '-' || out)
+            bad = true;
         else
             out = argv[i];
     }
-    if (!out || !authors || authors > 60000 || body < 1 || body > 4000) {
+    if (bad || !out || !authors || authors > 60000 || body < 1 || body > 4000) {
         fprintf(stderr, "usage: bench_genbundle --events N [--seed S] [--salt T] "
                         "[--authors A] [--body BYTES] [--text FILE] OUT\n");
         return 2;
