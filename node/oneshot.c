@@ -151,7 +151,8 @@ static herr await_ready(struct transport *t, int conn, const char *endpoint, int
                 return e;
         }
     }
-    snprintf(why, why_n, "cannot reach %s: no answer in %d s", endpoint, timeout_ms / 1000);
+    snprintf(why, why_n, "cannot reach %s: no answer in %d s",
+             endpoint + (strncmp(endpoint, "tcp://", 6) == 0 ? 6 : 0), timeout_ms / 1000);
     return HERR_NET;
 }
 
