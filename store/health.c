@@ -732,25 +732,32 @@ static herr verify_one(void *ctx, const uint8_t *env, size_t len)
     return HERR_OK;
 }
 
-herr store_verify_all(struct store *s, uint64_t *events)
+herr store_integrity(struct store *s)
 {
     s->err[0] = '\0';
-    *events = 0;
-    uint8_t forum[HEARTH_ID_LEN];
-    herr e = store_forum(s, forum);
-    if (e)
-        return e;
     sqlite3_stmt *q;
     int rc = sqlite3_prepare_v2(s->db, "PRAGMA integrity_check(1)", -1, &q, NULL);
     if (rc != SQLITE_OK)
         return store_sqlerr(s, rc, "cannot check the database");
     rc = sqlite3_step(q);
     const char *r = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(q, 0) : NULL;
+    herr e = HERR_OK;
     if (rc == SQLITE_ROW && (!r || strcmp(r, "ok") != 0))
         e = store_fail(s, HERR_CORRUPT, "integrity check: %.200s", r ? r : "no answer");
     else if (rc != SQLITE_ROW)
         e = store_sqlerr(s, rc, "integrity check");
     sqlite3_finalize(q);
+    return e;
+}
+
+herr store_verify_all(struct store *s, uint64_t *events)
+{
+    s->err[0] = '\0';
+    *events = 0;
+    uint8_t forum[HEARTH_ID_LEN];
+    herr e = store_forum(s, forum);
+    if (!e)
+        e = store_integrity(s);
     if (e)
         return e;
     struct verify_all v = {.s = s};

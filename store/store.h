@@ -813,6 +813,11 @@ HEARTH_MUST_CHECK herr store_last_arrival(struct store *s, uint64_t *arrival);
  * compacted. Works on a read-only store. HERR_IO / HERR_FULL. */
 HEARTH_MUST_CHECK herr store_snapshot(struct store *s, const char *path);
 
+/* store_integrity - SQLite's integrity_check: every page's structure, and every index
+ * against its table (what store_check's quick check leaves out). Reads the whole file.
+ * HERR_CORRUPT with the first problem in store_errmsg(). */
+HEARTH_MUST_CHECK herr store_integrity(struct store *s);
+
 /* store_verify_all - check a replica fully, as restore does before it trusts one:
  * SQLite's integrity_check, every event parses, its signature verifies and it belongs
  * to the replica's forum, and store_check's view check. Sets *events to the events

@@ -447,6 +447,35 @@ static void test_check_cut_anywhere(void **state)
     fx_free(f);
 }
 
+/* store_integrity finds an index that disagrees with its table, which store_check's
+ * quick check does not look at: events_created is redefined over another column
+ * (writable_schema), so that its entries no longer match the rows. */
+static void test_integrity_finds_index_mismatch(void **state)
+{
+    struct fx *f = fx_new("store_integrity", true);
+    uint8_t p[HEARTH_ID_LEN];
+    for (int i = 0; i < 5; i++)
+        post(f, &A, "Hello", "words to check", p);
+    assert_int_equal(store_integrity(f->s), HERR_OK);
+    store_destroy(&f->s);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+                                  "PRAGMA writable_schema = ON; UPDATE sqlite_schema SET sql ="
+                                  " 'CREATE INDEX events_created ON events(seq, id)' WHERE name ="
+                                  " 'events_created'",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    fx_open(f);
+    bool complete;
+    assert_int_equal(store_check(f->s, 10000, &complete), HERR_OK);
+    assert_true(complete);
+    assert_int_equal(store_integrity(f->s), HERR_CORRUPT);
+    assert_non_null(strstr(store_errmsg(f->s), "events_created"));
+    fx_free(f);
+}
+
 /* The schema as migration 8 left it: the search index with its own copy of the words
  * (filled as far as config.search_upto), events_signer over every event, and the
  * trigger that counted forks through it. */
@@ -1719,6 +1748,7 @@ int main(void)
         cmocka_unit_test(test_view_digest_vector),
         cmocka_unit_test(test_upgrade_from_8),
         cmocka_unit_test(test_check_cut_anywhere),
+        cmocka_unit_test(test_integrity_finds_index_mismatch),
         cmocka_unit_test(test_threads_paging),
         cmocka_unit_test(test_thread_paging),
         cmocka_unit_test(test_search_paging),
