@@ -2,14 +2,24 @@
 # common.sh - what tests/cli/lib.sh and tests/integration/lib.sh share: the Python they
 # call, and TCP ports for the nodes they start.
 
-# python3 may be a version manager's shim (pyenv's is a shell script that costs ~0.5 s
-# a call on a busy machine, and the tests make hundreds of calls): put the directory of
-# the interpreter it resolves to first on PATH, for the tests and what they start.
-if py=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null) && [ -n "$py" ] &&
-  [ "$(command -v python3)" != "$py" ] && [ -x "$py" ]; then
-  PATH="$(dirname "$py"):$PATH"
+# python3: Debian's, which scripts/deps installs, for the tests and what they start. A
+# python3 found earlier on PATH may be a version manager's: pyenv's shim is a shell
+# script costing about 250 ms of CPU a call, and its interpreter about 64 ms to import
+# json against Debian's 31 (`perf stat`), over thousands of calls in a run. Without
+# /usr/bin/python3, the interpreter the first python3 resolves to.
+if [ -x /usr/bin/python3 ]; then
+  py=/usr/bin/python3
+else
+  py=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null) || py=
 fi
-unset py
+if [ -n "$py" ] && [ "$(command -v python3)" != "$py" ]; then
+  # A directory holding only python3, so that nothing else on PATH changes. Made once
+  # and never replaced (`ln` without -f): tests starting together share it.
+  pydir=${TMPDIR:-/tmp}/hearth-python3-$(id -u)
+  mkdir -p "$pydir" && { ln -s "$py" "$pydir/python3" 2>/dev/null || true; }
+  [ "$(readlink "$pydir/python3")" = "$py" ] && PATH="$pydir:$PATH"
+fi
+unset py pydir
 
 # Ports. A port found free by binding port 0 and closing the socket is free only until
 # the kernel hands it out again: it comes from the ephemeral range, from which every
