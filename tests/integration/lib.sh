@@ -180,7 +180,7 @@ PY
 
 # node_json DIR : the "node" object of `hearth status --json` ("null" when no node runs)
 node_json() {
-  h "$1" status --json | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["node"]))'
+  hpoll "$1" status --json | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["node"]))'
 }
 
 # post_at DIR TITLE : post on board $BOARD (default welcome), print the new event's id
