@@ -3,10 +3,10 @@
 # call, and TCP ports for the nodes they start.
 
 # python3: Debian's, which scripts/deps installs, for the tests and what they start. A
-# python3 found earlier on PATH may be a version manager's: pyenv's shim is a shell
-# script costing about 250 ms of CPU a call, and its interpreter about 64 ms to import
-# json against Debian's 31 (`perf stat`), over thousands of calls in a run. Without
-# /usr/bin/python3, the interpreter the first python3 resolves to.
+# python3 found earlier on PATH may be a version manager's: a start through pyenv's
+# shim (a shell script) costs about 290 ms of CPU, its interpreter alone 64 ms to
+# import json against Debian's 31 (`perf stat`), over thousands of calls in a run.
+# Without /usr/bin/python3, the interpreter the first python3 resolves to.
 if [ -x /usr/bin/python3 ]; then
   py=/usr/bin/python3
 else

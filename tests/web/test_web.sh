@@ -2,7 +2,7 @@
 # test_web.sh - the forum in a real browser: a hub (`hearth serve` with its web pages)
 # and a second node (and two laptops that devices.mjs makes), then tests/web/run.mjs drives Debian's Chromium through
 # playwright-core: people's journeys with JavaScript off on a phone's viewport, axe-core
-# on every page type, hostile input. The hub must still be serving at the end and stop
+# on every page type (in the plain build only), hostile input. The hub must still be serving at the end and stop
 # cleanly (under ASan that also checks for leaks).
 #
 # Needs chromium, node and the npm packages of tests/web (scripts/deps installs them);
