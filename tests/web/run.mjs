@@ -13,9 +13,10 @@ import { owner } from './owner.mjs';
 import { devices } from './devices.mjs';
 
 // Phases to run after the journeys, comma-separated (care,messages,owner,devices,a11y,hostile): all
-// when none is given.
+// when none is given, less those named in WEB_SKIP (also comma-separated).
 const only = process.argv[2] ? process.argv[2].split(',') : null;
-const want = (name) => !only || only.includes(name);
+const skip = (process.env.WEB_SKIP || '').split(',');
+const want = (name) => (!only || only.includes(name)) && !skip.includes(name);
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
   args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking',
