@@ -222,7 +222,7 @@ herr node_new(struct node **out, struct store *st, const struct config *cfg,
         (struct hlog_limit){.every_ms = WARN_EVERY_MS, .burst = 1};
     n->stray_warn = (struct hlog_limit){.every_ms = WARN_EVERY_MS, .burst = WARN_BURST};
     n->evict_warn = (struct hlog_limit){.every_ms = WARN_EVERY_MS, .burst = WARN_BURST};
-    n->push_warn = n->fail_warn =
+    n->push_warn = n->backlog_warn = n->fail_warn =
         (struct hlog_kinds){.every_ms = WARN_EVERY_MS,
                             .burst = WARN_BURST,
                             .all = {.every_ms = WARN_EVERY_MS, .burst = WARN_BURST_ALL}};

@@ -119,10 +119,12 @@ struct node {
     uint64_t arrived;   /* the newest arrival number seen in the replica */
     uint64_t started;   /* wall clock */
     /* Lines a peer can cause at will: refused sessions, messages outside a session,
-     * evictions, rejected pushes, failed sessions it started. */
+     * evictions, rejected pushes, failed sessions it started. By reason (peer and
+     * why): pushes refused, push backlogs given up on (our own bookkeeping, which
+     * must not use up the lines a hostile peer's pushes need), failed sessions. */
     struct hlog_limit busy_warn, stray_warn, evict_warn, full_push_warn, full_sync_warn;
-    struct hlog_kinds push_warn, fail_warn; /* by reason */
-    bool held_back;                         /* a session's frame waits for a queue or a cap */
+    struct hlog_kinds push_warn, backlog_warn, fail_warn;
+    bool held_back;      /* a session's frame waits for a queue or a cap */
     bool disk_full;      /* the store is full: no new events are taken (watch_space) */
     uint64_t next_space; /* when to look at the free space again */
     struct node_counters ctr;

@@ -255,7 +255,7 @@ static void push_give_up(struct node *n, struct peer *p, const char *why, bool g
     char k[13];
     short_key(k, p->rec.key);
     uint64_t more;
-    if (left && hlog_due_kind(&n->push_warn, warn_kind(p->rec.key, why), mono_ms(), &more))
+    if (left && hlog_due_kind(&n->backlog_warn, warn_kind(p->rec.key, why), mono_ms(), &more))
         hlog(n->log, handed || gone ? HLOG_INFO : HLOG_WARN,
              "push: %" PRIu64 " events for %s %s (%s; %" PRIu64 " unlogged before)", left, k,
              handed ? "handed to a session started now" : "dropped, left to anti-entropy", why,

@@ -535,7 +535,10 @@ static bool recv_answer(void *d, int timeout_ms)
  * one transaction each). d must carry no session (pushes only): then a HELLO opens
  * one and is answered (or refused, by a victim that takes no sessions now: its disk
  * is full) only after everything before it on this connection was read. Gives up
- * after 120 s. */
+ * after 120 s. Every case that pushes ends so before it closes the connection, not
+ * after a fixed sleep: a connection closed before the victim read from it can take
+ * the unread messages with it (a loaded plain suite, 2026-12-05: huge-counts' PUSH,
+ * sent 500 ms before the close, was never read, and its line never logged). */
 static void drain(void *d, const uint8_t forum[HEARTH_ID_LEN])
 {
     struct raw h = {0};
@@ -635,7 +638,7 @@ static void send_bad_events(struct ctx *c, struct raw *envs, size_t n)
 {
     void *d = dealer(c);
     size_t sent = push_all(d, envs, n);
-    sleep_ms(300);
+    drain(d, c->forum);
     close_sock(&d);
     sent += session_events(c, envs, n);
     say("sent %zu", sent);
@@ -738,7 +741,7 @@ static int case_replay(struct ctx *c)
     void *d = dealer(c);
     size_t sent = push_all(d, c->events, c->nevents);
     sent += push_all(d, c->events, c->nevents);
-    sleep_ms(300);
+    drain(d, c->forum);
     close_sock(&d);
     /* And once more inside a session, in batches that fit a frame. */
     size_t at = 0;
@@ -773,7 +776,7 @@ static int case_fork(struct ctx *c)
     raw_put(&envs[2], envs[0].p, envs[0].n); /* and a replay of one side */
     void *d = dealer(c);
     size_t sent = push_all(d, envs, 3);
-    sleep_ms(300);
+    drain(d, c->forum);
     close_sock(&d);
     say("sent %zu", sent);
     say("valid 2");
@@ -803,7 +806,7 @@ static int case_truncated_event(struct ctx *c)
     msg_push(&m, good.p, good.n);
     for (size_t cut = 2; cut < m.n; cut += 7)
         sent += send_msg(d, m.p, cut, 0);
-    sleep_ms(300);
+    drain(d, c->forum);
     close_sock(&d);
     sent += session_events(c, envs, n);
     say("sent %zu", sent);
@@ -1225,10 +1228,15 @@ static int case_huge_counts(struct ctx *c)
                 fail("huge count #%d: the session did not open", i);
         }
         sent += send_raw(d, &m[i]);
-        bool got = recv_type(d, SYNC_ERROR, i == 3 ? 500 : 3000, err, sizeof err);
-        if (i != 3 && !got)
+        if (i == 3) { /* a push gets no answer */
+            drain(d, c->forum);
+            close_sock(&d);
+            continue;
+        }
+        if (!recv_type(d, SYNC_ERROR, 3000, err, sizeof err))
             fail("huge count #%d: no ERROR from the victim", i);
-        errors += got;
+        else
+            errors++;
         close_sock(&d);
     }
     raw_free(&hello);
@@ -1308,7 +1316,7 @@ static int case_deep_nesting(struct ctx *c)
     must_judge("nested body", ev.p, ev.n, c->forum, HERR_MALFORMED);
     d = dealer(c);
     size_t sent = 4 + push_all(d, &ev, 1);
-    sleep_ms(300);
+    drain(d, c->forum);
     close_sock(&d);
     say("sent %zu", sent);
     say("valid 0");
@@ -1432,7 +1440,7 @@ static int case_multipart(struct ctx *c)
         send_msg(d, "", 0, 0);
         sent++;
     }
-    sleep_ms(500);
+    drain(d, c->forum);
     close_sock(&d);
     say("sent %zu", sent);
     say("valid 0");
