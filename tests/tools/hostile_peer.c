@@ -536,9 +536,7 @@ static bool recv_answer(void *d, int timeout_ms)
  * one and is answered (or refused, by a victim that takes no sessions now: its disk
  * is full) only after everything before it on this connection was read. Gives up
  * after 120 s. Every case that pushes ends so before it closes the connection, not
- * after a fixed sleep: a connection closed before the victim read from it can take
- * the unread messages with it (a loaded plain suite, 2026-12-05: huge-counts' PUSH,
- * sent 500 ms before the close, was never read, and its line never logged). */
+ * after a fixed sleep that a loaded victim may outlast. */
 static void drain(void *d, const uint8_t forum[HEARTH_ID_LEN])
 {
     struct raw h = {0};
