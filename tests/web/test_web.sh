@@ -2,8 +2,8 @@
 # test_web.sh - the forum in a real browser: a hub (`hearth serve` with its web pages)
 # and a second node (and two laptops that devices.mjs makes), then tests/web/run.mjs drives Debian's Chromium through
 # playwright-core: people's journeys with JavaScript off on a phone's viewport, axe-core
-# on every page type (in the plain build only), hostile input. The hub must still be serving at the end and stop
-# cleanly (under ASan that also checks for leaks).
+# on every page type (in the plain build only), hostile input. The hub must still be
+# serving at the end and stop cleanly (under ASan that also checks for leaks).
 #
 # Needs chromium, node and the npm packages of tests/web (scripts/deps installs them);
 # without them the test is skipped (exit 77). HEARTH_SCREENSHOTS=1 also writes the
@@ -58,7 +58,7 @@ if [ "${HEARTH_SCREENSHOTS:-0}" = 1 ]; then
 fi
 HUB_DIR=$hub WEB_URL=$web HUB_ADDR=$node_addr NODE2_DIR=$WORK/node2 SHOT_DIR=$shots \
 LAPTOP_DIR=$WORK/laptop LAPTOP2_DIR=$WORK/laptop2 \
-CHROMIUM=$chromium WEB_SKIP=$skip nice node "$here/run.mjs" "$@" || {
+CHROMIUM=$chromium WEB_SKIP=${WEB_SKIP:-}${skip:+,$skip} nice node "$here/run.mjs" "$@" || {
   # A hub that is gone says how it ended (a signal shows as 128 + its number).
   if ! kill -0 "$pid" 2>/dev/null; then
     rc=0
