@@ -452,6 +452,16 @@ int cli_open(struct cli *c, bool write, bool need_key)
         return cli_error(c, HERR_READONLY, "the data directory %s is read-only", c->dir);
     }
     herr e = store_open(&c->store, db, write ? 0 : STORE_READONLY);
+    /* A replica of an older schema is upgraded by the first open that may write (the
+     * first command after hearth itself was upgraded may well be `status`): a reading
+     * command does that too where it may write, then reads. */
+    if (e == HERR_READONLY && !write && !cli_dir_readonly(c)) {
+        struct store *w = NULL;
+        e = store_open(&w, db, 0);
+        store_destroy(&w);
+        if (!e)
+            e = store_open(&c->store, db, STORE_READONLY);
+    }
     if (e == HERR_NOT_FOUND) {
         rc = no_forum(c);
     } else if (e) {

@@ -190,6 +190,17 @@ static herr put_rows(struct store *s, struct digest *d, const char *name, const 
     return e;
 }
 
+/* The posts section's rows (a post's words from the version in force, store_int.h). */
+// clang-format off
+#define POSTS_SQL                                                                                  \
+    "SELECT e.id, p.kind, e.author, p.seq, p.created, b.id, CASE p.kind WHEN 3 THEN e.id ELSE "    \
+    "e.root END, CASE p.kind WHEN 4 THEN e.ref END, p.state, p.depth, p.status, "                  \
+    WORDS_TITLE("p", "w") ", " WORDS_TEXT("w") ", " WORDS_CW("w") ", p.edited, p.replies, "       \
+    "p.last_activity, p.locked AS b_locked, p.pinned AS b_pinned, p.ev AS x_ev FROM posts p "      \
+    "JOIN events e ON e.arrival = p.ev LEFT JOIN boards b ON b.ev = p.board_ev LEFT JOIN events "  \
+    "w ON w.arrival = p.words_ev ORDER BY e.id"
+// clang-format on
+
 /* put_forum - the forum record: its id, founder, and the genesis's name and about. */
 static herr put_forum(struct store *s, struct digest *d)
 {
@@ -239,14 +250,7 @@ static herr digest_run(struct store *s, struct digest *d)
                      "ORDER BY b.id",
                      false);
     if (!e)
-        e = put_rows(s, d, "posts",
-                     "SELECT e.id, p.kind, e.author, p.seq, p.created, b.id, CASE p.kind WHEN 3 "
-                     "THEN e.id ELSE e.root END, CASE p.kind WHEN 4 THEN e.ref END, p.state, "
-                     "p.depth, p.status, p.title, p.text, p.cw, p.edited, p.replies, "
-                     "p.last_activity, p.locked AS b_locked, p.pinned AS b_pinned, p.ev AS x_ev "
-                     "FROM posts p JOIN events e ON e.arrival = p.ev LEFT JOIN boards b ON "
-                     "b.ev = p.board_ev ORDER BY e.id",
-                     true);
+        e = put_rows(s, d, "posts", POSTS_SQL, true);
     if (!e)
         e = put_rows(s, d, "profiles",
                      "SELECT author, seq, id, name, about FROM profiles ORDER BY author", false);

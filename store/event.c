@@ -364,6 +364,31 @@ fail:
     return e;
 }
 
+herr event_body_str(const uint8_t *body, size_t len, const char *key, struct hstr *out)
+{
+    struct mp_reader r;
+    uint32_t count, kn, n = (uint32_t)strlen(key);
+    const char *k;
+    out->p = NULL;
+    out->n = 0;
+    mp_reader_init(&r, body, len);
+    if (mp_read_map(&r, &count, HEARTH_MAX_BODY_FIELDS))
+        return HERR_MALFORMED;
+    for (uint32_t i = 0; i < count; i++) {
+        if (mp_read_str(&r, &k, &kn, HEARTH_MAX_KEY))
+            return HERR_MALFORMED;
+        if (kn == n && memcmp(k, key, n) == 0) {
+            if (!mp_read_str(&r, &out->p, &out->n, HEARTH_MAX_BODY))
+                return HERR_OK;
+            out->p = NULL;
+            return HERR_MALFORMED;
+        }
+        if (mp_skip(&r, 0, HEARTH_MAX_BODY))
+            return HERR_MALFORMED;
+    }
+    return HERR_OK;
+}
+
 /* read_ref - a reference: bin(32) or nil. */
 static herr read_ref(struct mp_reader *r, bool *has, uint8_t out[HEARTH_ID_LEN])
 {

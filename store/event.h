@@ -131,6 +131,13 @@ struct event_draft {
 HEARTH_MUST_CHECK herr event_parse(struct event *ev, const uint8_t *buf, size_t len,
                                    const char **why);
 
+/* event_body_str - the string field `key` (e.g. "text") of a body as stored (body[0..len),
+ * which event_parse accepted): out->p is NULL when the body lacks it. Reads only as far
+ * as the key; HERR_MALFORMED when the bytes are not such a body. For the view, which
+ * reads a post's words from the body of its version in force (store/view.c). */
+HEARTH_MUST_CHECK herr event_body_str(const uint8_t *body, size_t len, const char *key,
+                                      struct hstr *out);
+
 /* event_verify - HERR_OK when the signature is the author's over the header, else
  * HERR_BAD_SIG. */
 HEARTH_MUST_CHECK herr event_verify(const struct event *ev);

@@ -58,7 +58,9 @@ static char *col_dup(sqlite3_stmt *q, int i, bool *oom)
 {
     if (sqlite3_column_type(q, i) == SQLITE_NULL)
         return NULL;
-    char *t = strdup((const char *)sqlite3_column_text(q, i));
+    /* NULL for a value that is there: SQLite ran out of memory converting it. */
+    const char *v = (const char *)sqlite3_column_text(q, i);
+    char *t = v ? strdup(v) : NULL;
     if (!t)
         *oom = true;
     return t;
@@ -76,16 +78,20 @@ static void col_id(sqlite3_stmt *q, int i, uint8_t *out, size_t n)
 
 /* The columns post_fill reads; column 19 is the arrival number, 20 the author's
  * current roles (as numbers), 21 the members whose flags stand. */
+// clang-format off
 #define POST_COLS                                                                                  \
     "e.id, e.author, b.id, CASE p.kind WHEN 3 THEN e.id ELSE e.root END, "                         \
     "CASE p.kind WHEN 4 THEN e.ref END, p.kind, p.seq, p.created, p.edited, p.depth, p.status, "   \
-    "p.locked, p.pinned, p.title, p.text, p.cw, pr.name, p.replies, p.last_activity, p.ev, "       \
+    "p.locked, p.pinned, "                                                                         \
+    WORDS_TITLE("p", "w") ", " WORDS_TEXT("w") ", " WORDS_CW("w") ", "                             \
+    "pr.name, p.replies, p.last_activity, p.ev, "                                                  \
     "(SELECT group_concat(role) FROM (SELECT DISTINCT role FROM roles r WHERE r.subject = "        \
     "e.author AND r.valid = 1 AND r.revoked = 0 ORDER BY role)), "                                 \
     "(SELECT count(DISTINCT f.author) FROM events x JOIN flags f ON f.ev = x.arrival WHERE "       \
     "x.ref_ev = p.ev AND x.kind = 8 AND f.live = 1 AND f.author != e.author) "                     \
     "FROM posts p JOIN events e ON e.arrival = p.ev LEFT JOIN boards b ON b.ev = p.board_ev "      \
-    "LEFT JOIN profiles pr ON pr.author = e.author "
+    "LEFT JOIN profiles pr ON pr.author = e.author LEFT JOIN events w ON w.arrival = p.words_ev "
+// clang-format on
 
 /* What the viewer may see: ?8 is true for a moderator, ?9 the viewer's key. Held and
  * hidden posts show to moderators and to their author, who sees what happened. */
@@ -1637,6 +1643,14 @@ static herr exec_write(struct store *s, const char *sql)
     return rc == SQLITE_OK ? HERR_OK : store_sqlerr(s, rc, "cannot update the search index");
 }
 
+/* What the search index is given for the posts of table T that have words (the index
+ * keeps no copy: search_out in view.c gives the same back to take a post out). */
+// clang-format off
+#define SEARCH_WORDS(T)                                                                            \
+    "p.ev, " WORDS_TITLE("p", "w") ", " WORDS_TEXT("w") " FROM " T " p "                           \
+    "JOIN events w ON w.arrival = p.words_ev"
+// clang-format on
+
 static herr search_catch_up(struct store *s)
 {
     herr e = store_write_begin(s);
@@ -1644,8 +1658,8 @@ static herr search_catch_up(struct store *s)
         return e;
     sqlite3_stmt *q = NULL;
     e = prepare(s,
-                "INSERT INTO search(rowid, title, text) SELECT ev, title, text FROM posts "
-                "WHERE ev > ?1 AND state = 0 AND status = 0 AND text IS NOT NULL",
+                "INSERT INTO search(rowid, title, text) SELECT " SEARCH_WORDS(
+                    "posts") " WHERE p.ev > ?1 AND p.state = 0 AND p.status = 0",
                 &q);
     if (!e) {
         sqlite3_bind_int64(q, 1, s->search_upto);
@@ -1670,8 +1684,8 @@ static herr search_late(struct store *s)
                            "content = '', tokenize = 'unicode61')");
     if (!e)
         e = prepare(s,
-                    "INSERT INTO temp.search_late(rowid, title, text) SELECT ev, title, text FROM "
-                    "main.posts WHERE ev > ?1 AND state = 0 AND status = 0 AND text IS NOT NULL",
+                    "INSERT INTO temp.search_late(rowid, title, text) SELECT " SEARCH_WORDS(
+                        "main.posts") " WHERE p.ev > ?1 AND p.state = 0 AND p.status = 0",
                     &q);
     if (!e) {
         sqlite3_bind_int64(q, 1, s->search_upto);

@@ -146,6 +146,23 @@ static const char *const migrations[] = {
      "UPDATE config SET search_upto = 0;"
      "DROP INDEX events_signer;"
      "CREATE INDEX events_signer ON events(signer, seq) WHERE signer != author;"),
+    /* 10: posts keeps no copy of a post's words (docs/PERFORMANCE.md, "Disk"): words_ev
+     * names the version in force, the one of the post and its author's edits that still
+     * has a body (supersede left no other), and the reads take title, text and cw from
+     * that body (hearth_words). The digest's record of a post's words is the same
+     * values read another way, so the sum stands; its triggers are made again to read
+     * them (viewsum_upgrade). */
+    ("DROP TRIGGER IF EXISTS vs_text_i;"
+     "DROP TRIGGER IF EXISTS vs_text_d;"
+     "DROP TRIGGER IF EXISTS vs_text_u;"
+     "ALTER TABLE posts ADD COLUMN words_ev INTEGER;"
+     "UPDATE posts SET words_ev = (SELECT v.arrival FROM events v WHERE v.body IS NOT NULL AND "
+     "  (v.arrival = posts.ev OR (v.ref_ev = posts.ev AND v.kind = 5 AND v.author = "
+     "  (SELECT author FROM events WHERE arrival = posts.ev))) ORDER BY v.seq DESC, v.id DESC "
+     "  LIMIT 1) WHERE text IS NOT NULL;"
+     "ALTER TABLE posts DROP COLUMN title;"
+     "ALTER TABLE posts DROP COLUMN text;"
+     "ALTER TABLE posts DROP COLUMN cw;"),
 };
 
 /* The first schema version with view_sum. */

@@ -62,6 +62,19 @@ enum post_state {
 #define SIGNED_BY(k)                                                                               \
     "((author = " k " AND signer = " k ") OR (signer = " k " AND signer != author))"
 
+/* The schema version from which posts keeps no copy of a post's words: posts.words_ev
+ * names the version in force (the post or its latest edit), whose body holds them
+ * (store.c, migration 10). */
+#define SCHEMA_WORDS_EV 10
+
+/* A post's words as SQL: read from the body of its version in force by hearth_words
+ * (viewsum_register). P is the posts row, W the events row of P.words_ev (NULL when no
+ * words are in force: a taken back or removed post). A reply has no title, even when
+ * an edit of it carries one. */
+#define WORDS_TITLE(P, W) "CASE " P ".kind WHEN 3 THEN hearth_words(" W ".body, 'title') END"
+#define WORDS_TEXT(W) "hearth_words(" W ".body, 'text')"
+#define WORDS_CW(W) "hearth_words(" W ".body, 'cw')"
+
 /* Every cached statement, as X(name, sql). */
 #define STORE_QUERIES(X)                                                                           \
     X(Q_BEGIN, "BEGIN IMMEDIATE")                                                                  \
@@ -127,8 +140,8 @@ enum post_state {
       " e.kind = 6 AND e.author = ?2 LIMIT 1")                                                     \
     X(Q_POST_INSERT,                                                                               \
       "INSERT INTO posts(ev, kind, seq, created, root_ev, board_ev, state, depth, "                \
-      "status, title, text, cw, edited, locked, pinned, last_activity) VALUES (?1, ?2, "           \
-      "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)")                            \
+      "status, words_ev, edited, locked, pinned, last_activity) VALUES (?1, ?2, ?3, ?4, "          \
+      "?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)")                                              \
     X(Q_POST_GET, "SELECT p.kind, e.author, p.seq, p.created, e.root, e.ref, p.state, p.depth, "   \
                   "p.status, p.board_ev, e.id, p.root_ev, e.ref_ev, p.last_activity FROM posts p " \
                   "JOIN events e "                                                                 \
@@ -141,7 +154,7 @@ enum post_state {
                  "e.arrival WHERE e.arrival = ?1")                                                 \
     X(Q_POST_UPDATE,                                                                               \
       "UPDATE posts SET state = ?2, depth = ?3, board_ev = ?4, root_ev = ?5, status ="             \
-      " ?6, title = ?7, text = ?8, cw = ?9, edited = ?10, locked = ?11, pinned = ?12 "             \
+      " ?6, words_ev = ?7, edited = ?8, locked = ?9, pinned = ?10 "                                \
       "WHERE ev = ?1")                                                                             \
     X(Q_POST_COUNT_ADD,                                                                            \
       "UPDATE posts SET replies = replies + 1, last_activity = max(last_activity, ?2)"             \
@@ -235,8 +248,10 @@ enum post_state {
     X(Q_EV_REMOVES, "SELECT e.author FROM events e JOIN mods m ON m.ev = e.arrival WHERE "         \
                     "e.ref_ev = ?1 AND e.kind = 11 AND m.action = 3")                              \
     X(Q_SEARCH_HAS, "SELECT 1 FROM search WHERE rowid = ?1")                                       \
-    X(Q_SEARCH_DEL, "INSERT INTO search(search, rowid, title, text) SELECT 'delete', ev, title, "  \
-                    "text FROM posts WHERE ev = ?1")                                               \
+    X(Q_SEARCH_DEL,                                                                                \
+      "INSERT INTO search(search, rowid, title, text) SELECT 'delete', p.ev, " WORDS_TITLE(        \
+          "p", "w") ", " WORDS_TEXT("w") " FROM posts p JOIN events w ON "                         \
+                                         "w.arrival = p.words_ev WHERE p.ev = ?1")                 \
     X(Q_SEARCH_ADD, "INSERT INTO search(rowid, title, text) VALUES (?1, ?2, ?3)")                  \
     X(Q_SEARCH_UPTO, "UPDATE config SET search_upto = ?1 WHERE one = 1")                           \
     X(Q_DEV_GET, "SELECT person, until FROM devices WHERE device = ?1")                            \
@@ -378,7 +393,9 @@ void store_read_end(struct store *s);
 /* ---- viewsum.c ---- */
 
 /* viewsum_register - the SQL functions the digest's triggers call, and recursive
- * triggers on (every connection, at open). */
+ * triggers on (every connection, at open). One of them, hearth_words(body, key), is
+ * also what every read of a post's words calls: the string field key of a stored
+ * body, NULL when body or key is NULL or the body lacks it. */
 HEARTH_MUST_CHECK herr viewsum_register(struct store *s);
 /* viewsum_create - the triggers that keep the digest and counts (the schema upgrade
  * that adds view_sum, in its transaction). */

@@ -57,13 +57,22 @@ struct postrow {
     int state, depth, status;
 };
 
-/* The version in force of a post. Strings are owned. */
+/* The version in force of a post. Strings are owned.
+ *
+ * The posts row keeps no copy of the words: words_ev names the version whose body
+ * holds them, and the reads (and the digest's triggers) take them from that body. So
+ * a body that goes (a superseded version, a retraction) goes only after the row has
+ * stopped naming it: until then the digest's trigger and the search index's delete
+ * still read the old words. `later` holds those bodies until post_write/post_insert
+ * (content_purge). */
 struct content {
     int status;
     bool locked, pinned;
     char *title, *text, *cw;
+    int64_t words_ev; /* the version's arrival, 0 when no words are in force */
     uint64_t edited;
-    bool replaced; /* a superseded version's body was purged just now */
+    bool replaced;       /* a superseded version's body goes */
+    struct i64vec later; /* bodies to purge once the row is written */
 };
 
 static void content_release(struct content *c)
@@ -71,6 +80,7 @@ static void content_release(struct content *c)
     free(c->title);
     free(c->text);
     free(c->cw);
+    i64vec_release(&c->later);
     memset(c, 0, sizeof *c);
 }
 
@@ -166,6 +176,22 @@ static herr purge(struct store *s, int64_t arrival)
         return HERR_IO;
     sqlite3_bind_int64(q, 1, arrival);
     return sq_exec(s, q, "cannot purge a body");
+}
+
+/* purge_later - purge the body at arrival once c's post row is written. */
+static herr purge_later(struct store *s, struct content *c, int64_t arrival)
+{
+    return i64vec_push(&c->later, arrival) ? store_fail(s, HERR_NOMEM, "out of memory") : HERR_OK;
+}
+
+/* content_purge - the bodies c's row no longer names. */
+static herr content_purge(struct store *s, struct content *c)
+{
+    herr e = HERR_OK;
+    for (size_t i = 0; i < c->later.n && !e; i++)
+        e = purge(s, c->later.v[i]);
+    c->later.n = 0;
+    return e;
 }
 
 static bool purgeable(uint32_t kind)
@@ -310,8 +336,9 @@ static herr version_body(struct store *s, const struct refrow *v, const struct p
 }
 
 /* supersede - purge the body of every version of p but the greatest by (seq, id):
- * the post itself (when *own_body) and its author's edits in r. r's rows and *own_body
- * are updated, and c->replaced set when a body went. */
+ * the post itself (when *own_body) and its author's edits in r, once the row is
+ * written (c->later). r's rows and *own_body are updated, and c->replaced set when a
+ * body goes. */
 static herr supersede(struct store *s, const struct postrow *p, bool *own_body, struct refs *r,
                       struct content *c)
 {
@@ -325,7 +352,7 @@ static herr supersede(struct store *s, const struct postrow *p, bool *own_body, 
     }
     herr e = HERR_OK;
     if (*own_body && top_id != p->id) {
-        e = purge(s, p->ev);
+        e = purge_later(s, c, p->ev);
         *own_body = false;
         c->replaced = true;
     }
@@ -334,7 +361,7 @@ static herr supersede(struct store *s, const struct postrow *p, bool *own_body, 
         if (x->kind != EK_EDIT || x->purged || x->id == top_id ||
             memcmp(x->author, p->author, HEARTH_PK_LEN))
             continue;
-        e = purge(s, x->arrival);
+        e = purge_later(s, c, x->arrival);
         x->purged = true;
         c->replaced = true;
     }
@@ -350,6 +377,7 @@ static herr content_pick(struct store *s, const struct postrow *p, const struct 
     herr e = vers->n ? version_body(s, &vers->v[0], p, own, &ev) : HERR_OK;
     if (e || !vers->n)
         return e;
+    c->words_ev = vers->v[0].arrival;
     c->text = hstr_dup(ev.b.text);
     c->cw = hstr_dup(ev.b.cw);
     c->title = p->kind == EK_POST ? hstr_dup(ev.b.title) : NULL;
@@ -360,13 +388,15 @@ static herr content_pick(struct store *s, const struct postrow *p, const struct 
     return HERR_OK;
 }
 
-/* purge_post - a retracted post: its body and every edit's body go. */
-static herr purge_post(struct store *s, const struct postrow *p, const struct refs *r)
+/* purge_post - a retracted post: its body and every edit's body go (once the row is
+ * written). */
+static herr purge_post(struct store *s, const struct postrow *p, const struct refs *r,
+                       struct content *c)
 {
-    herr e = purge(s, p->ev);
+    herr e = purge_later(s, c, p->ev);
     for (size_t i = 0; i < r->n && !e; i++)
         if (r->v[i].kind == EK_EDIT && !r->v[i].purged)
-            e = purge(s, r->v[i].arrival);
+            e = purge_later(s, c, r->v[i].arrival);
     return e;
 }
 
@@ -514,7 +544,7 @@ static herr compute_content(struct store *s, const struct postrow *p, const stru
     c->locked = p->kind == EK_POST && f.lock.has && f.lock.on;
     c->pinned = p->kind == EK_POST && f.pin.has && f.pin.on;
     if (!e && (f.retracted || f.removed || f.purge))
-        e = purge_post(s, p, &r);
+        e = purge_post(s, p, &r, c);
     else if (!e && !(e = supersede(s, p, &own_body, &r, c)))
         e = live_versions(s, p, own_body, &r, &vers);
     if (!e && vers.n)
@@ -1000,7 +1030,7 @@ static herr search_in(struct store *s, const struct postrow *p, const struct con
     return sq_exec(s, q, "cannot update the search index");
 }
 
-static herr post_write(struct store *s, const struct postrow *p, const struct content *c)
+static herr post_write(struct store *s, const struct postrow *p, struct content *c)
 {
     bool was;
     herr e = search_out(s, p, &was);
@@ -1015,14 +1045,14 @@ static herr post_write(struct store *s, const struct postrow *p, const struct co
     bind_opt_ev(q, 4, p->board_ev);
     bind_opt_ev(q, 5, p->root_ev);
     sqlite3_bind_int(q, 6, p->status);
-    bind_text(q, 7, c->title);
-    bind_text(q, 8, c->text);
-    bind_text(q, 9, c->cw);
-    sqlite3_bind_int64(q, 10, (int64_t)c->edited);
-    sqlite3_bind_int(q, 11, c->locked);
-    sqlite3_bind_int(q, 12, c->pinned);
+    bind_opt_ev(q, 7, c->words_ev);
+    sqlite3_bind_int64(q, 8, (int64_t)c->edited);
+    sqlite3_bind_int(q, 9, c->locked);
+    sqlite3_bind_int(q, 10, c->pinned);
     e = sq_exec(s, q, "cannot update a post");
-    return e ? e : search_in(s, p, c, was);
+    if (!e)
+        e = search_in(s, p, c, was);
+    return e ? e : content_purge(s, c);
 }
 
 static herr post_load(struct store *s, int64_t ev, struct postrow *p)
@@ -1094,7 +1124,7 @@ static herr post_refresh(struct store *s, int64_t ev, bool content)
     return e;
 }
 
-static herr post_insert(struct store *s, const struct postrow *p, const struct content *c)
+static herr post_insert(struct store *s, const struct postrow *p, struct content *c)
 {
     sqlite3_stmt *q = sq(s, Q_POST_INSERT);
     if (!q)
@@ -1108,14 +1138,13 @@ static herr post_insert(struct store *s, const struct postrow *p, const struct c
     sqlite3_bind_int(q, 7, p->state);
     sqlite3_bind_int(q, 8, p->depth);
     sqlite3_bind_int(q, 9, p->status);
-    bind_text(q, 10, c->title);
-    bind_text(q, 11, c->text);
-    bind_text(q, 12, c->cw);
-    sqlite3_bind_int64(q, 13, (int64_t)c->edited);
-    sqlite3_bind_int(q, 14, c->locked);
-    sqlite3_bind_int(q, 15, c->pinned);
-    sqlite3_bind_int64(q, 16, (int64_t)p->vt);
-    return sq_exec(s, q, "cannot insert a post");
+    bind_opt_ev(q, 10, c->words_ev);
+    sqlite3_bind_int64(q, 11, (int64_t)c->edited);
+    sqlite3_bind_int(q, 12, c->locked);
+    sqlite3_bind_int(q, 13, c->pinned);
+    sqlite3_bind_int64(q, 14, (int64_t)p->vt);
+    herr e = sq_exec(s, q, "cannot insert a post");
+    return e ? e : content_purge(s, c);
 }
 
 /* post_apply - a post or reply has arrived; ref is its parent or board as found just
@@ -1548,9 +1577,11 @@ static herr retract_apply(struct store *s, const struct event *x)
         return e;
     if (t.kind == EK_POST || t.kind == EK_REPLY)
         return post_refresh(s, t.arrival, true);
-    e = purge(s, t.arrival);
-    if (!e && t.kind == EK_EDIT && t.ref_ev)
+    /* An edit's post first: its row may name the edit's body, which goes after. */
+    if (t.kind == EK_EDIT && t.ref_ev)
         e = refresh_post_at(s, t.ref_ev);
+    if (!e)
+        e = purge(s, t.arrival);
     if (!e && t.kind == EK_REACT)
         e = mark_kill(s, Q_REACT_KILL, t.arrival);
     if (!e && t.kind == EK_FLAG)

@@ -38,6 +38,10 @@
 
 /* An event's id from its arrival number ($ stands for NEW, OLD or the scanned row). */
 #define ID_OF(col) "(SELECT id FROM events WHERE arrival = $." col ")"
+/* A post's words, from the body of its version in force (store_int.h, WORDS_TEXT). */
+#define WORDS_OF(expr) "(SELECT " expr " FROM events w WHERE w.arrival = $.words_ev)"
+#define TEXT_RECORD_WORDS                                                                          \
+    WORDS_OF(WORDS_TITLE("$", "w")) ", " WORDS_OF(WORDS_TEXT("w")) ", " WORDS_OF(WORDS_CW("w"))
 
 /* The view tables and each one's record: a tag, then columns. Columns that are a
  * function of the event's id (its author, kind, seq, created time, references) are
@@ -55,8 +59,7 @@ static const struct vtable {
      ID_OF("ev") ", $.state, $.depth, $.status, $.replies, $.last_activity, $.locked, "
                  "$.pinned, " ID_OF("board_ev"),
      "ev, state, depth, status, replies, last_activity, locked, pinned, board_ev"},
-    {"posts", "text", ID_OF("ev") ", $.title, $.text, $.cw, $.edited",
-     "ev, title, text, cw, edited"},
+    {"posts", "text", ID_OF("ev") ", " TEXT_RECORD_WORDS ", $.edited", "ev, words_ev, edited"},
     {"reacts", "react", ID_OF("ev") ", $.reaction, $.live", "ev, reaction, live"},
     {"flags", "flag", ID_OF("ev") ", $.reason, $.live", "ev, reason, live"},
     {"mods", "mod", ID_OF("ev") ", $.action, $.subject", "ev, action, subject"},
@@ -215,6 +218,24 @@ static void fn_vcount(sqlite3_context *cx, int argc, sqlite3_value **argv)
     sqlite3_result_null(cx);
 }
 
+/* hearth_words(body, key) - see viewsum_register. A body that is not one event_parse
+ * accepted is damage: an error, not words that are not there. */
+static void fn_words(sqlite3_context *cx, int argc, sqlite3_value **argv)
+{
+    struct hstr w = {0};
+    (void)argc;
+    if (sqlite3_value_type(argv[0]) == SQLITE_BLOB && sqlite3_value_type(argv[1]) == SQLITE_TEXT &&
+        event_body_str(sqlite3_value_blob(argv[0]), (size_t)sqlite3_value_bytes(argv[0]),
+                       (const char *)sqlite3_value_text(argv[1]), &w) != HERR_OK) {
+        sqlite3_result_error(cx, "a stored body is damaged", -1);
+        return;
+    }
+    if (w.p)
+        sqlite3_result_text(cx, w.p, (int)w.n, SQLITE_TRANSIENT);
+    else
+        sqlite3_result_null(cx);
+}
+
 herr viewsum_register(struct store *s)
 {
     /* The view replaces rows (INSERT OR REPLACE): with recursive triggers on, the row
@@ -224,12 +245,16 @@ herr viewsum_register(struct store *s)
         return store_sqlerr(s, on, "cannot keep the view digest");
     hbuf_init(&s->vbuf, 4 * HEARTH_MAX_EVENT);
     /* Innocuous, so that the schema's triggers may call them with trusted_schema off
-     * (SQLite's default here): all either can change is the handle's kept sum and
-     * counts, which a full recomputation (store_view_digest_full) checks. */
+     * (SQLite's default here): all the first two can change is the handle's kept sum
+     * and counts, which a full recomputation (store_view_digest_full) checks; the third
+     * reads its arguments and nothing else. */
     const int flags = SQLITE_UTF8 | SQLITE_INNOCUOUS;
     int rc = sqlite3_create_function(s->db, "hearth_vsum", -1, flags, s, fn_vsum, NULL, NULL);
     if (rc == SQLITE_OK)
         rc = sqlite3_create_function(s->db, "hearth_vcount", 2, flags, s, fn_vcount, NULL, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_create_function(s->db, "hearth_words", 2, flags | SQLITE_DETERMINISTIC, NULL,
+                                     fn_words, NULL, NULL);
     return rc == SQLITE_OK ? HERR_OK : store_sqlerr(s, rc, "cannot register the view digest");
 }
 
@@ -302,6 +327,9 @@ herr viewsum_upgrade(struct store *s, int64_t from)
         if (!e)
             e = exec(s, counts_sql[0], "cannot keep the counts");
     }
+    for (size_t i = 0; i < sizeof tables / sizeof tables[0] && !e && from < SCHEMA_WORDS_EV; i++)
+        if (!strcmp(tables[i].tag, "text"))
+            e = table_triggers(s, &tables[i]);
     return e;
 }
 

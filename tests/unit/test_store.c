@@ -411,9 +411,9 @@ static void test_view_digest_vector(void **state)
      * lacks hearth's functions) and leaves the view and its digest as they were. */
     sqlite3 *db;
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-    assert_int_not_equal(sqlite3_exec(db, "UPDATE posts SET text = 'forged'", NULL, NULL, NULL),
+    assert_int_not_equal(sqlite3_exec(db, "UPDATE posts SET words_ev = NULL", NULL, NULL, NULL),
                          SQLITE_OK);
-    assert_non_null(strstr(sqlite3_errmsg(db), "hearth_vsum"));
+    assert_non_null(strstr(sqlite3_errmsg(db), "no such function: hearth_"));
     sqlite3_close(db);
     struct store_post x = get(f, p);
     assert_string_equal(x.text, "first words");
@@ -476,6 +476,67 @@ static void test_integrity_finds_index_mismatch(void **state)
     fx_free(f);
 }
 
+/* hearth_words for a program other than hearth (store/view.c has its own): the
+ * string field of a body, to write posts' words back as schema 9 kept them. */
+static void words_fn(sqlite3_context *cx, int argc, sqlite3_value **argv)
+{
+    struct hstr w = {0};
+    (void)argc;
+    if (sqlite3_value_type(argv[0]) == SQLITE_BLOB && sqlite3_value_type(argv[1]) == SQLITE_TEXT)
+        assert_int_equal(event_body_str(sqlite3_value_blob(argv[0]),
+                                        (size_t)sqlite3_value_bytes(argv[0]),
+                                        (const char *)sqlite3_value_text(argv[1]), &w),
+                         HERR_OK);
+    if (w.p)
+        sqlite3_result_text(cx, w.p, (int)w.n, SQLITE_TRANSIENT);
+    else
+        sqlite3_result_null(cx);
+}
+
+#define OLD_TEXT_RECORD(SIGN, R)                                                                   \
+    "hearth_vsum(" SIGN ", 'text', (SELECT id FROM events WHERE arrival = " R ".ev), " R           \
+    ".title, " R ".text, " R ".cw, " R ".edited)"
+
+/* The schema as migration 9 left it: posts with their own copy of each post's words,
+ * and the digest's triggers reading that copy. */
+static const char schema9[] =
+    "DROP TRIGGER vs_text_i;"
+    "DROP TRIGGER vs_text_d;"
+    "DROP TRIGGER vs_text_u;"
+    "ALTER TABLE posts ADD COLUMN title TEXT;"
+    "ALTER TABLE posts ADD COLUMN text TEXT;"
+    "ALTER TABLE posts ADD COLUMN cw TEXT;"
+    "UPDATE posts SET title = (SELECT CASE posts.kind WHEN 3 THEN hearth_words(body, 'title') END "
+    "FROM events WHERE arrival = posts.words_ev), text = (SELECT hearth_words(body, 'text') FROM "
+    "events WHERE arrival = posts.words_ev), cw = (SELECT hearth_words(body, 'cw') FROM events "
+    "WHERE arrival = posts.words_ev);"
+    "ALTER TABLE posts DROP COLUMN words_ev;"
+    "CREATE TRIGGER vs_text_i AFTER INSERT ON posts BEGIN SELECT " OLD_TEXT_RECORD(
+        "1",
+        "NEW") "; END;"
+               "CREATE TRIGGER vs_text_d AFTER DELETE ON posts BEGIN SELECT " OLD_TEXT_RECORD(
+                   "-1",
+                   "OLD") "; END;"
+                          "CREATE TRIGGER vs_text_u AFTER UPDATE OF ev, title, text, cw, edited ON "
+                          "posts BEGIN SELECT " OLD_TEXT_RECORD("-1", "OLD") ", " OLD_TEXT_RECORD(
+                              "1", "NEW") "; END;"
+                                          "PRAGMA user_version = 9;";
+
+/* to_schema - rewrite the replica at path as schema 9 left it, then run more (NULL or
+ * an older schema's changes). */
+static void to_schema(const char *path, const char *more)
+{
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_create_function(db, "hearth_words", 2, SQLITE_UTF8, NULL, words_fn, NULL, NULL),
+        SQLITE_OK);
+    if (sqlite3_exec(db, schema9, NULL, NULL, NULL) != SQLITE_OK ||
+        (more && sqlite3_exec(db, more, NULL, NULL, NULL) != SQLITE_OK))
+        fail_msg("to an older schema: %s", sqlite3_errmsg(db));
+    sqlite3_close(db);
+}
+
 /* The schema as migration 8 left it: the search index with its own copy of the words
  * (filled as far as config.search_upto), events_signer over every event, and the
  * trigger that counted forks through it. */
@@ -531,15 +592,12 @@ static void test_upgrade_from_8(void **state)
     assert_int_equal(st0.forks, 1);
     store_destroy(&f->s);
 
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db, schema8, NULL, NULL, NULL), SQLITE_OK);
-    sqlite3_close(db);
+    to_schema(f->path, schema8);
     assert_int_equal(sql_int(f->path, "PRAGMA user_version", NULL), 8);
     assert_true(file_contains(f->path, "words-to-take-back-2207"));
 
     fx_open(f);
-    assert_int_equal(sql_int(f->path, "PRAGMA user_version", NULL), 9);
+    assert_int_equal(sql_int(f->path, "PRAGMA user_version", NULL), 10);
     assert_int_equal(sql_int(f->path,
                              "SELECT count(*) FROM sqlite_schema WHERE name = 'events_signer' AND "
                              "sql LIKE '%WHERE signer != author'",
@@ -570,6 +628,96 @@ static void test_upgrade_from_8(void **state)
     assert_true(file_contains(f->path, "words kept across the upgrade"));
     ev_free(&e1);
     ev_free(&e2);
+    fx_open(f);
+    fx_free(f);
+}
+
+/* A replica of schema 9 upgrades when opened (migration 10: posts names the version
+ * in force, words_ev, instead of copying its words): every post reads as it did
+ * (title, text and warning of an edit, a reply's edit, a post taken back, a removed
+ * one), the whole view dumps to the same digest, the kept digest is still the one a
+ * recomputation finds, and the words of an edit made after the upgrade replace the
+ * old ones in the file. */
+static void test_upgrade_from_9(void **state)
+{
+    struct fx *f = fx_new("store_upgrade9", true);
+    uint8_t p[HEARTH_ID_LEN], q[HEARTH_ID_LEN], r[HEARTH_ID_LEN], x[HEARTH_ID_LEN];
+    post(f, &A, "First title", "first words-0417", p);
+    struct event_draft ed = {.kind = EK_EDIT, .ref = p};
+    ed.b.title = S("Second title");
+    ed.b.text = S("second words-0418");
+    ed.b.cw = S("grief");
+    publish(f, &A, ed, NULL);
+    reply(f, &B, p, p, "a reply before its edit", r);
+    struct event_draft re = {.kind = EK_EDIT, .ref = r};
+    re.b.text = S("the reply as edited");
+    publish(f, &B, re, NULL);
+    post(f, &B, "Taken back", "words-taken-back-0419", q);
+    publish(f, &B, (struct event_draft){.kind = EK_RETRACT, .ref = q}, NULL);
+    struct store_post before[3] = {get(f, p), get(f, r), get(f, q)};
+    assert_string_equal(before[0].title, "Second title");
+    assert_string_equal(before[0].cw, "grief");
+    assert_null(before[1].title);
+    assert_string_equal(before[1].text, "the reply as edited");
+    assert_null(before[2].text);
+    uint8_t d0[HEARTH_ID_LEN], dump0[HEARTH_ID_LEN], d1[HEARTH_ID_LEN];
+    assert_int_equal(store_view_digest(f->s, d0), HERR_OK);
+    assert_int_equal(store_view_dump_digest(f->s, dump0), HERR_OK);
+    store_destroy(&f->s);
+
+    to_schema(f->path, NULL);
+    assert_int_equal(sql_int(f->path, "PRAGMA user_version", NULL), 9);
+    assert_int_equal(sql_int(f->path, "SELECT count(*) FROM posts WHERE text IS NOT NULL", NULL),
+                     2);
+
+    fx_open(f);
+    assert_int_equal(sql_int(f->path, "PRAGMA user_version", NULL), 10);
+    assert_int_equal(sql_int(f->path,
+                             "SELECT count(*) FROM pragma_table_info('posts') WHERE name = 'text'",
+                             NULL),
+                     0);
+    assert_int_equal(sql_int(f->path, "SELECT count(words_ev) FROM posts", NULL), 2);
+    for (int i = 0; i < 3; i++) {
+        struct store_post now = get(f, before[i].id);
+        if (before[i].title)
+            assert_string_equal(now.title, before[i].title);
+        else
+            assert_null(now.title);
+        if (before[i].text)
+            assert_string_equal(now.text, before[i].text);
+        else
+            assert_null(now.text);
+        if (before[i].cw)
+            assert_string_equal(now.cw, before[i].cw);
+        else
+            assert_null(now.cw);
+        assert_int_equal(now.edited, before[i].edited);
+        store_posts_free(&now, 1);
+    }
+    store_posts_free(before, 3);
+    assert_int_equal(store_view_dump_digest(f->s, d1), HERR_OK);
+    assert_memory_equal(dump0, d1, HEARTH_ID_LEN);
+    assert_int_equal(store_view_digest(f->s, d1), HERR_OK);
+    assert_memory_equal(d0, d1, HEARTH_ID_LEN);
+    assert_int_equal(store_view_digest_full(f->s, d1), HERR_OK);
+    assert_memory_equal(d0, d1, HEARTH_ID_LEN);
+
+    ed.b.title = S("Third title");
+    ed.b.text = S("third words-0420");
+    ed.b.cw = (struct hstr){0};
+    publish(f, &A, ed, x);
+    struct store_post now = get(f, p);
+    assert_string_equal(now.title, "Third title");
+    assert_null(now.cw);
+    store_posts_free(&now, 1);
+    assert_int_equal(store_view_digest(f->s, d1), HERR_OK);
+    assert_memory_not_equal(d0, d1, HEARTH_ID_LEN);
+    assert_int_equal(store_view_digest_full(f->s, d0), HERR_OK);
+    assert_memory_equal(d0, d1, HEARTH_ID_LEN);
+    store_destroy(&f->s);
+    assert_false(file_contains(f->path, "second words-0418"));
+    assert_false(file_contains(f->path, "words-taken-back-0419"));
+    assert_true(file_contains(f->path, "third words-0420"));
     fx_open(f);
     fx_free(f);
 }
@@ -1747,6 +1895,7 @@ int main(void)
         cmocka_unit_test(test_open_create_reopen),
         cmocka_unit_test(test_view_digest_vector),
         cmocka_unit_test(test_upgrade_from_8),
+        cmocka_unit_test(test_upgrade_from_9),
         cmocka_unit_test(test_check_cut_anywhere),
         cmocka_unit_test(test_integrity_finds_index_mismatch),
         cmocka_unit_test(test_threads_paging),
