@@ -163,7 +163,8 @@ static herr insert_row(struct store *s, const struct event *x, const uint8_t *si
     sqlite3_bind_blob(q, 11, x->sig, HEARTH_SIG_LEN, SQLITE_STATIC);
     if (x->body)
         sqlite3_bind_blob(q, 12, x->body, (int)x->body_len, SQLITE_STATIC);
-    sqlite3_bind_blob(q, 13, signer, HEARTH_PK_LEN, SQLITE_STATIC);
+    if (memcmp(signer, x->author, HEARTH_PK_LEN) != 0) /* NULL: its person signed it */
+        sqlite3_bind_blob(q, 13, signer, HEARTH_PK_LEN, SQLITE_STATIC);
     int rc = sqlite3_step(q);
     sqlite3_reset(q);
     if (rc == SQLITE_CONSTRAINT_UNIQUE)

@@ -1075,9 +1075,8 @@ herr store_author_find(struct store *s, const char *prefix, uint8_t pk[HEARTH_PK
     return match_prefix(
         s,
         "SELECT k FROM (SELECT DISTINCT author AS k FROM events WHERE author BETWEEN "
-        "?1 AND ?2 AND signer = author LIMIT 2) UNION SELECT k FROM (SELECT "
-        "DISTINCT signer AS k FROM events WHERE signer BETWEEN ?1 AND ?2 AND "
-        "signer != author LIMIT 2) LIMIT 2",
+        "?1 AND ?2 AND signer IS NULL LIMIT 2) UNION SELECT k FROM (SELECT "
+        "DISTINCT signer AS k FROM events WHERE signer BETWEEN ?1 AND ?2 LIMIT 2) LIMIT 2",
         prefix, pk, "author");
 }
 

@@ -163,6 +163,13 @@ static const char *const migrations[] = {
      "ALTER TABLE posts DROP COLUMN title;"
      "ALTER TABLE posts DROP COLUMN text;"
      "ALTER TABLE posts DROP COLUMN cw;"),
+    /* 11: events.signer is NULL for an event its person signed (all but a device's):
+     * the header names the key, and author is then that key (32 bytes an event less).
+     * events_signer holds the rest, as before. The trigger that counts forks on a
+     * delete is made again to read a NULL signer as its author (viewsum_upgrade). */
+    ("UPDATE events SET signer = NULL WHERE signer = author;"
+     "DROP INDEX events_signer;"
+     "CREATE INDEX events_signer ON events(signer, seq) WHERE signer IS NOT NULL;"),
 };
 
 /* The first schema version with view_sum. */

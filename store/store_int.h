@@ -57,10 +57,14 @@ enum post_state {
  * not their author (store.c, migration 9). */
 #define SCHEMA_SIGNER_PARTIAL 9
 
+/* The schema version from which events.signer is NULL for an event its person signed
+ * (store.c, migration 11): only a device's events name their signer. */
+#define SCHEMA_SIGNER_NULL 11
+
 /* The events signed by key k (an SQL expression), through events_author for those
- * that count for their signer and events_signer for the rest (a device's). */
-#define SIGNED_BY(k)                                                                               \
-    "((author = " k " AND signer = " k ") OR (signer = " k " AND signer != author))"
+ * that count for their signer (signer NULL) and events_signer for the rest (a
+ * device's). */
+#define SIGNED_BY(k) "((author = " k " AND signer IS NULL) OR signer = " k ")"
 
 /* The schema version from which posts keeps no copy of a post's words: posts.words_ev
  * names the version in force (the post or its latest edit), whose body holds them
@@ -74,6 +78,11 @@ enum post_state {
 #define WORDS_TITLE(P, W) "CASE " P ".kind WHEN 3 THEN hearth_words(" W ".body, 'title') END"
 #define WORDS_TEXT(W) "hearth_words(" W ".body, 'text')"
 #define WORDS_CW(W) "hearth_words(" W ".body, 'cw')"
+
+/* The person an event signed by key ?1 counts for: the device mapping's, else the key. */
+#define DEV_PERSON                                                                                 \
+    "coalesce((SELECT d.person FROM devices d WHERE d.device = ?1 AND (d.until IS NULL OR "        \
+    "events.seq <= d.until)), ?1)"
 
 /* Every cached statement, as X(name, sql). */
 #define STORE_QUERIES(X)                                                                           \
@@ -261,10 +270,8 @@ enum post_state {
     X(Q_DEV_LAST_SEQ, "SELECT max(seq) FROM events WHERE " SIGNED_BY("?1"))                        \
     X(Q_DEV_CLEAR, "DELETE FROM devices")                                                          \
     X(Q_DEV_PUT, "INSERT OR REPLACE INTO devices(device, person, until) VALUES (?1, ?2, ?3)")      \
-    X(Q_DEV_REMAP,                                                                                 \
-      "UPDATE events SET author = coalesce((SELECT d.person FROM devices d WHERE d.device = "      \
-      "events.signer AND (d.until IS NULL OR events.seq <= d.until)), signer) WHERE " SIGNED_BY(   \
-          "?1"))                                                                                   \
+    X(Q_DEV_REMAP, "UPDATE events SET author = " DEV_PERSON ", signer = nullif(?1, " DEV_PERSON    \
+                   ") WHERE " SIGNED_BY("?1"))                                                     \
     X(Q_DEV_REMAP_REACTS,                                                                          \
       "UPDATE reacts SET author = (SELECT author FROM events WHERE arrival = "                     \
       "reacts.ev) WHERE ev IN (SELECT arrival FROM events WHERE " SIGNED_BY("?1") ")")             \
@@ -276,8 +283,8 @@ enum post_state {
       "boards.ev) WHERE ev IN (SELECT arrival FROM events WHERE " SIGNED_BY("?1") ")")             \
     X(Q_DEV_REMAP_MODS, "UPDATE mods SET subject = coalesce((SELECT person FROM devices WHERE "    \
                         "device = mods.key), key) WHERE key IS NOT NULL")                          \
-    X(Q_DEV_RETRACTS, "SELECT arrival FROM events WHERE kind = 6 AND (author = ?1 OR (signer = "   \
-                      "?1 AND signer != author))")                                                 \
+    X(Q_DEV_RETRACTS,                                                                              \
+      "SELECT arrival FROM events WHERE kind = 6 AND (author = ?1 OR signer = ?1)")                \
     X(Q_META_GET, "SELECT value FROM local_meta WHERE key = ?1")                                   \
     X(Q_META_SET, "INSERT OR REPLACE INTO local_meta(key, value) VALUES (?1, ?2)")                 \
     X(Q_ACCOUNT_GET, "SELECT pk, sealed FROM accounts WHERE login = ?1")                           \

@@ -98,7 +98,7 @@ static const char *const counts_sql[] = {
     "SELECT hearth_vcount(0, -1), hearth_vcount(2, -" PURGED("OLD") "), "
     "hearth_vcount(6, -NOT EXISTS (SELECT 1 FROM events WHERE author = OLD.author)), "
     "hearth_vcount(7, -((SELECT count(*) FROM events WHERE seq = OLD.seq AND "
-    SIGNED_BY("OLD.signer") ") = 1)); END",
+    SIGNED_BY("coalesce(OLD.signer, OLD.author)") ") = 1)); END",
     "CREATE TRIGGER vc_events_body AFTER UPDATE OF body ON events BEGIN "
     "SELECT hearth_vcount(2, " PURGED("NEW") " - " PURGED("OLD") "); END",
     "CREATE TRIGGER vc_events_author AFTER UPDATE OF author ON events "
@@ -139,9 +139,10 @@ static const char *const count_full_sql[VIEWSUM_COUNTS] = {
     /* Events of one (signer, seq) count for one person (the device mapping is a
      * function of both), so a fork is within the events a person signed or within a
      * device's: each half is read through its own index. */
-    [VC_FORKS] = ("SELECT (SELECT count(*) FROM (SELECT 1 FROM events WHERE signer = author "
-                  "GROUP BY author, seq HAVING count(*) > 1)) + (SELECT count(*) FROM (SELECT 1 "
-                  "FROM events WHERE signer != author GROUP BY signer, seq HAVING count(*) > 1))"),
+    [VC_FORKS] =
+        ("SELECT (SELECT count(*) FROM (SELECT 1 FROM events WHERE signer IS NULL "
+         "GROUP BY author, seq HAVING count(*) > 1)) + (SELECT count(*) FROM (SELECT 1 "
+         "FROM events WHERE signer IS NOT NULL GROUP BY signer, seq HAVING count(*) > 1))"),
 };
 
 /* ---- the SQL functions ---- */
@@ -322,7 +323,7 @@ herr viewsum_create(struct store *s)
 herr viewsum_upgrade(struct store *s, int64_t from)
 {
     herr e = HERR_OK;
-    if (from < SCHEMA_SIGNER_PARTIAL) {
+    if (from < SCHEMA_SIGNER_NULL) {
         e = exec(s, "DROP TRIGGER IF EXISTS vc_events_d", "cannot keep the counts");
         if (!e)
             e = exec(s, counts_sql[0], "cannot keep the counts");

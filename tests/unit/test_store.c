@@ -497,9 +497,21 @@ static void words_fn(sqlite3_context *cx, int argc, sqlite3_value **argv)
     "hearth_vsum(" SIGN ", 'text', (SELECT id FROM events WHERE arrival = " R ".ev), " R           \
     ".title, " R ".text, " R ".cw, " R ".edited)"
 
-/* The schema as migration 9 left it: posts with their own copy of each post's words,
- * and the digest's triggers reading that copy. */
+/* The schema as migration 9 left it: every event naming its signer, events_signer
+ * over those a device signed (signer != author) and the trigger that counted forks
+ * through it; posts with their own copy of each post's words, and the digest's
+ * triggers reading that copy. */
 static const char schema9[] =
+    "UPDATE events SET signer = author WHERE signer IS NULL;"
+    "DROP INDEX events_signer;"
+    "CREATE INDEX events_signer ON events(signer, seq) WHERE signer != author;"
+    "DROP TRIGGER vc_events_d;"
+    "CREATE TRIGGER vc_events_d AFTER DELETE ON events BEGIN SELECT hearth_vcount(0, -1), "
+    "hearth_vcount(2, -(OLD.body IS NULL AND OLD.kind IN (3, 4, 5, 7, 8, 9))), "
+    "hearth_vcount(6, -NOT EXISTS (SELECT 1 FROM events WHERE author = OLD.author)), "
+    "hearth_vcount(7, -((SELECT count(*) FROM events WHERE seq = OLD.seq AND ((author = "
+    "OLD.signer AND signer = OLD.signer) OR (signer = OLD.signer AND signer != author))) = 1)); "
+    "END;"
     "DROP TRIGGER vs_text_i;"
     "DROP TRIGGER vs_text_d;"
     "DROP TRIGGER vs_text_u;"
@@ -597,10 +609,10 @@ static void test_upgrade_from_8(void **state)
     assert_true(file_contains(f->path, "words-to-take-back-2207"));
 
     fx_open(f);
-    assert_int_equal(sql_int(f->path, "PRAGMA user_version", NULL), 10);
+    assert_int_equal(sql_int(f->path, "PRAGMA user_version", NULL), 11);
     assert_int_equal(sql_int(f->path,
                              "SELECT count(*) FROM sqlite_schema WHERE name = 'events_signer' AND "
-                             "sql LIKE '%WHERE signer != author'",
+                             "sql LIKE '%WHERE signer IS NOT NULL'",
                              NULL),
                      1);
     assert_int_equal(
@@ -669,13 +681,21 @@ static void test_upgrade_from_9(void **state)
     assert_int_equal(sql_int(f->path, "PRAGMA user_version", NULL), 9);
     assert_int_equal(sql_int(f->path, "SELECT count(*) FROM posts WHERE text IS NOT NULL", NULL),
                      2);
+    assert_int_equal(sql_int(f->path, "SELECT count(*) FROM events WHERE signer IS NULL", NULL), 0);
 
     fx_open(f);
-    assert_int_equal(sql_int(f->path, "PRAGMA user_version", NULL), 10);
+    assert_int_equal(sql_int(f->path, "PRAGMA user_version", NULL), 11);
     assert_int_equal(sql_int(f->path,
                              "SELECT count(*) FROM pragma_table_info('posts') WHERE name = 'text'",
                              NULL),
                      0);
+    /* Migration 11: no event a person signed names its signer (no devices here). */
+    assert_int_equal(sql_int(f->path, "SELECT count(signer) FROM events", NULL), 0);
+    assert_int_equal(sql_int(f->path,
+                             "SELECT count(*) FROM sqlite_schema WHERE name = 'vc_events_d' AND "
+                             "sql LIKE '%coalesce(OLD.signer, OLD.author)%'",
+                             NULL),
+                     1);
     assert_int_equal(sql_int(f->path, "SELECT count(words_ev) FROM posts", NULL), 2);
     for (int i = 0; i < 3; i++) {
         struct store_post now = get(f, before[i].id);
