@@ -11,8 +11,9 @@
  *   of D (a revocation without one: 0). D's events with seq <= until count as P's,
  *   later ones as D's own, an author the view treats as banned (care_banned).
  *
- * events.author holds the person (what the whole view reads), events.signer the key;
- * dev_recompute rewrites author for the keys whose mapping changed.
+ * events.author holds the person (what the whole view reads), events.signer the key
+ * that signed, or NULL when that is the person's own (SIGNED_BY in store_int.h);
+ * dev_recompute rewrites both for the keys whose mapping changed.
  */
 #include <sodium.h>
 #include <stdio.h>
