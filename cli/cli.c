@@ -4,11 +4,13 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -433,6 +435,21 @@ bool cli_dir_readonly(const struct cli *c)
     return ro;
 }
 
+/* serving - a node holds DIR/serve.lock (`hearth serve` takes it, exclusive, for its
+ * life). The probe takes the lock shared for an instant: a node starting in that
+ * instant would say another one runs. */
+static bool serving(const struct cli *c)
+{
+    char *path = cli_path(c, "serve.lock");
+    int fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+    free(path);
+    if (fd < 0)
+        return false;
+    bool held = flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+    close(fd);
+    return held;
+}
+
 int cli_open(struct cli *c, bool write, bool need_key)
 {
     struct stat st;
@@ -454,8 +471,25 @@ int cli_open(struct cli *c, bool write, bool need_key)
     herr e = store_open(&c->store, db, write ? 0 : STORE_READONLY);
     /* A replica of an older schema is upgraded by the first open that may write (the
      * first command after hearth itself was upgraded may well be `status`): a reading
-     * command does that too where it may write, then reads. */
+     * command does that too where it may write, then reads. Not under a node still
+     * running (an older hearth, or it would have upgraded the replica itself: it would
+     * then fail on the new schema), nor as another user than the replica's owner (the
+     * log files SQLite makes would be that user's). */
     if (e == HERR_READONLY && !write && !cli_dir_readonly(c)) {
+        if (serving(c)) {
+            free(db);
+            return cli_error(c, HERR_BUSY,
+                             "the replica in %s needs an upgrade to this hearth, and a node "
+                             "still serves it: stop the node, then start it with this hearth",
+                             c->dir);
+        }
+        if (st.st_uid != geteuid()) {
+            free(db);
+            return cli_error(c, HERR_READONLY,
+                             "the replica in %s needs an upgrade to this hearth: run a command "
+                             "as its owner (uid %u), or start the node",
+                             c->dir, (unsigned)st.st_uid);
+        }
         struct store *w = NULL;
         e = store_open(&w, db, 0);
         store_destroy(&w);

@@ -134,9 +134,9 @@ static const char *const migrations[] = {
     ("DROP INDEX events_ref;"
      "CREATE INDEX events_ref ON events(ref_ev, kind, created) WHERE ref_ev IS NOT NULL;"),
     /* 9: less disk per event (docs/PERFORMANCE.md, "Disk"). The search index keeps no
-     * copy of the words (contentless): posts holds them, and taking a post out of the
-     * index gives the index the words it was given (view.c, search_touch). It is made
-     * again from posts at the next search. events_signer holds only the events whose
+     * copy of the words (contentless): posts held them (until migration 10), and taking
+     * a post out of the index gives the index the words it was given (view.c,
+     * search_out). It is made again at the next search. events_signer holds only the events whose
      * signer is not the person they count for (a device's); an event its person signed
      * is found through events_author (author = signer). The trigger that counts forks
      * on a delete is made again to match (viewsum_upgrade). */
@@ -147,12 +147,18 @@ static const char *const migrations[] = {
      "DROP INDEX events_signer;"
      "CREATE INDEX events_signer ON events(signer, seq) WHERE signer != author;"),
     /* 10: posts keeps no copy of a post's words (docs/PERFORMANCE.md, "Disk"): words_ev
-     * names the version in force, the one of the post and its author's edits that still
-     * has a body (supersede left no other), and the reads take title, text and cw from
-     * that body (hearth_words). The digest's record of a post's words is the same
-     * values read another way, so the sum stands; its triggers are made again to read
-     * them (viewsum_upgrade). */
-    ("DROP TRIGGER IF EXISTS vs_text_i;"
+     * names the version in force, the greatest by (seq, id) of the post and its author's
+     * edits that still have a body, and the reads take title, text and cw from that body
+     * (hearth_words). The digest's record of a post's words is the same values read
+     * another way; its triggers are made again to read them and the sum recomputed
+     * (viewsum_upgrade), and the search index, which keeps no copy of the words it was
+     * given, is made again at the next search: a post an older hearth last computed,
+     * before superseded versions lost their bodies, may read other words now. */
+    ("DROP TABLE search;"
+     "CREATE VIRTUAL TABLE search USING fts5(title, text, content = '', "
+     "tokenize = 'unicode61');"
+     "UPDATE config SET search_upto = 0;"
+     "DROP TRIGGER IF EXISTS vs_text_i;"
      "DROP TRIGGER IF EXISTS vs_text_d;"
      "DROP TRIGGER IF EXISTS vs_text_u;"
      "ALTER TABLE posts ADD COLUMN words_ev INTEGER;"

@@ -53,10 +53,6 @@ enum post_state {
 /* How many counts of struct store_stats the view keeps (viewsum.c). */
 #define VIEWSUM_COUNTS 8
 
-/* The schema version from which events_signer holds only the events whose signer is
- * not their author (store.c, migration 9). */
-#define SCHEMA_SIGNER_PARTIAL 9
-
 /* The schema version from which events.signer is NULL for an event its person signed
  * (store.c, migration 11): only a device's events name their signer. */
 #define SCHEMA_SIGNER_NULL 11
@@ -72,9 +68,9 @@ enum post_state {
 #define SCHEMA_WORDS_EV 10
 
 /* A post's words as SQL: read from the body of its version in force by hearth_words
- * (viewsum_register). P is the posts row, W the events row of P.words_ev (NULL when no
- * words are in force: a taken back or removed post). A reply has no title, even when
- * an edit of it carries one. */
+ * (viewsum_register). P is the posts row, W the events row of P.words_ev, which is NULL
+ * when no words are in force (a post taken back or removed, or whose latest edit was
+ * taken back). A reply has no title. */
 #define WORDS_TITLE(P, W) "CASE " P ".kind WHEN 3 THEN hearth_words(" W ".body, 'title') END"
 #define WORDS_TEXT(W) "hearth_words(" W ".body, 'text')"
 #define WORDS_CW(W) "hearth_words(" W ".body, 'cw')"

@@ -13,10 +13,11 @@
  * adds into the handle; store_write_begin loads the stored sum under the write lock,
  * and store_write_end writes it back in the same transaction before COMMIT. The counts
  * of store_stats are kept the same way by hearth_vcount(), and an event's arrival by
- * its insert (viewsum_event_added). Only hearth registers the two functions: a write
- * to a view table by another program (the sqlite3 shell) fails ("no such function")
- * instead of leaving the sum behind, and store_view_digest_full recomputes the sum
- * from the tables whatever happened.
+ * its insert (viewsum_event_added). Only hearth registers these functions (and
+ * hearth_words, which reads a post's words from a body): a write to a view table by
+ * another program (the sqlite3 shell) fails ("no such function") instead of leaving
+ * the sum behind, and store_view_digest_full recomputes the sum from the tables
+ * whatever happened. Such a program cannot read a post's words either.
  *
  * The triggers are in the schema, not made by each connection: an open costs nothing
  * for them (TEMP triggers, made at every writing open, more than doubled the
@@ -285,28 +286,53 @@ static herr exec(struct store *s, const char *sql, const char *what)
     return rc == SQLITE_OK ? HERR_OK : store_sqlerr(s, rc, what);
 }
 
-/* table_triggers - the three triggers that keep t's records in the sum. */
+/* when_changed - "NEW.a IS NOT OLD.a OR ..." over a comma-separated column list, into
+ * out (size n). A record reads only the columns of its update list (and, for a post's
+ * words, the body of the event words_ev names, which never changes while named), so an
+ * update that leaves them all as they were leaves the record as it was. */
+static void when_changed(const char *cols, char *out, size_t n)
+{
+    size_t k = 0;
+    out[0] = '\0';
+    for (const char *p = cols; *p && k < n;) {
+        size_t len = strcspn(p, ",");
+        int w = snprintf(out + k, n - k, "%sNEW.%.*s IS NOT OLD.%.*s", k ? " OR " : "", (int)len, p,
+                         (int)len, p);
+        k += w > 0 ? (size_t)w : 0;
+        p += len;
+        while (*p == ',' || *p == ' ')
+            p++;
+    }
+}
+
+/* table_triggers - the three triggers that keep t's records in the sum (the update's
+ * only when a column of its record changed). */
 static herr table_triggers(struct store *s, const struct vtable *t)
 {
     char *n = with_row(t->cols, "NEW."), *o = with_row(t->cols, "OLD.");
-    size_t len = 1024 + 2 * (strlen(t->cols) * 6 + strlen(t->update));
-    char *sql = malloc(len);
+    size_t wlen = 32 * strlen(t->update) + 64;
+    size_t len = 1024 + 2 * (strlen(t->cols) * 6 + strlen(t->update)) + wlen;
+    char *sql = malloc(len), *when = malloc(wlen);
     herr e = HERR_NOMEM;
-    if (n && o && sql) {
+    if (n && o && sql && when) {
+        when_changed(t->update, when, wlen);
         snprintf(sql, len,
+                 "DROP TRIGGER IF EXISTS vs_%s_i; DROP TRIGGER IF EXISTS vs_%s_d; "
+                 "DROP TRIGGER IF EXISTS vs_%s_u;"
                  "CREATE TRIGGER vs_%s_i AFTER INSERT ON %s BEGIN "
                  "SELECT hearth_vsum(1, '%s', %s); END;"
                  "CREATE TRIGGER vs_%s_d AFTER DELETE ON %s BEGIN "
                  "SELECT hearth_vsum(-1, '%s', %s); END;"
-                 "CREATE TRIGGER vs_%s_u AFTER UPDATE OF %s ON %s BEGIN "
+                 "CREATE TRIGGER vs_%s_u AFTER UPDATE OF %s ON %s WHEN %s BEGIN "
                  "SELECT hearth_vsum(-1, '%s', %s), hearth_vsum(1, '%s', %s); END;",
-                 t->tag, t->table, t->tag, n, t->tag, t->table, t->tag, o, t->tag, t->update,
-                 t->table, t->tag, o, t->tag, n);
+                 t->tag, t->tag, t->tag, t->tag, t->table, t->tag, n, t->tag, t->table, t->tag, o,
+                 t->tag, t->update, t->table, when, t->tag, o, t->tag, n);
         e = exec(s, sql, "cannot keep the view digest");
     }
     free(n);
     free(o);
     free(sql);
+    free(when);
     return e;
 }
 
@@ -328,9 +354,14 @@ herr viewsum_upgrade(struct store *s, int64_t from)
         if (!e)
             e = exec(s, counts_sql[0], "cannot keep the counts");
     }
+    /* Migration 10: every record's triggers again (the text record reads the words
+     * from the body; an update fires only when the record's columns change), and the
+     * sum recomputed: a post that an older hearth last computed, before superseded
+     * versions lost their bodies, may now read the words of another version. */
     for (size_t i = 0; i < sizeof tables / sizeof tables[0] && !e && from < SCHEMA_WORDS_EV; i++)
-        if (!strcmp(tables[i].tag, "text"))
-            e = table_triggers(s, &tables[i]);
+        e = table_triggers(s, &tables[i]);
+    if (!e && from < SCHEMA_WORDS_EV)
+        e = viewsum_fill(s);
     return e;
 }
 

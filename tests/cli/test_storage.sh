@@ -147,7 +147,8 @@ fi
 
 # A replica an older hearth made (schema 9: posts with their own copy of the words,
 # every event naming its signer) is upgraded by the first command, even one that only
-# reads: `status` shows the same view digest as before, and the thread reads as it did.
+# reads, unless a node still serves it: `status` then shows the same view digest as
+# before, and the thread reads as it did.
 U=$(new_dir upgrade)
 forum "$U" "Riverbend"
 post "$U" welcome "Old words" "Kept across the upgrade."
@@ -163,6 +164,14 @@ sqlite3 "$U/hearth.db" "UPDATE events SET signer = author WHERE signer IS NULL;
   ALTER TABLE posts DROP COLUMN words_ev; PRAGMA user_version = 9;" ||
     fail "could not make a schema 9 replica"
 same "made schema 9" "$(sqlite3 "$U/hearth.db" 'PRAGMA user_version')" 9
+# Not under a node that still serves it (an older hearth's): said so, left as it was.
+(exec 9>"$U/serve.lock" && flock 9 && exec sleep 60) & # sleep holds the lock, as serve would
+HOLDER=$!
+for _ in $(seq 100); do flock -n "$U/serve.lock" true || break; sleep 0.05; done
+expect_fail 5 "a node still serves it" "$HEARTH" -d "$U" status
+same "upgrade under a node: not upgraded" "$(sqlite3 "$U/hearth.db" 'PRAGMA user_version')" 9
+kill "$HOLDER"
+wait "$HOLDER" 2>/dev/null || true
 expect_ok "$HEARTH" -d "$U" status
 same "upgraded: the same view" "$(printf '%s\n' "$OUT" | grep '^view:')" "$VIEW"
 same "upgraded to the current schema" "$(sqlite3 "$U/hearth.db" 'PRAGMA user_version')" "$SCHEMA"

@@ -476,7 +476,7 @@ static void test_integrity_finds_index_mismatch(void **state)
     fx_free(f);
 }
 
-/* hearth_words for a program other than hearth (store/view.c has its own): the
+/* hearth_words for a program other than hearth (store/viewsum.c has its own): the
  * string field of a body, to write posts' words back as schema 9 kept them. */
 static void words_fn(sqlite3_context *cx, int argc, sqlite3_value **argv)
 {
@@ -645,17 +645,20 @@ static void test_upgrade_from_8(void **state)
 }
 
 /* A replica of schema 9 upgrades when opened (migration 10: posts names the version
- * in force, words_ev, instead of copying its words): every post reads as it did
- * (title, text and warning of an edit, a reply's edit, a post taken back, a removed
- * one), the whole view dumps to the same digest, the kept digest is still the one a
- * recomputation finds, and the words of an edit made after the upgrade replace the
- * old ones in the file. */
+ * in force, words_ev, instead of copying its words; migration 11: signer NULL when
+ * the person signed): every post reads as it did (title, text and warning of an edit
+ * that superseded another, a reply's edit, a post taken back, an edit by someone else
+ * that does not count), the whole view dumps to the same digest, the kept digest is
+ * still the one a recomputation finds, search finds the words in force, and the words
+ * of an edit or retraction made after the upgrade leave the file and the index. */
 static void test_upgrade_from_9(void **state)
 {
     struct fx *f = fx_new("store_upgrade9", true);
     uint8_t p[HEARTH_ID_LEN], q[HEARTH_ID_LEN], r[HEARTH_ID_LEN], x[HEARTH_ID_LEN];
     post(f, &A, "First title", "first words-0417", p);
     struct event_draft ed = {.kind = EK_EDIT, .ref = p};
+    ed.b.text = S("superseded words-0421");
+    publish(f, &A, ed, NULL);
     ed.b.title = S("Second title");
     ed.b.text = S("second words-0418");
     ed.b.cw = S("grief");
@@ -666,6 +669,12 @@ static void test_upgrade_from_9(void **state)
     publish(f, &B, re, NULL);
     post(f, &B, "Taken back", "words-taken-back-0419", q);
     publish(f, &B, (struct event_draft){.kind = EK_RETRACT, .ref = q}, NULL);
+    struct event_draft od = dr(EK_EDIT, f->forum, 50); /* not the author's: no effect */
+    od.ref = p;
+    od.b.text = S("someone else's words-0422");
+    struct ev other = mk(&B, &od);
+    assert_int_equal(ingest1(f->s, &other), HERR_OK);
+    assert_int_equal(search_n(f, "words-0418"), 1); /* fills the index */
     struct store_post before[3] = {get(f, p), get(f, r), get(f, q)};
     assert_string_equal(before[0].title, "Second title");
     assert_string_equal(before[0].cw, "grief");
@@ -721,6 +730,8 @@ static void test_upgrade_from_9(void **state)
     assert_memory_equal(d0, d1, HEARTH_ID_LEN);
     assert_int_equal(store_view_digest_full(f->s, d1), HERR_OK);
     assert_memory_equal(d0, d1, HEARTH_ID_LEN);
+    assert_int_equal(search_n(f, "words-0418"), 1); /* the index, made again from bodies */
+    assert_int_equal(search_n(f, "words-0422"), 0);
 
     ed.b.title = S("Third title");
     ed.b.text = S("third words-0420");
@@ -734,7 +745,19 @@ static void test_upgrade_from_9(void **state)
     assert_memory_not_equal(d0, d1, HEARTH_ID_LEN);
     assert_int_equal(store_view_digest_full(f->s, d0), HERR_OK);
     assert_memory_equal(d0, d1, HEARTH_ID_LEN);
+    assert_int_equal(search_n(f, "words-0418"), 0);
+    assert_int_equal(search_n(f, "words-0420"), 1);
+    publish(f, &B, (struct event_draft){.kind = EK_RETRACT, .ref = r}, NULL);
+    now = get(f, r);
+    assert_null(now.text);
+    store_posts_free(&now, 1);
+    assert_int_equal(store_view_digest(f->s, d1), HERR_OK);
+    assert_int_equal(store_view_digest_full(f->s, d0), HERR_OK);
+    assert_memory_equal(d0, d1, HEARTH_ID_LEN);
     store_destroy(&f->s);
+    ev_free(&other);
+    assert_false(file_contains(f->path, "superseded words-0421"));
+    assert_false(file_contains(f->path, "the reply as edited"));
     assert_false(file_contains(f->path, "second words-0418"));
     assert_false(file_contains(f->path, "words-taken-back-0419"));
     assert_true(file_contains(f->path, "third words-0420"));
