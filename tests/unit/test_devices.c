@@ -171,6 +171,30 @@ static void same_in_every_order(struct fx *f, const char *name)
     evs_free(&ev);
 }
 
+/* signed_count - events of f counted for `author` whose signer column is `signer` (NULL:
+ * an empty column, i.e. signed by that person). */
+static int64_t signed_count(struct fx *f, const struct hkey *signer, const struct hkey *author)
+{
+    sqlite3 *db;
+    sqlite3_stmt *q;
+    assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        signer ? "SELECT count(*) FROM events WHERE signer = ?1 "
+                                                 "AND author = ?2"
+                                               : "SELECT count(*) FROM events WHERE signer IS "
+                                                 "NULL AND author = ?2",
+                                        -1, &q, NULL),
+                     SQLITE_OK);
+    if (signer)
+        sqlite3_bind_blob(q, 1, signer->pk, HEARTH_PK_LEN, SQLITE_STATIC);
+    sqlite3_bind_blob(q, 2, author->pk, HEARTH_PK_LEN, SQLITE_STATIC);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    int64_t n = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    return n;
+}
+
 /* ---- tests ---- */
 
 /* A device's post, edit and profile count as its person's; a ban of the device bans
@@ -255,6 +279,14 @@ static void test_device_counts_as_person(void **state)
     assert_true(devs[0].revoked);
     assert_int_equal(devs[0].until, last);
     free(devs);
+
+    /* The events name their signer only when it is not the person they count for:
+     * the device's up to the revocation; none of the person's own, nor the one the
+     * device signed after it (its own now). */
+    assert_int_equal(signed_count(f, &D, &P), 3); /* its post, edit and profile */
+    assert_int_equal(signed_count(f, NULL, &D), 1);
+    assert_int_equal(signed_count(f, &P, &P), 0);
+    assert_true(signed_count(f, NULL, &P) > 0);
 
     same_in_every_order(f, "devices_person_order");
     fx_free(f);
