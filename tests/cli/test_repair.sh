@@ -83,12 +83,13 @@ refused() {
     contains "serve says damaged" "$ERR" "damaged"
 }
 
-# repaired DIR - repair, then a sync with the healthy node makes it whole again.
+# repaired DIR MIN - repair keeps at least MIN of the 2,002 events, then a sync with
+# the healthy node makes it whole again.
 repaired() {
     expect_ok "$HEARTH" -d "$1" --json repair
     local kept
     kept=$(json 'd["kept"]')
-    check "repair kept most events ($kept)" "$kept" -gt 1000
+    check "repair kept what the damage left ($kept, at least $2)" "$kept" -ge "$2"
     check "the damaged file is kept" -e "$(json 'd["damaged_copy"]')"
     expect_ok "$HEARTH" -d "$1" status
     expect_ok "$HEARTH" -d "$1" export "$TMP_ROOT/out.bundle"
@@ -102,7 +103,7 @@ for table in events posts; do
     D=$(copy "flip-$table")
     flip "$D" "$table"
     refused "$D"
-    repaired "$D"
+    repaired "$D" 1950 # a leaf page of events holds about a dozen
     expect_ok "$HEARTH" -d "$D" --json settings
     contains "$table: local settings kept" "$OUT" "spiders"
 done
@@ -113,7 +114,10 @@ for cut in 0.7 0.55; do
     size=$(stat -c %s "$D/hearth.db")
     truncate -s "$(python3 -c "print(int($size * $cut) // 8192 * 8192 + ($cut == 0.55) * 1000)")" "$D/hearth.db"
     refused "$D"
-    repaired "$D"
+    # The events table is about 70% of the file, its pages spread through it: a file
+    # cut to the fraction c keeps most of c of the events (before posts stopped copying
+    # their words, 1,000 was always more than half of them).
+    repaired "$D" "$(python3 -c "print(int(0.8 * $cut * 2002))")"
 done
 
 # ---- the write-ahead log ----
