@@ -123,9 +123,12 @@ enum post_state {
     X(Q_TIME_CROSSED, "SELECT 1 FROM events WHERE created > ?1 AND created <= ?2 LIMIT 1")         \
     X(Q_TIME_AHEAD, "SELECT p.ev FROM events e JOIN posts p ON p.ev = e.arrival WHERE e.created "  \
                     "> ?1 AND e.kind IN (3, 4)")                                                   \
+    /* Through events_kind, the few posts beyond the bound, not events_author: that                \
+     * walked all of an author's later events for every event that arrived (+ keeps                \
+     * SQLite off it), which made a sync in kind order quadratic. */                               \
     X(Q_TIME_AUTHOR_AHEAD,                                                                         \
-      "SELECT p.ev FROM events e JOIN posts p ON p.ev = e.arrival WHERE e.author = ?1 AND e.seq "  \
-      "> ?2 AND e.created > ?3 AND e.kind IN (3, 4)")                                              \
+      "SELECT p.ev FROM events e JOIN posts p ON p.ev = e.arrival WHERE +e.author = ?1 AND "       \
+      "+e.seq > ?2 AND e.created > ?3 AND e.kind IN (3, 4)")                                       \
     X(Q_TIME_ANCHOR, "SELECT created, seq FROM events WHERE author = ?1 AND seq < ?2 AND created " \
                      "<= ?3 ORDER BY created DESC LIMIT 1")                                        \
     X(Q_EDIT_NEWER,                                                                                \
