@@ -235,10 +235,8 @@ herr node_new(struct node **out, struct store *st, const struct config *cfg,
         *why = "this replica belongs to no forum yet";
         goto fail;
     }
-    /* The index is built before we listen, so the first session is as quick as any. */
-    e = recon_index_new(&n->idx);
-    if (!e)
-        e = recon_index_catch_up(n->idx, node_source_keys, st);
+    /* The index is ready before we listen, so the first session is as quick as any. */
+    e = node_index_open(st, log, &n->idx, &n->idx_saved);
     if (e) {
         *why = "cannot index the replica";
         goto fail;
@@ -297,6 +295,7 @@ void node_destroy(struct node **np)
     struct node *n = *np;
     if (!n)
         return;
+    node_check_stop(n);
     for (int i = 0; i < NODE_MAX_PEERS; i++)
         if (n->peers[i].used)
             sess_end(&n->peers[i].out);
@@ -305,6 +304,8 @@ void node_destroy(struct node **np)
             sess_end(&n->in[i].in);
     discovery_destroy(&n->disc);
     transport_destroy(&n->tp);
+    if (n->idx && !n->disk_full)
+        node_index_save(n->st, n->log, n->idx, &n->idx_saved);
     recon_index_destroy(&n->idx);
     hbuf_release(&n->scratch);
     hbuf_release(&n->pushes.bytes);
@@ -393,6 +394,8 @@ static void run_timers(struct node *n, uint64_t now)
     if (now >= n->next_status) {
         node_write_status(n);
         n->next_status = now + NODE_STATUS_MS;
+        if (!n->disk_full && recon_index_count(n->idx) >= n->idx_saved + NODE_INDEX_SAVE_EVERY)
+            node_index_save(n->st, n->log, n->idx, &n->idx_saved);
     }
 }
 
@@ -419,6 +422,8 @@ herr node_run(struct node *n, volatile sig_atomic_t *stop)
     notify_send("READY=1");
     herr e = HERR_OK;
     while (!*stop) {
+        if ((e = node_check_tend(n)) != HERR_OK)
+            break;
         run_timers(n, mono_ms());
         struct transport_msg m;
         bool got;

@@ -155,6 +155,14 @@ void node_stats(struct node *n, struct node_stats *out);
  * it opens); shown from the next snapshot on. Call before node_run. */
 void node_note_replica(struct node *n, enum node_replica r, uint64_t when_ms);
 
+/* node_check_replica - read the rest of the replica at db_path (serve's check at
+ * start read only the part it had time for) on a thread of its own, with a
+ * connection of its own, while the node runs. The status says "unchecked" until it
+ * ends, then "ok"; when it finds damage the node logs why, with the repair hint, and
+ * node_run returns HERR_CORRUPT. Call before node_run; HERR_NOMEM, or the store's
+ * error opening the file (logged). */
+HEARTH_MUST_CHECK herr node_check_replica(struct node *n, const char *db_path);
+
 /* Where a one-shot sync stands, by what has actually moved: events in EVENTS
  * messages received whole, and in those of ours that left this process; bytes at the
  * TCP level (received, and acknowledged by the peer's system), which move before a

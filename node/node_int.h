@@ -109,6 +109,7 @@ struct node {
     struct transport *tp;
     struct discovery *disc;
     struct recon_index *idx;
+    uint64_t idx_saved; /* events in the copy of idx saved in the replica (index.c) */
     uint8_t forum[HEARTH_ID_LEN];
     struct peer peers[NODE_MAX_PEERS];
     struct inbound in[NODE_MAX_INBOUND];
@@ -138,6 +139,7 @@ struct node {
     size_t pushed_next;
     enum node_replica replica;
     uint64_t replica_checked;
+    struct node_check *check; /* the replica check under way (check.c), or NULL */
     pthread_mutex_t stats_mu; /* guards stats, which node_stats reads from other threads */
     struct node_stats stats;
 };
@@ -187,6 +189,38 @@ void node_refuse_full(struct node *n, const uint8_t key[HEARTH_PK_LEN], bool pus
 
 /* node_source_keys - the replica's keys since `arrival`, for recon_index_catch_up. */
 herr node_source_keys(void *src, uint64_t arrival, recon_keys_fn fn, void *ctx);
+
+/* ---- check.c ---- */
+
+/* node_check_tend - when the replica check has ended, note and log what it found and
+ * forget it: HERR_CORRUPT when it found damage (the node must stop), else HERR_OK. */
+herr node_check_tend(struct node *n);
+
+/* node_check_stop - interrupt a check under way and wait for its thread. */
+void node_check_stop(struct node *n);
+
+/* ---- index.c ---- */
+
+/* A replica of fewer events builds its index in well under 0.1 s and saves none (a
+ * saved index is RECON_SAVED_LEN bytes, about 6 MiB, whatever the count); a running
+ * node saves it again once this many events have arrived since, and when it stops. */
+#define NODE_INDEX_SAVE_MIN 65536
+#define NODE_INDEX_KEY "recon-index" /* its name among the replica's local bytes */
+#define NODE_INDEX_SAVE_EVERY 65536
+
+/* node_index_open - the replica's recon index: the copy saved in it, caught up with
+ * the events that arrived since, when that copy still fits the replica (index.c says
+ * how that is checked); else, with a warning when there was a copy, built from every
+ * event. *saved is the count of the saved copy used (0: none). HERR_NOMEM, or the
+ * store's error reading the events. */
+herr node_index_open(struct store *st, const struct hlog *log, struct recon_index **out,
+                     uint64_t *saved);
+
+/* node_index_save - save x in the replica when it holds at least NODE_INDEX_SAVE_MIN
+ * events and another count than *saved, which becomes its count (also when saving
+ * fails: that is logged, and tried again later). */
+void node_index_save(struct store *st, const struct hlog *log, struct recon_index *x,
+                     uint64_t *saved);
 
 /* ---- peer_table.c ---- */
 

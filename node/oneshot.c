@@ -305,6 +305,7 @@ herr node_sync_once(struct store *st, const uint8_t seed[HEARTH_SEED_LEN], const
     const char *w = "";
     struct transport *t = NULL;
     struct recon_index *idx = NULL;
+    uint64_t idx_saved = 0;
     struct sync_session *s = NULL;
     int conn;
     memset(stats, 0, sizeof *stats);
@@ -326,8 +327,7 @@ herr node_sync_once(struct store *st, const uint8_t seed[HEARTH_SEED_LEN], const
         snprintf(why, why_n, "cannot connect to %s", endpoint);
         goto done;
     }
-    if ((e = recon_index_new(&idx)) != HERR_OK ||
-        (e = recon_index_catch_up(idx, node_source_keys, st)) != HERR_OK) {
+    if ((e = node_index_open(st, log, &idx, &idx_saved)) != HERR_OK) {
         snprintf(why, why_n, "cannot index the replica: %s", store_errmsg(st));
         goto done;
     }
@@ -384,6 +384,8 @@ herr node_sync_once(struct store *st, const uint8_t seed[HEARTH_SEED_LEN], const
         confirm_restore(st, log, endpoint);
 done:
     sync_session_destroy(&s);
+    if (idx && recon_index_count(idx) >= idx_saved + NODE_INDEX_SAVE_EVERY)
+        node_index_save(st, log, idx, &idx_saved);
     recon_index_destroy(&idx);
     transport_destroy(&t);
     return e;

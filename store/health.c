@@ -155,13 +155,20 @@ herr store_check(struct store *s, unsigned budget_ms, bool *complete)
     if (e)
         return e;
     struct watchdog w;
-    watchdog_start(&w, s->db, budget_ms);
+    if (budget_ms)
+        watchdog_start(&w, s->db, budget_ms);
     e = quick(s, complete);
     if (!e && *complete)
         e = view_matches(s, complete);
-    watchdog_stop(&w);
+    if (budget_ms)
+        watchdog_stop(&w);
     store_read_end(s);
     return e;
+}
+
+void store_interrupt(struct store *s)
+{
+    sqlite3_interrupt(s->db);
 }
 
 /* ---- store_repair: finding rows of `events` in raw pages ---- */

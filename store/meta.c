@@ -46,6 +46,57 @@ herr store_meta_delete(struct store *s, const char *key)
     return changed ? HERR_OK : HERR_NOT_FOUND;
 }
 
+herr store_blob_get(struct store *s, const char *key, uint8_t **value, size_t *n)
+{
+    sqlite3_stmt *q = NULL;
+    *value = NULL;
+    *n = 0;
+    s->err[0] = '\0';
+    if (sqlite3_prepare_v2(s->db, "SELECT value FROM local_blobs WHERE key = ?1", -1, &q, NULL) !=
+        SQLITE_OK)
+        return store_fail(s, HERR_IO, "cannot read local bytes: %s", sqlite3_errmsg(s->db));
+    sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
+    herr e = HERR_OK;
+    int rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) {
+        const void *b = sqlite3_column_blob(q, 0);
+        size_t len = (size_t)sqlite3_column_bytes(q, 0);
+        *value = malloc(len ? len : 1);
+        if (!*value || (!b && len))
+            e = store_fail(s, HERR_NOMEM, "out of memory");
+        else if (len)
+            memcpy(*value, b, len);
+        *n = len;
+    } else if (rc == SQLITE_DONE) {
+        e = store_fail(s, HERR_NOT_FOUND, "no local bytes '%s'", key);
+    } else {
+        e = store_sqlerr(s, rc, "cannot read local bytes");
+    }
+    sqlite3_finalize(q);
+    if (e) {
+        free(*value);
+        *value = NULL;
+        *n = 0;
+    }
+    return e;
+}
+
+herr store_blob_set(struct store *s, const char *key, const uint8_t *value, size_t n)
+{
+    sqlite3_stmt *q = NULL;
+    s->err[0] = '\0';
+    if (s->readonly)
+        return store_fail(s, HERR_READONLY, "the store is open read-only");
+    if (sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO local_blobs(key, value) VALUES (?1, ?2)",
+                           -1, &q, NULL) != SQLITE_OK)
+        return store_fail(s, HERR_IO, "cannot save local bytes: %s", sqlite3_errmsg(s->db));
+    sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_blob64(q, 2, value, n, SQLITE_STATIC);
+    int rc = sqlite3_step(q);
+    sqlite3_finalize(q);
+    return rc == SQLITE_DONE ? HERR_OK : store_sqlerr(s, rc, "cannot save local bytes");
+}
+
 /* ---- a replica restored from a backup (docs/BACKUP.md, "Fork safety") ---- */
 
 herr store_restored(struct store *s, uint64_t *backup_ms)

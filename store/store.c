@@ -176,6 +176,9 @@ static const char *const migrations[] = {
     ("UPDATE events SET signer = NULL WHERE signer = author;"
      "DROP INDEX events_signer;"
      "CREATE INDEX events_signer ON events(signer, seq) WHERE signer IS NOT NULL;"),
+    /* 12: local bytes kept under a name (store_blob_set): the node's saved recon index,
+     * so that starting does not read every event. Repair does not copy them. */
+    ("CREATE TABLE local_blobs(key TEXT PRIMARY KEY NOT NULL, value BLOB NOT NULL);"),
 };
 
 /* The first schema version with view_sum. */
@@ -732,6 +735,8 @@ static herr open_db(struct store *s, const char *path, unsigned flags, bool immu
      * to be committed by whatever the handle did next. */
     if (!e && !s->readonly && (!sq(s, Q_ROLLBACK) || !sq(s, Q_COMMIT)))
         e = HERR_NOMEM;
+    if (!e && (flags & STORE_SMALL_CACHE))
+        e = exec_sql(s, "PRAGMA cache_size = -1000;", "cannot configure the database");
     if (!e && (flags & STORE_CHECK))
         e = quick_check(s);
     return e;

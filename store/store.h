@@ -29,9 +29,11 @@
 struct store;
 
 enum store_flags {
-    STORE_CREATE = 1,   /* create the file when it does not exist */
-    STORE_READONLY = 2, /* open for reading only */
-    STORE_CHECK = 4,    /* run SQLite's quick_check on open (reads the whole file) */
+    STORE_CREATE = 1,      /* create the file when it does not exist */
+    STORE_READONLY = 2,    /* open for reading only */
+    STORE_CHECK = 4,       /* run SQLite's quick_check on open (reads the whole file) */
+    STORE_SMALL_CACHE = 8, /* a 1 MB page cache, not 16: for a connection that reads
+                              once through the file (a background check) */
 };
 
 /* store_open - open (or with STORE_CREATE create) the replica at path and bring its
@@ -61,11 +63,17 @@ const char *store_errmsg(const struct store *s);
  * post, reply and board held has its row in the view. A thread interrupts the check
  * when budget_ms has passed (*complete false then, and what was read was sound; the
  * view is compared only when the quick check ended), so a check costs about
- * budget_ms at most however large the replica. HERR_CORRUPT with the detail
+ * budget_ms at most however large the replica; 0: no budget, the whole replica is
+ * read (store_interrupt cuts it short, *complete false). HERR_CORRUPT with the detail
  * in store_errmsg() when damaged; other errors when the check itself could not run.
  * Not caught: a flipped bit inside a row whose page still has a sound structure
  * (SQLite keeps no checksums); store_repair re-verifies every event. */
 HEARTH_MUST_CHECK herr store_check(struct store *s, unsigned budget_ms, bool *complete);
+
+/* store_interrupt - cut short what s is running in another thread (SQLite's
+ * sqlite3_interrupt): a check returns with *complete false, another call with an
+ * error. Reaches only a statement under way. Safe from any thread while s is open. */
+void store_interrupt(struct store *s);
 
 /* What store_repair did. */
 struct store_repair {
@@ -863,5 +871,14 @@ HEARTH_MUST_CHECK herr store_meta_each(struct store *s, const char *prefix, stor
 
 /* store_meta_delete - remove a local setting. HERR_NOT_FOUND when absent. */
 HEARTH_MUST_CHECK herr store_meta_delete(struct store *s, const char *key);
+
+/* store_blob_get / store_blob_set - local bytes (not replicated) kept under a name,
+ * larger than a setting: the node's saved recon index (node.h). Repair does not copy
+ * them to the replica it makes, where events may be numbered anew. get: HERR_NOT_FOUND;
+ * the caller frees *value. set replaces, in one transaction of its own unless one is
+ * open (store_write_begin). */
+HEARTH_MUST_CHECK herr store_blob_get(struct store *s, const char *key, uint8_t **value, size_t *n);
+HEARTH_MUST_CHECK herr store_blob_set(struct store *s, const char *key, const uint8_t *value,
+                                      size_t n);
 
 #endif

@@ -187,6 +187,82 @@ void recon_index_destroy(struct recon_index **x)
     *x = NULL;
 }
 
+/* The saved form: a tag naming this layout (change it with the layout, the hashing
+ * or RECON_M), the count, the last arrival, the sum, the ring's head and fill, the
+ * ring, every symbol (k0, k1, chk, count), all little-endian, then BLAKE2b-256 of
+ * everything before it. */
+static const char SAVED_TAG[16] = "hearth/ridx/v1\0"; /* 14 bytes and 2 NULs */
+
+herr recon_index_save(const struct recon_index *x, uint8_t **out, size_t *n)
+{
+    uint8_t *b = malloc(RECON_SAVED_LEN), *p = b;
+    if (!b)
+        return HERR_NOMEM;
+    memcpy(p, SAVED_TAG, sizeof SAVED_TAG);
+    p += sizeof SAVED_TAG;
+    st64(p, x->count);
+    st64(p + 8, x->last_arrival);
+    p += 16;
+    for (int i = 0; i < 8; i++, p += 8)
+        st64(p, x->sum[i]);
+    st32(p, x->ring_head);
+    st32(p + 4, x->ring_n);
+    p += 8;
+    memcpy(p, x->ring, sizeof x->ring);
+    p += sizeof x->ring;
+    for (uint32_t i = 0; i < RECON_M; i++, p += 24) {
+        st64(p, x->sym[i].k[0]);
+        st64(p + 8, x->sym[i].k[1]);
+        st32(p + 16, x->sym[i].chk);
+        st32(p + 20, x->sym[i].count);
+    }
+    crypto_generichash_blake2b(p, 32, b, (size_t)(p - b), NULL, 0);
+    *out = b;
+    *n = RECON_SAVED_LEN;
+    return HERR_OK;
+}
+
+herr recon_index_load(struct recon_index *x, const uint8_t *p, size_t n)
+{
+    uint8_t sum[32];
+    if (x->count || x->last_arrival)
+        return HERR_STATE;
+    if (n != RECON_SAVED_LEN || memcmp(p, SAVED_TAG, sizeof SAVED_TAG) != 0)
+        return HERR_VERSION;
+    crypto_generichash_blake2b(sum, sizeof sum, p, n - sizeof sum, NULL, 0);
+    if (sodium_memcmp(sum, p + n - sizeof sum, sizeof sum) != 0)
+        return HERR_CORRUPT;
+    const uint8_t *q = p + sizeof SAVED_TAG;
+    uint32_t head = ld32(q + 80), fill = ld32(q + 84);
+    if (head >= RECON_SUFFIX || fill > RECON_SUFFIX)
+        return HERR_CORRUPT;
+    x->count = ld64(q);
+    x->last_arrival = ld64(q + 8);
+    q += 16;
+    for (int i = 0; i < 8; i++, q += 8)
+        x->sum[i] = ld64(q);
+    x->ring_head = head;
+    x->ring_n = fill;
+    q += 8;
+    memcpy(x->ring, q, sizeof x->ring);
+    q += sizeof x->ring;
+    for (uint32_t i = 0; i < RECON_M; i++, q += 24) {
+        x->sym[i].k[0] = ld64(q);
+        x->sym[i].k[1] = ld64(q + 8);
+        x->sym[i].chk = ld32(q + 16);
+        x->sym[i].count = ld32(q + 20);
+    }
+    return HERR_OK;
+}
+
+herr recon_index_newest(const struct recon_index *x, uint8_t id[HEARTH_ID_LEN])
+{
+    if (!x->ring_n)
+        return HERR_NOT_FOUND;
+    memcpy(id, x->ring[(x->ring_head + RECON_SUFFIX - 1) % RECON_SUFFIX], HEARTH_ID_LEN);
+    return HERR_OK;
+}
+
 static void keys_of(const uint8_t *key, uint64_t k[2])
 {
     k[0] = ld64(key);

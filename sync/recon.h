@@ -26,8 +26,9 @@
  * as keys are added (about 24 symbol updates per key, 24 bytes per symbol: 6 MiB), the
  * fingerprint state, and the ids of the newest RECON_SUFFIX keys. It catches up from
  * the store by arrival number, so only new events are ever added; keys are never
- * removed (hearth never deletes an event id). A cold build of one million keys takes
- * about half a second.
+ * removed (hearth never deletes an event id). A cold build reads every event (about
+ * 1.5 s at a million, most of it reading the rows); recon_index_save and
+ * recon_index_load keep an index across restarts instead (node/index.c).
  *
  * A recon decoder receives the peer's symbols in index order, subtracts the local
  * index's, peels, and yields the keys each side lacks. It also estimates d from the
@@ -91,6 +92,26 @@ HEARTH_MUST_CHECK herr recon_index_clone(struct recon_index **out, const struct 
 
 /* recon_index_destroy - free; NULL-safe; sets *x to NULL. */
 void recon_index_destroy(struct recon_index **x);
+
+/* recon_index_save - the whole index as bytes, so that a node need not read every
+ * event again to build it (docs/STORAGE.md, "The saved recon index"): *out (the caller
+ * frees it) holds RECON_SAVED_LEN bytes, ending in a BLAKE2b-256 of the rest. HERR_NOMEM. */
+#define RECON_SAVED_LEN                                                                            \
+    (16 + 8 + 8 + 64 + 8 + (size_t)RECON_SUFFIX * HEARTH_ID_LEN + (size_t)RECON_M * 24 + 32)
+HEARTH_MUST_CHECK herr recon_index_save(const struct recon_index *x, uint8_t **out, size_t *n);
+
+/* recon_index_load - the saved bytes back into x, which must be empty (new): the ids
+ * the saved index held, up to its last arrival, so that catching up from the store
+ * adds only what arrived after. HERR_VERSION when the bytes are not an index this
+ * version saved (another length, tag or RECON_M), HERR_CORRUPT when their checksum
+ * does not match (a damaged copy), HERR_STATE when x is not empty; x is unchanged on
+ * failure.
+ * Whether the store still holds exactly those ids is the caller's to check (the id of
+ * the newest, recon_index_newest, and the count after catching up). */
+HEARTH_MUST_CHECK herr recon_index_load(struct recon_index *x, const uint8_t *p, size_t n);
+
+/* recon_index_newest - the id added last (HERR_NOT_FOUND when the index is empty). */
+HEARTH_MUST_CHECK herr recon_index_newest(const struct recon_index *x, uint8_t id[HEARTH_ID_LEN]);
 
 /* recon_index_add - add the event id `id` which arrived as number `arrival`. Arrival
  * numbers must grow: an arrival not above recon_index_last_arrival() is refused with

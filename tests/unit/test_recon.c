@@ -21,6 +21,9 @@
 
 /* ---- helpers ---- */
 
+/* The saved index's checksum in test_index_save_load (docs/PROTOCOL.md). */
+#define VECTOR_SAVED_SUM "c2141458ff32fb1f2f84993ead796d22019c9a96ecab72c22ae7a5911f7ce9db"
+
 static size_t unhex(uint8_t *out, size_t max, const char *hex)
 {
     size_t n = 0;
@@ -259,6 +262,88 @@ static void test_index_order_independent(void **state)
     free(ids);
     recon_index_destroy(&x);
     recon_index_destroy(&y);
+}
+
+/* A saved index loads back into the same index: every symbol, the count, the last
+ * arrival, the fingerprint and the newest ids, and it goes on as the original does.
+ * Damaged, cut or foreign bytes are refused and leave the index empty. */
+static void test_index_save_load(void **state)
+{
+    (void)state;
+    struct recon_index *x = new_index(), *y = new_index(), *z = new_index();
+    uint8_t id[HEARTH_ID_LEN], newest[HEARTH_ID_LEN], got[HEARTH_ID_LEN];
+    uint8_t *b = NULL;
+    size_t n = 0;
+    assert_int_equal(recon_index_newest(x, got), HERR_NOT_FOUND);
+    for (uint64_t k = 0; k < 300; k++) {
+        rand_id(id);
+        assert_int_equal(recon_index_add(x, id, k * 3 + 7), HERR_OK);
+    }
+    memcpy(newest, id, sizeof id);
+    assert_int_equal(recon_index_save(x, &b, &n), HERR_OK);
+    assert_int_equal(n, RECON_SAVED_LEN);
+
+    /* Refused: cut short, another tag, a flipped bit, an index that is not empty. */
+    assert_int_equal(recon_index_load(y, b, n - 1), HERR_VERSION);
+    b[3] ^= 1;
+    assert_int_equal(recon_index_load(y, b, n), HERR_VERSION);
+    b[3] ^= 1;
+    b[n / 2] ^= 0x10;
+    assert_int_equal(recon_index_load(y, b, n), HERR_CORRUPT);
+    b[n / 2] ^= 0x10;
+    b[n - 1] ^= 0x80;
+    assert_int_equal(recon_index_load(y, b, n), HERR_CORRUPT);
+    b[n - 1] ^= 0x80;
+    assert_true(recon_index_count(y) == 0 && recon_index_last_arrival(y) == 0);
+    assert_int_equal(recon_index_load(z, b, n), HERR_OK);
+    assert_int_equal(recon_index_load(z, b, n), HERR_STATE);
+
+    assert_int_equal(recon_index_load(y, b, n), HERR_OK);
+    assert_true(recon_index_count(y) == 300 && recon_index_last_arrival(y) == 299 * 3 + 7);
+    assert_int_equal(recon_index_newest(y, got), HERR_OK);
+    assert_memory_equal(got, newest, sizeof got);
+    uint8_t *sx = malloc((size_t)RECON_M * RECON_SYM_LEN),
+            *sy = malloc((size_t)RECON_M * RECON_SYM_LEN);
+    assert_non_null(sx);
+    assert_non_null(sy);
+    recon_index_encode(x, 0, RECON_M, sx);
+    recon_index_encode(y, 0, RECON_M, sy);
+    assert_memory_equal(sx, sy, (size_t)RECON_M * RECON_SYM_LEN);
+    uint8_t f1[RECON_FP_LEN], f2[RECON_FP_LEN], ix[RECON_SUFFIX][HEARTH_ID_LEN],
+        iy[RECON_SUFFIX][HEARTH_ID_LEN];
+    assert_int_equal(recon_index_suffix_max(y), RECON_SUFFIX);
+    recon_index_suffix(x, RECON_SUFFIX, f1, ix);
+    recon_index_suffix(y, RECON_SUFFIX, f2, iy);
+    assert_memory_equal(f1, f2, sizeof f1);
+    assert_memory_equal(ix, iy, sizeof ix);
+    /* It goes on: an arrival not above the saved one is refused, a new one counts. */
+    rand_id(id);
+    assert_int_equal(recon_index_add(y, id, 299 * 3 + 7), HERR_DUPLICATE);
+    assert_int_equal(recon_index_add(x, id, 5000), HERR_OK);
+    assert_int_equal(recon_index_add(y, id, 5000), HERR_OK);
+    recon_index_fingerprint(x, f1);
+    recon_index_fingerprint(y, f2);
+    assert_memory_equal(f1, f2, sizeof f1);
+    free(b);
+
+    /* The vector of docs/PROTOCOL.md: the keys 01..01, 02..02, 03..03 at arrivals 1, 2, 5
+     * save to bytes whose last 32 (their checksum) are these. */
+    struct recon_index *v = new_index();
+    for (int k = 1; k <= 3; k++) {
+        memset(id, k, sizeof id);
+        assert_int_equal(recon_index_add(v, id, k == 3 ? 5 : (uint64_t)k), HERR_OK);
+    }
+    assert_int_equal(recon_index_save(v, &b, &n), HERR_OK);
+    uint8_t want[32];
+    unhex(want, sizeof want, VECTOR_SAVED_SUM);
+    assert_memory_equal(b + n - 32, want, 32);
+    free(b);
+    free(sx);
+    free(sy);
+    recon_index_destroy(&v);
+    recon_index_destroy(&x);
+    recon_index_destroy(&y);
+    recon_index_destroy(&z);
 }
 
 struct fake_source {
@@ -1473,6 +1558,7 @@ int main(void)
         cmocka_unit_test(test_index_duplicate_arrival),
         cmocka_unit_test(test_index_order_independent),
         cmocka_unit_test(test_index_catch_up),
+        cmocka_unit_test(test_index_save_load),
         cmocka_unit_test(test_index_suffix),
         cmocka_unit_test(test_decode_grid),
         cmocka_unit_test(test_decode_large),

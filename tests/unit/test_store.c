@@ -497,11 +497,13 @@ static void words_fn(sqlite3_context *cx, int argc, sqlite3_value **argv)
     "hearth_vsum(" SIGN ", 'text', (SELECT id FROM events WHERE arrival = " R ".ev), " R           \
     ".title, " R ".text, " R ".cw, " R ".edited)"
 
-/* The schema as migration 9 left it: every event naming its signer, events_signer
+/* The schema as migration 9 left it: no local bytes (migration 12), every event naming
+ * its signer, events_signer
  * over those a device signed (signer != author) and the trigger that counted forks
  * through it; posts with their own copy of each post's words, and the digest's
  * triggers reading that copy. */
 static const char schema9[] =
+    "DROP TABLE local_blobs;"
     "UPDATE events SET signer = author WHERE signer IS NULL;"
     "DROP INDEX events_signer;"
     "CREATE INDEX events_signer ON events(signer, seq) WHERE signer != author;"
@@ -609,7 +611,8 @@ static void test_upgrade_from_8(void **state)
     assert_true(file_contains(f->path, "words-to-take-back-2207"));
 
     fx_open(f);
-    assert_int_equal(sql_int(f->path, "PRAGMA user_version", NULL), 11);
+    assert_int_equal(sql_int(f->path, "PRAGMA user_version", NULL), 12);
+    assert_int_equal(sql_int(f->path, "SELECT count(*) FROM local_blobs", NULL), 0);
     assert_int_equal(sql_int(f->path,
                              "SELECT count(*) FROM sqlite_schema WHERE name = 'events_signer' AND "
                              "sql LIKE '%WHERE signer IS NOT NULL'",
@@ -693,7 +696,8 @@ static void test_upgrade_from_9(void **state)
     assert_int_equal(sql_int(f->path, "SELECT count(*) FROM events WHERE signer IS NULL", NULL), 0);
 
     fx_open(f);
-    assert_int_equal(sql_int(f->path, "PRAGMA user_version", NULL), 11);
+    assert_int_equal(sql_int(f->path, "PRAGMA user_version", NULL), 12);
+    assert_int_equal(sql_int(f->path, "SELECT count(*) FROM local_blobs", NULL), 0);
     assert_int_equal(sql_int(f->path,
                              "SELECT count(*) FROM pragma_table_info('posts') WHERE name = 'text'",
                              NULL),
