@@ -18,6 +18,7 @@
 
 #include "base/limits.h"
 #include "cli/cli.h"
+#include "node/node.h"
 #include "store/bundle.h"
 
 #define BATCH_EVENTS 1000
@@ -296,6 +297,8 @@ static int run(struct cli *c)
     fclose(f);
     if (rc)
         return rc;
+    struct hlog log = {.level = HLOG_WARN, .out = stderr};
+    node_index_refresh(c->store, &log, t.accepted);
     herr e = store_stats(c->store, &stats);
     if (e)
         return cli_store_error(c, e, NULL);

@@ -16,6 +16,7 @@
 
 #include "base/limits.h"
 #include "cli/cli.h"
+#include "node/node.h"
 #include "store/bundle.h"
 
 #define STICK_TOP "hearth"
@@ -396,8 +397,11 @@ static int run(struct cli *c)
         rc = read_all(c, k);
     if (!rc)
         rc = write_missing(c, k);
-    if (!rc)
+    if (!rc) {
+        struct hlog log = {.level = HLOG_WARN, .out = stderr};
+        node_index_refresh(c->store, &log, k->accepted);
         report(c, k);
+    }
     hbuf_release(&k->bytes);
     free(k->on_stick.v);
     free(k->missing.v);

@@ -111,7 +111,7 @@ herr node_index_open(struct store *st, const struct hlog *log, struct recon_inde
     const char *why;
     *out = load_saved(st, &why, saved);
     if (*out) {
-        hlog(log, HLOG_DEBUG, "recon index: the saved copy of %llu events, caught up to %llu",
+        hlog(log, HLOG_INFO, "recon index: the saved copy of %llu events, caught up to %llu",
              (unsigned long long)*saved, (unsigned long long)recon_index_count(*out));
         return HERR_OK;
     }
@@ -145,4 +145,18 @@ void node_index_save(struct store *st, const struct hlog *log, struct recon_inde
         hlog(log, HLOG_WARN, "recon index: cannot save it in the replica: %s",
              e == HERR_NOMEM ? "out of memory" : store_errmsg(st));
     *saved = count; /* after a failure, the next try is NODE_INDEX_SAVE_EVERY events on */
+}
+
+void node_index_refresh(struct store *st, const struct hlog *log, uint64_t added)
+{
+    struct recon_index *x = NULL;
+    uint64_t saved;
+    if (added < NODE_INDEX_SAVE_EVERY)
+        return;
+    if (node_index_open(st, log, &x, &saved) != HERR_OK) {
+        hlog(log, HLOG_WARN, "recon index: cannot build it: %s", store_errmsg(st));
+        return;
+    }
+    node_index_save(st, log, x, &saved);
+    recon_index_destroy(&x);
 }

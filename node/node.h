@@ -163,6 +163,20 @@ void node_note_replica(struct node *n, enum node_replica r, uint64_t when_ms);
  * error opening the file (logged). */
 HEARTH_MUST_CHECK herr node_check_replica(struct node *n, const char *db_path);
 
+/* The recon index saved in the replica: a replica of fewer events builds its index
+ * in well under 0.1 s and saves none (a saved index is RECON_SAVED_LEN bytes, about
+ * 6 MiB, whatever the count); a running node saves it again once this many events
+ * have arrived since, and when it stops. */
+#define NODE_INDEX_SAVE_MIN 65536
+#define NODE_INDEX_SAVE_EVERY 65536
+
+/* node_index_refresh - after a command added `added` events to the replica (an
+ * import, a stick), bring the recon index saved in it up to date when that is at
+ * least NODE_INDEX_SAVE_EVERY events, so that the next node to start on it need not
+ * read them all (node/index.c; at ten million events that read takes about 15 s).
+ * Failures are logged as warnings: the index is only a cache. */
+void node_index_refresh(struct store *st, const struct hlog *log, uint64_t added);
+
 /* Where a one-shot sync stands, by what has actually moved: events in EVENTS
  * messages received whole, and in those of ours that left this process; bytes at the
  * TCP level (received, and acknowledged by the peer's system), which move before a

@@ -201,12 +201,7 @@ void node_check_stop(struct node *n);
 
 /* ---- index.c ---- */
 
-/* A replica of fewer events builds its index in well under 0.1 s and saves none (a
- * saved index is RECON_SAVED_LEN bytes, about 6 MiB, whatever the count); a running
- * node saves it again once this many events have arrived since, and when it stops. */
-#define NODE_INDEX_SAVE_MIN 65536
 #define NODE_INDEX_KEY "recon-index" /* its name among the replica's local bytes */
-#define NODE_INDEX_SAVE_EVERY 65536
 
 /* node_index_open - the replica's recon index: the copy saved in it, caught up with
  * the events that arrived since, when that copy still fits the replica (index.c says
