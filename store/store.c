@@ -179,6 +179,17 @@ static const char *const migrations[] = {
     /* 12: local bytes kept under a name (store_blob_set): the node's saved recon index,
      * so that starting does not read every event. Repair does not copy them. */
     ("CREATE TABLE local_blobs(key TEXT PRIMARY KEY NOT NULL, value BLOB NOT NULL);"),
+    /* 13: a post's reactions counted from an index of their own (docs/PERFORMANCE.md,
+     * "Listings at ten million"): reacts.on_ev is the reaction's target (its event's
+     * ref_ev, kept equal by a trigger when a waiting reaction's target arrives), and
+     * reacts_on holds the live ones by target, reaction and author (and live, which
+     * makes it cover the count), so that counting
+     * a post's reactions reads its part of the index and not a row per reaction. */
+    ("ALTER TABLE reacts ADD COLUMN on_ev INTEGER;"
+     "UPDATE reacts SET on_ev = (SELECT ref_ev FROM events WHERE arrival = reacts.ev);"
+     "CREATE INDEX reacts_on ON reacts(on_ev, reaction, author, live) WHERE live = 1;"
+     "CREATE TRIGGER reacts_on_u AFTER UPDATE OF ref_ev ON events WHEN NEW.kind = 7 BEGIN "
+     "UPDATE reacts SET on_ev = NEW.ref_ev WHERE ev = NEW.arrival; END;"),
 };
 
 /* The first schema version with view_sum. */

@@ -156,7 +156,8 @@ P=$ID
 expect_ok "$HEARTH" -d "$U" status
 VIEW=$(printf '%s\n' "$OUT" | grep '^view:')
 SCHEMA=$(sqlite3 "$U/hearth.db" 'PRAGMA user_version')
-sqlite3 "$U/hearth.db" "DROP TABLE local_blobs; UPDATE events SET signer = author WHERE signer IS NULL;
+sqlite3 "$U/hearth.db" "DROP TRIGGER reacts_on_u; DROP INDEX reacts_on;
+  ALTER TABLE reacts DROP COLUMN on_ev; DROP TABLE local_blobs; UPDATE events SET signer = author WHERE signer IS NULL;
   DROP TRIGGER vs_text_i; DROP TRIGGER vs_text_d; DROP TRIGGER vs_text_u;
   ALTER TABLE posts ADD COLUMN title TEXT; ALTER TABLE posts ADD COLUMN text TEXT;
   ALTER TABLE posts ADD COLUMN cw TEXT;

@@ -497,12 +497,16 @@ static void words_fn(sqlite3_context *cx, int argc, sqlite3_value **argv)
     "hearth_vsum(" SIGN ", 'text', (SELECT id FROM events WHERE arrival = " R ".ev), " R           \
     ".title, " R ".text, " R ".cw, " R ".edited)"
 
-/* The schema as migration 9 left it: no local bytes (migration 12), every event naming
+/* The schema as migration 9 left it: no reacts.on_ev (migration 13), no local bytes
+ * (migration 12), every event naming
  * its signer, events_signer
  * over those a device signed (signer != author) and the trigger that counted forks
  * through it; posts with their own copy of each post's words, and the digest's
  * triggers reading that copy. */
 static const char schema9[] =
+    "DROP TRIGGER reacts_on_u;"
+    "DROP INDEX reacts_on;"
+    "ALTER TABLE reacts DROP COLUMN on_ev;"
     "DROP TABLE local_blobs;"
     "UPDATE events SET signer = author WHERE signer IS NULL;"
     "DROP INDEX events_signer;"
@@ -611,7 +615,7 @@ static void test_upgrade_from_8(void **state)
     assert_true(file_contains(f->path, "words-to-take-back-2207"));
 
     fx_open(f);
-    assert_int_equal(sql_int(f->path, "PRAGMA user_version", NULL), 12);
+    assert_int_equal(sql_int(f->path, "PRAGMA user_version", NULL), 13);
     assert_int_equal(sql_int(f->path, "SELECT count(*) FROM local_blobs", NULL), 0);
     assert_int_equal(sql_int(f->path,
                              "SELECT count(*) FROM sqlite_schema WHERE name = 'events_signer' AND "
@@ -677,8 +681,17 @@ static void test_upgrade_from_9(void **state)
     od.b.text = S("someone else's words-0422");
     struct ev other = mk(&B, &od);
     assert_int_equal(ingest1(f->s, &other), HERR_OK);
+    const char *how[] = {"hug", "hug", "me-too"}; /* counted again from reacts_on (13) */
+    for (int i = 0; i < 3; i++) {
+        struct event_draft rd = {.kind = EK_REACT, .ref = i < 2 ? p : r};
+        rd.b.reaction = S(how[i]);
+        publish(f, i == 1 ? &A : &B, rd, NULL);
+    }
     assert_int_equal(search_n(f, "words-0418"), 1); /* fills the index */
     struct store_post before[3] = {get(f, p), get(f, r), get(f, q)};
+    assert_int_equal(before[0].n_reactions, 1);
+    assert_int_equal(before[0].reactions[0].count, 2);
+    assert_int_equal(before[1].n_reactions, 1);
     assert_string_equal(before[0].title, "Second title");
     assert_string_equal(before[0].cw, "grief");
     assert_null(before[1].title);
@@ -696,7 +709,7 @@ static void test_upgrade_from_9(void **state)
     assert_int_equal(sql_int(f->path, "SELECT count(*) FROM events WHERE signer IS NULL", NULL), 0);
 
     fx_open(f);
-    assert_int_equal(sql_int(f->path, "PRAGMA user_version", NULL), 12);
+    assert_int_equal(sql_int(f->path, "PRAGMA user_version", NULL), 13);
     assert_int_equal(sql_int(f->path, "SELECT count(*) FROM local_blobs", NULL), 0);
     assert_int_equal(sql_int(f->path,
                              "SELECT count(*) FROM pragma_table_info('posts') WHERE name = 'text'",
@@ -725,9 +738,16 @@ static void test_upgrade_from_9(void **state)
         else
             assert_null(now.cw);
         assert_int_equal(now.edited, before[i].edited);
+        assert_int_equal(now.n_reactions, before[i].n_reactions);
+        for (size_t k = 0; k < now.n_reactions; k++) {
+            assert_string_equal(now.reactions[k].name, before[i].reactions[k].name);
+            assert_int_equal(now.reactions[k].count, before[i].reactions[k].count);
+        }
         store_posts_free(&now, 1);
     }
     store_posts_free(before, 3);
+    /* Migration 13: every reaction names its target in reacts. */
+    assert_int_equal(sql_int(f->path, "SELECT count(*) FROM reacts WHERE on_ev IS NULL", NULL), 0);
     assert_int_equal(store_view_dump_digest(f->s, d1), HERR_OK);
     assert_memory_equal(dump0, d1, HEARTH_ID_LEN);
     assert_int_equal(store_view_digest(f->s, d1), HERR_OK);
