@@ -220,7 +220,7 @@ static void print_row(const struct row *r, bool json, bool first)
 static int run_reps(uint64_t n, uint64_t d, uint64_t reps, uint64_t seed, bool random_place)
 {
     uint32_t rt_hist[8] = {0};
-    double worst = 0, sum = 0;
+    double worst = 0, sum = 0, bytes = 0;
     bool ok = true;
     for (uint64_t k = 0; k < reps; k++) {
         uint64_t rng = seed + k * 7919;
@@ -242,13 +242,14 @@ static int run_reps(uint64_t n, uint64_t d, uint64_t reps, uint64_t seed, bool r
         rt_hist[r.round_trips < 7 ? r.round_trips : 7]++;
         worst = r.per_diff > worst ? r.per_diff : worst;
         sum += r.per_diff;
+        bytes += (double)r.overhead;
         ok = ok && r.ok;
         recon_index_destroy(&base);
         free(shared);
     }
     printf("n=%" PRIu64 " d=%" PRIu64 " reps=%" PRIu64 ": bytes/diff mean %.1f worst %.1f; "
-           "round trips:",
-           n, d, reps, sum / (double)reps, worst);
+           "bytes beyond the events mean %.1f; round trips:",
+           n, d, reps, sum / (double)reps, worst, bytes / (double)reps);
     for (int i = 0; i < 8; i++)
         if (rt_hist[i])
             printf(" %d:%u", i, rt_hist[i]);
