@@ -22,6 +22,28 @@
  * on the same directory fails fast with HERR_BUSY. */
 #define STORE_BUSY_MS 2000
 
+/* The kept reaction counts (migration 13), for the triggers on reacts: X is NEW or OLD.
+ * A live reaction with a target adds one to its (target, reaction, author) in react_by,
+ * and one author to its (target, reaction) in react_count when it is that author's
+ * first; taking one away undoes that. Rows that reach 0 go. */
+// clang-format off
+#define REACT_LIVE(X) X ".live = 1 AND " X ".on_ev IS NOT NULL AND " X ".reaction IS NOT NULL"
+#define REACT_KEY(X) "on_ev = " X ".on_ev AND reaction = " X ".reaction AND author = " X ".author"
+#define REACT_ADD(X)                                                                               \
+    "INSERT INTO react_count(on_ev, reaction, count) SELECT " X ".on_ev, " X ".reaction, 1 "       \
+    "WHERE " REACT_LIVE(X) " AND NOT EXISTS (SELECT 1 FROM react_by WHERE " REACT_KEY(X) ") "      \
+    "ON CONFLICT DO UPDATE SET count = count + 1;"                                                 \
+    "INSERT INTO react_by(on_ev, reaction, author, n) SELECT " X ".on_ev, " X ".reaction, "        \
+    X ".author, 1 WHERE " REACT_LIVE(X) " ON CONFLICT DO UPDATE SET n = n + 1;"
+#define REACT_SUB(X)                                                                               \
+    "UPDATE react_count SET count = count - 1 WHERE " REACT_LIVE(X) " AND on_ev = " X ".on_ev "    \
+    "AND reaction = " X ".reaction AND (SELECT n FROM react_by WHERE " REACT_KEY(X) ") = 1;"       \
+    "DELETE FROM react_count WHERE on_ev = " X ".on_ev AND reaction = " X ".reaction "             \
+    "AND count = 0;"                                                                               \
+    "UPDATE react_by SET n = n - 1 WHERE " REACT_LIVE(X) " AND " REACT_KEY(X) ";"                  \
+    "DELETE FROM react_by WHERE " REACT_KEY(X) " AND n = 0;"
+// clang-format on
+
 /* The schema, as migration steps applied in order in one transaction; step i brings
  * user_version from i to i + 1. Append only: a released step never changes.
  *
@@ -179,17 +201,34 @@ static const char *const migrations[] = {
     /* 12: local bytes kept under a name (store_blob_set): the node's saved recon index,
      * so that starting does not read every event. Repair does not copy them. */
     ("CREATE TABLE local_blobs(key TEXT PRIMARY KEY NOT NULL, value BLOB NOT NULL);"),
-    /* 13: a post's reactions counted from an index of their own (docs/PERFORMANCE.md,
-     * "Listings at ten million"): reacts.on_ev is the reaction's target (its event's
-     * ref_ev, kept equal by a trigger when a waiting reaction's target arrives), and
-     * reacts_on holds the live ones by target, reaction and author (and live, which
-     * makes it cover the count), so that counting
-     * a post's reactions reads its part of the index and not a row per reaction. */
+    /* 13: a post's reactions counted as they change, not at every read (docs/PERFORMANCE.md,
+     * "Listings at ten million"). reacts.on_ev is the reaction's target (its event's
+     * ref_ev, kept equal by reacts_on_u when a waiting reaction's target arrives);
+     * react_by counts each (target, reaction, author)'s live reactions and react_count
+     * each (target, reaction)'s authors, kept by triggers on reacts (REACT_ADD/SUB). */
     ("ALTER TABLE reacts ADD COLUMN on_ev INTEGER;"
      "UPDATE reacts SET on_ev = (SELECT ref_ev FROM events WHERE arrival = reacts.ev);"
-     "CREATE INDEX reacts_on ON reacts(on_ev, reaction, author, live) WHERE live = 1;"
-     "CREATE TRIGGER reacts_on_u AFTER UPDATE OF ref_ev ON events WHEN NEW.kind = 7 BEGIN "
-     "UPDATE reacts SET on_ev = NEW.ref_ev WHERE ev = NEW.arrival; END;"),
+     "CREATE TABLE react_by(on_ev INTEGER NOT NULL, reaction TEXT NOT NULL, author BLOB NOT "
+     "NULL, n INTEGER NOT NULL, PRIMARY KEY (on_ev, reaction, author)) WITHOUT ROWID;"
+     "CREATE TABLE react_count(on_ev INTEGER NOT NULL, reaction TEXT NOT NULL, count INTEGER "
+     "NOT NULL, PRIMARY KEY (on_ev, reaction)) WITHOUT ROWID;"
+     "INSERT INTO react_by SELECT on_ev, reaction, author, count(*) FROM reacts WHERE " REACT_LIVE(
+         "reacts") " GROUP BY 1, 2, 3;"
+                   "INSERT INTO react_count SELECT on_ev, reaction, count(*) FROM react_by GROUP "
+                   "BY 1, 2;"
+                   "CREATE TRIGGER reacts_on_u AFTER UPDATE OF ref_ev ON events WHEN NEW.kind = 7 "
+                   "BEGIN "
+                   "UPDATE reacts SET on_ev = NEW.ref_ev WHERE ev = NEW.arrival; END;"
+                   "CREATE TRIGGER react_i AFTER INSERT ON reacts BEGIN " REACT_ADD(
+                       "NEW") " END;"
+                              "CREATE TRIGGER react_d AFTER DELETE ON reacts BEGIN " REACT_SUB(
+                                  "OLD") " END;"
+                                         "CREATE TRIGGER react_u AFTER UPDATE OF live, reaction, "
+                                         "author, on_ev ON reacts WHEN "
+                                         "OLD.live IS NOT NEW.live OR OLD.reaction IS NOT "
+                                         "NEW.reaction OR OLD.author IS NOT "
+                                         "NEW.author OR OLD.on_ev IS NOT NEW.on_ev "
+                                         "BEGIN " REACT_SUB("OLD") REACT_ADD("NEW") " END;"),
 };
 
 /* The first schema version with view_sum. */

@@ -180,8 +180,10 @@ enum post_state {
     X(Q_BOARD_SET_WORDS, "UPDATE boards SET name = ?2, about = ?3 WHERE ev = ?1")                  \
     X(Q_BOARD_ALL, "SELECT ev FROM boards")                                                        \
     X(Q_REACT_INSERT,                                                                              \
-      "INSERT OR REPLACE INTO reacts(ev, author, reaction, live, on_ev) VALUES (?1, ?2, ?3, "      \
-      "?4, (SELECT ref_ev FROM events WHERE arrival = ?1))")                                       \
+      "INSERT INTO reacts(ev, author, reaction, live, on_ev) VALUES (?1, ?2, ?3, ?4, (SELECT "     \
+      "ref_ev FROM events WHERE arrival = ?1)) ON CONFLICT (ev) DO UPDATE SET author = "           \
+      "excluded.author, reaction = excluded.reaction, live = excluded.live, on_ev = "              \
+      "excluded.on_ev")                                                                            \
     X(Q_REACT_KILL, "UPDATE reacts SET live = 0, reaction = NULL WHERE ev = ?1")                   \
     X(Q_FLAG_INSERT,                                                                               \
       "INSERT OR REPLACE INTO flags(ev, author, reason, live) VALUES (?1, ?2, ?3, ?4)")            \
@@ -211,8 +213,7 @@ enum post_state {
     X(Q_NAME_TWINS, "SELECT o.author FROM profiles p JOIN profiles o ON o.name = p.name COLLATE "  \
                     "NOCASE AND o.author != p.author WHERE p.author = ?1")                         \
     X(Q_REACT_COUNTS,                                                                              \
-      "SELECT reaction, count(*) FROM (SELECT DISTINCT reaction, author FROM reacts WHERE "        \
-      "on_ev = ?1 AND live = 1) GROUP BY reaction ORDER BY reaction")                              \
+      "SELECT reaction, count FROM react_count WHERE on_ev = ?1 ORDER BY reaction")                \
     X(Q_FLAG_COUNT,                                                                                \
       "SELECT count(DISTINCT f.author) FROM events e JOIN flags f ON f.ev = e.arrival"             \
       " WHERE e.ref_ev = ?1 AND e.kind = 8 AND f.live = 1")                                        \

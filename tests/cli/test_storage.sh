@@ -156,7 +156,8 @@ P=$ID
 expect_ok "$HEARTH" -d "$U" status
 VIEW=$(printf '%s\n' "$OUT" | grep '^view:')
 SCHEMA=$(sqlite3 "$U/hearth.db" 'PRAGMA user_version')
-sqlite3 "$U/hearth.db" "DROP TRIGGER reacts_on_u; DROP INDEX reacts_on;
+sqlite3 "$U/hearth.db" "DROP TRIGGER reacts_on_u; DROP TRIGGER react_i; DROP TRIGGER react_d;
+  DROP TRIGGER react_u; DROP TABLE react_by; DROP TABLE react_count;
   ALTER TABLE reacts DROP COLUMN on_ev; DROP TABLE local_blobs; UPDATE events SET signer = author WHERE signer IS NULL;
   DROP TRIGGER vs_text_i; DROP TRIGGER vs_text_d; DROP TRIGGER vs_text_u;
   ALTER TABLE posts ADD COLUMN title TEXT; ALTER TABLE posts ADD COLUMN text TEXT;

@@ -497,7 +497,7 @@ static void words_fn(sqlite3_context *cx, int argc, sqlite3_value **argv)
     "hearth_vsum(" SIGN ", 'text', (SELECT id FROM events WHERE arrival = " R ".ev), " R           \
     ".title, " R ".text, " R ".cw, " R ".edited)"
 
-/* The schema as migration 9 left it: no reacts.on_ev (migration 13), no local bytes
+/* The schema as migration 9 left it: no kept reaction counts (migration 13), no local bytes
  * (migration 12), every event naming
  * its signer, events_signer
  * over those a device signed (signer != author) and the trigger that counted forks
@@ -505,7 +505,11 @@ static void words_fn(sqlite3_context *cx, int argc, sqlite3_value **argv)
  * triggers reading that copy. */
 static const char schema9[] =
     "DROP TRIGGER reacts_on_u;"
-    "DROP INDEX reacts_on;"
+    "DROP TRIGGER react_i;"
+    "DROP TRIGGER react_d;"
+    "DROP TRIGGER react_u;"
+    "DROP TABLE react_by;"
+    "DROP TABLE react_count;"
     "ALTER TABLE reacts DROP COLUMN on_ev;"
     "DROP TABLE local_blobs;"
     "UPDATE events SET signer = author WHERE signer IS NULL;"
@@ -746,8 +750,9 @@ static void test_upgrade_from_9(void **state)
         store_posts_free(&now, 1);
     }
     store_posts_free(before, 3);
-    /* Migration 13: every reaction names its target in reacts. */
+    /* Migration 13: every reaction names its target in reacts, and the counts are kept. */
     assert_int_equal(sql_int(f->path, "SELECT count(*) FROM reacts WHERE on_ev IS NULL", NULL), 0);
+    assert_int_equal(sql_int(f->path, "SELECT sum(count) FROM react_count", NULL), 3);
     assert_int_equal(store_view_dump_digest(f->s, d1), HERR_OK);
     assert_memory_equal(dump0, d1, HEARTH_ID_LEN);
     assert_int_equal(store_view_digest(f->s, d1), HERR_OK);

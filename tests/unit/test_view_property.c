@@ -549,6 +549,31 @@ struct expect {
     struct store_stats st;
 };
 
+/* reaction_counts_differ - how many (post, reaction) counts react_count keeps that a
+ * count of the live reactions in reacts does not find, and the other way round. */
+static int reaction_counts_differ(struct store *s)
+{
+    char path[600];
+    sqlite3 *db = NULL;
+    sqlite3_stmt *q = NULL;
+    snprintf(path, sizeof path, "%s/r.db", store_dir(s)); /* replica_new's file */
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_prepare_v2(db,
+                           "WITH c AS (SELECT on_ev, reaction, count(DISTINCT author) AS n FROM "
+                           "reacts WHERE live = 1 AND on_ev IS NOT NULL GROUP BY 1, 2) SELECT "
+                           "(SELECT count(*) FROM (SELECT * FROM c EXCEPT SELECT * FROM "
+                           "react_count)) + (SELECT count(*) FROM (SELECT * FROM react_count "
+                           "EXCEPT SELECT * FROM c))",
+                           -1, &q, NULL),
+        SQLITE_OK);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    int n = sqlite3_column_int(q, 0);
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    return n;
+}
+
 /* expect_of - the kept digest and counts of s, after checking that they are what a
  * full recomputation from the tables finds. */
 static void expect_of(struct store *s, struct expect *x, const char *what, size_t round)
@@ -565,6 +590,10 @@ static void expect_of(struct store *s, struct expect *x, const char *what, size_
     st.db_bytes = x->st.db_bytes;
     if (memcmp(&st, &x->st, sizeof st) != 0)
         fail_msg("%s %zu: the kept counts differ from a count of the tables", what, round);
+    int differ = reaction_counts_differ(s);
+    if (differ)
+        fail_msg("%s %zu: %d kept reaction counts differ from a count of reacts", what, round,
+                 differ);
 }
 
 static void check(struct store *s, const struct expect *x, const char *what, size_t round)
